@@ -1,0 +1,42 @@
+# TokenLoop: `make run` serves the demo, `make test` runs the checks. Both install first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+DEMO_PLAYERS ?= 5000
+DEMO_DAYS ?= 45
+
+.PHONY: install run test lint typecheck pytest migrate clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --no-input
+
+run: migrate
+	$(PY) manage.py ensure_staff_user
+	$(PY) manage.py generate_demo_data --players $(DEMO_PLAYERS) --days $(DEMO_DAYS) --seed 1 --if-empty
+	$(PY) manage.py run_nightly
+	PORT=$(PORT) PY=$(PY) scripts/serve.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+pytest: install
+	$(VENV)/bin/pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) db.sqlite3* .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,38 @@
+from django.contrib import admin
+
+from activity.models import ImportCheckpoint, UserAction, UserReward
+
+
+@admin.register(UserAction)
+class UserActionAdmin(admin.ModelAdmin):
+    """Read-only: the log is append-only."""
+
+    list_display = ("id", "user_id", "action_type", "action_timestamp", "event_id")
+    list_filter = ("action_type",)
+    search_fields = ("=user__id", "=event_id")
+    show_full_result_count = False  # no COUNT(*) over hundreds of millions of rows
+    ordering = ("-id",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UserReward)
+class UserRewardAdmin(admin.ModelAdmin):
+    list_display = ("id", "user_id", "reward_type", "reward_value", "awarded_at")
+    list_filter = ("reward_type",)
+    search_fields = ("=user__id",)
+    raw_id_fields = ("user",)
+    show_full_result_count = False
+
+
+@admin.register(ImportCheckpoint)
+class ImportCheckpointAdmin(admin.ModelAdmin):
+    list_display = ("path", "lines_done", "stored", "duplicates", "finished_at", "updated_at")
+    readonly_fields = ("fingerprint", "path", "lines_done", "stored", "duplicates", "finished_at", "updated_at")

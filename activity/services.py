@@ -1,0 +1,148 @@
+"""Writes for the action log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.db import connection, transaction
+
+from activity.registry import game_outcome
+from activity.validation import ParsedAction
+from core.hotstore import ActivityUpdate, hot_store
+from core.metrics import ACTIONS_INGESTED
+from players.services import player_ensure_many
+
+logger = logging.getLogger(__name__)
+
+_PG_INSERT = (
+    "INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
+    "SELECT e, u, t, m::jsonb, ts FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::timestamptz[]) "
+    "AS x(e, u, t, m, ts) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+_SQLITE_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: int
+    duplicates: int
+
+
+def _dedupe(actions: Sequence[ParsedAction]) -> list[ParsedAction]:
+    seen: set[str] = set()
+    unique: list[ParsedAction] = []
+    for a in actions:
+        if a.event_id not in seen:
+            seen.add(a.event_id)
+            unique.append(a)
+    return unique
+
+
+def _insert(actions: list[ParsedAction]) -> set[str]:
+    """Insert, skipping event_ids already stored; returns the event_ids this call stored."""
+    if not actions:
+        return set()
+    dumps = orjson.dumps
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_PG_INSERT, [
+                [a.event_id for a in actions],
+                [a.user_id for a in actions],
+                [a.action_type for a in actions],
+                [dumps(a.metadata).decode() for a in actions],
+                [a.action_timestamp for a in actions],
+            ])
+            return {row[0] for row in cursor.fetchall()}
+        stored: set[str] = set()
+        adapt = connection.ops.adapt_datetimefield_value
+        for start in range(0, len(actions), _SQLITE_CHUNK):
+            chunk = actions[start:start + _SQLITE_CHUNK]
+            values = ",".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            params: list[Any] = []
+            for a in chunk:
+                params += [a.event_id, a.user_id, a.action_type, dumps(a.metadata).decode(),
+                           adapt(a.action_timestamp)]
+            cursor.execute(
+                "INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
+                f"VALUES {values} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+                params,
+            )
+            stored.update(row[0] for row in cursor.fetchall())
+        return stored
+
+
+def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdate]:
+    """What a set of newly stored actions does to each player's hot metrics (see ActivityUpdate)."""
+    by_user: dict[int, list[ParsedAction]] = {}
+    for a in actions:
+        by_user.setdefault(a.user_id, []).append(a)
+    updates: dict[int, ActivityUpdate] = {}
+    for user_id, items in by_user.items():
+        items.sort(key=lambda a: a.action_timestamp)
+        mode, streak = "none", 0
+        for a in items:
+            outcome = game_outcome(a.action_type, a.metadata)
+            if outcome is True:
+                streak += 1
+                if mode == "none":
+                    mode = "incr"
+            elif outcome is False:
+                mode, streak = "set", 0
+        updates[user_id] = ActivityUpdate(int(items[-1].action_timestamp.timestamp()), mode, streak)
+    return updates
+
+
+def _apply_hot_metrics(updates: dict[int, ActivityUpdate]) -> None:
+    try:
+        hot_store.apply_activity(updates)
+    except Exception:  # the rows are committed; the nightly repair rebuilds what Redis missed
+        logger.exception("hot metrics update failed for %d players", len(updates))
+
+
+def actions_ingest(*, actions: Sequence[ParsedAction], path: str = "api") -> IngestResult:
+    """Store validated actions; replays (same event_id) are counted as duplicates, not stored.
+
+    One transaction: the players first seen here are created, the actions inserted in one
+    statement (PostgreSQL). After commit the hot metrics of the stored actions are updated in
+    one Redis round trip.
+    """
+    unique = _dedupe(actions)
+    first_seen: dict[int, dt.datetime] = {}
+    for a in unique:
+        seen = first_seen.get(a.user_id)
+        if seen is None or a.action_timestamp < seen:
+            first_seen[a.user_id] = a.action_timestamp
+    with transaction.atomic():
+        player_ensure_many(first_seen=first_seen)
+        stored_ids = _insert(unique)
+        stored = [a for a in unique if a.event_id in stored_ids] if len(stored_ids) != len(unique) else unique
+        updates = activity_updates(stored)
+        transaction.on_commit(lambda: _apply_hot_metrics(updates))
+    result = IngestResult(stored=len(stored_ids), duplicates=len(actions) - len(stored_ids))
+    ACTIONS_INGESTED.labels("stored", path).inc(result.stored)
+    ACTIONS_INGESTED.labels("duplicate", path).inc(result.duplicates)
+    return result
+
+
+def hot_metrics_repair(*, chunk_size: int = 20_000) -> int:
+    """Rebuild hot-metric keys that are missing (after a Redis flush or a failed update) from the log.
+
+    Live keys are never overwritten. Returns the number of keys set.
+    """
+    from activity.selectors import hot_metrics_from_log, player_id_ranges
+    from core.hotstore import key_last_action_ts, key_streak_count
+
+    repaired = 0
+    for first_id, last_id in player_id_ranges(size=chunk_size):
+        values: dict[str, int] = {}
+        for user_id, (last_ts, streak) in hot_metrics_from_log(first_id=first_id, last_id=last_id).items():
+            values[key_last_action_ts(user_id)] = int(last_ts.timestamp())
+            values[key_streak_count(user_id)] = streak
+        repaired += hot_store.fill_missing(values)
+    logger.info("hot metrics repair: %d keys rebuilt", repaired)
+    return repaired

@@ -1,0 +1,30 @@
+"""Every periodic job, declared in one place (loaded into CELERY_BEAT_SCHEDULE).
+
+`tests/test_schedule.py` loads it, so a broken entry fails CI. Times are in the
+business timezone (BUSINESS_TIMEZONE); `python manage.py run_nightly` runs the
+entries tagged nightly once, in order, for the embedded default and `make run`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "hot-metrics-repair": {
+        "task": "activity.tasks.hot_metrics_repair",
+        "schedule": crontab(hour=4, minute=30),
+        "options": {"expires": 3600},
+        "nightly": True,
+    },
+}
+
+
+def celery_beat_schedule() -> dict[str, dict[str, Any]]:
+    """The schedule without our own tags, as Celery wants it."""
+    return {name: {k: v for k, v in entry.items() if k != "nightly"} for name, entry in BEAT_SCHEDULE.items()}
+
+
+def nightly_task_names() -> list[str]:
+    return [entry["task"] for entry in BEAT_SCHEDULE.values() if entry.get("nightly")]

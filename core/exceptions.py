@@ -1,0 +1,94 @@
+"""Domain errors and the one place they become HTTP answers.
+
+Every error body has the same shape::
+
+    {"error": "<code>", "message": "<human text>", "fields": {"<path>": ["<problem>", ...]}}
+
+`fields` appears for validation errors; paths name each bad field, with list
+indexes in brackets (``actions[3].metadata.bet``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the request. Services raise these."""
+
+    status_code: int = status.HTTP_409_CONFLICT
+    code: str = "conflict"
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class InvalidInput(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "validation_error"
+
+
+class NotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "forbidden"
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested error detail into ``{"a.b[2].c": ["..."]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key == "non_field_errors":
+                path = prefix or "non_field_errors"
+            elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            for p, msgs in flatten_errors(value, path).items():
+                out.setdefault(p, []).extend(msgs)
+    elif isinstance(detail, list):
+        if all(not isinstance(x, (dict, list)) for x in detail):
+            out.setdefault(prefix or "non_field_errors", []).extend(str(x) for x in detail)
+        else:
+            for i, value in enumerate(detail):
+                if value:
+                    for p, msgs in flatten_errors(value, f"{prefix}[{i}]").items():
+                        out.setdefault(p, []).extend(msgs)
+    else:
+        out.setdefault(prefix or "non_field_errors", []).append(str(detail))
+    return out
+
+
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if isinstance(exc, drf_exceptions.ValidationError):
+        fields = flatten_errors(exc.detail)
+        return Response(error_body("validation_error", "Invalid input.", fields), status=400)
+    if isinstance(exc, drf_exceptions.ParseError):
+        return Response(error_body("parse_error", str(exc.detail), {"body": [str(exc.detail)]}), status=400)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, drf_exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+        response.data = error_body(code, str(exc.detail))
+    return response

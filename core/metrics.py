@@ -1,0 +1,30 @@
+"""Prometheus metrics. With PROMETHEUS_MULTIPROC_DIR set (several gunicorn workers)
+values are aggregated across processes."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+ACTIONS_INGESTED = Counter(
+    "tokenloop_actions_ingested_total",
+    "Actions received by ingest, by outcome (stored or duplicate) and path (api or import).",
+    ["outcome", "path"],
+)
+ACTIONS_REJECTED = Counter(
+    "tokenloop_action_batches_rejected_total",
+    "Ingest batches rejected by validation.",
+    ["path"],
+)
+
+
+def render_metrics() -> tuple[bytes, str]:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(DEFAULT_REGISTRY), CONTENT_TYPE_LATEST

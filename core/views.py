@@ -1,0 +1,34 @@
+"""Liveness, readiness and metrics: plain Django views, no authentication."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from core.hotstore import hot_store
+from core.metrics import render_metrics
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        checks["database"] = f"error: {exc.__class__.__name__}: {exc}"
+    try:
+        checks["redis" if hot_store.is_redis else "cache"] = "ok" if hot_store.ping() else "error: no answer"
+    except Exception as exc:  # noqa: BLE001
+        checks["redis" if hot_store.is_redis else "cache"] = f"error: {exc.__class__.__name__}: {exc}"
+    ready = all(v == "ok" for v in checks.values())
+    return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    body, content_type = render_metrics()
+    return HttpResponse(body, content_type=content_type)

@@ -1,0 +1,23 @@
+from django.contrib import admin
+
+from players.models import Player, PlayerProtection
+
+
+@admin.register(Player)
+class PlayerAdmin(admin.ModelAdmin):
+    list_display = ("id", "signup_at", "locale", "timezone", "age_verified")
+    list_filter = ("locale", "age_verified")
+    search_fields = ("id",)
+    date_hierarchy = "signup_at"
+    show_full_result_count = False
+
+
+@admin.register(PlayerProtection)
+class PlayerProtectionAdmin(admin.ModelAdmin):
+    list_display = ("player_id", "daily_spend_limit", "weekly_spend_limit", "cool_off_until", "self_excluded_until")
+    search_fields = ("player__id",)
+    raw_id_fields = ("player",)
+
+    def has_change_permission(self, request, obj=None):
+        # A player's own safeguards are theirs to change (through the API), not staff's.
+        return False

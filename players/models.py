@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"{value!r} is not an IANA time zone.") from exc
+
+
+def default_timezone() -> str:
+    return str(settings.BUSINESS_TIMEZONE)
+
+
+class Player(models.Model):
+    """The app's user. The id is the user id the game and Company A already use.
+
+    Created on first sight of an id anywhere (an action, a webhook, a token).
+    """
+
+    class Locale(models.TextChoices):
+        KO = "ko", "Korean"
+        EN = "en", "English"
+
+    id = models.BigIntegerField(primary_key=True)
+    signup_at = models.DateTimeField(default=timezone.now, help_text="First sight of this player.")
+    locale = models.CharField(max_length=5, choices=Locale.choices, default=Locale.KO)
+    timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
+    birth_date = models.DateField(null=True, blank=True)
+    age_verified = models.BooleanField(default=False, help_text="Identity and age checked by a verification provider.")
+    age_verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "players"
+
+    def __str__(self) -> str:
+        return f"player {self.id}"
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def is_verified_adult(self, today: dt.date | None = None) -> bool:
+        if not self.age_verified or self.birth_date is None:
+            return False
+        today = today or timezone.localdate(timezone=self.tzinfo)
+        born = self.birth_date
+        years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        return years >= settings.ADULT_AGE
+
+
+class PlayerProtection(models.Model):
+    """A player's own safeguards (design brief section 6).
+
+    Lowering a limit acts at once; raising or removing one waits (``pending_*``) for
+    PROTECTION_RAISE_DELAY. Cool-off and self-exclusion cannot be shortened once set.
+    A pending change with a null value means "remove the limit" once due.
+    """
+
+    player = models.OneToOneField(Player, on_delete=models.CASCADE, primary_key=True, related_name="protection")
+    daily_spend_limit = models.PositiveBigIntegerField(null=True, blank=True)
+    weekly_spend_limit = models.PositiveBigIntegerField(null=True, blank=True)
+    pending_daily_spend_limit = models.PositiveBigIntegerField(null=True, blank=True)
+    pending_daily_effective_at = models.DateTimeField(null=True, blank=True)
+    pending_weekly_spend_limit = models.PositiveBigIntegerField(null=True, blank=True)
+    pending_weekly_effective_at = models.DateTimeField(null=True, blank=True)
+    cool_off_until = models.DateTimeField(null=True, blank=True)
+    self_excluded_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "player_protection"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(daily_spend_limit__gt=0) | models.Q(daily_spend_limit__isnull=True),
+                name="protection_daily_limit_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekly_spend_limit__gt=0) | models.Q(weekly_spend_limit__isnull=True),
+                name="protection_weekly_limit_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"protection of player {self.player_id}"
+
+    def is_cooling_off(self, now: dt.datetime) -> bool:
+        return self.cool_off_until is not None and self.cool_off_until > now
+
+    def is_self_excluded(self, now: dt.datetime) -> bool:
+        return self.self_excluded_until is not None and self.self_excluded_until > now
+
+    def apply_due(self, now: dt.datetime) -> bool:
+        """Move pending raises whose time has come into force. Returns whether anything changed."""
+        changed = False
+        if self.pending_daily_effective_at is not None and self.pending_daily_effective_at <= now:
+            self.daily_spend_limit = self.pending_daily_spend_limit
+            self.pending_daily_spend_limit = self.pending_daily_effective_at = None
+            changed = True
+        if self.pending_weekly_effective_at is not None and self.pending_weekly_effective_at <= now:
+            self.weekly_spend_limit = self.pending_weekly_spend_limit
+            self.pending_weekly_spend_limit = self.pending_weekly_effective_at = None
+            changed = True
+        return changed

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+
+class LimitField(serializers.IntegerField):
+    def __init__(self) -> None:
+        super().__init__(min_value=1, max_value=settings.SPEND_LIMIT_MAX, allow_null=True, required=False,
+                         help_text="Tokens; null removes the limit (after the waiting period).")
+
+
+class ProtectionInput(serializers.Serializer):
+    """Any subset of the four settings; fields left out stay as they are."""
+
+    daily_spend_limit = LimitField()
+    weekly_spend_limit = LimitField()
+    cool_off_until = serializers.DateTimeField(allow_null=True, required=False)
+    self_excluded_until = serializers.DateTimeField(allow_null=True, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({k: ["Unknown field."] for k in sorted(unknown)})
+        if not attrs:
+            raise serializers.ValidationError({"non_field_errors": [
+                "Send at least one of: " + ", ".join(self.fields) + "."]})
+        return attrs
+
+
+class PendingChange(serializers.Serializer):
+    value = serializers.IntegerField(allow_null=True)
+    effective_at = serializers.DateTimeField()
+
+
+class PendingChanges(serializers.Serializer):
+    daily_spend_limit = PendingChange(required=False)
+    weekly_spend_limit = PendingChange(required=False)
+
+
+class ProtectionOutput(serializers.Serializer):
+    daily_spend_limit = serializers.IntegerField(allow_null=True)
+    weekly_spend_limit = serializers.IntegerField(allow_null=True)
+    cool_off_until = serializers.DateTimeField(allow_null=True)
+    self_excluded_until = serializers.DateTimeField(allow_null=True)
+    cooling_off = serializers.BooleanField()
+    self_excluded = serializers.BooleanField()
+    pending = PendingChanges(help_text="Looser settings waiting out the delay, with the time they take effect.")

@@ -1,0 +1,149 @@
+"""Writes for players and their protection settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.exceptions import DomainError, InvalidInput
+from players.models import Player, PlayerProtection
+
+
+class ProtectionLocked(DomainError):
+    """A cool-off or self-exclusion in force cannot be shortened or lifted."""
+
+    code = "protection_locked"
+
+
+def player_ensure_many(*, first_seen: Mapping[int, dt.datetime]) -> None:
+    """Create the players not seen before (one statement); existing ones are left as they are."""
+    if not first_seen:
+        return
+    if connection.vendor == "postgresql":
+        ids = list(first_seen)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO players (id, signup_at, locale, timezone, age_verified) "
+                "SELECT u, t, 'ko', %s, false FROM unnest(%s::bigint[], %s::timestamptz[]) AS x(u, t) "
+                "ON CONFLICT (id) DO NOTHING",
+                [settings.BUSINESS_TIMEZONE, ids, [first_seen[i] for i in ids]],
+            )
+        return
+    Player.objects.bulk_create(
+        [Player(id=pid, signup_at=ts, timezone=settings.BUSINESS_TIMEZONE) for pid, ts in first_seen.items()],
+        ignore_conflicts=True,
+    )
+
+
+def player_get_or_create(*, player_id: int) -> Player:
+    player, _ = Player.objects.get_or_create(id=player_id)
+    return player
+
+
+def _protection_for_update(player_id: int) -> PlayerProtection:
+    player_get_or_create(player_id=player_id)
+    PlayerProtection.objects.get_or_create(player_id=player_id)
+    return PlayerProtection.objects.select_for_update().get(player_id=player_id)
+
+
+def protection_get(*, player_id: int, now: dt.datetime | None = None) -> PlayerProtection:
+    """The player's protection with due pending changes put into force."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        protection = _protection_for_update(player_id)
+        if protection.apply_due(now):
+            protection.save()
+    return protection
+
+
+@dataclass(frozen=True)
+class _Limit:
+    field: str
+    pending_value: str
+    pending_at: str
+
+
+_LIMITS = (
+    _Limit("daily_spend_limit", "pending_daily_spend_limit", "pending_daily_effective_at"),
+    _Limit("weekly_spend_limit", "pending_weekly_spend_limit", "pending_weekly_effective_at"),
+)
+
+
+def _check_lock(field: str, label: str, current: dt.datetime | None, new: dt.datetime | None, now: dt.datetime,
+                min_len: dt.timedelta, max_len: dt.timedelta, errors: dict[str, list[str]],
+                locked: dict[str, list[str]]) -> None:
+    active = current is not None and current > now
+    if new is None:
+        if active and current is not None:
+            locked[field] = [f"The {label} runs until {current.isoformat()} and cannot be lifted early."]
+        return
+    if active and current is not None and new < current:
+        locked[field] = [f"The {label} runs until {current.isoformat()} and cannot be shortened."]
+        return
+    if new - now < min_len:
+        errors[field] = [f"A {label} lasts at least {_human(min_len)}: use a time after {(now + min_len).isoformat()}."]
+    elif new - now > max_len:
+        errors[field] = [f"A {label} lasts at most {_human(max_len)}."]
+
+
+def _human(delta: dt.timedelta) -> str:
+    if delta.days >= 1 and delta.seconds == 0:
+        return f"{delta.days} days"
+    return f"{int(delta.total_seconds() // 3600)} hours"
+
+
+def protection_update(
+    *, player_id: int, changes: Mapping[str, Any], now: dt.datetime | None = None
+) -> PlayerProtection:
+    """Apply a player's change to their safeguards.
+
+    ``changes`` holds any of daily_spend_limit, weekly_spend_limit (positive int or None for no
+    limit), cool_off_until, self_excluded_until (aware datetimes or None). Every field is checked
+    before anything is written: a refused request changes nothing.
+    """
+    now = now or timezone.now()
+    delay = dt.timedelta(hours=settings.PROTECTION_RAISE_DELAY_HOURS)
+    with transaction.atomic():
+        p = _protection_for_update(player_id)
+        p.apply_due(now)
+        errors: dict[str, list[str]] = {}
+        locked: dict[str, list[str]] = {}
+        if "cool_off_until" in changes:
+            _check_lock("cool_off_until", "cool-off", p.cool_off_until, changes["cool_off_until"], now,
+                        dt.timedelta(hours=settings.PROTECTION_COOL_OFF_MIN_HOURS),
+                        dt.timedelta(days=settings.PROTECTION_COOL_OFF_MAX_DAYS), errors, locked)
+        if "self_excluded_until" in changes:
+            _check_lock("self_excluded_until", "self-exclusion", p.self_excluded_until, changes["self_excluded_until"],
+                        now, dt.timedelta(days=settings.PROTECTION_SELF_EXCLUSION_MIN_DAYS),
+                        dt.timedelta(days=settings.PROTECTION_SELF_EXCLUSION_MAX_DAYS), errors, locked)
+        if errors:
+            raise InvalidInput("Invalid input.", fields={**errors, **locked})
+        if locked:
+            raise ProtectionLocked("A safeguard in force cannot be shortened or lifted early.", fields=locked)
+
+        for limit in _LIMITS:
+            if limit.field not in changes:
+                continue
+            new = changes[limit.field]
+            current = getattr(p, limit.field)
+            lowers = new is not None and (current is None or new < current)
+            if new == current or lowers:
+                # Same value or a stricter one: in force now, and any waiting raise is dropped.
+                setattr(p, limit.field, new)
+                setattr(p, limit.pending_value, None)
+                setattr(p, limit.pending_at, None)
+            else:
+                # Looser (higher, or no limit): waits out the delay.
+                setattr(p, limit.pending_value, new)
+                setattr(p, limit.pending_at, now + delay)
+        for field in ("cool_off_until", "self_excluded_until"):
+            if field in changes and changes[field] is not None:
+                setattr(p, field, changes[field])
+        p.save()
+    return p

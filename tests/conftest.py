@@ -1,0 +1,56 @@
+"""Shared fixtures. Real parts only: the database and cache under test are the configured ones
+(SQLite + local memory on the embedded default; PostgreSQL + Redis with DATABASE_URL/REDIS_URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import caches
+from rest_framework.test import APIClient
+
+from core import auth
+from core.hotstore import hot_store
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _clean_caches() -> Iterator[None]:
+    """Each test starts with an empty hot keyspace and cache, and no cached API keys."""
+    hot_store.flush()
+    caches["default"].clear()
+    auth._key_cache.clear()
+    yield
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def service_client(db: None) -> APIClient:
+    """A client authenticated as a trusted service (Api-Key)."""
+    _, key = factories.make_api_key()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.fixture
+def player_client_factory(db: None):  # type: ignore[no-untyped-def]
+    """``player_client_factory(player_id)`` gives a client authenticated as that player (Bearer JWT)."""
+
+    def make(player_id: int) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {factories.player_token(player_id)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def redis_only() -> None:
+    """For tests about Redis itself: they run in the PostgreSQL + Redis pass (REDIS_URL set)."""
+    if not hot_store.is_redis:
+        pytest.skip("needs REDIS_URL: runs in the PostgreSQL + Redis pass of .ci/run")
