@@ -1,0 +1,1 @@
+"""Benchmarks: each ``bench/<name>.py`` prints one JSON line last (design brief section 7)."""
