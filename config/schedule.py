@@ -12,6 +12,17 @@ from typing import Any
 from celery.schedules import crontab
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "notifications-dispatch-due": {
+        "task": "notifications.tasks.dispatch_due",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    "wallet-reconcile": {
+        "task": "wallet.tasks.reconcile_balances",
+        "schedule": crontab(hour=4, minute=0),
+        "options": {"expires": 3600},
+        "nightly": True,
+    },
     "hot-metrics-repair": {
         "task": "activity.tasks.hot_metrics_repair",
         "schedule": crontab(hour=4, minute=30),

@@ -15,4 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("activity.urls")),
     path("api/", include("players.urls")),
+    path("api/", include("wallet.urls")),
+    path("api/", include("corporate.urls")),
+    path("api/", include("notifications.urls")),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 
 ACTIONS_INGESTED = Counter(
@@ -28,3 +28,9 @@ def render_metrics() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(DEFAULT_REGISTRY), CONTENT_TYPE_LATEST
+
+WALLET_DRIFT = Gauge(
+    "tokenloop_wallet_drift_players",
+    "Players whose balance disagreed with the ledger at the last reconciliation, by store.",
+    ["store"],
+)

@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "core",
     "players",
     "activity",
+    "wallet",
+    "notifications",
+    "corporate",
 ]
 
 MIDDLEWARE = [
@@ -113,8 +116,8 @@ else:
     }
 
 # --- Celery: a broker makes tasks run on workers; without one they run in-process.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not env.str("CELERY_BROKER_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -170,13 +173,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKey": {"type": "apiKey", "in": "header", "name": "Authorization",
-                       "description": "`Api-Key <key>` (service callers)"},
-            "PlayerJWT": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-        }
-    },
+    # Security schemes come from core/schema.py (one per caller kind, listed per operation).
 }
 
 STATIC_URL = "static/"
@@ -203,3 +200,18 @@ PROTECTION_COOL_OFF_MAX_DAYS = env.int("PROTECTION_COOL_OFF_MAX_DAYS", default=4
 PROTECTION_SELF_EXCLUSION_MIN_DAYS = env.int("PROTECTION_SELF_EXCLUSION_MIN_DAYS", default=183)
 PROTECTION_SELF_EXCLUSION_MAX_DAYS = env.int("PROTECTION_SELF_EXCLUSION_MAX_DAYS", default=5 * 366)
 SPEND_LIMIT_MAX = 1_000_000_000
+
+# --- Notifications
+NOTIFICATIONS_TRANSPORT = env.str("NOTIFICATIONS_TRANSPORT", default="log")  # log | webhook
+NOTIFICATIONS_WEBHOOK_URL = env.str("NOTIFICATIONS_WEBHOOK_URL", default="")
+NOTIFICATIONS_WEBHOOK_TIMEOUT = env.float("NOTIFICATIONS_WEBHOOK_TIMEOUT", default=5.0)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+MARKETING_PUSH_DAILY_CAP = env.int("MARKETING_PUSH_DAILY_CAP", default=2)  # per player per local day
+QUIET_HOURS = env.str("QUIET_HOURS", default="22:00-08:00")  # player's local time; marketing held to the end
+
+# --- Company A
+# Standard Webhooks secrets (whsec_<base64>), comma-separated: the first signs, all verify (rotation).
+CORPORATE_WEBHOOK_SECRETS = env.list(
+    "CORPORATE_WEBHOOK_SECRET", default=["whsec_ZGV2LWNvcnBvcmF0ZS13ZWJob29rLXNlY3JldA=="]
+)
+CORPORATE_WEBHOOK_TOLERANCE_SECONDS = 300

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.auth import player_id_of
+from core.permissions import IsPlayer, IsService, IsStaff
+from wallet import selectors, services
+from wallet.serializers import LedgerResultOutput, PurchaseInput, SpendInput, WalletOutput
+
+_REFUSED = OpenApiResponse(description="Refused: balance, spend limit, cool-off or self-exclusion (body says which).")
+_REUSED = OpenApiResponse(description="The idempotency key was used with a different request.")
+
+
+def _ledger_response(result: services.LedgerResult) -> Response:
+    """First answer 201; a retry gets the same body with 200 and ``Idempotent-Replayed: true``."""
+    body = LedgerResultOutput(result).data
+    response = Response(body, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
+    if result.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _actor(request: Request) -> str:
+    return str(getattr(request.user, "name", "") or getattr(request.user, "username", ""))
+
+
+class SpendApi(APIView):
+    permission_classes = [IsService]
+
+    @extend_schema(request=SpendInput, responses={201: LedgerResultOutput, 200: LedgerResultOutput,
+                                                  409: _REFUSED, 422: _REUSED}, tags=["wallet"])
+    def post(self, request: Request) -> Response:
+        data = SpendInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _ledger_response(services.wallet_spend(**data.validated_data, actor=_actor(request)))
+
+
+class PurchaseApi(APIView):
+    permission_classes = [IsService]
+
+    @extend_schema(request=PurchaseInput, responses={201: LedgerResultOutput, 200: LedgerResultOutput,
+                                                     409: _REFUSED, 422: _REUSED}, tags=["wallet"])
+    def post(self, request: Request) -> Response:
+        data = PurchaseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v: dict[str, Any] = dict(data.validated_data)
+        v["amount_paid"] = str(v["amount_paid"])
+        return _ledger_response(services.wallet_purchase(**v, actor=_actor(request)))
+
+
+def _wallet_body(user_id: int) -> dict[str, Any]:
+    return WalletOutput({
+        "user_id": user_id,
+        "balance": selectors.wallet_balance(user_id=user_id).balance,
+        "recent": selectors.ledger_recent(user_id=user_id),
+    }).data
+
+
+class MyWalletApi(APIView):
+    permission_classes = [IsPlayer]
+
+    @extend_schema(responses=WalletOutput, tags=["wallet"])
+    def get(self, request: Request) -> Response:
+        return Response(_wallet_body(player_id_of(request)))
+
+
+class UserWalletApi(APIView):
+    permission_classes = [IsService | IsStaff]
+
+    @extend_schema(responses=WalletOutput, tags=["wallet"])
+    def get(self, request: Request, user_id: int) -> Response:
+        return Response(_wallet_body(user_id))

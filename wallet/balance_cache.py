@@ -1,0 +1,77 @@
+"""Redis' copy of each balance: ``user:{id}:cyber_token_balance`` (spec 2.6, exact name).
+
+Beside it ``user:{id}:cyber_token_balance_seq`` holds the ledger row id that produced the value, and
+a write only lands when its id is newer, so commits finishing out of order never leave an older
+balance in Redis. The copy is for reads; a spend is always decided on the database row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from core.hotstore import hot_store
+
+logger = logging.getLogger(__name__)
+
+_SET_IF_NEWER_LUA = """
+local n = 0
+for i = 1, #KEYS, 2 do
+  local j = (i - 1) / 2 * 3
+  local seq = tonumber(ARGV[j + 2])
+  local cur = tonumber(redis.call('GET', KEYS[i + 1]) or '-1')
+  if seq > cur or (ARGV[j + 3] == '1' and seq >= cur) then
+    redis.call('SET', KEYS[i], ARGV[j + 1])
+    redis.call('SET', KEYS[i + 1], seq)
+    n = n + 1
+  end
+end
+return n
+"""
+
+
+def key_balance(user_id: int) -> str:
+    return f"user:{user_id}:cyber_token_balance"
+
+
+def key_balance_seq(user_id: int) -> str:
+    return f"user:{user_id}:cyber_token_balance_seq"
+
+
+def balance_cache_set(values: Mapping[int, tuple[int, int]], *, force: bool = False) -> int:
+    """Write ``{user_id: (balance, ledger_seq)}`` where newer (or, with force, not older). One round trip."""
+    if not values:
+        return 0
+    if hot_store.is_redis:
+        keys: list[str] = []
+        args: list[int | str] = []
+        for user_id, (balance, seq) in values.items():
+            keys += [key_balance(user_id), key_balance_seq(user_id)]
+            args += [balance, seq, "1" if force else "0"]
+        return int(hot_store.redis().eval(_SET_IF_NEWER_LUA, len(keys), *keys, *args))
+    cache = hot_store.cache
+    written = 0
+    current = cache.get_many([key_balance_seq(u) for u in values])
+    for user_id, (balance, seq) in values.items():
+        cur = int(current.get(key_balance_seq(user_id), -1))
+        if seq > cur or (force and seq >= cur):
+            cache.set_many({key_balance(user_id): balance, key_balance_seq(user_id): seq}, timeout=None)
+            written += 1
+    return written
+
+
+def balance_cache_get(user_id: int) -> int | None:
+    """The cached balance, or None when it is missing or Redis cannot be reached."""
+    try:
+        return hot_store.get_many([key_balance(user_id)]).get(key_balance(user_id))
+    except Exception:  # Redis down: the caller falls back to the database
+        logger.warning("balance cache unreachable for player %s", user_id, exc_info=True)
+        return None
+
+
+def balance_cache_set_quietly(user_id: int, balance: int, seq: int) -> None:
+    """After-commit hook: a failure leaves the key stale or missing, which reads and reconciliation repair."""
+    try:
+        balance_cache_set({user_id: (balance, seq)})
+    except Exception:
+        logger.exception("balance cache update failed for player %s", user_id)

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from activity.models import UserAction
+from players.models import Player
+
+
+class Wallet(models.Model):
+    """A player's current balance: the running sum of their ledger, kept in the same transaction.
+
+    ``last_entry_id`` is the ledger row that produced ``balance``; Redis' copy carries it too, so an
+    older value can never overwrite a newer one there.
+    """
+
+    player = models.OneToOneField(Player, on_delete=models.PROTECT, primary_key=True, related_name="wallet")
+    balance = models.BigIntegerField(default=0)
+    last_entry_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "wallets"
+        constraints = [models.CheckConstraint(condition=models.Q(balance__gte=0), name="wallet_balance_not_negative")]
+
+    def __str__(self) -> str:
+        return f"wallet of player {self.player_id}: {self.balance}"
+
+
+class LedgerEntry(models.Model):
+    """One immutable change of a balance (the source of truth). Corrections are new ADJUST rows.
+
+    The database refuses UPDATE (and on PostgreSQL DELETE) of these rows (migration 0002).
+    """
+
+    class Kind(models.TextChoices):
+        EARN = "EARN"
+        SPEND = "SPEND"
+        PURCHASE = "PURCHASE"
+        GRANT = "GRANT"
+        ADJUST = "ADJUST"
+
+    class Source(models.TextChoices):
+        CORPORATE = "corporate"
+        IN_APP = "in_app"
+        CASH = "cash"
+        REWARD = "reward"
+
+    id = models.BigAutoField(primary_key=True)
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="ledger", db_index=False)
+    idempotency_key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the request that made this row.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    amount = models.BigIntegerField(help_text="Signed: positive credits, negative debits.")
+    balance_after = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    action = models.ForeignKey(UserAction, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                               related_name="+")
+    actor = models.CharField(max_length=150, blank=True, help_text="Who asked: service key name, staff user.")
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "token_ledger"
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="token_ledger_idempotency_key_uniq"),
+            models.CheckConstraint(condition=models.Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
+            models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_amount_not_zero"),
+        ]
+        indexes = [models.Index(fields=["player", "created_at"], name="token_ledger_player_ts")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount:+d} for player {self.player_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Ledger rows are immutable: record a correction as a new ADJUST row.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Ledger rows are immutable: record a correction as a new ADJUST row.")

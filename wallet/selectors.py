@@ -1,0 +1,29 @@
+"""Reads of balances and the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wallet.balance_cache import balance_cache_get, balance_cache_set_quietly
+from wallet.models import LedgerEntry, Wallet
+
+
+@dataclass(frozen=True)
+class BalanceRead:
+    balance: int
+    from_cache: bool
+
+
+def wallet_balance(*, user_id: int) -> BalanceRead:
+    """Redis' copy when it has one; else the database, and the copy is rebuilt."""
+    cached = balance_cache_get(user_id)
+    if cached is not None:
+        return BalanceRead(cached, from_cache=True)
+    row = Wallet.objects.filter(player_id=user_id).values_list("balance", "last_entry_id").first()
+    balance, seq = row if row else (0, 0)
+    balance_cache_set_quietly(user_id, balance, seq)
+    return BalanceRead(balance, from_cache=False)
+
+
+def ledger_recent(*, user_id: int, limit: int = 20) -> list[LedgerEntry]:
+    return list(LedgerEntry.objects.filter(player_id=user_id).order_by("-id")[:limit])

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from activity.registry import GAMES
+
+MAX_TOKENS = 1_000_000_000
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer in JSON, not "12" nor 12.0 nor true: amounts must be exact."""
+
+    def to_internal_value(self, data: object) -> int:
+        if type(data) is not int:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SpendInput(serializers.Serializer):
+    user_id = StrictIntegerField(min_value=1)
+    amount = StrictIntegerField(min_value=1, max_value=MAX_TOKENS)
+    game = serializers.ChoiceField(choices=GAMES)
+    idempotency_key = serializers.CharField(min_length=1, max_length=150)
+
+
+class PurchaseInput(serializers.Serializer):
+    user_id = StrictIntegerField(min_value=1)
+    tokens = StrictIntegerField(min_value=1, max_value=MAX_TOKENS)
+    amount_paid = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, e.g. KRW.")
+    payment_id = serializers.CharField(min_length=1, max_length=150)
+
+
+class LedgerEntryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the field is named "source"
+    amount = serializers.IntegerField()
+    balance_after = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    details = serializers.DictField()
+
+
+class LedgerResultOutput(serializers.Serializer):
+    user_id = serializers.IntegerField(source="entry.player_id")
+    entry = LedgerEntryOutput()
+    balance = serializers.IntegerField(source="entry.balance_after")
+    replayed = serializers.BooleanField()
+
+
+class WalletOutput(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    recent = LedgerEntryOutput(many=True)

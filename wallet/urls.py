@@ -1,0 +1,10 @@
+from django.urls import path
+
+from wallet import api
+
+urlpatterns = [
+    path("wallet/spend", api.SpendApi.as_view(), name="wallet-spend"),
+    path("wallet/purchase", api.PurchaseApi.as_view(), name="wallet-purchase"),
+    path("me/wallet", api.MyWalletApi.as_view(), name="me-wallet"),
+    path("users/<int:user_id>/wallet", api.UserWalletApi.as_view(), name="user-wallet"),
+]
