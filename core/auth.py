@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from core.models import ApiKey
 
 API_KEY_PREFIX = "tl_"
+MAX_PLAYER_ID = 2**63 - 1  # players.id is a bigint
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ class PlayerJWTAuthentication(BaseAuthentication):
         except jwt.InvalidTokenError as exc:
             raise exceptions.AuthenticationFailed(f"Invalid token: {exc}.") from exc
         sub = claims["sub"]
-        if not isinstance(sub, str) or not sub.isdigit() or int(sub) <= 0:
+        # ASCII digits only ("²".isdigit() is true but int() refuses it), within a bigint.
+        if not isinstance(sub, str) or not (sub.isascii() and sub.isdigit()) or not 0 < int(sub) <= MAX_PLAYER_ID:
             raise exceptions.AuthenticationFailed("Invalid token: 'sub' must be a player id.")
         return PlayerPrincipal(player_id=int(sub)), token
 

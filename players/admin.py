@@ -18,6 +18,13 @@ class PlayerProtectionAdmin(admin.ModelAdmin):
     search_fields = ("player__id",)
     raw_id_fields = ("player",)
 
+    # A player's own safeguards are theirs to change (through the API), not staff's: staff may look, but not add
+    # a row behind the API's rules nor delete one (which would lift a cool-off or self-exclusion early).
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
-        # A player's own safeguards are theirs to change (through the API), not staff's.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.cache import caches
@@ -38,7 +38,7 @@ def service_client(db: None) -> APIClient:
 
 
 @pytest.fixture
-def player_client_factory(db: None):  # type: ignore[no-untyped-def]
+def player_client_factory(db: None) -> Callable[[int], APIClient]:
     """``player_client_factory(player_id)`` gives a client authenticated as that player (Bearer JWT)."""
 
     def make(player_id: int) -> APIClient:
@@ -54,3 +54,23 @@ def redis_only() -> None:
     """For tests about Redis itself: they run in the PostgreSQL + Redis pass (REDIS_URL set)."""
     if not hot_store.is_redis:
         pytest.skip("needs REDIS_URL: runs in the PostgreSQL + Redis pass of .ci/run")
+
+
+@pytest.fixture
+def redis_round_trips(redis_only: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """Counts commands written to Redis sockets from now on: ``redis_round_trips()`` is the count so far.
+
+    The hot-store connection is opened first, so its handshake is not counted.
+    """
+    import redis.connection
+
+    hot_store.redis().ping()
+    original = redis.connection.Connection.send_packed_command
+    sent: list[object] = []
+
+    def counting(self: redis.connection.Connection, command: object, check_health: bool = True) -> None:
+        sent.append(command)
+        original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counting)
+    return lambda: len(sent)

@@ -1,0 +1,80 @@
+"""How our callers authenticate, for the OpenAPI document (drf-spectacular).
+
+Each operation lists only the schemes its permission admits: ``IsService`` views show
+``ApiKey``, ``IsPlayer`` views ``PlayerJWT``, ``IsStaff`` views the session cookie.
+Imported by ``CoreConfig.ready`` so the extensions are registered before a schema is built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.permissions import AND, OR, BasePermission
+
+from core.permissions import IsPlayer, IsService, IsStaff
+
+ALL_KINDS = frozenset({"service", "player", "staff"})
+_KIND_OF = {IsService: "service", IsPlayer: "player", IsStaff: "staff"}
+
+
+def _kinds(permission: Any) -> frozenset[str]:
+    """Caller kinds a permission can admit (any kind when it does not say)."""
+    if isinstance(permission, OR):
+        return _kinds(getattr(permission, "op1", None)) | _kinds(getattr(permission, "op2", None))
+    if isinstance(permission, AND):
+        return _kinds(getattr(permission, "op1", None)) & _kinds(getattr(permission, "op2", None))
+    kind = _KIND_OF.get(type(permission)) if isinstance(permission, BasePermission) else None
+    return frozenset({kind}) if kind else ALL_KINDS
+
+
+def admitted_kinds(view: Any) -> frozenset[str]:
+    kinds = ALL_KINDS
+    for permission in view.get_permissions():
+        kinds &= _kinds(permission)
+    return kinds
+
+
+class _KindScheme(OpenApiAuthenticationExtension):
+    kind = ""
+    name = ""
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        if self.kind not in admitted_kinds(auto_schema.view):
+            return []
+        return [{str(self.name): []}]
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class ApiKeyScheme(_KindScheme):
+    target_class = "core.auth.ApiKeyAuthentication"
+    name = "ApiKey"
+    kind = "service"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Api-Key <key>` (trusted services; keys from `manage.py create_api_key`)."}
+
+
+class PlayerJWTScheme(_KindScheme):
+    target_class = "core.auth.PlayerJWTAuthentication"
+    name = "PlayerJWT"
+    kind = "player"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "Player token: HS256, `sub` = player id."}
+
+
+class StaffSessionScheme(_KindScheme):
+    target_class = "rest_framework.authentication.SessionAuthentication"
+    name = "cookieAuth"
+    kind = "staff"
+    priority = 1  # replaces drf-spectacular's own session scheme
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME,
+                "description": "Staff session (log in at /admin/)."}

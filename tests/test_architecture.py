@@ -1,0 +1,94 @@
+"""Rules of shape, enforced by a test (conventions items 2 and 8; spec 2.8).
+
+API modules (``api.py``, ``views.py``, ``serializers.py``, or modules of an ``api``/``views`` package) authenticate,
+validate and call a service or selector. They must not import a ``models`` module nor use ``.objects``: the ORM
+stays in services and selectors. Spec 2.8 is a case of this rule: API code reaches segments only through
+``segments.services.UserService``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+API_MODULE_NAMES = {"api.py", "views.py", "serializers.py"}
+API_PACKAGE_NAMES = {"api", "views", "serializers"}
+SKIP_DIRS = {".venv", "tests", "bench", "migrations", "node_modules", "staticfiles", ".git"}
+
+
+def app_dirs() -> list[Path]:
+    return sorted(p.parent for p in ROOT.glob("*/apps.py") if p.parent.name not in SKIP_DIRS)
+
+
+def api_modules() -> list[Path]:
+    found: list[Path] = []
+    for app in app_dirs():
+        for path in app.rglob("*.py"):
+            parts = set(path.relative_to(app).parts)
+            if parts & SKIP_DIRS:
+                continue
+            if path.name in API_MODULE_NAMES or parts & API_PACKAGE_NAMES:
+                found.append(path)
+    return sorted(found)
+
+
+def _is_models(module: str) -> bool:
+    return module == "models" or module.endswith(".models") or ".models." in module
+
+
+def offences(source: str, filename: str = "<source>") -> list[str]:
+    """Each forbidden import or ORM manager use in ``source``, as "line N: what"."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Import):
+            found += [f"line {node.lineno}: import {a.name}" for a in node.names if _is_models(a.name)]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if _is_models(module):
+                found.append(f"line {node.lineno}: from {'.' * node.level}{module} import ...")
+            else:
+                found += [f"line {node.lineno}: from {'.' * node.level}{module} import models"
+                          for a in node.names if a.name == "models"]
+        elif isinstance(node, ast.Attribute) and node.attr in {"objects", "_default_manager", "_base_manager"}:
+            found.append(f"line {node.lineno}: .{node.attr}")
+    return found
+
+
+def test_checker_finds_each_kind_of_offence():
+    # given code that breaks the rule in every way the checker knows, and code that does not
+    bad = (
+        "import players.models\n"
+        "from players.models import Player\n"
+        "from players import models\n"
+        "from .models import UserAction\n"
+        "from . import models as m\n"
+        "from django.db import models\n"
+        "x = Player.objects.filter(id=1)\n"
+        "y = Player._default_manager.all()\n"
+    )
+    good = "from players import selectors, services\nfrom core.models_helpers import thing\nservices.run(objects=1)\n"
+    # when both are checked
+    # then each offence of the first is reported, with its line, and the second is clean
+    assert [o.split(":")[0] for o in offences(bad)] == [f"line {n}" for n in range(1, 9)]
+    assert offences(good) == []
+
+
+def test_api_modules_are_found():
+    # given the project's apps
+    # when their API modules are listed
+    names = {str(p.relative_to(ROOT)) for p in api_modules()}
+    # then the known ones are among them (the check below is not vacuous)
+    assert {"activity/api.py", "players/api.py", "core/views.py", "players/serializers.py"} <= names
+
+
+def test_api_modules_do_not_touch_the_orm():
+    # given every API module of every app
+    # when each is parsed
+    report = {str(path.relative_to(ROOT)): offences(path.read_text(), str(path)) for path in api_modules()}
+    offenders = {path: found for path, found in report.items() if found}
+    # then none imports a models module or uses a model manager
+    assert not offenders, (
+        "API modules must call services/selectors, not the ORM (conventions 2 and 8, spec 2.8):\n"
+        + "\n".join(f"  {path}: {'; '.join(found)}" for path, found in sorted(offenders.items()))
+    )
