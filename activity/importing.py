@@ -1,5 +1,8 @@
 """Bulk import of actions from a file (``manage.py import_actions``): CSV or JSON Lines.
 
+Token-moving types (EARN_/SPEND_/PURCHASE_CYBER_TOKENS) come in as history with their ledger rows,
+in file order; a line that would take a balance below zero stops the import, named by its number.
+
 The file is streamed and taken in chunks. Each chunk is validated by the same rules as
 ``POST /api/actions`` (``parse_batch``) and stored by ``actions_ingest`` in one transaction with
 the file's checkpoint, so an import that stops (a bad line, a crash) keeps every chunk before it
@@ -25,9 +28,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from activity.models import ImportCheckpoint
+from activity.registry import REGISTRY
 from activity.services import actions_ingest
 from activity.validation import ParsedAction, parse_batch
 from core.metrics import ACTIONS_REJECTED
+from wallet.errors import IdempotencyKeyReused, InsufficientBalance
+from wallet.services import wallet_record_history
 
 FORMATS = ("csv", "jsonl")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -196,8 +202,11 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 # --- validating and storing ---------------------------------------------------------------------
 
 
-def validate_chunk(chunk: list[Record], *, now: dt.datetime) -> tuple[list[ParsedAction], list[tuple[int, str]]]:
-    """The chunk's actions, or its problems as (line, "line N: field: problem"), all-or-nothing."""
+def validate_chunk(
+    chunk: list[Record], *, now: dt.datetime
+) -> tuple[list[tuple[int, ParsedAction]], list[tuple[int, str]]]:
+    """The chunk's actions with their lines, or its problems as (line, "line N: field: problem"),
+    all-or-nothing."""
     problems: list[tuple[int, str]] = []
     readable: list[Record] = []
     for record in chunk:
@@ -206,11 +215,10 @@ def validate_chunk(chunk: list[Record], *, now: dt.datetime) -> tuple[list[Parse
                          for name, text in record.problems.items()]
         else:
             readable.append(record)
-    # Token-moving types are refused (allow_token_moving=False) until the wallet exists: the wallet
-    # issue makes the import accept them as history, written together with their ledger rows.
+    # Token-moving types are history here: they are stored with their ledger rows (see _store_chunk).
     actions, errors = parse_batch(
         [r.item for r in readable], now=now, max_future=dt.timedelta(seconds=settings.ACTIONS_MAX_FUTURE_SECONDS),
-        allow_token_moving=False, prefix="line",
+        allow_token_moving=True, prefix="line",
     )
     for path, texts in errors.items():
         match = _BATCH_PATH.fullmatch(path)
@@ -218,7 +226,9 @@ def validate_chunk(chunk: list[Record], *, now: dt.datetime) -> tuple[list[Parse
         line = readable[index].first_line
         problems += [(line, _describe(line, name, text)) for text in texts]
     problems.sort(key=lambda p: p[0])
-    return ([], problems) if problems else (actions, [])
+    if problems:
+        return [], problems
+    return [(record.first_line, a) for record, a in zip(readable, actions, strict=True)], []
 
 
 def _describe(line: int, name: str, problem: str) -> str:
@@ -236,15 +246,47 @@ def _checkpoint_for(path: Path, restart: bool) -> ImportCheckpoint:
     return checkpoint
 
 
-def _store_chunk(checkpoint: ImportCheckpoint, actions: list[ParsedAction], last_line: int) -> tuple[int, int]:
-    """The chunk's actions and the checkpoint after it, in one transaction."""
+class BalanceWouldGoNegative(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+def _store_token_history(lined: list[tuple[int, ParsedAction]]) -> tuple[int, int]:
+    """Token-moving actions, one ledger row each, in file order (balances are running sums)."""
+    stored = duplicates = 0
+    for line, a in lined:
+        try:
+            result = wallet_record_history(event_id=a.event_id, user_id=a.user_id, action_type=a.action_type,
+                                           action_timestamp=a.action_timestamp, metadata=a.metadata)
+        except InsufficientBalance as exc:
+            raise BalanceWouldGoNegative(line, f"{a.action_type} of player {a.user_id} would take the balance "
+                                               f"below zero ({exc.message})") from exc
+        except IdempotencyKeyReused as exc:
+            raise BalanceWouldGoNegative(line, f"event_id {a.event_id} was imported before with other content") \
+                from exc
+        if result.replayed:
+            duplicates += 1
+        else:
+            stored += 1
+    return stored, duplicates
+
+
+def _store_chunk(checkpoint: ImportCheckpoint, lined: list[tuple[int, ParsedAction]],
+                 last_line: int) -> tuple[int, int]:
+    """The chunk's actions (token-moving ones through the wallet) and the checkpoint after it, in one
+    transaction."""
+    plain = [a for _, a in lined if not REGISTRY[a.action_type].moves_tokens]
+    tokens = [(line, a) for line, a in lined if REGISTRY[a.action_type].moves_tokens]
     with transaction.atomic():
-        result = actions_ingest(actions=actions, path="import")
+        result = actions_ingest(actions=plain, path="import")
+        token_stored, token_duplicates = _store_token_history(tokens)
+        stored, duplicates = result.stored + token_stored, result.duplicates + token_duplicates
         checkpoint.lines_done = last_line
-        checkpoint.stored += result.stored
-        checkpoint.duplicates += result.duplicates
+        checkpoint.stored += stored
+        checkpoint.duplicates += duplicates
         checkpoint.save(update_fields=["lines_done", "stored", "duplicates", "updated_at"])
-    return result.stored, result.duplicates
+    return stored, duplicates
 
 
 def _failure(problems: list[tuple[int, str]], chunk: list[Record], checkpoint: ImportCheckpoint,
@@ -280,11 +322,15 @@ def import_actions_file(
         source = LineSource(fh, on_bytes)
         records = (r for r in read_records(source, fmt) if r.last_line > resumed_after)
         for chunk in _chunks(records, chunk_size):
-            actions, problems = validate_chunk(chunk, now=timezone.now())
+            lined, problems = validate_chunk(chunk, now=timezone.now())
             if problems:
                 ACTIONS_REJECTED.labels("import").inc()
                 raise _failure(problems, chunk, checkpoint, stored)
-            chunk_stored, chunk_duplicates = _store_chunk(checkpoint, actions, chunk[-1].last_line)
+            try:
+                chunk_stored, chunk_duplicates = _store_chunk(checkpoint, lined, chunk[-1].last_line)
+            except BalanceWouldGoNegative as exc:
+                ACTIONS_REJECTED.labels("import").inc()
+                raise _failure([(exc.line, str(exc))], chunk, checkpoint, stored) from exc
             stored += chunk_stored
             duplicates += chunk_duplicates
     checkpoint.lines_done = max(checkpoint.lines_done, source.lines)

@@ -12,6 +12,8 @@ from django.core.management import CommandError, call_command
 from activity.importing import HEAD_BYTES, file_fingerprint
 from activity.models import ImportCheckpoint, UserAction
 from tests.factories import action, game_play
+from wallet.models import LedgerEntry, Wallet
+from wallet.selectors import wallet_balance
 
 pytestmark = pytest.mark.django_db
 
@@ -191,17 +193,71 @@ def test_a_finished_file_is_not_imported_again(tmp_path):
     assert "stored 0, duplicates 3, lines 3" in run(path, restart=True)
 
 
-def test_token_moving_types_are_refused_with_the_line_number(tmp_path):
-    # given a JSON Lines file whose third line is a token earn
-    rows = plays(4)
-    rows[2] = action(event_id="earn-1", action_type="EARN_CYBER_TOKENS", earned_tokens=5, source="corporate")
+def earn(event_id: str, user_id: int, tokens: int, at: str) -> dict[str, Any]:
+    return action(event_id=event_id, user_id=user_id, action_type="EARN_CYBER_TOKENS", at=at,
+                  earned_tokens=tokens, source="corporate")
+
+
+def spend(event_id: str, user_id: int, tokens: int, at: str) -> dict[str, Any]:
+    return action(event_id=event_id, user_id=user_id, action_type="SPEND_CYBER_TOKENS", at=at,
+                  spent_tokens=tokens, game="Roulette")
+
+
+def test_token_history_comes_in_with_its_ledger_rows_in_order(tmp_path):
+    # given a history of an earn, two spends and a purchase for one player, between plain actions
+    rows = [
+        game_play(event_id="g-1", user_id=300),
+        earn("t-1", 300, 100, "2026-11-01T10:00:00Z"),
+        spend("t-2", 300, 60, "2026-11-01T11:00:00Z"),
+        action(event_id="t-3", user_id=300, action_type="PURCHASE_CYBER_TOKENS", at="2026-11-02T09:00:00Z",
+               tokens=500, amount_paid=4900, currency="KRW", payment_id="pay-9"),
+        spend("t-4", 300, 540, "2026-11-03T11:00:00Z"),
+    ]
     path = write_jsonl(tmp_path / "tokens.jsonl", rows)
     # when it is imported
+    out = run(path)
+    # then every line is stored, each token move with one ledger row at its own time, in file order
+    assert "stored 5, duplicates 0, lines 5" in out
+    entries = list(LedgerEntry.objects.filter(player_id=300).order_by("id"))
+    assert [(e.kind, e.amount, e.balance_after) for e in entries] == [
+        ("EARN", 100, 100), ("SPEND", -60, 40), ("PURCHASE", 500, 540), ("SPEND", -540, 0)]
+    assert entries[0].source == "corporate" and entries[2].source == "cash"
+    assert entries[1].created_at.isoformat() == "2026-11-01T11:00:00+00:00"
+    assert Wallet.objects.get(player_id=300).balance == 0
+    assert UserAction.objects.get(event_id="t-2").metadata == {"spent_tokens": 60, "game": "Roulette"}
+    assert wallet_balance(user_id=300).balance == 0
+
+
+def test_a_line_that_would_drive_a_balance_below_zero_is_refused_by_number(tmp_path):
+    # given a history whose fourth line spends more than the player has, in the second chunk of 2 lines
+    rows = [
+        earn("n-1", 301, 50, "2026-11-01T10:00:00Z"),
+        spend("n-2", 301, 20, "2026-11-01T11:00:00Z"),
+        game_play(event_id="n-3", user_id=301),
+        spend("n-4", 301, 31, "2026-11-01T12:00:00Z"),
+    ]
+    path = write_jsonl(tmp_path / "negative.jsonl", rows)
+    # when it is imported in chunks of two lines
     with pytest.raises(CommandError) as excinfo:
-        run(path)
-    # then the error names line 3 and the type, and nothing is stored
-    assert "line 3: action_type: EARN_CYBER_TOKENS moves tokens" in str(excinfo.value)
-    assert not UserAction.objects.exists()
+        run(path, chunk_size=2)
+    # then the error names line 4, the first chunk is kept and nothing of the second is stored
+    assert "line 4: SPEND_CYBER_TOKENS of player 301 would take the balance below zero" in str(excinfo.value)
+    assert stored_ids() == {"n-1", "n-2"}
+    assert Wallet.objects.get(player_id=301).balance == 30
+    assert LedgerEntry.objects.filter(player_id=301).count() == 2
+
+
+def test_reimporting_token_history_applies_nothing_twice(tmp_path):
+    # given a token history imported once
+    path = write_jsonl(tmp_path / "again.jsonl", [earn("r-1", 302, 70, "2026-11-01T10:00:00Z"),
+                                                  spend("r-2", 302, 30, "2026-11-01T11:00:00Z")])
+    run(path)
+    # when it is imported again from the start
+    out = run(path, restart=True)
+    # then both lines are duplicates and the balance and ledger are unchanged
+    assert "stored 0, duplicates 2, lines 2" in out
+    assert LedgerEntry.objects.filter(player_id=302).count() == 2
+    assert Wallet.objects.get(player_id=302).balance == 40
 
 
 def test_bad_json_and_bad_fields_are_all_named(tmp_path):
