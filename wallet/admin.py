@@ -13,6 +13,11 @@ class WalletAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # View only: saving the form would write back a balance read outside the wallet's row lock,
+        # undoing a spend committed meanwhile. Balances change only through ledger rows.
+        return False
+
     def has_delete_permission(self, request, obj=None):
         return False
 

@@ -8,7 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.auth import player_id_of
+from core.auth import MAX_PLAYER_ID, player_id_of
+from core.exceptions import NotFound
 from core.permissions import IsPlayer, IsService, IsStaff
 from wallet import selectors, services
 from wallet.serializers import LedgerResultOutput, PurchaseInput, SpendInput, WalletOutput
@@ -18,9 +19,9 @@ _REUSED = OpenApiResponse(description="The idempotency key was used with a diffe
 
 
 def _ledger_response(result: services.LedgerResult) -> Response:
-    """First answer 201; a retry gets the same body with 200 and ``Idempotent-Replayed: true``."""
-    body = LedgerResultOutput(result).data
-    response = Response(body, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
+    """A retry gets the first answer again, status and body alike (as Stripe does), marked only by the
+    header ``Idempotent-Replayed: true``. The body is built from the stored ledger row alone."""
+    response = Response(LedgerResultOutput(result).data, status=status.HTTP_201_CREATED)
     if result.replayed:
         response["Idempotent-Replayed"] = "true"
     return response
@@ -33,8 +34,8 @@ def _actor(request: Request) -> str:
 class SpendApi(APIView):
     permission_classes = [IsService]
 
-    @extend_schema(request=SpendInput, responses={201: LedgerResultOutput, 200: LedgerResultOutput,
-                                                  409: _REFUSED, 422: _REUSED}, tags=["wallet"])
+    @extend_schema(request=SpendInput, responses={201: LedgerResultOutput, 409: _REFUSED, 422: _REUSED},
+                   tags=["wallet"])
     def post(self, request: Request) -> Response:
         data = SpendInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -44,8 +45,8 @@ class SpendApi(APIView):
 class PurchaseApi(APIView):
     permission_classes = [IsService]
 
-    @extend_schema(request=PurchaseInput, responses={201: LedgerResultOutput, 200: LedgerResultOutput,
-                                                     409: _REFUSED, 422: _REUSED}, tags=["wallet"])
+    @extend_schema(request=PurchaseInput, responses={201: LedgerResultOutput, 409: _REFUSED, 422: _REUSED},
+                   tags=["wallet"])
     def post(self, request: Request) -> Response:
         data = PurchaseInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -75,4 +76,6 @@ class UserWalletApi(APIView):
 
     @extend_schema(responses=WalletOutput, tags=["wallet"])
     def get(self, request: Request, user_id: int) -> Response:
+        if not 0 < user_id <= MAX_PLAYER_ID:  # players.id is a bigint: anything past it is no player
+            raise NotFound(f"No player {user_id}.")
         return Response(_wallet_body(user_id))

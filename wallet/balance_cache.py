@@ -60,6 +60,42 @@ def balance_cache_set(values: Mapping[int, tuple[int, int]], *, force: bool = Fa
     return written
 
 
+_REPLACE_IF_SEQ_LUA = """
+local n = 0
+for i = 1, #KEYS, 2 do
+  local j = (i - 1) / 2 * 3
+  if redis.call('GET', KEYS[i + 1]) == ARGV[j + 3] then
+    redis.call('SET', KEYS[i], ARGV[j + 1])
+    redis.call('SET', KEYS[i + 1], ARGV[j + 2])
+    n = n + 1
+  end
+end
+return n
+"""
+
+
+def balance_cache_replace(values: Mapping[int, tuple[int, int, int]]) -> int:
+    """Write ``{user_id: (balance, ledger_seq, expected_seq)}`` where Redis still holds ``expected_seq``,
+    even when that is higher (reconciliation replacing a sequence number no committed row has)."""
+    if not values:
+        return 0
+    if hot_store.is_redis:
+        keys: list[str] = []
+        args: list[int | str] = []
+        for user_id, (balance, seq, expected) in values.items():
+            keys += [key_balance(user_id), key_balance_seq(user_id)]
+            args += [balance, seq, str(expected)]
+        return int(hot_store.redis().eval(_REPLACE_IF_SEQ_LUA, len(keys), *keys, *args))
+    cache = hot_store.cache
+    current = cache.get_many([key_balance_seq(u) for u in values])
+    written = 0
+    for user_id, (balance, seq, expected) in values.items():
+        if current.get(key_balance_seq(user_id)) == expected:
+            cache.set_many({key_balance(user_id): balance, key_balance_seq(user_id): seq}, timeout=None)
+            written += 1
+    return written
+
+
 def balance_cache_get(user_id: int) -> int | None:
     """The cached balance, or None when it is missing or Redis cannot be reached."""
     try:
@@ -69,9 +105,9 @@ def balance_cache_get(user_id: int) -> int | None:
         return None
 
 
-def balance_cache_set_quietly(user_id: int, balance: int, seq: int) -> None:
+def balance_cache_set_quietly(user_id: int, balance: int, seq: int, *, force: bool = False) -> None:
     """After-commit hook: a failure leaves the key stale or missing, which reads and reconciliation repair."""
     try:
-        balance_cache_set({user_id: (balance, seq)})
+        balance_cache_set({user_id: (balance, seq)}, force=force)
     except Exception:
         logger.exception("balance cache update failed for player %s", user_id)

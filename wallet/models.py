@@ -29,6 +29,22 @@ class Wallet(models.Model):
         return f"wallet of player {self.player_id}: {self.balance}"
 
 
+IMMUTABLE = "Ledger rows are immutable: record a correction as a new ADJUST row."
+
+
+class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
+    """Bulk ``update()``/``delete()`` bypass the model's ``save``/``delete``: refuse them too.
+
+    (The database refuses them as well, except DELETE on SQLite, see migration 0002.)
+    """
+
+    def update(self, **kwargs: Any) -> int:
+        raise ValueError(IMMUTABLE)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError(IMMUTABLE)
+
+
 class LedgerEntry(models.Model):
     """One immutable change of a balance (the source of truth). Corrections are new ADJUST rows.
 
@@ -63,6 +79,8 @@ class LedgerEntry(models.Model):
     reason = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
 
+    objects = LedgerQuerySet.as_manager()
+
     class Meta:
         db_table = "token_ledger"
         constraints = [
@@ -77,8 +95,8 @@ class LedgerEntry(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not self._state.adding:
-            raise ValueError("Ledger rows are immutable: record a correction as a new ADJUST row.")
+            raise ValueError(IMMUTABLE)
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError("Ledger rows are immutable: record a correction as a new ADJUST row.")
+        raise ValueError(IMMUTABLE)

@@ -14,7 +14,7 @@ from django.db.models import Sum
 
 from core.hotstore import hot_store
 from core.metrics import WALLET_DRIFT
-from wallet.balance_cache import balance_cache_set, key_balance, key_balance_seq
+from wallet.balance_cache import balance_cache_replace, balance_cache_set, key_balance, key_balance_seq
 from wallet.models import LedgerEntry, Wallet
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,21 @@ def _wallet_id_ranges(size: int) -> list[tuple[int, int]]:
     return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
 
 
+def _repair_ahead(ahead: dict[int, int]) -> int:
+    """Redis claims a ledger row newer than the one just read. Usually a commit landed since: the wallet
+    row now has it, and Redis is left alone. If the wallet row still has no such row, the number comes
+    from no committed row (say PostgreSQL was restored from a backup while Redis kept later values): no
+    live write could ever replace it, so it is replaced here, only where Redis still holds that number."""
+    if not ahead:
+        return 0
+    rows = Wallet.objects.filter(player_id__in=list(ahead)).values_list("player_id", "balance", "last_entry_id")
+    bogus = {pid: (balance, last, ahead[pid]) for pid, balance, last in rows if last < ahead[pid]}
+    for pid, (balance, last, seq) in bogus.items():
+        logger.warning("redis balance of player %s claims ledger row %s, the database's last is %s: replaced by %s",
+                       pid, seq, last, balance)
+    return balance_cache_replace(bogus)
+
+
 def wallet_reconcile(*, chunk_size: int = 10_000) -> ReconcileReport:
     report = ReconcileReport()
     for first_id, last_id in _wallet_id_ranges(chunk_size):
@@ -66,6 +81,7 @@ def wallet_reconcile(*, chunk_size: int = 10_000) -> ReconcileReport:
         keys = [k for pid in totals for k in (key_balance(pid), key_balance_seq(pid))]
         cached = hot_store.get_many(keys)
         fixes: dict[int, tuple[int, int]] = {}
+        ahead: dict[int, int] = {}
         for pid, (ledger_sum, last_id_seen, balance, last_entry) in totals.items():
             if balance != ledger_sum or last_entry != last_id_seen:
                 # The wallet row disagrees with its ledger: the ledger wins (should never happen).
@@ -74,14 +90,20 @@ def wallet_reconcile(*, chunk_size: int = 10_000) -> ReconcileReport:
                 logger.error("wallet drift: player %s wallet %s, ledger sum %s", pid, balance, ledger_sum)
                 ledger_sum, last_id_seen = _repair_wallet(pid)
             have = cached.get(key_balance(pid))
-            if have is None:
+            if have == ledger_sum:
+                continue
+            seq = cached.get(key_balance_seq(pid), -1)
+            if seq > last_id_seen:
+                ahead[pid] = seq
+            elif have is None:
                 report.redis_missing += 1
                 fixes[pid] = (ledger_sum, last_id_seen)
-            elif have != ledger_sum and cached.get(key_balance_seq(pid), -1) <= last_id_seen:
+            else:
                 report.redis_drift += 1
                 fixes[pid] = (ledger_sum, last_id_seen)
         # force: equal sequence numbers with a wrong value are repaired; newer live writes still win.
         balance_cache_set(fixes, force=True)
+        report.redis_drift += _repair_ahead(ahead)
     WALLET_DRIFT.labels("wallet").set(report.wallet_drift)
     WALLET_DRIFT.labels("redis").set(report.redis_drift)
     WALLET_DRIFT.labels("redis_missing").set(report.redis_missing)

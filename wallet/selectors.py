@@ -15,13 +15,20 @@ class BalanceRead:
 
 
 def wallet_balance(*, user_id: int) -> BalanceRead:
-    """Redis' copy when it has one; else the database, and the copy is rebuilt."""
+    """Redis' copy when it has one; else the database, and the copy is rebuilt.
+
+    The rebuild is forced at an equal sequence number: a balance key lost on its own (evicted while
+    its ``_seq`` key stayed) comes back too, while a newer value written meanwhile still wins. A player
+    with no wallet reads 0 and leaves nothing in Redis (it holds only what the database can rebuild).
+    """
     cached = balance_cache_get(user_id)
     if cached is not None:
         return BalanceRead(cached, from_cache=True)
     row = Wallet.objects.filter(player_id=user_id).values_list("balance", "last_entry_id").first()
-    balance, seq = row if row else (0, 0)
-    balance_cache_set_quietly(user_id, balance, seq)
+    if row is None:
+        return BalanceRead(0, from_cache=False)
+    balance, seq = row
+    balance_cache_set_quietly(user_id, balance, seq, force=True)
     return BalanceRead(balance, from_cache=False)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from activity.registry import GAMES
+from core.auth import MAX_PLAYER_ID
 
 MAX_TOKENS = 1_000_000_000
 
@@ -17,14 +18,14 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class SpendInput(serializers.Serializer):
-    user_id = StrictIntegerField(min_value=1)
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID)
     amount = StrictIntegerField(min_value=1, max_value=MAX_TOKENS)
     game = serializers.ChoiceField(choices=GAMES)
     idempotency_key = serializers.CharField(min_length=1, max_length=150)
 
 
 class PurchaseInput(serializers.Serializer):
-    user_id = StrictIntegerField(min_value=1)
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID)
     tokens = StrictIntegerField(min_value=1, max_value=MAX_TOKENS)
     amount_paid = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, e.g. KRW.")
@@ -45,7 +46,6 @@ class LedgerResultOutput(serializers.Serializer):
     user_id = serializers.IntegerField(source="entry.player_id")
     entry = LedgerEntryOutput()
     balance = serializers.IntegerField(source="entry.balance_after")
-    replayed = serializers.BooleanField()
 
 
 class WalletOutput(serializers.Serializer):

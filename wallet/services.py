@@ -55,19 +55,23 @@ def _lock_wallet(player_id: int) -> Wallet:
     return Wallet.objects.select_for_update().get(player_id=player_id)
 
 
-def _replay(key: str, fingerprint: str) -> LedgerEntry | None:
+def _replay(key: str, fingerprint: str, key_field: str) -> LedgerEntry | None:
     entry = LedgerEntry.objects.filter(idempotency_key=key).first()
     if entry is not None and entry.request_hash != fingerprint:
         raise IdempotencyKeyReused(
-            "This idempotency key was used with a different request.",
-            fields={"idempotency_key": ["Already used with a different request body."]},
+            f"This {key_field} was used with a different request.",
+            fields={key_field: ["Already used with a different request body."]},
         )
     return entry
 
 
 @dataclass(frozen=True)
 class Posting:
-    """What one ledger row records. ``action_type``/``action_metadata`` describe the matching action."""
+    """What one ledger row records. ``action_type``/``action_metadata`` describe the matching action.
+
+    ``key_field`` names the request field the idempotency key came from (``payment_id`` for a
+    purchase), so a reused key is reported against the field the caller sent.
+    """
 
     player_id: int
     kind: str
@@ -81,6 +85,8 @@ class Posting:
     actor: str = ""
     reason: str = ""
     details: dict[str, Any] | None = None
+    event_id: str | None = None  # the action's event_id; default derived from the idempotency key
+    key_field: str = "idempotency_key"
 
 
 def ledger_post(posting: Posting, *, check: Any = None) -> LedgerResult:
@@ -94,7 +100,7 @@ def ledger_post(posting: Posting, *, check: Any = None) -> LedgerResult:
     try:
         with transaction.atomic():
             wallet = _lock_wallet(posting.player_id)
-            existing = _replay(posting.idempotency_key, posting.fingerprint)
+            existing = _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)
             if existing is not None:
                 return LedgerResult(existing, replayed=True)
             if check is not None:
@@ -108,7 +114,7 @@ def ledger_post(posting: Posting, *, check: Any = None) -> LedgerResult:
             action = None
             if posting.action_type is not None:
                 action = UserAction.objects.create(
-                    event_id=_event_id_for(posting.idempotency_key),
+                    event_id=posting.event_id or _event_id_for(posting.idempotency_key),
                     user_id=posting.player_id,
                     action_type=posting.action_type,
                     metadata=posting.action_metadata or {},
@@ -128,13 +134,14 @@ def ledger_post(posting: Posting, *, check: Any = None) -> LedgerResult:
                 reason=posting.reason,
                 details=posting.details or {},
             )
-            Wallet.objects.filter(player_id=posting.player_id).update(balance=new_balance, last_entry_id=entry.id)
+            Wallet.objects.filter(player_id=posting.player_id).update(
+                balance=new_balance, last_entry_id=entry.id, updated_at=timezone.now())
             transaction.on_commit(lambda: balance_cache_set_quietly(posting.player_id, new_balance, entry.id))
             return LedgerResult(entry, replayed=False)
     except IntegrityError:
         # A concurrent request with the same key committed first (possible where row locks are not
         # taken, e.g. the first write of a new wallet): answer as a retry.
-        existing = _replay(posting.idempotency_key, posting.fingerprint)
+        existing = _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)
         if existing is None:
             raise
         return LedgerResult(existing, replayed=True)
@@ -201,7 +208,18 @@ def protection_check_purchase(player_id: int) -> Any:
     return check
 
 
+def _require_tokens(value: int, field: str, *, signed: bool = False) -> None:
+    """A number of tokens is a whole number from 1 to MAX_AMOUNT (or its negative, ``signed``): a service
+    called with 0, -10 or 1.5 refuses as the API does, instead of turning a spend into a credit."""
+    ok = type(value) is int and 0 < (abs(value) if signed else value) <= MAX_AMOUNT
+    if not ok:
+        size = "a non-zero whole number" if signed else "a whole number from 1"
+        raise InvalidInput(f"{field} must be {size} up to {MAX_AMOUNT:,} tokens.",
+                           fields={field: [f"Must be {size} up to {MAX_AMOUNT:,}."]})
+
+
 def wallet_spend(*, user_id: int, amount: int, game: str, idempotency_key: str, actor: str = "") -> LedgerResult:
+    _require_tokens(amount, "amount")
     payload = {"user_id": user_id, "amount": amount, "game": game}
     return ledger_post(
         Posting(
@@ -217,6 +235,7 @@ def wallet_spend(*, user_id: int, amount: int, game: str, idempotency_key: str, 
 def wallet_purchase(*, user_id: int, tokens: int, amount_paid: str, currency: str, payment_id: str,
                     actor: str = "") -> LedgerResult:
     """Tokens bought for cash (spec 2.7); idempotent by the payment provider's ``payment_id``."""
+    _require_tokens(tokens, "tokens")
     payload = {"user_id": user_id, "tokens": tokens, "amount_paid": amount_paid, "currency": currency}
     return ledger_post(
         Posting(
@@ -226,6 +245,7 @@ def wallet_purchase(*, user_id: int, tokens: int, amount_paid: str, currency: st
             action_metadata={"tokens": tokens, "amount_paid": amount_paid, "currency": currency,
                              "payment_id": payment_id},
             actor=actor, details={"amount_paid": amount_paid, "currency": currency, "payment_id": payment_id},
+            key_field="payment_id",
         ),
         check=protection_check_purchase(user_id),
     )
@@ -234,6 +254,7 @@ def wallet_purchase(*, user_id: int, tokens: int, amount_paid: str, currency: st
 def wallet_earn(*, user_id: int, amount: int, source: str, idempotency_key: str, details: dict[str, Any],
                 occurred_at: dt.datetime | None = None, actor: str = "") -> LedgerResult:
     """Tokens earned (Company A, in-app). The caller owns the key's namespace (``corporate:<webhook-id>``)."""
+    _require_tokens(amount, "amount")
     return ledger_post(Posting(
         player_id=user_id, kind=Kind.EARN, source=source, amount=amount,
         idempotency_key=idempotency_key, fingerprint=request_fingerprint({"user_id": user_id, "amount": amount,
@@ -245,6 +266,7 @@ def wallet_earn(*, user_id: int, amount: int, source: str, idempotency_key: str,
 
 def wallet_grant(*, user_id: int, amount: int, idempotency_key: str, reason: str, actor: str = "") -> LedgerResult:
     """A reward paid by TokenLoop itself (upgrade rewards, missions)."""
+    _require_tokens(amount, "amount")
     return ledger_post(Posting(
         player_id=user_id, kind=Kind.GRANT, source=Source.REWARD, amount=amount,
         idempotency_key=idempotency_key,
@@ -259,9 +281,39 @@ def wallet_adjust(*, user_id: int, amount: int, reason: str, actor: str, idempot
     if not reason.strip() or not actor.strip():
         raise InvalidInput("An adjustment needs a reason and an actor.",
                            fields={"reason": ["Required."]} if not reason.strip() else {"actor": ["Required."]})
+    _require_tokens(amount, "amount", signed=True)
     return ledger_post(Posting(
         player_id=user_id, kind=Kind.ADJUST, source=Source.IN_APP, amount=amount,
         idempotency_key=f"adjust:{idempotency_key}",
         fingerprint=request_fingerprint({"user_id": user_id, "amount": amount, "reason": reason, "actor": actor}),
         actor=actor, reason=reason,
+    ))
+
+
+_HISTORY_KINDS = {
+    "EARN_CYBER_TOKENS": (Kind.EARN, "earned_tokens", 1),
+    "SPEND_CYBER_TOKENS": (Kind.SPEND, "spent_tokens", -1),
+    "PURCHASE_CYBER_TOKENS": (Kind.PURCHASE, "tokens", 1),
+}
+
+
+def wallet_record_history(*, event_id: str, user_id: int, action_type: str, action_timestamp: dt.datetime,
+                          metadata: dict[str, Any]) -> LedgerResult:
+    """A token-moving action from an import of history, with its ledger row, at its own time.
+
+    Idempotent by the action's event_id (a re-import replays). Player protection does not apply to
+    the past; a balance still never goes below zero (InsufficientBalance).
+    """
+    kind, amount_key, sign = _HISTORY_KINDS[action_type]
+    if kind == Kind.EARN:
+        source = {"corporate": Source.CORPORATE, "reward": Source.REWARD}.get(metadata.get("source", ""), Source.IN_APP)
+    else:
+        source = Source.CASH if kind == Kind.PURCHASE else Source.IN_APP
+    return ledger_post(Posting(
+        player_id=user_id, kind=kind, source=source, amount=sign * int(metadata[amount_key]),
+        idempotency_key=f"import:{event_id}",
+        fingerprint=request_fingerprint({"user_id": user_id, "action_type": action_type, "metadata": metadata,
+                                         "action_timestamp": action_timestamp.isoformat()}),
+        action_type=action_type, action_metadata=metadata, occurred_at=action_timestamp, event_id=event_id,
+        actor="import", details={"imported": True},
     ))
