@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.exceptions import InvalidInput
+from core.exceptions import InvalidInput, flatten_errors
 from corporate import services
 from corporate.serializers import SiteVisitData, TokenEarnedData, WebhookEnvelope, WebhookResult
 from corporate.signing import SignatureError, verify
@@ -67,5 +67,4 @@ class CorporateWebhookApi(APIView):
 
 def _valid_or_raise(serializer: TokenEarnedData | SiteVisitData) -> None:
     if not serializer.is_valid():
-        raise InvalidInput("Invalid input.", fields={f"data.{k}": [str(m) for m in v]
-                                                     for k, v in serializer.errors.items()})
+        raise InvalidInput("Invalid input.", fields=flatten_errors(serializer.errors, "data"))

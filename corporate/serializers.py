@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.auth import MAX_PLAYER_ID
 from wallet.serializers import MAX_TOKENS, StrictIntegerField
 
 
 class TokenEarnedData(serializers.Serializer):
-    user_id = StrictIntegerField(min_value=1)
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID)
     earned_tokens = StrictIntegerField(min_value=1, max_value=MAX_TOKENS)
     reward_type = serializers.CharField(max_length=50, required=False, default="EARN_CYBER_TOKENS")
     issued_at = serializers.DateTimeField()
 
 
 class SiteVisitData(serializers.Serializer):
-    user_id = StrictIntegerField(min_value=1)
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID)
     visit_timestamp = serializers.DateTimeField()
     dwell_seconds = StrictIntegerField(min_value=0, max_value=7 * 86400)
     actions = serializers.ListField(child=serializers.CharField(max_length=100), max_length=1000)

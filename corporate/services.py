@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from django.db import transaction
 
+from activity.models import UserAction
 from activity.services import actions_ingest
 from activity.validation import ParsedAction
+from core.exceptions import InvalidInput
 from corporate.models import SiteReward, SiteVisit
 from notifications.messages import message_render
 from notifications.models import Notification
@@ -17,6 +20,9 @@ from players.models import Player
 from wallet.models import LedgerEntry
 from wallet.services import wallet_earn
 
+# The id is stored as "corporate:<webhook-id>" in columns of 200 characters (ledger key, notification dedupe key).
+WEBHOOK_ID_MAX_LENGTH = 190
+
 
 @dataclass(frozen=True)
 class WebhookOutcome:
@@ -24,11 +30,30 @@ class WebhookOutcome:
     duplicate: bool
 
 
+def _check_webhook_id(webhook_id: str) -> None:
+    if len(webhook_id) > WEBHOOK_ID_MAX_LENGTH:
+        raise InvalidInput("The webhook-id is too long.",
+                           fields={"webhook-id": [f"At most {WEBHOOK_ID_MAX_LENGTH} characters."]})
+    if not webhook_id.isprintable():  # e.g. U+0000, which PostgreSQL cannot store
+        raise InvalidInput("The webhook-id has control characters.",
+                           fields={"webhook-id": ["Printable characters only."]})
+
+
+def _visit_event_id(webhook_id: str) -> str:
+    """The CORPORATE_VISIT action's event_id (64 characters at most): the id itself when it fits, else its hash,
+    so two long ids never share an event_id."""
+    event_id = f"corporate:{webhook_id}"
+    if len(event_id) <= 64:
+        return event_id
+    return "corporate:sha256:" + hashlib.sha256(webhook_id.encode()).hexdigest()[:47]
+
+
 def corporate_token_earned(*, webhook_id: str, user_id: int, earned_tokens: int, reward_type: str,
                            issued_at: dt.datetime) -> WebhookOutcome:
     """Tokens earned at Company A: in one transaction the site_rewards row, the EARN_CYBER_TOKENS
     action, the ledger row and the NEW_TOKEN_ARRIVAL notification. After commit Redis' balance is
     raised and the push dispatched. A redelivery changes nothing."""
+    _check_webhook_id(webhook_id)
     with transaction.atomic():
         if SiteReward.objects.filter(webhook_id=webhook_id).exists():
             return WebhookOutcome(webhook_id, duplicate=True)
@@ -56,15 +81,17 @@ def corporate_token_earned(*, webhook_id: str, user_id: int, earned_tokens: int,
 def corporate_site_visit(*, webhook_id: str, user_id: int, visit_timestamp: dt.datetime, dwell_seconds: int,
                          actions: list[str]) -> WebhookOutcome:
     """A visit to Company A: a site_visits row and its CORPORATE_VISIT action, once."""
+    _check_webhook_id(webhook_id)
     with transaction.atomic():
         if SiteVisit.objects.filter(webhook_id=webhook_id).exists():
             return WebhookOutcome(webhook_id, duplicate=True)
-        event_id = f"corporate:{webhook_id}"[:64]
+        event_id = _visit_event_id(webhook_id)
         actions_ingest(actions=[ParsedAction(event_id, user_id, "CORPORATE_VISIT", visit_timestamp,
                                              {"dwell_seconds": dwell_seconds, "actions": actions})], path="corporate")
+        action_id = UserAction.objects.filter(event_id=event_id).values_list("id", flat=True).first()
         _, created = SiteVisit.objects.get_or_create(
             webhook_id=webhook_id,
             defaults={"user_id": user_id, "visit_timestamp": visit_timestamp, "dwell_seconds": dwell_seconds,
-                      "actions": actions},
+                      "actions": actions, "action_id": action_id},
         )
     return WebhookOutcome(webhook_id, duplicate=not created)

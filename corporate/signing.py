@@ -21,6 +21,9 @@ class SignatureError(Exception):
     pass
 
 
+_MAX_TIMESTAMP_DIGITS = 12  # Unix seconds stay below 10**12 for the next 30,000 years
+
+
 def secret_bytes(secret: str) -> bytes:
     raw = secret.removeprefix("whsec_")
     try:
@@ -45,20 +48,24 @@ def verify(*, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], n
     signatures = headers.get("webhook-signature", "")
     if not (msg_id and ts_header and signatures):
         raise SignatureError("Missing webhook-id, webhook-timestamp or webhook-signature header.")
-    if not ts_header.isascii() or not ts_header.isdigit():
+    # Unix seconds: ASCII digits only, and few enough that int() and float arithmetic cannot fail.
+    if not (ts_header.isascii() and ts_header.isdigit() and len(ts_header) <= _MAX_TIMESTAMP_DIGITS):
         raise SignatureError("webhook-timestamp must be Unix seconds.")
     timestamp = int(ts_header)
     if abs(now.timestamp() - timestamp) > tolerance_seconds:
         raise SignatureError(f"webhook-timestamp is more than {tolerance_seconds} seconds away from now.")
-    signed = f"{msg_id}.{timestamp}.".encode() + body
+    try:
+        signed = f"{msg_id}.{timestamp}.".encode() + body
+    except UnicodeEncodeError as exc:  # a lone surrogate in the id: nothing could have signed it
+        raise SignatureError("webhook-id cannot be encoded as UTF-8.") from exc
     expected = [hmac.new(secret_bytes(s), signed, hashlib.sha256).digest() for s in secrets]
     for candidate in signatures.split():
         version, _, value = candidate.partition(",")
-        if version != "v1":
+        if version != "v1" or not value.isascii():
             continue
         try:
             given = base64.b64decode(value, validate=True)
-        except binascii.Error:
+        except (binascii.Error, ValueError):
             continue
         if any(hmac.compare_digest(given, e) for e in expected):
             return msg_id

@@ -5,6 +5,7 @@ Texts state facts only (design brief section 6): balances, counts, thresholds; n
 
 from __future__ import annotations
 
+import logging
 import string
 from typing import Any
 
@@ -19,7 +20,10 @@ DEFAULTS: dict[str, dict[str, str]] = {
     },
 }
 FALLBACK_LOCALE = "ko"
+LOCALES = ("ko", "en")
 _CACHE_SECONDS = 60
+
+logger = logging.getLogger(__name__)
 
 
 def placeholders(text: str) -> set[str]:
@@ -31,16 +35,44 @@ def _text(key: str, locale: str) -> str:
     text = cache.get(cache_key)
     if text is None:
         override = MessageTemplate.objects.filter(key=key, locale=locale).values_list("text", flat=True).first()
-        text = override or DEFAULTS[key].get(locale) or DEFAULTS[key][FALLBACK_LOCALE]
+        text = override or _default(key, locale)
         cache.set(cache_key, text, _CACHE_SECONDS)
     return str(text)
 
 
+def _default(key: str, locale: str) -> str:
+    return DEFAULTS[key].get(locale) or DEFAULTS[key][FALLBACK_LOCALE]
+
+
+def template_problem(key: str, text: str) -> str | None:
+    """Why ``text`` cannot stand in for message ``key`` (a placeholder it does not have, a stray brace), or None."""
+    allowed = placeholders(_default(key, FALLBACK_LOCALE))
+    sample = dict.fromkeys(allowed, 1)
+    try:
+        text.format(**sample)
+    except (KeyError, IndexError, AttributeError) as exc:
+        return (f"Unknown placeholder {exc}: this message can use "
+                f"{', '.join('{' + name + '}' for name in sorted(allowed)) or 'none'}.")
+    except (ValueError, TypeError) as exc:
+        return f"Not a valid template: {exc} (write a literal brace as {{{{ or }}}})."
+    return None
+
+
 def message_render(key: str, locale: str, **params: Any) -> str:
-    """The message ``key`` in ``locale`` (falling back to Korean) with the player's real numbers."""
-    return _text(key, locale if locale in ("ko", "en") else FALLBACK_LOCALE).format(**params)
+    """The message ``key`` in ``locale`` (falling back to Korean) with the player's real numbers.
+
+    An operator's text that cannot be rendered (saved around the admin's check) gives way to the default
+    text, so a typo never stops the message (or the Company A grant that sends it).
+    """
+    locale = locale if locale in LOCALES else FALLBACK_LOCALE
+    text = _text(key, locale)
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, AttributeError, ValueError, TypeError):
+        logger.exception("message template %s [%s] cannot be rendered; using the default text", key, locale)
+        return _default(key, locale).format(**params)
 
 
 def message_templates_invalidate(key: str) -> None:
-    for locale in ("ko", "en"):
+    for locale in LOCALES:
         cache.delete(f"msgtpl:{key}:{locale}")

@@ -63,36 +63,46 @@ def notification_create(
 ) -> Notification:
     """Record a notification and, after commit, dispatch it unless a rule holds or suppresses it."""
     now = now or timezone.now()
-    player, _ = Player.objects.get_or_create(id=user_id)
-    status, reason, send_after = Status.PENDING, "", None
-    blocked = _protected(user_id, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
-    if blocked:
-        status, reason = Status.SUPPRESSED, blocked
-    elif kind == Kind.MARKETING:
-        if _over_cap(player, now):
-            status, reason = Status.SUPPRESSED, "frequency_cap"
-        else:
-            send_after = quiet_hours_end(now, player.tzinfo, parse_quiet_hours(settings.QUIET_HOURS))
-            reason = "quiet_hours" if send_after else ""
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(
-                user_id=user_id, type=type, kind=kind, message=message, payload=payload, status=status,
-                status_reason=reason, created_at=now, send_after=send_after, dedupe_key=dedupe_key,
-            )
-    except IntegrityError:
-        return Notification.objects.get(dedupe_key=dedupe_key)
-    if status == Status.PENDING:
-        transaction.on_commit(lambda: _schedule_dispatch(notification.id, send_after))
+    with transaction.atomic():
+        player, _ = Player.objects.get_or_create(id=user_id)
+        if kind == Kind.MARKETING:
+            # Marketing sends to one player queue here, so concurrent ones cannot both pass the daily cap.
+            player = Player.objects.select_for_update().get(id=user_id)
+        status, reason, send_after = Status.PENDING, "", None
+        blocked = _protected(user_id, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
+        if blocked:
+            status, reason = Status.SUPPRESSED, blocked
+        elif kind == Kind.MARKETING:
+            if _over_cap(player, now):
+                status, reason = Status.SUPPRESSED, "frequency_cap"
+            else:
+                send_after = quiet_hours_end(now, player.tzinfo, parse_quiet_hours(settings.QUIET_HOURS))
+                reason = "quiet_hours" if send_after else ""
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(
+                    user_id=user_id, type=type, kind=kind, message=message, payload=payload, status=status,
+                    status_reason=reason, created_at=now, send_after=send_after, dedupe_key=dedupe_key,
+                )
+        except IntegrityError:
+            if dedupe_key is None:
+                raise
+            return Notification.objects.get(dedupe_key=dedupe_key)
+        if status == Status.PENDING:
+            # robust: the record is committed either way; a push that cannot be handed over now (broker down,
+            # bad configuration) stays pending for `notifications_dispatch_due` instead of failing the caller.
+            transaction.on_commit(lambda: _schedule_dispatch(notification.id, send_after), robust=True)
     return notification
 
 
 def notification_send(*, notification_id: int, now: dt.datetime | None = None) -> str:
     """Send one pending notification (idempotent: anything not pending is left alone). Returns its status.
 
-    Raises TransportError when sending failed and another attempt should follow.
+    Each attempt is committed with its count and error before anything is raised. Raises TransportError when
+    sending failed and another attempt should follow; after NOTIFICATIONS_MAX_ATTEMPTS the row is failed.
     """
     now = now or timezone.now()
+    failure: TransportError | None = None
     with transaction.atomic():
         n = Notification.objects.select_for_update().filter(id=notification_id).first()
         if n is None or n.status != Status.PENDING:
@@ -109,17 +119,21 @@ def notification_send(*, notification_id: int, now: dt.datetime | None = None) -
         try:
             get_transport().send(notification_id=n.id, payload=n.payload)
         except TransportError as exc:
+            failure = exc
             n.last_error = str(exc)[:2000]
             if n.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
                 n.status = Status.FAILED
             n.save(update_fields=["attempts", "last_error", "status"])
-            if n.status == Status.FAILED:
-                logger.error("notification %s failed after %d attempts: %s", n.id, n.attempts, exc)
-                return n.status
-            raise
-        n.status, n.is_sent, n.sent_at, n.last_error = Status.SENT, True, now, ""
-        n.save(update_fields=["status", "is_sent", "sent_at", "attempts", "last_error"])
+        else:
+            n.status, n.is_sent, n.sent_at, n.last_error = Status.SENT, True, now, ""
+            n.save(update_fields=["status", "is_sent", "sent_at", "attempts", "last_error"])
+            return n.status
+    # Raised only now, outside the transaction: raising inside it would roll back the recorded attempt.
+    if n.status == Status.FAILED:
+        logger.error("notification %s failed after %d attempts: %s", n.id, n.attempts, failure)
         return n.status
+    assert failure is not None
+    raise failure
 
 
 def notifications_dispatch_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
