@@ -24,6 +24,19 @@ logger = logging.getLogger(__name__)
 Kind = Notification.Kind
 Status = Notification.Status
 
+# The wire order of fixed payloads (PostgreSQL's jsonb does not keep key order): the spec's object, exactly.
+PAYLOAD_KEY_ORDER: dict[str, tuple[str, ...]] = {
+    "NEW_TOKEN_ARRIVAL": ("type", "user_id", "earned_tokens", "message"),
+}
+
+
+def payload_for_wire(type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    order = PAYLOAD_KEY_ORDER.get(type)
+    if order is None:
+        return payload
+    return {**{k: payload[k] for k in order if k in payload}, **{k: v for k, v in payload.items() if k not in order}}
+
+
 # Transactional types whose text also invites play: not sent during cool-off or self-exclusion.
 PLAY_INVITING_TYPES = frozenset({"NEW_TOKEN_ARRIVAL"})
 
@@ -117,7 +130,7 @@ def notification_send(*, notification_id: int, now: dt.datetime | None = None) -
                 return n.status
         n.attempts += 1
         try:
-            get_transport().send(notification_id=n.id, payload=n.payload)
+            get_transport().send(notification_id=n.id, payload=payload_for_wire(n.type, n.payload))
         except TransportError as exc:
             failure = exc
             n.last_error = str(exc)[:2000]

@@ -76,6 +76,8 @@ def test_company_a_grant_pushes_the_spec_object_to_the_receiver(client, webhook_
     # then the receiver got the spec's NEW_TOKEN_ARRIVAL object exactly once
     assert (first.json()["status"], again.json()["status"]) == ("processed", "duplicate")
     assert [orjson.loads(r.body) for r in webhook_transport.requests] == [PAYLOAD]
+    # and in the spec's key order on the wire, whatever order the database keeps
+    assert list(orjson.loads(webhook_transport.requests[0].body)) == ["type", "user_id", "earned_tokens", "message"]
     assert Notification.objects.get().status == "sent"
 
 
