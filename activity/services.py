@@ -19,10 +19,13 @@ from players.services import player_ensure_many
 
 logger = logging.getLogger(__name__)
 
+# The batch travels as one JSON document of [event_id, user_id, action_type, action_timestamp, metadata]
+# rows (ParsedAction's field order), built by orjson in C: psycopg's Python array dumpers cost ten times
+# more client CPU than PostgreSQL spends storing the rows.
 _PG_INSERT = (
     "INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
-    "SELECT e, u, t, m::jsonb, ts FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::timestamptz[]) "
-    "AS x(e, u, t, m, ts) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+    "SELECT r->>0, (r->>1)::bigint, r->>2, r->4, (r->>3)::timestamptz FROM jsonb_array_elements(%s::jsonb) AS x(r) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
 )
 _SQLITE_CHUNK = 500
 
@@ -50,13 +53,10 @@ def _insert(actions: list[ParsedAction]) -> set[str]:
     dumps = orjson.dumps
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_PG_INSERT, [
-                [a.event_id for a in actions],
-                [a.user_id for a in actions],
-                [a.action_type for a in actions],
-                [dumps(a.metadata).decode() for a in actions],
-                [a.action_timestamp for a in actions],
-            ])
+            # Rows in event_id order: concurrent replays of overlapping batches lock in the same order
+            # (they wait for each other instead of deadlocking). event_ids are unique here (deduped).
+            rows = sorted(map(tuple, actions))
+            cursor.execute(_PG_INSERT, [dumps(rows).decode()])
             return {row[0] for row in cursor.fetchall()}
         stored: set[str] = set()
         adapt = connection.ops.adapt_datetimefield_value

@@ -16,7 +16,7 @@ from corporate.models import SiteReward, SiteVisit
 from notifications.messages import message_render
 from notifications.models import Notification
 from notifications.services import notification_create
-from players.models import Player
+from wallet.errors import IdempotencyKeyReused
 from wallet.models import LedgerEntry
 from wallet.services import wallet_earn
 
@@ -55,25 +55,28 @@ def corporate_token_earned(*, webhook_id: str, user_id: int, earned_tokens: int,
     raised and the push dispatched. A redelivery changes nothing."""
     _check_webhook_id(webhook_id)
     with transaction.atomic():
-        if SiteReward.objects.filter(webhook_id=webhook_id).exists():
+        # The ledger's idempotency key (checked under the player's wallet lock) makes the grant once.
+        try:
+            result = wallet_earn(
+                user_id=user_id, amount=earned_tokens, source=LedgerEntry.Source.CORPORATE,
+                idempotency_key=f"corporate:{webhook_id}",
+                details={"webhook_id": webhook_id, "reward_type": reward_type},
+            )
+        except IdempotencyKeyReused:  # the same webhook id with other content: Company A's id rules
             return WebhookOutcome(webhook_id, duplicate=True)
-        result = wallet_earn(
-            user_id=user_id, amount=earned_tokens, source=LedgerEntry.Source.CORPORATE,
-            idempotency_key=f"corporate:{webhook_id}", details={"webhook_id": webhook_id, "reward_type": reward_type},
-        )
-        if result.replayed:  # a concurrent delivery of the same webhook committed first
+        if result.replayed:  # a redelivery, or a concurrent delivery that committed first
             return WebhookOutcome(webhook_id, duplicate=True)
         SiteReward.objects.create(
             user_id=user_id, reward_type=reward_type, reward_value=earned_tokens, issued_at=issued_at,
             webhook_id=webhook_id, action_id=result.entry.action_id, ledger_entry_id=result.entry.id,
         )
-        locale = Player.objects.filter(id=user_id).values_list("locale", flat=True).first() or "ko"
-        message = message_render("NEW_TOKEN_ARRIVAL", locale, earned_tokens=earned_tokens)
+        player = result.player
+        message = message_render("NEW_TOKEN_ARRIVAL", player.locale if player else "ko", earned_tokens=earned_tokens)
         notification_create(
             user_id=user_id, type="NEW_TOKEN_ARRIVAL", kind=Notification.Kind.TRANSACTIONAL, message=message,
             payload={"type": "NEW_TOKEN_ARRIVAL", "user_id": user_id, "earned_tokens": earned_tokens,
                      "message": message},
-            dedupe_key=f"corporate:{webhook_id}",
+            dedupe_key=f"corporate:{webhook_id}", player=player,
         )
     return WebhookOutcome(webhook_id, duplicate=False)
 

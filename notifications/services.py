@@ -12,13 +12,14 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.policy import local_day_start, parse_quiet_hours, quiet_hours_end
 from notifications.transports import TransportError, get_transport
-from players.models import Player, PlayerProtection
+from players.models import Player
+from players.selectors import protection_of
 
 logger = logging.getLogger(__name__)
 Kind = Notification.Kind
@@ -41,8 +42,8 @@ def payload_for_wire(type: str, payload: dict[str, Any]) -> dict[str, Any]:
 PLAY_INVITING_TYPES = frozenset({"NEW_TOKEN_ARRIVAL"})
 
 
-def _protected(player_id: int, now: dt.datetime) -> str | None:
-    protection = PlayerProtection.objects.filter(player_id=player_id).first()
+def _protected(player: Player, now: dt.datetime) -> str | None:
+    protection = protection_of(player)
     if protection is None:
         return None
     if protection.is_self_excluded(now):
@@ -72,17 +73,21 @@ def _schedule_dispatch(notification_id: int, send_after: dt.datetime | None) -> 
 
 def notification_create(
     *, user_id: int, type: str, kind: str, message: str, payload: dict[str, Any],
-    dedupe_key: str | None = None, now: dt.datetime | None = None,
+    dedupe_key: str | None = None, now: dt.datetime | None = None, player: Player | None = None,
 ) -> Notification:
-    """Record a notification and, after commit, dispatch it unless a rule holds or suppresses it."""
+    """Record a notification and, after commit, dispatch it unless a rule holds or suppresses it.
+
+    ``player`` may be passed when the caller has it (with its protection loaded) to save the reads.
+    """
     now = now or timezone.now()
     with transaction.atomic():
-        player, _ = Player.objects.get_or_create(id=user_id)
+        if player is None or player.id != user_id:
+            player, _ = Player.objects.get_or_create(id=user_id)
         if kind == Kind.MARKETING:
             # Marketing sends to one player queue here, so concurrent ones cannot both pass the daily cap.
             player = Player.objects.select_for_update().get(id=user_id)
         status, reason, send_after = Status.PENDING, "", None
-        blocked = _protected(user_id, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
+        blocked = _protected(player, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
         if blocked:
             status, reason = Status.SUPPRESSED, blocked
         elif kind == Kind.MARKETING:
@@ -91,12 +96,13 @@ def notification_create(
             else:
                 send_after = quiet_hours_end(now, player.tzinfo, parse_quiet_hours(settings.QUIET_HOURS))
                 reason = "quiet_hours" if send_after else ""
+        fields = {"user_id": user_id, "type": type, "kind": kind, "message": message, "payload": payload,
+                  "status": status, "status_reason": reason, "created_at": now, "send_after": send_after,
+                  "dedupe_key": dedupe_key}
         try:
-            with transaction.atomic():
-                notification = Notification.objects.create(
-                    user_id=user_id, type=type, kind=kind, message=message, payload=payload, status=status,
-                    status_reason=reason, created_at=now, send_after=send_after, dedupe_key=dedupe_key,
-                )
+            # A savepoint only where a duplicate can happen, so it can be answered instead of failing.
+            with transaction.atomic(savepoint=dedupe_key is not None):
+                notification = Notification.objects.create(**fields)
         except IntegrityError:
             if dedupe_key is None:
                 raise
@@ -117,13 +123,15 @@ def notification_send(*, notification_id: int, now: dt.datetime | None = None) -
     now = now or timezone.now()
     failure: TransportError | None = None
     with transaction.atomic():
-        n = Notification.objects.select_for_update().filter(id=notification_id).first()
+        _relax_commit_durability()
+        n = Notification.objects.select_for_update(of=("self",)).select_related(
+            "user", "user__protection").filter(id=notification_id).first()
         if n is None or n.status != Status.PENDING:
             return n.status if n else "missing"
         if n.send_after is not None and n.send_after > now:
             return "held"
         if n.kind == Kind.MARKETING or n.type in PLAY_INVITING_TYPES:
-            blocked = _protected(n.user_id, now)  # the player may have started a cool-off since
+            blocked = _protected(n.user, now)  # the player may have started a cool-off since
             if blocked:
                 n.status, n.status_reason = Status.SUPPRESSED, blocked
                 n.save(update_fields=["status", "status_reason"])
@@ -147,6 +155,14 @@ def notification_send(*, notification_id: int, now: dt.datetime | None = None) -
         return n.status
     assert failure is not None
     raise failure
+
+
+def _relax_commit_durability() -> None:
+    """A delivery record may be lost in a crash (the push is at-least-once and carries an idempotency
+    key), so its commit need not wait for the WAL flush (PostgreSQL ``synchronous_commit``)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def notifications_dispatch_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:

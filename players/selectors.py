@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from players.models import PlayerProtection
+from players.models import Player, PlayerProtection
 
 
 def protection_as_dict(*, protection: PlayerProtection, now: dt.datetime) -> dict[str, Any]:
@@ -25,3 +25,11 @@ def protection_as_dict(*, protection: PlayerProtection, now: dt.datetime) -> dic
         "self_excluded": protection.is_self_excluded(now),
         "pending": pending,
     }
+
+
+def protection_of(player: Player) -> PlayerProtection | None:
+    """The player's protection row or None (no query when loaded with select_related)."""
+    try:
+        return player.protection
+    except PlayerProtection.DoesNotExist:
+        return None

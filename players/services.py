@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -22,17 +23,23 @@ class ProtectionLocked(DomainError):
 
 
 def player_ensure_many(*, first_seen: Mapping[int, dt.datetime]) -> None:
-    """Create the players not seen before (one statement); existing ones are left as they are."""
+    """Create the players not seen before (one statement); existing ones are left as they are.
+
+    Ids go in ascending order: concurrent batches that share new players then take their row
+    locks in the same order and wait for each other instead of deadlocking.
+    """
     if not first_seen:
         return
     if connection.vendor == "postgresql":
-        ids = list(first_seen)
+        # [[id, signup_at], ...] as one JSON document (orjson, in C): far cheaper than psycopg's array dumpers.
+        rows = orjson.dumps(sorted(first_seen.items())).decode()
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO players (id, signup_at, locale, timezone, age_verified) "
-                "SELECT u, t, 'ko', %s, false FROM unnest(%s::bigint[], %s::timestamptz[]) AS x(u, t) "
+                "SELECT (r->>0)::bigint, (r->>1)::timestamptz, 'ko', %s, false "
+                "FROM jsonb_array_elements(%s::jsonb) AS x(r) "
                 "ON CONFLICT (id) DO NOTHING",
-                [settings.BUSINESS_TIMEZONE, ids, [first_seen[i] for i in ids]],
+                [settings.BUSINESS_TIMEZONE, rows],
             )
         return
     Player.objects.bulk_create(

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from activity.models import UserAction
 from core.exceptions import InvalidInput
-from players.models import Player, PlayerProtection
+from players.models import Player
+from players.selectors import protection_of
 from wallet.balance_cache import balance_cache_set_quietly
 from wallet.errors import (
     IdempotencyKeyReused,
@@ -39,6 +40,8 @@ MAX_AMOUNT = 1_000_000_000
 class LedgerResult:
     entry: LedgerEntry
     replayed: bool
+    # The player, with their protection loaded, as read under the wallet lock (None for a replay).
+    player: Player | None = None
 
 
 def request_fingerprint(payload: dict[str, Any]) -> str:
@@ -49,10 +52,20 @@ def _event_id_for(key: str) -> str:
     return "ledger:" + hashlib.sha256(key.encode()).hexdigest()[:56]
 
 
+def _locked_wallets() -> Any:
+    # The player and their protection come along in the same query (the rule checks and the caller
+    # need them); only the wallet row is locked.
+    return Wallet.objects.select_for_update(of=("self",)).select_related("player", "player__protection")
+
+
 def _lock_wallet(player_id: int) -> Wallet:
-    Player.objects.get_or_create(id=player_id)
-    Wallet.objects.get_or_create(player_id=player_id)
-    return Wallet.objects.select_for_update().get(player_id=player_id)
+    """The player's wallet row, locked for this transaction; the player and wallet are made on first use."""
+    wallet = _locked_wallets().filter(player_id=player_id).first()
+    if wallet is None:
+        Player.objects.get_or_create(id=player_id)
+        Wallet.objects.get_or_create(player_id=player_id)
+        wallet = _locked_wallets().get(player_id=player_id)
+    return wallet
 
 
 def _replay(key: str, fingerprint: str, key_field: str) -> LedgerEntry | None:
@@ -137,7 +150,7 @@ def ledger_post(posting: Posting, *, check: Any = None) -> LedgerResult:
             Wallet.objects.filter(player_id=posting.player_id).update(
                 balance=new_balance, last_entry_id=entry.id, updated_at=timezone.now())
             transaction.on_commit(lambda: balance_cache_set_quietly(posting.player_id, new_balance, entry.id))
-            return LedgerResult(entry, replayed=False)
+            return LedgerResult(entry, replayed=False, player=wallet.player)
     except IntegrityError:
         # A concurrent request with the same key committed first (possible where row locks are not
         # taken, e.g. the first write of a new wallet): answer as a retry.
@@ -162,7 +175,7 @@ def protection_check_spend(player_id: int, amount: int) -> Any:
     """The rule check for a spend: self-exclusion, cool-off, then daily and weekly limits."""
 
     def check(wallet: Wallet, now: dt.datetime) -> None:
-        protection = PlayerProtection.objects.select_related("player").filter(player_id=player_id).first()
+        protection = protection_of(wallet.player)
         if protection is None:
             return
         protection.apply_due(now)
@@ -172,7 +185,7 @@ def protection_check_spend(player_id: int, amount: int) -> Any:
         if protection.is_cooling_off(now):
             raise PlayerCoolingOff(f"Cooling off until {protection.cool_off_until:%Y-%m-%d %H:%M} UTC: "
                                    "no spending until then.")
-        tz = protection.player.tzinfo
+        tz = wallet.player.tzinfo
         limits = (
             ("daily_spend_limit", protection.daily_spend_limit, _local_midnight(now, tz)),
             ("weekly_spend_limit", protection.weekly_spend_limit,
@@ -195,7 +208,7 @@ def protection_check_spend(player_id: int, amount: int) -> Any:
 
 def protection_check_purchase(player_id: int) -> Any:
     def check(wallet: Wallet, now: dt.datetime) -> None:
-        protection = PlayerProtection.objects.filter(player_id=player_id).first()
+        protection = protection_of(wallet.player)
         if protection is None:
             return
         if protection.is_self_excluded(now):

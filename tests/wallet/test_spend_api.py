@@ -192,8 +192,8 @@ def test_spend_costs_a_fixed_number_of_queries(service_client, django_assert_num
     # given a funded player with no limits set
     fund(PLAYER, 100)
     # when a spend runs (hot path)
-    # then it costs: key lookup, savepoint, player, wallet, wallet lock, key check, protection, action,
+    # then it costs: key lookup, savepoint, wallet lock (with player and protection), key check, action,
     # ledger row, balance update, release
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         response = service_client.post(URL, body(), format="json")
     assert response.status_code == 201

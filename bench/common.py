@@ -1,0 +1,402 @@
+"""Helpers shared by the benchmarks (design brief section 7).
+
+A benchmark never touches the developer's database or Redis keyspace: it works in a
+dedicated database ``<dbname>_bench`` on the same PostgreSQL server (dropped and
+recreated at the start) and a separate Redis DB index (flushed), and serves the
+project with a real gunicorn process on a free loopback port.
+
+Progress goes to stderr (``log``); the last line on stdout is the JSON result (``emit``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tokenloop"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+BENCH_REDIS_DB = 15
+LOCK_PATH = "/tmp/tokenloop-bench.lock"  # one benchmark at a time on this machine
+_LOCK_FILE: Any = None  # open (and locked) until the process exits
+
+_T0 = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[{time.monotonic() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+# --- statistics and output ---------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (0-100) with linear interpolation; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def target(value: float, goal: float, op: str) -> dict[str, Any]:
+    if op not in (">=", "<="):
+        raise ValueError(op)
+    ok = (value >= goal) if op == ">=" else (value <= goal)
+    if isinstance(value, float) and math.isnan(value):
+        ok = False
+    return {"value": value, "target": goal, "op": op, "ok": bool(ok)}
+
+
+def emit(bench: str, params: dict[str, Any], results: dict[str, Any], targets: dict[str, Any]) -> None:
+    """Print the benchmark's one JSON line, last on stdout."""
+    sys.stderr.flush()
+    print(json.dumps({"bench": bench, "params": params, "results": results, "targets": targets}), flush=True)
+
+
+# --- CPU accounting (Linux /proc) -----------------------------------------------------------
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def system_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        parts = [float(x) for x in f.readline().split()[1:]]
+    idle = parts[3] + (parts[4] if len(parts) > 4 else 0.0)
+    total = sum(parts[:8])
+    return total - idle, total
+
+
+def process_cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU seconds used so far by these processes (gone ones count 0)."""
+    return sum(per_process_cpu_seconds(pids).values())
+
+
+def per_process_cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
+    """{pid: user + system CPU seconds so far} for the processes that still exist."""
+    out = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (float(fields[11]) + float(fields[12])) / _CLK_TCK
+    return out
+
+
+def pids_named(comm: str) -> list[int]:
+    """Processes whose command name is ``comm`` (e.g. every PostgreSQL backend: "postgres")."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == comm:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+@dataclass
+class CpuMeter:
+    """CPU used during a phase: the whole machine and named groups of processes.
+
+    A process counts only if it exists at both ends of the phase (PostgreSQL backends of
+    other clients come and go).
+    """
+
+    groups: dict[str, list[int]]
+    _start: dict[str, dict[int, float]] = field(default_factory=dict)
+    _sys: tuple[float, float] = (0.0, 0.0)
+    _wall: float = 0.0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self._start = {name: per_process_cpu_seconds(pids) for name, pids in self.groups.items()}
+        self._sys = system_cpu()
+        self._wall = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        wall = time.monotonic() - self._wall
+        busy, total = system_cpu()
+        busy_fraction = (busy - self._sys[0]) / max(total - self._sys[1], 1e-9)
+        out = {"machine_busy_fraction": round(busy_fraction, 3)}
+        counted = 0.0
+        for name, pids in self.groups.items():
+            now = per_process_cpu_seconds(pids)
+            used = sum(now[pid] - before for pid, before in self._start[name].items() if pid in now)
+            self.cpu_seconds[name] = used
+            counted += used
+            out[f"{name}_cores"] = round(used / max(wall, 1e-9), 3)
+        # Everything else: the kernel's share of our traffic, and any other load on the machine
+        # (a large value means the run was skewed by other work).
+        out["other_cores"] = round(busy_fraction * (os.cpu_count() or 1) - counted / max(wall, 1e-9), 3)
+        return out
+
+
+# --- the bench environment: a database and a Redis DB of its own ------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
+class BenchEnv:
+    """The bench database, Redis DB and the environment every subprocess gets."""
+
+    def __init__(self, database_url: str | None = None, redis_url: str | None = None) -> None:
+        self.source_database_url = database_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        if urlsplit(self.source_database_url).scheme not in ("postgres", "postgresql", "pgsql", "psql"):
+            raise SystemExit(f"DATABASE_URL must be a PostgreSQL URL, got {self.source_database_url!r}")
+        source_redis = redis_url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+        dbname = urlsplit(self.source_database_url).path.lstrip("/") or "tokenloop"
+        self.dbname = f"{dbname}_bench"
+        self.database_url = _with_path(self.source_database_url, "/" + self.dbname)
+        self.admin_url = _with_path(self.source_database_url, "/postgres")
+        self.redis_url = _with_path(source_redis, f"/{BENCH_REDIS_DB}")
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
+            "PLAYER_JWT_SECRET": "bench-player-jwt-secret-0123456789abcdef",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.env.pop("CELERY_BROKER_URL", None)  # tasks in-process: a bench measures one thing
+
+    # PostgreSQL
+    def connect(self, admin: bool = False, **kwargs: Any) -> Any:
+        import psycopg
+
+        return psycopg.connect(self.admin_url if admin else self.database_url, **kwargs)
+
+    def recreate_database(self) -> None:
+        from psycopg import sql
+
+        with self.connect(admin=True, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.dbname)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
+        log(f"database {self.dbname} recreated")
+
+    def drop_database(self) -> None:
+        from psycopg import sql
+
+        with self.connect(admin=True, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.dbname)))
+
+    def manage(self, *args: str, timeout: float = 600) -> str:
+        proc = subprocess.run(
+            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stdout + proc.stderr)
+            raise SystemExit(f"manage.py {' '.join(args)} failed with exit code {proc.returncode}")
+        return proc.stdout
+
+    def migrate(self) -> None:
+        self.manage("migrate", "--no-input")
+        log("migrated")
+
+    def postgres_pids(self) -> list[int]:
+        """The server processes working for this run: the bench database's backends and the
+        shared writers (WAL writer, checkpointer, background writer); not other databases' backends."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE (datname = current_database() AND pid <> pg_backend_pid()) "
+                "OR backend_type IN ('walwriter', 'checkpointer', 'background writer')"
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def create_api_key(self, name: str = "bench") -> str:
+        return self.manage("create_api_key", name).strip().splitlines()[-1].strip()
+
+    # Redis
+    def redis(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.redis_url)
+
+    def flush_redis(self) -> None:
+        client = self.redis()
+        client.flushdb()
+        client.close()
+
+    def lock(self, timeout: float = 900) -> None:
+        """Hold the machine-wide benchmark lock until this process exits.
+
+        Benchmarks share the bench database and Redis DB, and one running beside another skews both:
+        a second one waits here for the first to finish.
+        """
+        global _LOCK_FILE
+        if _LOCK_FILE is not None:
+            return
+        f = open(LOCK_PATH, "a+")  # noqa: SIM115 - held open until the process exits
+        deadline = time.monotonic() + timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waited:
+                    log(f"another benchmark is running (lock {LOCK_PATH}); waiting for it to finish")
+                    waited = True
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"another benchmark still holds {LOCK_PATH} after {timeout:.0f}s") from None
+                time.sleep(1)
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()} {' '.join(sys.argv)}\n")
+        f.flush()
+        _LOCK_FILE = f
+
+    def prepare(self) -> None:
+        """Take the benchmark lock; then a fresh database, migrated, and an empty Redis DB."""
+        self.lock()
+        self.recreate_database()
+        self.migrate()
+        self.flush_redis()
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+class Server:
+    """gunicorn serving config.wsgi on a free loopback port; a context manager."""
+
+    def __init__(
+        self,
+        bench_env: BenchEnv,
+        *,
+        workers: int = 2,
+        worker_class: str = "sync",
+        threads: int = 1,
+        extra_env: dict[str, str] | None = None,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        self.bench_env = bench_env
+        self.workers = workers
+        self.worker_class = worker_class
+        self.threads = threads
+        self.extra_env = extra_env or {}
+        self.extra_args = list(extra_args)
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def worker_pids(self) -> list[int]:
+        return children_of(self.proc.pid) if self.proc else []
+
+    def start(self, timeout: float = 60) -> None:
+        self.port = free_port()
+        args = [
+            PYTHON, "-m", "gunicorn", "config.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(self.workers),
+            "--worker-class", self.worker_class,
+            "--threads", str(self.threads),
+            "--keep-alive", "30",
+            "--timeout", "120",
+            "--backlog", "256",
+            "--error-logfile", "-",
+            *self.extra_args,
+        ]
+        env = {**self.bench_env.env, **self.extra_env}
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                self.dump_log()
+                raise SystemExit(f"gunicorn exited with code {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/readyz", timeout=5) as resp:
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                self.dump_log()
+                self.stop()
+                raise SystemExit("gunicorn did not become ready in time")
+            time.sleep(0.2)
+        # Every worker should be up (each answered or at least booted) before timing starts.
+        while len(self.worker_pids()) < self.workers and time.monotonic() < deadline:
+            time.sleep(0.1)
+        log(f"gunicorn ready on {self.base_url}: "
+            f"{self.workers} {self.worker_class} worker(s) x {self.threads} thread(s)")
+
+    def dump_log(self, tail: int = 60) -> None:
+        try:
+            lines = Path(self._log.name).read_text(errors="replace").splitlines()
+        except OSError:
+            return
+        for line in lines[-tail:]:
+            print("  gunicorn| " + line, file=sys.stderr)
+
+    def log_text(self) -> str:
+        try:
+            return Path(self._log.name).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def __enter__(self) -> Server:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        with contextlib.suppress(OSError):
+            os.unlink(self._log.name)

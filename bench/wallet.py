@@ -1,0 +1,134 @@
+"""Company A webhook grants through a real server on PostgreSQL and Redis (issue: wallet).
+
+Each request is a signed ``token.earned`` delivery with its own webhook id, for one of many players:
+the full path of a grant (signature, site_rewards, EARN_CYBER_TOKENS action, ledger row, wallet
+balance, notification, Redis balance after commit, the push through the log transport). 16
+concurrent clients by default. Afterwards the run checks the exact counts in the database and that
+Redis holds each sampled player's database balance.
+
+    DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/wallet.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import BenchEnv, Server, emit, log, percentile, target
+from bench.load import Request, run_load
+
+SECRET = "whsec_" + "YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OQ=="
+
+
+def make_requests(count: int, players: int, seed: int) -> list[Request]:
+    from corporate.signing import sign
+
+    rng = random.Random(seed)
+    now = int(time.time())
+    requests = []
+    for i in range(count):
+        user_id = rng.randint(1, players)
+        body = orjson.dumps({
+            "type": "token.earned", "timestamp": "2026-11-25T12:00:00Z",
+            "data": {"user_id": user_id, "earned_tokens": rng.choice((100, 200, 300, 500)),
+                     "issued_at": "2026-11-25T12:00:00Z"},
+        })
+        msg_id = f"msg_bench_{seed}_{i}"
+        requests.append(Request("POST", "/api/corporate/webhook", body, {
+            "Content-Type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(now),
+            "webhook-signature": sign(SECRET, msg_id, now, body),
+        }))
+    return requests
+
+
+def check_grant(status: int, body: bytes, request: Request) -> str | None:
+    if status != 200:
+        return f"HTTP {status}: {body[:200]!r}"
+    if orjson.loads(body).get("status") != "processed":
+        return f"not processed: {body[:200]!r}"
+    return None
+
+
+def verify(env: BenchEnv, expected: int, sample: int = 300) -> dict[str, Any]:
+    with env.connect() as conn:
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("token_ledger", "site_rewards", "notifications", "user_actions")}
+        balances = dict(conn.execute("SELECT player_id, balance FROM wallets ORDER BY random() LIMIT %s",
+                                     [sample]).fetchall())
+        ledger_total = conn.execute("SELECT coalesce(sum(amount), 0) FROM token_ledger").fetchone()[0]
+        wallet_total = conn.execute("SELECT coalesce(sum(balance), 0) FROM wallets").fetchone()[0]
+    redis = env.redis()
+    cached = redis.mget([f"user:{pid}:cyber_token_balance" for pid in balances])
+    redis.close()
+    redis_mismatch = sum(1 for (pid, bal), c in zip(balances.items(), cached, strict=True)
+                         if c is None or int(c) != bal)
+    return {"counts": counts, "expected_rows": expected, "ledger_total": int(ledger_total),
+            "wallet_total": int(wallet_total), "redis_sampled": len(balances), "redis_mismatch": redis_mismatch}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a small run that ends within a minute")
+    parser.add_argument("--requests", type=int, default=None, help="grants to send (default 20,000; quick 3,000)")
+    parser.add_argument("--players", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--max-seconds", type=float, default=240)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    count = args.requests or (3_000 if args.quick else 20_000)
+
+    env = BenchEnv()
+    env.env["CORPORATE_WEBHOOK_SECRET"] = SECRET
+    env.env["NOTIFICATIONS_TRANSPORT"] = "log"
+    env.prepare()
+    requests = make_requests(count, args.players, args.seed)
+    log(f"{count} signed deliveries for {args.players} players built")
+    with Server(env, workers=args.workers, worker_class="gthread", threads=args.threads) as server:
+        # Warm-up: each worker opens its connections and loads its code before timing starts.
+        run_load(make_requests(200, args.players, args.seed + 1000), port=server.port, concurrency=4,
+                 max_seconds=30, check=None, cpu_groups={})
+        with env.connect() as conn:
+            conn.execute("TRUNCATE site_rewards, notifications")
+            warm_rows = conn.execute("SELECT count(*) FROM token_ledger").fetchone()[0]
+        pg = env.postgres_pids()
+        log(f"sending with {args.concurrency} clients")
+        run = run_load(requests, port=server.port, concurrency=args.concurrency, max_seconds=args.max_seconds,
+                       check=check_grant, cpu_groups={"server": server.worker_pids(), "postgres": pg})
+    checks = verify(env, run["ok_units"])
+    env.drop_database()
+    rate = run["ok_units"] / run["elapsed"] if run["elapsed"] > 0 else 0.0
+    p50 = percentile(run["latencies"], 50) * 1000
+    p99 = percentile(run["latencies"], 99) * 1000
+    exact = (checks["counts"]["site_rewards"] == run["ok_units"]
+             and checks["counts"]["token_ledger"] - warm_rows == run["ok_units"]
+             and checks["ledger_total"] == checks["wallet_total"] and checks["redis_mismatch"] == 0)
+    results = {
+        "grants": run["ok_units"], "errors": run["n_errors"], "error_samples": run["errors"],
+        "elapsed_s": round(run["elapsed"], 2), "grants_per_s": round(rate, 1),
+        "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "cpu": run["cpu"], "checks": checks,
+        "counts_exact": exact,
+    }
+    emit("wallet", {
+        "requests": count, "players": args.players, "concurrency": args.concurrency,
+        "server": f"gunicorn {args.workers} gthread workers x {args.threads} threads",
+        "database": "postgresql", "cache": "redis", "push_transport": "log", "quick": args.quick,
+    }, results, {
+        "grants_per_s": target(round(rate, 1), 300, ">="),
+        "p99_ms": target(round(p99, 2), 50, "<="),
+        "counts_exact": target(1.0 if exact else 0.0, 1.0, ">="),
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
