@@ -26,7 +26,10 @@ pytestmark = pytest.mark.browser
 def browser(django_db_setup: None, live_server: Any) -> Iterator[Any]:
     """One Chromium for the module, started after the test database and the live server exist."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests")
+        message = f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests"
+        if os.environ.get("REQUIRE_BROWSER"):  # CI (.ci/run) installs it: there a missing browser is a failure
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
