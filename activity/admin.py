@@ -1,26 +1,18 @@
 from django.contrib import admin
 
 from activity.models import ImportCheckpoint, UserAction, UserReward
+from core.admin import ViewOnlyAdmin
 
 
 @admin.register(UserAction)
-class UserActionAdmin(admin.ModelAdmin):
+class UserActionAdmin(ViewOnlyAdmin):
     """Read-only: the log is append-only."""
 
     list_display = ("id", "user_id", "action_type", "action_timestamp", "event_id")
     list_filter = ("action_type",)
     search_fields = ("=user__id", "=event_id")
-    show_full_result_count = False  # no COUNT(*) over hundreds of millions of rows
     ordering = ("-id",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(UserReward)

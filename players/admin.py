@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin import ViewOnlyAdmin
 from players.models import Player, PlayerProtection
 
 
@@ -13,18 +14,10 @@ class PlayerAdmin(admin.ModelAdmin):
 
 
 @admin.register(PlayerProtection)
-class PlayerProtectionAdmin(admin.ModelAdmin):
+class PlayerProtectionAdmin(ViewOnlyAdmin):
     list_display = ("player_id", "daily_spend_limit", "weekly_spend_limit", "cool_off_until", "self_excluded_until")
     search_fields = ("player__id",)
     raw_id_fields = ("player",)
 
     # A player's own safeguards are theirs to change (through the API), not staff's: staff may look, but not add
     # a row behind the API's rules nor delete one (which would lift a cool-off or self-exclusion early).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
