@@ -14,6 +14,7 @@ from activity.serializers import ActionBatchInput, ActionBatchOutput
 from activity.validation import parse_batch
 from core.exceptions import InvalidInput
 from core.metrics import ACTIONS_REJECTED
+from core.parsers import body_may_contain_nul
 from core.permissions import IsService
 
 
@@ -35,6 +36,7 @@ class ActionIngestApi(APIView):
             now=timezone.now(),
             max_future=dt.timedelta(seconds=settings.ACTIONS_MAX_FUTURE_SECONDS),
             allow_token_moving=False,
+            check_nul=body_may_contain_nul(request),  # a scan of the raw body: no walk of 1,000s of items
         )
         if errors:
             ACTIONS_REJECTED.labels("api").inc()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -22,30 +23,52 @@ def _as_datetime(value: object) -> dt.datetime:
     return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
 
 
-def hot_metrics_from_log(*, first_id: int, last_id: int) -> dict[int, tuple[dt.datetime, int]]:
-    """For players with ids in [first_id, last_id]: (last action time, current win streak), from the log.
+class LogHotMetrics(NamedTuple):
+    """A player's hot metrics as the log implies them."""
 
-    The streak is the number of GAME_PLAY wins after the player's last loss (a GAME_PLAY loss or a
-    FAIL_GAME), computed in one set-based statement.
+    last_action: dt.datetime
+    last_loss: dt.datetime | None  # the last GAME_PLAY loss or FAIL_GAME
+    wins: list[tuple[str, dt.datetime]]  # (event_id, time) of the GAME_PLAY wins strictly after last_loss
+
+    @property
+    def streak(self) -> int:
+        return len(self.wins)
+
+
+def hot_metrics_from_log(*, first_id: int, last_id: int) -> dict[int, LogHotMetrics]:
+    """For players with ids in [first_id, last_id]: last action, last loss and win streak, from the log.
+
+    The streak is the number of GAME_PLAY wins strictly after the player's last loss (a GAME_PLAY loss
+    or a FAIL_GAME); a win at the same instant as the loss is not after it. Two set-based statements:
+    the times per player, then the wins after each player's last loss.
     """
     res = _result_expr()
-    sql = f"""
-        SELECT a.user_id, MAX(a.action_timestamp),
-               SUM(CASE WHEN a.action_type = 'GAME_PLAY' AND {res} = 'win'
-                         AND (ll.t IS NULL OR a.action_timestamp > ll.t) THEN 1 ELSE 0 END)
+    is_loss = f"(action_type = 'FAIL_GAME' OR (action_type = 'GAME_PLAY' AND {res} = 'loss'))"
+    times_sql = f"""
+        SELECT user_id, MAX(action_timestamp), MAX(CASE WHEN {is_loss} THEN action_timestamp END)
+        FROM user_actions WHERE user_id BETWEEN %s AND %s GROUP BY user_id
+    """
+    wins_sql = f"""
+        SELECT a.user_id, a.event_id, a.action_timestamp
         FROM user_actions a
         LEFT JOIN (
             SELECT user_id, MAX(action_timestamp) AS t FROM user_actions
-            WHERE user_id BETWEEN %s AND %s
-              AND (action_type = 'FAIL_GAME' OR (action_type = 'GAME_PLAY' AND {res} = 'loss'))
+            WHERE user_id BETWEEN %s AND %s AND {is_loss}
             GROUP BY user_id
         ) ll ON ll.user_id = a.user_id
-        WHERE a.user_id BETWEEN %s AND %s
-        GROUP BY a.user_id
+        WHERE a.user_id BETWEEN %s AND %s AND a.action_type = 'GAME_PLAY' AND {res} = 'win'
+          AND (ll.t IS NULL OR a.action_timestamp > ll.t)
     """
+    out: dict[int, LogHotMetrics] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [first_id, last_id, first_id, last_id])
-        return {row[0]: (_as_datetime(row[1]), int(row[2] or 0)) for row in cursor.fetchall()}
+        cursor.execute(times_sql, [first_id, last_id])
+        for user_id, last_action, last_loss in cursor.fetchall():
+            out[user_id] = LogHotMetrics(
+                _as_datetime(last_action), None if last_loss is None else _as_datetime(last_loss), [])
+        cursor.execute(wins_sql, [first_id, last_id, first_id, last_id])
+        for user_id, event_id, at in cursor.fetchall():
+            out[user_id].wins.append((event_id, _as_datetime(at)))
+    return out
 
 
 def player_id_ranges(*, size: int) -> Iterator[tuple[int, int]]:

@@ -77,23 +77,34 @@ def _insert(actions: list[ParsedAction]) -> set[str]:
 
 
 def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdate]:
-    """What a set of newly stored actions does to each player's hot metrics (see ActivityUpdate)."""
-    by_user: dict[int, list[ParsedAction]] = {}
+    """What a set of newly stored actions does to each player's hot metrics (see ActivityUpdate).
+
+    Per player: the newest action, the newest loss, and the wins after that loss (older wins cannot count).
+    """
+    last: dict[int, dt.datetime] = {}
+    last_loss: dict[int, dt.datetime] = {}
+    wins: dict[int, list[ParsedAction]] = {}
     for a in actions:
-        by_user.setdefault(a.user_id, []).append(a)
+        user_id, at = a.user_id, a.action_timestamp
+        seen = last.get(user_id)
+        if seen is None or at > seen:
+            last[user_id] = at
+        outcome = game_outcome(a.action_type, a.metadata)
+        if outcome is True:
+            wins.setdefault(user_id, []).append(a)
+        elif outcome is False:
+            loss = last_loss.get(user_id)
+            if loss is None or at > loss:
+                last_loss[user_id] = at
     updates: dict[int, ActivityUpdate] = {}
-    for user_id, items in by_user.items():
-        items.sort(key=lambda a: a.action_timestamp)
-        mode, streak = "none", 0
-        for a in items:
-            outcome = game_outcome(a.action_type, a.metadata)
-            if outcome is True:
-                streak += 1
-                if mode == "none":
-                    mode = "incr"
-            elif outcome is False:
-                mode, streak = "set", 0
-        updates[user_id] = ActivityUpdate(int(items[-1].action_timestamp.timestamp()), mode, streak)
+    for user_id, at in last.items():
+        loss = last_loss.get(user_id)
+        updates[user_id] = ActivityUpdate(
+            int(at.timestamp()),
+            None if loss is None else loss.timestamp(),
+            tuple((w.event_id, w.action_timestamp.timestamp()) for w in wins.get(user_id, ())
+                  if loss is None or w.action_timestamp > loss),
+        )
     return updates
 
 
@@ -132,17 +143,23 @@ def actions_ingest(*, actions: Sequence[ParsedAction], path: str = "api") -> Ing
 def hot_metrics_repair(*, chunk_size: int = 20_000) -> int:
     """Rebuild hot-metric keys that are missing (after a Redis flush or a failed update) from the log.
 
-    Live keys are never overwritten. Returns the number of keys set.
+    Covers ``last_action_ts``, ``streak_count`` and the streak's state (``last_loss_ts``, the
+    ``streak_wins`` sorted set). Live keys are never overwritten. Returns the number of keys set.
     """
     from activity.selectors import hot_metrics_from_log, player_id_ranges
-    from core.hotstore import key_last_action_ts, key_streak_count
+    from core.hotstore import key_last_action_ts, key_last_loss_ts, key_streak_count, key_streak_wins
 
     repaired = 0
     for first_id, last_id in player_id_ranges(size=chunk_size):
-        values: dict[str, int] = {}
-        for user_id, (last_ts, streak) in hot_metrics_from_log(first_id=first_id, last_id=last_id).items():
-            values[key_last_action_ts(user_id)] = int(last_ts.timestamp())
-            values[key_streak_count(user_id)] = streak
-        repaired += hot_store.fill_missing(values)
+        values: dict[str, float] = {}
+        sorted_sets: dict[str, dict[str, float]] = {}
+        for user_id, log in hot_metrics_from_log(first_id=first_id, last_id=last_id).items():
+            values[key_last_action_ts(user_id)] = int(log.last_action.timestamp())
+            values[key_streak_count(user_id)] = log.streak
+            if log.last_loss is not None:
+                values[key_last_loss_ts(user_id)] = log.last_loss.timestamp()
+            if log.wins:
+                sorted_sets[key_streak_wins(user_id)] = {event_id: at.timestamp() for event_id, at in log.wins}
+        repaired += hot_store.fill_missing(values, sorted_sets)
     logger.info("hot metrics repair: %d keys rebuilt", repaired)
     return repaired

@@ -5,13 +5,25 @@ Shared by the ingest API and ``import_actions``: same rules on both paths.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any, NamedTuple
+
+import orjson
 
 from activity.registry import REGISTRY
 
 MAX_USER_ID = 2**63 - 1
 ACTION_FIELDS = ("event_id", "user_id", "action_type", "action_timestamp", "metadata")
+# A sane lower bound: nothing in this product happened before it, and it keeps far-off dates (typos,
+# zero values, the ends of the calendar whose UTC conversion overflows) out of the log.
+EARLIEST_TIMESTAMP = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_TS_FORMAT = "Must be an ISO 8601 date-time string with a UTC offset."
+_TS_TOO_EARLY = "Is before 2000-01-01T00:00:00Z, the earliest time accepted (a sane lower bound for actions)."
+# PostgreSQL text and jsonb cannot hold U+0000; JSON writes it as this escape (and only so).
+NUL = "\x00"
+NUL_JSON_ESCAPE = b"\\u0000"
+NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
 
 
 class ParsedAction(NamedTuple):
@@ -23,21 +35,51 @@ class ParsedAction(NamedTuple):
 
 
 def parse_timestamp(value: Any) -> dt.datetime | str:
+    """An aware UTC datetime, or the problem. Times before ``EARLIEST_TIMESTAMP`` are refused."""
     if type(value) is not str:
-        return "Must be an ISO 8601 date-time string with a UTC offset."
+        return _TS_FORMAT
     try:
         ts = dt.datetime.fromisoformat(value)
     except ValueError:
-        return "Must be an ISO 8601 date-time string with a UTC offset."
+        return _TS_FORMAT
     if ts.tzinfo is None:
         return "Must include a UTC offset (for example 2026-11-25T12:00:00+09:00 or ...Z)."
-    return ts.astimezone(dt.UTC)
+    try:
+        ts = ts.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00, 9999-12-31T23:00-05:00: no UTC datetime exists
+        return _TS_TOO_EARLY if ts.year < 2000 else "Is outside the supported date range."
+    if ts < EARLIEST_TIMESTAMP:
+        return _TS_TOO_EARLY
+    return ts
+
+
+def nul_path(value: Any, path: str) -> str | None:
+    """The path of the first string (key or value, at any depth) holding U+0000 in ``value``, or None."""
+    if type(value) is str:
+        return path if NUL in value else None
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is str and NUL in key:
+                return path  # the key itself cannot be named: the object holding it is
+            found = nul_path(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif type(value) is list:
+        for index, item in enumerate(value):
+            found = nul_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def parse_action(
-    item: Any, *, now: dt.datetime, max_future: dt.timedelta, allow_token_moving: bool
+    item: Any, *, now: dt.datetime, max_future: dt.timedelta, allow_token_moving: bool, check_nul: bool = True
 ) -> tuple[ParsedAction | None, dict[str, str]]:
-    """One action. Returns the parsed action, or None and ``{field path: problem}``."""
+    """One action. Returns the parsed action, or None and ``{field path: problem}``.
+
+    ``check_nul=False`` skips the search for U+0000: only for a caller that knows the item's serialized
+    form holds none (``core.parsers.body_may_contain_nul``).
+    """
     if type(item) is not dict:
         return None, {"": "Must be an object with " + ", ".join(ACTION_FIELDS) + "."}
     errors: dict[str, str] = {}
@@ -73,19 +115,40 @@ def parse_action(
         for key, problem in spec.check_metadata(metadata).items():
             errors[f"metadata.{key}"] = problem
 
+    if check_nul:
+        if type(event_id) is str and NUL in event_id:
+            errors["event_id"] = NUL_MESSAGE
+        try:
+            suspect = bool(metadata) and NUL_JSON_ESCAPE in orjson.dumps(metadata)
+        except orjson.JSONEncodeError:  # not JSON-shaped (a Python caller): walk it
+            suspect = True
+        if suspect:
+            where = nul_path(metadata, "metadata")
+            if where is not None:
+                errors[where] = NUL_MESSAGE
+
     if errors:
         return None, errors
     return ParsedAction(event_id, user_id, type_name, ts, metadata), {}  # type: ignore[arg-type]
 
 
 def parse_batch(
-    items: list[Any], *, now: dt.datetime, max_future: dt.timedelta, allow_token_moving: bool, prefix: str = "actions"
+    items: list[Any], *, now: dt.datetime, max_future: dt.timedelta, allow_token_moving: bool, prefix: str = "actions",
+    check_nul: bool = True,
 ) -> tuple[list[ParsedAction], dict[str, list[str]]]:
-    """All items, all-or-nothing: the errors name ``actions[i].field`` for every bad item."""
+    """All items, all-or-nothing: the errors name ``actions[i].field`` for every bad item.
+
+    ``check_nul=False``: the caller has checked the serialized batch (``core.parsers.may_contain_nul``).
+    Otherwise the batch is serialized once (C speed) and items are searched only if that holds ``\\u0000``.
+    """
+    if check_nul:
+        with contextlib.suppress(orjson.JSONEncodeError):  # not JSON-shaped (a Python caller): check each item
+            check_nul = NUL_JSON_ESCAPE in orjson.dumps(items)
     parsed: list[ParsedAction] = []
     errors: dict[str, list[str]] = {}
     for index, item in enumerate(items):
-        action, problems = parse_action(item, now=now, max_future=max_future, allow_token_moving=allow_token_moving)
+        action, problems = parse_action(item, now=now, max_future=max_future, allow_token_moving=allow_token_moving,
+                                        check_nul=check_nul)
         if action is not None:
             parsed.append(action)
         else:

@@ -9,7 +9,8 @@
    generated and serialized into request bodies before any timing.
 4. API phase: C client processes (one HTTP/1.1 connection each: kept alive by gthread workers,
    reopened per request by sync workers) post every batch; each answer must be 200 with ``stored``
-   equal to the batch size. The rows in user_actions and sampled hot-metric keys are checked.
+   equal to the batch size (``bench/load.py``'s closed loop). The rows in user_actions and sampled
+   hot-metric keys (last action, win streak) are checked.
 5. COPY phase, same run: user_actions is truncated and the same rows are loaded with one COPY
    (psycopg ``cursor.copy``) into the same table with the same indexes; the rows are counted.
 
@@ -26,11 +27,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
-import multiprocessing as mp
 import os
 import random
-import resource
 import shlex
 import sys
 import time
@@ -44,7 +42,6 @@ import orjson
 
 from bench.common import (
     BenchEnv,
-    CpuMeter,
     Server,
     emit,
     log,
@@ -53,6 +50,7 @@ from bench.common import (
     process_cpu_seconds,
     target,
 )
+from bench.load import Request, run_load
 
 TARGET_API_ACTIONS_PER_S = 20_000
 TARGET_API_TO_COPY = 0.15
@@ -111,9 +109,21 @@ def make_actions(rng: random.Random, count: int, n_users: int, user_base: int, s
     return out
 
 
-def make_bodies(actions: list[dict[str, Any]], batch_size: int) -> list[tuple[bytes, int]]:
-    return [(orjson.dumps({"actions": actions[i:i + batch_size]}), len(actions[i:i + batch_size]))
-            for i in range(0, len(actions), batch_size)]
+def make_requests(actions: list[dict[str, Any]], batch_size: int, key: str) -> list[Request]:
+    """One POST /api/actions per batch, serialized before timing; each counts for its actions."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Api-Key {key}"}
+    return [Request("POST", "/api/actions", orjson.dumps({"actions": batch}), headers, units=len(batch))
+            for batch in (actions[i:i + batch_size] for i in range(0, len(actions), batch_size))]
+
+
+def check_batch(status: int, body: bytes, request: Request) -> str | None:
+    """Every batch must be stored whole: 200 with ``stored`` equal to its size and no duplicate."""
+    if status != 200:
+        return f"HTTP {status}: {body[:300]!r}"
+    answer = orjson.loads(body)
+    if answer.get("stored") != request.units or answer.get("duplicates") != 0:
+        return f"unexpected answer {answer}"
+    return None
 
 
 def _copy_escape(text: str) -> str:
@@ -133,92 +143,21 @@ def make_copy_chunks(actions: list[dict[str, Any]], rows_per_chunk: int = 5000) 
     return chunks
 
 
-# --- the client: processes, one keep-alive connection each -------------------------------------
-
-_BODIES: list[tuple[bytes, int]] = []  # set before the client processes fork
+# --- the load: bench/load.py's closed loop --------------------------------------------------------
 
 
-def _client(port: int, key: str, next_index: Any, go: Any, deadline_s: float, out: Any) -> None:
-    headers = {"Content-Type": "application/json", "Authorization": f"Api-Key {key}", "Connection": "keep-alive"}
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    latencies: list[float] = []
-    sent = stored = 0
-    errors: list[str] = []
-    go.wait()
-    t_end = time.monotonic() + deadline_s
-    last = time.monotonic()
-    while time.monotonic() < t_end:
-        with next_index.get_lock():
-            index = next_index.value
-            next_index.value += 1
-        if index >= len(_BODIES):
-            break
-        body, size = _BODIES[index]
-        t0 = time.monotonic()
-        try:
-            conn.request("POST", "/api/actions", body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException) as exc:
-            errors.append(f"batch {index}: {exc.__class__.__name__}: {exc}")
-            conn.close()
-            continue
-        last = time.monotonic()
-        latencies.append(last - t0)
-        sent += size
-        if resp.status != 200:
-            errors.append(f"batch {index}: HTTP {resp.status}: {data[:300]!r}")
-            continue
-        answer = orjson.loads(data)
-        stored += answer.get("stored", 0)
-        if answer.get("stored") != size or answer.get("duplicates") != 0:
-            errors.append(f"batch {index}: unexpected answer {answer}")
-    conn.close()
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    out.put({"latencies": latencies, "sent": sent, "stored": stored, "errors": errors[:20],
-             "n_errors": len(errors), "last": last, "cpu": usage.ru_utime + usage.ru_stime})
-
-
-def run_clients(bodies: list[tuple[bytes, int]], port: int, key: str, concurrency: int, max_seconds: float,
-                extra_groups: dict[str, list[int]]) -> dict[str, Any]:
-    global _BODIES
-    _BODIES = bodies
-    ctx = mp.get_context("fork")
-    next_index = ctx.Value("l", 0)
-    go = ctx.Event()
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_client, args=(port, key, next_index, go, max_seconds, out), daemon=True)
-             for _ in range(concurrency)]
-    for p in procs:
-        p.start()
-    time.sleep(0.3)  # let every client reach the start line
-    meter = CpuMeter({**extra_groups, "client": [p.pid for p in procs if p.pid]})
-    meter.start()
-    t0 = time.monotonic()
-    go.set()
-    results = [out.get(timeout=max_seconds + 180) for _ in procs]
-    cpu = meter.stop()
-    # CPU per 1,000 actions of each group: steadier than rates when the machine is shared.
-    stored = sum(r["stored"] for r in results)
-    for name, used in meter.cpu_seconds.items():
+def run_batches(requests: list[Request], port: int, concurrency: int, max_seconds: float,
+                cpu_groups: dict[str, list[int]]) -> dict[str, Any]:
+    """Post every batch through ``run_load``; adds the CPU each group used per 1,000 stored actions
+    (steadier than rates when the machine is shared)."""
+    run = run_load(requests, port=port, concurrency=concurrency, max_seconds=max_seconds, check=check_batch,
+                   cpu_groups=cpu_groups)
+    stored = run["ok_units"]  # a batch counts when the check saw it stored whole
+    for name, used in run["cpu_seconds"].items():
         if name != "client" and stored:
-            cpu[f"{name}_cpu_ms_per_1k_actions"] = round(used * 1e6 / stored, 1)
-    for p in procs:
-        p.join(timeout=10)
-    _BODIES = []
-    latencies = [x for r in results for x in r["latencies"]]
-    elapsed = max(r["last"] for r in results) - t0
-    return {
-        "elapsed": elapsed,
-        "sent": sum(r["sent"] for r in results),
-        "stored": sum(r["stored"] for r in results),
-        "batches": len(latencies),
-        "latencies": latencies,
-        "n_errors": sum(r["n_errors"] for r in results),
-        "errors": [e for r in results for e in r["errors"]][:10],
-        "client_cpu_s": sum(r["cpu"] for r in results),
-        "cpu": cpu,
-    }
+            run["cpu"][f"{name}_cpu_ms_per_1k_actions"] = round(used * 1e6 / stored, 1)
+    return {**run, "sent": run["units"], "stored": stored, "batches": run["requests"],
+            "client_cpu_s": run["cpu_seconds"].get("client", 0.0)}
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -230,17 +169,37 @@ def count_rows(env: BenchEnv, table: str = "user_actions") -> int:
 
 
 def check_hot_metrics(env: BenchEnv, actions: list[dict[str, Any]], sample: int = 200) -> int:
-    """Sampled players' user:{id}:last_action_ts must equal their newest action. Returns mismatches."""
+    """Sampled players' user:{id}:last_action_ts must equal their newest action, and user:{id}:streak_count
+    their GAME_PLAY wins strictly after their last loss (batches arrive out of order across clients).
+    Returns the number of mismatching keys."""
     newest: dict[int, int] = {}
+    last_loss: dict[int, dt.datetime] = {}
+    wins: dict[int, list[dt.datetime]] = {}
     for a in actions:
-        ts = int(dt.datetime.fromisoformat(a["action_timestamp"]).timestamp())
-        if ts > newest.get(a["user_id"], 0):
-            newest[a["user_id"]] = ts
+        at = dt.datetime.fromisoformat(a["action_timestamp"])
+        user_id, kind, result = a["user_id"], a["action_type"], a["metadata"].get("result")
+        ts = int(at.timestamp())
+        if ts > newest.get(user_id, 0):
+            newest[user_id] = ts
+        if kind == "FAIL_GAME" or (kind == "GAME_PLAY" and result == "loss"):
+            if user_id not in last_loss or at > last_loss[user_id]:
+                last_loss[user_id] = at
+        elif kind == "GAME_PLAY" and result == "win":
+            wins.setdefault(user_id, []).append(at)
     users = random.Random(7).sample(sorted(newest), min(sample, len(newest)))
     client = env.redis()
     values = client.mget([f"user:{u}:last_action_ts" for u in users])
+    streaks = client.mget([f"user:{u}:streak_count" for u in users])
     client.close()
-    return sum(1 for u, v in zip(users, values, strict=True) if v is None or int(float(v)) != newest[u])
+    mismatches = sum(1 for u, v in zip(users, values, strict=True) if v is None or int(float(v)) != newest[u])
+    for u, v in zip(users, streaks, strict=True):
+        if u in last_loss or u in wins:
+            loss = last_loss.get(u)
+            expected = sum(1 for at in wins.get(u, ()) if loss is None or at > loss)
+            mismatches += v is None or int(v) != expected
+        else:
+            mismatches += v is not None
+    return mismatches
 
 
 def truncate(env: BenchEnv) -> None:
@@ -306,16 +265,17 @@ def main() -> int:
     warm_n = batch * args.concurrency * 2
     warmup = make_actions(rng, warm_n, max(warm_n // 5, 1), WARMUP_USER_BASE, now - dt.timedelta(days=31),
                           dt.timedelta(hours=12))
-    bodies = make_bodies(actions, batch)
-    warm_bodies = make_bodies(warmup, batch)
+    requests = make_requests(actions, batch, key)
+    warm_requests = make_requests(warmup, batch, key)
     chunks = make_copy_chunks(actions)
-    log(f"generated {len(actions)} actions ({len(bodies)} bodies, {sum(len(b) for b, _ in bodies) / 1e6:.1f} MB) "
+    log(f"generated {len(actions)} actions ({len(requests)} bodies, "
+        f"{sum(len(r.body or b'') for r in requests) / 1e6:.1f} MB) "
         f"over {len({a['user_id'] for a in actions})} players")
 
     results: dict[str, Any] = {}
     with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads,
                 extra_args=shlex.split(args.gunicorn_args)) as server:
-        warm = run_clients(warm_bodies, server.port, key, args.concurrency, 60, {})
+        warm = run_batches(warm_requests, server.port, args.concurrency, 60, {})
         # After the warm-up every worker holds its database connection: its backend is counted too.
         groups = {"server": [server.proc.pid, *server.worker_pids()] if server.proc else [],
                   "postgres": env.postgres_pids(), "redis": pids_named("redis-server")}
@@ -325,8 +285,8 @@ def main() -> int:
         log(f"warm-up: {warm['stored']} actions in {warm['elapsed']:.2f}s")
         truncate(env)  # the timed phase starts from an empty user_actions, as COPY does
 
-        log(f"API phase: {len(bodies)} batches, {args.concurrency} client connections")
-        api = run_clients(bodies, server.port, key, args.concurrency, max_seconds, groups)
+        log(f"API phase: {len(requests)} batches, {args.concurrency} client connections")
+        api = run_batches(requests, server.port, args.concurrency, max_seconds, groups)
         if api["n_errors"]:
             log(f"API errors ({api['n_errors']}): {api['errors']}")
             server.dump_log()

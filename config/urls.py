@@ -19,3 +19,6 @@ urlpatterns = [
     path("api/", include("corporate.urls")),
     path("api/", include("notifications.urls")),
 ]
+
+# Unhandled exceptions outside DRF's handler: JSON on /api/ paths, Django's HTML page elsewhere (admin, dashboard).
+handler500 = "core.views.server_error"

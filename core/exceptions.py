@@ -10,12 +10,18 @@ indexes in brackets (``actions[3].metadata.bet``).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+SERVER_ERROR_MESSAGE = "An unexpected error occurred. It has been logged; please retry later."
 
 
 class DomainError(Exception):
@@ -87,7 +93,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, drf_exceptions.ParseError):
         return Response(error_body("parse_error", str(exc.detail), {"body": [str(exc.detail)]}), status=400)
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(exc, drf_exceptions.APIException):
+    if response is None:
+        # Not an error DRF knows (a bug, the database or Redis failing): a JSON 500, the traceback in the log.
+        request = context.get("request")
+        logger.error("unhandled exception in %s %s", getattr(request, "method", "?"),
+                     getattr(request, "path", "?"), exc_info=exc)
+        set_rollback()
+        return Response(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
+    if isinstance(exc, drf_exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else "error"
         response.data = error_body(code, str(exc.detail))

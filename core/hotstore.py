@@ -27,42 +27,83 @@ def key_streak_count(user_id: int) -> str:
     return f"user:{user_id}:streak_count"
 
 
+def key_last_loss_ts(user_id: int) -> str:
+    """Time of the player's last loss (GAME_PLAY loss or FAIL_GAME): Unix seconds, microseconds as a fraction."""
+    return f"user:{user_id}:last_loss_ts"
+
+
+def key_streak_wins(user_id: int) -> str:
+    """Sorted set of the GAME_PLAY wins after the last loss: member event_id, score Unix seconds."""
+    return f"user:{user_id}:streak_wins"
+
+
 @dataclass(frozen=True)
 class ActivityUpdate:
-    """What one batch does to a player's hot metrics.
+    """What one batch does to a player's hot metrics (applied whatever order batches arrive in).
 
     ``last_action_ts``: newest action in the batch (Unix seconds); the stored value only moves forward.
-    ``streak_mode``: "set" (a loss happened: streak becomes ``streak_value``, the wins after the last
-    loss), "incr" (only wins: streak grows by ``streak_value``) or "none" (no mini-game result).
+    ``last_loss_ts``: newest loss in the batch (Unix seconds, fractional), None when it holds none;
+    the stored last loss only moves forward.
+    ``wins``: the batch's GAME_PLAY wins after its own last loss, as (event_id, Unix seconds).
+    The streak is then the number of stored wins strictly after the stored last loss.
     """
 
     last_action_ts: int
-    streak_mode: str = "none"
-    streak_value: int = 0
+    last_loss_ts: float | None = None
+    wins: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def has_game_result(self) -> bool:
+        return self.last_loss_ts is not None or bool(self.wins)
 
 
 # One script call per batch: atomic, and a single round trip whatever the batch size.
+# Per player, KEYS: last_action_ts, streak_count, last_loss_ts, streak_wins; ARGV: last action time,
+# last loss time ('' for none), the number n of wins, then n pairs (event_id, time). Times are passed
+# and stored as the client wrote them (Lua would print numbers with 14 digits only, losing microseconds).
 _APPLY_ACTIVITY_LUA = """
-for i = 1, #KEYS, 2 do
-  local j = (i - 1) / 2 * 3
-  local ts = tonumber(ARGV[j + 1])
-  local mode = ARGV[j + 2]
-  local n = tonumber(ARGV[j + 3])
+local a = 1
+for i = 1, #KEYS, 4 do
+  local ts, loss, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local w0 = a + 3
+  a = w0 + 2 * n
   local cur = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if cur == nil or cur < ts then redis.call('SET', KEYS[i], ts) end
-  if mode == 'set' then
-    redis.call('SET', KEYS[i + 1], n)
-  elseif mode == 'incr' and n > 0 then
-    redis.call('INCRBY', KEYS[i + 1], n)
+  if cur == nil or cur < tonumber(ts) then redis.call('SET', KEYS[i], ts) end
+  if loss ~= '' or n > 0 then
+    local last_loss = redis.call('GET', KEYS[i + 2])
+    local ll = nil
+    if last_loss then ll = tonumber(last_loss) end
+    if loss ~= '' and (ll == nil or ll < tonumber(loss)) then
+      redis.call('SET', KEYS[i + 2], loss)
+      last_loss, ll = loss, tonumber(loss)
+    end
+    for w = w0, a - 1, 2 do
+      if ll == nil or tonumber(ARGV[w + 1]) > ll then redis.call('ZADD', KEYS[i + 3], ARGV[w + 1], ARGV[w]) end
+    end
+    if ll ~= nil then redis.call('ZREMRANGEBYSCORE', KEYS[i + 3], '-inf', last_loss) end
+    redis.call('SET', KEYS[i + 1], redis.call('ZCARD', KEYS[i + 3]))
   end
 end
-return #KEYS / 2
+return #KEYS / 4
 """
 
+# KEYS: the plain keys, then the sorted sets. ARGV: the number of plain keys, their values, then per
+# sorted set its member count m and m pairs (score, member). A sorted set counts as missing when absent.
 _FILL_MISSING_LUA = """
 local n = 0
-for i = 1, #KEYS do
-  if redis.call('SET', KEYS[i], ARGV[i], 'NX') then n = n + 1 end
+local nv = tonumber(ARGV[1])
+for i = 1, nv do
+  if redis.call('SET', KEYS[i], ARGV[i + 1], 'NX') then n = n + 1 end
+end
+local a = nv + 2
+for i = nv + 1, #KEYS do
+  local m = tonumber(ARGV[a])
+  local w0 = a + 1
+  a = w0 + 2 * m
+  if m > 0 and redis.call('EXISTS', KEYS[i]) == 0 then
+    for w = w0, a - 1, 2 do redis.call('ZADD', KEYS[i], ARGV[w], ARGV[w + 1]) end
+    n = n + 1
+  end
 end
 return n
 """
@@ -92,35 +133,78 @@ class HotStore:
             keys: list[str] = []
             args: list[Any] = []
             for user_id, u in updates.items():
-                keys += [key_last_action_ts(user_id), key_streak_count(user_id)]
-                args += [u.last_action_ts, u.streak_mode, u.streak_value]
+                keys += [key_last_action_ts(user_id), key_streak_count(user_id), key_last_loss_ts(user_id),
+                         key_streak_wins(user_id)]
+                args += [u.last_action_ts, "" if u.last_loss_ts is None else u.last_loss_ts, len(u.wins)]
+                for event_id, ts in u.wins:
+                    args += [event_id, ts]
             self.redis().eval(_APPLY_ACTIVITY_LUA, len(keys), *keys, *args)
             return
+        self._apply_activity_locally(updates)
+
+    def _apply_activity_locally(self, updates: Mapping[int, ActivityUpdate]) -> None:
+        """The Lua script's rules on the local-memory cache (the sorted set is a dict event_id -> time)."""
         cache = self.cache
-        keys = [k for uid in updates for k in (key_last_action_ts(uid), key_streak_count(uid))]
+        keys = [k for uid in updates for k in (key_last_action_ts(uid), key_last_loss_ts(uid), key_streak_wins(uid))]
         current = cache.get_many(keys)
-        new: dict[str, int] = {}
+        new: dict[str, Any] = {}
+        emptied: list[str] = []
         for user_id, u in updates.items():
-            ts_key, streak_key = key_last_action_ts(user_id), key_streak_count(user_id)
+            ts_key = key_last_action_ts(user_id)
             if int(current.get(ts_key) or 0) < u.last_action_ts:
                 new[ts_key] = u.last_action_ts
-            if u.streak_mode == "set":
-                new[streak_key] = u.streak_value
-            elif u.streak_mode == "incr" and u.streak_value > 0:
-                new[streak_key] = int(current.get(streak_key) or 0) + u.streak_value
+            if not u.has_game_result:
+                continue
+            loss_key, wins_key = key_last_loss_ts(user_id), key_streak_wins(user_id)
+            last_loss: float | None = current.get(loss_key)
+            if u.last_loss_ts is not None and (last_loss is None or last_loss < u.last_loss_ts):
+                last_loss = new[loss_key] = u.last_loss_ts
+            wins: dict[str, float] = {**current.get(wins_key, {}), **dict(u.wins)}
+            if last_loss is not None:
+                wins = {event_id: ts for event_id, ts in wins.items() if ts > last_loss}
+            if wins:
+                new[wins_key] = wins
+            else:
+                emptied.append(wins_key)  # as in Redis: an empty sorted set does not exist
+            new[key_streak_count(user_id)] = len(wins)
         cache.set_many(new, timeout=None)
+        if emptied:
+            cache.delete_many(emptied)
 
-    def fill_missing(self, values: Mapping[str, int]) -> int:
-        """Set keys that are absent (after a flush), never overwriting live values. Returns how many were set."""
-        if not values:
+    def fill_missing(self, values: Mapping[str, float], sorted_sets: Mapping[str, Mapping[str, float]] | None = None
+                     ) -> int:
+        """Set keys that are absent (after a flush), never overwriting live values. Returns how many were set.
+
+        ``sorted_sets``: {key: {member: score}}, written whole where the key is absent.
+        """
+        sorted_sets = {k: v for k, v in (sorted_sets or {}).items() if v}
+        if not values and not sorted_sets:
             return 0
         if self.is_redis:
-            keys = list(values)
-            return int(self.redis().eval(_FILL_MISSING_LUA, len(keys), *keys, *[values[k] for k in keys]))
-        present = self.cache.get_many(list(values))
-        missing = {k: v for k, v in values.items() if k not in present}
+            keys = [*values, *sorted_sets]
+            args: list[Any] = [len(values), *values.values()]
+            for members in sorted_sets.values():
+                args.append(len(members))
+                for member, score in members.items():
+                    args += [score, member]
+            return int(self.redis().eval(_FILL_MISSING_LUA, len(keys), *keys, *args))
+        wanted: dict[str, Any] = {**values, **{k: dict(v) for k, v in sorted_sets.items()}}
+        present = self.cache.get_many(list(wanted))
+        missing = {k: v for k, v in wanted.items() if k not in present}
         self.cache.set_many(missing, timeout=None)
         return len(missing)
+
+    def streak_state(self, user_id: int) -> tuple[float | None, dict[str, float]]:
+        """(last loss time, {event_id: time} of the wins after it) as stored: for checks and tests."""
+        if self.is_redis:
+            pipe = self.redis().pipeline(transaction=False)
+            pipe.get(key_last_loss_ts(user_id))
+            pipe.zrange(key_streak_wins(user_id), 0, -1, withscores=True)
+            loss, wins = pipe.execute()
+            return (None if loss is None else float(loss)), {
+                (m.decode() if isinstance(m, bytes) else m): float(s) for m, s in wins}
+        values = self.cache.get_many([key_last_loss_ts(user_id), key_streak_wins(user_id)])
+        return values.get(key_last_loss_ts(user_id)), dict(values.get(key_streak_wins(user_id), {}))
 
     def get_many(self, keys: Iterable[str]) -> dict[str, int]:
         keys = list(keys)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 
+from core.exceptions import SERVER_ERROR_MESSAGE, error_body
 from core.hotstore import hot_store
 from core.metrics import render_metrics
 
@@ -32,3 +34,14 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def metrics(request: HttpRequest) -> HttpResponse:
     body, content_type = render_metrics()
     return HttpResponse(body, content_type=content_type)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: JSON for API paths (the error body every API answer uses), Django's HTML page elsewhere.
+
+    Reached when an exception escapes a view that is not DRF's, or middleware; DRF views answer
+    their own JSON 500 (``core.exceptions.api_exception_handler``). Django has logged the traceback.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
+    return defaults.server_error(request)

@@ -1,4 +1,5 @@
-"""Hot metrics kept by ingest (``user:{id}:last_action_ts``, ``user:{id}:streak_count``) and their repair.
+"""Hot metrics kept by ingest (``user:{id}:last_action_ts``, ``user:{id}:streak_count`` and the streak's
+state ``user:{id}:last_loss_ts``, ``user:{id}:streak_wins``) and their repair.
 
 The keys are written after commit: each post runs inside ``django_capture_on_commit_callbacks``
 with ``execute=True`` so the callbacks run as they would in production.
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 from typing import Any
 
 import pytest
 import redis
 
-from activity import services
+from activity import selectors, services
 from activity.tasks import hot_metrics_repair as hot_metrics_repair_task
 from core.hotstore import hot_store, key_last_action_ts, key_streak_count
 from tests.factories import action, game_play
@@ -142,10 +144,6 @@ def test_each_player_of_a_batch_gets_their_own_values(post):
     assert (metrics(11), metrics(12), metrics(13)) == ((ts(3), 2), (ts(2), 0), (ts(4), None))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG activity/services.py activity_updates + core/hotstore.py: a late batch is applied as if it came after "
-    "what is stored. Wins older than the stored last loss are added to the streak (and an old loss resets a "
-    "newer streak), so the live streak disagrees with 'wins after the last loss' and with hot_metrics_repair."))
 def test_late_batch_of_old_wins_does_not_extend_a_newer_streak(post):
     # given a loss at minute 10 (streak 0)
     post([game_play(user_id=9, result="loss", at=at(10))])
@@ -153,6 +151,104 @@ def test_late_batch_of_old_wins_does_not_extend_a_newer_streak(post):
     post([game_play(user_id=9, result="win", at=at(1)), game_play(user_id=9, result="win", at=at(2))])
     # then the streak is still 0: no win came after the last loss
     assert metrics(9) == (ts(10), 0)
+
+
+def test_late_old_loss_does_not_reset_a_newer_streak(post):
+    # given a loss at minute 10 followed by wins at minutes 11 and 12 (streak 2)
+    post([game_play(user_id=14, result="loss", at=at(10)), game_play(user_id=14, result="win", at=at(11)),
+          game_play(user_id=14, result="win", at=at(12))])
+    # when a delayed batch brings a loss and a FAIL_GAME from minutes 3 and 5
+    post([game_play(user_id=14, result="loss", at=at(3)),
+          action(user_id=14, action_type="FAIL_GAME", game="Roulette", at=at(5))])
+    # then the streak is still 2
+    assert metrics(14) == (ts(12), 2)
+
+
+def test_late_loss_between_wins_keeps_only_the_wins_after_it(post):
+    # given wins at minutes 1, 2, 3 and 4 (streak 4)
+    post([game_play(user_id=15, result="win", at=at(i)) for i in (1, 2, 3, 4)])
+    # when a delayed FAIL_GAME from minute 2.5 arrives
+    post([action(user_id=15, action_type="FAIL_GAME", game="RPSGame", at=at(2) + dt.timedelta(seconds=30))])
+    # then the streak counts the wins after it: minutes 3 and 4
+    assert metrics(15) == (ts(4), 2)
+
+
+@pytest.mark.parametrize("order", ["loss first", "win first", "same batch"])
+def test_a_win_at_the_same_instant_as_the_loss_is_not_after_it(post, order):
+    # given a loss and a win at the same microsecond, and a later win
+    instant = at(5) + dt.timedelta(microseconds=123_456)
+    loss = game_play(user_id=16, result="loss", at=instant)
+    tie = game_play(user_id=16, result="win", at=instant)
+    later = game_play(user_id=16, result="win", at=instant + dt.timedelta(microseconds=1))
+    # when they arrive in this order
+    batches = {"loss first": [[loss], [tie, later]], "win first": [[tie, later], [loss]],
+               "same batch": [[tie, loss, later]]}[order]
+    for batch in batches:
+        post(batch)
+    # then only the later win counts, live and in the log's reading
+    assert metrics(16)[1] == 1
+    assert selectors.hot_metrics_from_log(first_id=16, last_id=16)[16].streak == 1
+
+
+def test_streak_state_keys_hold_the_last_loss_and_the_wins_after_it(post):
+    # given a loss and wins around it, one at a fractional second
+    win_id = "late-win"
+    post([game_play(user_id=17, result="win", at=at(1)), game_play(user_id=17, result="loss", at=at(2)),
+          game_play(user_id=17, event_id=win_id, result="win", at=at(3) + dt.timedelta(microseconds=250_001))])
+    # when the streak state is read
+    last_loss, wins = hot_store.streak_state(17)
+    # then it is the loss's time and the one win after it, to the microsecond
+    assert last_loss == at(2).timestamp()
+    assert wins == {win_id: (at(3) + dt.timedelta(microseconds=250_001)).timestamp()}
+
+
+def _expected_streak(history: list[dict[str, Any]], user_id: int) -> int:
+    """The definition itself: GAME_PLAY wins strictly after the player's last loss (GAME_PLAY loss or FAIL_GAME)."""
+    mine = [(dt.datetime.fromisoformat(a["action_timestamp"]), a) for a in history if a["user_id"] == user_id]
+    losses = [t for t, a in mine if a["action_type"] == "FAIL_GAME"
+              or (a["action_type"] == "GAME_PLAY" and a["metadata"]["result"] == "loss")]
+    last_loss = max(losses, default=None)
+    return sum(1 for t, a in mine if a["action_type"] == "GAME_PLAY" and a["metadata"]["result"] == "win"
+               and (last_loss is None or t > last_loss))
+
+
+def test_live_streak_agrees_with_the_log_whatever_order_batches_arrive_in(post):
+    # given a random history of six players (wins, losses, FAIL_GAMEs, ties on the same second)
+    rng = random.Random(20261120)
+    users = range(40, 46)
+    history = []
+    for i in range(240):
+        kind = rng.choice(["win", "win", "win", "loss", "fail", "session"])
+        when = at(rng.randrange(0, 120)) + dt.timedelta(seconds=rng.choice([0, 0, 30]))
+        user_id = rng.choice(users)
+        if kind in ("win", "loss"):
+            history.append(game_play(user_id=user_id, result=kind, at=when, event_id=f"h-{i}"))
+        elif kind == "fail":
+            history.append(action(user_id=user_id, action_type="FAIL_GAME", game="Roulette", at=when,
+                                  event_id=f"h-{i}"))
+        else:
+            history.append(action(user_id=user_id, at=when, event_id=f"h-{i}"))
+    # when it is posted in shuffled batches of random sizes (some replayed)
+    shuffled = history[:]
+    rng.shuffle(shuffled)
+    start = 0
+    while start < len(shuffled):
+        size = rng.randrange(1, 30)
+        post(shuffled[start:start + size])
+        if rng.random() < 0.2:
+            post(shuffled[start:start + size])
+        start += size
+    # then each player's live streak is the definition's, and hot_metrics_from_log (the repair's source) agrees
+    from_log = selectors.hot_metrics_from_log(first_id=min(users), last_id=max(users))
+    live = {u: metrics(u)[1] or 0 for u in users}
+    assert live == {u: _expected_streak(history, u) for u in users}
+    assert {u: from_log[u].streak for u in users} == live
+    # and so does the streak state the repair rebuilds after a flush
+    states = {u: hot_store.streak_state(u) for u in users}
+    hot_store.flush()
+    services.hot_metrics_repair()
+    assert {u: hot_store.streak_state(u) for u in users} == states
+    assert {u: metrics(u)[1] for u in users} == live
 
 
 # --- real Redis ----------------------------------------------------------------------------------
@@ -164,12 +260,27 @@ def test_ingest_writes_the_exact_keys_in_redis(redis_only, post):
           action(user_id=22, at=at(3))])
     # when Redis is read with a raw client
     r: Any = redis.Redis.from_url(os.environ["REDIS_URL"])
-    # then the spec's key names hold the values, with no prefix
+    # then the spec's key names hold the values, with no prefix, beside the streak's sorted set of wins
     assert sorted(k.decode() for k in r.keys("*user:2[12]*")) == [
-        "user:21:last_action_ts", "user:21:streak_count", "user:22:last_action_ts"]
+        "user:21:last_action_ts", "user:21:streak_count", "user:21:streak_wins", "user:22:last_action_ts"]
     assert r.get("user:21:last_action_ts") == str(ts(2)).encode()
     assert r.get("user:21:streak_count") == b"2"
     assert r.get("user:22:last_action_ts") == str(ts(3)).encode()
+    assert [score for _, score in r.zrange("user:21:streak_wins", 0, -1, withscores=True)] == [ts(1), ts(2)]
+
+
+@pytest.mark.redis
+def test_a_loss_writes_last_loss_ts_and_empties_the_wins_in_redis(redis_only, post):
+    # given two wins, then a loss at a fractional second
+    post([game_play(user_id=23, result="win", at=at(1)), game_play(user_id=23, result="win", at=at(2))])
+    loss_at = at(3) + dt.timedelta(microseconds=654_321)
+    post([game_play(user_id=23, result="loss", at=loss_at)])
+    # when Redis is read with a raw client
+    r: Any = redis.Redis.from_url(os.environ["REDIS_URL"])
+    # then last_loss_ts keeps the microseconds, the wins' set is gone and the streak is 0
+    assert float(r.get("user:23:last_loss_ts")) == loss_at.timestamp()
+    assert r.exists("user:23:streak_wins") == 0
+    assert r.get("user:23:streak_count") == b"0"
 
 
 @pytest.mark.redis
@@ -207,6 +318,7 @@ def test_repair_rebuilds_flushed_keys_with_the_same_values(post):
     keys = [k for uid in (31, 32, 33, 34) for k in (key_last_action_ts(uid), key_streak_count(uid))]
     live = hot_store.get_many(keys)
     assert live["user:31:streak_count"] == 2 and live["user:34:streak_count"] == 3
+    states = {uid: hot_store.streak_state(uid) for uid in (31, 32, 33, 34)}
     # when the hot store is flushed and the repair runs
     hot_store.flush()
     repaired = services.hot_metrics_repair()
@@ -214,7 +326,9 @@ def test_repair_rebuilds_flushed_keys_with_the_same_values(post):
     rebuilt = hot_store.get_many(keys)
     assert {k: v for k, v in rebuilt.items() if k != "user:33:streak_count"} == live
     assert rebuilt["user:33:streak_count"] == 0
-    assert repaired == 8
+    # and so is the streak state: 31's last loss and wins after it, 32's FAIL_GAME, 34's three wins
+    assert {uid: hot_store.streak_state(uid) for uid in (31, 32, 33, 34)} == states
+    assert repaired == 12  # 8 metric keys; last_loss_ts of 31 and 32; streak_wins of 31 and 34
 
 
 def test_repair_never_overwrites_live_keys(post):
@@ -226,7 +340,7 @@ def test_repair_never_overwrites_live_keys(post):
     repaired = services.hot_metrics_repair(chunk_size=2)
     # then the live key keeps its value and only the missing ones were set
     assert hot_store.get_many([key_streak_count(31)]) == {"user:31:streak_count": 99}
-    assert repaired == 7
+    assert repaired == 11
     assert metrics(34) == (ts(7), 3)
 
 
@@ -246,5 +360,5 @@ def test_repair_task_runs_the_repair(post):
     # when the Celery task runs (in-process here)
     result = hot_metrics_repair_task.delay().get()
     # then the keys are rebuilt and the task returns how many
-    assert result == 8
+    assert result == 12
     assert metrics(31) == (ts(3), 2)

@@ -381,9 +381,6 @@ def test_timestamp_is_converted_to_utc(timestamp):
     assert parsed.action_timestamp.utcoffset() == dt.timedelta(0)
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="BUG activity/validation.py parse_timestamp: astimezone(UTC) overflows at the ends of "
-                          "the datetime range and raises OverflowError (a 500 on the API) instead of a field error")
 @pytest.mark.parametrize("timestamp", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
 def test_timestamp_at_the_ends_of_the_calendar_is_an_error_not_a_crash(timestamp):
     # given a timestamp whose UTC equivalent falls outside the datetime range
@@ -392,6 +389,29 @@ def test_timestamp_at_the_ends_of_the_calendar_is_an_error_not_a_crash(timestamp
     parsed, errors = parse(raw)
     # then it is a field error on action_timestamp
     assert parsed is None and list(errors) == ["action_timestamp"]
+
+
+@pytest.mark.parametrize("timestamp", ["1999-12-31T23:59:59.999999Z", "2000-01-01T08:59:59+09:00",
+                                       "1970-01-01T00:00:00Z", "0001-01-01T00:00:00+00:00"])
+def test_timestamp_before_2000_is_refused_naming_the_bound(timestamp):
+    # given a timestamp before 2000-01-01 UTC (the lower bound), in UTC or with an offset
+    raw = item(action_timestamp=timestamp)
+    # when it is parsed
+    parsed, errors = parse(raw)
+    # then it is refused on action_timestamp, and the message names the bound
+    assert parsed is None and list(errors) == ["action_timestamp"]
+    assert "2000-01-01" in errors["action_timestamp"]
+
+
+@pytest.mark.parametrize("timestamp", ["2000-01-01T00:00:00Z", "2000-01-01T09:00:00+09:00"])
+def test_timestamp_at_the_lower_bound_is_accepted(timestamp):
+    # given the lower bound itself, written in UTC or with an offset
+    raw = item(action_timestamp=timestamp)
+    # when it is parsed
+    parsed, errors = parse(raw)
+    # then it is accepted
+    assert errors == {} and parsed is not None
+    assert parsed.action_timestamp == dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize("metadata", [[], ["game"], "x", 5, True])
@@ -446,20 +466,33 @@ def test_item_that_is_not_an_object_is_an_error_on_the_item(raw):
     assert parsed is None and list(errors) == [""]
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="BUG activity/validation.py: strings with U+0000 are accepted; PostgreSQL cannot store "
-                          "them (text or jsonb), so the insert fails with DataError and the API answers 500")
-@pytest.mark.parametrize(("field", "raw"), [
+NUL_CASES = [
     ("event_id", item(event_id="evt\u00001")),
     ("metadata.note", item("SESSION_START", {"note": "a\u0000b"})),
     ("metadata.content_id", item("VIEW_CONTENT", {"content_id": "c\u0000"})),
-])
+    ("metadata.client.os", item("SESSION_START", {"client": {"build": 1, "os": "ios\u0000"}})),
+    ("metadata.actions[1]", item("CORPORATE_VISIT", {"dwell_seconds": 5, "actions": ["view", "\u0000"]})),
+    ("metadata.client", item("SESSION_START", {"client": {"o\u0000s": "ios"}})),  # in a key: its object
+    ("metadata", item("SESSION_START", {"\u0000": 1})),
+    ("action_type", {**item(), "action_type": "SESSION\u0000START"}),
+]
+
+
+@pytest.mark.parametrize(("field", "raw"), NUL_CASES)
 def test_nul_character_is_refused(field, raw):
     # given an action with a NUL character in a string
     # when it is parsed
     parsed, errors = parse(raw)
     # then it is refused on that field
     assert parsed is None and field in errors
+
+
+def test_nul_check_can_be_skipped_by_a_caller_that_scanned_the_body():
+    # given a valid action (the API skips the walk when the raw body holds no \u0000 escape)
+    raw = item("SESSION_START", {"note": "plain"})
+    # when it is parsed with and without the NUL check
+    # then both accept it alike
+    assert parse_action(raw, now=NOW, max_future=MAX_FUTURE, allow_token_moving=False, check_nul=False) == parse(raw)
 
 
 def test_parse_batch_names_item_index_and_field():
@@ -562,6 +595,43 @@ def test_api_envelope_problems_name_item_and_field(service_client, overrides, fi
     body = response.json()
     assert body["error"] == "validation_error"
     assert list(body["fields"]) == [f"actions[1].{field}"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "raw"), NUL_CASES)
+def test_api_refuses_nul_characters_naming_item_and_field(service_client, field, raw):
+    # given a batch whose item 1 holds a NUL character (sent as the JSON escape \u0000)
+    bad = {**raw, "event_id": raw["event_id"] if field == "event_id" else "bad"}
+    # when it is posted
+    response = post_with_bad_item_at(service_client, bad)
+    # then the answer is 400 naming actions[1].<field>, and nothing is stored
+    assert response.status_code == 400, response.content
+    assert f"actions[1].{field}" in response.json()["fields"]
+    assert UserAction.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_api_stores_an_escaped_backslash_followed_by_u0000_as_text(service_client):
+    # given a string holding a backslash then "u0000" (the raw body holds \\u0000: not a NUL)
+    raw = item("SESSION_START", {"note": "\\u0000"}, event_id="backslash")
+    # when it is posted
+    response = service_client.post("/api/actions", {"actions": [raw]}, format="json")
+    # then it is stored as given
+    assert response.status_code == 200, response.content
+    assert UserAction.objects.get(event_id="backslash").metadata == {"note": "\\u0000"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("timestamp", [
+    "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "1999-12-31T23:00:00Z"])
+def test_api_refuses_timestamps_out_of_range_with_a_field_error(service_client, timestamp):
+    # given a batch whose item 1 has a timestamp outside the accepted range
+    bad = item(event_id="bad", action_timestamp=timestamp)
+    # when it is posted
+    response = post_with_bad_item_at(service_client, bad)
+    # then the answer is a 400 naming actions[1].action_timestamp (not a 500)
+    assert response.status_code == 400, response.content
+    assert list(response.json()["fields"]) == ["actions[1].action_timestamp"]
 
 
 @pytest.mark.django_db
