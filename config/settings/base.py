@@ -105,13 +105,13 @@ else:
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "tokenloop-default",
         },
-        # Stands in for Redis' raw keyspace (user:{id}:...) on the embedded default.
+        # Stands in for Redis' raw keyspace (user:{id}:...) on the embedded default: a SQLite file that
+        # every process (server, commands) shares.
         "hot": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "tokenloop-hot",
+            "BACKEND": "core.sqlite_cache.SQLiteCache",
+            "LOCATION": env.str("HOT_CACHE_PATH", default=str(BASE_DIR / "var" / "hot.sqlite3")),
             "KEY_FUNCTION": "core.hotstore.raw_cache_key",
             "TIMEOUT": None,
-            "OPTIONS": {"MAX_ENTRIES": 10_000_000},
         },
     }
 

@@ -8,3 +8,10 @@ from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_KEY_CACHE_SECONDS = 0
+
+# The embedded default's hot store is a SQLite file: one per test process, so parallel runs never share it.
+if "hot" in CACHES and CACHES["hot"]["BACKEND"] == "core.sqlite_cache.SQLiteCache":  # noqa: F405
+    import os
+    import tempfile
+
+    CACHES["hot"]["LOCATION"] = os.path.join(tempfile.gettempdir(), f"tokenloop-test-hot-{os.getpid()}.sqlite3")  # noqa: F405
