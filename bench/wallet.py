@@ -82,6 +82,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--max-seconds", type=float, default=240)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -93,7 +94,7 @@ def main() -> int:
     env.prepare()
     requests = make_requests(count, args.players, args.seed)
     log(f"{count} signed deliveries for {args.players} players built")
-    with Server(env, workers=args.workers, worker_class="gthread", threads=args.threads) as server:
+    with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads) as server:
         # Warm-up: each worker opens its connections and loads its code before timing starts.
         run_load(make_requests(200, args.players, args.seed + 1000), port=server.port, concurrency=4,
                  max_seconds=30, check=None, cpu_groups={})
@@ -120,8 +121,10 @@ def main() -> int:
     }
     emit("wallet", {
         "requests": count, "players": args.players, "concurrency": args.concurrency,
-        "server": f"gunicorn {args.workers} gthread workers x {args.threads} threads",
-        "database": "postgresql", "cache": "redis", "push_transport": "log", "quick": args.quick,
+        "server": f"gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads",
+        "database": "postgresql", "cache": "redis", "push_transport": "log",
+        "push_dispatch": "no broker: Celery eager, the push is sent in the request right after commit",
+        "quick": args.quick,
     }, results, {
         "grants_per_s": target(round(rate, 1), 300, ">="),
         "p99_ms": target(round(p99, 2), 50, "<="),

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import orjson
 from django.conf import settings
 from django.utils import timezone
@@ -11,10 +14,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.auth import MAX_PLAYER_ID
 from core.exceptions import InvalidInput, flatten_errors
 from corporate import services
-from corporate.serializers import SiteVisitData, TokenEarnedData, WebhookEnvelope, WebhookResult
+from corporate.serializers import (
+    DEFAULT_REWARD_TYPE,
+    REWARD_TYPE_MAX_LENGTH,
+    SiteVisitData,
+    TokenEarnedData,
+    WebhookEnvelope,
+    WebhookResult,
+)
 from corporate.signing import SignatureError, verify
+from wallet.serializers import MAX_TOKENS
 
 _HEADERS = [
     OpenApiParameter(name, str, OpenApiParameter.HEADER, required=True, description=text)
@@ -47,17 +59,11 @@ class CorporateWebhookApi(APIView):
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise InvalidInput("Body is not JSON.", fields={"body": [str(exc)]}) from exc
-        envelope = WebhookEnvelope(data=payload)
-        envelope.is_valid(raise_exception=True)
-        event_type = envelope.validated_data["type"]
-        if event_type == "token.earned":
-            earned = TokenEarnedData(data=envelope.validated_data["data"])
-            _valid_or_raise(earned)
-            outcome = services.corporate_token_earned(webhook_id=webhook_id, **earned.validated_data)
+        earned = _plain_token_earned(payload)
+        if earned is not None:  # the usual delivery, checked without the serializers
+            outcome = services.corporate_token_earned(webhook_id=webhook_id, **earned)
         else:
-            visit = SiteVisitData(data=envelope.validated_data["data"])
-            _valid_or_raise(visit)
-            outcome = services.corporate_site_visit(webhook_id=webhook_id, **visit.validated_data)
+            outcome = _validated_and_applied(webhook_id, payload)
         return Response({"status": "duplicate" if outcome.duplicate else "processed", "webhook_id": webhook_id},
                         status=status.HTTP_200_OK)
 
@@ -65,6 +71,50 @@ class CorporateWebhookApi(APIView):
         return 'Webhook realm="corporate"'
 
 
+def _validated_and_applied(webhook_id: str, payload: object) -> services.WebhookOutcome:
+    """Any event, through the serializers: they name each bad field (400)."""
+    envelope = WebhookEnvelope(data=payload)
+    envelope.is_valid(raise_exception=True)
+    if envelope.validated_data["type"] == "token.earned":
+        earned = TokenEarnedData(data=envelope.validated_data["data"])
+        _valid_or_raise(earned)
+        return services.corporate_token_earned(webhook_id=webhook_id, **earned.validated_data)
+    visit = SiteVisitData(data=envelope.validated_data["data"])
+    _valid_or_raise(visit)
+    return services.corporate_site_visit(webhook_id=webhook_id, **visit.validated_data)
+
+
 def _valid_or_raise(serializer: TokenEarnedData | SiteVisitData) -> None:
     if not serializer.is_valid():
         raise InvalidInput("Invalid input.", fields=flatten_errors(serializer.errors, "data"))
+
+
+def _plain_datetime(value: object) -> dt.datetime | None:
+    """An ISO 8601 string as the serializers' DateTimeField reads it (naive means UTC), else None."""
+    if type(value) is not str:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+
+
+def _plain_token_earned(payload: object) -> dict[str, Any] | None:
+    """The arguments of a ``token.earned`` delivery whose fields are plainly valid, exactly as the serializers
+    would give them; None for anything else (another type, a doubtful field), which the serializers then
+    judge and, if wrong, name. Far cheaper than the serializers on the hot path of every grant."""
+    if type(payload) is not dict or payload.get("type") != "token.earned" \
+            or _plain_datetime(payload.get("timestamp")) is None:
+        return None
+    data = payload.get("data")
+    if type(data) is not dict:
+        return None
+    user_id, tokens, issued_at = data.get("user_id"), data.get("earned_tokens"), _plain_datetime(data.get("issued_at"))
+    reward_type = data.get("reward_type", DEFAULT_REWARD_TYPE)
+    if not (type(user_id) is int and 1 <= user_id <= MAX_PLAYER_ID and type(tokens) is int
+            and 1 <= tokens <= MAX_TOKENS and issued_at is not None and type(reward_type) is str
+            and 0 < len(reward_type) <= REWARD_TYPE_MAX_LENGTH and reward_type.isprintable()
+            and reward_type == reward_type.strip()):
+        return None
+    return {"user_id": user_id, "earned_tokens": tokens, "reward_type": reward_type, "issued_at": issued_at}

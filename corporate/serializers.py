@@ -5,11 +5,14 @@ from rest_framework import serializers
 from core.auth import MAX_PLAYER_ID
 from wallet.serializers import MAX_TOKENS, StrictIntegerField
 
+DEFAULT_REWARD_TYPE = "EARN_CYBER_TOKENS"
+REWARD_TYPE_MAX_LENGTH = 50
+
 
 class TokenEarnedData(serializers.Serializer):
     user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID)
     earned_tokens = StrictIntegerField(min_value=1, max_value=MAX_TOKENS)
-    reward_type = serializers.CharField(max_length=50, required=False, default="EARN_CYBER_TOKENS")
+    reward_type = serializers.CharField(max_length=REWARD_TYPE_MAX_LENGTH, required=False, default=DEFAULT_REWARD_TYPE)
     issued_at = serializers.DateTimeField()
 
 

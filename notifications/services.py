@@ -11,15 +11,17 @@ import datetime as dt
 import logging
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Field, JSONField
 from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.policy import local_day_start, parse_quiet_hours, quiet_hours_end
 from notifications.transports import TransportError, get_transport
 from players.models import Player
-from players.selectors import protection_of
+from players.selectors import player_from_row, player_with_protection_columns, protection_of
 
 logger = logging.getLogger(__name__)
 Kind = Notification.Kind
@@ -64,11 +66,57 @@ def _over_cap(player: Player, now: dt.datetime) -> bool:
 def _schedule_dispatch(notification_id: int, send_after: dt.datetime | None) -> None:
     from notifications.tasks import dispatch_notification
 
-    if send_after is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # No broker: the task would run here and now anyway; skip Celery's eager machinery around it.
+        # With a hold, `dispatch_due_notifications` (beat, every minute) sends it when due.
+        if send_after is None:
+            notification_deliver(notification_id=notification_id)
+    elif send_after is not None:
         dispatch_notification.apply_async((notification_id,), eta=send_after)
-    elif send_after is None:
+    else:
         dispatch_notification.delay(notification_id)
-    # Embedded default with a hold: `dispatch_due_notifications` (beat, every minute) sends it when due.
+
+
+_FIELDS = [f.attname for f in Notification._meta.concrete_fields]
+_INSERT_FIELDS = [f for f in Notification._meta.concrete_fields if not f.primary_key]
+_INSERT_SQL = (
+    f"INSERT INTO notifications ({', '.join(f.column for f in _INSERT_FIELDS)}) VALUES "
+    f"({', '.join('%s::jsonb' if isinstance(f, JSONField) else '%s' for f in _INSERT_FIELDS)}) "
+    "{conflict} RETURNING id"
+)
+
+
+def _param(field: Field[Any, Any], value: Any) -> Any:
+    """A value for a hand-written statement. PostgreSQL's driver takes these columns' Python values as they are
+    (JSON goes as text, cast in the SQL); elsewhere the field prepares it as the ORM would."""
+    if connection.vendor != "postgresql":
+        return field.get_db_prep_save(value, connection)
+    return orjson.dumps(value).decode() if isinstance(field, JSONField) else value
+
+
+def _insert(fields: dict[str, Any]) -> Notification | None:
+    """Write the row; None when ``dedupe_key`` is already taken. PostgreSQL: one statement (ON CONFLICT DO
+    NOTHING, no savepoint); elsewhere the ORM's insert in a savepoint."""
+    notification = Notification(**fields)
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic(savepoint=notification.dedupe_key is not None):
+                notification.save(force_insert=True)
+        except IntegrityError:
+            if notification.dedupe_key is None:
+                raise
+            return None
+        return notification
+    conflict = "ON CONFLICT (dedupe_key) DO NOTHING" if notification.dedupe_key is not None else ""
+    params = [_param(f, getattr(notification, f.attname)) for f in _INSERT_FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL.format(conflict=conflict), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    notification.id = row[0]
+    notification._state.adding, notification._state.db = False, connection.alias
+    return notification
 
 
 def notification_create(
@@ -78,9 +126,11 @@ def notification_create(
     """Record a notification and, after commit, dispatch it unless a rule holds or suppresses it.
 
     ``player`` may be passed when the caller has it (with its protection loaded) to save the reads.
+    A ``dedupe_key`` already used gives back that notification; nothing new is stored or sent.
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction: a failure here fails the caller's transaction.
+    with transaction.atomic(savepoint=False):
         if player is None or player.id != user_id:
             player, _ = Player.objects.get_or_create(id=user_id)
         if kind == Kind.MARKETING:
@@ -96,22 +146,60 @@ def notification_create(
             else:
                 send_after = quiet_hours_end(now, player.tzinfo, parse_quiet_hours(settings.QUIET_HOURS))
                 reason = "quiet_hours" if send_after else ""
-        fields = {"user_id": user_id, "type": type, "kind": kind, "message": message, "payload": payload,
-                  "status": status, "status_reason": reason, "created_at": now, "send_after": send_after,
-                  "dedupe_key": dedupe_key}
-        try:
-            # A savepoint only where a duplicate can happen, so it can be answered instead of failing.
-            with transaction.atomic(savepoint=dedupe_key is not None):
-                notification = Notification.objects.create(**fields)
-        except IntegrityError:
-            if dedupe_key is None:
-                raise
+        notification = _insert({
+            "user_id": user_id, "type": type, "kind": kind, "message": message, "payload": payload,
+            "status": status, "status_reason": reason, "created_at": now, "send_after": send_after,
+            "dedupe_key": dedupe_key})
+        if notification is None:
             return Notification.objects.get(dedupe_key=dedupe_key)
         if status == Status.PENDING:
             # robust: the record is committed either way; a push that cannot be handed over now (broker down,
             # bad configuration) stays pending for `notifications_dispatch_due` instead of failing the caller.
-            transaction.on_commit(lambda: _schedule_dispatch(notification.id, send_after), robust=True)
+            notification_id = notification.id
+            transaction.on_commit(lambda: _schedule_dispatch(notification_id, send_after), robust=True)
     return notification
+
+
+# The row to send, locked, with its player and their protection. The first column also makes this
+# transaction's commit skip the WAL flush: a delivery record may be lost in a crash (the push is
+# at-least-once and carries an idempotency key), so its commit need not wait for the disk
+# (PostgreSQL ``synchronous_commit``; set here rather than by a statement of its own).
+_LOCK_FOR_SEND_SQL = (
+    "SELECT set_config('synchronous_commit', 'off', true), "
+    f"{', '.join('n.' + f.column for f in Notification._meta.concrete_fields)}, "
+    f"{player_with_protection_columns('p', 'pp')} "
+    "FROM notifications n JOIN players p ON p.id = n.user_id LEFT JOIN player_protection pp ON pp.player_id = p.id "
+    "WHERE n.id = %s FOR UPDATE OF n"
+)
+_PAYLOAD_AT = _FIELDS.index("payload")
+_FIELD_BY_NAME: dict[str, Field[Any, Any]] = {f.name: f for f in Notification._meta.concrete_fields}
+
+
+def _lock_for_send(notification_id: int) -> Notification | None:
+    if connection.vendor != "postgresql":
+        return Notification.objects.select_for_update(of=("self",)).select_related(
+            "user", "user__protection").filter(id=notification_id).first()
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_FOR_SEND_SQL, [notification_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row[1:len(_FIELDS) + 1])
+    if isinstance(values[_PAYLOAD_AT], str):  # Django has the driver hand JSON over as text
+        values[_PAYLOAD_AT] = orjson.loads(values[_PAYLOAD_AT])
+    n = Notification.from_db(connection.alias, _FIELDS, values)
+    Notification.user.field.set_cached_value(n, player_from_row(row[len(_FIELDS) + 1:]))
+    return n
+
+
+def _record(n: Notification, **changes: Any) -> None:
+    """Set ``changes`` on the row and on ``n`` (one UPDATE, no ORM query building)."""
+    for name, value in changes.items():
+        setattr(n, name, value)
+    fields = [_FIELD_BY_NAME[name] for name in changes]
+    sql = f"UPDATE notifications SET {', '.join(f'{f.column} = %s' for f in fields)} WHERE id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_param(f, v) for f, v in zip(fields, changes.values(), strict=True)] + [n.id])
 
 
 def notification_send(*, notification_id: int, now: dt.datetime | None = None) -> str:
@@ -123,9 +211,7 @@ def notification_send(*, notification_id: int, now: dt.datetime | None = None) -
     now = now or timezone.now()
     failure: TransportError | None = None
     with transaction.atomic():
-        _relax_commit_durability()
-        n = Notification.objects.select_for_update(of=("self",)).select_related(
-            "user", "user__protection").filter(id=notification_id).first()
+        n = _lock_for_send(notification_id)  # held while sending: a second sender waits, then finds it sent
         if n is None or n.status != Status.PENDING:
             return n.status if n else "missing"
         if n.send_after is not None and n.send_after > now:
@@ -133,21 +219,17 @@ def notification_send(*, notification_id: int, now: dt.datetime | None = None) -
         if n.kind == Kind.MARKETING or n.type in PLAY_INVITING_TYPES:
             blocked = _protected(n.user, now)  # the player may have started a cool-off since
             if blocked:
-                n.status, n.status_reason = Status.SUPPRESSED, blocked
-                n.save(update_fields=["status", "status_reason"])
+                _record(n, status=Status.SUPPRESSED, status_reason=blocked)
                 return n.status
-        n.attempts += 1
+        attempts = n.attempts + 1
         try:
             get_transport().send(notification_id=n.id, payload=payload_for_wire(n.type, n.payload))
         except TransportError as exc:
             failure = exc
-            n.last_error = str(exc)[:2000]
-            if n.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
-                n.status = Status.FAILED
-            n.save(update_fields=["attempts", "last_error", "status"])
+            _record(n, attempts=attempts, last_error=str(exc)[:2000],
+                    status=Status.FAILED if attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS else n.status)
         else:
-            n.status, n.is_sent, n.sent_at, n.last_error = Status.SENT, True, now, ""
-            n.save(update_fields=["status", "is_sent", "sent_at", "attempts", "last_error"])
+            _record(n, status=Status.SENT, is_sent=True, sent_at=now, attempts=attempts, last_error="")
             return n.status
     # Raised only now, outside the transaction: raising inside it would roll back the recorded attempt.
     if n.status == Status.FAILED:
@@ -157,12 +239,14 @@ def notification_send(*, notification_id: int, now: dt.datetime | None = None) -
     raise failure
 
 
-def _relax_commit_durability() -> None:
-    """A delivery record may be lost in a crash (the push is at-least-once and carries an idempotency
-    key), so its commit need not wait for the WAL flush (PostgreSQL ``synchronous_commit``)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+def notification_deliver(*, notification_id: int) -> str:
+    """Send now, attempt after attempt, until sent, failed for good or not pending (the task's body when
+    there is no broker and nothing could run later)."""
+    while True:
+        try:
+            return notification_send(notification_id=notification_id)
+        except TransportError:
+            continue
 
 
 def notifications_dispatch_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:

@@ -19,15 +19,14 @@ def dispatch_notification(self: Any, notification_id: int) -> str:
 
     Without a broker (eager, the embedded default) nothing could run later, so the attempts follow at once.
     """
-    while True:
-        try:
-            return services.notification_send(notification_id=notification_id)
-        except TransportError as exc:
-            if not self.request.is_eager:
-                countdown = get_exponential_backoff_interval(
-                    factor=RETRY_BACKOFF_FACTOR, retries=self.request.retries, maximum=RETRY_BACKOFF_MAX,
-                    full_jitter=True)
-                raise self.retry(exc=exc, countdown=countdown) from exc
+    if self.request.is_eager:
+        return services.notification_deliver(notification_id=notification_id)
+    try:
+        return services.notification_send(notification_id=notification_id)
+    except TransportError as exc:
+        countdown = get_exponential_backoff_interval(
+            factor=RETRY_BACKOFF_FACTOR, retries=self.request.retries, maximum=RETRY_BACKOFF_MAX, full_jitter=True)
+        raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 @shared_task(name="notifications.tasks.dispatch_due")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from players.models import Player, PlayerProtection
@@ -33,3 +34,37 @@ def protection_of(player: Player) -> PlayerProtection | None:
         return player.protection
     except PlayerProtection.DoesNotExist:
         return None
+
+
+# --- a player and their protection read by hand-written SQL (hot paths that lock another row) ---------------
+
+def _attnames(model: type[Player] | type[PlayerProtection]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+def _columns(model: type[Player] | type[PlayerProtection], alias: str) -> list[str]:
+    return [f"{alias}.{f.column}" for f in model._meta.concrete_fields]
+
+
+PLAYER_FIELDS = _attnames(Player)
+PROTECTION_FIELDS = _attnames(PlayerProtection)
+
+
+def player_with_protection_columns(player_alias: str, protection_alias: str) -> str:
+    """The select list ``player_from_row`` reads: every column of ``players`` then of ``player_protection``
+    (joined with LEFT JOIN, so the latter are NULL for a player without protection)."""
+    return ", ".join(_columns(Player, player_alias) + _columns(PlayerProtection, protection_alias))
+
+
+def player_from_row(values: Sequence[Any], *, using: str = "default") -> Player:
+    """A Player, with its protection loaded (or known to be absent), from a row of
+    ``player_with_protection_columns``: as ``select_related("protection")`` would give, without the ORM's
+    query building. The values must be Python values as PostgreSQL's driver returns them."""
+    n = len(PLAYER_FIELDS)
+    player = Player.from_db(using, PLAYER_FIELDS, values[:n])
+    protection = None
+    if values[n] is not None:  # the protection's primary key: NULL when the LEFT JOIN found no row
+        protection = PlayerProtection.from_db(using, PROTECTION_FIELDS, values[n:n + len(PROTECTION_FIELDS)])
+        PlayerProtection.player.field.set_cached_value(protection, player)
+    Player.protection.related.set_cached_value(player, protection)
+    return player

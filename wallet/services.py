@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from activity.models import UserAction
 from core.exceptions import InvalidInput
 from players.models import Player
-from players.selectors import protection_of
+from players.selectors import player_from_row, player_with_protection_columns, protection_of
 from wallet.balance_cache import balance_cache_set_quietly
 from wallet.errors import (
     IdempotencyKeyReused,
@@ -52,14 +54,56 @@ def _event_id_for(key: str) -> str:
     return "ledger:" + hashlib.sha256(key.encode()).hexdigest()[:56]
 
 
+# Rule check run under the wallet lock before writing; raises a domain error to refuse.
+Check = Callable[[Wallet, dt.datetime], None]
+# Further writes of the caller's, run under the wallet lock in the same transaction once the new row is written.
+Then = Callable[[LedgerEntry, Player], None]
+
+
 def _locked_wallets() -> Any:
     # The player and their protection come along in the same query (the rule checks and the caller
     # need them); only the wallet row is locked.
     return Wallet.objects.select_for_update(of=("self",)).select_related("player", "player__protection")
 
 
-def _lock_wallet(player_id: int) -> Wallet:
-    """The player's wallet row, locked for this transaction; the player and wallet are made on first use."""
+_WALLET_FIELDS = ["player_id", "balance", "last_entry_id", "updated_at"]
+_LOCK_SQL = (
+    f"SELECT w.player_id, w.balance, w.last_entry_id, w.updated_at, {player_with_protection_columns('p', 'pp')} "
+    "FROM wallets w JOIN players p ON p.id = w.player_id LEFT JOIN player_protection pp ON pp.player_id = p.id "
+    "WHERE w.player_id = %s FOR UPDATE OF w"
+)
+# A player first seen here gets the players row (defaults as players.services.player_ensure_many) and the wallet.
+_ENSURE_SQL = (
+    "WITH p AS (INSERT INTO players (id, signup_at, locale, timezone, age_verified) "
+    "VALUES (%s, %s, 'ko', %s, false) ON CONFLICT (id) DO NOTHING) "
+    "INSERT INTO wallets (player_id, balance, last_entry_id, updated_at) VALUES (%s, 0, 0, %s) "
+    "ON CONFLICT (player_id) DO NOTHING"
+)
+
+
+def _lock_wallet_pg(player_id: int) -> Wallet | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, [player_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    wallet = Wallet.from_db(connection.alias, _WALLET_FIELDS, row[:4])
+    Wallet.player.field.set_cached_value(wallet, player_from_row(row[4:], using=connection.alias))
+    return wallet
+
+
+def _lock_wallet(player_id: int, now: dt.datetime) -> Wallet:
+    """The player's wallet row, locked for this transaction (with the player and their protection loaded);
+    the player and wallet are made on first use."""
+    if connection.vendor == "postgresql":
+        wallet = _lock_wallet_pg(player_id)
+        if wallet is None:
+            with connection.cursor() as cursor:  # concurrent first uses wait on each other's insert here
+                cursor.execute(_ENSURE_SQL, [player_id, now, settings.BUSINESS_TIMEZONE, player_id, now])
+            wallet = _lock_wallet_pg(player_id)
+        assert wallet is not None
+        return wallet
+    # SQLite: BEGIN IMMEDIATE (settings) already holds the database's write lock.
     wallet = _locked_wallets().filter(player_id=player_id).first()
     if wallet is None:
         Player.objects.get_or_create(id=player_id)
@@ -69,13 +113,18 @@ def _lock_wallet(player_id: int) -> Wallet:
 
 
 def _replay(key: str, fingerprint: str, key_field: str) -> LedgerEntry | None:
-    entry = LedgerEntry.objects.filter(idempotency_key=key).first()
-    if entry is not None and entry.request_hash != fingerprint:
+    """The row already written under ``key``, if any (IdempotencyKeyReused when it was another request)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, request_hash FROM token_ledger WHERE idempotency_key = %s", [key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if row[1] != fingerprint:
         raise IdempotencyKeyReused(
             f"This {key_field} was used with a different request.",
             fields={key_field: ["Already used with a different request body."]},
         )
-    return entry
+    return LedgerEntry.objects.get(id=row[0])
 
 
 @dataclass(frozen=True)
@@ -102,17 +151,21 @@ class Posting:
     key_field: str = "idempotency_key"
 
 
-def ledger_post(posting: Posting, *, check: Any = None) -> LedgerResult:
+def ledger_post(posting: Posting, *, check: Check | None = None, then: Then | None = None) -> LedgerResult:
     """Record one balance change exactly once (the shared path of every wallet write).
 
     Idempotent by ``idempotency_key``: a retry returns the first row (``replayed``); the same key with
     another request raises IdempotencyKeyReused. ``check(wallet, now)`` runs under the lock before
-    writing (protection rules). A balance never goes below zero.
+    writing (protection rules). A balance never goes below zero. ``then(entry, player)`` runs after a new
+    row is written, under the lock and in the same transaction (a replay does not call it).
+
+    Run on its own this is one transaction with no savepoint; inside a caller's transaction it takes one.
     """
     now = posting.occurred_at or timezone.now()
     try:
         with transaction.atomic():
-            wallet = _lock_wallet(posting.player_id)
+            wallet = _lock_wallet(posting.player_id, now)
+            # After the lock: a concurrent request with the same key has committed or not started.
             existing = _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)
             if existing is not None:
                 return LedgerResult(existing, replayed=True)
@@ -124,40 +177,75 @@ def ledger_post(posting: Posting, *, check: Any = None) -> LedgerResult:
                     f"Balance is {wallet.balance} tokens; {-posting.amount} are needed.",
                     fields={"amount": [f"Exceeds the balance of {wallet.balance} tokens."]},
                 )
-            action = None
-            if posting.action_type is not None:
-                action = UserAction.objects.create(
-                    event_id=posting.event_id or _event_id_for(posting.idempotency_key),
-                    user_id=posting.player_id,
-                    action_type=posting.action_type,
-                    metadata=posting.action_metadata or {},
-                    action_timestamp=now,
-                )
-            entry = LedgerEntry.objects.create(
-                player_id=posting.player_id,
-                idempotency_key=posting.idempotency_key,
-                request_hash=posting.fingerprint,
-                kind=posting.kind,
-                source=posting.source,
-                amount=posting.amount,
-                balance_after=new_balance,
-                created_at=now,
-                action=action,
-                actor=posting.actor,
-                reason=posting.reason,
-                details=posting.details or {},
-            )
-            Wallet.objects.filter(player_id=posting.player_id).update(
-                balance=new_balance, last_entry_id=entry.id, updated_at=timezone.now())
+            entry = _write(posting, now, new_balance)
             transaction.on_commit(lambda: balance_cache_set_quietly(posting.player_id, new_balance, entry.id))
+            if then is not None:
+                then(entry, wallet.player)
             return LedgerResult(entry, replayed=False, player=wallet.player)
     except IntegrityError:
-        # A concurrent request with the same key committed first (possible where row locks are not
-        # taken, e.g. the first write of a new wallet): answer as a retry.
+        # A concurrent request with the same key committed first (possible only where row locks are not
+        # taken): answer as a retry.
         existing = _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)
         if existing is None:
             raise
         return LedgerResult(existing, replayed=True)
+
+
+def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry:
+    """The action (if any), the ledger row and the wallet's new balance; the caller holds the wallet lock."""
+    entry = LedgerEntry(
+        player_id=posting.player_id, idempotency_key=posting.idempotency_key, request_hash=posting.fingerprint,
+        kind=posting.kind, source=posting.source, amount=posting.amount, balance_after=new_balance, created_at=now,
+        actor=posting.actor, reason=posting.reason, details=posting.details or {},
+    )
+    action_type = posting.action_type
+    event_id = None if action_type is None else posting.event_id or _event_id_for(posting.idempotency_key)
+    if connection.vendor == "postgresql":
+        _write_pg(posting, entry, event_id, now)
+        return entry
+    if action_type is not None and event_id is not None:
+        entry.action = UserAction.objects.create(
+            event_id=event_id, user_id=posting.player_id, action_type=action_type,
+            metadata=posting.action_metadata or {}, action_timestamp=now,
+        )
+    entry.save(force_insert=True)
+    Wallet.objects.filter(player_id=posting.player_id).update(
+        balance=new_balance, last_entry_id=entry.id, updated_at=timezone.now())
+    return entry
+
+
+_LEDGER_INSERT = (
+    "INSERT INTO token_ledger (player_id, idempotency_key, request_hash, kind, source, amount, balance_after, "
+    "created_at, action_id, actor, reason, details) "
+    "SELECT %(player)s, %(key)s, %(hash)s, %(kind)s, %(source)s, %(amount)s, %(balance)s, %(now)s, {action_id}, "
+    "%(actor)s, %(reason)s, %(details)s::jsonb RETURNING id"
+)
+_WALLET_UPDATE = ("UPDATE wallets SET balance = %(balance)s, last_entry_id = (SELECT id FROM l), "
+                  "updated_at = statement_timestamp() WHERE player_id = %(player)s")
+_ACTION_INSERT = ("INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
+                  "VALUES (%(event_id)s, %(player)s, %(action_type)s, %(metadata)s::jsonb, %(now)s) RETURNING id")
+# One statement (one round trip) for the three writes.
+_WRITE_SQL = {
+    True: (f"WITH a AS ({_ACTION_INSERT}), l AS ({_LEDGER_INSERT.format(action_id='(SELECT id FROM a)')}), "
+           f"w AS ({_WALLET_UPDATE}) SELECT (SELECT id FROM l), (SELECT id FROM a)"),
+    False: (f"WITH l AS ({_LEDGER_INSERT.format(action_id='NULL')}), "
+            f"w AS ({_WALLET_UPDATE}) SELECT (SELECT id FROM l), NULL"),
+}
+
+
+def _write_pg(posting: Posting, entry: LedgerEntry, event_id: str | None, now: dt.datetime) -> None:
+    params: dict[str, Any] = {
+        "player": posting.player_id, "key": entry.idempotency_key, "hash": entry.request_hash, "kind": entry.kind,
+        "source": entry.source, "amount": entry.amount, "balance": entry.balance_after, "now": now,
+        "actor": entry.actor, "reason": entry.reason, "details": orjson.dumps(entry.details).decode(),
+        "event_id": event_id, "action_type": posting.action_type,
+        "metadata": orjson.dumps(posting.action_metadata or {}).decode(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE_SQL[event_id is not None], params)
+        entry.id, entry.action_id = cursor.fetchone()
+    entry._state.adding = False
+    entry._state.db = connection.alias
 
 
 def _local_midnight(now: dt.datetime, tz: Any, days_back: int = 0) -> dt.datetime:
@@ -171,7 +259,7 @@ def _spent_since(player_id: int, since: dt.datetime) -> int:
     return -(total or 0)
 
 
-def protection_check_spend(player_id: int, amount: int) -> Any:
+def protection_check_spend(player_id: int, amount: int) -> Check:
     """The rule check for a spend: self-exclusion, cool-off, then daily and weekly limits."""
 
     def check(wallet: Wallet, now: dt.datetime) -> None:
@@ -206,7 +294,7 @@ def protection_check_spend(player_id: int, amount: int) -> Any:
     return check
 
 
-def protection_check_purchase(player_id: int) -> Any:
+def protection_check_purchase(player_id: int) -> Check:
     def check(wallet: Wallet, now: dt.datetime) -> None:
         protection = protection_of(wallet.player)
         if protection is None:
@@ -265,8 +353,9 @@ def wallet_purchase(*, user_id: int, tokens: int, amount_paid: str, currency: st
 
 
 def wallet_earn(*, user_id: int, amount: int, source: str, idempotency_key: str, details: dict[str, Any],
-                occurred_at: dt.datetime | None = None, actor: str = "") -> LedgerResult:
-    """Tokens earned (Company A, in-app). The caller owns the key's namespace (``corporate:<webhook-id>``)."""
+                occurred_at: dt.datetime | None = None, actor: str = "", then: Then | None = None) -> LedgerResult:
+    """Tokens earned (Company A, in-app). The caller owns the key's namespace (``corporate:<webhook-id>``);
+    ``then`` adds the caller's own rows to the same transaction (see ``ledger_post``)."""
     _require_tokens(amount, "amount")
     return ledger_post(Posting(
         player_id=user_id, kind=Kind.EARN, source=source, amount=amount,
@@ -274,7 +363,7 @@ def wallet_earn(*, user_id: int, amount: int, source: str, idempotency_key: str,
                                                                          "source": source, **details}),
         action_type="EARN_CYBER_TOKENS", action_metadata={"earned_tokens": amount, "source": source, **details},
         occurred_at=occurred_at, actor=actor, details=details,
-    ))
+    ), then=then)
 
 
 def wallet_grant(*, user_id: int, amount: int, idempotency_key: str, reason: str, actor: str = "") -> LedgerResult:
