@@ -39,4 +39,4 @@ pytest: install
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) db.sqlite3* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3* var .pytest_cache .mypy_cache .ruff_cache

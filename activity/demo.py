@@ -14,25 +14,46 @@ re-run store nothing twice. The shape follows what an operator of a free-to-play
   fee), bets heavy-tailed;
 - a share of players are Company A users, with CORPORATE_VISIT actions (dwell time, funnel steps).
 
-Token-moving types (EARN_CYBER_TOKENS, SPEND_CYBER_TOKENS, PURCHASE_CYBER_TOKENS) are deliberately
-NOT generated: they must be written together with their wallet ledger rows, and the wallet does not
-exist yet. The wallet issue adds them here, through the wallet's services, with their ledger rows.
+On top of that activity, a token economy (its own random stream, so the actions above do not change
+with it), with event ids ``demo-{seed}-{user_id}-t{n}`` (n counting that player's token-moving actions):
+
+- EARN_CYBER_TOKENS: from Company A a few minutes after most of a Company A user's visits (100, 200,
+  300 or 500 tokens), a welcome bonus at the first session of a player who signed up in the window,
+  a share of reward claims (``reward``) and now and then a daily bonus at a session start (``in_app``);
+- SPEND_CYBER_TOKENS: a buy-in before the first round of a share of game sessions, sized by a
+  heavy-tailed per-player scale (whales stake far more; about one player in seven hoards and never
+  spends); a spend only takes what the running balance holds, and is dropped below 10 tokens;
+- PURCHASE_CYBER_TOKENS: payers (most whales, a few percent of the others) buy a KRW package when a
+  buy-in finds their balance short, just before it.
+
+Each token-moving action is stored with the ledger row ``import_actions`` would have written for it
+(key ``import:<event_id>``, the same request hash, actor ``demo``), balances running in time order;
+Company A earns get a ``site_rewards`` row (webhook id: the event id); every player gets a ``wallets``
+row, and after commit Redis' copy of each balance. Players who already have a wallet or ledger rows
+get no token history (a history before their existing rows would break their running balance).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.db import connection, transaction
+import orjson
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from psycopg.errors import UniqueViolation
 
 from activity.registry import GAMES
+from wallet.models import LedgerEntry
+from wallet.services import request_fingerprint
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -81,6 +102,25 @@ ITEM_PRICE_SHARES = np.array([0.25, 0.22, 0.16, 0.11, 0.1, 0.08, 0.04, 0.03, 0.0
 VIEW_CATALOG = 500  # content items, popularity Zipf-like
 UNLOCK_CATALOG = 60  # staged adult content items
 UNLOCK_STAGE_PRICE = 50
+
+# Token-moving actions, by code (TokenActions.kind), with their ledger kinds and sources.
+EARN, SPEND, PURCHASE = range(3)
+TOKEN_ACTION_TYPES = ("EARN_CYBER_TOKENS", "SPEND_CYBER_TOKENS", "PURCHASE_CYBER_TOKENS")
+LEDGER_KINDS = (LedgerEntry.Kind.EARN.value, LedgerEntry.Kind.SPEND.value, LedgerEntry.Kind.PURCHASE.value)
+CORPORATE, IN_APP, REWARD, CASH = range(4)
+SOURCES = (LedgerEntry.Source.CORPORATE.value, LedgerEntry.Source.IN_APP.value, LedgerEntry.Source.REWARD.value,
+           LedgerEntry.Source.CASH.value)
+CORPORATE_EARNS = np.array([100, 200, 300, 500])
+CORPORATE_EARN_SHARES = np.array([0.4, 0.3, 0.2, 0.1])
+DAILY_BONUSES = np.array([20, 50, 100])  # in_app, at a session start now and then
+WELCOME_BONUS = 500  # reward, at the first session of a player who signed up in the window
+# Token packages sold for KRW: tokens and price.
+PACK_TOKENS = np.array([100, 550, 1200, 3800, 6500, 14000])
+PACK_PRICES_KRW = np.array([1100, 5500, 11000, 33000, 55000, 110000])
+MIN_SPEND = 10
+REWARD_TYPE_OF_COMPANY_A_EARN = "EARN_CYBER_TOKENS"
+LEDGER_ACTOR = "demo"
+LEDGER_DETAILS = '{"demo": true}'
 
 
 @dataclass(frozen=True)
@@ -139,14 +179,46 @@ class Actions:
 
 
 @dataclass
+class TokenActions:
+    """The token-moving actions (numpy columns), in ledger order: by player, then time.
+
+    ``amount`` is signed as on the ledger; ``balance_after`` is the player's running balance.
+    """
+
+    player: Ints  # index into the Population
+    seq: Ints  # n-th token-moving action of that player, in time order
+    ts: Ints
+    kind: Ints  # EARN, SPEND, PURCHASE
+    source: Ints  # index into SOURCES
+    amount: Ints
+    balance_after: Ints
+    game: Ints  # spends: index into GAMES
+    pack: Ints  # purchases: index into PACK_TOKENS
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+
+@dataclass
 class DemoData:
     spec: DemoSpec
     population: Population
     actions: Actions
+    tokens: TokenActions
 
     def counts_by_type(self) -> dict[str, int]:
         counts = np.bincount(self.actions.kind, minlength=len(KIND_NAMES))
-        return {name: int(counts[i]) for i, name in enumerate(KIND_NAMES)}
+        token_counts = np.bincount(self.tokens.kind, minlength=len(TOKEN_ACTION_TYPES))
+        return {**{name: int(counts[i]) for i, name in enumerate(KIND_NAMES)},
+                **{name: int(token_counts[i]) for i, name in enumerate(TOKEN_ACTION_TYPES)}}
+
+    def final_balances(self) -> Ints:
+        """Each player's balance after their last token-moving action (0 without any)."""
+        balances = np.zeros(len(self.population.ids), dtype=np.int64)
+        if len(self.tokens):
+            last = np.r_[np.flatnonzero(np.diff(self.tokens.player)), len(self.tokens) - 1]
+            balances[self.tokens.player[last]] = self.tokens.balance_after[last]
+        return balances
 
 
 @dataclass(frozen=True)
@@ -156,6 +228,12 @@ class DemoLoadResult:
     actions_generated: int
     actions_stored: int
     actions_by_type: dict[str, int] = field(default_factory=dict)
+    token_actions_generated: int = 0
+    token_actions_stored: int = 0  # each with its ledger row
+    token_actions_skipped: int = 0  # of players who had a wallet or ledger rows already
+    wallets_stored: int = 0
+    site_rewards_stored: int = 0
+    balances_cached: int = 0
 
     @property
     def duplicates(self) -> int:
@@ -172,7 +250,9 @@ def demo_generate(spec: DemoSpec) -> DemoData:
     rng = np.random.default_rng([spec.seed, spec.start_id])
     population = _population(rng, spec)
     actions = _actions(rng, spec, population)
-    return DemoData(spec, population, actions)
+    # The economy draws from a stream of its own: the actions above stay what they were without it.
+    tokens = _economy(np.random.default_rng([spec.seed, spec.start_id, 1]), spec, population, actions)
+    return DemoData(spec, population, actions, tokens)
 
 
 def _population(rng: np.random.Generator, spec: DemoSpec) -> Population:
@@ -381,6 +461,184 @@ def _game_rounds(rng: np.random.Generator, game: Ints, bet_scale: Floats) -> tup
     return bet, payout, win.astype(np.int64)
 
 
+def _group_starts(sorted_keys: Ints) -> tuple[Ints, Ints]:
+    """Where each run of equal keys starts in a sorted array, and how long it is."""
+    if len(sorted_keys) == 0:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_keys)) + 1].astype(np.int64)
+    return starts, np.diff(np.r_[starts, len(sorted_keys)]).astype(np.int64)
+
+
+def _rank_in_group(sorted_keys: Ints) -> Ints:
+    """0, 1, 2, ... along each run of equal keys of a sorted array."""
+    starts, counts = _group_starts(sorted_keys)
+    return np.arange(len(sorted_keys), dtype=np.int64) - np.repeat(starts, counts)
+
+
+def _cumsum_in_group(sorted_keys: Ints, values: Ints) -> Ints:
+    """Running sums of ``values`` restarting at each run of equal keys of a sorted array."""
+    total = np.cumsum(values)
+    starts, counts = _group_starts(sorted_keys)
+    return total - np.repeat((total - values)[starts], counts)
+
+
+@dataclass
+class _Candidates:
+    """Token-moving actions before the balances decide which spends and purchases happen."""
+
+    player: list[Ints] = field(default_factory=list)
+    ts: list[Ints] = field(default_factory=list)
+    anchor: list[Ints] = field(default_factory=list)  # the action it follows (index in Actions): a tie-break
+    kind: list[Ints] = field(default_factory=list)
+    source: list[Ints] = field(default_factory=list)
+    amount: list[Ints] = field(default_factory=list)  # spends: the amount wanted, positive
+    game: list[Ints] = field(default_factory=list)
+    pack: list[Ints] = field(default_factory=list)
+
+    def add(self, player: Ints, ts: Ints, anchor: Ints, kind: int, source: int, amount: Ints,
+            game: Ints | None = None, pack: Ints | None = None) -> None:
+        size = len(player)
+        self.player.append(player)
+        self.ts.append(ts)
+        self.anchor.append(anchor)
+        self.kind.append(np.full(size, kind, dtype=np.int64))
+        self.source.append(np.full(size, source, dtype=np.int64))
+        self.amount.append(amount.astype(np.int64))
+        self.game.append(np.full(size, -1, dtype=np.int64) if game is None else game)
+        self.pack.append(np.full(size, -1, dtype=np.int64) if pack is None else pack)
+
+    def columns(self) -> dict[str, Ints]:
+        """The candidates, in ledger order (see ``_ledger_order``)."""
+        return _ledger_order({name: np.concatenate(getattr(self, name)).astype(np.int64)
+                              for name in ("player", "ts", "anchor", "kind", "source", "amount", "game", "pack")})
+
+
+def _ledger_order(cols: dict[str, Ints]) -> dict[str, Ints]:
+    """Sorted by player, time and the action followed; at the same action the credits come first, then a
+    purchase, then the spend it pays for."""
+    step = np.select([cols["kind"] == PURCHASE, cols["kind"] == SPEND], [1, 2], 0)
+    order = np.lexsort((step, cols["anchor"], cols["ts"], cols["player"]))
+    return {name: col[order] for name, col in cols.items()}
+
+
+def _economy(rng: np.random.Generator, spec: DemoSpec, pop: Population, act: Actions) -> TokenActions:
+    n = len(pop.ids)
+    whale = pop.whale
+    # Who pays, how readily and for which package; who spends how much; who earns at Company A.
+    # Between the whales and the rest, "dolphins" spend several times more than most and often pay.
+    dolphin = ~whale & (rng.random(n) < 0.05)
+    payer = rng.random(n) < np.select([whale, dolphin], [0.9, 0.4], 0.03)
+    buy_p = np.where(whale, rng.uniform(0.75, 1.0, n), rng.uniform(0.3, 0.9, n))
+    pref_pack = np.where(whale, 2 + rng.choice(4, n, p=[0.2, 0.35, 0.3, 0.15]),
+                         rng.choice(4, n, p=[0.45, 0.3, 0.17, 0.08]))
+    hoarder = ~whale & ~dolphin & (rng.random(n) < 0.15)
+    spend_p = np.where(hoarder, 0.0, np.where(whale | dolphin, rng.beta(6.0, 1.5, n), rng.beta(2.0, 2.0, n)))
+    spend_scale = rng.lognormal(np.log(80), 1.0, n) * np.select([whale, dolphin], [30.0, 5.0], 1.0)
+    earn_p = np.where(pop.company_a, rng.beta(4.0, 1.5, n), 0.0)
+
+    cand = _Candidates()
+    # Company A: tokens for most visits, a little after the visit (dropped past the window's end).
+    m = np.flatnonzero(act.kind == CORPORATE_VISIT)
+    amount = CORPORATE_EARNS[rng.choice(len(CORPORATE_EARNS), len(m), p=CORPORATE_EARN_SHARES)]
+    ts = act.ts[m] + np.minimum(act.a[m], HOUR) + rng.integers(2, 90, len(m))
+    keep = (rng.random(len(m)) < earn_p[act.player[m]]) & (ts < spec.end_ts)
+    cand.add(act.player[m][keep], ts[keep], m[keep], EARN, CORPORATE, amount[keep])
+
+    # In the app: a daily bonus at some session starts; the welcome bonus at a new player's first session.
+    m = np.flatnonzero(act.kind == SESSION_START)
+    amount = DAILY_BONUSES[rng.choice(len(DAILY_BONUSES), len(m), p=[0.5, 0.3, 0.2])]
+    keep = rng.random(len(m)) < 0.15
+    cand.add(act.player[m][keep], act.ts[m][keep], m[keep], EARN, IN_APP, amount[keep])
+    players_seen, first = np.unique(act.player[m], return_index=True)
+    new = pop.signup[players_seen] >= spec.start_ts
+    first = m[first[new]]
+    cand.add(act.player[first], act.ts[first], first, EARN, REWARD, np.full(len(first), WELCOME_BONUS))
+
+    # Some reward claims pay out in tokens.
+    m = np.flatnonzero(act.kind == CLAIM_REWARD)
+    keep = rng.random(len(m)) < 0.5
+    cand.add(act.player[m][keep], act.ts[m][keep], m[keep], EARN, REWARD, act.b[m][keep])
+
+    # Spends: a buy-in before the first round of a share of sessions (the game is that round's).
+    by_player = np.lexsort((act.seq, act.player))
+    session_no = _cumsum_in_group(act.player[by_player], (act.kind[by_player] == SESSION_START).astype(np.int64))
+    is_play = act.kind[by_player] == GAME_PLAY
+    plays = by_player[is_play]
+    session_key = act.player[plays] * (int(session_no.max(initial=0)) + 1) + session_no[is_play]
+    _, first = np.unique(session_key, return_index=True)  # the first round of each session
+    m = np.sort(plays[first])
+    wanted = np.maximum(MIN_SPEND, np.rint(spend_scale[act.player[m]] * rng.lognormal(0, 0.7, len(m)) / 10) * 10)
+    keep = rng.random(len(m)) < spend_p[act.player[m]]
+    m = m[keep]
+    cand.add(act.player[m], act.ts[m], m, SPEND, IN_APP, wanted[keep], game=act.a[m])
+
+    cols = cand.columns()
+    cols = _settle(rng, cols, n, payer, buy_p, pref_pack)
+    balance_after = _cumsum_in_group(cols["player"], cols["amount"])
+    if len(balance_after) and balance_after.min() < 0:
+        raise AssertionError("a generated balance went below zero")
+    return TokenActions(
+        player=cols["player"], seq=_rank_in_group(cols["player"]), ts=cols["ts"], kind=cols["kind"],
+        source=cols["source"], amount=cols["amount"], balance_after=balance_after, game=cols["game"],
+        pack=cols["pack"],
+    )
+
+
+def _settle(rng: np.random.Generator, cols: dict[str, Ints], n: int, payer: Bools, buy_p: Floats,
+            pref_pack: Ints) -> dict[str, Ints]:
+    """Play the spends in time order against the running balances: a payer short of tokens may buy a
+    package first; a spend takes at most what the balance holds, and none below MIN_SPEND.
+
+    Vectorized across players: step k settles every player's k-th spend at once. Returns the columns
+    with the purchases added, the spends that happened (amounts negative) and the earns.
+    """
+    player, kind = cols["player"], cols["kind"]
+    credits = _cumsum_in_group(player, np.where(kind == EARN, cols["amount"], 0))
+    spends = np.flatnonzero(kind == SPEND)
+    spender = player[spends]
+    wanted = cols["amount"][spends]
+    credit_before = credits[spends]
+    rank = _rank_in_group(spender)
+    chance = rng.random(len(spends))
+    jitter = rng.integers(-1, 2, len(spends))
+
+    bought = np.zeros(n, dtype=np.int64)
+    spent = np.zeros(n, dtype=np.int64)
+    taken = np.zeros(len(spends), dtype=np.int64)
+    pack = np.full(len(spends), -1, dtype=np.int64)
+    by_rank = np.argsort(rank, kind="stable")
+    done = 0
+    for count in np.bincount(rank).tolist():  # each player at most once per step
+        m = by_rank[done:done + count]
+        done += count
+        p = spender[m]
+        balance = credit_before[m] + bought[p] - spent[p]
+        buy = (wanted[m] > balance) & payer[p] & (chance[m] < buy_p[p])
+        if buy.any():
+            smallest = np.searchsorted(PACK_TOKENS, wanted[m][buy] - balance[buy])
+            choice = np.clip(np.maximum(pref_pack[p[buy]] + jitter[m[buy]], smallest), 0, len(PACK_TOKENS) - 1)
+            pack[m[buy]] = choice
+            bought[p[buy]] += PACK_TOKENS[choice]
+            balance[buy] += PACK_TOKENS[choice]
+        take = np.minimum(wanted[m], balance)
+        take = np.where(take >= MIN_SPEND, take, 0)
+        taken[m] = take
+        spent[p] += take
+
+    earns = np.flatnonzero(kind == EARN)
+    bought_at, made = spends[pack >= 0], spends[taken > 0]
+    out = {name: np.concatenate([col[earns], col[bought_at], col[made]]) for name, col in cols.items()}
+    purchases = slice(len(earns), len(earns) + len(bought_at))
+    out["kind"][purchases] = PURCHASE
+    out["source"][purchases] = CASH
+    out["amount"][purchases] = PACK_TOKENS[pack[pack >= 0]]
+    out["pack"][purchases] = pack[pack >= 0]
+    out["game"][purchases] = -1
+    out["amount"][purchases.stop:] = -taken[taken > 0]
+    return _ledger_order(out)
+
+
 # --- formatting ---------------------------------------------------------------------------------
 
 
@@ -453,6 +711,84 @@ def action_rows(data: DemoData, start: int, stop: int) -> ActionRows:
     )
 
 
+@dataclass
+class TokenRows:
+    """One write chunk of token-moving actions with their ledger rows, as columns of Python values."""
+
+    event_id: list[str]
+    user_id: list[int]
+    action_type: list[str]
+    metadata: list[str]
+    timestamp: list[str]
+    action_id: list[int]
+    ledger_id: list[int]
+    idempotency_key: list[str]
+    request_hash: list[str]
+    kind: list[str]
+    source: list[str]
+    amount: list[int]
+    balance_after: list[int]
+    webhook_id: list[str | None]  # Company A earns: their site_rewards row's webhook id
+
+    def action_rows(self) -> Iterator[tuple[int, str, int, str, str, str]]:
+        return zip(self.action_id, self.event_id, self.user_id, self.action_type, self.metadata, self.timestamp,
+                   strict=True)
+
+    def ledger_rows(self) -> Iterator[tuple[int, int, str, str, str, str, int, int, str, int, str, str]]:
+        return zip(self.ledger_id, self.user_id, self.idempotency_key, self.request_hash, self.kind, self.source,
+                   self.amount, self.balance_after, self.timestamp, self.action_id, repeat(LEDGER_ACTOR),
+                   repeat(LEDGER_DETAILS))
+
+    def site_reward_rows(self) -> list[tuple[int, str, int, str, str, int, int]]:
+        """Company A's earns: (user_id, reward_type, reward_value, issued_at, webhook_id, action_id, ledger id)."""
+        return [(u, REWARD_TYPE_OF_COMPANY_A_EARN, a, ts, w, aid, lid) for u, a, ts, w, aid, lid in zip(
+            self.user_id, self.amount, self.timestamp, self.webhook_id, self.action_id, self.ledger_id, strict=True)
+            if w is not None]
+
+
+def token_metadata(kind: int, source: int, amount: int, game: int, pack: int, event_id: str) -> dict[str, Any]:
+    """The metadata of one token-moving action, as the design brief lists it for its type."""
+    if kind == EARN:
+        return {"earned_tokens": amount, "source": SOURCES[source]}
+    if kind == SPEND:
+        return {"spent_tokens": -amount, "game": GAMES[game]}
+    return {"tokens": amount, "amount_paid": int(PACK_PRICES_KRW[pack]), "currency": "KRW",
+            "payment_id": f"pay-{event_id}"}
+
+
+def token_rows(data: DemoData, idx: Ints, action_ids: Ints, ledger_ids: Ints) -> TokenRows:
+    """Rows for the token-moving actions ``idx`` (indexes into ``data.tokens``, ids ``action_ids``) and
+    their ledger rows (ids ``ledger_ids``): the key, source and request hash ``wallet_record_history``
+    gives an import of the same action."""
+    tok = data.tokens
+    users = data.population.ids[tok.player[idx]].tolist()
+    kinds = tok.kind[idx].tolist()
+    sources = tok.source[idx].tolist()
+    amounts = tok.amount[idx].tolist()
+    timestamps = _utc_text(tok.ts[idx])
+    prefix = f"demo-{data.spec.seed}-"
+    rows = TokenRows([], users, [], [], timestamps, action_ids.tolist(), ledger_ids.tolist(), [], [], [], [], amounts,
+                     tok.balance_after[idx].tolist(), [])
+    for user, seq, kind, source, amount, game, pack, ts in zip(
+            users, tok.seq[idx].tolist(), kinds, sources, amounts, tok.game[idx].tolist(), tok.pack[idx].tolist(),
+            timestamps, strict=True):
+        event_id = f"{prefix}{user}-t{seq}"
+        action_type = TOKEN_ACTION_TYPES[kind]
+        metadata = token_metadata(kind, source, amount, game, pack, event_id)
+        # As an import parses it: an aware UTC datetime, whose isoformat() this is.
+        iso = ts.replace(" ", "T") + "+00:00"
+        rows.event_id.append(event_id)
+        rows.action_type.append(action_type)
+        rows.metadata.append(orjson.dumps(metadata).decode())
+        rows.idempotency_key.append(f"import:{event_id}")
+        rows.request_hash.append(request_fingerprint({"user_id": user, "action_type": action_type,
+                                                      "metadata": metadata, "action_timestamp": iso}))
+        rows.kind.append(LEDGER_KINDS[kind])
+        rows.source.append(SOURCES[source])
+        rows.webhook_id.append(event_id if kind == EARN and source == CORPORATE else None)
+    return rows
+
+
 PlayerRow = tuple[int, str, str, str, str | None, bool, str | None]
 
 
@@ -476,8 +812,10 @@ _ACTION_COLUMNS = "event_id, user_id, action_type, metadata, action_timestamp"
 
 
 def demo_store(data: DemoData, *, on_progress: Progress | None = None) -> DemoLoadResult:
-    """Write the players and their actions in one transaction, skipping rows already there
-    (same player id, same event id); then rebuild the hot metrics the new rows imply."""
+    """Write the players, their actions and their token economy (token-moving actions with their
+    ledger rows, wallets, site_rewards) in one transaction, skipping rows already there (same player
+    id, same event id; the economy of players who have a wallet already); then rebuild the hot
+    metrics the new rows imply and fill Redis' balance copy of the players."""
     from activity.services import hot_metrics_repair
 
     with _sqlite_page_cache(), transaction.atomic():
@@ -487,13 +825,108 @@ def demo_store(data: DemoData, *, on_progress: Progress | None = None) -> DemoLo
         else:
             players_stored = _sqlite_store_players(data.population)
             actions_stored = _sqlite_store_actions(data, on_progress)
+        economy = _store_economy(data, on_progress)
     with _sqlite_page_cache():
         hot_metrics_repair()
+    cached = _cache_balances(data.population.ids)
     return DemoLoadResult(
         players_generated=len(data.population.ids), players_stored=players_stored,
         actions_generated=len(data.actions), actions_stored=actions_stored,
         actions_by_type=data.counts_by_type(),
+        token_actions_generated=len(data.tokens), token_actions_stored=economy.token_actions,
+        token_actions_skipped=len(data.tokens) - economy.token_actions, wallets_stored=economy.wallets,
+        site_rewards_stored=economy.site_rewards, balances_cached=cached,
     )
+
+
+@dataclass(frozen=True)
+class _EconomyStored:
+    token_actions: int
+    wallets: int
+    site_rewards: int
+
+
+def _store_economy(data: DemoData, on_progress: Progress | None) -> _EconomyStored:
+    """The token economy of the players who have neither a wallet nor ledger rows yet (all of them on a
+    first load, none on a re-run). Row ids are given here: ledger ids ascend in time order per player."""
+    pop, tok = data.population, data.tokens
+    if len(pop.ids) == 0:
+        return _EconomyStored(0, 0, 0)
+    pg = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        if pg:  # no wallet write in between: the players found fresh stay fresh until commit
+            cursor.execute("LOCK TABLE wallets, token_ledger IN EXCLUSIVE MODE")
+        first_id, last_id = int(pop.ids[0]), int(pop.ids[-1])
+        cursor.execute("SELECT player_id FROM wallets WHERE player_id BETWEEN %s AND %s UNION "
+                       "SELECT player_id FROM token_ledger WHERE player_id BETWEEN %s AND %s",
+                       [first_id, last_id, first_id, last_id])
+        have_wallet = np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
+    fresh = ~np.isin(pop.ids, have_wallet)
+    selected = np.flatnonzero(fresh[tok.player])  # still by player, then time
+    action_ids = _new_ids("user_actions", len(selected))
+    ledger_ids = _new_ids("token_ledger", len(selected))
+
+    # Each fresh player's wallet: the balance after their last row, and that row's id.
+    balance = np.zeros(len(pop.ids), dtype=np.int64)
+    last_entry = np.zeros(len(pop.ids), dtype=np.int64)
+    if len(selected):
+        last = np.r_[np.flatnonzero(np.diff(tok.player[selected])), len(selected) - 1]
+        balance[tok.player[selected[last]]] = tok.balance_after[selected[last]]
+        last_entry[tok.player[selected[last]]] = ledger_ids[last]
+    players = np.flatnonzero(fresh)
+    wallets = list(zip(pop.ids[players].tolist(), balance[players].tolist(), last_entry[players].tolist(),
+                       strict=True))
+
+    store = _pg_store_tokens if pg else _sqlite_store_tokens
+    rewards = 0
+    for start, stop in _chunks(len(selected)):
+        rewards += store(token_rows(data, selected[start:stop], action_ids[start:stop], ledger_ids[start:stop]))
+        if on_progress is not None:
+            on_progress(stop - start)
+    if on_progress is not None:
+        on_progress(len(tok) - len(selected))
+    (_pg_store_wallets if pg else _sqlite_store_wallets)(wallets)
+    return _EconomyStored(len(selected), len(wallets), rewards)
+
+
+def _new_ids(table: str, count: int) -> Ints:
+    """``count`` ids for new rows of ``table``, ascending, that no other row has or will get.
+
+    PostgreSQL: drawn from the column's sequence (safe beside concurrent writers, and the sequence
+    carries on after them). SQLite (one writer at a time): the ids after the highest ever given, which
+    AUTOINCREMENT then moves past by itself.
+    """
+    if count == 0:
+        return np.array([], dtype=np.int64)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            (sequence,) = cursor.fetchone()
+            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count])
+            return np.sort(np.array([row[0] for row in cursor.fetchall()], dtype=np.int64))
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        (max_id,) = cursor.fetchone()
+        cursor.execute("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
+        (seq,) = cursor.fetchone()
+        return max(int(max_id), int(seq)) + 1 + np.arange(count, dtype=np.int64)
+
+
+def _cache_balances(player_ids: Ints, chunk: int = 5_000) -> int:
+    """Redis' copy of the players' balances, from their wallet rows (where Redis holds nothing newer)."""
+    from wallet.balance_cache import balance_cache_set
+
+    if len(player_ids) == 0:
+        return 0
+    with connection.cursor() as cursor:
+        # A wallet without ledger rows reads 0 from the database; Redis needs nothing for it.
+        cursor.execute("SELECT player_id, balance, last_entry_id FROM wallets "
+                       "WHERE player_id BETWEEN %s AND %s AND last_entry_id > 0",
+                       [int(player_ids[0]), int(player_ids[-1])])
+        rows = cursor.fetchall()
+    written = 0
+    for start in range(0, len(rows), chunk):
+        written += balance_cache_set({pid: (balance, last) for pid, balance, last in rows[start:start + chunk]})
+    return written
 
 
 @contextmanager
@@ -568,6 +1001,36 @@ def _pg_store_players(pop: Population) -> int:
 
 
 def _pg_store_actions(data: DemoData, on_progress: Progress | None) -> int:
+    """The actions: when none of these players has any yet (a first load), COPY straight into the
+    table, a few times faster; else (or should an event id clash all the same) through a temporary
+    table, skipping event ids already there."""
+    ids = data.population.ids
+    if len(ids):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM user_actions WHERE user_id BETWEEN %s AND %s)",
+                           [int(ids[0]), int(ids[-1])])
+            (some,) = cursor.fetchone()
+        if not some:
+            try:
+                with transaction.atomic():  # a savepoint: a clash undoes only this attempt
+                    return _pg_copy_actions(data, on_progress)
+            except (IntegrityError, UniqueViolation):
+                on_progress = None  # counted once already
+    return _pg_upsert_actions(data, on_progress)
+
+
+def _pg_copy_actions(data: DemoData, on_progress: Progress | None) -> int:
+    with connection.cursor() as cursor:
+        for start, stop in _chunks(len(data.actions)):
+            rows = action_rows(data, start, stop)
+            text = "".join(f"{e}\t{u}\t{t}\t{m}\t{ts}+00\n" for e, u, t, m, ts in rows.rows())
+            _pg_copy(cursor, f"COPY user_actions ({_ACTION_COLUMNS}) FROM STDIN", text)
+            if on_progress is not None:
+                on_progress(stop - start)
+    return len(data.actions)
+
+
+def _pg_upsert_actions(data: DemoData, on_progress: Progress | None) -> int:
     stored = 0
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS demo_actions_load")
@@ -585,3 +1048,49 @@ def _pg_store_actions(data: DemoData, on_progress: Progress | None) -> int:
                 on_progress(stop - start)
         cursor.execute("DROP TABLE demo_actions_load")
     return int(stored)
+
+
+_LEDGER_COLUMNS = ("id, player_id, idempotency_key, request_hash, kind, source, amount, balance_after, created_at, "
+                   "action_id, actor, reason, details")
+_SITE_REWARD_COLUMNS = "user_id, reward_type, reward_value, issued_at, webhook_id, action_id, ledger_entry_id"
+_WALLET_COLUMNS = "player_id, balance, last_entry_id, updated_at"
+
+
+def _sqlite_store_tokens(rows: TokenRows) -> int:
+    """The actions, their ledger rows and site_rewards. Plain inserts: a clash would mean a ledger row
+    without its wallet, which must stop the load. Returns the number of site_rewards."""
+    raw = connection.connection
+    raw.executemany(f"INSERT INTO user_actions (id, {_ACTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows.action_rows())
+    raw.executemany(f"INSERT INTO token_ledger ({_LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
+                    rows.ledger_rows())
+    rewards = rows.site_reward_rows()
+    raw.executemany(f"INSERT INTO site_rewards ({_SITE_REWARD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", rewards)
+    return len(rewards)
+
+
+def _sqlite_store_wallets(wallets: list[tuple[int, int, int]]) -> None:
+    now = _utc_text(np.array([int(time.time())], dtype=np.int64))[0]
+    connection.connection.executemany(f"INSERT INTO wallets ({_WALLET_COLUMNS}) VALUES (?, ?, ?, ?)",
+                                      ((p, b, last, now) for p, b, last in wallets))
+
+
+def _pg_store_tokens(rows: TokenRows) -> int:
+    """COPY straight into user_actions, token_ledger and site_rewards (ids given, nothing to look up; a
+    clash stops the load). Returns the number of site_rewards."""
+    actions = "".join(f"{i}\t{e}\t{u}\t{t}\t{m}\t{ts}+00\n" for i, e, u, t, m, ts in rows.action_rows())
+    ledger = "".join(f"{i}\t{u}\t{key}\t{h}\t{k}\t{src}\t{a}\t{b}\t{ts}+00\t{aid}\t{actor}\t\t{details}\n"
+                     for i, u, key, h, k, src, a, b, ts, aid, actor, details in rows.ledger_rows())
+    rewards = rows.site_reward_rows()
+    site_rewards = "".join(f"{u}\t{t}\t{v}\t{ts}+00\t{w}\t{aid}\t{lid}\n" for u, t, v, ts, w, aid, lid in rewards)
+    with connection.cursor() as cursor:
+        _pg_copy(cursor, f"COPY user_actions (id, {_ACTION_COLUMNS}) FROM STDIN", actions)
+        _pg_copy(cursor, f"COPY token_ledger ({_LEDGER_COLUMNS}) FROM STDIN", ledger)
+        _pg_copy(cursor, f"COPY site_rewards ({_SITE_REWARD_COLUMNS}) FROM STDIN", site_rewards)
+    return len(rewards)
+
+
+def _pg_store_wallets(wallets: list[tuple[int, int, int]]) -> None:
+    now = timezone.now().isoformat()
+    with connection.cursor() as cursor:
+        _pg_copy(cursor, f"COPY wallets ({_WALLET_COLUMNS}) FROM STDIN",
+                 "".join(f"{p}\t{b}\t{last}\t{now}\n" for p, b, last in wallets))

@@ -1,10 +1,12 @@
 """``manage.py generate_demo_data``: a realistic synthetic population (see activity/demo.py).
 
-Only non-token action types are generated: token-moving ones (EARN/SPEND/PURCHASE_CYBER_TOKENS)
-need wallet ledger rows, and arrive with the wallet.
+Players, their actions and their token economy: EARN/SPEND/PURCHASE_CYBER_TOKENS actions, each with
+the ledger row ``import_actions`` would have written for it, a wallet per player, ``site_rewards`` for
+Company A's earns, and Redis' copy of each balance.
 
 Re-running the same arguments stores nothing new (player ids and event ids already there are
-skipped). To add players to a loaded database, give them their own id range (``--start-id``).
+skipped, and so is the economy of a player who has a wallet already). To add players to a loaded
+database, give them their own id range (``--start-id``).
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ class Command(BaseCommand):
 
         began = time.monotonic()
         data = demo_generate(spec)
-        with tqdm(total=len(data.actions), unit="actions", file=sys.stderr, desc="storing", disable=None) as bar:
+        total = len(data.actions) + len(data.tokens)
+        with tqdm(total=total, unit="actions", file=sys.stderr, desc="storing", disable=None) as bar:
             result = demo_store(data, on_progress=bar.update)
         seconds = time.monotonic() - began
 
@@ -73,5 +76,11 @@ class Command(BaseCommand):
             f"actions: {result.actions_generated} generated, {result.actions_stored} stored, "
             f"{result.duplicates} already there; {seconds:.1f} s"
         )
+        self.stdout.write(
+            f"token economy: {result.token_actions_generated} token-moving actions generated, "
+            f"{result.token_actions_stored} stored with their ledger rows, {result.token_actions_skipped} skipped "
+            f"(their player has a wallet already); wallets: {result.wallets_stored} stored; "
+            f"site_rewards: {result.site_rewards_stored} stored; balances cached: {result.balances_cached}"
+        )
         for name, count in sorted(result.actions_by_type.items(), key=lambda kv: -kv[1]):
-            self.stdout.write(f"  {name:<16} {count:>10}")
+            self.stdout.write(f"  {name:<21} {count:>10}")
