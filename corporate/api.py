@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from activity.validation import parse_timestamp
 from core.auth import MAX_PLAYER_ID
 from core.exceptions import InvalidInput, flatten_errors
 from corporate import services
@@ -90,14 +91,10 @@ def _valid_or_raise(serializer: TokenEarnedData | SiteVisitData) -> None:
 
 
 def _plain_datetime(value: object) -> dt.datetime | None:
-    """An ISO 8601 string as the serializers' DateTimeField reads it (naive means UTC), else None."""
-    if type(value) is not str:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+    """An ISO 8601 time with a UTC offset, as UTC (the ingest API's rule); None for anything doubtful
+    (naive, out of range), which the serializers then judge."""
+    parsed = parse_timestamp(value)
+    return parsed if isinstance(parsed, dt.datetime) else None
 
 
 def _plain_token_earned(payload: object) -> dict[str, Any] | None:
