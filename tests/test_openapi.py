@@ -61,6 +61,22 @@ def test_protection_is_documented_with_the_player_jwt_scheme(schema):
     assert (jwt_scheme["type"], jwt_scheme["scheme"], jwt_scheme["bearerFormat"]) == ("http", "bearer", "JWT")
 
 
+@pytest.mark.parametrize(("path", "method", "security"), [
+    ("/api/wallet/spend", "post", [{"ApiKey": []}]),
+    ("/api/wallet/purchase", "post", [{"ApiKey": []}]),
+    ("/api/me/wallet", "get", [{"PlayerJWT": []}]),
+    ("/api/users/{user_id}/wallet", "get", [{"ApiKey": []}, {"cookieAuth": []}]),
+    ("/api/me/notifications", "get", [{"PlayerJWT": []}]),
+    ("/api/corporate/webhook", "post", []),
+])
+def test_every_endpoint_is_documented_with_its_callers_scheme(schema, path, method, security):
+    # given the document
+    # when an endpoint of the wallet, Company A or notifications is read
+    operation = schema["paths"][path][method]
+    # then it is there, secured by exactly its caller's scheme (Company A signs the body instead)
+    assert sorted(operation.get("security", []), key=str) == sorted(security, key=str)
+
+
 def test_spectacular_validates_without_warnings(tmp_path):
     # given the management command drf-spectacular ships
     target = tmp_path / "schema.yaml"

@@ -11,3 +11,4 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 
 # Static files (admin, API docs) served by the app itself; run `manage.py collectstatic` at deploy.
 MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
+CORPORATE_WEBHOOK_SECRETS = env.list("CORPORATE_WEBHOOK_SECRET")  # whsec_...; no default in production
