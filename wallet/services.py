@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from activity.models import UserAction
 from core.exceptions import InvalidInput
-from players.models import Player
+from players.models import Player, PlayerProtection
 from players.selectors import player_from_row, player_with_protection_columns, protection_of
 from wallet.balance_cache import balance_cache_set_quietly
 from wallet.errors import (
@@ -259,6 +259,16 @@ def _spent_since(player_id: int, since: dt.datetime) -> int:
     return -(total or 0)
 
 
+def _refuse_while_paused(protection: PlayerProtection, now: dt.datetime, what: str) -> None:
+    """Self-exclusion, then cool-off: no ``what`` (spending, purchases) while either is in force."""
+    if protection.is_self_excluded(now):
+        raise PlayerSelfExcluded(f"Self-excluded until {protection.self_excluded_until:%Y-%m-%d %H:%M} UTC: "
+                                 f"no {what} until then.")
+    if protection.is_cooling_off(now):
+        raise PlayerCoolingOff(f"Cooling off until {protection.cool_off_until:%Y-%m-%d %H:%M} UTC: "
+                               f"no {what} until then.")
+
+
 def protection_check_spend(player_id: int, amount: int) -> Check:
     """The rule check for a spend: self-exclusion, cool-off, then daily and weekly limits."""
 
@@ -267,12 +277,7 @@ def protection_check_spend(player_id: int, amount: int) -> Check:
         if protection is None:
             return
         protection.apply_due(now)
-        if protection.is_self_excluded(now):
-            raise PlayerSelfExcluded(f"Self-excluded until {protection.self_excluded_until:%Y-%m-%d %H:%M} UTC: "
-                                     "no spending until then.")
-        if protection.is_cooling_off(now):
-            raise PlayerCoolingOff(f"Cooling off until {protection.cool_off_until:%Y-%m-%d %H:%M} UTC: "
-                                   "no spending until then.")
+        _refuse_while_paused(protection, now, "spending")
         tz = wallet.player.tzinfo
         limits = (
             ("daily_spend_limit", protection.daily_spend_limit, _local_midnight(now, tz)),
@@ -295,16 +300,12 @@ def protection_check_spend(player_id: int, amount: int) -> Check:
 
 
 def protection_check_purchase(player_id: int) -> Check:
+    """The rule check for a purchase: no buying tokens during self-exclusion or cool-off."""
+
     def check(wallet: Wallet, now: dt.datetime) -> None:
         protection = protection_of(wallet.player)
-        if protection is None:
-            return
-        if protection.is_self_excluded(now):
-            raise PlayerSelfExcluded("The player is self-excluded: no purchases until "
-                                     f"{protection.self_excluded_until:%Y-%m-%d %H:%M} UTC.")
-        if protection.is_cooling_off(now):
-            raise PlayerCoolingOff("The player is cooling off: no purchases until "
-                                   f"{protection.cool_off_until:%Y-%m-%d %H:%M} UTC.")
+        if protection is not None:
+            _refuse_while_paused(protection, now, "purchases")
 
     return check
 
