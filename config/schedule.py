@@ -17,6 +17,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute="*"),
         "options": {"expires": 55},
     },
+    "recommendations-harm-markers": {
+        "task": "recommendations.tasks.compute_harm_markers",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 3600},
+        "nightly": True,
+    },
     "wallet-reconcile": {
         "task": "wallet.tasks.reconcile_balances",
         "schedule": crontab(hour=4, minute=0),

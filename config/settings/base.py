@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "wallet",
     "notifications",
     "corporate",
+    "recommendations",
 ]
 
 MIDDLEWARE = [
@@ -215,3 +216,30 @@ CORPORATE_WEBHOOK_SECRETS = env.list(
     "CORPORATE_WEBHOOK_SECRET", default=["whsec_ZGV2LWNvcnBvcmF0ZS13ZWJob29rLXNlY3JldA=="]
 )
 CORPORATE_WEBHOOK_TOLERANCE_SECONDS = 300
+
+# --- Recommendations (spec 2.3; docs/decisions/0009-recommendation-engine.md)
+# Tokens a mission pays: the recommender states these numbers and the granting code pays them
+# (recommendations.missions.mission_reward).
+MISSION_REWARDS = {
+    "VISIT_CORPORATE_SITE": env.int("MISSION_REWARD_VISIT_CORPORATE_SITE", default=100),
+    "COMPLETE_CORPORATE_QUIZ": env.int("MISSION_REWARD_COMPLETE_CORPORATE_QUIZ", default=200),
+    "COMPLETE_PROFILE_QUIZ": env.int("MISSION_REWARD_COMPLETE_PROFILE_QUIZ", default=200),
+}
+# Other processes pick up an operator's template edit within this many seconds (the saving one at once).
+RECOMMENDATION_TEMPLATES_TTL_SECONDS = env.int("RECOMMENDATION_TEMPLATES_TTL_SECONDS", default=60)
+# Harm-marker thresholds (recommendations.harm.HarmThresholds documents each; player's local days and nights).
+HARM_MARKERS = {
+    "recent_days": 7,
+    "loss_chasing_min_losses": 3,
+    "loss_chasing_bet_ratio": 2.0,
+    "loss_chasing_min_episodes": 2,
+    "spend_spike_ratio": 5.0,
+    "spend_spike_min_tokens": 1000,
+    "spend_spike_baseline_days": 30,
+    "spend_spike_min_baseline_days": 3,
+    "late_night_start_hour": 0,
+    "late_night_end_hour": 5,
+    "late_night_min_minutes": 60,
+    "late_night_min_nights": 3,
+    "session_gap_minutes": 30,
+}
