@@ -3,7 +3,7 @@
 A benchmark never touches the developer's database or Redis keyspace: it works in a
 dedicated database ``<dbname>_bench`` on the same PostgreSQL server (dropped and
 recreated at the start) and a separate Redis DB index (flushed), and serves the
-project with a real gunicorn process on a free loopback port.
+project with a real server (granian or gunicorn) on a free loopback port.
 
 Progress goes to stderr (``log``); the last line on stdout is the JSON result (``emit``).
 """
@@ -300,8 +300,15 @@ class BenchEnv:
 # --- the server -------------------------------------------------------------------------------
 
 
+def server_label(worker_class: str, workers: int, threads: int) -> str:
+    if worker_class == "granian":
+        return f"granian {workers} workers x {threads} blocking threads"
+    return f"gunicorn {workers} {worker_class} workers x {threads} threads"
+
+
 class Server:
-    """gunicorn serving config.wsgi on a free loopback port; a context manager."""
+    """The app served on a free loopback port by granian (``worker_class="granian"``) or gunicorn with
+    that worker class; a context manager."""
 
     def __init__(
         self,
@@ -321,7 +328,7 @@ class Server:
         self.extra_args = list(extra_args)
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+        self._log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
 
     @property
     def base_url(self) -> str:
@@ -332,25 +339,37 @@ class Server:
 
     def start(self, timeout: float = 60) -> None:
         self.port = free_port()
-        args = [
-            PYTHON, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers),
-            "--worker-class", self.worker_class,
-            "--threads", str(self.threads),
-            "--keep-alive", "30",
-            "--timeout", "120",
-            "--backlog", "256",
-            "--error-logfile", "-",
-            *self.extra_args,
-        ]
+        if self.worker_class == "granian":
+            # granian: Rust HTTP/1.1 in each worker process, the WSGI app on its blocking threads.
+            args = [
+                PYTHON, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
+                "--host", "127.0.0.1", "--port", str(self.port),
+                "--workers", str(self.workers),
+                "--blocking-threads", str(self.threads),
+                "--runtime-threads", "1",
+                "--backlog", "256",
+                "--no-access-log",
+            ]
+        else:
+            args = [
+                PYTHON, "-m", "gunicorn", "config.wsgi:application",
+                "--bind", f"127.0.0.1:{self.port}",
+                "--workers", str(self.workers),
+                "--worker-class", self.worker_class,
+                "--threads", str(self.threads),
+                "--keep-alive", "30",
+                "--timeout", "120",
+                "--backlog", "256",
+                "--error-logfile", "-",
+            ]
+        args += self.extra_args
         env = {**self.bench_env.env, **self.extra_env}
         self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
                 self.dump_log()
-                raise SystemExit(f"gunicorn exited with code {self.proc.returncode}")
+                raise SystemExit(f"{args[2]} exited with code {self.proc.returncode}")
             try:
                 with urllib.request.urlopen(self.base_url + "/readyz", timeout=5) as resp:
                     if resp.status == 200:
@@ -360,13 +379,12 @@ class Server:
             if time.monotonic() > deadline:
                 self.dump_log()
                 self.stop()
-                raise SystemExit("gunicorn did not become ready in time")
+                raise SystemExit("the server did not become ready in time")
             time.sleep(0.2)
         # Every worker should be up (each answered or at least booted) before timing starts.
         while len(self.worker_pids()) < self.workers and time.monotonic() < deadline:
             time.sleep(0.1)
-        log(f"gunicorn ready on {self.base_url}: "
-            f"{self.workers} {self.worker_class} worker(s) x {self.threads} thread(s)")
+        log(f"ready on {self.base_url}: {server_label(self.worker_class, self.workers, self.threads)}")
 
     def dump_log(self, tail: int = 60) -> None:
         try:
@@ -374,7 +392,7 @@ class Server:
         except OSError:
             return
         for line in lines[-tail:]:
-            print("  gunicorn| " + line, file=sys.stderr)
+            print("  server| " + line, file=sys.stderr)
 
     def log_text(self) -> str:
         try:

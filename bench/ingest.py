@@ -1,7 +1,7 @@
 """Ingest throughput: POST /api/actions through a real server against PostgreSQL COPY.
 
     .venv/bin/python bench/ingest.py [--quick] [--actions N] [--batch-size 1000]
-                                     [--concurrency C] [--workers W] [--worker-class sync|gthread]
+                                     [--concurrency C] [--workers W] [--worker-class sync|gthread|granian]
 
 1. A dedicated database ``<dbname>_bench`` (dropped, recreated, migrated) and Redis DB 15 (flushed).
 2. gunicorn serves config.wsgi (production settings) on a free loopback port.
@@ -237,7 +237,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4, help="client processes, one connection each")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread", "granian"))
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--users", type=int, help="distinct players (default actions/5)")
     parser.add_argument("--max-seconds", type=float, help="time bound of the API phase (default 300, quick 40)")

@@ -22,7 +22,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchEnv, Server, emit, log, percentile, target
+from bench.common import BenchEnv, Server, emit, log, percentile, pids_named, server_label, target
 from bench.load import Request, run_load
 
 SECRET = "whsec_" + "YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OQ=="
@@ -80,9 +80,10 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=None, help="grants to send (default 20,000; quick 3,000)")
     parser.add_argument("--players", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (granian: blocking threads)")
+    parser.add_argument("--worker-class", default="granian", choices=["granian", "gthread", "sync"],
+                        help="granian (production's server) or a gunicorn worker class")
     parser.add_argument("--max-seconds", type=float, default=240)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -104,7 +105,8 @@ def main() -> int:
         pg = env.postgres_pids()
         log(f"sending with {args.concurrency} clients")
         run = run_load(requests, port=server.port, concurrency=args.concurrency, max_seconds=args.max_seconds,
-                       check=check_grant, cpu_groups={"server": server.worker_pids(), "postgres": pg})
+                       check=check_grant, cpu_groups={"server": server.worker_pids(), "postgres": pg,
+                                               "redis": pids_named("redis-server")})
     checks = verify(env, run["ok_units"])
     env.drop_database()
     rate = run["ok_units"] / run["elapsed"] if run["elapsed"] > 0 else 0.0
@@ -121,9 +123,9 @@ def main() -> int:
     }
     emit("wallet", {
         "requests": count, "players": args.players, "concurrency": args.concurrency,
-        "server": f"gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads",
+        "server": server_label(args.worker_class, args.workers, args.threads),
         "database": "postgresql", "cache": "redis", "push_transport": "log",
-        "push_dispatch": "no broker: Celery eager, the push is sent in the request right after commit",
+        "push_dispatch": "no broker: the push is sent in the request right after commit",
         "quick": args.quick,
     }, results, {
         "grants_per_s": target(round(rate, 1), 300, ">="),

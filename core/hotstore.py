@@ -7,9 +7,10 @@ holds only what can be rebuilt from the database (design brief section 2).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.cache import caches
 
@@ -57,6 +58,25 @@ class ActivityUpdate:
         return self.last_loss_ts is not None or bool(self.wins)
 
 
+class RedisScript:
+    """A Lua script sent by its SHA1 (EVALSHA): one round trip, without the script's text each time."""
+
+    registry: ClassVar[list[RedisScript]] = []
+
+    def __init__(self, lua: str) -> None:
+        self.lua = lua
+        self.sha = hashlib.sha1(lua.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA1
+        RedisScript.registry.append(self)
+
+    def run(self, client: Any, keys: list[str], args: list[Any]) -> Any:
+        from redis.exceptions import NoScriptError
+
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:  # a new or restarted Redis: EVAL runs it and keeps it for the next EVALSHA
+            return client.eval(self.lua, len(keys), *keys, *args)
+
+
 # One script call per batch: atomic, and a single round trip whatever the batch size.
 # Per player, KEYS: last_action_ts, streak_count, last_loss_ts, streak_wins; ARGV: last action time,
 # last loss time ('' for none), the number n of wins, then n pairs (event_id, time). Times are passed
@@ -86,6 +106,7 @@ for i = 1, #KEYS, 4 do
 end
 return #KEYS / 4
 """
+_APPLY_ACTIVITY = RedisScript(_APPLY_ACTIVITY_LUA)
 
 # KEYS: the plain keys, then the sorted sets. ARGV: the number of plain keys, their values, then per
 # sorted set its member count m and m pairs (score, member). A sorted set counts as missing when absent.
@@ -107,6 +128,7 @@ for i = nv + 1, #KEYS do
 end
 return n
 """
+_FILL_MISSING = RedisScript(_FILL_MISSING_LUA)
 
 
 class HotStore:
@@ -126,6 +148,15 @@ class HotStore:
 
         return get_redis_connection(self.alias)
 
+    def run_script(self, script: RedisScript, keys: list[str], args: list[Any]) -> Any:
+        return script.run(self.redis(), keys, args)
+
+    def load_scripts(self) -> None:
+        """Load every script into Redis now (their first run is then one round trip too)."""
+        client = self.redis()
+        for script in RedisScript.registry:
+            client.script_load(script.lua)
+
     def apply_activity(self, updates: Mapping[int, ActivityUpdate]) -> None:
         if not updates:
             return
@@ -138,7 +169,7 @@ class HotStore:
                 args += [u.last_action_ts, "" if u.last_loss_ts is None else u.last_loss_ts, len(u.wins)]
                 for event_id, ts in u.wins:
                     args += [event_id, ts]
-            self.redis().eval(_APPLY_ACTIVITY_LUA, len(keys), *keys, *args)
+            self.run_script(_APPLY_ACTIVITY, keys, args)
             return
         self._apply_activity_locally(updates)
 
@@ -187,7 +218,7 @@ class HotStore:
                 args.append(len(members))
                 for member, score in members.items():
                     args += [score, member]
-            return int(self.redis().eval(_FILL_MISSING_LUA, len(keys), *keys, *args))
+            return int(self.run_script(_FILL_MISSING, keys, args))
         wanted: dict[str, Any] = {**values, **{k: dict(v) for k, v in sorted_sets.items()}}
         present = self.cache.get_many(list(wanted))
         missing = {k: v for k, v in wanted.items() if k not in present}

@@ -1,4 +1,4 @@
-"""Prometheus metrics. With PROMETHEUS_MULTIPROC_DIR set (several gunicorn workers)
+"""Prometheus metrics. With PROMETHEUS_MULTIPROC_DIR set (several server worker processes)
 values are aggregated across processes."""
 
 from __future__ import annotations

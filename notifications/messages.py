@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import string
+import time
 from typing import Any
 
 from django.core.cache import cache
@@ -22,6 +23,10 @@ DEFAULTS: dict[str, dict[str, str]] = {
 FALLBACK_LOCALE = "ko"
 LOCALES = ("ko", "en")
 _CACHE_SECONDS = 60
+# Each process also keeps a text it read for a few seconds, so a push's hot path does not ask the shared
+# cache every time; an operator's edit reaches every process within this many seconds.
+LOCAL_SECONDS = 5.0
+_local: dict[tuple[str, str], tuple[float, str]] = {}
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +36,16 @@ def placeholders(text: str) -> set[str]:
 
 
 def _text(key: str, locale: str) -> str:
+    now = time.monotonic()
+    kept = _local.get((key, locale))
+    if kept is not None and now - kept[0] < LOCAL_SECONDS:
+        return kept[1]
+    text = _shared_text(key, locale)
+    _local[(key, locale)] = (now, text)
+    return text
+
+
+def _shared_text(key: str, locale: str) -> str:
     cache_key = f"msgtpl:{key}:{locale}"
     text = cache.get(cache_key)
     if text is None:
@@ -76,3 +91,4 @@ def message_render(key: str, locale: str, **params: Any) -> str:
 def message_templates_invalidate(key: str) -> None:
     for locale in LOCALES:
         cache.delete(f"msgtpl:{key}:{locale}")
+        _local.pop((key, locale), None)

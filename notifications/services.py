@@ -63,18 +63,18 @@ def _over_cap(player: Player, now: dt.datetime) -> bool:
     return sent_today >= settings.MARKETING_PUSH_DAILY_CAP
 
 
-def _schedule_dispatch(notification_id: int, send_after: dt.datetime | None) -> None:
+def _schedule_dispatch(notification: Notification) -> None:
     from notifications.tasks import dispatch_notification
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         # No broker: the task would run here and now anyway; skip Celery's eager machinery around it.
         # With a hold, `dispatch_due_notifications` (beat, every minute) sends it when due.
-        if send_after is None:
-            notification_deliver(notification_id=notification_id)
-    elif send_after is not None:
-        dispatch_notification.apply_async((notification_id,), eta=send_after)
+        if notification.send_after is None:
+            _send_just_committed(notification)
+    elif notification.send_after is not None:
+        dispatch_notification.apply_async((notification.id,), eta=notification.send_after)
     else:
-        dispatch_notification.delay(notification_id)
+        dispatch_notification.delay(notification.id)
 
 
 _FIELDS = [f.attname for f in Notification._meta.concrete_fields]
@@ -155,8 +155,8 @@ def notification_create(
         if status == Status.PENDING:
             # robust: the record is committed either way; a push that cannot be handed over now (broker down,
             # bad configuration) stays pending for `notifications_dispatch_due` instead of failing the caller.
-            notification_id = notification.id
-            transaction.on_commit(lambda: _schedule_dispatch(notification_id, send_after), robust=True)
+            created = notification
+            transaction.on_commit(lambda: _schedule_dispatch(created), robust=True)
     return notification
 
 
@@ -247,6 +247,44 @@ def notification_deliver(*, notification_id: int) -> str:
             return notification_send(notification_id=notification_id)
         except TransportError:
             continue
+
+
+# The outcome of a first attempt, recorded without a transaction of its own: one statement, and, like the
+# locked path, its commit need not wait for the disk (see _LOCK_FOR_SEND_SQL).
+_RECORD_FIRST_SQL = (
+    "WITH c AS (SELECT set_config('synchronous_commit', 'off', true)) "
+    "UPDATE notifications SET status = %s, is_sent = %s, sent_at = %s, attempts = 1, last_error = %s "
+    "FROM c WHERE id = %s AND status = 'pending' AND attempts = 0"
+)
+
+
+def _record_first_attempt(notification_id: int, *, sent_at: dt.datetime | None, error: str) -> None:
+    if sent_at is not None:
+        status = Status.SENT
+    else:
+        status = Status.FAILED if settings.NOTIFICATIONS_MAX_ATTEMPTS <= 1 else Status.PENDING
+    if connection.vendor != "postgresql":
+        Notification.objects.filter(id=notification_id, status=Status.PENDING, attempts=0).update(
+            status=status, is_sent=sent_at is not None, sent_at=sent_at, attempts=1, last_error=error)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_FIRST_SQL, [status, sent_at is not None, sent_at, error, notification_id])
+
+
+def _send_just_committed(n: Notification) -> str:
+    """First attempt at a notification this process created a moment ago, right after its commit (no broker).
+
+    Nothing else sends it meanwhile: the periodic dispatcher takes only rows held past their time or left
+    pending for minutes. So there is no lock and no re-read here, and the rules were checked when the row was
+    written, in the same request. After a transport error the locked path takes over the retries.
+    """
+    try:
+        get_transport().send(notification_id=n.id, payload=payload_for_wire(n.type, n.payload))
+    except TransportError as exc:
+        _record_first_attempt(n.id, sent_at=None, error=str(exc)[:2000])
+        return notification_deliver(notification_id=n.id)
+    _record_first_attempt(n.id, sent_at=timezone.now(), error="")
+    return Status.SENT
 
 
 def notifications_dispatch_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:

@@ -11,15 +11,17 @@ from rest_framework.test import APIClient
 
 from core import auth
 from core.hotstore import hot_store
+from notifications import messages
 from tests import factories
 
 
 @pytest.fixture(autouse=True)
 def _clean_caches() -> Iterator[None]:
-    """Each test starts with an empty hot keyspace and cache, and no cached API keys."""
+    """Each test starts with an empty hot keyspace and cache, and no cached API keys or message texts."""
     hot_store.flush()
     caches["default"].clear()
     auth._key_cache.clear()
+    messages._local.clear()
     yield
 
 
@@ -60,11 +62,12 @@ def redis_only() -> None:
 def redis_round_trips(redis_only: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
     """Counts commands written to Redis sockets from now on: ``redis_round_trips()`` is the count so far.
 
-    The hot-store connection is opened first, so its handshake is not counted.
+    The hot-store connection is opened and the Lua scripts loaded first, so neither is counted.
     """
     import redis.connection
 
     hot_store.redis().ping()
+    hot_store.load_scripts()
     original = redis.connection.Connection.send_packed_command
     sent: list[object] = []
 

@@ -178,7 +178,9 @@ def ledger_post(posting: Posting, *, check: Check | None = None, then: Then | No
                     fields={"amount": [f"Exceeds the balance of {wallet.balance} tokens."]},
                 )
             entry = _write(posting, now, new_balance)
-            transaction.on_commit(lambda: balance_cache_set_quietly(posting.player_id, new_balance, entry.id))
+            acted_at = None if posting.action_type is None else int(now.timestamp())
+            transaction.on_commit(
+                lambda: balance_cache_set_quietly(posting.player_id, new_balance, entry.id, acted_at=acted_at))
             if then is not None:
                 then(entry, wallet.player)
             return LedgerResult(entry, replayed=False, player=wallet.player)

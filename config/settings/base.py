@@ -79,6 +79,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters bound by the server, and a statement run more than DB_PREPARE_THRESHOLD times on a
+    # connection is prepared once (parsed and planned once): docs/decisions/0010. Behind a pooler in
+    # transaction mode without prepared-statement support, set DB_PREPARE_THRESHOLD=-1 to turn it off.
+    _threshold = env.int("DB_PREPARE_THRESHOLD", default=2)
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
+        "prepare_threshold": None if _threshold < 0 else _threshold,
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and hot metrics: REDIS_URL (Redis), local memory by default.

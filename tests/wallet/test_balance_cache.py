@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
 
-from core.hotstore import hot_store
+from core.hotstore import hot_store, key_last_action_ts
 from tests.wallet.helpers import cached_balance, cached_seq, db_balance, fund, spend
 from wallet import selectors, services
 from wallet.balance_cache import balance_cache_set, balance_cache_set_quietly, key_balance, key_balance_seq
@@ -161,6 +161,24 @@ def test_redis_down_spends_are_still_decided_and_recorded(service_client, commit
     # and once Redis is back, a read rebuilds the right value
     assert selectors.wallet_balance(user_id=PLAYER).balance == 70
     assert cached_balance(PLAYER) == 70
+
+
+def test_a_committed_spend_moves_last_action_ts_forward_never_back(committed):
+    # given a player whose last action, as the hot store knows it, is far in the future
+    with committed():
+        fund(PLAYER, 100)
+    first = hot_store.get_many([key_last_action_ts(PLAYER)])[key_last_action_ts(PLAYER)]
+    # when they spend (a SPEND_CYBER_TOKENS action) after the earn, and then a later action time is set
+    with committed():
+        entry = spend(PLAYER, 30).entry
+    after_spend = hot_store.get_many([key_last_action_ts(PLAYER)])[key_last_action_ts(PLAYER)]
+    hot_store.cache.set(key_last_action_ts(PLAYER), 4_000_000_000, timeout=None)
+    with committed():
+        spend(PLAYER, 10)
+    # then the earn and the spend each set last_action_ts to their action's second, and an older one never
+    # moves it back
+    assert first <= after_spend == int(entry.created_at.timestamp())
+    assert int(hot_store.get_many([key_last_action_ts(PLAYER)])[key_last_action_ts(PLAYER)]) == 4_000_000_000
 
 
 def test_an_older_write_never_replaces_a_newer_one():
