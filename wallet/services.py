@@ -20,7 +20,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from activity.models import UserAction
-from core.exceptions import InvalidInput
+from core.exceptions import DomainError, InvalidInput
 from players.models import Player, PlayerProtection
 from players.selectors import player_from_row, player_with_protection_columns, protection_of
 from wallet.balance_cache import balance_cache_set_quietly
@@ -162,22 +162,35 @@ def ledger_post(posting: Posting, *, check: Check | None = None, then: Then | No
     Run on its own this is one transaction with no savepoint; inside a caller's transaction it takes one.
     """
     now = posting.occurred_at or timezone.now()
+    # PostgreSQL checks the key in the writing statement itself (one round trip less); elsewhere first.
+    key_checked_in_write = connection.vendor == "postgresql"
     try:
         with transaction.atomic():
             wallet = _lock_wallet(posting.player_id, now)
             # After the lock: a concurrent request with the same key has committed or not started.
-            existing = _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)
-            if existing is not None:
+            if not key_checked_in_write and (existing := _replay(
+                    posting.idempotency_key, posting.fingerprint, posting.key_field)) is not None:
                 return LedgerResult(existing, replayed=True)
-            if check is not None:
-                check(wallet, now)
-            new_balance = wallet.balance + posting.amount
-            if new_balance < 0:
-                raise InsufficientBalance(
-                    f"Balance is {wallet.balance} tokens; {-posting.amount} are needed.",
-                    fields={"amount": [f"Exceeds the balance of {wallet.balance} tokens."]},
-                )
+            try:
+                if check is not None:
+                    check(wallet, now)
+                new_balance = wallet.balance + posting.amount
+                if new_balance < 0:
+                    raise InsufficientBalance(
+                        f"Balance is {wallet.balance} tokens; {-posting.amount} are needed.",
+                        fields={"amount": [f"Exceeds the balance of {wallet.balance} tokens."]},
+                    )
+            except DomainError:
+                # A retry of a request that went through gets its first answer, whatever the rules say now.
+                if key_checked_in_write and (existing := _replay(
+                        posting.idempotency_key, posting.fingerprint, posting.key_field)) is not None:
+                    return LedgerResult(existing, replayed=True)
+                raise
             entry = _write(posting, now, new_balance)
+            if entry is None:  # the key was used already (checked by the writing statement, which wrote nothing)
+                existing = _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)
+                assert existing is not None
+                return LedgerResult(existing, replayed=True)
             acted_at = None if posting.action_type is None else int(now.timestamp())
             transaction.on_commit(
                 lambda: balance_cache_set_quietly(posting.player_id, new_balance, entry.id, acted_at=acted_at))
@@ -186,15 +199,19 @@ def ledger_post(posting: Posting, *, check: Check | None = None, then: Then | No
             return LedgerResult(entry, replayed=False, player=wallet.player)
     except IntegrityError:
         # A concurrent request with the same key committed first (possible only where row locks are not
-        # taken): answer as a retry.
+        # taken, or for the same key sent for another player): answer as a retry.
         existing = _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)
         if existing is None:
             raise
         return LedgerResult(existing, replayed=True)
 
 
-def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry:
-    """The action (if any), the ledger row and the wallet's new balance; the caller holds the wallet lock."""
+def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry | None:
+    """The action (if any), the ledger row and the wallet's new balance; the caller holds the wallet lock.
+
+    On PostgreSQL the statement first looks the idempotency key up and writes nothing when it is taken:
+    None then (the caller answers with the existing row).
+    """
     entry = LedgerEntry(
         player_id=posting.player_id, idempotency_key=posting.idempotency_key, request_hash=posting.fingerprint,
         kind=posting.kind, source=posting.source, amount=posting.amount, balance_after=new_balance, created_at=now,
@@ -203,8 +220,7 @@ def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry:
     action_type = posting.action_type
     event_id = None if action_type is None else posting.event_id or _event_id_for(posting.idempotency_key)
     if connection.vendor == "postgresql":
-        _write_pg(posting, entry, event_id, now)
-        return entry
+        return entry if _write_pg(posting, entry, event_id) else None
     if action_type is not None and event_id is not None:
         entry.action = UserAction.objects.create(
             event_id=event_id, user_id=posting.player_id, action_type=action_type,
@@ -216,29 +232,34 @@ def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry:
     return entry
 
 
+# Each write runs only when the key is free (r empty). The statement's snapshot is taken after the wallet
+# lock was granted, so it sees a twin request that committed while this one waited.
+_KEY_USED = "SELECT 1 FROM token_ledger WHERE idempotency_key = %(key)s"
 _LEDGER_INSERT = (
     "INSERT INTO token_ledger (player_id, idempotency_key, request_hash, kind, source, amount, balance_after, "
     "created_at, action_id, actor, reason, details) "
     "SELECT %(player)s, %(key)s, %(hash)s, %(kind)s, %(source)s, %(amount)s, %(balance)s, %(now)s, {action_id}, "
-    "%(actor)s, %(reason)s, %(details)s::jsonb RETURNING id"
+    "%(actor)s, %(reason)s, %(details)s::jsonb WHERE NOT EXISTS (SELECT 1 FROM r) RETURNING id"
 )
 _WALLET_UPDATE = ("UPDATE wallets SET balance = %(balance)s, last_entry_id = (SELECT id FROM l), "
-                  "updated_at = statement_timestamp() WHERE player_id = %(player)s")
+                  "updated_at = statement_timestamp() WHERE player_id = %(player)s AND EXISTS (SELECT 1 FROM l)")
 _ACTION_INSERT = ("INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
-                  "VALUES (%(event_id)s, %(player)s, %(action_type)s, %(metadata)s::jsonb, %(now)s) RETURNING id")
-# One statement (one round trip) for the three writes.
+                  "SELECT %(event_id)s, %(player)s, %(action_type)s, %(metadata)s::jsonb, %(now)s "
+                  "WHERE NOT EXISTS (SELECT 1 FROM r) RETURNING id")
+# One statement (one round trip) for the key check and the three writes.
 _WRITE_SQL = {
-    True: (f"WITH a AS ({_ACTION_INSERT}), l AS ({_LEDGER_INSERT.format(action_id='(SELECT id FROM a)')}), "
+    True: (f"WITH r AS ({_KEY_USED}), a AS ({_ACTION_INSERT}), "
+           f"l AS ({_LEDGER_INSERT.format(action_id='(SELECT id FROM a)')}), "
            f"w AS ({_WALLET_UPDATE}) SELECT (SELECT id FROM l), (SELECT id FROM a)"),
-    False: (f"WITH l AS ({_LEDGER_INSERT.format(action_id='NULL')}), "
+    False: (f"WITH r AS ({_KEY_USED}), l AS ({_LEDGER_INSERT.format(action_id='NULL')}), "
             f"w AS ({_WALLET_UPDATE}) SELECT (SELECT id FROM l), NULL"),
 }
 
 
-def _write_pg(posting: Posting, entry: LedgerEntry, event_id: str | None, now: dt.datetime) -> None:
+def _write_pg(posting: Posting, entry: LedgerEntry, event_id: str | None) -> bool:
     params: dict[str, Any] = {
         "player": posting.player_id, "key": entry.idempotency_key, "hash": entry.request_hash, "kind": entry.kind,
-        "source": entry.source, "amount": entry.amount, "balance": entry.balance_after, "now": now,
+        "source": entry.source, "amount": entry.amount, "balance": entry.balance_after, "now": entry.created_at,
         "actor": entry.actor, "reason": entry.reason, "details": orjson.dumps(entry.details).decode(),
         "event_id": event_id, "action_type": posting.action_type,
         "metadata": orjson.dumps(posting.action_metadata or {}).decode(),
@@ -246,8 +267,11 @@ def _write_pg(posting: Posting, entry: LedgerEntry, event_id: str | None, now: d
     with connection.cursor() as cursor:
         cursor.execute(_WRITE_SQL[event_id is not None], params)
         entry.id, entry.action_id = cursor.fetchone()
+    if entry.id is None:
+        return False
     entry._state.adding = False
     entry._state.db = connection.alias
+    return True
 
 
 def _local_midnight(now: dt.datetime, tz: Any, days_back: int = 0) -> dt.datetime:
