@@ -49,6 +49,17 @@ def make_requests(count: int, players: int, seed: int) -> list[Request]:
     return requests
 
 
+def create_players(env: BenchEnv, players: int) -> None:
+    """Players 1..N with empty wallets: Company A's users are the app's players, known before their grants."""
+    with env.connect() as conn:
+        conn.execute("INSERT INTO players (id, signup_at, locale, timezone, age_verified) "
+                     "SELECT g, now(), CASE WHEN g %% 5 = 0 THEN 'en' ELSE 'ko' END, 'Asia/Seoul', false "
+                     "FROM generate_series(1, %s) g", [players])
+        conn.execute("INSERT INTO wallets (player_id, balance, last_entry_id, updated_at) "
+                     "SELECT g, 0, 0, now() FROM generate_series(1, %s) g", [players])
+    log(f"{players} players with empty wallets created")
+
+
 def check_grant(status: int, body: bytes, request: Request) -> str | None:
     if status != 200:
         return f"HTTP {status}: {body[:200]!r}"
@@ -61,7 +72,8 @@ def verify(env: BenchEnv, expected: int, sample: int = 300) -> dict[str, Any]:
     with env.connect() as conn:
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                   for t in ("token_ledger", "site_rewards", "notifications", "user_actions")}
-        balances = dict(conn.execute("SELECT player_id, balance FROM wallets ORDER BY random() LIMIT %s",
+        balances = dict(conn.execute("SELECT player_id, balance FROM wallets WHERE last_entry_id > 0 "
+                                     "ORDER BY random() LIMIT %s",
                                      [sample]).fetchall())
         ledger_total = conn.execute("SELECT coalesce(sum(amount), 0) FROM token_ledger").fetchone()[0]
         wallet_total = conn.execute("SELECT coalesce(sum(balance), 0) FROM wallets").fetchone()[0]
@@ -79,6 +91,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a small run that ends within a minute")
     parser.add_argument("--requests", type=int, default=None, help="grants to send (default 20,000; quick 3,000)")
     parser.add_argument("--players", type=int, default=10_000)
+    parser.add_argument("--new-players", action="store_true",
+                        help="start with no players, so each player's first grant also creates them "
+                             "(default: the players and wallets exist, as for an app's own players)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (granian: blocking threads)")
@@ -93,6 +108,8 @@ def main() -> int:
     env.env["CORPORATE_WEBHOOK_SECRET"] = SECRET
     env.env["NOTIFICATIONS_TRANSPORT"] = "log"
     env.prepare()
+    if not args.new_players:
+        create_players(env, args.players)
     requests = make_requests(count, args.players, args.seed)
     log(f"{count} signed deliveries for {args.players} players built")
     with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads) as server:
@@ -122,7 +139,8 @@ def main() -> int:
         "counts_exact": exact,
     }
     emit("wallet", {
-        "requests": count, "players": args.players, "concurrency": args.concurrency,
+        "requests": count, "players": args.players, "players_exist_before": not args.new_players,
+        "concurrency": args.concurrency,
         "server": server_label(args.worker_class, args.workers, args.threads),
         "database": "postgresql", "cache": "redis", "push_transport": "log",
         "push_dispatch": "no broker: the push is sent in the request right after commit",

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from activity.models import UserAction
 from activity.services import actions_ingest
@@ -15,11 +15,11 @@ from core.exceptions import InvalidInput
 from corporate.models import SiteReward, SiteVisit
 from notifications.messages import message_render
 from notifications.models import Notification
-from notifications.services import notification_create
+from notifications.services import notification_prepare, notification_stored
 from players.models import Player
 from wallet.errors import IdempotencyKeyReused
 from wallet.models import LedgerEntry
-from wallet.services import wallet_earn
+from wallet.services import CompanionRow, wallet_earn
 
 # The id is stored as "corporate:<webhook-id>" in columns of 200 characters (ledger key, notification dedupe key).
 WEBHOOK_ID_MAX_LENGTH = 190
@@ -49,20 +49,6 @@ def _visit_event_id(webhook_id: str) -> str:
     return "corporate:sha256:" + hashlib.sha256(webhook_id.encode()).hexdigest()[:47]
 
 
-_SITE_REWARD_FIELDS = [f for f in SiteReward._meta.concrete_fields if not f.primary_key]
-_SITE_REWARD_INSERT = (f"INSERT INTO site_rewards ({', '.join(f.column for f in _SITE_REWARD_FIELDS)}) "
-                       f"VALUES ({', '.join(['%s'] * len(_SITE_REWARD_FIELDS))})")
-
-
-def _insert_site_reward(reward: SiteReward) -> None:
-    """One INSERT, the values prepared by the model's fields (no ORM query building on the grant's hot path)."""
-    with connection.cursor() as cursor:
-        values = [getattr(reward, f.attname) for f in _SITE_REWARD_FIELDS]
-        if connection.vendor != "postgresql":  # PostgreSQL's driver takes these Python values as they are
-            values = [f.get_db_prep_save(v, connection) for f, v in zip(_SITE_REWARD_FIELDS, values, strict=True)]
-        cursor.execute(_SITE_REWARD_INSERT, values)
-
-
 def corporate_token_earned(*, webhook_id: str, user_id: int, earned_tokens: int, reward_type: str,
                            issued_at: dt.datetime) -> WebhookOutcome:
     """Tokens earned at Company A: in one transaction the site_rewards row, the EARN_CYBER_TOKENS
@@ -70,26 +56,27 @@ def corporate_token_earned(*, webhook_id: str, user_id: int, earned_tokens: int,
     raised and the push dispatched. A redelivery changes nothing."""
     _check_webhook_id(webhook_id)
 
-    def record(entry: LedgerEntry, player: Player) -> None:
-        # Under the player's wallet lock, in the ledger row's transaction, only for a new grant.
-        _insert_site_reward(SiteReward(
-            user_id=user_id, reward_type=reward_type, reward_value=earned_tokens, issued_at=issued_at,
-            webhook_id=webhook_id, action_id=entry.action_id, ledger_entry_id=entry.id,
-        ))
+    def rows(player: Player) -> list[CompanionRow]:
+        # Under the player's wallet lock, written with the ledger row (one statement on PostgreSQL), only
+        # for a new grant.
         message = message_render("NEW_TOKEN_ARRIVAL", player.locale, earned_tokens=earned_tokens)
-        notification_create(
+        notification = notification_prepare(
             user_id=user_id, type="NEW_TOKEN_ARRIVAL", kind=Notification.Kind.TRANSACTIONAL, message=message,
             payload={"type": "NEW_TOKEN_ARRIVAL", "user_id": user_id, "earned_tokens": earned_tokens,
                      "message": message},
             dedupe_key=f"corporate:{webhook_id}", player=player,
         )
+        reward = SiteReward(user_id=user_id, reward_type=reward_type, reward_value=earned_tokens,
+                            issued_at=issued_at, webhook_id=webhook_id)
+        return [CompanionRow(reward, ledger_field="ledger_entry_id", action_field="action_id"),
+                CompanionRow(notification, conflict_field="dedupe_key", on_written=notification_stored)]
 
     # The ledger's idempotency key (checked under the player's wallet lock) makes the grant once.
     try:
         result = wallet_earn(
             user_id=user_id, amount=earned_tokens, source=LedgerEntry.Source.CORPORATE,
             idempotency_key=f"corporate:{webhook_id}",
-            details={"webhook_id": webhook_id, "reward_type": reward_type}, then=record,
+            details={"webhook_id": webhook_id, "reward_type": reward_type}, companions=rows,
         )
     except IdempotencyKeyReused:  # the same webhook id with other content: Company A's id rules
         return WebhookOutcome(webhook_id, duplicate=True)

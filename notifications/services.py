@@ -14,9 +14,10 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field, JSONField
+from django.db.models import Field
 from django.utils import timezone
 
+from core.sql import insert_fields, param, placeholder
 from notifications.models import Notification
 from notifications.policy import local_day_start, parse_quiet_hours, quiet_hours_end
 from notifications.transports import TransportError, get_transport
@@ -78,26 +79,12 @@ def _schedule_dispatch(notification: Notification) -> None:
 
 
 _FIELDS = [f.attname for f in Notification._meta.concrete_fields]
-_INSERT_FIELDS = [f for f in Notification._meta.concrete_fields if not f.primary_key]
-_INSERT_SQL = (
-    f"INSERT INTO notifications ({', '.join(f.column for f in _INSERT_FIELDS)}) VALUES "
-    f"({', '.join('%s::jsonb' if isinstance(f, JSONField) else '%s' for f in _INSERT_FIELDS)}) "
-    "{conflict} RETURNING id"
-)
+_INSERT_FIELDS = insert_fields(Notification)
 
 
-def _param(field: Field[Any, Any], value: Any) -> Any:
-    """A value for a hand-written statement. PostgreSQL's driver takes these columns' Python values as they are
-    (JSON goes as text, cast in the SQL); elsewhere the field prepares it as the ORM would."""
-    if connection.vendor != "postgresql":
-        return field.get_db_prep_save(value, connection)
-    return orjson.dumps(value).decode() if isinstance(field, JSONField) else value
-
-
-def _insert(fields: dict[str, Any]) -> Notification | None:
+def _insert(notification: Notification) -> Notification | None:
     """Write the row; None when ``dedupe_key`` is already taken. PostgreSQL: one statement (ON CONFLICT DO
     NOTHING, no savepoint); elsewhere the ORM's insert in a savepoint."""
-    notification = Notification(**fields)
     if connection.vendor != "postgresql":
         try:
             with transaction.atomic(savepoint=notification.dedupe_key is not None):
@@ -107,16 +94,63 @@ def _insert(fields: dict[str, Any]) -> Notification | None:
                 raise
             return None
         return notification
-    conflict = "ON CONFLICT (dedupe_key) DO NOTHING" if notification.dedupe_key is not None else ""
-    params = [_param(f, getattr(notification, f.attname)) for f in _INSERT_FIELDS]
+    conflict = " ON CONFLICT (dedupe_key) DO NOTHING" if notification.dedupe_key is not None else ""
+    sql = (f"INSERT INTO notifications ({', '.join(f.column for f in _INSERT_FIELDS)}) "
+           f"VALUES ({', '.join(placeholder(f) for f in _INSERT_FIELDS)}){conflict} RETURNING id")
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL.format(conflict=conflict), params)
+        cursor.execute(sql, [param(f, getattr(notification, f.attname)) for f in _INSERT_FIELDS])
         row = cursor.fetchone()
     if row is None:
         return None
-    notification.id = row[0]
-    notification._state.adding, notification._state.db = False, connection.alias
+    notification_written(notification, row[0])
     return notification
+
+
+def notification_written(notification: Notification, notification_id: int) -> None:
+    """Mark ``notification`` as the stored row ``notification_id`` (written by a hand-made statement)."""
+    notification.id = notification_id
+    notification._state.adding, notification._state.db = False, connection.alias
+
+
+def notification_prepare(
+    *, user_id: int, type: str, kind: str, message: str, payload: dict[str, Any],
+    dedupe_key: str | None = None, now: dt.datetime | None = None, player: Player | None = None,
+) -> Notification:
+    """The notification as the rules decide it, once (protection, frequency cap, quiet hours): unsaved.
+
+    Runs in the caller's transaction: a marketing one locks the player's row, so concurrent ones cannot
+    both pass the daily cap. ``player`` may be passed when the caller has it (with its protection loaded)
+    to save the reads. Write it with ``notification_create``'s insert, or in a statement of the caller's
+    followed by ``notification_stored``.
+    """
+    now = now or timezone.now()
+    if player is None or player.id != user_id:
+        player, _ = Player.objects.get_or_create(id=user_id)
+    if kind == Kind.MARKETING:
+        player = Player.objects.select_for_update().get(id=user_id)
+    status, reason, send_after = Status.PENDING, "", None
+    blocked = _protected(player, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
+    if blocked:
+        status, reason = Status.SUPPRESSED, blocked
+    elif kind == Kind.MARKETING:
+        if _over_cap(player, now):
+            status, reason = Status.SUPPRESSED, "frequency_cap"
+        else:
+            send_after = quiet_hours_end(now, player.tzinfo, parse_quiet_hours(settings.QUIET_HOURS))
+            reason = "quiet_hours" if send_after else ""
+    return Notification(
+        user_id=user_id, type=type, kind=kind, message=message, payload=payload, status=status,
+        status_reason=reason, created_at=now, send_after=send_after, dedupe_key=dedupe_key)
+
+
+def notification_stored(notification: Notification) -> None:
+    """Once the row is written: dispatch it after commit, unless a rule held or suppressed it.
+
+    robust: the record is committed either way; a push that cannot be handed over now (broker down, bad
+    configuration) stays pending for `notifications_dispatch_due` instead of failing the caller.
+    """
+    if notification.status == Status.PENDING:
+        transaction.on_commit(lambda: _schedule_dispatch(notification), robust=True)
 
 
 def notification_create(
@@ -128,35 +162,14 @@ def notification_create(
     ``player`` may be passed when the caller has it (with its protection loaded) to save the reads.
     A ``dedupe_key`` already used gives back that notification; nothing new is stored or sent.
     """
-    now = now or timezone.now()
     # No savepoint of its own inside a caller's transaction: a failure here fails the caller's transaction.
     with transaction.atomic(savepoint=False):
-        if player is None or player.id != user_id:
-            player, _ = Player.objects.get_or_create(id=user_id)
-        if kind == Kind.MARKETING:
-            # Marketing sends to one player queue here, so concurrent ones cannot both pass the daily cap.
-            player = Player.objects.select_for_update().get(id=user_id)
-        status, reason, send_after = Status.PENDING, "", None
-        blocked = _protected(player, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
-        if blocked:
-            status, reason = Status.SUPPRESSED, blocked
-        elif kind == Kind.MARKETING:
-            if _over_cap(player, now):
-                status, reason = Status.SUPPRESSED, "frequency_cap"
-            else:
-                send_after = quiet_hours_end(now, player.tzinfo, parse_quiet_hours(settings.QUIET_HOURS))
-                reason = "quiet_hours" if send_after else ""
-        notification = _insert({
-            "user_id": user_id, "type": type, "kind": kind, "message": message, "payload": payload,
-            "status": status, "status_reason": reason, "created_at": now, "send_after": send_after,
-            "dedupe_key": dedupe_key})
+        notification = _insert(notification_prepare(
+            user_id=user_id, type=type, kind=kind, message=message, payload=payload, dedupe_key=dedupe_key,
+            now=now, player=player))
         if notification is None:
             return Notification.objects.get(dedupe_key=dedupe_key)
-        if status == Status.PENDING:
-            # robust: the record is committed either way; a push that cannot be handed over now (broker down,
-            # bad configuration) stays pending for `notifications_dispatch_due` instead of failing the caller.
-            created = notification
-            transaction.on_commit(lambda: _schedule_dispatch(created), robust=True)
+        notification_stored(notification)
     return notification
 
 
@@ -199,7 +212,7 @@ def _record(n: Notification, **changes: Any) -> None:
     fields = [_FIELD_BY_NAME[name] for name in changes]
     sql = f"UPDATE notifications SET {', '.join(f'{f.column} = %s' for f in fields)} WHERE id = %s"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_param(f, v) for f, v in zip(fields, changes.values(), strict=True)] + [n.id])
+        cursor.execute(sql, [param(f, v) for f, v in zip(fields, changes.values(), strict=True)] + [n.id])
 
 
 def notification_send(*, notification_id: int, now: dt.datetime | None = None) -> str:

@@ -8,19 +8,21 @@ written together. After commit Redis' copy of the balance follows.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Model, Sum
 from django.utils import timezone
 
 from activity.models import UserAction
 from core.exceptions import DomainError, InvalidInput
+from core.sql import insert_fields, param, placeholder
 from players.models import Player, PlayerProtection
 from players.selectors import player_from_row, player_with_protection_columns, protection_of
 from wallet.balance_cache import balance_cache_set_quietly
@@ -56,8 +58,26 @@ def _event_id_for(key: str) -> str:
 
 # Rule check run under the wallet lock before writing; raises a domain error to refuse.
 Check = Callable[[Wallet, dt.datetime], None]
-# Further writes of the caller's, run under the wallet lock in the same transaction once the new row is written.
-Then = Callable[[LedgerEntry, Player], None]
+
+
+@dataclass
+class CompanionRow:
+    """A row of the caller's written together with the ledger row: in the same statement on PostgreSQL.
+
+    ``ledger_field`` and ``action_field`` name the attributes that take the new ledger row's and action's ids.
+    With ``conflict_field`` (a unique column) a row already holding that value is left alone and this one is
+    not written. ``on_written(instance)`` runs in the transaction once the row is stored, its id set.
+    """
+
+    instance: Model
+    ledger_field: str | None = None
+    action_field: str | None = None
+    conflict_field: str | None = None
+    on_written: Callable[[Any], None] | None = None
+
+
+# The caller's rows for a new ledger row, built under the wallet lock from the player (with their protection).
+Companions = Callable[[Player], Sequence[CompanionRow]]
 
 
 def _locked_wallets() -> Any:
@@ -151,13 +171,15 @@ class Posting:
     key_field: str = "idempotency_key"
 
 
-def ledger_post(posting: Posting, *, check: Check | None = None, then: Then | None = None) -> LedgerResult:
+def ledger_post(posting: Posting, *, check: Check | None = None,
+                companions: Companions | None = None) -> LedgerResult:
     """Record one balance change exactly once (the shared path of every wallet write).
 
     Idempotent by ``idempotency_key``: a retry returns the first row (``replayed``); the same key with
     another request raises IdempotencyKeyReused. ``check(wallet, now)`` runs under the lock before
-    writing (protection rules). A balance never goes below zero. ``then(entry, player)`` runs after a new
-    row is written, under the lock and in the same transaction (a replay does not call it).
+    writing (protection rules). A balance never goes below zero. ``companions(player)`` gives the caller's
+    rows to write with a new ledger row, under the lock and in the same transaction; for a replay (on
+    PostgreSQL known only by the writing statement) they are not written. So it must only build rows.
 
     Run on its own this is one transaction with no savepoint; inside a caller's transaction it takes one.
     """
@@ -186,7 +208,8 @@ def ledger_post(posting: Posting, *, check: Check | None = None, then: Then | No
                         posting.idempotency_key, posting.fingerprint, posting.key_field)) is not None:
                     return LedgerResult(existing, replayed=True)
                 raise
-            entry = _write(posting, now, new_balance)
+            rows = list(companions(wallet.player)) if companions is not None else []
+            entry = _write(posting, now, new_balance, rows)
             if entry is None:  # the key was used already (checked by the writing statement, which wrote nothing)
                 existing = _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)
                 assert existing is not None
@@ -194,8 +217,9 @@ def ledger_post(posting: Posting, *, check: Check | None = None, then: Then | No
             acted_at = None if posting.action_type is None else int(now.timestamp())
             transaction.on_commit(
                 lambda: balance_cache_set_quietly(posting.player_id, new_balance, entry.id, acted_at=acted_at))
-            if then is not None:
-                then(entry, wallet.player)
+            for row in rows:
+                if row.instance.pk is not None and row.on_written is not None:
+                    row.on_written(row.instance)
             return LedgerResult(entry, replayed=False, player=wallet.player)
     except IntegrityError:
         # A concurrent request with the same key committed first (possible only where row locks are not
@@ -206,11 +230,12 @@ def ledger_post(posting: Posting, *, check: Check | None = None, then: Then | No
         return LedgerResult(existing, replayed=True)
 
 
-def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry | None:
-    """The action (if any), the ledger row and the wallet's new balance; the caller holds the wallet lock.
+def _write(posting: Posting, now: dt.datetime, new_balance: int, rows: Sequence[CompanionRow]) -> LedgerEntry | None:
+    """The action (if any), the ledger row, the wallet's new balance and the caller's rows; the caller holds
+    the wallet lock.
 
-    On PostgreSQL the statement first looks the idempotency key up and writes nothing when it is taken:
-    None then (the caller answers with the existing row).
+    On PostgreSQL one statement, which first looks the idempotency key up and writes nothing when it is
+    taken: None then (the caller answers with the existing row).
     """
     entry = LedgerEntry(
         player_id=posting.player_id, idempotency_key=posting.idempotency_key, request_hash=posting.fingerprint,
@@ -220,7 +245,7 @@ def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry 
     action_type = posting.action_type
     event_id = None if action_type is None else posting.event_id or _event_id_for(posting.idempotency_key)
     if connection.vendor == "postgresql":
-        return entry if _write_pg(posting, entry, event_id) else None
+        return entry if _write_pg(posting, entry, event_id, rows) else None
     if action_type is not None and event_id is not None:
         entry.action = UserAction.objects.create(
             event_id=event_id, user_id=posting.player_id, action_type=action_type,
@@ -229,7 +254,23 @@ def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry 
     entry.save(force_insert=True)
     Wallet.objects.filter(player_id=posting.player_id).update(
         balance=new_balance, last_entry_id=entry.id, updated_at=timezone.now())
+    for row in rows:
+        _link(row, entry)
+        try:
+            with transaction.atomic(savepoint=row.conflict_field is not None):
+                row.instance.save(force_insert=True)
+        except IntegrityError:
+            if row.conflict_field is None:
+                raise
+            row.instance.pk = None
     return entry
+
+
+def _link(row: CompanionRow, entry: LedgerEntry) -> None:
+    if row.ledger_field is not None:
+        setattr(row.instance, row.ledger_field, entry.id)
+    if row.action_field is not None:
+        setattr(row.instance, row.action_field, entry.action_id)
 
 
 # Each write runs only when the key is free (r empty). The statement's snapshot is taken after the wallet
@@ -246,17 +287,40 @@ _WALLET_UPDATE = ("UPDATE wallets SET balance = %(balance)s, last_entry_id = (SE
 _ACTION_INSERT = ("INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
                   "SELECT %(event_id)s, %(player)s, %(action_type)s, %(metadata)s::jsonb, %(now)s "
                   "WHERE NOT EXISTS (SELECT 1 FROM r) RETURNING id")
-# One statement (one round trip) for the key check and the three writes.
-_WRITE_SQL = {
+_WRITES = {
     True: (f"WITH r AS ({_KEY_USED}), a AS ({_ACTION_INSERT}), "
-           f"l AS ({_LEDGER_INSERT.format(action_id='(SELECT id FROM a)')}), "
-           f"w AS ({_WALLET_UPDATE}) SELECT (SELECT id FROM l), (SELECT id FROM a)"),
-    False: (f"WITH r AS ({_KEY_USED}), l AS ({_LEDGER_INSERT.format(action_id='NULL')}), "
-            f"w AS ({_WALLET_UPDATE}) SELECT (SELECT id FROM l), NULL"),
+           f"l AS ({_LEDGER_INSERT.format(action_id='(SELECT id FROM a)')}), w AS ({_WALLET_UPDATE})"),
+    False: f"WITH r AS ({_KEY_USED}), l AS ({_LEDGER_INSERT.format(action_id='NULL')}), w AS ({_WALLET_UPDATE})",
 }
 
 
-def _write_pg(posting: Posting, entry: LedgerEntry, event_id: str | None) -> bool:
+@functools.cache
+def _write_sql(with_action: bool, shapes: tuple[tuple[type[Model], str | None, str | None, str | None], ...]) -> str:
+    """One statement (one round trip) for the key check, the three writes and the caller's rows (each written
+    only when the ledger row was)."""
+    parts = [_WRITES[with_action]]
+    for i, (model, ledger_field, action_field, conflict_field) in enumerate(shapes):
+        fields = insert_fields(model)
+        values = []
+        for j, f in enumerate(fields):
+            if f.attname == ledger_field:
+                values.append("(SELECT id FROM l)")
+            elif f.attname == action_field:
+                values.append("(SELECT id FROM a)" if with_action else "NULL")
+            else:
+                values.append(placeholder(f, f"c{i}_{j}", typed=True))
+        conflict = ""
+        if conflict_field is not None:
+            conflict = f" ON CONFLICT ({next(f.column for f in fields if f.attname == conflict_field)}) DO NOTHING"
+        parts.append(
+            f", c{i} AS (INSERT INTO {model._meta.db_table} ({', '.join(f.column for f in fields)}) "
+            f"SELECT {', '.join(values)} WHERE EXISTS (SELECT 1 FROM l){conflict} RETURNING id)")
+    selected = ["(SELECT id FROM l)", "(SELECT id FROM a)" if with_action else "NULL"]
+    selected += [f"(SELECT id FROM c{i})" for i in range(len(shapes))]
+    return "".join(parts) + " SELECT " + ", ".join(selected)
+
+
+def _write_pg(posting: Posting, entry: LedgerEntry, event_id: str | None, rows: Sequence[CompanionRow]) -> bool:
     params: dict[str, Any] = {
         "player": posting.player_id, "key": entry.idempotency_key, "hash": entry.request_hash, "kind": entry.kind,
         "source": entry.source, "amount": entry.amount, "balance": entry.balance_after, "now": entry.created_at,
@@ -264,13 +328,25 @@ def _write_pg(posting: Posting, entry: LedgerEntry, event_id: str | None) -> boo
         "event_id": event_id, "action_type": posting.action_type,
         "metadata": orjson.dumps(posting.action_metadata or {}).decode(),
     }
+    for i, row in enumerate(rows):
+        for j, f in enumerate(insert_fields(type(row.instance))):
+            if f.attname not in (row.ledger_field, row.action_field):
+                params[f"c{i}_{j}"] = param(f, getattr(row.instance, f.attname))
+    sql = _write_sql(event_id is not None, tuple(
+        (type(r.instance), r.ledger_field, r.action_field, r.conflict_field) for r in rows))
     with connection.cursor() as cursor:
-        cursor.execute(_WRITE_SQL[event_id is not None], params)
-        entry.id, entry.action_id = cursor.fetchone()
+        cursor.execute(sql, params)
+        entry.id, entry.action_id, *row_ids = cursor.fetchone()
     if entry.id is None:
         return False
     entry._state.adding = False
     entry._state.db = connection.alias
+    for row, row_id in zip(rows, row_ids, strict=True):
+        _link(row, entry)
+        row.instance.pk = row_id
+        if row_id is not None:
+            row.instance._state.adding = False
+            row.instance._state.db = connection.alias
     return True
 
 
@@ -380,9 +456,10 @@ def wallet_purchase(*, user_id: int, tokens: int, amount_paid: str, currency: st
 
 
 def wallet_earn(*, user_id: int, amount: int, source: str, idempotency_key: str, details: dict[str, Any],
-                occurred_at: dt.datetime | None = None, actor: str = "", then: Then | None = None) -> LedgerResult:
+                occurred_at: dt.datetime | None = None, actor: str = "",
+                companions: Companions | None = None) -> LedgerResult:
     """Tokens earned (Company A, in-app). The caller owns the key's namespace (``corporate:<webhook-id>``);
-    ``then`` adds the caller's own rows to the same transaction (see ``ledger_post``)."""
+    ``companions`` adds the caller's own rows to the same write (see ``ledger_post``)."""
     _require_tokens(amount, "amount")
     return ledger_post(Posting(
         player_id=user_id, kind=Kind.EARN, source=source, amount=amount,
@@ -390,7 +467,7 @@ def wallet_earn(*, user_id: int, amount: int, source: str, idempotency_key: str,
                                                                          "source": source, **details}),
         action_type="EARN_CYBER_TOKENS", action_metadata={"earned_tokens": amount, "source": source, **details},
         occurred_at=occurred_at, actor=actor, details=details,
-    ), then=then)
+    ), companions=companions)
 
 
 def wallet_grant(*, user_id: int, amount: int, idempotency_key: str, reason: str, actor: str = "") -> LedgerResult:
