@@ -135,7 +135,9 @@ def main() -> int:
     results = {
         "grants": run["ok_units"], "errors": run["n_errors"], "error_samples": run["errors"],
         "elapsed_s": round(run["elapsed"], 2), "grants_per_s": round(rate, 1),
-        "p50_ms": round(p50, 2), "p99_ms": round(p99, 2), "cpu": run["cpu"], "checks": checks,
+        "p50_ms": round(p50, 2), "p90_ms": round(percentile(run["latencies"], 90) * 1000, 2),
+        "p99_ms": round(p99, 2), "p99_9_ms": round(percentile(run["latencies"], 99.9) * 1000, 2),
+        "max_ms": round(max(run["latencies"], default=0) * 1000, 2), "cpu": run["cpu"], "checks": checks,
         "counts_exact": exact,
     }
     emit("wallet", {
