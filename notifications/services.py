@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.sql import insert_fields, param, placeholder
 from notifications.models import Notification
 from notifications.policy import local_day_start, parse_quiet_hours, quiet_hours_end
+from notifications.recording import sent_recorder
 from notifications.transports import TransportError, get_transport
 from players.models import Player
 from players.selectors import player_from_row, player_with_protection_columns, protection_of
@@ -262,26 +263,23 @@ def notification_deliver(*, notification_id: int) -> str:
             continue
 
 
-# The outcome of a first attempt, recorded without a transaction of its own: one statement, and, like the
-# locked path, its commit need not wait for the disk (see _LOCK_FOR_SEND_SQL).
-_RECORD_FIRST_SQL = (
+# A first attempt that failed, recorded without a transaction of its own: one statement whose commit, like
+# the locked path's, need not wait for the disk (see _LOCK_FOR_SEND_SQL). Sent ones go to ``sent_recorder``.
+_RECORD_FAILED_FIRST_SQL = (
     "WITH c AS (SELECT set_config('synchronous_commit', 'off', true)) "
-    "UPDATE notifications SET status = %s, is_sent = %s, sent_at = %s, attempts = 1, last_error = %s "
+    "UPDATE notifications SET status = %s, attempts = 1, last_error = %s "
     "FROM c WHERE id = %s AND status = 'pending' AND attempts = 0"
 )
 
 
-def _record_first_attempt(notification_id: int, *, sent_at: dt.datetime | None, error: str) -> None:
-    if sent_at is not None:
-        status = Status.SENT
-    else:
-        status = Status.FAILED if settings.NOTIFICATIONS_MAX_ATTEMPTS <= 1 else Status.PENDING
+def _record_failed_first_attempt(notification_id: int, *, error: str) -> None:
+    status = Status.FAILED if settings.NOTIFICATIONS_MAX_ATTEMPTS <= 1 else Status.PENDING
     if connection.vendor != "postgresql":
         Notification.objects.filter(id=notification_id, status=Status.PENDING, attempts=0).update(
-            status=status, is_sent=sent_at is not None, sent_at=sent_at, attempts=1, last_error=error)
+            status=status, attempts=1, last_error=error)
         return
     with connection.cursor() as cursor:
-        cursor.execute(_RECORD_FIRST_SQL, [status, sent_at is not None, sent_at, error, notification_id])
+        cursor.execute(_RECORD_FAILED_FIRST_SQL, [status, error, notification_id])
 
 
 def _send_just_committed(n: Notification) -> str:
@@ -289,14 +287,15 @@ def _send_just_committed(n: Notification) -> str:
 
     Nothing else sends it meanwhile: the periodic dispatcher takes only rows held past their time or left
     pending for minutes. So there is no lock and no re-read here, and the rules were checked when the row was
-    written, in the same request. After a transport error the locked path takes over the retries.
+    written, in the same request. A sent push is recorded by ``sent_recorder`` (write-behind, one UPDATE for many);
+    after a transport error the locked path takes over the retries.
     """
     try:
         get_transport().send(notification_id=n.id, payload=payload_for_wire(n.type, n.payload))
     except TransportError as exc:
-        _record_first_attempt(n.id, sent_at=None, error=str(exc)[:2000])
+        _record_failed_first_attempt(n.id, error=str(exc)[:2000])
         return notification_deliver(notification_id=n.id)
-    _record_first_attempt(n.id, sent_at=timezone.now(), error="")
+    sent_recorder().add([(n.id, timezone.now())])
     return Status.SENT
 
 

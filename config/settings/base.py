@@ -216,8 +216,15 @@ NOTIFICATIONS_TRANSPORT = env.str("NOTIFICATIONS_TRANSPORT", default="log")  # l
 NOTIFICATIONS_WEBHOOK_URL = env.str("NOTIFICATIONS_WEBHOOK_URL", default="")
 NOTIFICATIONS_WEBHOOK_TIMEOUT = env.float("NOTIFICATIONS_WEBHOOK_TIMEOUT", default=5.0)
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+# Pushes sent in the request are recorded as sent in batches this often (0: each at once); notifications.recording.
+NOTIFICATIONS_RECORD_DELAY_SECONDS = env.float("NOTIFICATIONS_RECORD_DELAY_SECONDS", default=0.2)
 MARKETING_PUSH_DAILY_CAP = env.int("MARKETING_PUSH_DAILY_CAP", default=2)  # per player per local day
 QUIET_HOURS = env.str("QUIET_HOURS", default="22:00-08:00")  # player's local time; marketing held to the end
+
+# --- Segments (RFM nightly batch, segments/services.py)
+SEGMENTS_RANGE_SIZE = env.int("SEGMENTS_RANGE_SIZE", default=250_000)  # players per range (one Celery task each)
+SEGMENTS_WORK_MEM = env.str("SEGMENTS_WORK_MEM", default="256MB")  # PostgreSQL work_mem for the batch's statements
+SEGMENTS_RUN_STALE_HOURS = env.int("SEGMENTS_RUN_STALE_HOURS", default=6)  # a run still "running" after this failed
 
 # --- Company A
 # Standard Webhooks secrets (whsec_<base64>), comma-separated: the first signs, all verify (rotation).

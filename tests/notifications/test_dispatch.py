@@ -251,3 +251,27 @@ def test_log_transport_writes_the_payload_to_the_log(settings, caplog, django_ca
     assert orjson.loads(logged.split(" ", 2)[2]) == PAYLOAD
     notification.refresh_from_db()
     assert notification.status == "sent"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pushes_sent_in_the_request_are_recorded_in_one_batch(webhook_transport, settings, monkeypatch):
+    # given pushes recorded write-behind, every 0.1 s
+    from notifications import recording
+
+    settings.NOTIFICATIONS_RECORD_DELAY_SECONDS = 0.1
+    monkeypatch.setattr(recording, "_recorder", None)
+    statements: list[int] = []
+    monkeypatch.setattr(recording, "record_sent",
+                        lambda items, write=recording.record_sent: statements.append(len(items)) or write(items))
+    monkeypatch.setattr(recording, "_recorder", recording.WriteBehind(
+        recording.record_sent, name="test-sent", max_age=0.1))
+    # when three grants commit, each sending its push at once
+    for n in range(3):
+        corporate_token_earned(webhook_id=f"wb-{n}", user_id=PLAYER + n, earned_tokens=10,
+                               reward_type="EARN_CYBER_TOKENS", issued_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
+    # then the receiver has all three at once, and their rows become sent together, by one statement
+    assert len(webhook_transport.requests) == 3
+    recording.sent_recorder().stop()
+    assert statements == [3]
+    assert list(Notification.objects.order_by("id").values_list("status", "is_sent", "attempts")) == [
+        ("sent", True, 1)] * 3
