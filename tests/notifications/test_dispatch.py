@@ -259,12 +259,13 @@ def test_pushes_sent_in_the_request_are_recorded_in_one_batch(webhook_transport,
     from notifications import recording
 
     settings.NOTIFICATIONS_RECORD_DELAY_SECONDS = 0.1
-    monkeypatch.setattr(recording, "_recorder", None)
     statements: list[int] = []
-    monkeypatch.setattr(recording, "record_sent",
-                        lambda items, write=recording.record_sent: statements.append(len(items)) or write(items))
-    monkeypatch.setattr(recording, "_recorder", recording.WriteBehind(
-        recording.record_sent, name="test-sent", max_age=0.1))
+
+    def counted(items: list[tuple[int, dt.datetime]]) -> int:
+        statements.append(len(items))
+        return recording.record_sent(items)
+
+    monkeypatch.setattr(recording, "_recorder", recording.WriteBehind(counted, name="test-sent", max_age=0.1))
     # when three grants commit, each sending its push at once
     for n in range(3):
         corporate_token_earned(webhook_id=f"wb-{n}", user_id=PLAYER + n, earned_tokens=10,
