@@ -254,11 +254,10 @@ def test_log_transport_writes_the_payload_to_the_log(settings, caplog, django_ca
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pushes_sent_in_the_request_are_recorded_in_one_batch(webhook_transport, settings, monkeypatch):
+def test_pushes_sent_in_the_request_are_recorded_in_one_batch(webhook_transport, monkeypatch):
     # given pushes recorded write-behind, every 0.1 s
     from notifications import recording
 
-    settings.NOTIFICATIONS_RECORD_DELAY_SECONDS = 0.1
     statements: list[int] = []
 
     def counted(items: list[tuple[int, dt.datetime]]) -> int:
