@@ -3,8 +3,8 @@
 Each request is a signed ``token.earned`` delivery with its own webhook id, for one of many players:
 the full path of a grant (signature, site_rewards, EARN_CYBER_TOKENS action, ledger row, wallet
 balance, notification, Redis balance after commit, the push through the log transport). 16
-concurrent clients by default. Afterwards the run checks the exact counts in the database and that
-Redis holds each sampled player's database balance.
+concurrent clients by default. Afterwards (the server stopped) the run checks the exact counts in the
+database, that every push was recorded as sent, and that Redis holds each sampled player's balance.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/wallet.py [--quick]
 """
@@ -75,6 +75,7 @@ def verify(env: BenchEnv, expected: int, sample: int = 300) -> dict[str, Any]:
         balances = dict(conn.execute("SELECT player_id, balance FROM wallets WHERE last_entry_id > 0 "
                                      "ORDER BY random() LIMIT %s",
                                      [sample]).fetchall())
+        sent = conn.execute("SELECT count(*) FROM notifications WHERE status = 'sent'").fetchone()[0]
         ledger_total = conn.execute("SELECT coalesce(sum(amount), 0) FROM token_ledger").fetchone()[0]
         wallet_total = conn.execute("SELECT coalesce(sum(balance), 0) FROM wallets").fetchone()[0]
     redis = env.redis()
@@ -82,7 +83,7 @@ def verify(env: BenchEnv, expected: int, sample: int = 300) -> dict[str, Any]:
     redis.close()
     redis_mismatch = sum(1 for (pid, bal), c in zip(balances.items(), cached, strict=True)
                          if c is None or int(c) != bal)
-    return {"counts": counts, "expected_rows": expected, "ledger_total": int(ledger_total),
+    return {"counts": counts, "notifications_sent": sent, "expected_rows": expected, "ledger_total": int(ledger_total),
             "wallet_total": int(wallet_total), "redis_sampled": len(balances), "redis_mismatch": redis_mismatch}
 
 
@@ -129,7 +130,7 @@ def main() -> int:
     rate = run["ok_units"] / run["elapsed"] if run["elapsed"] > 0 else 0.0
     p50 = percentile(run["latencies"], 50) * 1000
     p99 = percentile(run["latencies"], 99) * 1000
-    exact = (checks["counts"]["site_rewards"] == run["ok_units"]
+    exact = (checks["counts"]["site_rewards"] == run["ok_units"] == checks["notifications_sent"]
              and checks["counts"]["token_ledger"] - warm_rows == run["ok_units"]
              and checks["ledger_total"] == checks["wallet_total"] and checks["redis_mismatch"] == 0)
     results = {
