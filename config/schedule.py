@@ -17,9 +17,22 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute="*"),
         "options": {"expires": 55},
     },
+    # First of the night (entries run in this order under run_nightly): the recommender's jobs read its segments.
+    "segments-rfm-nightly": {
+        "task": "segments.tasks.rfm_nightly",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 3600},
+        "nightly": True,
+    },
     "recommendations-harm-markers": {
         "task": "recommendations.tasks.compute_harm_markers",
         "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 3600},
+        "nightly": True,
+    },
+    "recommendations-play-hours": {
+        "task": "recommendations.tasks.rollup_play_hours",
+        "schedule": crontab(hour=3, minute=45),
         "options": {"expires": 3600},
         "nightly": True,
     },

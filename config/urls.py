@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -18,7 +19,12 @@ urlpatterns = [
     path("api/", include("wallet.urls")),
     path("api/", include("corporate.urls")),
     path("api/", include("notifications.urls")),
+    path("api/", include("segments.urls")),
+    path("api/", include("recommendations.urls")),
 ]
+
+if settings.BENCH_ENDPOINTS:  # benchmarks only (bench/recommend.py): a bare Django JSON view to compare against
+    urlpatterns.append(path("api/bench/bare", core_views.bench_bare, name="bench-bare"))
 
 # Unhandled exceptions outside DRF's handler: JSON on /api/ paths, Django's HTML page elsewhere (admin, dashboard).
 handler500 = "core.views.server_error"

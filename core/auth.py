@@ -18,6 +18,8 @@ from typing import Any
 
 import jwt
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -121,6 +123,64 @@ def player_token_issue(*, player_id: int, ttl_seconds: int | None = None) -> str
     return jwt.encode(payload, settings.PLAYER_JWT_SECRET, algorithm="HS256")
 
 
+# Verified player tokens, per process: token -> (player id, exp as Unix seconds). A player's app sends the same token
+# with every request until it expires, so a token is verified once and then recognised until its ``exp``, exactly
+# when PyJWT would accept it (no leeway: valid while now < exp; ``iat`` and ``nbf``, once passed, stay passed).
+# Only tokens that passed every check are kept. Bounded by PLAYER_JWT_CACHE_SIZE (cleared when full); dropped when
+# the secret changes (tests; in production a new secret comes with a restart).
+_verified_tokens: dict[str, tuple[int, float]] = {}
+
+
+@receiver(setting_changed)
+def _forget_verified_tokens(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("PLAYER_JWT_SECRET", "PLAYER_JWT_CACHE_SIZE"):
+        _verified_tokens.clear()
+
+
+def player_id_from_token(token: str) -> int:
+    """The player id a valid player JWT names; AuthenticationFailed (401) for anything else."""
+    known = _verified_tokens.get(token)
+    if known is not None and time.time() < known[1]:
+        return known[0]
+    try:
+        claims = jwt.decode(
+            token,
+            settings.PLAYER_JWT_SECRET,
+            algorithms=["HS256"],
+            options={"require": ["sub", "exp"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise exceptions.AuthenticationFailed("Token has expired.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise exceptions.AuthenticationFailed(f"Invalid token: {exc}.") from exc
+    sub = claims["sub"]
+    # ASCII digits only ("²".isdigit() is true but int() refuses it), within a bigint.
+    if not isinstance(sub, str) or not (sub.isascii() and sub.isdigit()) or not 0 < int(sub) <= MAX_PLAYER_ID:
+        raise exceptions.AuthenticationFailed("Invalid token: 'sub' must be a player id.")
+    player_id = int(sub)
+    limit = settings.PLAYER_JWT_CACHE_SIZE
+    if limit > 0:
+        if len(_verified_tokens) >= limit:
+            _verified_tokens.clear()
+        _verified_tokens[token] = (player_id, float(claims["exp"]))
+    return player_id
+
+
+def bearer_player_id(authorization: str | None) -> int | None:
+    """For a hot path outside DRF's request handling: the player id of ``Authorization: Bearer <valid JWT>``,
+    or None for anything else (no header, another scheme, a bad or expired token), which the caller then leaves
+    to DRF's authentication to answer."""
+    if not authorization:
+        return None
+    parts = authorization.split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    try:
+        return player_id_from_token(parts[1])
+    except exceptions.AuthenticationFailed:
+        return None
+
+
 class PlayerJWTAuthentication(BaseAuthentication):
     keyword = b"Bearer"
 
@@ -128,22 +188,7 @@ class PlayerJWTAuthentication(BaseAuthentication):
         token = _credentials(request, self.keyword)
         if token is None:
             return None
-        try:
-            claims = jwt.decode(
-                token,
-                settings.PLAYER_JWT_SECRET,
-                algorithms=["HS256"],
-                options={"require": ["sub", "exp"]},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise exceptions.AuthenticationFailed("Token has expired.") from exc
-        except jwt.InvalidTokenError as exc:
-            raise exceptions.AuthenticationFailed(f"Invalid token: {exc}.") from exc
-        sub = claims["sub"]
-        # ASCII digits only ("²".isdigit() is true but int() refuses it), within a bigint.
-        if not isinstance(sub, str) or not (sub.isascii() and sub.isdigit()) or not 0 < int(sub) <= MAX_PLAYER_ID:
-            raise exceptions.AuthenticationFailed("Invalid token: 'sub' must be a player id.")
-        return PlayerPrincipal(player_id=int(sub)), token
+        return PlayerPrincipal(player_id=player_id_from_token(token)), token
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="tokenloop"'

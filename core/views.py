@@ -36,6 +36,12 @@ def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(body, content_type=content_type)
 
 
+def bench_bare(request: HttpRequest) -> JsonResponse:
+    """The cheapest JSON answer Django gives through the same middleware: the baseline bench/recommend.py measures
+    the recommendation endpoint against. Routed only when ``settings.BENCH_ENDPOINTS`` is on (config/urls.py)."""
+    return JsonResponse({"ok": True})
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: JSON for API paths (the error body every API answer uses), Django's HTML page elsewhere.
 

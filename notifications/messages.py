@@ -19,6 +19,11 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "ko": "A 업체에서 {earned_tokens} 사이버 토큰을 획득했습니다! 바로 게임에서 사용해보세요.",
         "en": "You have acquired {earned_tokens} cyber tokens from Company A! Use them in the game now.",
     },
+    # An RFM upgrade reward (segments.services.segment_reward_pay): the group reached and the tokens granted.
+    "SEGMENT_UPGRADE": {
+        "ko": "등급이 {group}(으)로 올랐습니다. 보상으로 {reward_tokens} 사이버 토큰이 지급되었습니다.",
+        "en": "Your tier is now {group}: {reward_tokens} cyber tokens have been added to your balance.",
+    },
 }
 FALLBACK_LOCALE = "ko"
 LOCALES = ("ko", "en")

@@ -68,3 +68,17 @@ def player_from_row(values: Sequence[Any], *, using: str = "default") -> Player:
         PlayerProtection.player.field.set_cached_value(protection, player)
     Player.protection.related.set_cached_value(player, protection)
     return player
+
+
+def protection_columns(alias: str) -> str:
+    """The select list ``protection_from_row`` reads: every column of ``player_protection`` (for a statement that
+    needs the protection rules but not the rest of the player)."""
+    return ", ".join(_columns(PlayerProtection, alias))
+
+
+def protection_from_row(values: Sequence[Any], *, using: str = "default") -> PlayerProtection | None:
+    """A PlayerProtection from a row of ``protection_columns``, None when its primary key is NULL (a LEFT JOIN that
+    found no row). The values must be Python values as PostgreSQL's driver returns them."""
+    if values[0] is None:
+        return None
+    return PlayerProtection.from_db(using, PROTECTION_FIELDS, values)

@@ -10,7 +10,7 @@ The rules, in the spec's order (docs/decisions/0009-recommendation-engine.md):
 1. Segment: ``Whale`` -> Roulette, reward level 3; ``High Engaged`` -> SlotMachine, 2; ``Medium`` ->
    RPSGame, 1; anything else (``Low``, no segment row yet) -> Quiz, 0.
 2. Token balance: >= 500 HIGH_STAKE; >= 200 MID_STAKE; else EARN_MORE (action VISIT_CORPORATE_SITE).
-3. Risk profile: ``High-Risk`` RISKY_PLAY; ``Low-Risk`` SAFE_PLAY; ``Moderate`` (or none) nothing.
+3. Risk profile: ``High-Risk`` RISKY_PLAY; ``Low-Risk`` SAFE_PLAY; ``Moderate-Risk`` (or none) nothing.
 4. Company A: last visit more than 7 days ago (exactly 7 days is not more), or never -> CORPORATE_ENGAGE
    (VISIT_CORPORATE_SITE); else fewer than 500 tokens earned from Company A this month (499 yes, 500 no)
    -> CORPORATE_MISSION (COMPLETE_CORPORATE_QUIZ).
@@ -43,7 +43,7 @@ from recommendations.harm import LATE_NIGHT_SESSIONS
 
 WHALE, HIGH_ENGAGED, MEDIUM, LOW = "Whale", "High Engaged", "Medium", "Low"
 SEGMENTS = (WHALE, HIGH_ENGAGED, MEDIUM, LOW)
-HIGH_RISK, MODERATE, LOW_RISK = "High-Risk", "Moderate", "Low-Risk"
+HIGH_RISK, MODERATE, LOW_RISK = "High-Risk", "Moderate-Risk", "Low-Risk"  # spec 2.4's spelling
 RISK_PROFILES = (HIGH_RISK, MODERATE, LOW_RISK)
 
 ROULETTE, SLOT_MACHINE, RPS_GAME, QUIZ = "Roulette", "SlotMachine", "RPSGame", "Quiz"

@@ -24,6 +24,8 @@ import time
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from recommendations.engine import (
     CORPORATE_ENGAGE,
@@ -162,7 +164,7 @@ def compile_templates(overrides: Iterable[tuple[str, str, str]], rewards: Mappin
 # --- the process's compiled templates: read once, reloaded after a save here or after the TTL elsewhere -----
 
 _lock = threading.Lock()
-_cached: tuple[float, tuple[tuple[str, int], ...], Templates] | None = None
+_cached: tuple[float, Templates] | None = None  # (compiled at, on the monotonic clock; templates)
 
 
 def templates() -> Templates:
@@ -170,23 +172,27 @@ def templates() -> Templates:
 
     Read from the database once per process and kept; a save or delete of an override in this process drops
     them at once (``templates_invalidate``, wired to the model's signals), other processes reload after
-    ``RECOMMENDATION_TEMPLATES_TTL_SECONDS``. A change of ``settings.MISSION_REWARDS`` recompiles.
+    ``RECOMMENDATION_TEMPLATES_TTL_SECONDS``. A change of ``settings.MISSION_REWARDS`` (a test's settings
+    override; in production a restart) drops them too.
     """
     global _cached
-    from recommendations.missions import mission_rewards
-
-    rewards = mission_rewards()
-    stamp = tuple(sorted(rewards.items()))
     cached = _cached
     now = time.monotonic()
-    if cached is not None and cached[1] == stamp and now - cached[0] < settings.RECOMMENDATION_TEMPLATES_TTL_SECONDS:
-        return cached[2]
+    if cached is not None and now - cached[0] < settings.RECOMMENDATION_TEMPLATES_TTL_SECONDS:
+        return cached[1]
+    from recommendations.missions import mission_rewards
     from recommendations.selectors import template_overrides
 
     with _lock:
-        compiled = compile_templates(template_overrides(), rewards)
-        _cached = (now, stamp, compiled)
+        compiled = compile_templates(template_overrides(), mission_rewards())
+        _cached = (now, compiled)
     return compiled
+
+
+@receiver(setting_changed)
+def _setting_changed(*, setting: str, **kwargs: object) -> None:
+    if setting == "MISSION_REWARDS":
+        templates_invalidate()
 
 
 def templates_invalidate() -> None:

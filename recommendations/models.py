@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from players.models import Player
@@ -68,3 +69,75 @@ class PlayerHarmMarker(models.Model):
     def __str__(self) -> str:
         return f"{self.marker} for player {self.user_id}"
 
+
+
+class PlayerPlayHours(models.Model):
+    """Rollup for the usage window (spec 2.3.3): a player's game rounds (``GAME_PLAY`` and ``FAIL_GAME``) in
+    the 30 days before ``as_of``, by hour of day in the player's own timezone.
+
+    Filled by the nightly ``recommendations.tasks.rollup_play_hours`` (set-based, player-id range by range), so
+    a recommendation reads one row instead of scanning ``user_actions``. ``hours`` is a JSON list of 24 counts
+    (index 0 = 00:00-01:00 local). Players without a round in the window have no row.
+    """
+
+    user = models.OneToOneField(Player, on_delete=models.CASCADE, primary_key=True, related_name="play_hours")
+    hours = models.JSONField(help_text="24 counts of game rounds, by local hour (0-23).")
+    rounds = models.PositiveIntegerField(help_text="Rounds in the window (the sum of hours).")
+    as_of = models.DateTimeField(help_text="The run that wrote this row; its window is the 30 days before.")
+
+    class Meta:
+        db_table = "player_play_hours"
+
+    def __str__(self) -> str:
+        return f"play hours of player {self.user_id} as of {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class PopulationPlayHours(models.Model):
+    """One row (id 1), written by the same nightly job: every player's rounds summed by the player's local hour.
+    ``peak_hour`` (the hour with the most rounds; ties to the earlier hour) is the usage window's fallback for a
+    player with no play and no Company A visit (``recommendations.engine.usage_window``)."""
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID)
+    hours = models.JSONField(help_text="24 counts: every player's rounds by their local hour.")
+    peak_hour = models.PositiveSmallIntegerField()
+    players = models.PositiveIntegerField(help_text="Players with at least one round in the window.")
+    rounds = models.BigIntegerField()
+    as_of = models.DateTimeField()
+
+    class Meta:
+        db_table = "play_hours_population"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="play_hours_population_one_row")]
+
+    def __str__(self) -> str:
+        return f"population peak {self.peak_hour:02d}:00 as of {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class RecommendationImpression(models.Model):
+    """One proposal served to a player (learning data for adaptive tuning, spec 2.5.2), and its click.
+
+    Written in bulk from an in-process buffer (``recommendations.impressions``), not by the request that served
+    it; a click may arrive before its impression is written, in which case the click writes the row (with an
+    empty ``proposal_type``) and the buffer's later upsert fills the rest, keeping ``clicked_at``.
+    """
+
+    proposal_id = models.UUIDField(primary_key=True, help_text="The id returned with the proposal (UUID v8, "
+                                                               "time-ordered, signed for its player).")
+    user = models.ForeignKey(Player, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                             related_name="+")
+    proposal_type = models.CharField(max_length=40, blank=True)
+    rule = models.CharField(max_length=40, blank=True, help_text="The rule that produced the proposal.")
+    position = models.PositiveSmallIntegerField(null=True, help_text="0-based place in the answer's list.")
+    game = models.CharField(max_length=40, blank=True)
+    action = models.CharField(max_length=40, blank=True)
+    reason = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    served_at = models.DateTimeField()
+    clicked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "recommendation_impressions"
+        indexes = [models.Index(fields=["user", "served_at"], name="rec_impressions_user_ts")]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_type or '?'} to player {self.user_id} at {self.served_at:%Y-%m-%d %H:%M:%S}"

@@ -1,16 +1,32 @@
-"""Reads for recommendations: the operator's template overrides and the action stream the harm markers need."""
+"""Reads for recommendations: a player's recommendation context (one SQL statement and one Redis round trip),
+the operator's template overrides, and what the nightly jobs read (harm markers' action stream, play hours)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import logging
+import os
+import threading
+import zoneinfo
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import Any
 
-from django.db.models import Q
+import orjson
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Count, Q
+from django.db.models.functions import ExtractHour
 
 from activity.models import UserAction
-from players.models import Player
+from core.hotstore import hot_store, key_streak_count
+from players.models import Player, PlayerProtection
+from players.selectors import protection_columns, protection_from_row
+from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context
 from recommendations.harm import NOT_IN_APP, HarmEvent, HarmThresholds
-from recommendations.models import PlayerHarmMarker, RecommendationTemplate
+from recommendations.models import PlayerHarmMarker, PopulationPlayHours, RecommendationTemplate
+
+logger = logging.getLogger(__name__)
 
 
 def template_overrides() -> list[tuple[str, str, str]]:
@@ -55,3 +71,303 @@ def harm_marker_names(*, user_id: int) -> frozenset[str]:
 
 def player_count() -> int:
     return Player.objects.count()
+
+
+# --- a player's recommendation context: one SQL statement, one Redis round trip -------------------------------
+#
+# The statement starts from a one-row derived table and LEFT JOINs the player, so it answers one row even for an
+# id without a players row (a new player gets the new-player recommendation, and the population's peak hour).
+# It reads user_segments (rfm_group, risk_profile) directly: a selector may, spec 2.8's rule binds API code
+# (docs/decisions/0009). Spend today / this week is computed only for a player with a spend limit (current or
+# pending), counting SPEND ledger rows since the player's local midnight / Monday 00:00, as the wallet does
+# (wallet.services.protection_check_spend).
+#
+# The row holds only what the context needs, in the cheapest types to decode (it is read on every request): the
+# player's locale and timezone (not the whole players row), the last visit as text (parsed by the C
+# ``datetime.fromisoformat``; Django's loader for a timestamptz column runs in Python, several microseconds a
+# value), the play hours as the jsonb's text (parsed by orjson), and the protection row's columns last, NULL for
+# the 95% of players without one, so that row's own rules (``PlayerProtection``) decide as they do in the wallet.
+
+_PROTECTION_COLUMNS = protection_columns("pp")
+_DAILY_LIMIT_SET = "(pp.daily_spend_limit IS NOT NULL OR pp.pending_daily_effective_at IS NOT NULL)"
+_WEEKLY_LIMIT_SET = "(pp.weekly_spend_limit IS NOT NULL OR pp.pending_weekly_effective_at IS NOT NULL)"
+
+
+def _context_sql(*, visit_as_text: str, spent_since_day: str, spent_since_week: str, string_agg: str) -> str:
+    return f"""
+SELECT p.locale, p.timezone, w.balance, s.rfm_group, s.risk_profile, ph.hours,
+  (SELECT {visit_as_text} FROM site_visits v WHERE v.user_id = p.id ORDER BY v.visit_timestamp DESC LIMIT 1),
+  (SELECT COALESCE(SUM(r.reward_value), 0) FROM site_rewards r WHERE r.user_id = p.id AND r.issued_at >= %s),
+  CASE WHEN {_DAILY_LIMIT_SET} THEN (
+    SELECT COALESCE(-SUM(l.amount), 0) FROM token_ledger l WHERE l.player_id = p.id AND l.kind = 'SPEND'
+      AND {spent_since_day}
+  ) END,
+  CASE WHEN {_WEEKLY_LIMIT_SET} THEN (
+    SELECT COALESCE(-SUM(l.amount), 0) FROM token_ledger l WHERE l.player_id = p.id AND l.kind = 'SPEND'
+      AND {spent_since_week}
+  ) END,
+  (SELECT {string_agg}(m.marker, ',') FROM player_harm_markers m WHERE m.user_id = p.id),
+  (SELECT pop.peak_hour FROM play_hours_population pop WHERE pop.id = 1),
+  {_PROTECTION_COLUMNS}
+FROM (SELECT 1 AS one) AS one
+LEFT JOIN players p ON p.id = %s
+LEFT JOIN player_protection pp ON pp.player_id = p.id
+LEFT JOIN wallets w ON w.player_id = p.id
+LEFT JOIN user_segments s ON s.user_id = p.id
+LEFT JOIN player_play_hours ph ON ph.user_id = p.id
+"""
+
+
+# Parameters, in order: month start, now (daily), now (weekly), player id. The connection's time zone is UTC
+# (Django's, with USE_TZ), so a timestamptz as text ends in "+00".
+_CONTEXT_SQL_POSTGRESQL = _context_sql(
+    visit_as_text="v.visit_timestamp::text",
+    spent_since_day="l.created_at >= (date_trunc('day', %s::timestamptz AT TIME ZONE p.timezone) AT TIME ZONE "
+                    "p.timezone)",
+    spent_since_week="l.created_at >= (date_trunc('week', %s::timestamptz AT TIME ZONE p.timezone) AT TIME ZONE "
+                     "p.timezone)",
+    string_agg="string_agg",
+)
+
+# SQLite has no time zones: Django's own SQL function django_datetime_trunc (registered on every SQLite
+# connection, the one the ORM's Trunc uses) turns a stored UTC time into the player's local day or week start,
+# compared as text. A lower bound on created_at (now - 8 days: before any local week start) keeps the index.
+# Times are stored as naive UTC text. Parameters, in order: month start, 8 days ago, now, 8 days ago, now, player id.
+_CONTEXT_SQL_SQLITE = _context_sql(
+    visit_as_text="v.visit_timestamp",
+    spent_since_day="l.created_at >= %s AND django_datetime_trunc('day', l.created_at, p.timezone, 'UTC') "
+                    ">= django_datetime_trunc('day', %s, p.timezone, 'UTC')",
+    spent_since_week="l.created_at >= %s AND django_datetime_trunc('week', l.created_at, p.timezone, 'UTC') "
+                     ">= django_datetime_trunc('week', %s, p.timezone, 'UTC')",
+    string_agg="group_concat",
+)
+_N_CONTEXT_COLUMNS = 12  # before the protection columns
+
+_NO_PLAY = (0,) * HOURS
+DEFAULT_PEAK_HOUR = 20  # the usage window's fallback before the first play-hour rollup (the engine's default)
+_WEEK_AND_A_DAY = dt.timedelta(days=8)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def business_month_start(now: dt.datetime) -> dt.datetime:
+    """00:00 on the first day of ``now``'s month in the business timezone (design brief section 3), in UTC."""
+    tz = _zone(settings.BUSINESS_TIMEZONE)
+    local = now.astimezone(tz)
+    return dt.datetime(local.year, local.month, 1, tzinfo=tz).astimezone(dt.UTC)
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    """A time from the statement as an aware datetime: PostgreSQL's text of a timestamptz ("... +00"), SQLite's
+    naive UTC text, or a datetime (aware from PostgreSQL, naive UTC from SQLite)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"not a time: {value!r}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _play_hours(value: Any) -> tuple[int, ...]:
+    """The rollup's 24 counts: the jsonb's text (PostgreSQL and SQLite alike), or a list."""
+    if value is None:
+        return _NO_PLAY
+    if isinstance(value, (str, bytes)):
+        value = orjson.loads(value)
+    if type(value) is not list or len(value) != HOURS:
+        logger.warning("player_play_hours row of the wrong shape ignored: %r", value)
+        return _NO_PLAY
+    return tuple(value)
+
+
+def _context_statement(conn: Any, now: dt.datetime, player_id: int) -> tuple[str, list[Any]]:
+    month_start = business_month_start(now)
+    if conn.vendor == "postgresql":
+        return _CONTEXT_SQL_POSTGRESQL, [month_start, now, now, player_id]
+    if conn.vendor == "sqlite":
+        adapt = conn.ops.adapt_datetimefield_value
+        week_ago, now_text = adapt(now - _WEEK_AND_A_DAY), adapt(now)
+        return _CONTEXT_SQL_SQLITE, [adapt(month_start), week_ago, now_text, week_ago, now_text, player_id]
+    raise NotImplementedError(f"recommendation context: no SQL for {conn.vendor}")
+
+
+_redis_client: Any = None  # this process's Redis client for the hot store, or False on the embedded default
+_thread = threading.local()  # each serving thread's own Redis connection for the streak read
+
+
+def _hot_redis() -> Any:
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = hot_store.redis() if hot_store.is_redis else False
+    return _redis_client
+
+
+def _hot_connection() -> Any:
+    """This thread's Redis connection for the hot store (kept, not returned to the pool: half the client's cost
+    per command), or False on the embedded default. Made on first use in each thread of each process; a failed
+    command disconnects it and the next one reconnects."""
+    held = getattr(_thread, "redis", None)
+    if held is not None and held[0] == os.getpid():
+        return held[1]
+    client = _hot_redis()
+    conn = False if client is False else client.connection_pool.get_connection()
+    _thread.redis = (os.getpid(), conn)
+    return conn
+
+
+class _StreakRead:
+    """The win streak from the hot store in one round trip (spec 2.3.2's ``user:{id}:streak_count``).
+
+    On Redis the GET is sent before the SQL statement and its answer read after it, so Redis answers while
+    PostgreSQL works (less CPU and less waiting than one after the other). On the embedded default the SQLite
+    stand-in is read at the end. Redis down or failing: 0 and a warning, since no rule of spec 2.3.4 uses the
+    streak and a recommendation never fails for it.
+    """
+
+    def __init__(self, player_id: int) -> None:
+        self.player_id = player_id
+        self.key = key_streak_count(player_id)
+        self.embedded = False
+        self.conn: Any = None
+        try:
+            conn = _hot_connection()
+            if conn is False:
+                self.embedded = True
+                return
+            self.conn = conn
+            conn.send_command("GET", self.key)
+        except Exception:  # noqa: BLE001 - Redis down or failing: logged by _failed, the streak reads 0
+            self._failed()
+
+    def result(self) -> int:
+        if self.embedded:
+            try:
+                return hot_store.get_many([self.key]).get(self.key, 0)
+            except Exception:
+                logger.warning("hot store unreachable: win streak of player %s read as 0", self.player_id,
+                               exc_info=True)
+                return 0
+        if self.conn is None:
+            return 0
+        try:
+            value = self.conn.read_response()
+        except Exception:  # noqa: BLE001 - logged by _failed, the streak reads 0
+            self._failed()
+            return 0
+        self.conn = None
+        return 0 if value is None else int(value)
+
+    def abandon(self) -> None:
+        """The statement failed before the answer was read: drop the connection's socket (its answer is unread);
+        the next command reconnects."""
+        if self.conn is not None:
+            self.conn.disconnect()
+            self.conn = None
+
+    def _failed(self) -> None:
+        logger.warning("Redis unreachable: win streak of player %s read as 0", self.player_id, exc_info=True)
+        self.abandon()
+
+
+def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
+    """Everything ``recommendations.engine.recommend`` needs for ``player_id`` at ``now``: one SQL statement
+    (player, protection, balance, segment, play hours, last Company A visit, Company A tokens this month, spend
+    today and this week, harm markers, population peak hour) and one hot-store read (the win streak).
+
+    A player without a players row gets a new player's context (no segment, balance 0, never visited, the
+    business timezone, Korean). Without a ``user_segments`` row the segment and risk profile are None, which the
+    engine treats as Low (Quiz) and "no quiz taken". The quiz is taken when the player has a risk profile (the
+    quiz app writes one; until it exists no other record of a quiz is kept).
+    """
+    conn = connections[DEFAULT_DB_ALIAS]  # looked up once: each use of the ``connection`` proxy costs a lookup
+    sql, params = _context_statement(conn, now, player_id)
+    streak_read = _StreakRead(player_id)  # sent now, read after the statement
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params)
+            row: Sequence[Any] = cursor.fetchone()
+    except BaseException:
+        streak_read.abandon()
+        raise
+    streak = streak_read.result()
+    (locale, tz_name, balance, rfm_group, risk_profile, hours, last_visit, month_tokens, spent_today, spent_week,
+     markers, peak_hour) = row[:_N_CONTEXT_COLUMNS]
+    peak = DEFAULT_PEAK_HOUR if peak_hour is None else int(peak_hour)
+    if locale is None:  # no players row
+        return Context(now=now, win_streak=streak, timezone=settings.BUSINESS_TIMEZONE, population_peak_hour=peak)
+    paused: str | None = None
+    paused_until: dt.datetime | None = None
+    limit_reached = False
+    protection = _protection(row[_N_CONTEXT_COLUMNS:], conn.vendor)
+    if protection is not None:
+        protection.apply_due(now)  # a pending raise whose time has come counts, as in the wallet (not saved)
+        if protection.is_self_excluded(now):
+            paused, paused_until = SELF_EXCLUSION, protection.self_excluded_until
+        elif protection.is_cooling_off(now):
+            paused, paused_until = COOL_OFF, protection.cool_off_until
+        daily, weekly = protection.daily_spend_limit, protection.weekly_spend_limit
+        limit_reached = ((daily is not None and (spent_today or 0) >= daily)
+                         or (weekly is not None and (spent_week or 0) >= weekly))
+    risk = risk_profile or None
+    return Context(
+        now=now,
+        segment=rfm_group or None,
+        risk_profile=risk,
+        balance=int(balance or 0),
+        win_streak=streak,
+        last_corporate_visit_at=_aware(last_visit),
+        corporate_tokens_month=int(month_tokens or 0),
+        quiz_taken=risk is not None,
+        paused=paused,
+        paused_until=paused_until,
+        spend_limit_reached=limit_reached,
+        harm_markers=frozenset(markers.split(",")) if markers else frozenset(),
+        play_hours=_play_hours(hours),
+        locale=locale,
+        timezone=tz_name,
+        population_peak_hour=peak,
+    )
+
+
+def _protection(values: Sequence[Any], vendor: str) -> PlayerProtection | None:
+    """The player's protection row from the statement's last columns (None without one). SQLite gives its times
+    naive (UTC)."""
+    if values[0] is not None and vendor != "postgresql":
+        values = [_aware(v) if i in _PROTECTION_TIME_COLUMNS else v for i, v in enumerate(values)]
+    return protection_from_row(values)
+
+
+_PROTECTION_TIME_COLUMNS = frozenset(
+    i for i, f in enumerate(PlayerProtection._meta.concrete_fields) if f.get_internal_type() == "DateTimeField")
+
+
+# --- the play-hour rollup's reads ------------------------------------------------------------------------------
+
+ROUND_TYPES = ("GAME_PLAY", "FAIL_GAME")  # a game round, won, lost or failed
+
+
+def play_hour_counts(*, first_id: int, last_id: int, timezone: str, since: dt.datetime, until: dt.datetime
+                     ) -> list[tuple[int, int, int]]:
+    """``(user_id, local hour, rounds)`` for the players with ids in [first_id, last_id] whose timezone is
+    ``timezone``: their game rounds in [since, until), grouped by hour of day on their clock. One query."""
+    try:
+        tz = _zone(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = dt.UTC  # a name the model's validator would refuse: read as UTC, like the engine does
+    return list(
+        UserAction.objects.filter(user_id__gte=first_id, user_id__lte=last_id, user__timezone=timezone,
+                                  action_type__in=ROUND_TYPES, action_timestamp__gte=since,
+                                  action_timestamp__lt=until)
+        .annotate(hour=ExtractHour("action_timestamp", tzinfo=tz))
+        .values_list("user_id", "hour")
+        .annotate(rounds=Count("id"))
+        .order_by()
+    )
+
+
+def population_play_hours() -> PopulationPlayHours | None:
+    return PopulationPlayHours.objects.filter(id=PopulationPlayHours.SINGLETON_ID).first()

@@ -1,21 +1,41 @@
-"""Writes for recommendations: the nightly harm-marker batch."""
+"""Writes for recommendations: serving a recommendation (proposal ids and impressions), clicks, and the nightly
+batches (harm markers, play-hour rollup)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 import zoneinfo
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from django.db import transaction
+import orjson
+from django.db import connection, transaction
 from django.utils import timezone
 
 from activity.selectors import player_id_ranges
+from core.exceptions import NotFound
+from recommendations.engine import HOURS, Context, Recommendation, recommend
 from recommendations.harm import HarmThresholds, detect_harm_markers
-from recommendations.models import PlayerHarmMarker
-from recommendations.selectors import harm_events_by_player, player_timezones
+from recommendations.impressions import ImpressionRow, impression_buffer
+from recommendations.messages import templates
+from recommendations.models import (
+    PlayerHarmMarker,
+    PlayerPlayHours,
+    PopulationPlayHours,
+    RecommendationImpression,
+)
+from recommendations.proposal_ids import proposal_id_verify, proposal_ids_new
+from recommendations.selectors import (
+    DEFAULT_PEAK_HOUR,
+    harm_events_by_player,
+    play_hour_counts,
+    player_timezones,
+    recommendation_context,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,4 +96,170 @@ def harm_markers_compute(*, as_of: dt.datetime | None = None, chunk_size: int = 
         if on_progress is not None:
             on_progress(len(zones))
     logger.info("harm markers as of %s: %s", as_of.isoformat(), report.as_dict())
+    return report
+
+
+# --- serving a recommendation ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A recommendation as served: the engine's answer and each proposal's id (same order)."""
+
+    user_id: int
+    recommendation: Recommendation
+    proposal_ids: tuple[str, ...]
+
+
+def recommendation_serve(*, user_id: int, now: dt.datetime | None = None) -> Served:
+    """The recommendation for ``user_id`` now: context (one SQL statement, one hot-store read), the engine, an id
+    per proposal, and the impressions handed to this process's buffer (written in bulk later, not here)."""
+    now = now or timezone.now()
+    ctx: Context = recommendation_context(player_id=user_id, now=now)
+    rec = recommend(ctx, templates())
+    served_ms = int(now.timestamp() * 1000)
+    ids = proposal_ids_new(user_id, len(rec.proposals), served_ms=served_ms)
+    if ids:
+        impression_buffer().add([
+            ImpressionRow(pid, user_id, p.type, str(p.reason.get("rule", "")), i, p.game, p.action, p.reason, now)
+            for i, (pid, p) in enumerate(zip(ids, rec.proposals, strict=True))])
+    return Served(user_id=user_id, recommendation=rec, proposal_ids=ids)
+
+
+_IMPRESSION_FIELDS = ["user", "proposal_type", "rule", "position", "game", "action", "reason", "served_at"]
+_IMPRESSION_COLUMNS = "proposal_id, user_id, proposal_type, rule, position, game, action, reason, served_at"
+# PostgreSQL: the batch travels as one JSON document (orjson, no model instances), one statement.
+_IMPRESSIONS_INSERT_PG = f"""
+INSERT INTO recommendation_impressions ({_IMPRESSION_COLUMNS})
+SELECT {_IMPRESSION_COLUMNS} FROM jsonb_to_recordset(%s::jsonb) AS r(
+  proposal_id uuid, user_id bigint, proposal_type text, rule text, position smallint, game text, action text,
+  reason jsonb, served_at timestamptz)
+ON CONFLICT (proposal_id) DO UPDATE SET
+  {", ".join(f"{c} = EXCLUDED.{c}" for c in _IMPRESSION_COLUMNS.split(", ")[1:])}
+"""
+
+
+def impressions_record(*, rows: Sequence[ImpressionRow]) -> int:
+    """Write impressions in one statement (``INSERT ... ON CONFLICT (proposal_id) DO UPDATE``). A row a click
+    wrote first gets its details and keeps its ``clicked_at``."""
+    if not rows:
+        return 0
+    if connection.vendor == "postgresql":
+        document = orjson.dumps([
+            {"proposal_id": r.proposal_id, "user_id": r.user_id, "proposal_type": r.proposal_type, "rule": r.rule,
+             "position": r.position, "game": r.game or "", "action": r.action or "", "reason": r.reason,
+             "served_at": r.served_at} for r in rows], option=orjson.OPT_UTC_Z).decode()
+        # Inside a caller's transaction (a request on a synchronous setup), a savepoint keeps a failed write from
+        # breaking it; on the flusher thread (autocommit) the statement is its own transaction.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+            cursor.execute(_IMPRESSIONS_INSERT_PG, [document])
+        return len(rows)
+    RecommendationImpression.objects.bulk_create(
+        [RecommendationImpression(proposal_id=r.proposal_id, user_id=r.user_id, proposal_type=r.proposal_type,
+                                  rule=r.rule, position=r.position, game=r.game or "", action=r.action or "",
+                                  reason=r.reason, served_at=r.served_at) for r in rows],
+        batch_size=len(rows),
+        update_conflicts=True, unique_fields=["proposal_id"], update_fields=_IMPRESSION_FIELDS,
+    )
+    return len(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    proposal_id: uuid.UUID
+    clicked_at: dt.datetime
+    first_click: bool
+
+
+def proposal_click(*, user_id: int, proposal_id: str, now: dt.datetime | None = None) -> Click:
+    """Record the player's click on a proposal served to them; a repeated click changes nothing and answers the
+    first click's time.
+
+    The id itself proves it was served to this player (``recommendations.proposal_ids``): anything else, another
+    player's proposal included, is NotFound. The impression may not be written yet (it waits in the buffer of the
+    process that served it): the click then writes the row, and the buffer's upsert fills in the rest.
+    """
+    verified = proposal_id_verify(proposal_id, user_id)
+    if verified is None:
+        raise NotFound("No proposal with this id was served to this player.")
+    pid, served_at = verified
+    now = now or timezone.now()
+    for _ in range(2):
+        if RecommendationImpression.objects.filter(proposal_id=pid, clicked_at__isnull=True).update(clicked_at=now):
+            return Click(pid, now, first_click=True)
+        row, created = RecommendationImpression.objects.get_or_create(
+            proposal_id=pid, defaults={"user_id": user_id, "served_at": served_at, "clicked_at": now})
+        if created:
+            return Click(pid, now, first_click=True)
+        if row.clicked_at is not None:
+            return Click(pid, row.clicked_at, first_click=False)
+        # The buffer wrote the impression between the two statements: the update now finds it.
+    raise RuntimeError(f"click on {pid} could not be recorded")  # pragma: no cover - needs two writers racing twice
+
+
+# --- the nightly play-hour rollup ------------------------------------------------------------------------------
+
+PLAY_HOURS_WINDOW = dt.timedelta(days=30)
+
+
+@dataclass
+class PlayHoursReport:
+    as_of: dt.datetime
+    players: int = 0  # players looked at
+    with_rounds: int = 0  # players with a round in the window (a row each)
+    rounds: int = 0
+    cleared: int = 0  # rows deleted: no round in the window any more
+    peak_hour: int = 0
+    population_hours: list[int] = field(default_factory=lambda: [0] * HOURS)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"as_of": self.as_of.isoformat(), "players": self.players, "with_rounds": self.with_rounds,
+                "rounds": self.rounds, "cleared": self.cleared, "peak_hour": self.peak_hour}
+
+
+def play_hours_rollup(*, as_of: dt.datetime | None = None, chunk_size: int = 5000,
+                      on_progress: Callable[[int], object] | None = None) -> PlayHoursReport:
+    """Fill ``player_play_hours`` and ``play_hours_population`` as of ``as_of`` (default now).
+
+    Set-based, player-id range by range (``chunk_size`` players): per range and timezone one grouped query of
+    the game rounds in the 30 days before ``as_of`` by local hour (``selectors.play_hour_counts``); then, in one
+    transaction per range, one upsert of the range's rows and one delete of the range's rows this run did not
+    write. Last, the population row: per local hour the number of players who played at that hour, and its peak
+    (ties to the earlier hour; no round at all: 20:00). Re-running for the same ``as_of`` gives the same rows.
+    """
+    as_of = as_of or timezone.now()
+    since = as_of - PLAY_HOURS_WINDOW
+    report = PlayHoursReport(as_of=as_of)
+    for first_id, last_id in player_id_ranges(size=chunk_size):
+        zones = player_timezones(first_id=first_id, last_id=last_id)
+        hours: dict[int, list[int]] = {}
+        for zone in sorted(set(zones.values())):
+            for user_id, hour, rounds in play_hour_counts(first_id=first_id, last_id=last_id, timezone=zone,
+                                                          since=since, until=as_of):
+                hours.setdefault(user_id, [0] * HOURS)[hour] += rounds
+        rows = [PlayerPlayHours(user_id=user_id, hours=counts, rounds=sum(counts), as_of=as_of)
+                for user_id, counts in sorted(hours.items())]
+        with transaction.atomic():
+            if rows:
+                PlayerPlayHours.objects.bulk_create(rows, update_conflicts=True, unique_fields=["user"],
+                                                    update_fields=["hours", "rounds", "as_of"])
+            cleared, _ = PlayerPlayHours.objects.filter(
+                user_id__gte=first_id, user_id__lte=last_id).exclude(as_of=as_of).delete()
+        for counts in hours.values():
+            report.rounds += sum(counts)
+            for hour, rounds in enumerate(counts):
+                report.population_hours[hour] += rounds > 0
+        report.with_rounds += len(rows)
+        report.cleared += cleared
+        report.players += len(zones)
+        if on_progress is not None:
+            on_progress(len(zones))
+    population = report.population_hours
+    top = max(population)
+    report.peak_hour = population.index(top) if top > 0 else DEFAULT_PEAK_HOUR
+    PopulationPlayHours.objects.bulk_create(
+        [PopulationPlayHours(id=PopulationPlayHours.SINGLETON_ID, hours=population, peak_hour=report.peak_hour,
+                             players=report.with_rounds, rounds=report.rounds, as_of=as_of)],
+        update_conflicts=True, unique_fields=["id"], update_fields=["hours", "peak_hour", "players", "rounds", "as_of"])
+    logger.info("play hours as of %s: %s", as_of.isoformat(), report.as_dict())
     return report

@@ -95,3 +95,15 @@ def webhook_headers(body: bytes, *, msg_id: str | None = None, secret: str | Non
 def as_meta(headers: dict[str, str]) -> dict[str, str]:
     """HTTP headers as Django test-client keyword arguments (``webhook-id`` -> ``HTTP_WEBHOOK_ID``)."""
     return {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+
+
+# --- stored history (straight into user_actions, as an import would store it) ---------------------------------
+
+def make_actions(*, user_id: int, at: list[dt.datetime], action_type: str = "GAME_PLAY",
+                 **metadata: Any) -> list[Any]:
+    """Stored actions of one type for one player, one per time in ``at``."""
+    from activity.models import UserAction
+
+    return UserAction.objects.bulk_create([
+        UserAction(event_id=f"stored-{next(_seq)}", user_id=user_id, action_type=action_type,
+                   metadata=metadata, action_timestamp=when) for when in at])

@@ -92,3 +92,70 @@ def test_api_modules_do_not_touch_the_orm():
         "API modules must call services/selectors, not the ORM (conventions 2 and 8, spec 2.8):\n"
         + "\n".join(f"  {path}: {'; '.join(found)}" for path, found in sorted(offenders.items()))
     )
+
+
+# --- spec 2.8, named: API code reaches segments only through segments.services.UserService ----------------------
+
+SEGMENT_TABLES = ("user_segments", "user_segment_history", "segment_rules", "segment_runs")
+SQL_WORDS = ("select ", "update ", "insert ", "delete ", " from ", " join ")
+
+
+def segment_offences(source: str, filename: str = "<source>") -> list[str]:
+    """Each way ``source`` reaches segments other than through ``segments.services.UserService``: importing any
+    other segments module or name (models, selectors, the batch's SQL), or SQL text naming a segments table."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Import):
+            found += [f"line {node.lineno}: import {a.name}" for a in node.names
+                      if a.name == "segments" or a.name.startswith("segments.")]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            module = node.module
+            if module == "segments":
+                found += [f"line {node.lineno}: from segments import {a.name}" for a in node.names
+                          if a.name not in ("services", "serializers")]
+            elif module == "segments.services":
+                found += [f"line {node.lineno}: from segments.services import {a.name}" for a in node.names
+                          if a.name != "UserService"]
+            elif module.startswith("segments.") and module != "segments.serializers":
+                found.append(f"line {node.lineno}: from {module} import ...")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value.lower()
+            if any(t in text for t in SEGMENT_TABLES) and any(w in text for w in SQL_WORDS):
+                found.append(f"line {node.lineno}: SQL naming a segments table")
+    return found
+
+
+def test_segment_checker_finds_each_way_around_user_service():
+    # given code that reaches segments around UserService in every way the checker knows, and code that does not
+    bad = (
+        "import segments.models\n"
+        "from segments import selectors\n"
+        "from segments.models import UserSegment\n"
+        "from segments.services import segment_batch_run\n"
+        "from segments.rfm_sql import stage_sql\n"
+        "cursor.execute('SELECT rfm_group FROM user_segments WHERE user_id = %s', [1])\n"
+    )
+    good = (
+        "from segments.services import UserService\n"
+        "from segments.serializers import SegmentOutput\n"
+        "segment = UserService.get_or_create_segment(user_id)\n"
+        "'''Reads user_segments through UserService.'''\n"
+    )
+    # when both are checked
+    # then each offence of the first is reported with its line, and the second is clean
+    assert [o.split(":")[0] for o in segment_offences(bad)] == [f"line {n}" for n in range(1, 7)]
+    assert segment_offences(good) == []
+
+
+def test_api_modules_reach_segments_only_through_user_service():
+    # given every API module of every app
+    report = {str(path.relative_to(ROOT)): segment_offences(path.read_text(), str(path)) for path in api_modules()}
+    offenders = {path: found for path, found in report.items() if found}
+    # when the segments endpoint's module is read
+    segment_api = (ROOT / "segments" / "api.py").read_text()
+    # then none reaches segments around UserService, and the segments API does go through get_or_create_segment
+    assert not offenders, (
+        "Spec 2.8: API code must call segments.services.UserService, not segment models, selectors or SQL:\n"
+        + "\n".join(f"  {path}: {'; '.join(found)}" for path, found in sorted(offenders.items()))
+    )
+    assert "UserService.get_or_create_segment(" in segment_api

@@ -68,6 +68,7 @@ def test_protection_is_documented_with_the_player_jwt_scheme(schema):
     ("/api/users/{user_id}/wallet", "get", [{"ApiKey": []}, {"cookieAuth": []}]),
     ("/api/me/notifications", "get", [{"PlayerJWT": []}]),
     ("/api/corporate/webhook", "post", []),
+    ("/api/users/{user_id}/segment", "get", [{"ApiKey": []}, {"cookieAuth": []}]),
 ])
 def test_every_endpoint_is_documented_with_its_callers_scheme(schema, path, method, security):
     # given the document

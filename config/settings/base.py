@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "wallet",
     "notifications",
     "corporate",
+    "segments",
     "recommendations",
 ]
 
@@ -150,6 +151,8 @@ ACTIONS_MAX_FUTURE_SECONDS = env.int("ACTIONS_MAX_FUTURE_SECONDS", default=3600)
 # --- Auth
 PLAYER_JWT_SECRET = env.str("PLAYER_JWT_SECRET", default="dev-player-jwt-secret-change-me-32b")
 PLAYER_JWT_TTL_SECONDS = env.int("PLAYER_JWT_TTL_SECONDS", default=3600)
+# Verified player tokens kept per process until their exp (core.auth): a player's app repeats its token.
+PLAYER_JWT_CACHE_SIZE = env.int("PLAYER_JWT_CACHE_SIZE", default=10_000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60)
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -183,6 +186,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # "type" names several choice sets: each gets its own name.
+    "ENUM_NAME_OVERRIDES": {"ProposalTypeEnum": "recommendations.engine.PROPOSAL_TYPES"},
     # Security schemes come from core/schema.py (one per caller kind, listed per operation).
 }
 
@@ -243,6 +248,15 @@ MISSION_REWARDS = {
 }
 # Other processes pick up an operator's template edit within this many seconds (the saving one at once).
 RECOMMENDATION_TEMPLATES_TTL_SECONDS = env.int("RECOMMENDATION_TEMPLATES_TTL_SECONDS", default=60)
+# Impressions of served proposals: buffered per process and written in bulk by a thread when the buffer holds
+# this many rows or its oldest is this old (recommendations.impressions). 0 seconds: each request writes its own
+# at once (the default on SQLite, where a second writer thread would only contend for the file's lock).
+RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE = env.int("RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE", default=500)
+RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = env.float(
+    "RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS",
+    default=1.0 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0.0)
+# Benchmark-only routes (GET /api/bench/bare, a bare Django JSON view): off unless BENCH_ENDPOINTS is set.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 # Harm-marker thresholds (recommendations.harm.HarmThresholds documents each; player's local days and nights).
 HARM_MARKERS = {
     "recent_days": 7,

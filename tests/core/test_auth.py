@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from io import StringIO
 
 import jwt
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.test import APIClient
 
 from activity.models import UserAction
+from core import auth
 from core.models import ApiKey
 from players.models import PlayerProtection
 from tests import factories
@@ -215,6 +218,58 @@ def test_a_player_id_in_the_body_does_not_reach_another_player(player_client_fac
     # then it is refused (unknown fields) and B's limit is unchanged
     assert response.status_code == 400
     assert PlayerProtection.objects.get(player_id=202).daily_spend_limit == 40
+
+
+# --- verified player tokens, kept until they expire --------------------------------------------------
+
+def test_a_verified_token_is_recognised_again_without_decoding_it(monkeypatch):
+    # given a player token verified once
+    token = factories.player_token(9)
+    assert auth.player_id_from_token(token) == 9
+    # when it comes again, with PyJWT out of reach
+    monkeypatch.setattr(auth.jwt, "decode", _no_decode)
+    # then it still names its player
+    assert auth.player_id_from_token(token) == 9
+
+
+def test_a_verified_token_is_refused_once_it_expires():
+    # given a token valid for one more second, verified and kept
+    token = factories.player_token(9, ttl_seconds=1)
+    assert auth.player_id_from_token(token) == 9
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    # when its exp has passed
+    time.sleep(max(0.0, exp - time.time()) + 0.05)
+    # then it is refused as expired
+    with pytest.raises(AuthenticationFailed, match="expired"):
+        auth.player_id_from_token(token)
+
+
+def test_a_new_secret_forgets_the_tokens_verified_with_the_old_one(settings):
+    # given a token verified under the current secret
+    token = factories.player_token(9)
+    assert auth.player_id_from_token(token) == 9
+    # when the secret changes
+    settings.PLAYER_JWT_SECRET = "another-secret-of-32-bytes-or-more!"
+    # then the token is checked again, and refused
+    with pytest.raises(AuthenticationFailed, match="Invalid token"):
+        auth.player_id_from_token(token)
+
+
+def test_the_verified_tokens_are_bounded_and_refused_ones_are_not_kept(settings):
+    # given room for 2 verified tokens
+    settings.PLAYER_JWT_CACHE_SIZE = 2
+    # when 3 tokens are verified and a bad one is refused
+    for player_id in (1, 2, 3):
+        auth.player_id_from_token(factories.player_token(player_id))
+    with pytest.raises(AuthenticationFailed):
+        auth.player_id_from_token(factories.player_token(4, ttl_seconds=-10))
+    # then at most 2 are kept, none of them the refused one
+    assert 0 < len(auth._verified_tokens) <= 2
+    assert all(player_id != 4 for player_id, _ in auth._verified_tokens.values())
+
+
+def _no_decode(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the token was decoded again")
 
 
 # --- management commands -------------------------------------------------------------------------

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from core.writebehind import WriteBehind
-
-
-def wait_for(condition, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
+from tests.waiting import wait_for
 
 
 def test_without_a_delay_each_add_is_written_at_once():

@@ -121,7 +121,7 @@ CASES = [
     Case("High-Risk", {"risk_profile": "High-Risk"}, ["MID_STAKE", "RISKY_PLAY", "CORPORATE_MISSION"],
          messages={"RISKY_PLAY": "위험을 즐기시는군요! 프리미엄 룰렛에 도전해보세요"},
          reasons={"RISKY_PLAY": {"rule": "risk_profile", "risk_profile": "High-Risk"}}),
-    Case("Moderate", {"risk_profile": "Moderate"}, ["MID_STAKE", "CORPORATE_MISSION"]),
+    Case("Moderate-Risk", {"risk_profile": "Moderate-Risk"}, ["MID_STAKE", "CORPORATE_MISSION"]),
     Case("Low-Risk", {"risk_profile": "Low-Risk"}, BASE_TYPES),
     Case("no risk profile: quiz mission", {"risk_profile": None},
          ["MID_STAKE", "CORPORATE_MISSION", "QUIZ_MISSION"],

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from core.cli import parse_as_of
 from recommendations.selectors import player_count
 from recommendations.services import harm_markers_compute
 
@@ -23,14 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=1000, help="Players per range (default 1000).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        as_of = None
-        if options["as_of"]:
-            try:
-                as_of = dt.datetime.fromisoformat(options["as_of"])
-            except ValueError as exc:
-                raise CommandError(f"--as-of: {exc}") from exc
-            if as_of.tzinfo is None:
-                raise CommandError("--as-of needs a UTC offset, e.g. 2026-11-20T03:30:00+09:00.")
+        as_of = parse_as_of(options["as_of"], example="2026-11-20T03:30:00+09:00")
         with tqdm(total=player_count(), unit="players", file=sys.stderr, desc="harm markers", disable=None) as bar:
             report = harm_markers_compute(as_of=as_of, chunk_size=options["chunk_size"], on_progress=bar.update)
         found = ", ".join(f"{name} {count}" for name, count in sorted(report.markers.items())) or "none"
