@@ -35,6 +35,8 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tokenloop"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 BENCH_REDIS_DB = 15
 LOCK_PATH = "/tmp/tokenloop-bench.lock"  # one benchmark at a time on this machine
+# Production settings require Company A's signing secret; the benches sign with this one.
+BENCH_WEBHOOK_SECRET = "whsec_" + "YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OQ=="
 _LOCK_FILE: Any = None  # open (and locked) until the process exits
 
 _T0 = time.monotonic()
@@ -197,6 +199,7 @@ class BenchEnv:
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
             "PLAYER_JWT_SECRET": "bench-player-jwt-secret-0123456789abcdef",
+            "CORPORATE_WEBHOOK_SECRET": BENCH_WEBHOOK_SECRET,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",

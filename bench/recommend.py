@@ -54,7 +54,6 @@ TARGET_ENGINE_US_PER_CALL = 50.0
 TARGET_REQUESTS_PER_S = 400.0
 TARGET_RATIO_TO_BARE = 0.40
 TARGET_P99_MS = 50.0
-WEBHOOK_SECRET = "whsec_" + "YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OQ=="
 TIMEZONES = ("Asia/Seoul", "Asia/Seoul", "Asia/Seoul", "America/New_York", "Europe/London", "UTC")
 
 
@@ -440,7 +439,6 @@ def main() -> int:
     log(f"uptime: {uptime}")
     env = BenchEnv() if http else None
     if env is not None:
-        env.env["CORPORATE_WEBHOOK_SECRET"] = WEBHOOK_SECRET
         env.env["NOTIFICATIONS_TRANSPORT"] = "log"
         env.prepare()
     _setup_django(env)

@@ -53,7 +53,6 @@ from bench.common import BenchEnv, emit, log, target
 
 TARGET_RATIO_TO_AGGREGATE = 1.5
 TARGET_SPEEDUP_VS_PER_PLAYER = 100.0
-WEBHOOK_SECRET = "whsec_" + "YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OQ=="
 GENERATE_CHUNK = 1_000_000
 STREAK_SHARE = 0.3
 
@@ -309,7 +308,6 @@ def main() -> int:
     sample = args.sample or (500 if args.quick else 2_000)
 
     env = BenchEnv()
-    env.env["CORPORATE_WEBHOOK_SECRET"] = WEBHOOK_SECRET  # production settings require it
     log(f"bench database {env.dbname}, redis {env.redis_url}")
     env.prepare()
     _setup_django(env)

@@ -22,10 +22,18 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchEnv, Server, emit, log, percentile, pids_named, server_label, target
+from bench.common import (
+    BENCH_WEBHOOK_SECRET,
+    BenchEnv,
+    Server,
+    emit,
+    log,
+    percentile,
+    pids_named,
+    server_label,
+    target,
+)
 from bench.load import Request, run_load
-
-SECRET = "whsec_" + "YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OQ=="
 
 
 def make_requests(count: int, players: int, seed: int) -> list[Request]:
@@ -44,7 +52,7 @@ def make_requests(count: int, players: int, seed: int) -> list[Request]:
         msg_id = f"msg_bench_{seed}_{i}"
         requests.append(Request("POST", "/api/corporate/webhook", body, {
             "Content-Type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(now),
-            "webhook-signature": sign(SECRET, msg_id, now, body),
+            "webhook-signature": sign(BENCH_WEBHOOK_SECRET, msg_id, now, body),
         }))
     return requests
 
@@ -106,7 +114,6 @@ def main() -> int:
     count = args.requests or (3_000 if args.quick else 20_000)
 
     env = BenchEnv()
-    env.env["CORPORATE_WEBHOOK_SECRET"] = SECRET
     env.env["NOTIFICATIONS_TRANSPORT"] = "log"
     env.prepare()
     if not args.new_players:
