@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -107,3 +109,21 @@ def make_actions(*, user_id: int, at: list[dt.datetime], action_type: str = "GAM
     return UserAction.objects.bulk_create([
         UserAction(event_id=f"stored-{next(_seq)}", user_id=user_id, action_type=action_type,
                    metadata=metadata, action_timestamp=when) for when in at])
+
+
+@contextlib.contextmanager
+def ledger_purge_allowed() -> Iterator[None]:
+    """SQLite refuses to delete ledger rows (wallet migration 0003) unless ``token_ledger_purge`` holds a row:
+    for emptying a whole test database only. PostgreSQL empties with TRUNCATE, which its trigger allows."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO token_ledger_purge (reason) VALUES ('emptying a test database')")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM token_ledger_purge")

@@ -20,6 +20,7 @@ from activity.validation import parse_action
 from core.hotstore import hot_store, key_last_action_ts
 from corporate.models import SiteReward
 from players.models import Player
+from tests import factories
 from tests.factories import make_player
 from wallet.balance_cache import key_balance, key_balance_seq
 from wallet.models import LedgerEntry, Wallet
@@ -58,10 +59,10 @@ def economy_rows() -> tuple[list[tuple[Any, ...]], ...]:
     return ledger, wallets, rewards
 
 
-def empty_database() -> None:
-    """Remove what the generator wrote. Ledger rows cannot be deleted through the ORM, nor at all on
-    PostgreSQL (a trigger), where TRUNCATE is the way."""
-    tables = ("site_rewards", "token_ledger", "wallets", "user_actions", "players")
+def empty_database(tables: tuple[str, ...] = ("site_rewards", "token_ledger", "wallets", "user_actions",
+                                               "players")) -> None:
+    """Remove what the generator wrote (or those of its tables). Ledger rows cannot be deleted through the ORM,
+    nor by SQL without the purge marker on SQLite or at all on PostgreSQL (triggers): TRUNCATE is the way there."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Run the pending (deferred) foreign-key checks first: TRUNCATE refuses tables that have some.
@@ -69,8 +70,9 @@ def empty_database() -> None:
             cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         else:
-            for table in tables:
-                cursor.execute(f"DELETE FROM {table}")
+            with factories.ledger_purge_allowed():
+                for table in tables:
+                    cursor.execute(f"DELETE FROM {table}")
 
 
 def ledger_by_player() -> dict[int, list[tuple[Any, ...]]]:
@@ -469,14 +471,8 @@ def test_a_rerun_adds_the_economy_to_players_loaded_without_one():
     # given a data set loaded as before the wallet existed: players and actions, no token history
     generate()
     economy = economy_rows()
+    empty_database(("site_rewards", "token_ledger", "wallets"))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("TRUNCATE site_rewards, token_ledger, wallets")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        else:
-            for table in ("site_rewards", "token_ledger", "wallets"):
-                cursor.execute(f"DELETE FROM {table}")
         cursor.execute("DELETE FROM user_actions WHERE action_type LIKE %s", ["%_CYBER_TOKENS"])
     # when the same arguments run again
     out = generate()

@@ -78,10 +78,7 @@ def test_raw_update_is_refused_by_the_database_trigger(entry):
     assert unchanged(entry)
 
 
-def test_raw_delete_is_refused_by_the_database_trigger_on_postgresql(entry):
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite keeps DELETE open so the test runner can empty tables (migration 0002); "
-                    "the ORM refusal above covers it there")
+def test_raw_delete_is_refused_by_the_database_trigger(entry):
     # given a stored ledger row
     # when raw SQL tries to delete it
     with pytest.raises(DatabaseError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:

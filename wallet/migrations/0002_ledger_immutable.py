@@ -1,7 +1,6 @@
 """The database itself refuses to change ledger rows.
 
-PostgreSQL: UPDATE and DELETE raise. SQLite: UPDATE raises (DELETE stays possible there so the test
-runner can empty tables between tests; the model and the admin refuse deletes everywhere).
+PostgreSQL: UPDATE and DELETE raise. SQLite: UPDATE raises here, DELETE from migration 0003 on.
 TRUNCATE (used by test teardown on PostgreSQL) is not blocked.
 """
 
