@@ -62,9 +62,8 @@ def player_from_row(values: Sequence[Any], *, using: str = "default") -> Player:
     query building. The values must be Python values as PostgreSQL's driver returns them."""
     n = len(PLAYER_FIELDS)
     player = Player.from_db(using, PLAYER_FIELDS, values[:n])
-    protection = None
-    if values[n] is not None:  # the protection's primary key: NULL when the LEFT JOIN found no row
-        protection = PlayerProtection.from_db(using, PROTECTION_FIELDS, values[n:n + len(PROTECTION_FIELDS)])
+    protection = protection_from_row(values[n:n + len(PROTECTION_FIELDS)], using=using)
+    if protection is not None:
         PlayerProtection.player.field.set_cached_value(protection, player)
     Player.protection.related.set_cached_value(player, protection)
     return player

@@ -31,12 +31,11 @@ stakes ("you are on a streak, bet more" is the hot-hand fallacy).
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
+from core.timezones import zone
 from recommendations.harm import LATE_NIGHT_SESSIONS
 
 # --- vocabulary ---------------------------------------------------------------------------------------------
@@ -207,13 +206,6 @@ class Templates:
 # --- the engine ---------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=512)
-def _zone(name: str) -> dt.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
 
 def recommend(ctx: Context, templates: Templates) -> Recommendation:
     """The recommendation for ``ctx`` (spec 2.3.4, in its order, then protection); see the module docstring."""
@@ -320,7 +312,7 @@ def usage_window(ctx: Context) -> UsageWindow | None:
     visit = ctx.last_corporate_visit_at
     visit_hour = -1
     if visit is not None:
-        visit_hour = visit.astimezone(_zone(ctx.timezone)).hour
+        visit_hour = visit.astimezone(zone(ctx.timezone)).hour
         scores[visit_hour] += 1
     night = LATE_NIGHT_SESSIONS in ctx.harm_markers
     if night:

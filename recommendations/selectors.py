@@ -9,7 +9,6 @@ import os
 import threading
 import zoneinfo
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -20,6 +19,7 @@ from django.db.models.functions import ExtractHour
 
 from activity.models import UserAction
 from core.hotstore import hot_store, key_streak_count
+from core.timezones import zone
 from players.models import Player, PlayerProtection
 from players.selectors import protection_columns, protection_from_row
 from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context
@@ -148,14 +148,10 @@ DEFAULT_PEAK_HOUR = 20  # the usage window's fallback before the first play-hour
 _WEEK_AND_A_DAY = dt.timedelta(days=8)
 
 
-@lru_cache(maxsize=64)
-def _zone(name: str) -> dt.tzinfo:
-    return zoneinfo.ZoneInfo(name)
-
 
 def business_month_start(now: dt.datetime) -> dt.datetime:
     """00:00 on the first day of ``now``'s month in the business timezone (design brief section 3), in UTC."""
-    tz = _zone(settings.BUSINESS_TIMEZONE)
+    tz = zone(settings.BUSINESS_TIMEZONE)
     local = now.astimezone(tz)
     return dt.datetime(local.year, local.month, 1, tzinfo=tz).astimezone(dt.UTC)
 
@@ -355,7 +351,7 @@ def play_hour_counts(*, first_id: int, last_id: int, timezone: str, since: dt.da
     """``(user_id, local hour, rounds)`` for the players with ids in [first_id, last_id] whose timezone is
     ``timezone``: their game rounds in [since, until), grouped by hour of day on their clock. One query."""
     try:
-        tz = _zone(timezone)
+        tz = zone(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         tz = dt.UTC  # a name the model's validator would refuse: read as UTC, like the engine does
     return list(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from activity.selectors import player_id_ranges
 from core.exceptions import NotFound
+from core.timezones import zone
 from recommendations.engine import HOURS, Context, Recommendation, recommend
 from recommendations.harm import HarmThresholds, detect_harm_markers
 from recommendations.impressions import ImpressionRow, impression_buffer
@@ -52,12 +52,6 @@ class HarmReport:
                 "cleared": self.cleared}
 
 
-def _zone(name: str) -> dt.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
 
 def harm_markers_compute(*, as_of: dt.datetime | None = None, chunk_size: int = 1000,
                          thresholds: HarmThresholds | None = None,
@@ -80,7 +74,7 @@ def harm_markers_compute(*, as_of: dt.datetime | None = None, chunk_size: int = 
                                                      thresholds=thresholds):
             if user_id not in zones:  # an action of an id without a players row (no FK on user_actions)
                 continue
-            found = detect_harm_markers(events, now=as_of, tz=_zone(zones[user_id]), thresholds=thresholds)
+            found = detect_harm_markers(events, now=as_of, tz=zone(zones[user_id]), thresholds=thresholds)
             for marker, details in found.items():
                 rows.append(PlayerHarmMarker(user_id=user_id, marker=marker, detected_at=as_of, as_of=as_of,
                                              details=details))
@@ -233,8 +227,8 @@ def play_hours_rollup(*, as_of: dt.datetime | None = None, chunk_size: int = 500
     for first_id, last_id in player_id_ranges(size=chunk_size):
         zones = player_timezones(first_id=first_id, last_id=last_id)
         hours: dict[int, list[int]] = {}
-        for zone in sorted(set(zones.values())):
-            for user_id, hour, rounds in play_hour_counts(first_id=first_id, last_id=last_id, timezone=zone,
+        for tz_name in sorted(set(zones.values())):
+            for user_id, hour, rounds in play_hour_counts(first_id=first_id, last_id=last_id, timezone=tz_name,
                                                           since=since, until=as_of):
                 hours.setdefault(user_id, [0] * HOURS)[hour] += rounds
         rows = [PlayerPlayHours(user_id=user_id, hours=counts, rounds=sum(counts), as_of=as_of)
