@@ -5,30 +5,38 @@
 
 1. A dedicated database ``<dbname>_bench`` (dropped, recreated, migrated) and Redis DB 15 (flushed).
 2. Data, written by SQL (``INSERT ... SELECT ... generate_series`` in chunks, two connections, progress on
-   stderr): N players, their wallets, ``--actions`` actions in the window of D (today, business time) plus
-   one more day before it, in time order (as the log is), valid metadata of every type the batch reads; the
+   stderr): N players, their wallets, and the log of the 31 days before D (today, business time) in time order
+   (as the log is), ``--actions`` of them in D's window, valid metadata of every type the batch reads; the
    player of each action is drawn with a heavy tail (a few players do most) and high ids stop playing as the
-   month goes on (recency spreads); spends scale with the player. The log's indexes are built after the load,
-   then VACUUM ANALYZE. ``user:{id}:streak_count`` keys in Redis for 30% of the players.
-3. The first night: the batch as of D-1 (every row new, every group a first group). Not the measured run.
-   Then VACUUM of user_segments (what autovacuum does during the day).
-4. Measured, in this order: the bare aggregate over D's window; the batch as of D; the bare aggregate again;
-   the batch for D again (a re-run: it must write nothing: no row, no history, no reward). The batch is
-   ``segments.services.segment_batch_run``, as ``run_rfm`` runs it (ranges on ``--workers`` threads, as that
-   many Celery workers would), timed by phase: start and
-   stage (one statement), apply (the ranges), the end of the run. The reward payouts of the night's rises are
+   month goes on (recency spreads); spends scale with the player. Written up to D-1 03:00 first; the log's
+   indexes are built after that load, then VACUUM ANALYZE. ``user:{id}:streak_count`` keys in Redis for 30% of
+   the players.
+3. The first night: the batch as of D-1 at 03:00 (a full run: every row new, every group a first group). Not
+   measured. Then VACUUM of user_segments (what autovacuum does during the day), and the day: the rest of D-1's
+   actions in time order, and 0.2% more at random times in D's window before D-1 (logged late, for days the
+   first night counted), written with the indexes in place (as ingest does); then ANALYZE.
+4. Measured, in this order: the bare aggregate over D's window; the nightly batch as of D (incremental from the
+   first night's rows: it adds the day that entered the window and the late actions, removes the day that left
+   it); the bare aggregate again; a re-run of D (it must write nothing: no row, no history, no reward); a full
+   recompute of D (``run_rfm --full``), the check: it must find every row already equal to what it computes.
+   The batch is ``segments.services.segment_batch_run``, as ``run_rfm`` runs it (ranges on ``--workers``
+   threads, as that many Celery workers would), timed by phase: start and
+   stage, apply (the ranges), the end of the run. The reward payouts of the night's rises are
    timed apart (``rewards_seconds``): a loop over the risen players only, through the wallet, one transaction
    each; it scales with the number of rises, not of players.
    The bare aggregate is ``SELECT user_id, count(*), max(action_timestamp), <the batch's sums> FROM user_actions
    WHERE <D's window> GROUP BY user_id``, its rows consumed by an outer aggregate in the server (no transfer),
-   at the batch's ``work_mem``: the aggregation the batch must do, without writing anything. The same with
-   only count, max and the spent-tokens sum (the brief's example) is reported as well.
+   at the batch's ``work_mem``: the aggregation a full recompute must do, without writing anything. The same
+   with only count, max and the spent-tokens sum (the brief's example) is reported as well.
 5. The spec's approach on a sample of covered players: per player its R, F, M and Company A queries and its
    ``UPDATE user_segments SET rfm_group = CASE ...``, committed per player as the spec's code does (and, for
    reference, all in one transaction), timed and extrapolated to every covered player. The sample's R, F, M
    and group must equal the batch's rows.
 
-Targets: batch <= 1.5x the bare aggregate; the per-player approach >= 100x slower than the batch.
+Targets: the nightly batch <= 1.5x the bare aggregate; the per-player approach >= 100x slower than it. The full
+recompute's time and ratio are reported beside them (``full_recompute_*``). The targets count as met only when
+the run is complete: the nightly batch incremental, the re-run and the full recompute writing nothing, the
+per-player sample equal to the batch's rows.
 The last stdout line is the JSON result (design brief section 7). ``--quick`` ends within about a minute.
 The bench database and Redis DB are emptied at the end (``--keep-db`` keeps them). Exits 0 when the run
 completed, whether or not the targets were met.
@@ -44,6 +52,7 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +68,7 @@ STREAK_SHARE = 0.3
 # One chunk of actions: g numbers the action in time order over [start, start + 31 days); its player is drawn
 # with a heavy tail (power 3: player 1 plays most) among the players still playing at that time (the highest
 # ids stop first: by the end only 60% play); each type's metadata as the registry requires it.
-_ACTIONS_SQL = """
+_ACTIONS_SQL_TEMPLATE = """
 INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp)
 SELECT 'bench-' || g, uid, typ, (CASE typ
     WHEN 'GAME_PLAY' THEN '{"game": "' || game || '", "bet": ' || (10 * (1 + g %% 20)) || ', "payout": '
@@ -81,12 +90,18 @@ FROM (
          WHEN r2 < 0.86 THEN 'VIEW_CONTENT' WHEN r2 < 0.91 THEN 'FAIL_GAME' ELSE 'CLAIM_REWARD' END AS typ
   FROM (
     SELECT g, random() AS r2, random() AS r3,
-      %(start)s::timestamptz + (g - 1) * %(step)s::interval AS ts,
+      {ts} AS ts,
       1 + floor(%(players)s * (1 - 0.4 * (g - 1)::float8 / %(total)s) * power(random(), 3))::bigint AS uid
     FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g
   ) a
 ) b
 """
+
+# In time order (the log's usual shape), or at random times in [start, start + span) (actions logged late).
+_ACTIONS_SQL = _ACTIONS_SQL_TEMPLATE.replace("{ts}", "%(start)s::timestamptz + (g - 1) * %(step)s::interval")
+_LATE_ACTIONS_SQL = _ACTIONS_SQL_TEMPLATE.replace("{ts}", "%(late_start)s::timestamptz + random() * %(span)s::interval")
+LATE_SHARE = 0.002  # of the window's actions, logged after the first night for days it had counted
+FIRST_NIGHT_AT = dt.timedelta(hours=3)  # the batch runs at 03:00: the day's first hours are logged before it
 
 _PLAYERS_SQL = """
 INSERT INTO players (id, signup_at, locale, timezone, age_verified)
@@ -125,40 +140,67 @@ def _setup_django(env: BenchEnv) -> None:
 
 # --- data ------------------------------------------------------------------------------------------------------
 
-def generate(env: BenchEnv, *, players: int, actions: int, as_of: dt.date) -> dict[str, Any]:
-    """Players, wallets and the log (31 days ending at D's midnight, ``actions`` of them in D's window)."""
-    from tqdm import tqdm
+@dataclass
+class Plan:
+    """The log the bench writes: ``total`` actions in time order over [first_start, end) (31 days ending at D's
+    midnight), the first ``split`` of them before the first night (up to D-1 03:00), the rest after it with
+    ``late`` more at random times in D's window before D-1 (logged late, for days the first night counted)."""
 
+    first_start: dt.datetime
+    step: dt.timedelta
+    players: int
+    total: int
+    split: int
+    late: int
+    late_start: dt.datetime
+    late_span: dt.timedelta
+
+
+def plan(*, players: int, actions: int, as_of: dt.date) -> Plan:
     from segments import rfm_sql
 
     tz = "Asia/Seoul"
     start, end = rfm_sql.window(as_of, tz)
-    first_start, _ = rfm_sql.window(as_of - dt.timedelta(days=1), tz)
+    first_start, night = rfm_sql.window(as_of - dt.timedelta(days=1), tz)
     span = end - first_start
     total = round(actions * span / (end - start))
     step = span / total
+    split = int((night + FIRST_NIGHT_AT - first_start) / step)
+    return Plan(first_start=first_start, step=step, players=players, total=total, split=split,
+                late=round(actions * LATE_SHARE), late_start=start, late_span=night - start)
+
+
+def _load(env: BenchEnv, sql: str, first: int, last: int, plan: Plan) -> int:
+    with env.connect(autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = off")
+        conn.execute(sql, {"start": plan.first_start, "step": plan.step, "players": plan.players,
+                           "total": plan.total, "first": first, "last": last, "late_start": plan.late_start,
+                           "span": plan.late_span})
+    return last - first + 1
+
+
+def _load_chunks(env: BenchEnv, sql: str, first: int, last: int, plan: Plan, desc: str) -> None:
+    from tqdm import tqdm
+
+    chunks = [(a, min(a + GENERATE_CHUNK - 1, last)) for a in range(first, last + 1, GENERATE_CHUNK)]
+    with tqdm(total=last - first + 1, unit="actions", unit_scale=True, desc=desc, file=sys.stderr) as bar, \
+            concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for n in pool.map(lambda c: _load(env, sql, c[0], c[1], plan), chunks):
+            bar.update(n)
+
+
+def generate(env: BenchEnv, plan: Plan) -> dict[str, Any]:
+    """Players, wallets and the log up to the first night (D-1 03:00); then its indexes, as a restore builds
+    them, and the streak keys."""
     t0 = time.monotonic()
     with env.connect(autocommit=True) as conn:
-        conn.execute(_PLAYERS_SQL, {"signup": first_start - dt.timedelta(days=90), "players": players})
+        conn.execute(_PLAYERS_SQL, {"signup": plan.first_start - dt.timedelta(days=90), "players": plan.players})
         conn.execute(_WALLETS_SQL)
-        # The log's indexes are built after the load (as a restore would), then the table is vacuumed.
         conn.execute("DROP INDEX IF EXISTS user_actions_user_ts")
         conn.execute("DROP INDEX IF EXISTS user_actions_ts_brin")
         conn.execute("ALTER TABLE user_actions DROP CONSTRAINT IF EXISTS user_actions_event_id_uniq")
-    chunks = [(a, min(a + GENERATE_CHUNK - 1, total)) for a in range(1, total + 1, GENERATE_CHUNK)]
-
-    def load(chunk: tuple[int, int]) -> int:
-        with env.connect(autocommit=True) as conn:
-            conn.execute("SET synchronous_commit = off")
-            conn.execute(_ACTIONS_SQL, {"start": first_start, "step": step, "players": players, "total": total,
-                                        "first": chunk[0], "last": chunk[1]})
-        return chunk[1] - chunk[0] + 1
-
-    with tqdm(total=total, unit="actions", unit_scale=True, desc="generating", file=sys.stderr) as bar, \
-            concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        for n in pool.map(load, chunks):
-            bar.update(n)
-    log(f"{total:,} actions written in {time.monotonic() - t0:.0f}s; building indexes")
+    _load_chunks(env, _ACTIONS_SQL, 1, plan.split, plan, "generating")
+    log(f"{plan.split:,} actions written in {time.monotonic() - t0:.0f}s; building indexes")
     with env.connect(autocommit=True) as conn:
         conn.execute("SET maintenance_work_mem = '1GB'")
         conn.execute("ALTER TABLE user_actions ADD CONSTRAINT user_actions_event_id_uniq UNIQUE (event_id)")
@@ -168,14 +210,11 @@ def generate(env: BenchEnv, *, players: int, actions: int, as_of: dt.date) -> di
         conn.execute("VACUUM (ANALYZE) user_actions")
         conn.execute("VACUUM (ANALYZE) players")
         conn.execute("VACUUM (ANALYZE) wallets")
-        in_window = conn.execute("SELECT count(*) FROM user_actions WHERE action_timestamp >= %s "
-                                 "AND action_timestamp < %s", [start, end]).fetchone()[0]
-        size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('user_actions'))").fetchone()[0]
     client = env.redis()
     rng = random.Random(7)
     pipe = client.pipeline(transaction=False)
     streaks = 0
-    for uid in range(1, players + 1):
+    for uid in range(1, plan.players + 1):
         if rng.random() < STREAK_SHARE:
             pipe.set(f"user:{uid}:streak_count", 1 + uid % 9)
             streaks += 1
@@ -184,10 +223,29 @@ def generate(env: BenchEnv, *, players: int, actions: int, as_of: dt.date) -> di
     pipe.execute()
     client.close()
     seconds = time.monotonic() - t0
-    log(f"data ready in {seconds:.0f}s: {in_window:,} actions in the window, {total:,} in all ({size}), "
-        f"{streaks:,} streak keys")
-    return {"actions_total": total, "actions_in_window": int(in_window), "table_size": size,
-            "streak_keys": streaks, "generate_seconds": round(seconds, 1)}
+    log(f"first part ready in {seconds:.0f}s; {streaks:,} streak keys")
+    return {"streak_keys": streaks, "generate_seconds": round(seconds, 1)}
+
+
+def generate_day(env: BenchEnv, plan: Plan, *, as_of: dt.date) -> dict[str, Any]:
+    """The day between the two nights: the rest of D-1 in time order, and the late actions; the indexes are kept
+    up as they are written (as ingest does), then the table is analyzed (as autovacuum would)."""
+    from segments import rfm_sql
+
+    t0 = time.monotonic()
+    _load_chunks(env, _ACTIONS_SQL, plan.split + 1, plan.total, plan, "the day after the first night")
+    _load_chunks(env, _LATE_ACTIONS_SQL, plan.total + 1, plan.total + plan.late, plan, "late actions")
+    start, end = rfm_sql.window(as_of, "Asia/Seoul")
+    with env.connect(autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) user_actions")
+        in_window = conn.execute("SELECT count(*) FROM user_actions WHERE action_timestamp >= %s "
+                                 "AND action_timestamp < %s", [start, end]).fetchone()[0]
+        size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('user_actions'))").fetchone()[0]
+    seconds = time.monotonic() - t0
+    log(f"day written in {seconds:.0f}s: {in_window:,} actions in D's window, {plan.total + plan.late:,} in all "
+        f"({size})")
+    return {"actions_in_window": int(in_window), "actions_total": plan.total + plan.late, "table_size": size,
+            "day_seconds": round(seconds, 1)}
 
 
 def checkpoint(env: BenchEnv) -> None:
@@ -198,15 +256,16 @@ def checkpoint(env: BenchEnv) -> None:
 
 # --- the batch, by phase ---------------------------------------------------------------------------------------
 
-def run_batch(*, as_of: dt.date, range_size: int, workers: int, pay_rewards: bool | None = None) -> dict[str, Any]:
-    """The batch as ``run_rfm`` runs it (``segments.services.segment_batch_run``), timed by phase: start and
-    stage, apply (every range), the reward payouts (every range's rises), the end of the run."""
+def run_batch(*, as_of: dt.date, range_size: int, workers: int, pay_rewards: bool | None = None,
+              full: bool = False) -> dict[str, Any]:
+    """The batch as ``run_rfm`` runs it (``segments.services.segment_batch_run``), timed by phase: start (the
+    watermark, the mode) and stage, apply (every range), the reward payouts (every range's rises), the end."""
     from segments import services
 
     marks: dict[str, float] = {}
     t0 = time.monotonic()
     run = services.segment_batch_run(as_of=as_of, pay_rewards=pay_rewards, range_size=range_size, trigger="bench",
-                                     dispatch=False, workers=workers,
+                                     dispatch=False, workers=workers, full=full,
                                      on_phase=lambda name, _: marks.__setitem__(name, time.monotonic()))
     end = time.monotonic()
     if run.status != run.Status.DONE:
@@ -217,7 +276,7 @@ def run_batch(*, as_of: dt.date, range_size: int, workers: int, pay_rewards: boo
             "finish_seconds": finish, "rewards_seconds": rewards, "rewards_paid": run.rewards_paid,
             "players": run.players, "ranges": run.ranges_total, "rows_updated": run.rows_updated,
             "rows_inserted": run.rows_inserted, "changes": run.changes, "rises": run.rises,
-            "distribution": run.distribution}
+            "distribution": run.distribution, "mode": run.mode, "mode_reason": run.mode_reason}
 
 
 def bare_aggregate(env: BenchEnv, *, as_of: dt.date, work_mem: str, columns: str = "batch") -> float:
@@ -320,27 +379,29 @@ def main() -> int:
     params = {"quick": args.quick, "players": players, "actions_in_window": actions, "as_of": as_of.isoformat(),
               "range_size": args.range_size, "workers": args.workers, "work_mem": work_mem, "sample": sample,
               "cores": os.cpu_count()}
-    data = generate(env, players=players, actions=actions, as_of=as_of)
-    params["actions_total"] = data["actions_total"]
+    layout = plan(players=players, actions=actions, as_of=as_of)
+    data = generate(env, layout)
 
     checkpoint(env)
-    log(f"first night: the batch as of {as_of - dt.timedelta(days=1)} (every row new)")
+    log(f"first night: the batch as of {as_of - dt.timedelta(days=1)} at 03:00 (every row new)")
     first = run_batch(as_of=as_of - dt.timedelta(days=1), range_size=args.range_size, workers=args.workers)
-    log(f"  {first['seconds']:.2f}s (stage {first['stage_seconds']:.2f}s, apply {first['apply_seconds']:.2f}s); "
-        f"{first['players']:,} players; {first['distribution']}")
-
+    log(f"  {first['seconds']:.2f}s ({first['mode']}; stage {first['stage_seconds']:.2f}s, apply "
+        f"{first['apply_seconds']:.2f}s); {first['players']:,} players; {first['distribution']}")
     with env.connect(autocommit=True) as conn:  # what autovacuum does during the day: last night's old versions go
         conn.execute("VACUUM (ANALYZE) user_segments")
         conn.execute("VACUUM (ANALYZE) user_segment_history")
+    data.update(generate_day(env, layout, as_of=as_of))
+    params["actions_total"] = data.pop("actions_total")
+
     checkpoint(env)
     aggregates = [bare_aggregate(env, as_of=as_of, work_mem=work_mem)]
     log(f"bare aggregate over D's window: {aggregates[0]:.2f}s")
     checkpoint(env)
     batch = run_batch(as_of=as_of, range_size=args.range_size, workers=args.workers)
-    log(f"batch as of {as_of}: {batch['seconds']:.2f}s (stage {batch['stage_seconds']:.2f}s, apply "
-        f"{batch['apply_seconds']:.2f}s, end {batch['finish_seconds']:.2f}s); {batch['rows_updated']:,} rows updated, "
-        f"{batch['rows_inserted']:,} new, {batch['changes']:,} group changes, {batch['rises']:,} rises; rewards "
-        f"{batch['rewards_paid']:,} paid in {batch['rewards_seconds']:.2f}s")
+    log(f"nightly batch as of {as_of}: {batch['seconds']:.2f}s ({batch['mode']}: {batch['mode_reason']}; stage "
+        f"{batch['stage_seconds']:.2f}s, apply {batch['apply_seconds']:.2f}s, end {batch['finish_seconds']:.2f}s); "
+        f"{batch['rows_updated']:,} rows updated, {batch['rows_inserted']:,} new, {batch['changes']:,} group changes, "
+        f"{batch['rises']:,} rises; rewards {batch['rewards_paid']:,} paid in {batch['rewards_seconds']:.2f}s")
     checkpoint(env)
     aggregates.append(bare_aggregate(env, as_of=as_of, work_mem=work_mem))
     log(f"bare aggregate again: {aggregates[1]:.2f}s")
@@ -348,8 +409,13 @@ def main() -> int:
     log(f"bare aggregate of count, max and the spent sum only: {narrow:.2f}s")
     checkpoint(env)
     rerun = run_batch(as_of=as_of, range_size=args.range_size, workers=args.workers)
-    log(f"re-run for {as_of}: {rerun['seconds']:.2f}s; {rerun['rows_updated']} updated, {rerun['rows_inserted']} new, "
-        f"{rerun['changes']} changes, {rerun['rewards_paid']} rewards")
+    log(f"re-run for {as_of}: {rerun['seconds']:.2f}s ({rerun['mode']}); {rerun['rows_updated']} updated, "
+        f"{rerun['rows_inserted']} new, {rerun['changes']} changes, {rerun['rewards_paid']} rewards")
+    checkpoint(env)
+    full = run_batch(as_of=as_of, range_size=args.range_size, workers=args.workers, full=True)
+    log(f"full recompute of {as_of} (the check: it must find nothing to change): {full['seconds']:.2f}s (stage "
+        f"{full['stage_seconds']:.2f}s, apply {full['apply_seconds']:.2f}s); {full['rows_updated']} updated, "
+        f"{full['rows_inserted']} new, {full['changes']} changes")
 
     one_tx = per_player(env, as_of=as_of, sample=sample, seed=args.seed + 1, commit_each=False)
     spec = per_player(env, as_of=as_of, sample=sample, seed=args.seed, commit_each=True)
@@ -363,9 +429,12 @@ def main() -> int:
     aggregate = statistics.fmean(aggregates)
     ratio = batch["seconds"] / aggregate
     speedup = extrapolated / batch["seconds"]
-    complete = (spec["mismatches"] == one_tx["mismatches"] == 0 and batch["players"] > 0
-                and rerun["changes"] == rerun["rows_inserted"] == rerun["rows_updated"] == rerun["rewards_paid"] == 0)
+    unchanged = [run["changes"] == run["rows_inserted"] == run["rows_updated"] == run["rewards_paid"] == 0
+                 for run in (rerun, full)]
+    complete = (spec["mismatches"] == one_tx["mismatches"] == 0 and batch["players"] > 0 and all(unchanged)
+                and batch["mode"] == "incremental" and full["mode"] == "full")
     results = {
+        "batch_mode": batch["mode"],
         "batch_seconds": round(batch["seconds"], 3),
         "batch_stage_seconds": round(batch["stage_seconds"], 3),
         "batch_apply_seconds": round(batch["apply_seconds"], 3),
@@ -398,8 +467,13 @@ def main() -> int:
         "rerun_group_changes": rerun["changes"],
         "rerun_rows_updated": rerun["rows_updated"],
         "rerun_rewards_paid": rerun["rewards_paid"],
+        "full_recompute_seconds": round(full["seconds"], 3),
+        "full_recompute_stage_seconds": round(full["stage_seconds"], 3),
+        "full_recompute_apply_seconds": round(full["apply_seconds"], 3),
+        "full_recompute_to_aggregate": round(full["seconds"] / aggregate, 3),
+        "full_recompute_rows_changed": full["rows_updated"] + full["rows_inserted"] + full["changes"],
         "complete": complete,
-        **{k: v for k, v in data.items() if k != "actions_total"},
+        **data,
     }
     if not complete:
         log("the run is incomplete or inconsistent: targets are reported as not met")

@@ -68,16 +68,35 @@ class UserSegment(models.Model):
 
 
 class SegmentRun(models.Model):
-    """One run of the RFM batch for an as-of date. At most one runs at a time (partial unique constraint)."""
+    """One run of the RFM batch for an as-of date. At most one runs at a time (partial unique constraint).
+
+    A run counts the actions with ids up to its ``watermark`` (every id at or below it had committed when the
+    run began). A ``full`` run aggregates its whole window; an ``incremental`` one starts from the rows its
+    ``base_run`` left and adds or removes only the actions that entered or left the window since
+    (docs/decisions/0008).
+    """
 
     class Status(models.TextChoices):
         RUNNING = "running"
         DONE = "done"
         FAILED = "failed"
 
+    class Mode(models.TextChoices):
+        FULL = "full"
+        INCREMENTAL = "incremental"
+
     id = models.BigAutoField(primary_key=True)
     as_of = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.FULL)
+    mode_reason = models.CharField(max_length=200, blank=True, help_text="Why this mode (why not incremental).")
+    base_run = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                 help_text="Incremental: the run whose rows this one starts from.")
+    watermark = models.BigIntegerField(null=True, blank=True,
+                                       help_text="The highest user_actions id counted (all below had committed).")
+    business_timezone = models.CharField(max_length=64, blank=True, help_text="The window's time zone.")
+    rows_as_of = models.BigIntegerField(null=True, blank=True,
+                                        help_text="user_segments rows as of this date when the run ended.")
     trigger = models.CharField(max_length=30, blank=True, help_text="beat, command, ...")
     pay_rewards = models.BooleanField(default=True, help_text="False for a backfill: rises are recorded, not paid.")
     rules = models.JSONField(default=list, help_text="The rules this run used, in evaluation order.")
@@ -109,7 +128,8 @@ class SegmentRun(models.Model):
 
     @property
     def stage_table(self) -> str:
-        """The run's scratch table (the computed rows, one per covered player); dropped when the run ends."""
+        """The run's scratch table: a full run's computed rows (one per covered player), an incremental run's
+        changes of the window per player. Dropped when the run ends."""
         return f"segment_stage_{int(self.id)}"
 
 

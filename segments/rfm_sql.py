@@ -127,22 +127,49 @@ def window(as_of: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
 
 # --- 1. stage ------------------------------------------------------------------------------------------------
 #
-# Covered: every player with a segment row or an action in the window. R comes from the
+# Every statement counts only actions with ids up to the run's watermark (``services.actions_watermark``: every
+# id at or below it had committed when the run began), so what a run counted is exactly "the actions of its
+# window with id <= watermark" and the next run can tell which actions it has not counted yet.
+#
+# Full: covered is every player with a segment row or an action in the window. R comes from the
 # last action in the window, else (a segment row, no action in the window) from the last action before it,
 # found through the (user_id, action_timestamp) index for those players only; no action at all: R is null.
 # A row already computed for a later date (``is_newer``) is left alone by apply. An action of an id without a
 # players row (the log has no foreign key, decision 0003) is left out where rows are written (``KNOWN_PLAYER``),
 # checked there for the players without a segment row only, not by a join of every player here.
 
-_AGGREGATE_PG = """
-  SELECT user_id, count(*) AS f, max(action_timestamp) AS last_ts,
-    sum((metadata->>'spent_tokens')::bigint) FILTER (WHERE action_type = 'SPEND_CYBER_TOKENS') AS m,
-    sum((metadata->>'earned_tokens')::bigint)
-      FILTER (WHERE action_type = 'EARN_CYBER_TOKENS' AND metadata->>'source' = 'corporate') AS ct,
-    count(*) FILTER (WHERE action_type = 'CORPORATE_VISIT') AS cv
+
+def _sums(vendor: str, *, weight: str = "", prefix: str = "") -> str:
+    """The window's per-player figures as aggregate expressions: F (count), the last action, M, the Company A
+    tokens and visits. ``weight``: an expression (+1, 0 or -1 per row) that each figure is multiplied by (the
+    incremental change); the last action is taken over the rows of weight 0 or more."""
+    col = f"{prefix}action_timestamp"
+    typ, meta = f"{prefix}action_type", f"{prefix}metadata"
+    w = f"{weight} * " if weight else ""
+    if vendor == "postgresql":
+        spent, earned = f"({meta}->>'spent_tokens')::bigint", f"({meta}->>'earned_tokens')::bigint"
+        corporate = f"{typ} = 'EARN_CYBER_TOKENS' AND {meta}->>'source' = 'corporate'"
+        return (f"{f'sum({weight})' if weight else 'count(*)'} AS f, "
+                f"max({col}){f' FILTER (WHERE {weight} >= 0)' if weight else ''} AS last_ts, "
+                f"sum({w}{spent}) FILTER (WHERE {typ} = 'SPEND_CYBER_TOKENS') AS m, "
+                f"sum({w}{earned}) FILTER (WHERE {corporate}) AS ct, "
+                f"{f'sum({weight})' if weight else 'count(*)'} FILTER (WHERE {typ} = 'CORPORATE_VISIT') AS cv")
+    spent, earned = f"json_extract({meta}, '$.spent_tokens')", f"json_extract({meta}, '$.earned_tokens')"
+    corporate = f"{typ} = 'EARN_CYBER_TOKENS' AND json_extract({meta}, '$.source') = 'corporate'"
+    one = weight or "1"
+    return (f"{f'sum({weight})' if weight else 'count(*)'} AS f, "
+            f"max({f'CASE WHEN {weight} >= 0 THEN {col} END' if weight else col}) AS last_ts, "
+            f"sum(CASE WHEN {typ} = 'SPEND_CYBER_TOKENS' THEN {w}{spent} END) AS m, "
+            f"sum(CASE WHEN {corporate} THEN {w}{earned} END) AS ct, "
+            f"sum(CASE WHEN {typ} = 'CORPORATE_VISIT' THEN {one} ELSE 0 END) AS cv")
+
+
+_BARE_AGGREGATE_PG = f"""
+  SELECT user_id, {_sums("postgresql")}
   FROM user_actions
   WHERE action_timestamp >= %(start)s AND action_timestamp < %(end)s
   GROUP BY user_id"""
+_AGGREGATE_PG = _BARE_AGGREGATE_PG.replace("< %(end)s", "< %(end)s AND id <= %(watermark)s")
 
 _STAGE_PG = """
 CREATE UNLOGGED TABLE {table} AS
@@ -161,28 +188,34 @@ WITH a AS ({aggregate}
   FROM a FULL JOIN user_segments s ON s.user_id = a.user_id
   LEFT JOIN LATERAL (
     SELECT max(x.action_timestamp) AS ts FROM user_actions x
-    WHERE a.user_id IS NULL AND x.user_id = s.user_id AND x.action_timestamp < %(start)s
+    WHERE a.user_id IS NULL AND x.user_id = s.user_id AND x.action_timestamp < %(start)s AND x.id <= %(watermark)s
   ) pr ON true
   LEFT JOIN wallets w ON w.player_id = coalesce(a.user_id, s.user_id)
-), r AS (
-  -- OFFSET 0 keeps this a subquery: R is computed once per row, not once per mention in the CASE below.
-  SELECT c.*, (%(as_of)s::date - (c.last_action_at AT TIME ZONE %(tz)s)::date) AS recency_days FROM c OFFSET 0
-)
-SELECT r.*, {group_case} AS new_group FROM r ORDER BY user_id
+){tail} ORDER BY user_id
 """
+
+# R, then the group: shared by every way of computing the rows (``c``: user_id, has_row, old_group, is_newer,
+# last_action_at, the figures, balance). PostgreSQL: OFFSET 0 keeps ``r`` a subquery, so R is computed once per
+# row, not once per mention in the CASE.
+_TAIL_PG = """, r AS (
+  SELECT c.*, (%(as_of)s::date - (c.last_action_at AT TIME ZONE %(tz)s::text)::date) AS recency_days FROM c OFFSET 0
+)
+SELECT r.*, {group_case} AS new_group FROM r"""
 
 # SQLite: the business date of a UTC time by Django's own SQL function (registered on every SQLite connection,
 # the one the ORM's TruncDate uses); json_extract for the metadata; no FULL JOIN (older SQLite builds lack it).
-_STAGE_SQLITE = """
-CREATE TABLE {table} AS
+_TAIL_SQLITE = """, r AS (
+  SELECT c.*, CAST(julianday(%(as_of)s) - julianday(django_datetime_cast_date(c.last_action_at, %(tz)s, 'UTC'))
+    AS INTEGER) AS recency_days FROM c
+)
+SELECT r.*, {group_case} AS new_group FROM r"""
+
+_STAGE_SQLITE = f"""
+CREATE TABLE {{table}} AS
 WITH a AS (
-  SELECT user_id, count(*) AS f, max(action_timestamp) AS last_ts,
-    sum(CASE WHEN action_type = 'SPEND_CYBER_TOKENS' THEN json_extract(metadata, '$.spent_tokens') END) AS m,
-    sum(CASE WHEN action_type = 'EARN_CYBER_TOKENS' AND json_extract(metadata, '$.source') = 'corporate'
-        THEN json_extract(metadata, '$.earned_tokens') END) AS ct,
-    sum(CASE WHEN action_type = 'CORPORATE_VISIT' THEN 1 ELSE 0 END) AS cv
+  SELECT user_id, {_sums("sqlite")}
   FROM user_actions
-  WHERE action_timestamp >= %(start)s AND action_timestamp < %(end)s
+  WHERE action_timestamp >= %(start)s AND action_timestamp < %(end)s AND id <= %(watermark)s
   GROUP BY user_id
 ), u AS (
   SELECT user_id FROM a UNION SELECT user_id FROM user_segments
@@ -193,6 +226,7 @@ WITH a AS (
     coalesce(s.as_of > %(as_of)s, 0) AS is_newer,
     coalesce(a.last_ts, CASE WHEN a.user_id IS NULL THEN (
       SELECT max(x.action_timestamp) FROM user_actions x WHERE x.user_id = u.user_id AND x.action_timestamp < %(start)s
+        AND x.id <= %(watermark)s
     ) END) AS last_action_at,
     CAST(coalesce(a.f, 0) AS INTEGER) AS frequency,
     CAST(coalesce(a.m, 0) AS INTEGER) AS monetary,
@@ -204,31 +238,187 @@ WITH a AS (
   LEFT JOIN a ON a.user_id = u.user_id
   LEFT JOIN user_segments s ON s.user_id = u.user_id
   LEFT JOIN wallets w ON w.player_id = u.user_id
-), r AS (
-  SELECT c.*, CAST(julianday(%(as_of)s) - julianday(django_datetime_cast_date(c.last_action_at, %(tz)s, 'UTC'))
-    AS INTEGER) AS recency_days FROM c
-)
-SELECT r.*, {group_case} AS new_group FROM r ORDER BY user_id
+){{tail}} ORDER BY user_id
 """
 
 
+def _tail(vendor: str, rules: Sequence[Rule], params: Params) -> str:
+    template = _TAIL_PG if vendor == "postgresql" else _TAIL_SQLITE
+    return template.format(group_case=group_case(rules, params, prefix="r."))
+
+
 def stage_sql(vendor: str, table: str, rules: Sequence[Rule]) -> tuple[str, Params]:
-    """The statement that fills the scratch table; the caller adds start, end, as_of and tz."""
+    """A full run's statement that fills the scratch table; the caller adds start, end, as_of, tz, watermark."""
     params = Params()
-    case = group_case(rules, params, prefix="r.")
+    tail = _tail(vendor, rules, params)
     if vendor == "postgresql":
-        return _STAGE_PG.format(table=table, aggregate=_AGGREGATE_PG, group_case=case), params
-    return _STAGE_SQLITE.format(table=table, group_case=case), params
+        return _STAGE_PG.format(table=table, aggregate=_AGGREGATE_PG, tail=tail), params
+    return _STAGE_SQLITE.format(table=table, tail=tail), params
 
 
 def aggregate_sql() -> str:
-    """The window's bare aggregate (PostgreSQL), as the batch computes it: for benchmarks."""
-    return _AGGREGATE_PG
+    """The window's bare aggregate (PostgreSQL): a full run's, without the watermark condition. For benchmarks."""
+    return _BARE_AGGREGATE_PG
+
+
+# --- 1'. incremental: what changed since the base run, then each range computed from it -----------------------
+#
+# The base run B (as of P, watermark W_B) counted {id <= W_B, time in [P-30, P)}; this run (as of D >= P,
+# watermark W) counts {id <= W, time in [D-30, D)}. The difference, per player, is three scans, each bounded
+# by the BRIN on time or the primary key:
+#   +1  time in [P, D), id <= W                 the days that entered the window (whenever they were logged);
+#   +1  id in (W_B, W], time in [D-30, P)        actions logged since B for days B had counted (late ones);
+#    0  id in (W_B, W], time before D-30         as late, older than the window: only the last action moves;
+#   -1  time in [P-30, D-30), id <= W_B         the days that left the window, as B counted them.
+# A row that B left (``as_of = P``) is then its stored figures plus the change, and its last action the later of
+# the two; any other covered player (a row B did not compute: a placeholder, a row of another date; or a player
+# with new actions and no row) is computed from its own actions, through the (user_id, time) index.
+
+_DELTA_PG = f"""
+CREATE UNLOGGED TABLE {{table}} AS
+SELECT user_id, {_sums("postgresql", weight="x.w", prefix="x.")}
+FROM (
+  SELECT 1 AS w, user_id, action_type, metadata, action_timestamp FROM user_actions
+  WHERE action_timestamp >= %(base_end)s AND action_timestamp < %(end)s AND id <= %(watermark)s
+  UNION ALL
+  SELECT CASE WHEN action_timestamp >= %(start)s THEN 1 ELSE 0 END, user_id, action_type, metadata, action_timestamp
+  FROM user_actions WHERE id > %(base_watermark)s AND id <= %(watermark)s AND action_timestamp < %(base_end)s
+  UNION ALL
+  SELECT -1, user_id, action_type, metadata, action_timestamp FROM user_actions
+  WHERE action_timestamp >= %(base_start)s AND action_timestamp < %(start)s AND id <= %(base_watermark)s
+) x
+GROUP BY user_id ORDER BY user_id
+"""
+
+_DELTA_SQLITE = _DELTA_PG.replace("CREATE UNLOGGED TABLE", "CREATE TABLE").replace(
+    _sums("postgresql", weight="x.w", prefix="x."), _sums("sqlite", weight="x.w", prefix="x."))
+
+
+def delta_sql(vendor: str, table: str) -> str:
+    """An incremental run's first statement: per player, the change of the window since the base run. Parameters:
+    start, end (this run's window), base_start, base_end (the base's), watermark, base_watermark."""
+    return (_DELTA_PG if vendor == "postgresql" else _DELTA_SQLITE).format(table=table)
+
+
+# One range: the rows of user_segments and of the change in [lo, hi], joined (a FULL JOIN: a player may be in
+# either), with the wallet; ``base`` marks a row the base run computed: its figures are the stored ones plus the
+# change. The others' come from their own actions, by LATERAL subqueries run for them only (the UNION's second
+# branch: a few players a night).
+_SOURCE_PG = f"""
+WITH j AS (
+  SELECT coalesce(s.user_id, d.user_id) AS user_id, s.user_id IS NOT NULL AS has_row,
+    coalesce(s.as_of = %(base_as_of)s::date, false) AS base,
+    CASE WHEN s.as_of IS NOT NULL THEN s.rfm_group END AS old_group,
+    coalesce(s.as_of > %(as_of)s::date, false) AS is_newer,
+    s.last_action_at AS s_last, s.frequency AS s_f, s.monetary AS s_m, s.corporate_tokens_30d AS s_ct,
+    s.corporate_visits_30d AS s_cv, d.f, d.last_ts, d.m, d.ct, d.cv, coalesce(w.balance, 0)::bigint AS balance
+  FROM (SELECT * FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s) s
+  FULL JOIN (SELECT * FROM {{delta}} WHERE user_id BETWEEN %(lo)s AND %(hi)s) d ON d.user_id = s.user_id
+  LEFT JOIN (SELECT player_id, balance FROM wallets WHERE player_id BETWEEN %(lo)s AND %(hi)s) w
+    ON w.player_id = coalesce(s.user_id, d.user_id)
+), c AS (
+  SELECT j.user_id, j.has_row, j.old_group, j.is_newer, greatest(j.s_last, j.last_ts) AS last_action_at,
+    (j.s_f + coalesce(j.f, 0))::integer AS frequency, (j.s_m + coalesce(j.m, 0))::bigint AS monetary,
+    (j.s_ct + coalesce(j.ct, 0))::bigint AS corporate_tokens_30d,
+    (j.s_cv + coalesce(j.cv, 0))::integer AS corporate_visits_30d, j.balance
+  FROM j WHERE j.base
+  UNION ALL
+  SELECT j.user_id, j.has_row, j.old_group, j.is_newer, coalesce(a.last_ts, pr.ts),
+    a.f::integer, coalesce(a.m, 0)::bigint, coalesce(a.ct, 0)::bigint, a.cv::integer, j.balance
+  FROM j
+  CROSS JOIN LATERAL (
+    SELECT {_sums("postgresql", prefix="x.")} FROM user_actions x
+    WHERE x.user_id = j.user_id AND x.action_timestamp >= %(start)s AND x.action_timestamp < %(end)s
+      AND x.id <= %(watermark)s
+  ) a
+  LEFT JOIN LATERAL (
+    SELECT max(x.action_timestamp) AS ts FROM user_actions x
+    WHERE a.f = 0 AND x.user_id = j.user_id AND x.action_timestamp < %(start)s AND x.id <= %(watermark)s
+  ) pr ON true
+  WHERE NOT j.base
+){{tail}}
+"""
+
+# SQLite: no FULL JOIN and no LATERAL: the range's ids as a union, a non-base player's figures by scalar subqueries
+# (evaluated only in the CASE branch that needs them). SQLite's max() of two values is NULL when either is.
+_SOURCE_SQLITE_OWN = """(SELECT {column} FROM user_actions x WHERE x.user_id = j.user_id
+      AND x.action_timestamp >= %(start)s AND x.action_timestamp < %(end)s AND x.id <= %(watermark)s)"""
+_SOURCE_SQLITE = """
+CREATE TEMPORARY TABLE {table} AS
+WITH u AS (
+  SELECT user_id FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s
+  UNION SELECT user_id FROM {delta} WHERE user_id BETWEEN %(lo)s AND %(hi)s
+), j AS (
+  SELECT u.user_id, s.user_id IS NOT NULL AS has_row, coalesce(s.as_of = %(base_as_of)s, 0) AS base, s.as_of,
+    s.rfm_group, s.last_action_at AS s_last, s.frequency AS s_f, s.monetary AS s_m, s.corporate_tokens_30d AS s_ct,
+    s.corporate_visits_30d AS s_cv, d.f, d.last_ts, d.m, d.ct, d.cv
+  FROM u LEFT JOIN user_segments s ON s.user_id = u.user_id LEFT JOIN {delta} d ON d.user_id = u.user_id
+), c AS (
+  SELECT j.user_id, j.has_row,
+    CASE WHEN j.as_of IS NOT NULL THEN j.rfm_group END AS old_group,
+    coalesce(j.as_of > %(as_of)s, 0) AS is_newer,
+    CASE WHEN j.base THEN (CASE WHEN j.last_ts IS NOT NULL AND (j.s_last IS NULL OR j.last_ts > j.s_last)
+                                THEN j.last_ts ELSE j.s_last END)
+         ELSE coalesce({own_last}, (SELECT max(x.action_timestamp) FROM user_actions x
+                                    WHERE x.user_id = j.user_id AND x.action_timestamp < %(start)s
+                                      AND x.id <= %(watermark)s)) END AS last_action_at,
+    CAST(CASE WHEN j.base THEN j.s_f + coalesce(j.f, 0) ELSE coalesce({own_f}, 0) END AS INTEGER) AS frequency,
+    CAST(CASE WHEN j.base THEN j.s_m + coalesce(j.m, 0) ELSE coalesce({own_m}, 0) END AS INTEGER) AS monetary,
+    CAST(CASE WHEN j.base THEN j.s_ct + coalesce(j.ct, 0) ELSE coalesce({own_ct}, 0) END AS INTEGER)
+      AS corporate_tokens_30d,
+    CAST(CASE WHEN j.base THEN j.s_cv + coalesce(j.cv, 0) ELSE coalesce({own_cv}, 0) END AS INTEGER)
+      AS corporate_visits_30d,
+    CAST(coalesce(w.balance, 0) AS INTEGER) AS balance
+  FROM j LEFT JOIN wallets w ON w.player_id = j.user_id
+){tail}
+"""
+
+
+def _own_sqlite() -> dict[str, str]:
+    """A non-base player's figures from its own actions, one scalar subquery each (SQLite)."""
+    exprs = {
+        "own_last": "max(x.action_timestamp)",
+        "own_f": "count(*)",
+        "own_m": "sum(CASE WHEN x.action_type = 'SPEND_CYBER_TOKENS' "
+                 "THEN json_extract(x.metadata, '$.spent_tokens') END)",
+        "own_ct": "sum(CASE WHEN x.action_type = 'EARN_CYBER_TOKENS' AND json_extract(x.metadata, '$.source') = "
+                  "'corporate' THEN json_extract(x.metadata, '$.earned_tokens') END)",
+        "own_cv": "sum(CASE WHEN x.action_type = 'CORPORATE_VISIT' THEN 1 ELSE 0 END)",
+    }
+    return {name: _SOURCE_SQLITE_OWN.format(column=expr) for name, expr in exprs.items()}
+
+
+def source_sql(vendor: str, delta: str, rules: Sequence[Rule], params: Params) -> str:
+    """An incremental run's rows for one range, with the stage's columns: a SELECT on PostgreSQL (the range's
+    statement reads it as its first CTE, ``apply_sql``), a ``CREATE TEMPORARY TABLE range_source AS`` on SQLite.
+    Parameters: lo, hi, as_of, base_as_of, start, end, tz, watermark."""
+    tail = _tail(vendor, rules, params)
+    if vendor == "postgresql":
+        return _SOURCE_PG.format(delta=delta, tail=tail)
+    return _SOURCE_SQLITE.format(table=SQLITE_RANGE_SOURCE, delta=delta, tail=tail, **_own_sqlite())
+
+
+SQLITE_RANGE_SOURCE = "segment_range_source"
 
 
 # --- 2. apply, one user-id range -------------------------------------------------------------------------------
 
 KNOWN_PLAYER = "(st.has_row OR EXISTS (SELECT 1 FROM players p WHERE p.id = st.user_id))"
+
+
+def apply_sql(source: str, rules: Sequence[Rule], params: Params) -> str:
+    """PostgreSQL: a range applied by one statement. ``st``, the range's rows (``source``: a SELECT), computed
+    once and kept in memory; from it the history rows, the UPDATE of the rows that differ, the INSERT of new
+    players (``history_sql``, ``update_sql``, ``insert_sql``, as SQLite runs them one by one). Answers the rows
+    covered, the history rows, the rows updated and the rows inserted."""
+    history = history_sql("postgresql", "st", rules, params)
+    return f"""
+WITH st AS MATERIALIZED ({source}),
+h AS ({history} RETURNING 1),
+u AS ({update_sql("postgresql", "st")} RETURNING 1),
+i AS ({insert_sql("postgresql", "st")} RETURNING 1)
+SELECT (SELECT count(*) FROM st), (SELECT count(*) FROM h), (SELECT count(*) FROM u), (SELECT count(*) FROM i)
+"""
 
 
 def streaks_source(vendor: str) -> str:
@@ -250,13 +440,13 @@ def streak_params(vendor: str, streaks: Mapping[int, int]) -> dict[str, Any]:
     return {"k_json": orjson.dumps(items).decode()}
 
 
-def history_sql(vendor: str, table: str, rules: Sequence[Rule]) -> tuple[str, Params]:
+def history_sql(vendor: str, table: str, rules: Sequence[Rule], params: Params) -> str:
     """History rows for the range's group changes (the first group counts as one, from null).
 
     A rise (from a computed group to a higher tier) into a group with a reward, in a run that pays, is
-    ``pending``: the reward is paid after commit, exactly once (``services.segment_reward_pay``).
+    ``pending``: the reward is paid after commit, exactly once (``services.segment_reward_pay``). The rules'
+    values are added to ``params``.
     """
-    params = Params()
     rank_new, rank_old = rank_case("st.new_group", params), rank_case("st.old_group", params)
     amount = reward_case("st.new_group", rules, params)
     sql = f"""
@@ -272,9 +462,8 @@ FROM (
   FROM {table} st
   WHERE st.user_id BETWEEN %(lo)s AND %(hi)s AND NOT st.is_newer
     AND (st.old_group IS NULL OR st.old_group <> st.new_group) AND {KNOWN_PLAYER}
-) h
-"""
-    return sql, params
+) h"""
+    return sql
 
 
 def update_sql(vendor: str, table: str) -> str:

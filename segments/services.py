@@ -27,13 +27,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from activity.models import UserReward
 from core.exceptions import DomainError, InvalidInput, NotFound
-from core.hotstore import hot_store, key_streak_count
+from core.hotstore import STREAK_COUNT_KEY, hot_store, key_streak_count
 from notifications.messages import message_render
 from notifications.models import Notification
 from notifications.services import notification_create
@@ -156,11 +156,14 @@ def _adapt(value: Any) -> Any:
     return value
 
 
-def _tune_transaction(*, jit: bool) -> None:
+def _tune_transaction(*, jit: bool, hash_joins: bool = False) -> None:
     """PostgreSQL, for this transaction: the batch's work_mem (the window's hash aggregate and the range joins
     stay in memory); a plan made for each range's own bounds (statements are prepared once run a few times on
     a connection, and a generic plan would not know a range's size); and no JIT for a range's statements (their
-    cost estimates cross the JIT thresholds, yet compiling would take longer than running them)."""
+    cost estimates cross the JIT thresholds, yet compiling would take longer than running them). ``hash_joins``:
+    no nested loop where another join exists: a range's statement joins hundreds of thousands of rows on both
+    sides, while the planner, estimating its filters' selectivity, expects a few hundred and would probe an index
+    per row (the LATERAL lookups, which only a nested loop can do, stay one)."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
@@ -169,6 +172,8 @@ def _tune_transaction(*, jit: bool) -> None:
             cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.SEGMENTS_WORK_MEM])
         if not jit:
             cursor.execute("SELECT set_config('jit', 'off', true)")
+        if hash_joins:
+            cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
 
 
 def _execute_create_as(sql: str, params: Mapping[str, Any]) -> None:
@@ -191,12 +196,14 @@ def _drop_table(table: str) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def segment_run_start(*, as_of: dt.date, pay_rewards: bool | None = None, trigger: str = "") -> SegmentRun:
+def segment_run_start(*, as_of: dt.date, pay_rewards: bool | None = None, trigger: str = "",
+                      full: bool = False) -> SegmentRun:
     """Open a run for ``as_of`` with the rules as they are now (read once). Only one run at a time: a run left
     ``running`` longer than SEGMENTS_RUN_STALE_HOURS (a crashed worker) is failed first; a live one refuses.
 
     ``pay_rewards`` defaults to "as_of is the business date today": a run for a past date is a backfill and
-    records rises without paying them.
+    records rises without paying them. The run then takes the actions' watermark and chooses its mode: incremental
+    from the last run when that is possible (``_incremental_base``), else (or with ``full``) full.
     """
     if pay_rewards is None:
         pay_rewards = as_of >= business_today()
@@ -207,44 +214,131 @@ def segment_run_start(*, as_of: dt.date, pay_rewards: bool | None = None, trigge
     version = SegmentRuleChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
     try:
         with transaction.atomic():
-            return SegmentRun.objects.create(as_of=as_of, pay_rewards=pay_rewards, trigger=trigger, rules=rules,
-                                             rules_version=version)
+            run = SegmentRun.objects.create(as_of=as_of, pay_rewards=pay_rewards, trigger=trigger, rules=rules,
+                                            rules_version=version, business_timezone=settings.BUSINESS_TIMEZONE)
     except IntegrityError as exc:
         running = SegmentRun.objects.filter(status=SegmentRun.Status.RUNNING).first()
         raise SegmentRunInProgress(
             f"RFM run {running.id if running else '?'} (as of {running.as_of if running else '?'}) is still running."
         ) from exc
+    try:
+        base, reason = (None, "asked for a full run") if full else _incremental_base(run)
+        run.watermark = actions_watermark()
+    except BaseException as exc:
+        segment_run_fail(run_id=run.id, error=f"{type(exc).__name__}: {exc}")
+        raise
+    run.mode = SegmentRun.Mode.INCREMENTAL if base is not None else SegmentRun.Mode.FULL
+    run.base_run, run.mode_reason = base, reason[:200]
+    run.save(update_fields=["watermark", "mode", "base_run", "mode_reason"])
+    return run
+
+
+# An incremental run computes the rows its base did not leave (placeholders, rows of other dates) one player at a
+# time through the index; past this many of them (or this share of the rows) a full run is cheaper.
+INCREMENTAL_MAX_OTHER_ROWS = 10_000
+INCREMENTAL_MAX_OTHER_SHARE = 0.01
+
+
+def _incremental_base(run: SegmentRun) -> tuple[SegmentRun | None, str]:
+    """The run an incremental run as of ``run.as_of`` can start from, with the reason; or None and why not.
+
+    It is the last run before this one, done, as of a date at most 30 days earlier (or the same date), in the same
+    business time zone, with a watermark; and user_segments still holds the rows it left (none removed since) and
+    few others (placeholders made since, rows of other dates)."""
+    if not settings.SEGMENTS_INCREMENTAL:
+        return None, "incremental runs are switched off (SEGMENTS_INCREMENTAL)"
+    base = SegmentRun.objects.filter(id__lt=run.id).order_by("-id").first()
+    if base is None:
+        return None, "first run"
+    if base.status != SegmentRun.Status.DONE:
+        return None, f"the last run ({base.id}) ended {base.status}"
+    if base.watermark is None or base.rows_as_of is None:
+        return None, f"the last run ({base.id}) recorded no watermark"
+    if base.business_timezone != run.business_timezone:
+        return None, f"the business time zone changed ({base.business_timezone} to {run.business_timezone})"
+    if base.as_of > run.as_of:
+        return None, f"a date before the last run's ({base.as_of}): a backfill"
+    if (run.as_of - base.as_of).days > rfm_sql.WINDOW_DAYS:
+        return None, f"more than {rfm_sql.WINDOW_DAYS} days after the last run ({base.as_of})"
+    counts = UserSegment.objects.aggregate(same=Count("pk", filter=Q(as_of=base.as_of)), all=Count("pk"))
+    same, others = counts["same"], counts["all"] - counts["same"]
+    if same != base.rows_as_of:
+        return None, f"rows as of {base.as_of} changed since run {base.id} ({base.rows_as_of} then, {same} now)"
+    if others > max(INCREMENTAL_MAX_OTHER_ROWS, INCREMENTAL_MAX_OTHER_SHARE * same):
+        return None, f"{others} rows not computed by run {base.id}"
+    return base, f"from run {base.id} (as of {base.as_of})"
+
+
+def actions_watermark() -> int:
+    """The highest ``user_actions`` id such that every action with an id at or below it has committed (or will
+    never appear). A run counts exactly the actions up to it, so the next run knows which ones it has not seen.
+
+    PostgreSQL allocates ids before commit, so the highest id visible now may sit above ids still in flight:
+    the SHARE lock waits for every transaction that has written to the table to end and holds new writers off
+    for the moment the read takes. It is asked for with a short ``lock_timeout`` and retried, so a slow writer
+    never queues ingest behind the batch for long. SQLite writers take the database lock in turn: ids commit
+    in order, the highest one visible is the watermark.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(id), 0) FROM user_actions")
+            return int(cursor.fetchone()[0])
+    from psycopg.errors import LockNotAvailable
+
+    deadline = time.monotonic() + settings.SEGMENTS_WATERMARK_WAIT_SECONDS
+    pause = 0.05
+    while True:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [WATERMARK_LOCK_TIMEOUT])
+                cursor.execute("LOCK TABLE user_actions IN SHARE MODE")
+                cursor.execute("SELECT coalesce(max(id), 0) FROM user_actions")
+                return int(cursor.fetchone()[0])
+        except OperationalError as exc:
+            if not isinstance(exc.__cause__, LockNotAvailable) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
+WATERMARK_LOCK_TIMEOUT = "200ms"
 
 
 def segment_run_stage(*, run_id: int, range_size: int | None = None) -> list[int]:
-    """Compute every covered player's row into the run's scratch table (one statement), then cut it into
-    user-id ranges of ``range_size`` players. Returns the range ids, in user-id order."""
-    run = SegmentRun.objects.get(id=run_id)
+    """The run's one big statement, then its user-id ranges of ``range_size`` players; returns the range ids, in
+    user-id order. Full: every covered player's row into the scratch table, which is then cut into ranges.
+    Incremental: each player's change of the window since the base run into the scratch table; the ranges are
+    cut along user_segments (widened to the changed players outside it)."""
+    run = SegmentRun.objects.select_related("base_run").get(id=run_id)
     size = max(int(range_size or settings.SEGMENTS_RANGE_SIZE), 1)
-    rules = [rfm_sql.Rule.from_snapshot(r) for r in run.rules]
     table = run.stage_table
-    sql, params = rfm_sql.stage_sql(connection.vendor, table, rules)
-    start, end = rfm_sql.window(run.as_of, settings.BUSINESS_TIMEZONE)
-    params.update(start=_adapt(start), end=_adapt(end), as_of=_adapt(run.as_of), tz=settings.BUSINESS_TIMEZONE)
+    start, end = rfm_sql.window(run.as_of, run.business_timezone)
+    params: dict[str, Any] = {"start": _adapt(start), "end": _adapt(end), "as_of": _adapt(run.as_of),
+                              "tz": run.business_timezone, "watermark": run.watermark}
     started = time.monotonic()
-    ranges: list[tuple[int, int, int]] = []
     with transaction.atomic():
-        _tune_transaction(jit=True)
         _drop_table(table)
-        _execute_create_as(sql, params)
+        if run.mode == SegmentRun.Mode.INCREMENTAL:
+            base = run.base_run
+            assert base is not None and base.watermark is not None
+            base_start, base_end = rfm_sql.window(base.as_of, run.business_timezone)
+            params.update(base_start=_adapt(base_start), base_end=_adapt(base_end), base_watermark=base.watermark)
+            # JIT off: compiling this statement took longer than running it (a day or two of actions).
+            _tune_transaction(jit=False)
+            _execute_create_as(rfm_sql.delta_sql(connection.vendor, table), params)
+        else:
+            sql, rule_params = rfm_sql.stage_sql(connection.vendor, table, _rules(run))
+            _tune_transaction(jit=True)
+            _execute_create_as(sql, {**params, **rule_params})
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE INDEX {table}_user ON {table} (user_id)")
             cursor.execute(f"ANALYZE {table}")
-            last = -(2**63)  # below any player id (players.id is a bigint)
-            while True:
-                cursor.execute(
-                    f"SELECT min(user_id), max(user_id), count(*) FROM (SELECT user_id FROM {table} "
-                    "WHERE user_id > %s ORDER BY user_id LIMIT %s) t", [last, size])
-                first_id, last_id, count = cursor.fetchone()
-                if not count:
-                    break
-                ranges.append((first_id, last_id, count))
-                last = last_id
+            if run.mode == SegmentRun.Mode.INCREMENTAL:
+                ranges = _cut_ranges(cursor, "user_segments", size)
+                cursor.execute(f"SELECT min(user_id), max(user_id), count(*) FROM {table}")
+                ranges = _widen(ranges, *cursor.fetchone())
+            else:
+                ranges = _cut_ranges(cursor, table, size)
         created = SegmentRunRange.objects.bulk_create(
             [SegmentRunRange(run=run, first_id=a, last_id=b, players=n) for a, b, n in ranges])
         SegmentRun.objects.filter(id=run.id).update(
@@ -253,11 +347,48 @@ def segment_run_stage(*, run_id: int, range_size: int | None = None) -> list[int
     return [r.id for r in created]
 
 
-def _read_streaks(table: str, first_id: int, last_id: int) -> dict[int, int]:
-    """The range's non-zero ``user:{id}:streak_count`` values, read in bulk: MGETs of MGET_CHUNK keys, sent
+def _rules(run: SegmentRun) -> list[rfm_sql.Rule]:
+    return [rfm_sql.Rule.from_snapshot(r) for r in run.rules]
+
+
+def _cut_ranges(cursor: Any, table: str, size: int) -> list[tuple[int, int, int]]:
+    """``(first_id, last_id, players)`` of consecutive ranges of ``size`` rows of ``table``, in user-id order."""
+    ranges: list[tuple[int, int, int]] = []
+    last = -(2**63)  # below any player id (players.id is a bigint)
+    while True:
+        cursor.execute(f"SELECT min(user_id), max(user_id), count(*) FROM (SELECT user_id FROM {table} "
+                       "WHERE user_id > %s ORDER BY user_id LIMIT %s) t", [last, size])
+        first_id, last_id, count = cursor.fetchone()
+        if not count:
+            return ranges
+        ranges.append((first_id, last_id, count))
+        last = last_id
+
+
+def _widen(ranges: list[tuple[int, int, int]], low: int | None, high: int | None,
+           changed: int) -> list[tuple[int, int, int]]:
+    """Ranges cut along user_segments, stretched at both ends to the changed players' ids (players without a row
+    yet may lie outside); one range of the changed players when user_segments is empty."""
+    if low is None or high is None:
+        return ranges
+    if not ranges:
+        return [(low, high, changed)]
+    first, last = ranges[0], ranges[-1]
+    ranges[0] = (min(first[0], low), first[1], first[2])
+    ranges[-1] = (ranges[-1][0], max(last[1], high), ranges[-1][2])
+    return ranges
+
+
+def _read_streaks(run: SegmentRun, first_id: int, last_id: int) -> dict[int, int]:
+    """The non-zero ``user:{id}:streak_count`` values of the range's players (a full run's scratch rows; an
+    incremental run's stored rows and changed players), read in bulk: MGETs of MGET_CHUNK keys, sent
     MGET_PIPELINE at a time in one round trip on Redis; ``get_many`` on the embedded hot store."""
+    table = run.stage_table
+    sql = f"SELECT user_id FROM {table} WHERE user_id BETWEEN %(lo)s AND %(hi)s"
+    if run.mode == SegmentRun.Mode.INCREMENTAL:
+        sql = f"SELECT user_id FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s UNION {sql}"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT user_id FROM {table} WHERE user_id BETWEEN %s AND %s", [first_id, last_id])
+        cursor.execute(sql, {"lo": first_id, "hi": last_id})
         ids = [row[0] for row in cursor.fetchall()]
     streaks: dict[int, int] = {}
     chunks = [ids[i:i + MGET_CHUNK] for i in range(0, len(ids), MGET_CHUNK)]
@@ -267,11 +398,12 @@ def _read_streaks(table: str, first_id: int, last_id: int) -> dict[int, int]:
             streaks.update((uid, n) for uid in chunk if (n := values.get(key_streak_count(uid))))
         return streaks
     client = hot_store.redis()
+    key = STREAK_COUNT_KEY
     for i in range(0, len(chunks), MGET_PIPELINE):
         batch = chunks[i:i + MGET_PIPELINE]
         pipe = client.pipeline(transaction=False)
         for chunk in batch:
-            pipe.mget([key_streak_count(uid) for uid in chunk])
+            pipe.mget([key.format(uid) for uid in chunk])
         for chunk, values in zip(batch, pipe.execute(), strict=True):
             streaks.update((uid, n) for uid, v in zip(chunk, values, strict=True)
                            if v is not None and (n := int(float(v))))
@@ -280,34 +412,72 @@ def _read_streaks(table: str, first_id: int, last_id: int) -> dict[int, int]:
 
 def segment_range_apply(*, range_id: int) -> bool:
     """Apply one range of a running run (one transaction): the range's streak counts read from the hot store in
-    bulk, history rows for the group changes, the UPDATE of rows that differ, the INSERT of new ones, the range
-    marked applied. False when there was nothing to do (applied already, or the run is no longer running)."""
+    bulk, then history rows for the group changes, the UPDATE of rows that differ, the INSERT of new ones, and
+    the range marked applied. The range's rows: a full run's are in its scratch table; an incremental run's are
+    computed here from the stored rows and the change. PostgreSQL does it all in one statement
+    (``rfm_sql.apply_sql``); SQLite in a temporary table and three statements. False when there was nothing to do
+    (applied already, or the run is no longer running)."""
     started = time.monotonic()
     with transaction.atomic():
-        rng = SegmentRunRange.objects.select_for_update().select_related("run").get(id=range_id)
+        rng = SegmentRunRange.objects.select_for_update(of=("self",)).select_related("run__base_run").get(
+            id=range_id)
         run = rng.run
         if rng.applied_at is not None or run.status != SegmentRun.Status.RUNNING:
             return False
-        _tune_transaction(jit=False)
-        vendor, table = connection.vendor, run.stage_table
-        rules = [rfm_sql.Rule.from_snapshot(r) for r in run.rules]
-        base = {"lo": rng.first_id, "hi": rng.last_id, "as_of": _adapt(run.as_of), "now": _adapt(timezone.now()),
-                "run": run.id, "pay": run.pay_rewards}
-        streaks = rfm_sql.streak_params(vendor, _read_streaks(table, rng.first_id, rng.last_id))
-        history, history_params = rfm_sql.history_sql(vendor, table, rules)
-        with connection.cursor() as cursor:
-            cursor.execute(history, {**base, **history_params})
-            changes = cursor.rowcount
-            cursor.execute(rfm_sql.update_sql(vendor, table), {**base, **streaks})
-            updated = cursor.rowcount
-            cursor.execute(rfm_sql.insert_sql(vendor, table), {**base, **streaks})
-            inserted = cursor.rowcount
+        _tune_transaction(jit=False, hash_joins=True)
+        params = rfm_sql.Params()
+        values: dict[str, Any] = {"lo": rng.first_id, "hi": rng.last_id, "as_of": _adapt(run.as_of),
+                                  "now": _adapt(timezone.now()), "run": run.id, "pay": run.pay_rewards}
+        incremental = run.mode == SegmentRun.Mode.INCREMENTAL
+        if incremental:
+            values.update(_source_values(run))
+        values.update(rfm_sql.streak_params(connection.vendor, _read_streaks(run, rng.first_id, rng.last_id)))
+        if connection.vendor == "postgresql":
+            source = (rfm_sql.source_sql("postgresql", run.stage_table, _rules(run), params) if incremental else
+                      f"SELECT * FROM {run.stage_table} WHERE user_id BETWEEN %(lo)s AND %(hi)s")
+            with connection.cursor() as cursor:
+                cursor.execute(rfm_sql.apply_sql(source, _rules(run), params), {**values, **params})
+                covered, changes, updated, inserted = cursor.fetchone()
+        else:
+            covered, changes, updated, inserted = _apply_sqlite(run, values, incremental=incremental)
         rises = SegmentHistory.objects.filter(run_id=run.id, user__gte=rng.first_id, user__lte=rng.last_id,
                                               reward_state=SegmentHistory.RewardState.PENDING).count()
         SegmentRunRange.objects.filter(id=rng.id).update(
-            applied_at=timezone.now(), covered=rng.players, rows_updated=updated, rows_inserted=inserted,
+            applied_at=timezone.now(), covered=covered, rows_updated=updated, rows_inserted=inserted,
             changes=changes, rises=rises, apply_seconds=time.monotonic() - started)
     return True
+
+
+def _source_values(run: SegmentRun) -> dict[str, Any]:
+    """The parameters of an incremental run's range rows (``rfm_sql.source_sql``) besides the range."""
+    base = run.base_run
+    assert base is not None
+    start, end = rfm_sql.window(run.as_of, run.business_timezone)
+    return {"base_as_of": _adapt(base.as_of), "start": _adapt(start), "end": _adapt(end),
+            "tz": run.business_timezone, "watermark": run.watermark}
+
+
+def _apply_sqlite(run: SegmentRun, values: dict[str, Any], *, incremental: bool) -> tuple[int, int, int, int]:
+    """SQLite: the range's rows (the run's scratch table, or a temporary table computed from the change), then
+    the three statements one by one. Returns covered, history rows, rows updated, rows inserted."""
+    rules, table = _rules(run), run.stage_table
+    params = rfm_sql.Params()
+    with connection.cursor() as cursor:
+        if incremental:
+            table = rfm_sql.SQLITE_RANGE_SOURCE
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            cursor.execute(rfm_sql.source_sql("sqlite", run.stage_table, rules, params), {**values, **params})
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE user_id BETWEEN %(lo)s AND %(hi)s", values)
+        covered = int(cursor.fetchone()[0])
+        cursor.execute(rfm_sql.history_sql("sqlite", table, rules, params), {**values, **params})
+        changes = cursor.rowcount
+        cursor.execute(rfm_sql.update_sql("sqlite", table), values)
+        updated = cursor.rowcount
+        cursor.execute(rfm_sql.insert_sql("sqlite", table), values)
+        inserted = cursor.rowcount
+        if incremental:
+            cursor.execute(f"DROP TABLE temp.{table}")
+    return covered, changes, updated, inserted
 
 
 def segment_range_close(*, range_id: int) -> int:
@@ -345,8 +515,10 @@ def segment_run_finish(*, run_id: int) -> bool:
             players=Sum("covered"), rows_updated=Sum("rows_updated"), rows_inserted=Sum("rows_inserted"),
             changes=Sum("changes"), rises=Sum("rises"), rewards_paid=Sum("rewards_paid"),
             apply_seconds=Sum("apply_seconds"), rewards_seconds=Sum("rewards_seconds"))
+        as_of = SegmentRun.objects.values_list("as_of", flat=True).get(id=run_id)
         SegmentRun.objects.filter(id=run_id).update(
-            distribution=segment_distribution(), **{k: v or 0 for k, v in totals.items()})
+            distribution=segment_distribution(), rows_as_of=UserSegment.objects.filter(as_of=as_of).count(),
+            **{k: v or 0 for k, v in totals.items()})
         _drop_table(SegmentRun(id=run_id).stage_table)
     return True
 
@@ -365,29 +537,30 @@ def segment_run_fail(*, run_id: int, error: str) -> None:
 
 def segment_batch_run(*, as_of: dt.date | None = None, pay_rewards: bool | None = None,
                       range_size: int | None = None, trigger: str = "", dispatch: bool | None = None,
-                      workers: int = 1, on_progress: Progress | None = None,
+                      workers: int = 1, full: bool = False, on_progress: Progress | None = None,
                       on_phase: Callable[[str, SegmentRun], object] | None = None) -> SegmentRun:
     """The nightly RFM batch for ``as_of`` (default: the business date today).
 
     ``dispatch``: hand each range to a Celery worker (default: when a broker is configured) and return once
-    they are queued. Otherwise here: every range applied (in turn, or on ``workers`` threads on PostgreSQL),
-    then their rises paid, then the run ended. ``on_phase(name, run)`` is told "staged", "applied" and
-    "rewarded" as each phase ends; ``on_progress(players)`` as each range is applied.
+    they are queued. Otherwise here: every range applied (in turn, or on ``workers`` processes on PostgreSQL),
+    then their rises paid (in turn, or on as many threads), then the run ended. ``on_phase(name, run)`` is told
+    "staged", "applied" and "rewarded" as each phase ends; ``on_progress(players)`` as each range is applied.
+    The run is incremental when the last run's rows allow it (``segment_run_start``); ``full`` recomputes the
+    whole window regardless.
     """
     from segments.tasks import rfm_apply_range
 
     as_of = as_of or business_today()
     if dispatch is None:
         dispatch = not settings.CELERY_TASK_ALWAYS_EAGER
-    run = segment_run_start(as_of=as_of, pay_rewards=pay_rewards, trigger=trigger)
+    run = segment_run_start(as_of=as_of, pay_rewards=pay_rewards, trigger=trigger, full=full)
 
     def phase(name: str) -> None:
         if on_phase is not None:
             run.refresh_from_db()
             on_phase(name, run)
 
-    def apply(range_id: int) -> None:
-        segment_range_apply(range_id=range_id)
+    def applied(range_id: int) -> None:
         if on_progress is not None:
             on_progress(SegmentRunRange.objects.filter(id=range_id).values_list("players", flat=True)[0])
 
@@ -398,7 +571,7 @@ def segment_batch_run(*, as_of: dt.date | None = None, pay_rewards: bool | None 
             for range_id in range_ids:
                 rfm_apply_range.delay(range_id)
         else:
-            _each(range_ids, workers, apply)
+            _apply_each(range_ids, workers, applied)
             phase("applied")
             _each(range_ids, workers, lambda range_id: segment_range_close(range_id=range_id))
             phase("rewarded")
@@ -412,7 +585,7 @@ def segment_batch_run(*, as_of: dt.date | None = None, pay_rewards: bool | None 
 
 def _each(range_ids: list[int], workers: int, work: Callable[[int], object]) -> None:
     """``work`` for each range: in turn, or on ``workers`` threads (PostgreSQL), each with its own database
-    connection, as Celery workers would."""
+    connection."""
     if workers <= 1 or connection.vendor != "postgresql" or len(range_ids) < 2:
         for range_id in range_ids:
             work(range_id)
@@ -428,6 +601,36 @@ def _each(range_ids: list[int], workers: int, work: Callable[[int], object]) -> 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         for _ in pool.map(on_thread, range_ids):
             pass
+
+
+def _apply_each(range_ids: list[int], workers: int, done: Callable[[int], object]) -> None:
+    """Apply each range (``segment_range_apply``), telling ``done(range_id)`` after each: in turn, or on
+    ``workers`` processes (PostgreSQL), forked from this one, each with its own database connection, as Celery
+    workers would. Processes, not threads: reading a range's streak counts is Python work, which threads of one
+    process would take in turn."""
+    if workers <= 1 or connection.vendor != "postgresql" or len(range_ids) < 2:
+        for range_id in range_ids:
+            segment_range_apply(range_id=range_id)
+            done(range_id)
+        return
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # a connection must not be shared with the children (redis-py pools reset by pid)
+    with multiprocessing.get_context("fork").Pool(min(workers, len(range_ids))) as pool:
+        for range_id in pool.imap_unordered(_apply_in_child, range_ids):
+            done(range_id)
+
+
+def _apply_in_child(range_id: int) -> int:
+    from django.db import connections
+
+    try:
+        segment_range_apply(range_id=range_id)
+    finally:
+        connections.close_all()
+    return range_id
 
 
 # --- upgrade rewards ----------------------------------------------------------------------------------------------

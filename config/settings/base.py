@@ -230,6 +230,11 @@ QUIET_HOURS = env.str("QUIET_HOURS", default="22:00-08:00")  # player's local ti
 SEGMENTS_RANGE_SIZE = env.int("SEGMENTS_RANGE_SIZE", default=250_000)  # players per range (one Celery task each)
 SEGMENTS_WORK_MEM = env.str("SEGMENTS_WORK_MEM", default="256MB")  # PostgreSQL work_mem for the batch's statements
 SEGMENTS_RUN_STALE_HOURS = env.int("SEGMENTS_RUN_STALE_HOURS", default=6)  # a run still "running" after this failed
+# Nightly runs start from the last run's rows and count only the actions that entered or left the window since
+# (docs/decisions/0008); off: every run recomputes the whole window.
+SEGMENTS_INCREMENTAL = env.bool("SEGMENTS_INCREMENTAL", default=True)
+# How long a run waits for transactions writing user_actions to end before it takes its watermark.
+SEGMENTS_WATERMARK_WAIT_SECONDS = env.float("SEGMENTS_WATERMARK_WAIT_SECONDS", default=600)
 
 # --- Company A
 # Standard Webhooks secrets (whsec_<base64>), comma-separated: the first signs, all verify (rotation).

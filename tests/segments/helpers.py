@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import itertools
 import zoneinfo
+from collections.abc import Iterator
 from typing import Any
 
 from segments import services
@@ -59,9 +62,31 @@ def fund(user_id: int, amount: int) -> None:
                                 idempotency_key=f"seg-test-fund:{user_id}:{next(_seq)}", details={})
 
 
+# When set (``incremental_after``), a test's first run is preceded by a base run this many days earlier, so that
+# the run the test checks is an incremental one.
+_BASE_DAYS_BEFORE: contextvars.ContextVar[int | None] = contextvars.ContextVar("base_days_before", default=None)
+
+
+@contextlib.contextmanager
+def incremental_after(days: int | None) -> Iterator[None]:
+    """Within: a test's first ``run`` is incremental, from a run ``days`` earlier (None: no change)."""
+    token = _BASE_DAYS_BEFORE.set(days)
+    try:
+        yield
+    finally:
+        _BASE_DAYS_BEFORE.reset(token)
+
+
 def run(as_of: dt.date = D, **kwargs: Any) -> SegmentRun:
     kwargs.setdefault("pay_rewards", False)
-    return services.segment_batch_run(as_of=as_of, **kwargs)
+    days = _BASE_DAYS_BEFORE.get()
+    if days is None or kwargs.get("full") or SegmentRun.objects.exists():
+        return services.segment_batch_run(as_of=as_of, **kwargs)
+    base = services.segment_batch_run(as_of=as_of - dt.timedelta(days=days), pay_rewards=False)
+    assert base.mode == SegmentRun.Mode.FULL
+    result = services.segment_batch_run(as_of=as_of, **kwargs)
+    assert result.mode == SegmentRun.Mode.INCREMENTAL, result.mode_reason
+    return result
 
 
 def segment(user_id: int) -> UserSegment:

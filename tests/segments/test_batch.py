@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from io import StringIO
 
 import pytest
@@ -122,20 +123,24 @@ def test_ranges_give_the_same_rows_as_one_range():
     assert len(split) == 15
 
 
-def _count_queries(n_players: int) -> int:
+def _count_queries(n_players: int, *, incremental: bool) -> int:
     _population(n_players)
+    if incremental:
+        run()  # the base: the next day's run starts from its rows
     with CaptureQueriesContext(connection) as ctx:
-        run(range_size=10_000)
+        result = run(as_of=NEXT_DAY if incremental else D, range_size=10_000, full=not incremental)
+    assert result.mode == (SegmentRun.Mode.INCREMENTAL if incremental else SegmentRun.Mode.FULL)
     return len(ctx.captured_queries)
 
 
-def test_the_batch_runs_no_query_per_player():
-    # given a small population, then a larger one (in a fresh test database each: see the second call)
-    # when the batch runs over each, in one range
-    small = _count_queries(3)
-    UserSegment.objects.all().delete()
-    SegmentHistory.objects.all().delete()
-    large = _count_queries(30)
+@pytest.mark.parametrize("incremental", [False, True], ids=["full", "incremental"])
+def test_the_batch_runs_no_query_per_player(incremental):
+    # given a small population, then a larger one (the tables emptied in between)
+    # when the batch runs over each, in one range (an incremental run after a first one)
+    small = _count_queries(3, incremental=incremental)
+    for model in (UserSegment, SegmentHistory, SegmentRunRange, SegmentRun):
+        model.objects.all().delete()
+    large = _count_queries(30, incremental=incremental)
     # then it issues as many statements for 33 players as for 3 (set-based: no statement per player)
     assert large == small
 
@@ -295,12 +300,19 @@ def test_run_rfm_command_prints_a_summary():
     # given a population
     _population(4)
     out, err = StringIO(), StringIO()
-    # when the command runs for D in ranges of 2
+    # when the command runs for D in ranges of 2, then for the next day, then for it again with --full
     call_command("run_rfm", "--as-of", D.isoformat(), "--range-size", "2", stdout=out, stderr=err)
-    # then it reports the run and the rows are there
-    assert f"as of {D}: done; 4 players, 0 updated, 4 new" in out.getvalue()
-    assert "4 players in 2 ranges" in err.getvalue()
-    assert UserSegment.objects.filter(as_of=D).count() == 4
+    call_command("run_rfm", "--as-of", NEXT_DAY.isoformat(), stdout=out, stderr=err)
+    call_command("run_rfm", "--as-of", NEXT_DAY.isoformat(), "--full", stdout=out, stderr=err)
+    # then it reports each run, its mode and why, and the rows are there
+    lines = out.getvalue().splitlines()
+    assert f"as of {D} (full): done; 4 players, 0 updated, 4 new" in lines[0]
+    assert f"as of {NEXT_DAY} (incremental): done; 4 players, 4 updated, 0 new" in lines[1]
+    assert f"as of {NEXT_DAY} (full): done; 4 players, 0 updated, 0 new" in lines[2]
+    assert "full (first run): 4 players in 2 ranges" in err.getvalue()
+    assert re.search(r"incremental \(from run \d+ \(as of 2026-03-10\)\): 4 players in 1 ranges", err.getvalue())
+    assert "full (asked for a full run)" in err.getvalue()
+    assert UserSegment.objects.filter(as_of=NEXT_DAY).count() == 4
 
 
 def test_run_rfm_refuses_a_bad_date():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, transaction
+from django.test import override_settings
 
 from activity.models import UserReward
 from segments import services
@@ -91,3 +93,51 @@ def test_a_range_delivered_twice_at_once_is_applied_once():
     # then one applied it, the other found it applied; one history row per player
     assert sorted(outcomes) == [False, True]
     assert SegmentHistory.objects.count() == 5
+
+
+def _hold_an_uncommitted_action(uid: int, *, written: threading.Event, release: threading.Event,
+                                committed: threading.Event) -> int:
+    """Log an action in a transaction, hold it open until ``release``, commit; the action's id."""
+    try:
+        with transaction.atomic():
+            [action] = factories.make_actions(user_id=uid, at=[kst(D, 1)])
+            written.set()
+            release.wait(30)
+        committed.set()
+        return action.id
+    finally:
+        connection.close()
+
+
+def test_the_watermark_waits_for_a_transaction_still_writing_actions():
+    # given a transaction that has logged an action (its id allocated) and not committed yet
+    uid = player()
+    written, release, committed = threading.Event(), threading.Event(), threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        writer = pool.submit(_hold_an_uncommitted_action, uid, written=written, release=release, committed=committed)
+        assert written.wait(10)
+        # when a run takes its watermark meanwhile (the writer commits a moment later)
+        threading.Timer(0.5, release.set).start()
+        mark = services.actions_watermark()
+        # then the watermark was taken after the writer committed, and covers its action
+        assert committed.is_set()
+        assert writer.result() <= mark
+
+
+def test_a_run_that_cannot_take_its_watermark_fails_and_says_why():
+    # given a transaction holding an uncommitted action for longer than a run will wait
+    uid = player()
+    written, release, committed = threading.Event(), threading.Event(), threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(_hold_an_uncommitted_action, uid, written=written, release=release, committed=committed)
+        assert written.wait(10)
+        try:
+            # when a run starts with a short wait
+            with override_settings(SEGMENTS_WATERMARK_WAIT_SECONDS=0.5), pytest.raises(OperationalError):
+                services.segment_run_start(as_of=D, pay_rewards=False)
+        finally:
+            release.set()
+    # then the run is failed with the lock named, and the next run can start
+    failed = SegmentRun.objects.get()
+    assert failed.status == SegmentRun.Status.FAILED and "lock" in failed.error
+    assert run().status == SegmentRun.Status.DONE

@@ -1,4 +1,5 @@
-"""R, F, M and the group against hand-computed cases at every threshold edge (design brief section 4).
+"""R, F, M and the group against hand-computed cases at every threshold edge (design brief section 4), each
+computed by a full run and by incremental runs.
 
 As of D = 2026-03-10 (Asia/Seoul), the window is [2026-02-08 00:00 KST, 2026-03-10 00:00 KST) =
 [2026-02-07 15:00 UTC, 2026-03-09 15:00 UTC). The default rules are the spec's CASE:
@@ -13,9 +14,17 @@ import pytest
 from segments.models import SegmentRule, UserSegment
 from segments.services import UserService
 from tests import factories
-from tests.segments.helpers import D, days_before, fund, history, player, run, segment, utc
+from tests.segments.helpers import D, days_before, fund, history, incremental_after, player, run, segment, utc
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=[None, 1, 3], ids=["full", "incremental-1-day", "incremental-3-days"])
+def _mode(request: pytest.FixtureRequest):
+    """Each case three times: the first run full; incremental after a run the day before; after one 3 days before
+    (two more days entering and leaving the window)."""
+    with incremental_after(request.param):
+        yield
 
 EDGES = [
     # (case, R, F, M, expected group)

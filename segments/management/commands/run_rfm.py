@@ -34,7 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--range-size", type=int, help=f"Players per range (default "
                                                             f"{settings.SEGMENTS_RANGE_SIZE}).")
         parser.add_argument("--workers", type=int, default=1,
-                            help="Ranges applied at once, on threads (PostgreSQL; default 1).")
+                            help="Ranges applied at once, on processes (PostgreSQL; default 1).")
+        parser.add_argument("--full", action="store_true",
+                            help="Recompute the whole window even when the run could start from the last one's rows.")
         parser.add_argument("--celery", action="store_true",
                             help="Hand the ranges to Celery workers (needs CELERY_BROKER_URL) and wait for them.")
         rewards = parser.add_mutually_exclusive_group()
@@ -55,8 +57,8 @@ class Command(BaseCommand):
         def phase(name: str, run: SegmentRun) -> None:
             nonlocal bar
             if name == "staged":
-                self.stderr.write(f"  {run.range_players} players in {run.ranges_total} ranges "
-                                  f"({run.stage_seconds:.1f}s)")
+                self.stderr.write(f"  {run.mode} ({run.mode_reason}): {run.range_players} players in "
+                                  f"{run.ranges_total} ranges ({run.stage_seconds:.1f}s)")
                 bar = tqdm(total=run.range_players, unit="players", file=sys.stderr, desc="ranges", disable=None)
             elif name == "applied":
                 if bar is not None:
@@ -66,6 +68,7 @@ class Command(BaseCommand):
         try:
             run = segment_batch_run(as_of=as_of, pay_rewards=options["rewards"], range_size=options["range_size"],
                                     trigger="command", dispatch=dispatch, workers=options["workers"],
+                                    full=options["full"],
                                     on_progress=lambda n: bar.update(n) if bar is not None else None,
                                     on_phase=phase)
             if dispatch:
@@ -76,9 +79,9 @@ class Command(BaseCommand):
             if bar is not None:
                 bar.close()
         self.stdout.write(
-            f"run {run.id} as of {run.as_of}: {run.status}; {run.players} players, {run.rows_updated} updated, "
-            f"{run.rows_inserted} new, {run.changes} group changes, {run.rises} rises, {run.rewards_paid} rewards "
-            f"paid; {run.distribution}; {time.monotonic() - started:.1f}s")
+            f"run {run.id} as of {run.as_of} ({run.mode}): {run.status}; {run.players} players, "
+            f"{run.rows_updated} updated, {run.rows_inserted} new, {run.changes} group changes, {run.rises} rises, "
+            f"{run.rewards_paid} rewards paid; {run.distribution}; {time.monotonic() - started:.1f}s")
 
     def _wait(self, run: SegmentRun, bar: tqdm[Any] | None) -> SegmentRun:
         """Follow the workers through the ranges they mark done."""
