@@ -385,8 +385,10 @@ def _read_streaks(run: SegmentRun, first_id: int, last_id: int) -> dict[int, int
     MGET_PIPELINE at a time in one round trip on Redis; ``get_many`` on the embedded hot store."""
     table = run.stage_table
     sql = f"SELECT user_id FROM {table} WHERE user_id BETWEEN %(lo)s AND %(hi)s"
-    if run.mode == SegmentRun.Mode.INCREMENTAL:
-        sql = f"SELECT user_id FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s UNION {sql}"
+    if run.mode == SegmentRun.Mode.INCREMENTAL:  # the stored rows, and the changed players without one
+        sql = (f"SELECT user_id FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s UNION ALL SELECT user_id "
+               f"FROM {table} d WHERE user_id BETWEEN %(lo)s AND %(hi)s AND NOT EXISTS "
+               "(SELECT 1 FROM user_segments s WHERE s.user_id = d.user_id)")
     with connection.cursor() as cursor:
         cursor.execute(sql, {"lo": first_id, "hi": last_id})
         ids = [row[0] for row in cursor.fetchall()]
