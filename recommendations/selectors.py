@@ -89,22 +89,21 @@ def player_count() -> int:
 # the 95% of players without one, so that row's own rules (``PlayerProtection``) decide as they do in the wallet.
 
 _PROTECTION_COLUMNS = protection_columns("pp")
-_DAILY_LIMIT_SET = "(pp.daily_spend_limit IS NOT NULL OR pp.pending_daily_effective_at IS NOT NULL)"
-_WEEKLY_LIMIT_SET = "(pp.weekly_spend_limit IS NOT NULL OR pp.pending_weekly_effective_at IS NOT NULL)"
+_SPEND_LIMIT_SET = ("(pp.daily_spend_limit IS NOT NULL OR pp.pending_daily_effective_at IS NOT NULL "
+                    "OR pp.weekly_spend_limit IS NOT NULL OR pp.pending_weekly_effective_at IS NOT NULL)")
 
 
-def _context_sql(*, visit_as_text: str, spent_since_day: str, spent_since_week: str, string_agg: str) -> str:
+def _context_sql(*, visit_as_text: str, spent_today: str, spent_this_week: str, pair: tuple[str, str],
+                 string_agg: str) -> str:
+    """The statement; spend today and this week come from one scan of the week's SPEND ledger rows (the local day
+    starts inside the local week), the day's share by a FILTER, as a pair: ``pair`` opens and closes it."""
     return f"""
 SELECT p.locale, p.timezone, w.balance, s.rfm_group, s.risk_profile, ph.hours,
   (SELECT {visit_as_text} FROM site_visits v WHERE v.user_id = p.id ORDER BY v.visit_timestamp DESC LIMIT 1),
   (SELECT COALESCE(SUM(r.reward_value), 0) FROM site_rewards r WHERE r.user_id = p.id AND r.issued_at >= %s),
-  CASE WHEN {_DAILY_LIMIT_SET} THEN (
-    SELECT COALESCE(-SUM(l.amount), 0) FROM token_ledger l WHERE l.player_id = p.id AND l.kind = 'SPEND'
-      AND {spent_since_day}
-  ) END,
-  CASE WHEN {_WEEKLY_LIMIT_SET} THEN (
-    SELECT COALESCE(-SUM(l.amount), 0) FROM token_ledger l WHERE l.player_id = p.id AND l.kind = 'SPEND'
-      AND {spent_since_week}
+  CASE WHEN {_SPEND_LIMIT_SET} THEN (
+    SELECT {pair[0]}COALESCE(-SUM(l.amount) FILTER (WHERE {spent_today}), 0), COALESCE(-SUM(l.amount), 0){pair[1]}
+    FROM token_ledger l WHERE l.player_id = p.id AND l.kind = 'SPEND' AND {spent_this_week}
   ) END,
   (SELECT {string_agg}(m.marker, ',') FROM player_harm_markers m WHERE m.user_id = p.id),
   (SELECT pop.peak_hour FROM play_hours_population pop WHERE pop.id = 1),
@@ -118,30 +117,32 @@ LEFT JOIN player_play_hours ph ON ph.user_id = p.id
 """
 
 
-# Parameters, in order: month start, now (daily), now (weekly), player id. The connection's time zone is UTC
-# (Django's, with USE_TZ), so a timestamptz as text ends in "+00".
+# Parameters, in order: month start, now (day), now (week), player id. The connection's time zone is UTC
+# (Django's, with USE_TZ), so a timestamptz as text ends in "+00". The spend pair is a bigint array.
 _CONTEXT_SQL_POSTGRESQL = _context_sql(
     visit_as_text="v.visit_timestamp::text",
-    spent_since_day="l.created_at >= (date_trunc('day', %s::timestamptz AT TIME ZONE p.timezone) AT TIME ZONE "
+    spent_today="l.created_at >= (date_trunc('day', %s::timestamptz AT TIME ZONE p.timezone) AT TIME ZONE p.timezone)",
+    spent_this_week="l.created_at >= (date_trunc('week', %s::timestamptz AT TIME ZONE p.timezone) AT TIME ZONE "
                     "p.timezone)",
-    spent_since_week="l.created_at >= (date_trunc('week', %s::timestamptz AT TIME ZONE p.timezone) AT TIME ZONE "
-                     "p.timezone)",
+    pair=("ARRAY[", "]::bigint[]"),
     string_agg="string_agg",
 )
 
 # SQLite has no time zones: Django's own SQL function django_datetime_trunc (registered on every SQLite
 # connection, the one the ORM's Trunc uses) turns a stored UTC time into the player's local day or week start,
 # compared as text. A lower bound on created_at (now - 8 days: before any local week start) keeps the index.
-# Times are stored as naive UTC text. Parameters, in order: month start, 8 days ago, now, 8 days ago, now, player id.
+# Times are stored as naive UTC text; the spend pair is a JSON array. Parameters, in order: month start, now (day),
+# 8 days ago, now (week), player id.
 _CONTEXT_SQL_SQLITE = _context_sql(
     visit_as_text="v.visit_timestamp",
-    spent_since_day="l.created_at >= %s AND django_datetime_trunc('day', l.created_at, p.timezone, 'UTC') "
-                    ">= django_datetime_trunc('day', %s, p.timezone, 'UTC')",
-    spent_since_week="l.created_at >= %s AND django_datetime_trunc('week', l.created_at, p.timezone, 'UTC') "
-                     ">= django_datetime_trunc('week', %s, p.timezone, 'UTC')",
+    spent_today="django_datetime_trunc('day', l.created_at, p.timezone, 'UTC') "
+                ">= django_datetime_trunc('day', %s, p.timezone, 'UTC')",
+    spent_this_week="l.created_at >= %s AND django_datetime_trunc('week', l.created_at, p.timezone, 'UTC') "
+                    ">= django_datetime_trunc('week', %s, p.timezone, 'UTC')",
+    pair=("json_array(", ")"),
     string_agg="group_concat",
 )
-_N_CONTEXT_COLUMNS = 12  # before the protection columns
+_N_CONTEXT_COLUMNS = 11  # before the protection columns
 
 _NO_PLAY = (0,) * HOURS
 DEFAULT_PEAK_HOUR = 20  # the usage window's fallback before the first play-hour rollup (the engine's default)
@@ -168,6 +169,17 @@ def _aware(value: Any) -> dt.datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
+def _spent_pair(value: Any) -> tuple[int, int]:
+    """Spend today and this week: the statement's pair (PostgreSQL's array, SQLite's JSON text), or none (no limit
+    set: 0 and 0)."""
+    if value is None:
+        return 0, 0
+    if isinstance(value, (str, bytes)):
+        value = orjson.loads(value)
+    today, week = value
+    return int(today), int(week)
+
+
 def _play_hours(value: Any) -> tuple[int, ...]:
     """The rollup's 24 counts: the jsonb's text (PostgreSQL and SQLite alike), or a list."""
     if value is None:
@@ -187,7 +199,7 @@ def _context_statement(conn: Any, now: dt.datetime, player_id: int) -> tuple[str
     if conn.vendor == "sqlite":
         adapt = conn.ops.adapt_datetimefield_value
         week_ago, now_text = adapt(now - _WEEK_AND_A_DAY), adapt(now)
-        return _CONTEXT_SQL_SQLITE, [adapt(month_start), week_ago, now_text, week_ago, now_text, player_id]
+        return _CONTEXT_SQL_SQLITE, [adapt(month_start), now_text, week_ago, now_text, player_id]
     raise NotImplementedError(f"recommendation context: no SQL for {conn.vendor}")
 
 
@@ -290,8 +302,8 @@ def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
         streak_read.abandon()
         raise
     streak = streak_read.result()
-    (locale, tz_name, balance, rfm_group, risk_profile, hours, last_visit, month_tokens, spent_today, spent_week,
-     markers, peak_hour) = row[:_N_CONTEXT_COLUMNS]
+    (locale, tz_name, balance, rfm_group, risk_profile, hours, last_visit, month_tokens, spent, markers,
+     peak_hour) = row[:_N_CONTEXT_COLUMNS]
     peak = DEFAULT_PEAK_HOUR if peak_hour is None else int(peak_hour)
     if locale is None:  # no players row
         return Context(now=now, win_streak=streak, timezone=settings.BUSINESS_TIMEZONE, population_peak_hour=peak)
@@ -306,8 +318,8 @@ def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
         elif protection.is_cooling_off(now):
             paused, paused_until = COOL_OFF, protection.cool_off_until
         daily, weekly = protection.daily_spend_limit, protection.weekly_spend_limit
-        limit_reached = ((daily is not None and (spent_today or 0) >= daily)
-                         or (weekly is not None and (spent_week or 0) >= weekly))
+        spent_today, spent_week = _spent_pair(spent)
+        limit_reached = (daily is not None and spent_today >= daily) or (weekly is not None and spent_week >= weekly)
     risk = risk_profile or None
     return Context(
         now=now,

@@ -172,6 +172,25 @@ def test_the_weekly_spend_limit_counts_from_monday_on_the_players_clock(monday_s
     assert ctx.spend_limit_reached is reached
 
 
+@pytest.mark.parametrize(("daily", "weekly", "reached"), [
+    (150, 400, False),  # neither: 120 today, 380 this week
+    (120, 400, True),  # the day's
+    (150, 380, True),  # the week's
+])
+def test_with_both_limits_either_one_used_up_is_reached(daily, weekly, reached):
+    # given a player in Seoul who spent 260 on Monday and 120 today (a Wednesday), with a daily and a weekly limit
+    now = dt.datetime(2026, 11, 18, 12, 0, tzinfo=SEOUL)
+    h.player(PID)
+    h.fund(PID, 2000)
+    h.spend_at(PID, 260, dt.datetime(2026, 11, 16, 10, 0, tzinfo=SEOUL))
+    h.spend_at(PID, 120, now - dt.timedelta(hours=1))
+    h.limits(PID, now - dt.timedelta(minutes=30), daily_spend_limit=daily, weekly_spend_limit=weekly)
+    # when the context is gathered
+    ctx = recommendation_context(player_id=PID, now=now)
+    # then the limit counts as reached when today's spends reach the daily limit or the week's the weekly one
+    assert ctx.spend_limit_reached is reached
+
+
 def test_a_pending_raise_counts_once_it_is_due():
     # given a daily limit of 100, used up, then raised to 1000 (the raise waits 24 hours)
     now = dt.datetime(2026, 11, 20, 9, 0, tzinfo=SEOUL)
