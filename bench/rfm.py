@@ -20,7 +20,7 @@
    it); the bare aggregate again; a re-run of D (it must write nothing: no row, no history, no reward); a full
    recompute of D (``run_rfm --full``), the check: it must find every row already equal to what it computes.
    The batch is ``segments.services.segment_batch_run``, as ``run_rfm`` runs it (ranges on ``--workers``
-   threads, as that many Celery workers would), timed by phase: start and
+   processes, as that many Celery workers would), timed by phase: start and
    stage, apply (the ranges), the end of the run. The reward payouts of the night's rises are
    timed apart (``rewards_seconds``): a loop over the risen players only, through the wallet, one transaction
    each; it scales with the number of rises, not of players.
@@ -388,7 +388,7 @@ def main() -> int:
     parser.add_argument("--sample", type=int, help="players timed with the per-player queries (default 2,000)")
     parser.add_argument("--range-size", type=int, default=250_000, help="players per range (default 250,000)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                        help="ranges applied at once, on threads, as Celery workers would (default: 2, or 1 core)")
+                        help="ranges applied at once, on processes, as Celery workers would (default: 2, or 1 core)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database and Redis DB afterwards")
     args = parser.parse_args()
