@@ -24,9 +24,6 @@ def key_last_action_ts(user_id: int) -> str:
     return f"user:{user_id}:last_action_ts"
 
 
-STREAK_COUNT_KEY = "user:{}:streak_count"  # for bulk readers: STREAK_COUNT_KEY.format(user_id)
-
-
 def key_streak_count(user_id: int) -> str:
     return f"user:{user_id}:streak_count"
 

@@ -274,9 +274,9 @@ def aggregate_sql() -> str:
 # the two; any other covered player (a row B did not compute: a placeholder, a row of another date; or a player
 # with new actions and no row) is computed from its own actions, through the (user_id, time) index.
 
-_DELTA_PG = f"""
-CREATE UNLOGGED TABLE {{table}} AS
-SELECT user_id, {_sums("postgresql", weight="x.w", prefix="x.")}
+_DELTA = """
+CREATE {unlogged}TABLE {{table}} AS
+SELECT user_id, {sums}
 FROM (
   SELECT 1 AS w, user_id, action_type, metadata, action_timestamp FROM user_actions
   WHERE action_timestamp >= %(base_end)s AND action_timestamp < %(end)s AND id <= %(watermark)s
@@ -289,9 +289,8 @@ FROM (
 ) x
 GROUP BY user_id ORDER BY user_id
 """
-
-_DELTA_SQLITE = _DELTA_PG.replace("CREATE UNLOGGED TABLE", "CREATE TABLE").replace(
-    _sums("postgresql", weight="x.w", prefix="x."), _sums("sqlite", weight="x.w", prefix="x."))
+_DELTA_PG = _DELTA.format(unlogged="UNLOGGED ", sums=_sums("postgresql", weight="x.w", prefix="x."))
+_DELTA_SQLITE = _DELTA.format(unlogged="", sums=_sums("sqlite", weight="x.w", prefix="x."))
 
 
 def delta_sql(vendor: str, table: str) -> str:
@@ -339,53 +338,42 @@ WITH j AS (
 ){{tail}}
 """
 
-# SQLite: no FULL JOIN and no LATERAL: the range's ids as a union, a non-base player's figures by scalar subqueries
-# (evaluated only in the CASE branch that needs them). SQLite's max() of two values is NULL when either is.
-_SOURCE_SQLITE_OWN = """(SELECT {column} FROM user_actions x WHERE x.user_id = j.user_id
-      AND x.action_timestamp >= %(start)s AND x.action_timestamp < %(end)s AND x.id <= %(watermark)s)"""
-_SOURCE_SQLITE = """
-CREATE TEMPORARY TABLE {table} AS
+# SQLite: no FULL JOIN and no LATERAL: the range's ids as a union, and the non-base players' figures by one
+# aggregate of their own actions (``a``), joined. SQLite's max() of two values is NULL when either is.
+_SOURCE_SQLITE = f"""
+CREATE TEMPORARY TABLE {{table}} AS
 WITH u AS (
   SELECT user_id FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s
-  UNION SELECT user_id FROM {delta} WHERE user_id BETWEEN %(lo)s AND %(hi)s
+  UNION SELECT user_id FROM {{delta}} WHERE user_id BETWEEN %(lo)s AND %(hi)s
 ), j AS (
   SELECT u.user_id, s.user_id IS NOT NULL AS has_row, coalesce(s.as_of = %(base_as_of)s, 0) AS base, s.as_of,
     s.rfm_group, s.last_action_at AS s_last, s.frequency AS s_f, s.monetary AS s_m, s.corporate_tokens_30d AS s_ct,
     s.corporate_visits_30d AS s_cv, d.f, d.last_ts, d.m, d.ct, d.cv
-  FROM u LEFT JOIN user_segments s ON s.user_id = u.user_id LEFT JOIN {delta} d ON d.user_id = u.user_id
+  FROM u LEFT JOIN user_segments s ON s.user_id = u.user_id LEFT JOIN {{delta}} d ON d.user_id = u.user_id
+), a AS (
+  SELECT x.user_id, {_sums("sqlite", prefix="x.")} FROM user_actions x
+  WHERE x.user_id IN (SELECT user_id FROM j WHERE NOT j.base)
+    AND x.action_timestamp >= %(start)s AND x.action_timestamp < %(end)s AND x.id <= %(watermark)s
+  GROUP BY x.user_id
 ), c AS (
   SELECT j.user_id, j.has_row,
     CASE WHEN j.as_of IS NOT NULL THEN j.rfm_group END AS old_group,
     coalesce(j.as_of > %(as_of)s, 0) AS is_newer,
     CASE WHEN j.base THEN (CASE WHEN j.last_ts IS NOT NULL AND (j.s_last IS NULL OR j.last_ts > j.s_last)
                                 THEN j.last_ts ELSE j.s_last END)
-         ELSE coalesce({own_last}, (SELECT max(x.action_timestamp) FROM user_actions x
-                                    WHERE x.user_id = j.user_id AND x.action_timestamp < %(start)s
-                                      AND x.id <= %(watermark)s)) END AS last_action_at,
-    CAST(CASE WHEN j.base THEN j.s_f + coalesce(j.f, 0) ELSE coalesce({own_f}, 0) END AS INTEGER) AS frequency,
-    CAST(CASE WHEN j.base THEN j.s_m + coalesce(j.m, 0) ELSE coalesce({own_m}, 0) END AS INTEGER) AS monetary,
-    CAST(CASE WHEN j.base THEN j.s_ct + coalesce(j.ct, 0) ELSE coalesce({own_ct}, 0) END AS INTEGER)
+         ELSE coalesce(a.last_ts, (SELECT max(x.action_timestamp) FROM user_actions x
+                                   WHERE x.user_id = j.user_id AND x.action_timestamp < %(start)s
+                                     AND x.id <= %(watermark)s)) END AS last_action_at,
+    CAST(CASE WHEN j.base THEN j.s_f + coalesce(j.f, 0) ELSE coalesce(a.f, 0) END AS INTEGER) AS frequency,
+    CAST(CASE WHEN j.base THEN j.s_m + coalesce(j.m, 0) ELSE coalesce(a.m, 0) END AS INTEGER) AS monetary,
+    CAST(CASE WHEN j.base THEN j.s_ct + coalesce(j.ct, 0) ELSE coalesce(a.ct, 0) END AS INTEGER)
       AS corporate_tokens_30d,
-    CAST(CASE WHEN j.base THEN j.s_cv + coalesce(j.cv, 0) ELSE coalesce({own_cv}, 0) END AS INTEGER)
+    CAST(CASE WHEN j.base THEN j.s_cv + coalesce(j.cv, 0) ELSE coalesce(a.cv, 0) END AS INTEGER)
       AS corporate_visits_30d,
     CAST(coalesce(w.balance, 0) AS INTEGER) AS balance
-  FROM j LEFT JOIN wallets w ON w.player_id = j.user_id
-){tail}
+  FROM j LEFT JOIN a ON a.user_id = j.user_id LEFT JOIN wallets w ON w.player_id = j.user_id
+){{tail}}
 """
-
-
-def _own_sqlite() -> dict[str, str]:
-    """A non-base player's figures from its own actions, one scalar subquery each (SQLite)."""
-    exprs = {
-        "own_last": "max(x.action_timestamp)",
-        "own_f": "count(*)",
-        "own_m": "sum(CASE WHEN x.action_type = 'SPEND_CYBER_TOKENS' "
-                 "THEN json_extract(x.metadata, '$.spent_tokens') END)",
-        "own_ct": "sum(CASE WHEN x.action_type = 'EARN_CYBER_TOKENS' AND json_extract(x.metadata, '$.source') = "
-                  "'corporate' THEN json_extract(x.metadata, '$.earned_tokens') END)",
-        "own_cv": "sum(CASE WHEN x.action_type = 'CORPORATE_VISIT' THEN 1 ELSE 0 END)",
-    }
-    return {name: _SOURCE_SQLITE_OWN.format(column=expr) for name, expr in exprs.items()}
 
 
 def source_sql(vendor: str, delta: str, rules: Sequence[Rule], params: Params) -> str:
@@ -395,7 +383,7 @@ def source_sql(vendor: str, delta: str, rules: Sequence[Rule], params: Params) -
     tail = _tail(vendor, rules, params)
     if vendor == "postgresql":
         return _SOURCE_PG.format(delta=delta, tail=tail)
-    return _SOURCE_SQLITE.format(table=SQLITE_RANGE_SOURCE, delta=delta, tail=tail, **_own_sqlite())
+    return _SOURCE_SQLITE.format(table=SQLITE_RANGE_SOURCE, delta=delta, tail=tail)
 
 
 SQLITE_RANGE_SOURCE = "segment_range_source"

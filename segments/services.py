@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from activity.models import UserReward
 from core.exceptions import DomainError, InvalidInput, NotFound
-from core.hotstore import STREAK_COUNT_KEY, hot_store, key_streak_count
+from core.hotstore import hot_store, key_streak_count
 from notifications.messages import message_render
 from notifications.models import Notification
 from notifications.services import notification_create
@@ -400,12 +400,11 @@ def _read_streaks(run: SegmentRun, first_id: int, last_id: int) -> dict[int, int
             streaks.update((uid, n) for uid in chunk if (n := values.get(key_streak_count(uid))))
         return streaks
     client = hot_store.redis()
-    key = STREAK_COUNT_KEY
     for i in range(0, len(chunks), MGET_PIPELINE):
         batch = chunks[i:i + MGET_PIPELINE]
         pipe = client.pipeline(transaction=False)
         for chunk in batch:
-            pipe.mget([key.format(uid) for uid in chunk])
+            pipe.mget([key_streak_count(uid) for uid in chunk])
         for chunk, values in zip(batch, pipe.execute(), strict=True):
             streaks.update((uid, n) for uid, v in zip(chunk, values, strict=True)
                            if v is not None and (n := int(float(v))))
@@ -435,10 +434,11 @@ def segment_range_apply(*, range_id: int) -> bool:
             values.update(_source_values(run))
         values.update(rfm_sql.streak_params(connection.vendor, _read_streaks(run, rng.first_id, rng.last_id)))
         if connection.vendor == "postgresql":
-            source = (rfm_sql.source_sql("postgresql", run.stage_table, _rules(run), params) if incremental else
+            rules = _rules(run)
+            source = (rfm_sql.source_sql("postgresql", run.stage_table, rules, params) if incremental else
                       f"SELECT * FROM {run.stage_table} WHERE user_id BETWEEN %(lo)s AND %(hi)s")
             with connection.cursor() as cursor:
-                cursor.execute(rfm_sql.apply_sql(source, _rules(run), params), {**values, **params})
+                cursor.execute(rfm_sql.apply_sql(source, rules, params), {**values, **params})
                 covered, changes, updated, inserted = cursor.fetchone()
         else:
             covered, changes, updated, inserted = _apply_sqlite(run, values, incremental=incremental)
