@@ -66,6 +66,7 @@ def _setup_django(env: BenchEnv | None = None) -> None:
         os.environ["DJANGO_ALLOWED_HOSTS"] = env.env["DJANGO_ALLOWED_HOSTS"] + ",testserver"
         os.environ["RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS"] = "3600"
         os.environ["RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE"] = "1000000"
+        os.environ["RECOMMENDATION_CONTEXT_FILL_SECONDS"] = "3600"  # no fill thread's command among those counted
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     import django
 
@@ -221,6 +222,22 @@ def generate_data(env: BenchEnv, players: int) -> dict[str, int]:
     return counts
 
 
+def build_snapshots() -> dict[str, Any]:
+    """The nightly snapshot build (``manage.py build_recommendation_snapshots``), timed, as production runs it after
+    the night's jobs."""
+    from django.db import connection
+
+    from recommendations.services import context_snapshots_build
+
+    started = time.perf_counter()
+    report = context_snapshots_build()
+    elapsed = time.perf_counter() - started
+    connection.close()
+    out = {**report.as_dict(), "seconds": round(elapsed, 2)}
+    log(f"snapshots: {out}")
+    return out
+
+
 # --- HTTP phase: cost per request, counted in this process ----------------------------------------------------
 
 
@@ -339,6 +356,7 @@ def load_average() -> list[float]:
 def http_phase(env: BenchEnv, args: argparse.Namespace, players: int, count: int) -> dict[str, Any]:
     global _PROPOSALS_SERVED
     data = generate_data(env, players)
+    snapshots = build_snapshots()
     rng = random.Random(args.seed)
     sample = [*sorted({rng.randint(1, players) for _ in range(45)}), 1, 2, 3, 4, 50, players + 1]
     per_request = count_round_trips(sample)
@@ -381,7 +399,7 @@ def http_phase(env: BenchEnv, args: argparse.Namespace, players: int, count: int
         before_stop = _impressions(env)
     written = _impressions(env)  # after the workers' exit flush
     return {
-        "data": data, "per_request": per_request, "bare": bare_run, "recommendations": rec_run,
+        "data": data, "snapshots": snapshots, "per_request": per_request, "bare": bare_run, "recommendations": rec_run,
         "load_average_before_timed_phases": load_before,
         "tokens": _token_repeats(warm_requests, recs),
         "impressions": {"proposals_served": served, "written_while_serving": before_stop,

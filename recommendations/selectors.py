@@ -9,7 +9,7 @@ import os
 import threading
 import zoneinfo
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.conf import settings
@@ -22,9 +22,11 @@ from core.hotstore import hot_store, key_streak_count
 from core.timezones import zone
 from players.models import Player, PlayerProtection
 from players.selectors import protection_columns, protection_from_row
+from recommendations import context_cache
 from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context
 from recommendations.harm import NOT_IN_APP, HarmEvent, HarmThresholds
 from recommendations.models import PlayerHarmMarker, PopulationPlayHours, RecommendationTemplate
+from wallet.balance_cache import key_balance
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +95,26 @@ _SPEND_LIMIT_SET = ("(pp.daily_spend_limit IS NOT NULL OR pp.pending_daily_effec
                     "OR pp.weekly_spend_limit IS NOT NULL OR pp.pending_weekly_effective_at IS NOT NULL)")
 
 
-def _context_sql(*, visit_as_text: str, spent_today: str, spent_this_week: str, pair: tuple[str, str],
-                 string_agg: str) -> str:
+_ONE_PLAYER = "FROM (SELECT 1 AS one) AS one\nLEFT JOIN players p ON p.id = %s"
+# The nightly snapshot build: the players of an id range.
+_RANGE_OF_PLAYERS = "FROM players p"
+_RANGE_WHERE = "WHERE p.id BETWEEN %s AND %s ORDER BY p.id"
+
+
+class _Dialect(NamedTuple):
+    visit_as_text: str
+    spent_today: str
+    spent_this_week: str
+    pair: tuple[str, str]
+    string_agg: str
+
+
+def _context_sql(dialect: _Dialect, *, source: str = _ONE_PLAYER, where: str = "") -> str:
     """The statement; spend today and this week come from one scan of the week's SPEND ledger rows (the local day
-    starts inside the local week), the day's share by a FILTER, as a pair: ``pair`` opens and closes it."""
+    starts inside the local week), the day's share by a FILTER, as a pair: ``pair`` opens and closes it. By
+    default for one player id; with ``source`` and ``where`` for the players of an id range (their id last)."""
+    visit_as_text, spent_today, spent_this_week, pair, string_agg = dialect
+    player_id = ", p.id" if where else ""
     return f"""
 SELECT p.locale, p.timezone, w.balance, s.rfm_group, s.risk_profile, ph.hours,
   (SELECT {visit_as_text} FROM site_visits v WHERE v.user_id = p.id ORDER BY v.visit_timestamp DESC LIMIT 1),
@@ -107,19 +125,20 @@ SELECT p.locale, p.timezone, w.balance, s.rfm_group, s.risk_profile, ph.hours,
   ) END,
   (SELECT {string_agg}(m.marker, ',') FROM player_harm_markers m WHERE m.user_id = p.id),
   (SELECT pop.peak_hour FROM play_hours_population pop WHERE pop.id = 1),
-  {_PROTECTION_COLUMNS}
-FROM (SELECT 1 AS one) AS one
-LEFT JOIN players p ON p.id = %s
+  w.last_entry_id,
+  {_PROTECTION_COLUMNS}{player_id}
+{source}
 LEFT JOIN player_protection pp ON pp.player_id = p.id
 LEFT JOIN wallets w ON w.player_id = p.id
 LEFT JOIN user_segments s ON s.user_id = p.id
 LEFT JOIN player_play_hours ph ON ph.user_id = p.id
+{where}
 """
 
 
 # Parameters, in order: month start, now (day), now (week), player id. The connection's time zone is UTC
 # (Django's, with USE_TZ), so a timestamptz as text ends in "+00". The spend pair is a bigint array.
-_CONTEXT_SQL_POSTGRESQL = _context_sql(
+_POSTGRESQL_DIALECT = _Dialect(
     visit_as_text="v.visit_timestamp::text",
     spent_today="l.created_at >= (date_trunc('day', %s::timestamptz AT TIME ZONE p.timezone) AT TIME ZONE p.timezone)",
     spent_this_week="l.created_at >= (date_trunc('week', %s::timestamptz AT TIME ZONE p.timezone) AT TIME ZONE "
@@ -127,13 +146,16 @@ _CONTEXT_SQL_POSTGRESQL = _context_sql(
     pair=("ARRAY[", "]::bigint[]"),
     string_agg="string_agg",
 )
+_CONTEXT_SQL_POSTGRESQL = _context_sql(_POSTGRESQL_DIALECT)
+# Parameters: month start, now, now, first id, last id.
+_RANGE_CONTEXT_SQL_POSTGRESQL = _context_sql(_POSTGRESQL_DIALECT, source=_RANGE_OF_PLAYERS, where=_RANGE_WHERE)
 
 # SQLite has no time zones: Django's own SQL function django_datetime_trunc (registered on every SQLite
 # connection, the one the ORM's Trunc uses) turns a stored UTC time into the player's local day or week start,
 # compared as text. A lower bound on created_at (now - 8 days: before any local week start) keeps the index.
 # Times are stored as naive UTC text; the spend pair is a JSON array. Parameters, in order: month start, now (day),
 # 8 days ago, now (week), player id.
-_CONTEXT_SQL_SQLITE = _context_sql(
+_SQLITE_DIALECT = _Dialect(
     visit_as_text="v.visit_timestamp",
     spent_today="django_datetime_trunc('day', l.created_at, p.timezone, 'UTC') "
                 ">= django_datetime_trunc('day', %s, p.timezone, 'UTC')",
@@ -142,7 +164,9 @@ _CONTEXT_SQL_SQLITE = _context_sql(
     pair=("json_array(", ")"),
     string_agg="group_concat",
 )
-_N_CONTEXT_COLUMNS = 11  # before the protection columns
+_CONTEXT_SQL_SQLITE = _context_sql(_SQLITE_DIALECT)
+_RANGE_CONTEXT_SQL_SQLITE = _context_sql(_SQLITE_DIALECT, source=_RANGE_OF_PLAYERS, where=_RANGE_WHERE)
+_N_CONTEXT_COLUMNS = 12  # before the protection columns
 
 _NO_PLAY = (0,) * HOURS
 DEFAULT_PEAK_HOUR = 20  # the usage window's fallback before the first play-hour rollup (the engine's default)
@@ -192,14 +216,18 @@ def _play_hours(value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
-def _context_statement(conn: Any, now: dt.datetime, player_id: int) -> tuple[str, list[Any]]:
-    month_start = business_month_start(now)
+def _context_statement(conn: Any, now: dt.datetime, month_start: dt.datetime, ids: tuple[int] | tuple[int, int]
+                       ) -> tuple[str, list[Any]]:
+    """The statement and its parameters for one player id (``(id,)``) or the players of an id range
+    (``(first, last)``)."""
+    one = len(ids) == 1
     if conn.vendor == "postgresql":
-        return _CONTEXT_SQL_POSTGRESQL, [month_start, now, now, player_id]
+        return (_CONTEXT_SQL_POSTGRESQL if one else _RANGE_CONTEXT_SQL_POSTGRESQL), [month_start, now, now, *ids]
     if conn.vendor == "sqlite":
         adapt = conn.ops.adapt_datetimefield_value
         week_ago, now_text = adapt(now - _WEEK_AND_A_DAY), adapt(now)
-        return _CONTEXT_SQL_SQLITE, [adapt(month_start), now_text, week_ago, now_text, player_id]
+        return ((_CONTEXT_SQL_SQLITE if one else _RANGE_CONTEXT_SQL_SQLITE),
+                [adapt(month_start), now_text, week_ago, now_text, *ids])
     raise NotImplementedError(f"recommendation context: no SQL for {conn.vendor}")
 
 
@@ -282,9 +310,14 @@ class _StreakRead:
 
 
 def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
-    """Everything ``recommendations.engine.recommend`` needs for ``player_id`` at ``now``: one SQL statement
-    (player, protection, balance, segment, play hours, last Company A visit, Company A tokens this month, spend
-    today and this week, harm markers, population peak hour) and one hot-store read (the win streak).
+    """Everything ``recommendations.engine.recommend`` needs for ``player_id`` at ``now``.
+
+    With Redis: one round trip reads the win streak, Redis' copy of the balance and the player's snapshot
+    (``recommendations.context_cache``); a usable snapshot answers with no database round trip. Otherwise one SQL
+    statement (player, protection, balance, segment, play hours, last Company A visit, Company A tokens this month,
+    spend today and this week, harm markers, population peak hour), after which the snapshot is stored by this
+    process's fill buffer (not in the request). Without Redis (the embedded default, or snapshots off): the
+    statement and one hot-store read of the streak.
 
     A player without a players row gets a new player's context (no segment, balance 0, never visited, the
     business timezone, Korean). Without a ``user_segments`` row the segment and risk profile are None, which the
@@ -292,25 +325,121 @@ def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
     quiz app writes one; until it exists no other record of a quiz is kept).
     """
     conn = connections[DEFAULT_DB_ALIAS]  # looked up once: each use of the ``connection`` proxy costs a lookup
-    sql, params = _context_statement(conn, now, player_id)
+    month_start = business_month_start(now)
+    if not _snapshots_enabled():
+        return _context_read_overlapped(conn, player_id, now, month_start)
+    hot = _hot_read(player_id)  # before the statement: a snapshot stored later must have been read after this
+    if hot is not None and hot.snapshot is not None and hot.balance is not None:
+        fields = context_cache.snapshot_decode(hot.snapshot, generation=hot.generation, month_start=month_start)
+        if fields is not None:
+            return _context_from_row(_row_from_snapshot(fields, hot.balance), now=now,
+                                     streak=hot.streak, vendor=conn.vendor)
+    row = _context_row(conn, now, player_id, month_start)
+    if hot is not None:
+        fill = snapshot_fill(row, user_id=player_id, version=hot.version, generation=hot.generation,
+                             month_start=month_start, restore_balance=hot.balance is None)
+        if fill is not None:
+            context_cache.fill_buffer().add([fill])
+    return _context_from_row(row, now=now, streak=0 if hot is None else hot.streak, vendor=conn.vendor)
+
+
+_snapshots: bool | None = None  # decided once per process
+
+
+def _snapshots_enabled() -> bool:
+    global _snapshots
+    if _snapshots is None:
+        _snapshots = context_cache.enabled()
+    return _snapshots
+
+
+# The row's columns a snapshot keeps: all but the balance (Redis' copy is read instead), the spend pair and the
+# protection columns (only players without a protection row get a snapshot) and the ledger sequence number.
+_SNAPSHOT_COLUMNS = (0, 1, 3, 4, 5, 6, 7, 9, 10)
+
+
+def _row_from_snapshot(fields: Sequence[Any], balance: int) -> tuple[Any, ...]:
+    """A context row from a snapshot's fields and the balance: no spend pair, no ledger sequence number, no
+    protection row."""
+    locale, tz_name, rfm_group, risk_profile, hours, last_visit, month_tokens, markers, peak_hour = fields
+    return (locale, tz_name, balance, rfm_group, risk_profile, hours, last_visit, month_tokens, None, markers,
+            peak_hour, None, None)
+
+
+def snapshot_fill(row: Sequence[Any], *, user_id: int, version: str, generation: str, month_start: dt.datetime,
+                  restore_balance: bool) -> context_cache.Fill | None:
+    """The snapshot of a context row read after ``version`` and ``generation`` were, for a player with a players
+    row and a wallet and without a protection row (anyone else: None). ``restore_balance``: Redis had no copy of
+    the balance; the row's balance and ledger row id restore it."""
+    if row[0] is None or row[2] is None or row[_N_CONTEXT_COLUMNS] is not None:
+        return None
+    fields = [row[i] for i in _SNAPSHOT_COLUMNS]
+    fields[6] = int(fields[6] or 0)  # the month's tokens: PostgreSQL's SUM of a bigint is a numeric
+    return context_cache.Fill(
+        user_id=user_id, version=version, generation=generation,
+        snapshot=context_cache.snapshot_encode(generation=generation, month_start=month_start, fields=fields),
+        balance=(int(row[2]), int(row[11])) if restore_balance else None)
+
+
+def _context_row(conn: Any, now: dt.datetime, player_id: int, month_start: dt.datetime) -> Sequence[Any]:
+    sql, params = _context_statement(conn, now, month_start, (player_id,))
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        row: Sequence[Any] = cursor.fetchone()
+    return row
+
+
+def _context_read_overlapped(conn: Any, player_id: int, now: dt.datetime, month_start: dt.datetime) -> Context:
+    """Without snapshots: the statement, and the streak's GET sent before it and read after it (Redis answers
+    while PostgreSQL works)."""
     streak_read = _StreakRead(player_id)  # sent now, read after the statement
     try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql, params)
-            row: Sequence[Any] = cursor.fetchone()
+        row = _context_row(conn, now, player_id, month_start)
     except BaseException:
         streak_read.abandon()
         raise
-    streak = streak_read.result()
+    return _context_from_row(row, now=now, streak=streak_read.result(), vendor=conn.vendor)
+
+
+class _HotRead(NamedTuple):
+    streak: int
+    balance: int | None
+    generation: str
+    version: str
+    snapshot: bytes | None
+
+
+def _hot_read(player_id: int) -> _HotRead | None:
+    """One Redis round trip: MGET of the streak, the balance copy and the snapshot generation, and HMGET of the
+    player's snapshot hash, packed together. None when Redis fails (logged; the context comes from the database,
+    the streak reads 0 and nothing is stored)."""
+    conn = _hot_connection()
+    key = context_cache.key_context(player_id)
+    try:
+        conn.send_packed_command(conn.pack_commands((
+            ("MGET", key_streak_count(player_id), key_balance(player_id), context_cache.GENERATION_KEY),
+            ("HMGET", key, "v", "c"))))
+        streak, balance, generation = conn.read_response()
+        version, snapshot = conn.read_response()
+    except Exception:
+        logger.warning("Redis unreachable: context of player %s read from the database, win streak 0", player_id,
+                       exc_info=True)
+        conn.disconnect()
+        return None
+    return _HotRead(0 if streak is None else int(streak), None if balance is None else int(balance),
+                    context_cache.text(generation), context_cache.text(version), snapshot)
+
+
+def _context_from_row(row: Sequence[Any], *, now: dt.datetime, streak: int, vendor: str) -> Context:
     (locale, tz_name, balance, rfm_group, risk_profile, hours, last_visit, month_tokens, spent, markers,
-     peak_hour) = row[:_N_CONTEXT_COLUMNS]
+     peak_hour, _last_entry_id) = row[:_N_CONTEXT_COLUMNS]
     peak = DEFAULT_PEAK_HOUR if peak_hour is None else int(peak_hour)
     if locale is None:  # no players row
         return Context(now=now, win_streak=streak, timezone=settings.BUSINESS_TIMEZONE, population_peak_hour=peak)
     paused: str | None = None
     paused_until: dt.datetime | None = None
     limit_reached = False
-    protection = _protection(row[_N_CONTEXT_COLUMNS:], conn.vendor)
+    protection = _protection(row[_N_CONTEXT_COLUMNS:], vendor)
     if protection is not None:
         protection.apply_due(now)  # a pending raise whose time has come counts, as in the wallet (not saved)
         if protection.is_self_excluded(now):
@@ -339,6 +468,16 @@ def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
         timezone=tz_name,
         population_peak_hour=peak,
     )
+
+
+def snapshot_rows(*, first_id: int, last_id: int, now: dt.datetime) -> list[tuple[int, Sequence[Any]]]:
+    """``(player id, context row)`` for the players with ids in [first_id, last_id], as ``recommendation_context``'s
+    statement reads them. One statement."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    sql, params = _context_statement(conn, now, business_month_start(now), (first_id, last_id))
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(row[-1]), row[:-1]) for row in cursor.fetchall()]
 
 
 def _protection(values: Sequence[Any], vendor: str) -> PlayerProtection | None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from activity.selectors import player_id_ranges
 from core.exceptions import NotFound
 from core.timezones import zone
+from recommendations import context_cache
 from recommendations.engine import HOURS, Context, Recommendation, recommend
 from recommendations.harm import HarmThresholds, detect_harm_markers
 from recommendations.impressions import ImpressionRow, impression_buffer
@@ -31,10 +32,13 @@ from recommendations.models import (
 from recommendations.proposal_ids import proposal_id_verify, proposal_ids_new
 from recommendations.selectors import (
     DEFAULT_PEAK_HOUR,
+    business_month_start,
     harm_events_by_player,
     play_hour_counts,
     player_timezones,
     recommendation_context,
+    snapshot_fill,
+    snapshot_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -85,6 +89,7 @@ def harm_markers_compute(*, as_of: dt.datetime | None = None, chunk_size: int = 
                     rows, update_conflicts=True, unique_fields=["user", "marker"], update_fields=["as_of", "details"])
             cleared, _ = PlayerHarmMarker.objects.filter(
                 user_id__gte=first_id, user_id__lte=last_id).exclude(as_of=as_of).delete()
+            context_cache.generation_bump()  # the range's snapshots hold old markers
         report.cleared += cleared
         report.players += len(zones)
         if on_progress is not None:
@@ -191,6 +196,60 @@ def proposal_click(*, user_id: int, proposal_id: str, now: dt.datetime | None = 
     raise RuntimeError(f"click on {pid} could not be recorded")  # pragma: no cover - needs two writers racing twice
 
 
+# --- the nightly snapshot build --------------------------------------------------------------------------------
+
+
+@dataclass
+class SnapshotReport:
+    as_of: dt.datetime
+    players: int = 0  # players looked at
+    eligible: int = 0  # with a players row and a wallet, without a protection row
+    stored: int = 0  # snapshots stored (the rest changed while the range was read: their next request reads them)
+    balances_restored: int = 0  # Redis' copy of the balance was missing and was restored
+    skipped: str = ""  # why nothing was done
+
+    def as_dict(self) -> dict[str, object]:
+        return {"as_of": self.as_of.isoformat(), "players": self.players, "eligible": self.eligible,
+                "stored": self.stored, "balances_restored": self.balances_restored, "skipped": self.skipped}
+
+
+def context_snapshots_build(*, as_of: dt.datetime | None = None, chunk_size: int = 5000,
+                            on_progress: Callable[[int], object] | None = None) -> SnapshotReport:
+    """Store a recommendation-context snapshot (``recommendations.context_cache``) for every eligible player, after
+    the night's segments, harm markers and play hours: requests of the day then read their context from Redis.
+
+    Per player-id range: one Redis round trip reads the generation and each player's ``v`` (before the database
+    read, as a request does), one statement reads the range's context rows (``selectors.snapshot_rows``), one
+    script call stores the snapshots where nothing changed meanwhile. Without Redis there is nothing to build.
+    """
+    as_of = as_of or timezone.now()
+    report = SnapshotReport(as_of=as_of)
+    if not context_cache.enabled():
+        report.skipped = "no Redis (or RECOMMENDATION_CONTEXT_SNAPSHOTS off): contexts are read from the database"
+        return report
+    month_start = business_month_start(as_of)
+    for first_id, last_id in player_id_ranges(size=chunk_size):
+        ids = list(range(first_id, last_id + 1))
+        generation, versions, has_balance = context_cache.versions_read(ids)
+        fills = []
+        looked_at = 0
+        for user_id, row in snapshot_rows(first_id=first_id, last_id=last_id, now=as_of):
+            looked_at += 1
+            i = user_id - first_id
+            fill = snapshot_fill(row, user_id=user_id, version=versions[i], generation=generation,
+                                 month_start=month_start, restore_balance=not has_balance[i])
+            if fill is not None:
+                fills.append(fill)
+        report.stored += context_cache.fills_write(fills)
+        report.eligible += len(fills)
+        report.balances_restored += sum(f.balance is not None for f in fills)
+        report.players += looked_at
+        if on_progress is not None:
+            on_progress(looked_at)
+    logger.info("recommendation snapshots as of %s: %s", as_of.isoformat(), report.as_dict())
+    return report
+
+
 # --- the nightly play-hour rollup ------------------------------------------------------------------------------
 
 PLAY_HOURS_WINDOW = dt.timedelta(days=30)
@@ -239,6 +298,7 @@ def play_hours_rollup(*, as_of: dt.datetime | None = None, chunk_size: int = 500
                                                     update_fields=["hours", "rounds", "as_of"])
             cleared, _ = PlayerPlayHours.objects.filter(
                 user_id__gte=first_id, user_id__lte=last_id).exclude(as_of=as_of).delete()
+            context_cache.generation_bump()  # the range's snapshots hold old play hours
         for counts in hours.values():
             report.rounds += sum(counts)
             for hour, rounds in enumerate(counts):
@@ -255,5 +315,6 @@ def play_hours_rollup(*, as_of: dt.datetime | None = None, chunk_size: int = 500
         [PopulationPlayHours(id=PopulationPlayHours.SINGLETON_ID, hours=population, peak_hour=report.peak_hour,
                              players=report.with_rounds, rounds=report.rounds, as_of=as_of)],
         update_conflicts=True, unique_fields=["id"], update_fields=["hours", "peak_hour", "players", "rounds", "as_of"])
+    context_cache.generation_bump()  # every snapshot holds the population's peak hour
     logger.info("play hours as of %s: %s", as_of.isoformat(), report.as_dict())
     return report

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from activity.models import UserAction
 from core.exceptions import DomainError, InvalidInput
+from core.signals import player_data_changed_after_commit
 from core.sql import insert_fields, param, placeholder
 from players.models import Player, PlayerProtection
 from players.selectors import player_from_row, player_with_protection_columns, protection_of
@@ -245,7 +246,11 @@ def _write(posting: Posting, now: dt.datetime, new_balance: int, rows: Sequence[
     action_type = posting.action_type
     event_id = None if action_type is None else posting.event_id or _event_id_for(posting.idempotency_key)
     if connection.vendor == "postgresql":
-        return entry if _write_pg(posting, entry, event_id, rows) else None
+        if not _write_pg(posting, entry, event_id, rows):
+            return None
+        if rows:  # written by the one statement, which Django's model signals do not see
+            player_data_changed_after_commit(sender=type(rows[0].instance), user_ids=[posting.player_id])
+        return entry
     if action_type is not None and event_id is not None:
         entry.action = UserAction.objects.create(
             event_id=event_id, user_id=posting.player_id, action_type=action_type,

@@ -1,5 +1,7 @@
 """The context gatherer (``recommendations.selectors.recommendation_context``) against hand-built data: each input
-read right, in one SQL statement and one hot-store (Redis) round trip."""
+read right, in one SQL statement and one hot-store (Redis) round trip. Most tests read through ``h.context``,
+which reads twice and requires the same answer: from the database, then (with Redis) from the snapshot the first
+read stored (``recommendations.context_cache``)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def test_every_input_is_read_from_where_it_lives():
     h.play_hours(PID, {20: 5, 21: 2}, NOW - DAY)
     h.population_peak(19, NOW - DAY)
     # when the context is gathered
-    ctx = recommendation_context(player_id=PID, now=NOW)
+    ctx = h.context(PID, NOW)
     # then each field holds the player's real value
     assert ctx.now == NOW
     assert (ctx.segment, ctx.risk_profile, ctx.quiz_taken) == ("High Engaged", "Low-Risk", True)
@@ -84,7 +86,7 @@ def test_without_a_segment_row_the_engine_gets_no_segment_and_no_risk_profile():
     # given a player the RFM batch has not reached yet
     h.player(PID)
     # when the context is gathered and recommended
-    ctx = recommendation_context(player_id=PID, now=NOW)
+    ctx = h.context(PID, NOW)
     rec = engine.recommend(ctx, _templates())
     # then segment and risk profile are None and no quiz is taken: the engine's Low branch (Quiz) and quiz mission
     assert (ctx.segment, ctx.risk_profile, ctx.quiz_taken) == (None, None, False)
@@ -98,7 +100,7 @@ def test_a_segment_row_without_a_risk_profile_means_no_quiz_taken():
     h.player(PID)
     h.segment(PID, "Medium", None)
     # when the context is gathered
-    ctx = recommendation_context(player_id=PID, now=NOW)
+    ctx = h.context(PID, NOW)
     # then the segment is read and the quiz counts as not taken
     assert (ctx.segment, ctx.risk_profile, ctx.quiz_taken) == ("Medium", None, False)
 
@@ -107,7 +109,7 @@ def test_an_unknown_player_gets_a_new_players_context():
     # given no players row for the id, and a population peak
     h.population_peak(18, NOW - DAY)
     # when the context is gathered
-    ctx = recommendation_context(player_id=PID, now=NOW)
+    ctx = h.context(PID, NOW)
     # then it is a new player's: nothing known, the business timezone, the population's peak
     assert (ctx.segment, ctx.balance, ctx.last_corporate_visit_at, ctx.harm_markers) == (None, 0, None, frozenset())
     assert (ctx.timezone, ctx.locale, ctx.population_peak_hour) == ("Asia/Seoul", "ko", 18)
@@ -120,7 +122,7 @@ def test_this_month_starts_at_midnight_on_the_first_in_the_business_timezone():
     h.corporate_earn(PID, 70, at=dt.datetime(2026, 11, 30, 23, 59, tzinfo=SEOUL))
     h.corporate_earn(PID, 30, at=dt.datetime(2026, 12, 1, 0, 10, tzinfo=SEOUL))
     # when the context is gathered at 00:30 on 1 December in Seoul
-    ctx = recommendation_context(player_id=PID, now=now)
+    ctx = h.context(PID, now)
     # then only December's (Seoul) reward counts
     assert business_month_start(now) == dt.datetime(2026, 12, 1, tzinfo=SEOUL)
     assert ctx.corporate_tokens_month == 30
@@ -133,7 +135,7 @@ def test_the_month_counts_from_its_first_instant_on():
     h.corporate_earn(PID, 25, at=dt.datetime(2026, 12, 1, 0, 0, tzinfo=SEOUL))
     h.corporate_earn(PID, 5, at=dt.datetime(2026, 12, 1, 0, 0, tzinfo=SEOUL) - dt.timedelta(microseconds=1))
     # when the context is gathered
-    ctx = recommendation_context(player_id=PID, now=now)
+    ctx = h.context(PID, now)
     # then the reward at the first instant counts and the one just before does not
     assert ctx.corporate_tokens_month == 25
 
@@ -150,7 +152,7 @@ def test_the_daily_spend_limit_counts_from_the_players_local_midnight(spent_toda
     h.spend_at(PID, spent_today, midnight + dt.timedelta(minutes=10))
     h.limits(PID, now - dt.timedelta(hours=1), daily_spend_limit=100)
     # when the context is gathered
-    ctx = recommendation_context(player_id=PID, now=now)
+    ctx = h.context(PID, now)
     # then the limit counts as reached exactly when today's spends reach it (yesterday's do not count)
     assert ctx.spend_limit_reached is reached
 
@@ -167,7 +169,7 @@ def test_the_weekly_spend_limit_counts_from_monday_on_the_players_clock(monday_s
     h.spend_at(PID, 60, now - dt.timedelta(hours=1))
     h.limits(PID, now - dt.timedelta(minutes=30), weekly_spend_limit=200)
     # when the context is gathered
-    ctx = recommendation_context(player_id=PID, now=now)
+    ctx = h.context(PID, now)
     # then only this week's spends count
     assert ctx.spend_limit_reached is reached
 
@@ -186,7 +188,7 @@ def test_with_both_limits_either_one_used_up_is_reached(daily, weekly, reached):
     h.spend_at(PID, 120, now - dt.timedelta(hours=1))
     h.limits(PID, now - dt.timedelta(minutes=30), daily_spend_limit=daily, weekly_spend_limit=weekly)
     # when the context is gathered
-    ctx = recommendation_context(player_id=PID, now=now)
+    ctx = h.context(PID, now)
     # then the limit counts as reached when today's spends reach the daily limit or the week's the weekly one
     assert ctx.spend_limit_reached is reached
 
@@ -200,9 +202,9 @@ def test_a_pending_raise_counts_once_it_is_due():
     h.limits(PID, now - dt.timedelta(minutes=50), daily_spend_limit=100)
     h.limits(PID, now - dt.timedelta(minutes=40), daily_spend_limit=1000)
     # when the context is gathered before and after the raise is due (the day's spends the same: 100, then 0)
-    before = recommendation_context(player_id=PID, now=now)
+    before = h.context(PID, now)
     h.spend_at(PID, 150, now + dt.timedelta(hours=23, minutes=30))
-    after = recommendation_context(player_id=PID, now=now + dt.timedelta(hours=23, minutes=50))
+    after = h.context(PID, now + dt.timedelta(hours=23, minutes=50))
     # then the old limit applies until then and the raised one after
     assert before.spend_limit_reached is True
     assert after.spend_limit_reached is False
@@ -216,8 +218,8 @@ def test_self_exclusion_and_cool_off_are_read_as_pauses():
     h.limits(PID, NOW - DAY, self_excluded_until=until)
     h.limits(PID + 1, NOW - DAY, cool_off_until=NOW + 2 * DAY)
     # when their contexts are gathered
-    excluded = recommendation_context(player_id=PID, now=NOW)
-    cooling = recommendation_context(player_id=PID + 1, now=NOW)
+    excluded = h.context(PID, NOW)
+    cooling = h.context(PID + 1, NOW)
     # then each is paused, with its end
     assert (excluded.paused, excluded.paused_until) == ("self_exclusion", until)
     assert (cooling.paused, cooling.paused_until) == ("cool_off", NOW + 2 * DAY)
@@ -227,7 +229,7 @@ def test_no_play_hours_row_means_no_play_and_the_default_peak():
     # given a player without a rollup row and no population row yet
     h.player(PID)
     # when the context is gathered
-    ctx = recommendation_context(player_id=PID, now=NOW)
+    ctx = h.context(PID, NOW)
     # then the histogram is empty and the usage window falls back to 20:00
     assert ctx.play_hours == (0,) * 24
     assert ctx.population_peak_hour == 20
@@ -256,9 +258,26 @@ def test_a_stored_risk_profile_reaches_the_engine_as_is(risk_profile, proposal):
     h.segment(PID, "Medium", risk_profile)
     h.fund(PID, 250)
     # when the context is gathered and recommended
-    ctx = recommendation_context(player_id=PID, now=NOW)
+    ctx = h.context(PID, NOW)
     types = engine.recommend(ctx, _templates()).types
     # then the profile's proposal (none for Moderate-Risk) is made, and the quiz counts as taken
     assert ctx.risk_profile == risk_profile and ctx.quiz_taken
     assert [t for t in types if t in ("RISKY_PLAY", "SAFE_PLAY")] == ([proposal] if proposal else [])
     assert "QUIZ_MISSION" not in types
+
+
+def test_without_redis_there_are_no_snapshots_and_the_build_says_so(capsys):
+    # given the embedded default (no Redis) and a player
+    from django.core.management import call_command
+
+    from core.hotstore import hot_store
+
+    if hot_store.is_redis:
+        pytest.skip("the embedded default only (no REDIS_URL): with Redis, test_context_snapshots.py covers the build")
+    h.player(PID)
+    h.fund(PID, 300)
+    # when the nightly build runs
+    call_command("build_recommendation_snapshots")
+    # then it says there is nothing to build, and each read is the database's
+    assert "nothing to build: no Redis" in capsys.readouterr().out
+    assert h.context(PID, NOW).balance == 300
