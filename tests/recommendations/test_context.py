@@ -266,18 +266,18 @@ def test_a_stored_risk_profile_reaches_the_engine_as_is(risk_profile, proposal):
     assert "QUIZ_MISSION" not in types
 
 
-def test_without_redis_there_are_no_snapshots_and_the_build_says_so(capsys):
-    # given the embedded default (no Redis) and a player
+def test_without_snapshots_the_build_says_so_and_every_read_is_the_databases(capsys, settings,
+                                                                           django_assert_num_queries):
+    # given snapshots off (as on the embedded default, which has no Redis) and a player
     from django.core.management import call_command
 
-    from core.hotstore import hot_store
-
-    if hot_store.is_redis:
-        pytest.skip("the embedded default only (no REDIS_URL): with Redis, test_context_snapshots.py covers the build")
+    settings.RECOMMENDATION_CONTEXT_SNAPSHOTS = False
     h.player(PID)
     h.fund(PID, 300)
-    # when the nightly build runs
+    # when the nightly build runs, and the player's context is read twice
     call_command("build_recommendation_snapshots")
-    # then it says there is nothing to build, and each read is the database's
-    assert "nothing to build: no Redis" in capsys.readouterr().out
-    assert h.context(PID, NOW).balance == 300
+    # then the build says there is nothing to build, and each read is one statement
+    assert "nothing to build: no Redis (or RECOMMENDATION_CONTEXT_SNAPSHOTS off)" in capsys.readouterr().out
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            assert recommendation_context(player_id=PID, now=NOW).balance == 300
