@@ -13,6 +13,8 @@
      ``user_segments`` rows for 90% of them (10% have none yet), protection for 5% (daily and weekly limits, some
      used up by SPEND ledger rows, cool-offs, self-exclusions), Company A visits and rewards, harm markers for
      3%, play-hour rollups for 80% and the population's peak hour;
+   - the nightly snapshot build (``recommendations.services.context_snapshots_build``, timed), as production
+     runs it at 04:45: the players without a protection row (95%) get their context snapshot in Redis;
    - cost per request, measured in this process through Django's test client on the same database and Redis:
      SQL statements (``CaptureQueriesContext``) and Redis commands sent (a counting wrapper on redis-py's
      connection) for each of 50 requests of varied players, then the one INSERT that writes their impressions;
@@ -22,7 +24,11 @@
      player's app keeps its token): first the bare Django JSON view
      ``GET /api/bench/bare`` (the baseline), then ``GET /api/me/recommendations``; requests/s, p50 and p99 of each;
    - impressions: every proposal served in the timed phase must be in ``recommendation_impressions`` once the
-     server has stopped (its workers write their buffers at exit).
+     server has stopped (its workers write their buffers at exit);
+   - for comparison (no target): a second server with ``RECOMMENDATION_CONTEXT_SNAPSHOTS=0`` serves the same
+     timed requests, every context read from the database (``recommendations_without_snapshots``); and the share
+     of the timed requests whose player has a snapshot (``snapshot_share``: nothing is written during the run, so
+     these were answered from one).
 
 The last stdout line is the JSON result (design brief section 7); progress goes to stderr. ``--quick`` ends
 within about a minute. Exits 0 when the run completed, whether or not the targets were met.
@@ -354,7 +360,6 @@ def load_average() -> list[float]:
 
 
 def http_phase(env: BenchEnv, args: argparse.Namespace, players: int, count: int) -> dict[str, Any]:
-    global _PROPOSALS_SERVED
     data = generate_data(env, players)
     snapshots = build_snapshots()
     rng = random.Random(args.seed)
@@ -367,7 +372,28 @@ def http_phase(env: BenchEnv, args: argparse.Namespace, players: int, count: int
     bare = make_requests("/api/bench/bare", count, players, args.seed + 1)
     recs = make_requests("/api/me/recommendations", count, players, args.seed + 2)
     log(f"{len(bare) + len(recs)} requests built; load average {load_average()}")
-    extra_env = {"BENCH_ENDPOINTS": "1"}
+    served = _serve(env, args, players, bare, recs, snapshots=True)
+    log("recommendations without snapshots (every context from the database), for comparison")
+    served_db = _serve(env, args, players, None, recs, snapshots=False)
+    return {
+        "data": data, "snapshots": snapshots, "per_request": per_request, "bare": served["bare"],
+        "recommendations": served["recommendations"],
+        "recommendations_without_snapshots": served_db["recommendations"],
+        "load_average_before_timed_phases": served["load_before"],
+        "tokens": _token_repeats(served["warm_requests"], recs),
+        "snapshot_share": _snapshot_share(recs),
+        "impressions": served["impressions"],
+        "impressions_without_snapshots": served_db["impressions"],
+    }
+
+
+def _serve(env: BenchEnv, args: argparse.Namespace, players: int, bare: list[Request] | None,
+           recs: list[Request], *, snapshots: bool) -> dict[str, Any]:
+    """A server (snapshots on or off), warmed up; then the bare view's timed phase (when given) and the
+    recommendations'; the impressions counted once the server has stopped."""
+    global _PROPOSALS_SERVED
+    extra_env = {"BENCH_ENDPOINTS": "1", "RECOMMENDATION_CONTEXT_SNAPSHOTS": "1" if snapshots else "0"}
+    out: dict[str, Any] = {}
     with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads,
                 extra_env=extra_env) as server:
         run_load(make_requests("/api/bench/bare", 400, players, args.seed + 3), port=server.port, concurrency=4,
@@ -378,17 +404,18 @@ def http_phase(env: BenchEnv, args: argparse.Namespace, players: int, count: int
         if warm["n_errors"]:
             server.dump_log()
             raise SystemExit(f"warm-up errors: {warm['errors']}")
-        time.sleep(2.5)  # the warm-up's impressions are written by now (1 s buffers)
+        time.sleep(2.5)  # the warm-up's impressions (and snapshot fills) are written by now (1 s buffers)
         with env.connect() as conn:
             conn.execute("TRUNCATE recommendation_impressions")
             conn.commit()
         groups = {"server": server.worker_pids(), "postgres": env.postgres_pids(),
                   "redis": pids_named("redis-server")}
-        load_before = load_average()
-        log(f"bare view: {len(bare)} requests, {args.concurrency} clients")
-        bare_run = _summary(run_load(bare, port=server.port, concurrency=args.concurrency,
-                                     max_seconds=args.max_seconds, check=check_bare, cpu_groups=groups))
-        log(f"bare: {bare_run['requests_per_s']} req/s, p99 {bare_run['p99_ms']} ms")
+        out["load_before"] = load_average()
+        if bare is not None:
+            log(f"bare view: {len(bare)} requests, {args.concurrency} clients")
+            out["bare"] = _summary(run_load(bare, port=server.port, concurrency=args.concurrency,
+                                            max_seconds=args.max_seconds, check=check_bare, cpu_groups=groups))
+            log(f"bare: {out['bare']['requests_per_s']} req/s, p99 {out['bare']['p99_ms']} ms")
         _PROPOSALS_SERVED = mp.get_context("fork").Value("q", 0)
         log(f"recommendations: {len(recs)} requests, {args.concurrency} clients")
         rec_run = _summary(run_load(recs, port=server.port, concurrency=args.concurrency,
@@ -398,13 +425,26 @@ def http_phase(env: BenchEnv, args: argparse.Namespace, players: int, count: int
         log(f"recommendations: {rec_run['requests_per_s']} req/s, p99 {rec_run['p99_ms']} ms")
         before_stop = _impressions(env)
     written = _impressions(env)  # after the workers' exit flush
-    return {
-        "data": data, "snapshots": snapshots, "per_request": per_request, "bare": bare_run, "recommendations": rec_run,
-        "load_average_before_timed_phases": load_before,
-        "tokens": _token_repeats(warm_requests, recs),
-        "impressions": {"proposals_served": served, "written_while_serving": before_stop,
-                        "written_after_stop": written, "all_written": written == served},
-    }
+    out.update({"recommendations": rec_run, "warm_requests": warm_requests,
+                "impressions": {"proposals_served": served, "written_while_serving": before_stop,
+                                "written_after_stop": written, "all_written": written == served}})
+    return out
+
+
+def _snapshot_share(timed: list[Request]) -> dict[str, Any]:
+    """The share of the timed requests whose player has a snapshot in Redis after the run: nothing is written during
+    the run, so these are the requests answered from a snapshot (the rest: protected players, read from the
+    database every time)."""
+    from core.auth import player_id_from_token
+    from core.hotstore import hot_store
+    from recommendations.context_cache import key_context
+
+    players = [player_id_from_token(r.headers["Authorization"].split()[1]) for r in timed]
+    pipe = hot_store.redis().pipeline(transaction=False)
+    for player_id in players:
+        pipe.hexists(key_context(player_id), "c")
+    hits = sum(bool(x) for x in pipe.execute())
+    return {"timed_requests": len(players), "with_a_snapshot": hits, "share": round(hits / len(players), 3)}
 
 
 def _token_repeats(warm_up: list[Request], timed: list[Request]) -> dict[str, Any]:
@@ -476,9 +516,14 @@ def main() -> int:
                 env.flush_redis()
         results.update(out)
         rec, bare, per = out["recommendations"], out["bare"], out["per_request"]
-        complete = rec["errors"] == 0 and bare["errors"] == 0 and out["impressions"]["all_written"]
+        complete = (rec["errors"] == 0 and bare["errors"] == 0 and out["impressions"]["all_written"]
+                    and out["recommendations_without_snapshots"]["errors"] == 0
+                    and out["impressions_without_snapshots"]["all_written"])
         ratio = rec["requests_per_s"] / bare["requests_per_s"] if bare["requests_per_s"] else 0.0
         results["ratio_to_bare"] = round(ratio, 3)
+        db_rate = out["recommendations_without_snapshots"]["requests_per_s"]
+        results["ratio_to_bare_without_snapshots"] = round(db_rate / bare["requests_per_s"], 3) if bare[
+            "requests_per_s"] else 0.0
         results["complete"] = complete
         targets.update({
             "requests_per_s": target(rec["requests_per_s"] if complete else 0.0, TARGET_REQUESTS_PER_S, ">="),
@@ -494,6 +539,8 @@ def main() -> int:
                        "server": server_label(args.worker_class, args.workers, args.threads),
                        "database": "postgresql", "cache": "redis",
                        "impressions": "per-process buffer, written by a thread every 1 s or 500 rows",
+                       "snapshots": "built by the nightly build before the server starts (players without a "
+                                    "protection row); the timed requests of protected players read the database",
                        "tokens": "one per player for the whole run (warm-up and timed phases), as a player's app "
                                  "reuses its token until it expires; players drawn uniformly, so most timed "
                                  "requests still carry a token the server has not verified yet"})

@@ -374,6 +374,7 @@ def snapshot_fill(row: Sequence[Any], *, user_id: int, version: str, generation:
     if row[0] is None or row[2] is None or row[_N_CONTEXT_COLUMNS] is not None:
         return None
     fields = [row[i] for i in _SNAPSHOT_COLUMNS]
+    fields[4] = _play_hours(fields[4])  # 24 counts (the jsonb's text would be stored as a string and parsed twice)
     fields[6] = int(fields[6] or 0)  # the month's tokens: PostgreSQL's SUM of a bigint is a numeric
     return context_cache.Fill(
         user_id=user_id, version=version, generation=generation,

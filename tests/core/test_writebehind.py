@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from core.writebehind import WriteBehind
 from tests.waiting import wait_for
 
@@ -54,17 +56,22 @@ def test_stop_writes_what_is_left():
     assert buffer._thread is not None and not buffer._thread.is_alive()
 
 
-def test_a_failed_write_drops_that_batch_counts_it_and_the_next_one_goes_through(caplog):
-    # given a writer that fails once
-    batches: list[list[int]] = []
-    failures = [RuntimeError("database down")]
+def failing_once(batches: list[list[int]]) -> Callable[[list[int]], None]:
+    """A writer whose first call fails (a database or Redis down) and whose next calls append to ``batches``."""
+    failures = [RuntimeError("store down")]
 
     def write(rows: list[int]) -> None:
         if failures:
             raise failures.pop()
         batches.append(rows)
 
-    buffer = WriteBehind(write, name="test", max_age=0)
+    return write
+
+
+def test_a_failed_write_drops_that_batch_counts_it_and_the_next_one_goes_through(caplog):
+    # given a writer that fails once
+    batches: list[list[int]] = []
+    buffer = WriteBehind(failing_once(batches), name="test", max_age=0)
     # when two adds run, the first failing
     buffer.add([1])
     buffer.add([2])
@@ -76,14 +83,7 @@ def test_a_failed_write_drops_that_batch_counts_it_and_the_next_one_goes_through
 def test_with_retry_a_failed_batch_is_kept_and_written_with_the_next_one(caplog):
     # given a retrying buffer whose writer fails once
     batches: list[list[int]] = []
-    failures = [RuntimeError("redis down")]
-
-    def write(rows: list[int]) -> None:
-        if failures:
-            raise failures.pop()
-        batches.append(rows)
-
-    buffer = WriteBehind(write, name="test", max_age=60, retry=True)
+    buffer = WriteBehind(failing_once(batches), name="test", max_age=60, retry=True)
     buffer.add([1])
     # when a flush fails, more rows arrive, and the next flush succeeds
     assert buffer.flush() == 0

@@ -315,39 +315,31 @@ def test_a_bulk_write_announced_for_everyone_retires_every_snapshot(django_captu
 # --- a snapshot read before a write is never stored after it ----------------------------------------------------
 
 
-def test_a_snapshot_read_before_a_write_is_refused_after_it(django_capture_on_commit_callbacks):
-    # given a request that read the player's version from Redis, then its context from the database
+RACES: dict[str, Callable[[], None]] = {
+    "a write (a Company A visit)": lambda: h.visit(PID, NOW - dt.timedelta(hours=1)),
+    "a nightly job (the generation)": context_cache.generation_bump,
+}
+
+
+@pytest.mark.parametrize("retire", RACES.values(), ids=RACES.keys())
+def test_a_snapshot_read_before_a_retirement_is_refused_after_it(retire, django_capture_on_commit_callbacks):
+    # given a request that read the player's version and the generation from Redis, then its context from the
+    # database
     rich_player()
     hot = selectors._hot_read(PID)
     assert hot is not None
-    row = selectors._context_row(connection, NOW, PID, selectors.business_month_start(NOW))
-    # when a write commits and drops the player's snapshot before that request's fill is stored
+    month_start = selectors.business_month_start(NOW)
+    row = selectors._context_row(connection, NOW, PID, month_start)
+    # when a write or a nightly job commits and retires snapshots before that request's fill is stored
     with django_capture_on_commit_callbacks(execute=True):
-        h.visit(PID, NOW - dt.timedelta(hours=1))
+        retire()
     fill = selectors.snapshot_fill(row, user_id=PID, version=hot.version, generation=hot.generation,
-                                   month_start=selectors.business_month_start(NOW), restore_balance=False)
+                                   month_start=month_start, restore_balance=False)
     assert fill is not None
     # then the fill stores nothing, and the next read is the database's
     assert context_cache.fills_write([fill]) == 0
     assert not h.snapshot_stored(PID)
-    assert recommendation_context(player_id=PID, now=NOW).last_corporate_visit_at == NOW - dt.timedelta(hours=1)
-
-
-def test_a_snapshot_read_before_a_nightly_job_is_refused_after_it(django_capture_on_commit_callbacks):
-    # given a request that read the generation, then the context
-    rich_player()
-    hot = selectors._hot_read(PID)
-    assert hot is not None
-    row = selectors._context_row(connection, NOW, PID, selectors.business_month_start(NOW))
-    # when a nightly job's generation bump lands before the fill
-    with django_capture_on_commit_callbacks(execute=True):
-        context_cache.generation_bump()
-    fill = selectors.snapshot_fill(row, user_id=PID, version=hot.version, generation=hot.generation,
-                                   month_start=selectors.business_month_start(NOW), restore_balance=False)
-    assert fill is not None
-    # then nothing is stored
-    assert context_cache.fills_write([fill]) == 0
-    assert not h.snapshot_stored(PID)
+    assert recommendation_context(player_id=PID, now=NOW) == h.context_from_database(PID, NOW)
 
 
 def _sql_statements_of_a_read() -> int:
