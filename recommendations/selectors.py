@@ -1,5 +1,6 @@
-"""Reads for recommendations: a player's recommendation context (one SQL statement and one Redis round trip),
-the operator's template overrides, and what the nightly jobs read (harm markers' action stream, play hours)."""
+"""Reads for recommendations: a player's recommendation context (one Redis round trip, and one SQL statement unless
+the player's snapshot answers), the operator's template overrides, and what the nightly jobs read (harm markers'
+action stream, play hours)."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def player_count() -> int:
     return Player.objects.count()
 
 
-# --- a player's recommendation context: one SQL statement, one Redis round trip -------------------------------
+# --- a player's recommendation context: one Redis round trip, one SQL statement without a snapshot -------------
 #
 # The statement starts from a one-row derived table and LEFT JOINs the player, so it answers one row even for an
 # id without a players row (a new player gets the new-player recommendation, and the population's peak hour).

@@ -111,8 +111,9 @@ class Served:
 
 
 def recommendation_serve(*, user_id: int, now: dt.datetime | None = None) -> Served:
-    """The recommendation for ``user_id`` now: context (one SQL statement, one hot-store read), the engine, an id
-    per proposal, and the impressions handed to this process's buffer (written in bulk later, not here)."""
+    """The recommendation for ``user_id`` now: context (one hot-store round trip; one SQL statement unless the
+    player's snapshot answers), the engine, an id per proposal, and the impressions handed to this process's buffer
+    (written in bulk later, not here)."""
     now = now or timezone.now()
     ctx: Context = recommendation_context(player_id=user_id, now=now)
     rec = recommend(ctx, templates())
