@@ -415,9 +415,10 @@ def _hot_read(player_id: int) -> _HotRead | None:
     """One Redis round trip: MGET of the streak, the balance copy and the snapshot generation, and HMGET of the
     player's snapshot hash, packed together. None when Redis fails (logged; the context comes from the database,
     the streak reads 0 and nothing is stored)."""
-    conn = _hot_connection()
     key = context_cache.key_context(player_id)
+    conn: Any = None
     try:
+        conn = _hot_connection()
         conn.send_packed_command(conn.pack_commands((
             ("MGET", key_streak_count(player_id), key_balance(player_id), context_cache.GENERATION_KEY),
             ("HMGET", key, "v", "c"))))
@@ -426,7 +427,8 @@ def _hot_read(player_id: int) -> _HotRead | None:
     except Exception:
         logger.warning("Redis unreachable: context of player %s read from the database, win streak 0", player_id,
                        exc_info=True)
-        conn.disconnect()
+        if conn is not None:
+            conn.disconnect()  # its answers are unread: the next command reconnects
         return None
     return _HotRead(0 if streak is None else int(streak), None if balance is None else int(balance),
                     context_cache.text(generation), context_cache.text(version), snapshot)

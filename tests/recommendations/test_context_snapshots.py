@@ -7,6 +7,7 @@ Redis pass of ``.ci/run`` runs it."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import zoneinfo
 from collections.abc import Callable, Iterator
 
@@ -152,19 +153,23 @@ def test_a_snapshot_of_last_month_is_not_used_in_the_new_month():
     assert ctx.corporate_tokens_month == 0
 
 
-def test_when_redis_fails_the_context_comes_from_the_database_and_nothing_is_stored(caplog):
-    # given a player, and this thread's Redis connection pointing at a port where nothing listens
+@pytest.mark.parametrize("broken", ["the connection", "the client"])
+def test_when_redis_fails_the_context_comes_from_the_database_and_nothing_is_stored(broken, caplog, monkeypatch):
+    # given a player, and this thread's Redis connection (or the process's client, for a thread without one)
+    # pointing at a port where nothing listens
     import redis
 
     rich_player()
-    dead = redis.Connection(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    previous = getattr(selectors._thread, "redis", None)
-    selectors._thread.redis = (__import__("os").getpid(), dead)
-    try:
-        # when the context is read
-        ctx = recommendation_context(player_id=PID, now=NOW)
-    finally:
-        selectors._thread.redis = previous
+    if broken == "the connection":
+        dead = redis.Connection(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+        monkeypatch.setattr(selectors._thread, "redis", (os.getpid(), dead), raising=False)
+    else:
+        monkeypatch.setattr(selectors._thread, "redis", None, raising=False)
+        monkeypatch.setattr(selectors, "_redis_client",
+                            redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
+    # when the context is read
+    ctx = recommendation_context(player_id=PID, now=NOW)
+    monkeypatch.undo()
     # then it is the database's (streak 0), a warning says why, and no snapshot was stored
     assert ctx == h.context_from_database(PID, NOW)
     assert "Redis unreachable" in caplog.text
