@@ -20,6 +20,7 @@ from django.db.models.functions import ExtractHour
 
 from activity.models import UserAction
 from core.hotstore import hot_store, key_streak_count
+from core.metrics import RECOMMENDATION_CONTEXTS
 from core.timezones import zone
 from players.models import Player, PlayerProtection
 from players.selectors import protection_columns, protection_from_row
@@ -328,13 +329,16 @@ def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
     conn = connections[DEFAULT_DB_ALIAS]  # looked up once: each use of the ``connection`` proxy costs a lookup
     month_start = business_month_start(now)
     if not _snapshots_enabled():
+        _FROM_DATABASE_ONLY.inc()
         return _context_read_overlapped(conn, player_id, now, month_start)
     hot = _hot_read(player_id)  # before the statement: a snapshot stored later must have been read after this
     if hot is not None and hot.snapshot is not None and hot.balance is not None:
         fields = context_cache.snapshot_decode(hot.snapshot, generation=hot.generation, month_start=month_start)
         if fields is not None:
+            _FROM_SNAPSHOT.inc()
             return _context_from_row(_row_from_snapshot(fields, hot.balance), now=now,
                                      streak=hot.streak, vendor=conn.vendor)
+    (_FROM_DATABASE if hot is not None else _FROM_DATABASE_REDIS_DOWN).inc()
     row = _context_row(conn, now, player_id, month_start)
     if hot is not None:
         fill = snapshot_fill(row, user_id=player_id, version=hot.version, generation=hot.generation,
@@ -345,6 +349,10 @@ def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
 
 
 _snapshots: bool | None = None  # decided once per process
+_FROM_SNAPSHOT = RECOMMENDATION_CONTEXTS.labels("snapshot")
+_FROM_DATABASE = RECOMMENDATION_CONTEXTS.labels("database")
+_FROM_DATABASE_REDIS_DOWN = RECOMMENDATION_CONTEXTS.labels("redis_down")
+_FROM_DATABASE_ONLY = RECOMMENDATION_CONTEXTS.labels("no_snapshots")
 
 
 def _snapshots_enabled() -> bool:

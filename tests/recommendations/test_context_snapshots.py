@@ -90,6 +90,21 @@ def test_a_player_with_a_snapshot_is_answered_without_sql_in_one_redis_round_tri
                                                                      if k != "proposals"}
 
 
+def test_the_metrics_count_each_context_by_where_it_came_from():
+    # given a player, and the counters as they stand
+    from core.metrics import RECOMMENDATION_CONTEXTS
+
+    def count(source: str) -> float:
+        return RECOMMENDATION_CONTEXTS.labels(source)._value.get()
+
+    rich_player()
+    before = {s: count(s) for s in ("snapshot", "database")}
+    # when the player's context is read twice (the first read stores the snapshot)
+    h.context(PID, NOW)
+    # then one came from the database and one from the snapshot
+    assert {s: count(s) - before[s] for s in before} == {"snapshot": 1, "database": 1}
+
+
 def test_the_nightly_build_gives_every_player_the_context_the_database_gives():
     # given players of every kind: segments, risk profiles, locales, time zones, with and without visits, rewards,
     # markers and play hours, without a segment row, with a balance of 0
