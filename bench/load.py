@@ -30,6 +30,10 @@ class Request:
 # (status, body, request) -> a problem, or None when the answer is right
 Check = Callable[[int, bytes, Request], "str | None"]
 
+# What a check counts in its client process (say, the proposals served), without a lock: each client process has
+# its own copy after the fork and reports it with its results; run_load sums them as "counted".
+COUNTED = [0]
+
 _REQUESTS: list[Request] = []  # set before the client processes fork
 _CHECK: Check | None = None
 
@@ -134,7 +138,7 @@ def _client(port: int, next_index: Any, go: Any, deadline_s: float, out: Any) ->
     conn.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     out.put({"latencies": latencies, "units": units, "ok_units": ok_units, "errors": errors[:20],
-             "n_errors": len(errors), "last": last, "cpu": usage.ru_utime + usage.ru_stime})
+             "n_errors": len(errors), "last": last, "cpu": usage.ru_utime + usage.ru_stime, "counted": COUNTED[0]})
 
 
 def run_load(requests: list[Request], *, port: int, concurrency: int, max_seconds: float, check: Check | None,
@@ -142,6 +146,7 @@ def run_load(requests: list[Request], *, port: int, concurrency: int, max_second
     """Send ``requests`` with ``concurrency`` connections; latencies in seconds, CPU by process group."""
     global _REQUESTS, _CHECK
     _REQUESTS, _CHECK = requests, check
+    COUNTED[0] = 0  # the client processes start from 0
     ctx = mp.get_context("fork")
     next_index = ctx.Value("l", 0)
     go = ctx.Event()
@@ -168,6 +173,7 @@ def run_load(requests: list[Request], *, port: int, concurrency: int, max_second
         "ok_units": sum(r["ok_units"] for r in results),
         "latencies": latencies,
         "n_errors": sum(r["n_errors"] for r in results),
+        "counted": sum(r["counted"] for r in results),
         "errors": [e for r in results for e in r["errors"]][:10],
         "cpu": cpu,
         "cpu_seconds": dict(meter.cpu_seconds),

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import multiprocessing as mp
 import os
 import random
 import statistics
@@ -53,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import orjson
 
+from bench import load
 from bench.common import BenchEnv, Server, emit, log, percentile, pids_named, server_label, target
 from bench.load import Request, run_load
 
@@ -306,7 +306,6 @@ def count_round_trips(players: list[int]) -> dict[str, Any]:
 
 # --- HTTP phase: the load ------------------------------------------------------------------------------------
 
-_PROPOSALS_SERVED: Any = None  # a shared counter the client processes add to (set before they fork)
 
 
 def check_bare(status: int, body: bytes, request: Request) -> str | None:
@@ -323,9 +322,7 @@ def check_recommendation(status: int, body: bytes, request: Request) -> str | No
     if not isinstance(proposals, list) or any(not p.get("id") or not p.get("reason", {}).get("rule")
                                               for p in proposals):
         return f"bad answer: {body[:200]!r}"
-    if _PROPOSALS_SERVED is not None:
-        with _PROPOSALS_SERVED.get_lock():
-            _PROPOSALS_SERVED.value += len(proposals)
+    load.COUNTED[0] += len(proposals)  # this client process's count of proposals served (no lock)
     return None
 
 
@@ -391,7 +388,6 @@ def _serve(env: BenchEnv, args: argparse.Namespace, players: int, bare: list[Req
            recs: list[Request], *, snapshots: bool) -> dict[str, Any]:
     """A server (snapshots on or off), warmed up; then the bare view's timed phase (when given) and the
     recommendations'; the impressions counted once the server has stopped."""
-    global _PROPOSALS_SERVED
     extra_env = {"BENCH_ENDPOINTS": "1", "RECOMMENDATION_CONTEXT_SNAPSHOTS": "1" if snapshots else "0"}
     out: dict[str, Any] = {}
     with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads,
@@ -416,12 +412,10 @@ def _serve(env: BenchEnv, args: argparse.Namespace, players: int, bare: list[Req
             out["bare"] = _summary(run_load(bare, port=server.port, concurrency=args.concurrency,
                                             max_seconds=args.max_seconds, check=check_bare, cpu_groups=groups))
             log(f"bare: {out['bare']['requests_per_s']} req/s, p99 {out['bare']['p99_ms']} ms")
-        _PROPOSALS_SERVED = mp.get_context("fork").Value("q", 0)
         log(f"recommendations: {len(recs)} requests, {args.concurrency} clients")
-        rec_run = _summary(run_load(recs, port=server.port, concurrency=args.concurrency,
-                                    max_seconds=args.max_seconds, check=check_recommendation, cpu_groups=groups))
-        served = int(_PROPOSALS_SERVED.value)
-        _PROPOSALS_SERVED = None
+        rec_load = run_load(recs, port=server.port, concurrency=args.concurrency, max_seconds=args.max_seconds,
+                            check=check_recommendation, cpu_groups=groups)
+        rec_run, served = _summary(rec_load), int(rec_load["counted"])
         log(f"recommendations: {rec_run['requests_per_s']} req/s, p99 {rec_run['p99_ms']} ms")
         before_stop = _impressions(env)
     written = _impressions(env)  # after the workers' exit flush
