@@ -21,8 +21,10 @@
    - the server: granian (production's server), W workers x T threads, ``config.settings.production`` with
      ``BENCH_ENDPOINTS`` on; warmed up; then C clients in a closed loop (``bench/load.py``), each request a
      random player's Bearer JWT (``core.auth.player_token_issue``; one token per player for the whole run, as the
-     player's app keeps its token): first the bare Django JSON view
-     ``GET /api/bench/bare`` (the baseline), then ``GET /api/me/recommendations``; requests/s, p50 and p99 of each;
+     player's app keeps its token): the bare Django JSON view ``GET /api/bench/bare`` (the baseline) and
+     ``GET /api/me/recommendations`` in ``--rounds`` alternating rounds (4: bare, recs; recs, bare; ...), each
+     round a quarter of each one's requests, so that the machine's drift during the run weighs on both alike;
+     requests/s (all rounds' requests over all rounds' time), p50 and p99 of each, and each round's ratio;
    - impressions: every proposal served in the timed phase must be in ``recommendation_impressions`` once the
      server has stopped (its workers write their buffers at exit);
    - for comparison (no target): a second server with ``RECOMMENDATION_CONTEXT_SNAPSHOTS=0`` serves the same
@@ -375,7 +377,7 @@ def http_phase(env: BenchEnv, args: argparse.Namespace, players: int, count: int
     return {
         "data": data, "snapshots": snapshots, "per_request": per_request, "bare": served["bare"],
         "recommendations": served["recommendations"],
-        "recommendations_without_snapshots": served_db["recommendations"],
+        "recommendations_without_snapshots": served_db["recommendations"], "rounds": served["rounds"],
         "load_average_before_timed_phases": served["load_before"],
         "tokens": _token_repeats(served["warm_requests"], recs),
         "snapshot_share": _snapshot_share(recs),
@@ -407,14 +409,19 @@ def _serve(env: BenchEnv, args: argparse.Namespace, players: int, bare: list[Req
         groups = {"server": server.worker_pids(), "postgres": env.postgres_pids(),
                   "redis": pids_named("redis-server")}
         out["load_before"] = load_average()
-        if bare is not None:
-            log(f"bare view: {len(bare)} requests, {args.concurrency} clients")
-            out["bare"] = _summary(run_load(bare, port=server.port, concurrency=args.concurrency,
-                                            max_seconds=args.max_seconds, check=check_bare, cpu_groups=groups))
+        if bare is None:
+            log(f"recommendations: {len(recs)} requests, {args.concurrency} clients")
+            rec_loads = [run_load(recs, port=server.port, concurrency=args.concurrency,
+                                  max_seconds=args.max_seconds, check=check_recommendation, cpu_groups=groups)]
+        else:
+            bare_loads, rec_loads = _alternate(server.port, args, bare, recs, groups)
+            out["bare"] = _summary(_merged(bare_loads))
+            out["rounds"] = [{"bare_requests_per_s": _summary(b)["requests_per_s"],
+                              "recommendations_requests_per_s": _summary(r)["requests_per_s"],
+                              "ratio": round(_summary(r)["requests_per_s"] / _summary(b)["requests_per_s"], 3)}
+                             for b, r in zip(bare_loads, rec_loads, strict=True)]
             log(f"bare: {out['bare']['requests_per_s']} req/s, p99 {out['bare']['p99_ms']} ms")
-        log(f"recommendations: {len(recs)} requests, {args.concurrency} clients")
-        rec_load = run_load(recs, port=server.port, concurrency=args.concurrency, max_seconds=args.max_seconds,
-                            check=check_recommendation, cpu_groups=groups)
+        rec_load = _merged(rec_loads)
         rec_run, served = _summary(rec_load), int(rec_load["counted"])
         log(f"recommendations: {rec_run['requests_per_s']} req/s, p99 {rec_run['p99_ms']} ms")
         before_stop = _impressions(env)
@@ -423,6 +430,40 @@ def _serve(env: BenchEnv, args: argparse.Namespace, players: int, bare: list[Req
                 "impressions": {"proposals_served": served, "written_while_serving": before_stop,
                                 "written_after_stop": written, "all_written": written == served}})
     return out
+
+
+def _alternate(port: int, args: argparse.Namespace, bare: list[Request], recs: list[Request],
+               groups: dict[str, list[int]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The bare view's and the recommendations' timed requests in ``args.rounds`` alternating rounds (bare first in
+    even rounds, recommendations first in odd ones), so that a slow drift of the machine weighs on both alike."""
+    bare_loads: list[dict[str, Any]] = []
+    rec_loads: list[dict[str, Any]] = []
+    rounds = max(1, args.rounds)
+    for i in range(rounds):
+        phases = [("bare", bare, check_bare, bare_loads), ("recommendations", recs, check_recommendation, rec_loads)]
+        for name, requests, check, loads in phases if i % 2 == 0 else phases[::-1]:
+            chunk = requests[i * len(requests) // rounds:(i + 1) * len(requests) // rounds]
+            log(f"round {i + 1}/{rounds}, {name}: {len(chunk)} requests, {args.concurrency} clients")
+            loads.append(run_load(chunk, port=port, concurrency=args.concurrency, max_seconds=args.max_seconds,
+                                  check=check, cpu_groups=groups))
+    return bare_loads, rec_loads
+
+
+def _merged(loads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several ``run_load`` results as one: counts and times added, latencies pooled, CPU in cores over the whole."""
+    elapsed = sum(x["elapsed"] for x in loads)
+    seconds: dict[str, float] = {}
+    for x in loads:
+        for group, used in x["cpu_seconds"].items():
+            seconds[group] = seconds.get(group, 0.0) + used
+    cpu = {f"{group}_cores": round(used / max(elapsed, 1e-9), 3) for group, used in seconds.items()}
+    cpu["machine_busy_fraction"] = round(sum(x["cpu"]["machine_busy_fraction"] * x["elapsed"] for x in loads)
+                                         / max(elapsed, 1e-9), 3)
+    cpu["other_cores"] = round(sum(x["cpu"]["other_cores"] * x["elapsed"] for x in loads) / max(elapsed, 1e-9), 3)
+    return {"elapsed": elapsed, "requests": sum(x["requests"] for x in loads),
+            "ok_units": sum(x["ok_units"] for x in loads), "n_errors": sum(x["n_errors"] for x in loads),
+            "errors": [e for x in loads for e in x["errors"]][:10], "counted": sum(x["counted"] for x in loads),
+            "latencies": [t for x in loads for t in x["latencies"]], "cpu": cpu, "cpu_seconds": seconds}
 
 
 def _snapshot_share(timed: list[Request]) -> dict[str, Any]:
@@ -472,6 +513,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=None,
                         help="requests per timed phase, bare and recommendations each (default 20,000; quick 3,000)")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="alternating rounds of the bare view's and the recommendations' timed requests")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (granian: blocking threads)")
     parser.add_argument("--worker-class", default="granian", choices=["granian", "gthread", "sync"],
@@ -529,7 +572,8 @@ def main() -> int:
     params = {"quick": args.quick, "phase": args.phase, "calls": calls, "contexts": args.contexts,
               "repeats": repeats, "seed": args.seed, "python": sys.version.split()[0], "uptime_at_start": uptime}
     if http:
-        params.update({"players": players, "requests_per_phase": count, "concurrency": args.concurrency,
+        params.update({"players": players, "requests_per_phase": count, "rounds": args.rounds,
+                       "concurrency": args.concurrency,
                        "server": server_label(args.worker_class, args.workers, args.threads),
                        "database": "postgresql", "cache": "redis",
                        "impressions": "per-process buffer, written by a thread every 1 s or 500 rows",
