@@ -27,10 +27,10 @@ Why a snapshot can never be used after a write it does not show:
 
 What it does not cover, and the bound: a process killed between a write's commit and its increment, or a Redis
 that refuses the increment while it serves reads, leaves a snapshot that predates the write until it expires or
-the next nightly build replaces it. A failed increment is retried in the background (``_RETRY``). Players with a
-protection row (limits, cool-off, self-exclusion, pending changes) never get a snapshot: their context is always
-read from the database, so a copy never decides what a protected player is offered. Whatever the recommender
-offers, the wallet decides every spend on the database.
+the next nightly job retires it. A failed increment is retried in the background (``_retry_buffer``). Players
+with a protection row (limits, cool-off, self-exclusion, pending changes) never get a snapshot: their context is
+always read from the database, so a copy never decides what a protected player is offered. Whatever the
+recommender offers, the wallet decides every spend on the database.
 
 Redis holds nothing here that the database cannot rebuild: a flush or an expiry costs a database read.
 """
@@ -50,7 +50,7 @@ from django.db import transaction
 
 from core.hotstore import RedisScript, hot_store
 from core.writebehind import WriteBehind
-from wallet.balance_cache import balance_cache_set
+from wallet.balance_cache import balance_cache_set, key_balance
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ _INVALIDATE = RedisScript(_INVALIDATE_LUA)
 
 
 def text(value: bytes | str | None) -> str:
+    """A Redis answer as text ("" for none)."""
     if value is None:
         return ""
     return value.decode() if isinstance(value, bytes) else value
@@ -156,8 +157,6 @@ def fill_buffer() -> WriteBehind[Fill]:
 def versions_read(user_ids: Sequence[int]) -> tuple[str, list[str], list[bool]]:
     """The generation, each player's ``v`` and whether Redis has a copy of each balance: one round trip (the
     nightly build reads them before its database read of a range)."""
-    from wallet.balance_cache import key_balance
-
     pipe = hot_store.redis().pipeline(transaction=False)
     pipe.get(GENERATION_KEY)
     for user_id in user_ids:
