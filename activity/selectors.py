@@ -71,12 +71,18 @@ def hot_metrics_from_log(*, first_id: int, last_id: int) -> dict[int, LogHotMetr
     return out
 
 
-def player_id_ranges(*, size: int) -> Iterator[tuple[int, int]]:
-    """Consecutive [first, last] player-id ranges of at most ``size`` players, by keyset."""
+def player_id_chunks(*, size: int) -> Iterator[list[int]]:
+    """The ids of every player, in order, by ``size`` (keyset pages)."""
     last = 0
     while True:
         ids = list(Player.objects.filter(id__gt=last).order_by("id").values_list("id", flat=True)[:size])
         if not ids:
             return
-        yield ids[0], ids[-1]
+        yield ids
         last = ids[-1]
+
+
+def player_id_ranges(*, size: int) -> Iterator[tuple[int, int]]:
+    """Consecutive [first, last] player-id ranges of at most ``size`` players, by keyset."""
+    for ids in player_id_chunks(size=size):
+        yield ids[0], ids[-1]

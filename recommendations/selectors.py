@@ -97,10 +97,6 @@ _SPEND_LIMIT_SET = ("(pp.daily_spend_limit IS NOT NULL OR pp.pending_daily_effec
                     "OR pp.weekly_spend_limit IS NOT NULL OR pp.pending_weekly_effective_at IS NOT NULL)")
 
 
-_ONE_PLAYER = "FROM (SELECT 1 AS one) AS one\nLEFT JOIN players p ON p.id = %s"
-# The nightly snapshot build: the players of an id range.
-_RANGE_OF_PLAYERS = "FROM players p"
-_RANGE_WHERE = "WHERE p.id BETWEEN %s AND %s ORDER BY p.id"
 
 
 class _Dialect(NamedTuple):
@@ -111,12 +107,15 @@ class _Dialect(NamedTuple):
     string_agg: str
 
 
-def _context_sql(dialect: _Dialect, *, source: str = _ONE_PLAYER, where: str = "") -> str:
+def _context_sql(dialect: _Dialect, *, id_range: bool = False) -> str:
     """The statement; spend today and this week come from one scan of the week's SPEND ledger rows (the local day
-    starts inside the local week), the day's share by a FILTER, as a pair: ``pair`` opens and closes it. By
-    default for one player id; with ``source`` and ``where`` for the players of an id range (their id last)."""
+    starts inside the local week), the day's share by a FILTER, as a pair: ``pair`` opens and closes it. For one
+    player id, or (``id_range``, the nightly snapshot build) for the players of an id range, their id last."""
     visit_as_text, spent_today, spent_this_week, pair, string_agg = dialect
-    player_id = ", p.id" if where else ""
+    if id_range:
+        player_id, source, where = ", p.id", "FROM players p", "WHERE p.id BETWEEN %s AND %s ORDER BY p.id"
+    else:
+        player_id, source, where = "", "FROM (SELECT 1 AS one) AS one\nLEFT JOIN players p ON p.id = %s", ""
     return f"""
 SELECT p.locale, p.timezone, w.balance, s.rfm_group, s.risk_profile, ph.hours,
   (SELECT {visit_as_text} FROM site_visits v WHERE v.user_id = p.id ORDER BY v.visit_timestamp DESC LIMIT 1),
@@ -150,7 +149,7 @@ _POSTGRESQL_DIALECT = _Dialect(
 )
 _CONTEXT_SQL_POSTGRESQL = _context_sql(_POSTGRESQL_DIALECT)
 # Parameters: month start, now, now, first id, last id.
-_RANGE_CONTEXT_SQL_POSTGRESQL = _context_sql(_POSTGRESQL_DIALECT, source=_RANGE_OF_PLAYERS, where=_RANGE_WHERE)
+_RANGE_CONTEXT_SQL_POSTGRESQL = _context_sql(_POSTGRESQL_DIALECT, id_range=True)
 
 # SQLite has no time zones: Django's own SQL function django_datetime_trunc (registered on every SQLite
 # connection, the one the ORM's Trunc uses) turns a stored UTC time into the player's local day or week start,
@@ -167,7 +166,7 @@ _SQLITE_DIALECT = _Dialect(
     string_agg="group_concat",
 )
 _CONTEXT_SQL_SQLITE = _context_sql(_SQLITE_DIALECT)
-_RANGE_CONTEXT_SQL_SQLITE = _context_sql(_SQLITE_DIALECT, source=_RANGE_OF_PLAYERS, where=_RANGE_WHERE)
+_RANGE_CONTEXT_SQL_SQLITE = _context_sql(_SQLITE_DIALECT, id_range=True)
 _N_CONTEXT_COLUMNS = 12  # before the protection columns
 
 _NO_PLAY = (0,) * HOURS

@@ -15,7 +15,7 @@ import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
-from activity.selectors import player_id_ranges
+from activity.selectors import player_id_chunks, player_id_ranges
 from core.exceptions import NotFound
 from core.timezones import zone
 from recommendations import context_cache
@@ -229,24 +229,25 @@ def context_snapshots_build(*, as_of: dt.datetime | None = None, chunk_size: int
         report.skipped = "no Redis (or RECOMMENDATION_CONTEXT_SNAPSHOTS off): contexts are read from the database"
         return report
     month_start = business_month_start(as_of)
-    for first_id, last_id in player_id_ranges(size=chunk_size):
-        ids = list(range(first_id, last_id + 1))
+    for ids in player_id_chunks(size=chunk_size):
+        # Player ids may be sparse: the versions of the chunk's own ids, not of every id between its ends. A player
+        # created after the chunk was listed gets no snapshot here (their first request stores one).
         generation, versions, has_balance = context_cache.versions_read(ids)
+        read_before = {user_id: i for i, user_id in enumerate(ids)}
         fills = []
-        looked_at = 0
-        for user_id, row in snapshot_rows(first_id=first_id, last_id=last_id, now=as_of):
-            looked_at += 1
-            i = user_id - first_id
-            fill = snapshot_fill(row, user_id=user_id, version=versions[i], generation=generation,
-                                 month_start=month_start, restore_balance=not has_balance[i])
+        for user_id, row in snapshot_rows(first_id=ids[0], last_id=ids[-1], now=as_of):
+            i = read_before.get(user_id)
+            fill = None if i is None else snapshot_fill(row, user_id=user_id, version=versions[i],
+                                                        generation=generation, month_start=month_start,
+                                                        restore_balance=not has_balance[i])
             if fill is not None:
                 fills.append(fill)
         report.stored += context_cache.fills_write(fills)
         report.eligible += len(fills)
         report.balances_restored += sum(f.balance is not None for f in fills)
-        report.players += looked_at
+        report.players += len(ids)
         if on_progress is not None:
-            on_progress(looked_at)
+            on_progress(len(ids))
     logger.info("recommendation snapshots as of %s: %s", as_of.isoformat(), report.as_dict())
     return report
 
