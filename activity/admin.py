@@ -14,7 +14,6 @@ class UserActionAdmin(ViewOnlyAdmin):
     ordering = ("-id",)
 
 
-
 @admin.register(UserReward)
 class UserRewardAdmin(admin.ModelAdmin):
     list_display = ("id", "user_id", "reward_type", "reward_value", "awarded_at")

@@ -40,7 +40,8 @@ class ActionIngestApi(APIView):
         )
         if errors:
             ACTIONS_REJECTED.labels("api").inc()
-            raise InvalidInput(f"{len(items) - len(actions)} of {len(items)} actions are invalid; none was stored.",
-                               fields=errors)
+            raise InvalidInput(
+                f"{len(items) - len(actions)} of {len(items)} actions are invalid; none was stored.", fields=errors
+            )
         result = services.actions_ingest(actions=actions, path="api")
         return Response({"stored": result.stored, "duplicates": result.duplicates})

@@ -67,26 +67,45 @@ HOUR = 3_600
 WRITE_CHUNK = 50_000
 
 # Action kinds, by code. The order is part of the generated data: do not reorder.
-SESSION_START, GAME_PLAY, FAIL_GAME, VIEW_CONTENT, UNLOCK_CONTENT, CLAIM_REWARD, BUY_ITEM, QUIZ_ANSWER, \
-    CORPORATE_VISIT = range(9)
-KIND_NAMES = ("SESSION_START", "GAME_PLAY", "FAIL_GAME", "VIEW_CONTENT", "UNLOCK_CONTENT", "CLAIM_REWARD",
-              "BUY_ITEM", "QUIZ_ANSWER", "CORPORATE_VISIT")
+(
+    SESSION_START,
+    GAME_PLAY,
+    FAIL_GAME,
+    VIEW_CONTENT,
+    UNLOCK_CONTENT,
+    CLAIM_REWARD,
+    BUY_ITEM,
+    QUIZ_ANSWER,
+    CORPORATE_VISIT,
+) = range(9)
+KIND_NAMES = (
+    "SESSION_START",
+    "GAME_PLAY",
+    "FAIL_GAME",
+    "VIEW_CONTENT",
+    "UNLOCK_CONTENT",
+    "CLAIM_REWARD",
+    "BUY_ITEM",
+    "QUIZ_ANSWER",
+    "CORPORATE_VISIT",
+)
 # What follows a SESSION_START, and how often.
 IN_SESSION_KINDS = np.array([GAME_PLAY, FAIL_GAME, VIEW_CONTENT, UNLOCK_CONTENT, CLAIM_REWARD, BUY_ITEM, QUIZ_ANSWER])
 IN_SESSION_SHARES = np.array([0.58, 0.05, 0.14, 0.04, 0.09, 0.05, 0.05])
 
 LOCALES = ("ko", "en")
-TIMEZONES = ("Asia/Seoul", "America/Los_Angeles", "Europe/London", "America/New_York", "Asia/Tokyo",
-             "Asia/Singapore")
+TIMEZONES = ("Asia/Seoul", "America/Los_Angeles", "Europe/London", "America/New_York", "Asia/Tokyo", "Asia/Singapore")
 TZ_SHARES_KO = np.array([0.96, 0.015, 0.005, 0.01, 0.005, 0.005])
 TZ_SHARES_EN = np.array([0.35, 0.25, 0.15, 0.15, 0.05, 0.05])
 
 # Share of a day's activity per local hour: evening peak 19-23h, trough 3-7h.
-APP_HOURS = np.array([5, 3, 2, 0.8, 0.5, 0.4, 0.5, 0.8, 2, 3, 3.5, 4, 5, 5, 4.5, 4.5, 5, 5.5, 6.5, 9, 10, 10.5,
-                      10, 8], dtype=np.float64)
+APP_HOURS = np.array(
+    [5, 3, 2, 0.8, 0.5, 0.4, 0.5, 0.8, 2, 3, 3.5, 4, 5, 5, 4.5, 4.5, 5, 5.5, 6.5, 9, 10, 10.5, 10, 8], dtype=np.float64
+)
 # Company A's site: more of the day, a lunch bump, still busiest in the evening.
-VISIT_HOURS = np.array([3, 2, 1, 0.5, 0.4, 0.4, 0.6, 1.5, 3, 4.5, 5, 5.5, 7, 6.5, 5, 5, 5, 5.5, 6, 7.5, 8, 8, 7,
-                        5], dtype=np.float64)
+VISIT_HOURS = np.array(
+    [3, 2, 1, 0.5, 0.4, 0.4, 0.6, 1.5, 3, 4.5, 5, 5.5, 7, 6.5, 5, 5, 5, 5.5, 6, 7.5, 8, 8, 7, 5], dtype=np.float64
+)
 # Monday .. Sunday.
 WEEKDAY_WEIGHTS = np.array([0.95, 0.9, 0.92, 0.95, 1.1, 1.4, 1.35])
 
@@ -94,8 +113,16 @@ PLATFORMS = ("android", "ios")
 FAIL_REASONS = ("timeout", "disconnect", "abandoned", "error")
 REWARD_TYPES = ("daily_login", "mission", "streak_bonus", "coins", "segment_upgrade")
 REWARD_VALUES = np.array([10, 50, 30, 100, 500])
-QUIZ_QUESTIONS = ("risk_tolerance", "play_frequency", "favorite_game", "session_length", "reward_preference",
-                  "spending_comfort", "thrill_seeking", "loss_reaction")
+QUIZ_QUESTIONS = (
+    "risk_tolerance",
+    "play_frequency",
+    "favorite_game",
+    "session_length",
+    "reward_preference",
+    "spending_comfort",
+    "thrill_seeking",
+    "loss_reaction",
+)
 FAVORITE_GAME_QUESTION = QUIZ_QUESTIONS.index("favorite_game")
 VISIT_FUNNEL = ("browse", "view_product", "add_to_cart", "purchase")
 ITEM_PRICES = np.array([50, 100, 200, 300, 500, 1000, 2000, 5000, 10000])
@@ -109,8 +136,12 @@ EARN, SPEND, PURCHASE = range(3)
 TOKEN_ACTION_TYPES = ("EARN_CYBER_TOKENS", "SPEND_CYBER_TOKENS", "PURCHASE_CYBER_TOKENS")
 LEDGER_KINDS = (LedgerEntry.Kind.EARN.value, LedgerEntry.Kind.SPEND.value, LedgerEntry.Kind.PURCHASE.value)
 CORPORATE, IN_APP, REWARD, CASH = range(4)
-SOURCES = (LedgerEntry.Source.CORPORATE.value, LedgerEntry.Source.IN_APP.value, LedgerEntry.Source.REWARD.value,
-           LedgerEntry.Source.CASH.value)
+SOURCES = (
+    LedgerEntry.Source.CORPORATE.value,
+    LedgerEntry.Source.IN_APP.value,
+    LedgerEntry.Source.REWARD.value,
+    LedgerEntry.Source.CASH.value,
+)
 CORPORATE_EARNS = np.array([100, 200, 300, 500])
 CORPORATE_EARN_SHARES = np.array([0.4, 0.3, 0.2, 0.1])
 DAILY_BONUSES = np.array([20, 50, 100])  # in_app, at a session start now and then
@@ -210,8 +241,10 @@ class DemoData:
     def counts_by_type(self) -> dict[str, int]:
         counts = np.bincount(self.actions.kind, minlength=len(KIND_NAMES))
         token_counts = np.bincount(self.tokens.kind, minlength=len(TOKEN_ACTION_TYPES))
-        return {**{name: int(counts[i]) for i, name in enumerate(KIND_NAMES)},
-                **{name: int(token_counts[i]) for i, name in enumerate(TOKEN_ACTION_TYPES)}}
+        return {
+            **{name: int(counts[i]) for i, name in enumerate(KIND_NAMES)},
+            **{name: int(token_counts[i]) for i, name in enumerate(TOKEN_ACTION_TYPES)},
+        }
 
     def final_balances(self) -> Ints:
         """Each player's balance after their last token-moving action (0 without any)."""
@@ -266,8 +299,9 @@ def _population(rng: np.random.Generator, spec: DemoSpec) -> Population:
     signup = np.where(veteran, before, during)
 
     locale = (rng.random(n) < 0.12).astype(np.int64)  # 12% English
-    tz = np.where(locale == 0, rng.choice(len(TIMEZONES), n, p=TZ_SHARES_KO),
-                  rng.choice(len(TIMEZONES), n, p=TZ_SHARES_EN)).astype(np.int64)
+    tz = np.where(
+        locale == 0, rng.choice(len(TIMEZONES), n, p=TZ_SHARES_KO), rng.choice(len(TIMEZONES), n, p=TZ_SHARES_EN)
+    ).astype(np.int64)
 
     # 70% verified adults; the rest: unknown birth date, or self-declared (a few minors among them).
     verified = rng.random(n) < 0.70
@@ -288,10 +322,20 @@ def _population(rng: np.random.Generator, spec: DemoSpec) -> Population:
     whale = rng.random(n) < 0.01
     bet_scale = rng.lognormal(np.log(8), 0.8, n) * np.where(whale, 10.0, 1.0)
     return Population(
-        ids=ids, signup=signup, locale=locale, tz=tz, birth_day=birth_day, verified=verified,
-        verified_at=verified_at, active_from=active_from, active_until=active_until, whale=whale,
-        company_a=rng.random(n) < 0.35, platform=(rng.random(n) < 0.45).astype(np.int64),
-        fav_game=rng.integers(0, len(GAMES), n), bet_scale=bet_scale,
+        ids=ids,
+        signup=signup,
+        locale=locale,
+        tz=tz,
+        birth_day=birth_day,
+        verified=verified,
+        verified_at=verified_at,
+        active_from=active_from,
+        active_until=active_until,
+        whale=whale,
+        company_a=rng.random(n) < 0.35,
+        platform=(rng.random(n) < 0.45).astype(np.int64),
+        fav_game=rng.integers(0, len(GAMES), n),
+        bet_scale=bet_scale,
     )
 
 
@@ -308,8 +352,9 @@ def _tz_offsets(spec: DemoSpec) -> Ints:
     return offsets
 
 
-def _event_times(rng: np.random.Generator, spec: DemoSpec, pop: Population, owner: Ints, hours: Floats,
-                 offsets: Ints) -> Ints:
+def _event_times(
+    rng: np.random.Generator, spec: DemoSpec, pop: Population, owner: Ints, hours: Floats, offsets: Ints
+) -> Ints:
     """A time in the owner's active window for each event, following the daily and weekly rhythm
     in the owner's timezone (rejection sampling, vectorized)."""
     start, until = pop.active_from[owner], pop.active_until[owner]
@@ -383,8 +428,16 @@ def _actions(rng: np.random.Generator, spec: DemoSpec, pop: Population) -> Actio
     counts = np.diff(np.r_[starts, len(ts)])
     seq[by_player] = np.arange(len(ts), dtype=np.int64) - np.repeat(starts, counts)
     order = np.lexsort((seq, owner, ts))
-    return Actions(player=owner[order], seq=seq[order], ts=ts[order], kind=kind[order], a=a[order],
-                   b=b[order], c=c[order], d=d[order])
+    return Actions(
+        player=owner[order],
+        seq=seq[order],
+        ts=ts[order],
+        kind=kind[order],
+        a=a[order],
+        b=b[order],
+        c=c[order],
+        d=d[order],
+    )
 
 
 def _in_session_kinds(rng: np.random.Generator, pop: Population, owner: Ints) -> Ints:
@@ -395,8 +448,9 @@ def _in_session_kinds(rng: np.random.Generator, pop: Population, owner: Ints) ->
     return np.where((kind == UNLOCK_CONTENT) & ~pop.verified[owner], VIEW_CONTENT, kind).astype(np.int64)
 
 
-def _metadata_columns(rng: np.random.Generator, pop: Population, owner: Ints,
-                      kind: Ints) -> tuple[Ints, Ints, Ints, Ints]:
+def _metadata_columns(
+    rng: np.random.Generator, pop: Population, owner: Ints, kind: Ints
+) -> tuple[Ints, Ints, Ints, Ints]:
     size = len(owner)
     a = np.zeros(size, dtype=np.int64)
     b = np.zeros(size, dtype=np.int64)
@@ -497,8 +551,17 @@ class _Candidates:
     game: list[Ints] = field(default_factory=list)
     pack: list[Ints] = field(default_factory=list)
 
-    def add(self, player: Ints, ts: Ints, anchor: Ints, kind: int, source: int, amount: Ints,
-            game: Ints | None = None, pack: Ints | None = None) -> None:
+    def add(
+        self,
+        player: Ints,
+        ts: Ints,
+        anchor: Ints,
+        kind: int,
+        source: int,
+        amount: Ints,
+        game: Ints | None = None,
+        pack: Ints | None = None,
+    ) -> None:
         size = len(player)
         self.player.append(player)
         self.ts.append(ts)
@@ -511,8 +574,12 @@ class _Candidates:
 
     def columns(self) -> dict[str, Ints]:
         """The candidates, in ledger order (see ``_ledger_order``)."""
-        return _ledger_order({name: np.concatenate(getattr(self, name)).astype(np.int64)
-                              for name in ("player", "ts", "anchor", "kind", "source", "amount", "game", "pack")})
+        return _ledger_order(
+            {
+                name: np.concatenate(getattr(self, name)).astype(np.int64)
+                for name in ("player", "ts", "anchor", "kind", "source", "amount", "game", "pack")
+            }
+        )
 
 
 def _ledger_order(cols: dict[str, Ints]) -> dict[str, Ints]:
@@ -531,8 +598,9 @@ def _economy(rng: np.random.Generator, spec: DemoSpec, pop: Population, act: Act
     dolphin = ~whale & (rng.random(n) < 0.05)
     payer = rng.random(n) < np.select([whale, dolphin], [0.9, 0.4], 0.03)
     buy_p = np.where(whale, rng.uniform(0.75, 1.0, n), rng.uniform(0.3, 0.9, n))
-    pref_pack = np.where(whale, 2 + rng.choice(4, n, p=[0.2, 0.35, 0.3, 0.15]),
-                         rng.choice(4, n, p=[0.45, 0.3, 0.17, 0.08]))
+    pref_pack = np.where(
+        whale, 2 + rng.choice(4, n, p=[0.2, 0.35, 0.3, 0.15]), rng.choice(4, n, p=[0.45, 0.3, 0.17, 0.08])
+    )
     hoarder = ~whale & ~dolphin & (rng.random(n) < 0.15)
     spend_p = np.where(hoarder, 0.0, np.where(whale | dolphin, rng.beta(6.0, 1.5, n), rng.beta(2.0, 2.0, n)))
     spend_scale = rng.lognormal(np.log(80), 1.0, n) * np.select([whale, dolphin], [30.0, 5.0], 1.0)
@@ -580,14 +648,21 @@ def _economy(rng: np.random.Generator, spec: DemoSpec, pop: Population, act: Act
     if len(balance_after) and balance_after.min() < 0:
         raise AssertionError("a generated balance went below zero")
     return TokenActions(
-        player=cols["player"], seq=_rank_in_group(cols["player"]), ts=cols["ts"], kind=cols["kind"],
-        source=cols["source"], amount=cols["amount"], balance_after=balance_after, game=cols["game"],
+        player=cols["player"],
+        seq=_rank_in_group(cols["player"]),
+        ts=cols["ts"],
+        kind=cols["kind"],
+        source=cols["source"],
+        amount=cols["amount"],
+        balance_after=balance_after,
+        game=cols["game"],
         pack=cols["pack"],
     )
 
 
-def _settle(rng: np.random.Generator, cols: dict[str, Ints], n: int, payer: Bools, buy_p: Floats,
-            pref_pack: Ints) -> dict[str, Ints]:
+def _settle(
+    rng: np.random.Generator, cols: dict[str, Ints], n: int, payer: Bools, buy_p: Floats, pref_pack: Ints
+) -> dict[str, Ints]:
     """Play the spends in time order against the running balances: a payer short of tokens may buy a
     package first; a spend takes at most what the balance holds, and none below MIN_SPEND.
 
@@ -611,7 +686,7 @@ def _settle(rng: np.random.Generator, cols: dict[str, Ints], n: int, payer: Bool
     by_rank = np.argsort(rank, kind="stable")
     done = 0
     for count in np.bincount(rank).tolist():  # each player at most once per step
-        m = by_rank[done:done + count]
+        m = by_rank[done : done + count]
         done += count
         p = spender[m]
         balance = credit_before[m] + bought[p] - spent[p]
@@ -636,7 +711,7 @@ def _settle(rng: np.random.Generator, cols: dict[str, Ints], n: int, payer: Bool
     out["amount"][purchases] = PACK_TOKENS[pack[pack >= 0]]
     out["pack"][purchases] = pack[pack >= 0]
     out["game"][purchases] = -1
-    out["amount"][purchases.stop:] = -taken[taken > 0]
+    out["amount"][purchases.stop :] = -taken[taken > 0]
     return _ledger_order(out)
 
 
@@ -649,8 +724,10 @@ def metadata_json(kind: int, a: list[int], b: list[int], c: list[int], d: list[i
         return [f'{{"platform":"{PLATFORMS[x]}"}}' for x in a]
     if kind == GAME_PLAY:
         results = ("loss", "win")
-        return [f'{{"game":"{GAMES[g]}","bet":{bet},"payout":{p},"result":"{results[w]}"}}'
-                for g, bet, p, w in zip(a, b, c, d, strict=True)]
+        return [
+            f'{{"game":"{GAMES[g]}","bet":{bet},"payout":{p},"result":"{results[w]}"}}'
+            for g, bet, p, w in zip(a, b, c, d, strict=True)
+        ]
     if kind == FAIL_GAME:
         return [f'{{"game":"{GAMES[g]}","reason":"{FAIL_REASONS[r]}"}}' for g, r in zip(a, b, strict=True)]
     if kind == VIEW_CONTENT:
@@ -662,10 +739,14 @@ def metadata_json(kind: int, a: list[int], b: list[int], c: list[int], d: list[i
     if kind == BUY_ITEM:
         return [f'{{"item_id":"item-{i}","price":{p}}}' for i, p in zip(a, b, strict=True)]
     if kind == QUIZ_ANSWER:
-        return [f'{{"question":"{QUIZ_QUESTIONS[q]}","answer":"{GAMES[x]}"}}' if q == FAVORITE_GAME_QUESTION
-                else f'{{"question":"{QUIZ_QUESTIONS[q]}","answer":{x}}}' for q, x in zip(a, b, strict=True)]
+        return [
+            f'{{"question":"{QUIZ_QUESTIONS[q]}","answer":"{GAMES[x]}"}}'
+            if q == FAVORITE_GAME_QUESTION
+            else f'{{"question":"{QUIZ_QUESTIONS[q]}","answer":{x}}}'
+            for q, x in zip(a, b, strict=True)
+        ]
     if kind == CORPORATE_VISIT:
-        funnels = ['[' + ",".join(f'"{s}"' for s in VISIT_FUNNEL[:k]) + ']' for k in range(len(VISIT_FUNNEL) + 1)]
+        funnels = ["[" + ",".join(f'"{s}"' for s in VISIT_FUNNEL[:k]) + "]" for k in range(len(VISIT_FUNNEL) + 1)]
         return [f'{{"dwell_seconds":{s},"actions":{funnels[k]}}}' for s, k in zip(a, b, strict=True)]
     raise ValueError(f"unknown kind {kind}")
 
@@ -732,19 +813,35 @@ class TokenRows:
     webhook_id: list[str | None]  # Company A earns: their site_rewards row's webhook id
 
     def action_rows(self) -> Iterator[tuple[int, str, int, str, str, str]]:
-        return zip(self.action_id, self.event_id, self.user_id, self.action_type, self.metadata, self.timestamp,
-                   strict=True)
+        return zip(
+            self.action_id, self.event_id, self.user_id, self.action_type, self.metadata, self.timestamp, strict=True
+        )
 
     def ledger_rows(self) -> Iterator[tuple[int, int, str, str, str, str, int, int, str, int, str, str]]:
-        return zip(self.ledger_id, self.user_id, self.idempotency_key, self.request_hash, self.kind, self.source,
-                   self.amount, self.balance_after, self.timestamp, self.action_id, repeat(LEDGER_ACTOR),
-                   repeat(LEDGER_DETAILS))
+        return zip(
+            self.ledger_id,
+            self.user_id,
+            self.idempotency_key,
+            self.request_hash,
+            self.kind,
+            self.source,
+            self.amount,
+            self.balance_after,
+            self.timestamp,
+            self.action_id,
+            repeat(LEDGER_ACTOR),
+            repeat(LEDGER_DETAILS),
+        )
 
     def site_reward_rows(self) -> list[tuple[int, str, int, str, str, int, int]]:
         """Company A's earns: (user_id, reward_type, reward_value, issued_at, webhook_id, action_id, ledger id)."""
-        return [(u, REWARD_TYPE_OF_COMPANY_A_EARN, a, ts, w, aid, lid) for u, a, ts, w, aid, lid in zip(
-            self.user_id, self.amount, self.timestamp, self.webhook_id, self.action_id, self.ledger_id, strict=True)
-            if w is not None]
+        return [
+            (u, REWARD_TYPE_OF_COMPANY_A_EARN, a, ts, w, aid, lid)
+            for u, a, ts, w, aid, lid in zip(
+                self.user_id, self.amount, self.timestamp, self.webhook_id, self.action_id, self.ledger_id, strict=True
+            )
+            if w is not None
+        ]
 
 
 def token_metadata(kind: int, source: int, amount: int, game: int, pack: int, event_id: str) -> dict[str, Any]:
@@ -753,8 +850,12 @@ def token_metadata(kind: int, source: int, amount: int, game: int, pack: int, ev
         return {"earned_tokens": amount, "source": SOURCES[source]}
     if kind == SPEND:
         return {"spent_tokens": -amount, "game": GAMES[game]}
-    return {"tokens": amount, "amount_paid": int(PACK_PRICES_KRW[pack]), "currency": "KRW",
-            "payment_id": f"pay-{event_id}"}
+    return {
+        "tokens": amount,
+        "amount_paid": int(PACK_PRICES_KRW[pack]),
+        "currency": "KRW",
+        "payment_id": f"pay-{event_id}",
+    }
 
 
 def token_rows(data: DemoData, idx: Ints, action_ids: Ints, ledger_ids: Ints) -> TokenRows:
@@ -768,11 +869,33 @@ def token_rows(data: DemoData, idx: Ints, action_ids: Ints, ledger_ids: Ints) ->
     amounts = tok.amount[idx].tolist()
     timestamps = _utc_text(tok.ts[idx])
     prefix = f"demo-{data.spec.seed}-"
-    rows = TokenRows([], users, [], [], timestamps, action_ids.tolist(), ledger_ids.tolist(), [], [], [], [], amounts,
-                     tok.balance_after[idx].tolist(), [])
+    rows = TokenRows(
+        [],
+        users,
+        [],
+        [],
+        timestamps,
+        action_ids.tolist(),
+        ledger_ids.tolist(),
+        [],
+        [],
+        [],
+        [],
+        amounts,
+        tok.balance_after[idx].tolist(),
+        [],
+    )
     for user, seq, kind, source, amount, game, pack, ts in zip(
-            users, tok.seq[idx].tolist(), kinds, sources, amounts, tok.game[idx].tolist(), tok.pack[idx].tolist(),
-            timestamps, strict=True):
+        users,
+        tok.seq[idx].tolist(),
+        kinds,
+        sources,
+        amounts,
+        tok.game[idx].tolist(),
+        tok.pack[idx].tolist(),
+        timestamps,
+        strict=True,
+    ):
         event_id = f"{prefix}{user}-t{seq}"
         action_type = TOKEN_ACTION_TYPES[kind]
         metadata = token_metadata(kind, source, amount, game, pack, event_id)
@@ -782,8 +905,11 @@ def token_rows(data: DemoData, idx: Ints, action_ids: Ints, ledger_ids: Ints) ->
         rows.action_type.append(action_type)
         rows.metadata.append(orjson.dumps(metadata).decode())
         rows.idempotency_key.append(f"import:{event_id}")
-        rows.request_hash.append(request_fingerprint({"user_id": user, "action_type": action_type,
-                                                      "metadata": metadata, "action_timestamp": iso}))
+        rows.request_hash.append(
+            request_fingerprint(
+                {"user_id": user, "action_type": action_type, "metadata": metadata, "action_timestamp": iso}
+            )
+        )
         rows.kind.append(LEDGER_KINDS[kind])
         rows.source.append(SOURCES[source])
         rows.webhook_id.append(event_id if kind == EARN and source == CORPORATE else None)
@@ -801,8 +927,16 @@ def _player_rows(pop: Population, utc_suffix: str = "") -> list[PlayerRow]:
     return [
         (pid, signup, LOCALES[loc], TIMEZONES[tz], birth if known else None, ver, ver_at if ver else None)
         for pid, signup, loc, tz, birth, known, ver, ver_at in zip(
-            pop.ids.tolist(), signups, pop.locale.tolist(), pop.tz.tolist(), births,
-            (pop.birth_day >= 0).tolist(), pop.verified.tolist(), verified_at, strict=True)
+            pop.ids.tolist(),
+            signups,
+            pop.locale.tolist(),
+            pop.tz.tolist(),
+            births,
+            (pop.birth_day >= 0).tolist(),
+            pop.verified.tolist(),
+            verified_at,
+            strict=True,
+        )
     ]
 
 
@@ -832,12 +966,17 @@ def demo_store(data: DemoData, *, on_progress: Progress | None = None) -> DemoLo
         hot_metrics_repair()
     cached = _cache_balances(data.population.ids)
     return DemoLoadResult(
-        players_generated=len(data.population.ids), players_stored=players_stored,
-        actions_generated=len(data.actions), actions_stored=actions_stored,
+        players_generated=len(data.population.ids),
+        players_stored=players_stored,
+        actions_generated=len(data.actions),
+        actions_stored=actions_stored,
         actions_by_type=data.counts_by_type(),
-        token_actions_generated=len(data.tokens), token_actions_stored=economy.token_actions,
-        token_actions_skipped=len(data.tokens) - economy.token_actions, wallets_stored=economy.wallets,
-        site_rewards_stored=economy.site_rewards, balances_cached=cached,
+        token_actions_generated=len(data.tokens),
+        token_actions_stored=economy.token_actions,
+        token_actions_skipped=len(data.tokens) - economy.token_actions,
+        wallets_stored=economy.wallets,
+        site_rewards_stored=economy.site_rewards,
+        balances_cached=cached,
     )
 
 
@@ -859,9 +998,11 @@ def _store_economy(data: DemoData, on_progress: Progress | None) -> _EconomyStor
         if pg:  # no wallet write in between: the players found fresh stay fresh until commit
             cursor.execute("LOCK TABLE wallets, token_ledger IN EXCLUSIVE MODE")
         first_id, last_id = int(pop.ids[0]), int(pop.ids[-1])
-        cursor.execute("SELECT player_id FROM wallets WHERE player_id BETWEEN %s AND %s UNION "
-                       "SELECT player_id FROM token_ledger WHERE player_id BETWEEN %s AND %s",
-                       [first_id, last_id, first_id, last_id])
+        cursor.execute(
+            "SELECT player_id FROM wallets WHERE player_id BETWEEN %s AND %s UNION "
+            "SELECT player_id FROM token_ledger WHERE player_id BETWEEN %s AND %s",
+            [first_id, last_id, first_id, last_id],
+        )
         have_wallet = np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
     fresh = ~np.isin(pop.ids, have_wallet)
     selected = np.flatnonzero(fresh[tok.player])  # still by player, then time
@@ -876,8 +1017,7 @@ def _store_economy(data: DemoData, on_progress: Progress | None) -> _EconomyStor
         balance[tok.player[selected[last]]] = tok.balance_after[selected[last]]
         last_entry[tok.player[selected[last]]] = ledger_ids[last]
     players = np.flatnonzero(fresh)
-    wallets = list(zip(pop.ids[players].tolist(), balance[players].tolist(), last_entry[players].tolist(),
-                       strict=True))
+    wallets = list(zip(pop.ids[players].tolist(), balance[players].tolist(), last_entry[players].tolist(), strict=True))
 
     store = _pg_store_tokens if pg else _sqlite_store_tokens
     rewards = 0
@@ -921,13 +1061,15 @@ def _cache_balances(player_ids: Ints, chunk: int = 5_000) -> int:
         return 0
     with connection.cursor() as cursor:
         # A wallet without ledger rows reads 0 from the database; Redis needs nothing for it.
-        cursor.execute("SELECT player_id, balance, last_entry_id FROM wallets "
-                       "WHERE player_id BETWEEN %s AND %s AND last_entry_id > 0",
-                       [int(player_ids[0]), int(player_ids[-1])])
+        cursor.execute(
+            "SELECT player_id, balance, last_entry_id FROM wallets "
+            "WHERE player_id BETWEEN %s AND %s AND last_entry_id > 0",
+            [int(player_ids[0]), int(player_ids[-1])],
+        )
         rows = cursor.fetchall()
     written = 0
     for start in range(0, len(rows), chunk):
-        written += balance_cache_set({pid: (balance, last) for pid, balance, last in rows[start:start + chunk]})
+        written += balance_cache_set({pid: (balance, last) for pid, balance, last in rows[start : start + chunk]})
     return written
 
 
@@ -995,8 +1137,10 @@ def _pg_store_players(pop: Population) -> int:
         cursor.execute("DROP TABLE IF EXISTS demo_players_load")
         cursor.execute("CREATE TEMP TABLE demo_players_load (LIKE players INCLUDING DEFAULTS) ON COMMIT DROP")
         _pg_copy(cursor, f"COPY demo_players_load ({_PLAYER_COLUMNS}) FROM STDIN", text)
-        cursor.execute(f"INSERT INTO players ({_PLAYER_COLUMNS}) SELECT {_PLAYER_COLUMNS} FROM demo_players_load "
-                       "ON CONFLICT (id) DO NOTHING")
+        cursor.execute(
+            f"INSERT INTO players ({_PLAYER_COLUMNS}) SELECT {_PLAYER_COLUMNS} FROM demo_players_load "
+            "ON CONFLICT (id) DO NOTHING"
+        )
         stored = cursor.rowcount
         cursor.execute("DROP TABLE demo_players_load")
     return int(stored)
@@ -1009,8 +1153,10 @@ def _pg_store_actions(data: DemoData, on_progress: Progress | None) -> int:
     ids = data.population.ids
     if len(ids):
         with connection.cursor() as cursor:
-            cursor.execute("SELECT EXISTS (SELECT 1 FROM user_actions WHERE user_id BETWEEN %s AND %s)",
-                           [int(ids[0]), int(ids[-1])])
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM user_actions WHERE user_id BETWEEN %s AND %s)",
+                [int(ids[0]), int(ids[-1])],
+            )
             (some,) = cursor.fetchone()
         if not some:
             try:
@@ -1036,14 +1182,18 @@ def _pg_upsert_actions(data: DemoData, on_progress: Progress | None) -> int:
     stored = 0
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS demo_actions_load")
-        cursor.execute("CREATE TEMP TABLE demo_actions_load (event_id text, user_id bigint, action_type text, "
-                       "metadata jsonb, action_timestamp timestamptz) ON COMMIT DROP")
+        cursor.execute(
+            "CREATE TEMP TABLE demo_actions_load (event_id text, user_id bigint, action_type text, "
+            "metadata jsonb, action_timestamp timestamptz) ON COMMIT DROP"
+        )
         for start, stop in _chunks(len(data.actions)):
             rows = action_rows(data, start, stop)
             text = "".join(f"{e}\t{u}\t{t}\t{m}\t{ts}+00\n" for e, u, t, m, ts in rows.rows())
             _pg_copy(cursor, f"COPY demo_actions_load ({_ACTION_COLUMNS}) FROM STDIN", text)
-            cursor.execute(f"INSERT INTO user_actions ({_ACTION_COLUMNS}) SELECT {_ACTION_COLUMNS} "
-                           "FROM demo_actions_load ON CONFLICT (event_id) DO NOTHING")
+            cursor.execute(
+                f"INSERT INTO user_actions ({_ACTION_COLUMNS}) SELECT {_ACTION_COLUMNS} "
+                "FROM demo_actions_load ON CONFLICT (event_id) DO NOTHING"
+            )
             stored += cursor.rowcount
             cursor.execute("TRUNCATE demo_actions_load")
             if on_progress is not None:
@@ -1052,8 +1202,10 @@ def _pg_upsert_actions(data: DemoData, on_progress: Progress | None) -> int:
     return int(stored)
 
 
-_LEDGER_COLUMNS = ("id, player_id, idempotency_key, request_hash, kind, source, amount, balance_after, created_at, "
-                   "action_id, actor, reason, details")
+_LEDGER_COLUMNS = (
+    "id, player_id, idempotency_key, request_hash, kind, source, amount, balance_after, created_at, "
+    "action_id, actor, reason, details"
+)
 _SITE_REWARD_COLUMNS = "user_id, reward_type, reward_value, issued_at, webhook_id, action_id, ledger_entry_id"
 _WALLET_COLUMNS = "player_id, balance, last_entry_id, updated_at"
 
@@ -1063,8 +1215,10 @@ def _sqlite_store_tokens(rows: TokenRows) -> int:
     without its wallet, which must stop the load. Returns the number of site_rewards."""
     raw = connection.connection
     raw.executemany(f"INSERT INTO user_actions (id, {_ACTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows.action_rows())
-    raw.executemany(f"INSERT INTO token_ledger ({_LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
-                    rows.ledger_rows())
+    raw.executemany(
+        f"INSERT INTO token_ledger ({_LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
+        rows.ledger_rows(),
+    )
     rewards = rows.site_reward_rows()
     raw.executemany(f"INSERT INTO site_rewards ({_SITE_REWARD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", rewards)
     return len(rewards)
@@ -1072,16 +1226,19 @@ def _sqlite_store_tokens(rows: TokenRows) -> int:
 
 def _sqlite_store_wallets(wallets: list[tuple[int, int, int]]) -> None:
     now = _utc_text(np.array([int(time.time())], dtype=np.int64))[0]
-    connection.connection.executemany(f"INSERT INTO wallets ({_WALLET_COLUMNS}) VALUES (?, ?, ?, ?)",
-                                      ((p, b, last, now) for p, b, last in wallets))
+    connection.connection.executemany(
+        f"INSERT INTO wallets ({_WALLET_COLUMNS}) VALUES (?, ?, ?, ?)", ((p, b, last, now) for p, b, last in wallets)
+    )
 
 
 def _pg_store_tokens(rows: TokenRows) -> int:
     """COPY straight into user_actions, token_ledger and site_rewards (ids given, nothing to look up; a
     clash stops the load). Returns the number of site_rewards."""
     actions = "".join(f"{i}\t{e}\t{u}\t{t}\t{m}\t{ts}+00\n" for i, e, u, t, m, ts in rows.action_rows())
-    ledger = "".join(f"{i}\t{u}\t{key}\t{h}\t{k}\t{src}\t{a}\t{b}\t{ts}+00\t{aid}\t{actor}\t\t{details}\n"
-                     for i, u, key, h, k, src, a, b, ts, aid, actor, details in rows.ledger_rows())
+    ledger = "".join(
+        f"{i}\t{u}\t{key}\t{h}\t{k}\t{src}\t{a}\t{b}\t{ts}+00\t{aid}\t{actor}\t\t{details}\n"
+        for i, u, key, h, k, src, a, b, ts, aid, actor, details in rows.ledger_rows()
+    )
     rewards = rows.site_reward_rows()
     site_rewards = "".join(f"{u}\t{t}\t{v}\t{ts}+00\t{w}\t{aid}\t{lid}\n" for u, t, v, ts, w, aid, lid in rewards)
     with connection.cursor() as cursor:
@@ -1094,5 +1251,8 @@ def _pg_store_tokens(rows: TokenRows) -> int:
 def _pg_store_wallets(wallets: list[tuple[int, int, int]]) -> None:
     now = timezone.now().isoformat()
     with connection.cursor() as cursor:
-        _pg_copy(cursor, f"COPY wallets ({_WALLET_COLUMNS}) FROM STDIN",
-                 "".join(f"{p}\t{b}\t{last}\t{now}\n" for p, b, last in wallets))
+        _pg_copy(
+            cursor,
+            f"COPY wallets ({_WALLET_COLUMNS}) FROM STDIN",
+            "".join(f"{p}\t{b}\t{last}\t{now}\n" for p, b, last in wallets),
+        )

@@ -155,8 +155,9 @@ def _csv_records(lines: Iterable[str]) -> Iterator[Record]:
         raise ImportFailed(f"line 1: header: {exc}.") from exc
     missing = [name for name in CSV_COLUMNS if name not in header]
     if missing:
-        raise ImportFailed(f"line 1: header: must name the columns {', '.join(CSV_COLUMNS)} "
-                           f"(missing: {', '.join(missing)}).")
+        raise ImportFailed(
+            f"line 1: header: must name the columns {', '.join(CSV_COLUMNS)} (missing: {', '.join(missing)})."
+        )
     while True:
         first_line = reader.line_num + 1
         try:
@@ -211,14 +212,18 @@ def validate_chunk(
     readable: list[Record] = []
     for record in chunk:
         if record.problems:
-            problems += [(record.first_line, _describe(record.first_line, name, text))
-                         for name, text in record.problems.items()]
+            problems += [
+                (record.first_line, _describe(record.first_line, name, text)) for name, text in record.problems.items()
+            ]
         else:
             readable.append(record)
     # Token-moving types are history here: they are stored with their ledger rows (see _store_chunk).
     actions, errors = parse_batch(
-        [r.item for r in readable], now=now, max_future=dt.timedelta(seconds=settings.ACTIONS_MAX_FUTURE_SECONDS),
-        allow_token_moving=True, prefix="line",
+        [r.item for r in readable],
+        now=now,
+        max_future=dt.timedelta(seconds=settings.ACTIONS_MAX_FUTURE_SECONDS),
+        allow_token_moving=True,
+        prefix="line",
     )
     for path, texts in errors.items():
         match = _BATCH_PATH.fullmatch(path)
@@ -257,14 +262,19 @@ def _store_token_history(lined: list[tuple[int, ParsedAction]]) -> tuple[int, in
     stored = duplicates = 0
     for line, a in lined:
         try:
-            result = wallet_record_history(event_id=a.event_id, user_id=a.user_id, action_type=a.action_type,
-                                           action_timestamp=a.action_timestamp, metadata=a.metadata)
+            result = wallet_record_history(
+                event_id=a.event_id,
+                user_id=a.user_id,
+                action_type=a.action_type,
+                action_timestamp=a.action_timestamp,
+                metadata=a.metadata,
+            )
         except InsufficientBalance as exc:
-            raise BalanceWouldGoNegative(line, f"{a.action_type} of player {a.user_id} would take the balance "
-                                               f"below zero ({exc.message})") from exc
+            raise BalanceWouldGoNegative(
+                line, f"{a.action_type} of player {a.user_id} would take the balance below zero ({exc.message})"
+            ) from exc
         except IdempotencyKeyReused as exc:
-            raise BalanceWouldGoNegative(line, f"event_id {a.event_id} was imported before with other content") \
-                from exc
+            raise BalanceWouldGoNegative(line, f"event_id {a.event_id} was imported before with other content") from exc
         if result.replayed:
             duplicates += 1
         else:
@@ -272,8 +282,9 @@ def _store_token_history(lined: list[tuple[int, ParsedAction]]) -> tuple[int, in
     return stored, duplicates
 
 
-def _store_chunk(checkpoint: ImportCheckpoint, lined: list[tuple[int, ParsedAction]],
-                 last_line: int) -> tuple[int, int]:
+def _store_chunk(
+    checkpoint: ImportCheckpoint, lined: list[tuple[int, ParsedAction]], last_line: int
+) -> tuple[int, int]:
     """The chunk's actions (token-moving ones through the wallet) and the checkpoint after it, in one
     transaction."""
     plain = [a for _, a in lined if not REGISTRY[a.action_type].moves_tokens]
@@ -289,8 +300,9 @@ def _store_chunk(checkpoint: ImportCheckpoint, lined: list[tuple[int, ParsedActi
     return stored, duplicates
 
 
-def _failure(problems: list[tuple[int, str]], chunk: list[Record], checkpoint: ImportCheckpoint,
-             stored: int) -> ImportFailed:
+def _failure(
+    problems: list[tuple[int, str]], chunk: list[Record], checkpoint: ImportCheckpoint, stored: int
+) -> ImportFailed:
     shown = [text for _, text in problems[:MAX_REPORTED_PROBLEMS]]
     if len(problems) > MAX_REPORTED_PROBLEMS:
         shown.append(f"... and {len(problems) - MAX_REPORTED_PROBLEMS} more problems in this chunk.")
@@ -305,7 +317,11 @@ def _failure(problems: list[tuple[int, str]], chunk: list[Record], checkpoint: I
 
 
 def import_actions_file(
-    path: Path, *, fmt: str | None = None, chunk_size: int = 5000, restart: bool = False,
+    path: Path,
+    *,
+    fmt: str | None = None,
+    chunk_size: int = 5000,
+    restart: bool = False,
     on_bytes: ByteCounter | None = None,
 ) -> ImportReport:
     """Import ``path`` chunk by chunk (see the module docstring). Raises ImportFailed on a bad chunk,
@@ -336,6 +352,11 @@ def import_actions_file(
     checkpoint.lines_done = max(checkpoint.lines_done, source.lines)
     checkpoint.finished_at = timezone.now()
     checkpoint.save(update_fields=["lines_done", "finished_at", "updated_at"])
-    return ImportReport(path=str(path), stored=stored, duplicates=duplicates,
-                        lines=checkpoint.lines_done - resumed_after, resumed_after=resumed_after,
-                        checkpoint=checkpoint)
+    return ImportReport(
+        path=str(path),
+        stored=stored,
+        duplicates=duplicates,
+        lines=checkpoint.lines_done - resumed_after,
+        resumed_after=resumed_after,
+        checkpoint=checkpoint,
+    )

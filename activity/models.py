@@ -16,8 +16,9 @@ class UserAction(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     event_id = models.CharField(max_length=64)
-    user = models.ForeignKey(Player, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
-                             related_name="actions")
+    user = models.ForeignKey(
+        Player, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="actions"
+    )
     action_type = models.CharField(max_length=40)
     metadata = models.JSONField(default=dict)
     action_timestamp = models.DateTimeField()
@@ -39,8 +40,9 @@ class UserReward(models.Model):
     reward_type = models.CharField(max_length=50)
     reward_value = models.BigIntegerField()
     awarded_at = models.DateTimeField()
-    trigger_action = models.ForeignKey(UserAction, null=True, blank=True, on_delete=models.DO_NOTHING,
-                                       db_constraint=False, related_name="+")
+    trigger_action = models.ForeignKey(
+        UserAction, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
 
     class Meta:
         db_table = "user_rewards"

@@ -113,30 +113,81 @@ def register(action_type: ActionType) -> ActionType:
     return action_type
 
 
-GAME_PLAY = register(ActionType("GAME_PLAY", {
-    "game": one_of(*GAMES), "bet": int_at_least(0), "payout": int_at_least(0), "result": one_of("win", "loss"),
-}, "A mini-game round: slots, roulette or rock-paper-scissors."))
+GAME_PLAY = register(
+    ActionType(
+        "GAME_PLAY",
+        {
+            "game": one_of(*GAMES),
+            "bet": int_at_least(0),
+            "payout": int_at_least(0),
+            "result": one_of("win", "loss"),
+        },
+        "A mini-game round: slots, roulette or rock-paper-scissors.",
+    )
+)
 FAIL_GAME = register(ActionType("FAIL_GAME", {"game": one_of(*GAMES)}, "A mini-game failed or was abandoned."))
 register(ActionType("CLAIM_REWARD", {"reward_type": text(50), "reward_value": scalar}, "A reward claimed."))
 register(ActionType("VIEW_CONTENT", {"content_id": identifier}, "A content item viewed."))
-register(ActionType("UNLOCK_CONTENT", {
-    "content_id": identifier, "stage": int_at_least(1, 100), "spent_tokens": int_at_least(0),
-}, "A staged content unlock and the tokens it took."))
+register(
+    ActionType(
+        "UNLOCK_CONTENT",
+        {
+            "content_id": identifier,
+            "stage": int_at_least(1, 100),
+            "spent_tokens": int_at_least(0),
+        },
+        "A staged content unlock and the tokens it took.",
+    )
+)
 register(ActionType("BUY_ITEM", {"item_id": identifier, "price": int_at_least(0)}, "An item bought."))
 register(ActionType("QUIZ_ANSWER", {"question": text(100), "answer": scalar}, "One quiz or survey answer."))
-register(ActionType("CORPORATE_VISIT", {
-    "dwell_seconds": int_at_least(0, 7 * 86400), "actions": actions_performed,
-}, "A visit to Company A: dwell time and actions performed."))
+register(
+    ActionType(
+        "CORPORATE_VISIT",
+        {
+            "dwell_seconds": int_at_least(0, 7 * 86400),
+            "actions": actions_performed,
+        },
+        "A visit to Company A: dwell time and actions performed.",
+    )
+)
 register(ActionType("SESSION_START", {}, "The app came to the foreground."))
-register(ActionType("EARN_CYBER_TOKENS", {
-    "earned_tokens": int_at_least(1), "source": one_of(*EARN_SOURCES),
-}, "Tokens earned.", live_endpoint="POST /api/corporate/webhook (Company A) or the wallet's grant path"))
-register(ActionType("SPEND_CYBER_TOKENS", {
-    "spent_tokens": int_at_least(1), "game": text(50),
-}, "Tokens spent.", live_endpoint="POST /api/wallet/spend"))
-register(ActionType("PURCHASE_CYBER_TOKENS", {
-    "tokens": int_at_least(1), "amount_paid": non_negative_number, "currency": currency, "payment_id": text(100),
-}, "Tokens bought for cash.", live_endpoint="POST /api/wallet/purchase"))
+register(
+    ActionType(
+        "EARN_CYBER_TOKENS",
+        {
+            "earned_tokens": int_at_least(1),
+            "source": one_of(*EARN_SOURCES),
+        },
+        "Tokens earned.",
+        live_endpoint="POST /api/corporate/webhook (Company A) or the wallet's grant path",
+    )
+)
+register(
+    ActionType(
+        "SPEND_CYBER_TOKENS",
+        {
+            "spent_tokens": int_at_least(1),
+            "game": text(50),
+        },
+        "Tokens spent.",
+        live_endpoint="POST /api/wallet/spend",
+    )
+)
+register(
+    ActionType(
+        "PURCHASE_CYBER_TOKENS",
+        {
+            "tokens": int_at_least(1),
+            "amount_paid": non_negative_number,
+            "currency": currency,
+            "payment_id": text(100),
+        },
+        "Tokens bought for cash.",
+        live_endpoint="POST /api/wallet/purchase",
+    )
+)
+
 
 # Mini-game outcomes that move the win streak: True is a win, False ends the streak.
 def game_outcome(action_type: str, metadata: dict[str, Any]) -> bool | None:

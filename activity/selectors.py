@@ -64,7 +64,8 @@ def hot_metrics_from_log(*, first_id: int, last_id: int) -> dict[int, LogHotMetr
         cursor.execute(times_sql, [first_id, last_id])
         for user_id, last_action, last_loss in cursor.fetchall():
             out[user_id] = LogHotMetrics(
-                _as_datetime(last_action), None if last_loss is None else _as_datetime(last_loss), [])
+                _as_datetime(last_action), None if last_loss is None else _as_datetime(last_loss), []
+            )
         cursor.execute(wins_sql, [first_id, last_id, first_id, last_id])
         for user_id, event_id, at in cursor.fetchall():
             out[user_id].wins.append((event_id, _as_datetime(at)))

@@ -61,12 +61,11 @@ def _insert(actions: list[ParsedAction]) -> set[str]:
         stored: set[str] = set()
         adapt = connection.ops.adapt_datetimefield_value
         for start in range(0, len(actions), _SQLITE_CHUNK):
-            chunk = actions[start:start + _SQLITE_CHUNK]
+            chunk = actions[start : start + _SQLITE_CHUNK]
             values = ",".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
             params: list[Any] = []
             for a in chunk:
-                params += [a.event_id, a.user_id, a.action_type, dumps(a.metadata).decode(),
-                           adapt(a.action_timestamp)]
+                params += [a.event_id, a.user_id, a.action_type, dumps(a.metadata).decode(), adapt(a.action_timestamp)]
             cursor.execute(
                 "INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
                 f"VALUES {values} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
@@ -102,8 +101,11 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
         updates[user_id] = ActivityUpdate(
             int(at.timestamp()),
             None if loss is None else loss.timestamp(),
-            tuple((w.event_id, w.action_timestamp.timestamp()) for w in wins.get(user_id, ())
-                  if loss is None or w.action_timestamp > loss),
+            tuple(
+                (w.event_id, w.action_timestamp.timestamp())
+                for w in wins.get(user_id, ())
+                if loss is None or w.action_timestamp > loss
+            ),
         )
     return updates
 

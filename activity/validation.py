@@ -133,7 +133,12 @@ def parse_action(
 
 
 def parse_batch(
-    items: list[Any], *, now: dt.datetime, max_future: dt.timedelta, allow_token_moving: bool, prefix: str = "actions",
+    items: list[Any],
+    *,
+    now: dt.datetime,
+    max_future: dt.timedelta,
+    allow_token_moving: bool,
+    prefix: str = "actions",
     check_nul: bool = True,
 ) -> tuple[list[ParsedAction], dict[str, list[str]]]:
     """All items, all-or-nothing: the errors name ``actions[i].field`` for every bad item.
@@ -147,8 +152,9 @@ def parse_batch(
     parsed: list[ParsedAction] = []
     errors: dict[str, list[str]] = {}
     for index, item in enumerate(items):
-        action, problems = parse_action(item, now=now, max_future=max_future, allow_token_moving=allow_token_moving,
-                                        check_nul=check_nul)
+        action, problems = parse_action(
+            item, now=now, max_future=max_future, allow_token_moving=allow_token_moving, check_nul=check_nul
+        )
         if action is not None:
             parsed.append(action)
         else:

@@ -61,11 +61,21 @@ KST = dt.timezone(dt.timedelta(hours=9))
 # --- data ------------------------------------------------------------------------------------
 
 
-def make_actions(rng: random.Random, count: int, n_users: int, user_base: int, start: dt.datetime,
-                 span: dt.timedelta) -> list[dict[str, Any]]:
+def make_actions(
+    rng: random.Random, count: int, n_users: int, user_base: int, start: dt.datetime, span: dt.timedelta
+) -> list[dict[str, Any]]:
     """Valid actions of the non-token-moving types, in rough time order, over many players."""
-    kinds = ["GAME_PLAY"] * 40 + ["SESSION_START"] * 14 + ["VIEW_CONTENT"] * 10 + ["CORPORATE_VISIT"] * 9 + \
-        ["QUIZ_ANSWER"] * 7 + ["FAIL_GAME"] * 5 + ["CLAIM_REWARD"] * 5 + ["BUY_ITEM"] * 6 + ["UNLOCK_CONTENT"] * 4
+    kinds = (
+        ["GAME_PLAY"] * 40
+        + ["SESSION_START"] * 14
+        + ["VIEW_CONTENT"] * 10
+        + ["CORPORATE_VISIT"] * 9
+        + ["QUIZ_ANSWER"] * 7
+        + ["FAIL_GAME"] * 5
+        + ["CLAIM_REWARD"] * 5
+        + ["BUY_ITEM"] * 6
+        + ["UNLOCK_CONTENT"] * 4
+    )
     step = span / max(count, 1)
     out = []
     for i in range(count):
@@ -75,45 +85,61 @@ def make_actions(rng: random.Random, count: int, n_users: int, user_base: int, s
         if kind == "GAME_PLAY":
             bet = rng.choice((10, 20, 50, 100, 200, 500))
             win = rng.random() < 0.45
-            meta = {"game": rng.choice(GAMES), "bet": bet, "payout": bet * rng.choice((2, 3, 5)) if win else 0,
-                    "result": "win" if win else "loss", "round_id": rng.getrandbits(40)}
+            meta = {
+                "game": rng.choice(GAMES),
+                "bet": bet,
+                "payout": bet * rng.choice((2, 3, 5)) if win else 0,
+                "result": "win" if win else "loss",
+                "round_id": rng.getrandbits(40),
+            }
         elif kind == "SESSION_START":
             meta = {"platform": rng.choice(("ios", "android", "web")), "app_version": "3.14.2"}
         elif kind == "VIEW_CONTENT":
             meta = {"content_id": rng.randrange(1, 500), "duration_ms": rng.randrange(500, 120_000)}
         elif kind == "CORPORATE_VISIT":
-            meta = {"dwell_seconds": rng.randrange(5, 3600),
-                    "actions": rng.sample(["view_product", "add_to_cart", "search", "checkout"], rng.randrange(1, 4))}
+            meta = {
+                "dwell_seconds": rng.randrange(5, 3600),
+                "actions": rng.sample(["view_product", "add_to_cart", "search", "checkout"], rng.randrange(1, 4)),
+            }
         elif kind == "QUIZ_ANSWER":
             meta = {"question": f"q{rng.randrange(1, 40)}", "answer": rng.choice(("a", "b", "c", "d", 1, 2, 3))}
         elif kind == "FAIL_GAME":
             meta = {"game": rng.choice(GAMES), "reason": rng.choice(("timeout", "quit", "disconnect"))}
         elif kind == "CLAIM_REWARD":
-            meta = {"reward_type": rng.choice(("daily_bonus", "streak_bonus", "mission")),
-                    "reward_value": rng.choice((10, 50, 100))}
+            meta = {
+                "reward_type": rng.choice(("daily_bonus", "streak_bonus", "mission")),
+                "reward_value": rng.choice((10, 50, 100)),
+            }
         elif kind == "BUY_ITEM":
             meta = {"item_id": f"item-{rng.randrange(1, 300)}", "price": rng.choice((100, 250, 1000))}
         else:  # UNLOCK_CONTENT
             meta = {"content_id": rng.randrange(1, 50), "stage": rng.randrange(1, 6), "spent_tokens": 500}
         # Players are skewed: a few are very active, most are not.
         user_id = user_base + int(n_users * rng.random() ** 2) + 1
-        stamp = ts.astimezone(KST).isoformat(timespec="milliseconds") if rng.random() < 0.3 else \
-            ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        out.append({
-            "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "user_id": user_id,
-            "action_type": kind,
-            "action_timestamp": stamp,
-            "metadata": meta,
-        })
+        stamp = (
+            ts.astimezone(KST).isoformat(timespec="milliseconds")
+            if rng.random() < 0.3
+            else ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
+        out.append(
+            {
+                "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "user_id": user_id,
+                "action_type": kind,
+                "action_timestamp": stamp,
+                "metadata": meta,
+            }
+        )
     return out
 
 
 def make_requests(actions: list[dict[str, Any]], batch_size: int, key: str) -> list[Request]:
     """One POST /api/actions per batch, serialized before timing; each counts for its actions."""
     headers = {"Content-Type": "application/json", "Authorization": f"Api-Key {key}"}
-    return [Request("POST", "/api/actions", orjson.dumps({"actions": batch}), headers, units=len(batch))
-            for batch in (actions[i:i + batch_size] for i in range(0, len(actions), batch_size))]
+    return [
+        Request("POST", "/api/actions", orjson.dumps({"actions": batch}), headers, units=len(batch))
+        for batch in (actions[i : i + batch_size] for i in range(0, len(actions), batch_size))
+    ]
 
 
 def check_batch(status: int, body: bytes, request: Request) -> str | None:
@@ -135,7 +161,7 @@ def make_copy_chunks(actions: list[dict[str, Any]], rows_per_chunk: int = 5000) 
     chunks = []
     for start in range(0, len(actions), rows_per_chunk):
         lines = []
-        for a in actions[start:start + rows_per_chunk]:
+        for a in actions[start : start + rows_per_chunk]:
             meta = _copy_escape(orjson.dumps(a["metadata"]).decode())
             ts = dt.datetime.fromisoformat(a["action_timestamp"]).astimezone(dt.UTC).isoformat()
             lines.append(f"{_copy_escape(a['event_id'])}\t{a['user_id']}\t{a['action_type']}\t{meta}\t{ts}\n")
@@ -146,18 +172,25 @@ def make_copy_chunks(actions: list[dict[str, Any]], rows_per_chunk: int = 5000) 
 # --- the load: bench/load.py's closed loop --------------------------------------------------------
 
 
-def run_batches(requests: list[Request], port: int, concurrency: int, max_seconds: float,
-                cpu_groups: dict[str, list[int]]) -> dict[str, Any]:
+def run_batches(
+    requests: list[Request], port: int, concurrency: int, max_seconds: float, cpu_groups: dict[str, list[int]]
+) -> dict[str, Any]:
     """Post every batch through ``run_load``; adds the CPU each group used per 1,000 stored actions
     (steadier than rates when the machine is shared)."""
-    run = run_load(requests, port=port, concurrency=concurrency, max_seconds=max_seconds, check=check_batch,
-                   cpu_groups=cpu_groups)
+    run = run_load(
+        requests, port=port, concurrency=concurrency, max_seconds=max_seconds, check=check_batch, cpu_groups=cpu_groups
+    )
     stored = run["ok_units"]  # a batch counts when the check saw it stored whole
     for name, used in run["cpu_seconds"].items():
         if name != "client" and stored:
             run["cpu"][f"{name}_cpu_ms_per_1k_actions"] = round(used * 1e6 / stored, 1)
-    return {**run, "sent": run["units"], "stored": stored, "batches": run["requests"],
-            "client_cpu_s": run["cpu_seconds"].get("client", 0.0)}
+    return {
+        **run,
+        "sent": run["units"],
+        "stored": stored,
+        "batches": run["requests"],
+        "client_cpu_s": run["cpu_seconds"].get("client", 0.0),
+    }
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -218,9 +251,12 @@ def copy_load(env: BenchEnv, chunks: list[bytes]) -> tuple[float, float]:
         conn.commit()
         cpu0 = process_cpu_seconds([backend])
         t0 = time.monotonic()
-        with conn.cursor() as cur, cur.copy(
-            "COPY user_actions (event_id, user_id, action_type, metadata, action_timestamp) FROM STDIN"
-        ) as copy:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY user_actions (event_id, user_id, action_type, metadata, action_timestamp) FROM STDIN"
+            ) as copy,
+        ):
             for chunk in chunks:
                 copy.write(chunk)
         conn.commit()
@@ -250,9 +286,17 @@ def main() -> int:
     n_users = args.users or max(n_actions // 5, 1)
     max_seconds = args.max_seconds or (40.0 if args.quick else 300.0)
     batch = args.batch_size
-    params = {"quick": args.quick, "actions": n_actions, "batch_size": batch, "concurrency": args.concurrency,
-              "workers": args.workers, "worker_class": args.worker_class, "threads": args.threads,
-              "users": n_users, "cores": os.cpu_count()}
+    params = {
+        "quick": args.quick,
+        "actions": n_actions,
+        "batch_size": batch,
+        "concurrency": args.concurrency,
+        "workers": args.workers,
+        "worker_class": args.worker_class,
+        "threads": args.threads,
+        "users": n_users,
+        "cores": os.cpu_count(),
+    }
 
     env = BenchEnv()
     log(f"bench database {env.dbname}, redis {env.redis_url}")
@@ -263,22 +307,33 @@ def main() -> int:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     actions = make_actions(rng, n_actions, n_users, 0, now - dt.timedelta(days=30), dt.timedelta(days=29))
     warm_n = batch * args.concurrency * 2
-    warmup = make_actions(rng, warm_n, max(warm_n // 5, 1), WARMUP_USER_BASE, now - dt.timedelta(days=31),
-                          dt.timedelta(hours=12))
+    warmup = make_actions(
+        rng, warm_n, max(warm_n // 5, 1), WARMUP_USER_BASE, now - dt.timedelta(days=31), dt.timedelta(hours=12)
+    )
     requests = make_requests(actions, batch, key)
     warm_requests = make_requests(warmup, batch, key)
     chunks = make_copy_chunks(actions)
-    log(f"generated {len(actions)} actions ({len(requests)} bodies, "
+    log(
+        f"generated {len(actions)} actions ({len(requests)} bodies, "
         f"{sum(len(r.body or b'') for r in requests) / 1e6:.1f} MB) "
-        f"over {len({a['user_id'] for a in actions})} players")
+        f"over {len({a['user_id'] for a in actions})} players"
+    )
 
     results: dict[str, Any] = {}
-    with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads,
-                extra_args=shlex.split(args.gunicorn_args)) as server:
+    with Server(
+        env,
+        workers=args.workers,
+        worker_class=args.worker_class,
+        threads=args.threads,
+        extra_args=shlex.split(args.gunicorn_args),
+    ) as server:
         warm = run_batches(warm_requests, server.port, args.concurrency, 60, {})
         # After the warm-up every worker holds its database connection: its backend is counted too.
-        groups = {"server": [server.proc.pid, *server.worker_pids()] if server.proc else [],
-                  "postgres": env.postgres_pids(), "redis": pids_named("redis-server")}
+        groups = {
+            "server": [server.proc.pid, *server.worker_pids()] if server.proc else [],
+            "postgres": env.postgres_pids(),
+            "redis": pids_named("redis-server"),
+        }
         if warm["n_errors"]:
             log(f"warm-up errors: {warm['errors']}")
             server.dump_log()
@@ -293,8 +348,10 @@ def main() -> int:
     api_rows = count_rows(env)
     hot_mismatches = check_hot_metrics(env, actions[: api["sent"]]) if api["stored"] == n_actions else -1
     api_rate = api["stored"] / api["elapsed"] if api["elapsed"] > 0 else 0.0
-    log(f"API: {api['stored']} stored in {api['elapsed']:.2f}s = {api_rate:,.0f} actions/s; "
-        f"rows in table {api_rows}; cpu {api['cpu']}")
+    log(
+        f"API: {api['stored']} stored in {api['elapsed']:.2f}s = {api_rate:,.0f} actions/s; "
+        f"rows in table {api_rows}; cpu {api['cpu']}"
+    )
 
     truncate(env)
     copy_s, copy_cpu = copy_load(env, chunks)
@@ -303,8 +360,12 @@ def main() -> int:
     log(f"COPY: {copy_rows} rows in {copy_s:.2f}s = {copy_rate:,.0f} rows/s")
 
     ratio = api_rate / copy_rate if copy_rate > 0 else 0.0
-    complete = (api["n_errors"] == 0 and api["stored"] == api["sent"] == api_rows and copy_rows == n_actions
-                and hot_mismatches <= 0)
+    complete = (
+        api["n_errors"] == 0
+        and api["stored"] == api["sent"] == api_rows
+        and copy_rows == n_actions
+        and hot_mismatches <= 0
+    )
     lat = api["latencies"]
     results = {
         "api_actions_per_s": round(api_rate, 1),

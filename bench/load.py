@@ -63,7 +63,7 @@ class _Connection:
     def _until(self, marker: bytes) -> bytes:
         while (at := self.buf.find(marker)) < 0:
             self.buf += self._recv()
-        head, self.buf = self.buf[:at], self.buf[at + len(marker):]
+        head, self.buf = self.buf[:at], self.buf[at + len(marker) :]
         return head
 
     def _exactly(self, n: int) -> bytes:
@@ -137,12 +137,29 @@ def _client(port: int, next_index: Any, go: Any, deadline_s: float, out: Any) ->
             ok_units += req.units
     conn.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    out.put({"latencies": latencies, "units": units, "ok_units": ok_units, "errors": errors[:20],
-             "n_errors": len(errors), "last": last, "cpu": usage.ru_utime + usage.ru_stime, "counted": COUNTED[0]})
+    out.put(
+        {
+            "latencies": latencies,
+            "units": units,
+            "ok_units": ok_units,
+            "errors": errors[:20],
+            "n_errors": len(errors),
+            "last": last,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "counted": COUNTED[0],
+        }
+    )
 
 
-def run_load(requests: list[Request], *, port: int, concurrency: int, max_seconds: float, check: Check | None,
-             cpu_groups: dict[str, list[int]]) -> dict[str, Any]:
+def run_load(
+    requests: list[Request],
+    *,
+    port: int,
+    concurrency: int,
+    max_seconds: float,
+    check: Check | None,
+    cpu_groups: dict[str, list[int]],
+) -> dict[str, Any]:
     """Send ``requests`` with ``concurrency`` connections; latencies in seconds, CPU by process group."""
     global _REQUESTS, _CHECK
     _REQUESTS, _CHECK = requests, check
@@ -151,8 +168,10 @@ def run_load(requests: list[Request], *, port: int, concurrency: int, max_second
     next_index = ctx.Value("l", 0)
     go = ctx.Event()
     out = ctx.Queue()
-    procs = [ctx.Process(target=_client, args=(port, next_index, go, max_seconds, out), daemon=True)
-             for _ in range(concurrency)]
+    procs = [
+        ctx.Process(target=_client, args=(port, next_index, go, max_seconds, out), daemon=True)
+        for _ in range(concurrency)
+    ]
     for p in procs:
         p.start()
     time.sleep(0.3)  # let every client reach the start line

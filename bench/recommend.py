@@ -98,24 +98,26 @@ def engine_contexts(count: int, seed: int) -> list[Any]:
         paused = engine.SELF_EXCLUSION if roll < 0.02 else engine.COOL_OFF if roll < 0.05 else None
         visit = None if rng.random() < 0.2 else now - dt.timedelta(seconds=rng.randrange(0, 30 * 86400))
         markers = frozenset(rng.sample(MARKERS, rng.choice((1, 2)))) if rng.random() < 0.1 else frozenset()
-        contexts.append(engine.Context(
-            now=now,
-            segment=rng.choice(segments),
-            risk_profile=rng.choice(risks),
-            balance=rng.choice((0, 50, 199, 200, 250, 499, 500, 1200, 25_000)),
-            win_streak=rng.randrange(0, 6),
-            last_corporate_visit_at=visit,
-            corporate_tokens_month=rng.choice((0, 150, 499, 500, 2000)),
-            quiz_taken=rng.random() < 0.5,
-            paused=paused,
-            paused_until=now + dt.timedelta(days=3) if paused else None,
-            spend_limit_reached=rng.random() < 0.05,
-            harm_markers=markers,
-            play_hours=tuple(hours),
-            locale=rng.choice(("ko", "ko", "en")),
-            timezone=rng.choice(TIMEZONES),
-            population_peak_hour=20,
-        ))
+        contexts.append(
+            engine.Context(
+                now=now,
+                segment=rng.choice(segments),
+                risk_profile=rng.choice(risks),
+                balance=rng.choice((0, 50, 199, 200, 250, 499, 500, 1200, 25_000)),
+                win_streak=rng.randrange(0, 6),
+                last_corporate_visit_at=visit,
+                corporate_tokens_month=rng.choice((0, 150, 499, 500, 2000)),
+                quiz_taken=rng.random() < 0.5,
+                paused=paused,
+                paused_until=now + dt.timedelta(days=3) if paused else None,
+                spend_limit_reached=rng.random() < 0.05,
+                harm_markers=markers,
+                play_hours=tuple(hours),
+                locale=rng.choice(("ko", "ko", "en")),
+                timezone=rng.choice(TIMEZONES),
+                population_peak_hour=20,
+            )
+        )
     return contexts
 
 
@@ -223,9 +225,20 @@ def generate_data(env: BenchEnv, players: int) -> dict[str, int]:
         conn.commit()
     with env.connect(autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-        counts = {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in (
-            "players", "wallets", "user_segments", "player_protection", "token_ledger", "site_visits", "site_rewards",
-            "player_harm_markers", "player_play_hours")}
+        counts = {
+            t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+            for t in (
+                "players",
+                "wallets",
+                "user_segments",
+                "player_protection",
+                "token_ledger",
+                "site_visits",
+                "site_rewards",
+                "player_harm_markers",
+                "player_play_hours",
+            )
+        }
     log(f"data: {counts}")
     return counts
 
@@ -309,7 +322,6 @@ def count_round_trips(players: list[int]) -> dict[str, Any]:
 # --- HTTP phase: the load ------------------------------------------------------------------------------------
 
 
-
 def check_bare(status: int, body: bytes, request: Request) -> str | None:
     if status != 200 or orjson.loads(body) != {"ok": True}:
         return f"HTTP {status}: {body[:200]!r}"
@@ -321,8 +333,9 @@ def check_recommendation(status: int, body: bytes, request: Request) -> str | No
         return f"HTTP {status}: {body[:200]!r}"
     answer = orjson.loads(body)
     proposals = answer.get("proposals")
-    if not isinstance(proposals, list) or any(not p.get("id") or not p.get("reason", {}).get("rule")
-                                              for p in proposals):
+    if not isinstance(proposals, list) or any(
+        not p.get("id") or not p.get("reason", {}).get("rule") for p in proposals
+    ):
         return f"bad answer: {body[:200]!r}"
     load.COUNTED[0] += len(proposals)  # this client process's count of proposals served (no lock)
     return None
@@ -339,19 +352,27 @@ def make_requests(path: str, count: int, players: int, seed: int) -> list[Reques
     requests = []
     for _ in range(count):
         player_id = rng.randint(1, players)
-        token = _TOKENS.get(player_id) or _TOKENS.setdefault(player_id, player_token_issue(player_id=player_id,
-                                                                                           ttl_seconds=3 * 3600))
+        token = _TOKENS.get(player_id) or _TOKENS.setdefault(
+            player_id, player_token_issue(player_id=player_id, ttl_seconds=3 * 3600)
+        )
         requests.append(Request("GET", path, None, {"Authorization": f"Bearer {token}"}))
     return requests
 
 
 def _summary(run: dict[str, Any]) -> dict[str, Any]:
     rate = run["ok_units"] / run["elapsed"] if run["elapsed"] > 0 else 0.0
-    return {"requests": run["requests"], "ok": run["ok_units"], "errors": run["n_errors"],
-            "error_samples": run["errors"][:3], "elapsed_s": round(run["elapsed"], 2),
-            "requests_per_s": round(rate, 1), "p50_ms": round(percentile(run["latencies"], 50) * 1000, 2),
-            "p99_ms": round(percentile(run["latencies"], 99) * 1000, 2),
-            "max_ms": round(max(run["latencies"]) * 1000, 2) if run["latencies"] else None, "cpu": run["cpu"]}
+    return {
+        "requests": run["requests"],
+        "ok": run["ok_units"],
+        "errors": run["n_errors"],
+        "error_samples": run["errors"][:3],
+        "elapsed_s": round(run["elapsed"], 2),
+        "requests_per_s": round(rate, 1),
+        "p50_ms": round(percentile(run["latencies"], 50) * 1000, 2),
+        "p99_ms": round(percentile(run["latencies"], 99) * 1000, 2),
+        "max_ms": round(max(run["latencies"]) * 1000, 2) if run["latencies"] else None,
+        "cpu": run["cpu"],
+    }
 
 
 def load_average() -> list[float]:
@@ -375,9 +396,13 @@ def http_phase(env: BenchEnv, args: argparse.Namespace, players: int, count: int
     log("recommendations without snapshots (every context from the database), for comparison")
     served_db = _serve(env, args, players, None, recs, snapshots=False)
     return {
-        "data": data, "snapshots": snapshots, "per_request": per_request, "bare": served["bare"],
+        "data": data,
+        "snapshots": snapshots,
+        "per_request": per_request,
+        "bare": served["bare"],
         "recommendations": served["recommendations"],
-        "recommendations_without_snapshots": served_db["recommendations"], "rounds": served["rounds"],
+        "recommendations_without_snapshots": served_db["recommendations"],
+        "rounds": served["rounds"],
         "load_average_before_timed_phases": served["load_before"],
         "tokens": _token_repeats(served["warm_requests"], recs),
         "snapshot_share": _snapshot_share(recs),
@@ -386,19 +411,34 @@ def http_phase(env: BenchEnv, args: argparse.Namespace, players: int, count: int
     }
 
 
-def _serve(env: BenchEnv, args: argparse.Namespace, players: int, bare: list[Request] | None,
-           recs: list[Request], *, snapshots: bool) -> dict[str, Any]:
+def _serve(
+    env: BenchEnv,
+    args: argparse.Namespace,
+    players: int,
+    bare: list[Request] | None,
+    recs: list[Request],
+    *,
+    snapshots: bool,
+) -> dict[str, Any]:
     """A server (snapshots on or off), warmed up; then the bare view's timed phase (when given) and the
     recommendations'; the impressions counted once the server has stopped."""
     extra_env = {"BENCH_ENDPOINTS": "1", "RECOMMENDATION_CONTEXT_SNAPSHOTS": "1" if snapshots else "0"}
     out: dict[str, Any] = {}
-    with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads,
-                extra_env=extra_env) as server:
-        run_load(make_requests("/api/bench/bare", 400, players, args.seed + 3), port=server.port, concurrency=4,
-                 max_seconds=30, check=check_bare, cpu_groups={})
+    with Server(
+        env, workers=args.workers, worker_class=args.worker_class, threads=args.threads, extra_env=extra_env
+    ) as server:
+        run_load(
+            make_requests("/api/bench/bare", 400, players, args.seed + 3),
+            port=server.port,
+            concurrency=4,
+            max_seconds=30,
+            check=check_bare,
+            cpu_groups={},
+        )
         warm_requests = make_requests("/api/me/recommendations", 800, players, args.seed + 4)
-        warm = run_load(warm_requests, port=server.port,
-                        concurrency=4, max_seconds=30, check=check_recommendation, cpu_groups={})
+        warm = run_load(
+            warm_requests, port=server.port, concurrency=4, max_seconds=30, check=check_recommendation, cpu_groups={}
+        )
         if warm["n_errors"]:
             server.dump_log()
             raise SystemExit(f"warm-up errors: {warm['errors']}")
@@ -406,34 +446,55 @@ def _serve(env: BenchEnv, args: argparse.Namespace, players: int, bare: list[Req
         with env.connect() as conn:
             conn.execute("TRUNCATE recommendation_impressions")
             conn.commit()
-        groups = {"server": server.worker_pids(), "postgres": env.postgres_pids(),
-                  "redis": pids_named("redis-server")}
+        groups = {"server": server.worker_pids(), "postgres": env.postgres_pids(), "redis": pids_named("redis-server")}
         out["load_before"] = load_average()
         if bare is None:
             log(f"recommendations: {len(recs)} requests, {args.concurrency} clients")
-            rec_loads = [run_load(recs, port=server.port, concurrency=args.concurrency,
-                                  max_seconds=args.max_seconds, check=check_recommendation, cpu_groups=groups)]
+            rec_loads = [
+                run_load(
+                    recs,
+                    port=server.port,
+                    concurrency=args.concurrency,
+                    max_seconds=args.max_seconds,
+                    check=check_recommendation,
+                    cpu_groups=groups,
+                )
+            ]
         else:
             bare_loads, rec_loads = _alternate(server.port, args, bare, recs, groups)
             out["bare"] = _summary(_merged(bare_loads))
-            out["rounds"] = [{"bare_requests_per_s": _summary(b)["requests_per_s"],
-                              "recommendations_requests_per_s": _summary(r)["requests_per_s"],
-                              "ratio": round(_summary(r)["requests_per_s"] / _summary(b)["requests_per_s"], 3)}
-                             for b, r in zip(bare_loads, rec_loads, strict=True)]
+            out["rounds"] = [
+                {
+                    "bare_requests_per_s": _summary(b)["requests_per_s"],
+                    "recommendations_requests_per_s": _summary(r)["requests_per_s"],
+                    "ratio": round(_summary(r)["requests_per_s"] / _summary(b)["requests_per_s"], 3),
+                }
+                for b, r in zip(bare_loads, rec_loads, strict=True)
+            ]
             log(f"bare: {out['bare']['requests_per_s']} req/s, p99 {out['bare']['p99_ms']} ms")
         rec_load = _merged(rec_loads)
         rec_run, served = _summary(rec_load), int(rec_load["counted"])
         log(f"recommendations: {rec_run['requests_per_s']} req/s, p99 {rec_run['p99_ms']} ms")
         before_stop = _impressions(env)
     written = _impressions(env)  # after the workers' exit flush
-    out.update({"recommendations": rec_run, "warm_requests": warm_requests,
-                "impressions": {"proposals_served": served, "written_while_serving": before_stop,
-                                "written_after_stop": written, "all_written": written == served}})
+    out.update(
+        {
+            "recommendations": rec_run,
+            "warm_requests": warm_requests,
+            "impressions": {
+                "proposals_served": served,
+                "written_while_serving": before_stop,
+                "written_after_stop": written,
+                "all_written": written == served,
+            },
+        }
+    )
     return out
 
 
-def _alternate(port: int, args: argparse.Namespace, bare: list[Request], recs: list[Request],
-               groups: dict[str, list[int]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _alternate(
+    port: int, args: argparse.Namespace, bare: list[Request], recs: list[Request], groups: dict[str, list[int]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The bare view's and the recommendations' timed requests in ``args.rounds`` alternating rounds (bare first in
     even rounds, recommendations first in odd ones), so that a slow drift of the machine weighs on both alike."""
     bare_loads: list[dict[str, Any]] = []
@@ -442,10 +503,18 @@ def _alternate(port: int, args: argparse.Namespace, bare: list[Request], recs: l
     for i in range(rounds):
         phases = [("bare", bare, check_bare, bare_loads), ("recommendations", recs, check_recommendation, rec_loads)]
         for name, requests, check, loads in phases if i % 2 == 0 else phases[::-1]:
-            chunk = requests[i * len(requests) // rounds:(i + 1) * len(requests) // rounds]
+            chunk = requests[i * len(requests) // rounds : (i + 1) * len(requests) // rounds]
             log(f"round {i + 1}/{rounds}, {name}: {len(chunk)} requests, {args.concurrency} clients")
-            loads.append(run_load(chunk, port=port, concurrency=args.concurrency, max_seconds=args.max_seconds,
-                                  check=check, cpu_groups=groups))
+            loads.append(
+                run_load(
+                    chunk,
+                    port=port,
+                    concurrency=args.concurrency,
+                    max_seconds=args.max_seconds,
+                    check=check,
+                    cpu_groups=groups,
+                )
+            )
     return bare_loads, rec_loads
 
 
@@ -457,13 +526,21 @@ def _merged(loads: list[dict[str, Any]]) -> dict[str, Any]:
         for group, used in x["cpu_seconds"].items():
             seconds[group] = seconds.get(group, 0.0) + used
     cpu = {f"{group}_cores": round(used / max(elapsed, 1e-9), 3) for group, used in seconds.items()}
-    cpu["machine_busy_fraction"] = round(sum(x["cpu"]["machine_busy_fraction"] * x["elapsed"] for x in loads)
-                                         / max(elapsed, 1e-9), 3)
+    cpu["machine_busy_fraction"] = round(
+        sum(x["cpu"]["machine_busy_fraction"] * x["elapsed"] for x in loads) / max(elapsed, 1e-9), 3
+    )
     cpu["other_cores"] = round(sum(x["cpu"]["other_cores"] * x["elapsed"] for x in loads) / max(elapsed, 1e-9), 3)
-    return {"elapsed": elapsed, "requests": sum(x["requests"] for x in loads),
-            "ok_units": sum(x["ok_units"] for x in loads), "n_errors": sum(x["n_errors"] for x in loads),
-            "errors": [e for x in loads for e in x["errors"]][:10], "counted": sum(x["counted"] for x in loads),
-            "latencies": [t for x in loads for t in x["latencies"]], "cpu": cpu, "cpu_seconds": seconds}
+    return {
+        "elapsed": elapsed,
+        "requests": sum(x["requests"] for x in loads),
+        "ok_units": sum(x["ok_units"] for x in loads),
+        "n_errors": sum(x["n_errors"] for x in loads),
+        "errors": [e for x in loads for e in x["errors"]][:10],
+        "counted": sum(x["counted"] for x in loads),
+        "latencies": [t for x in loads for t in x["latencies"]],
+        "cpu": cpu,
+        "cpu_seconds": seconds,
+    }
 
 
 def _snapshot_share(timed: list[Request]) -> dict[str, Any]:
@@ -491,8 +568,11 @@ def _token_repeats(warm_up: list[Request], timed: list[Request]) -> dict[str, An
         token = r.headers["Authorization"]
         repeats += token in seen
         seen.add(token)
-    return {"timed_requests": len(timed), "with_a_token_seen_before": repeats,
-            "share": round(repeats / len(timed), 3) if timed else 0.0}
+    return {
+        "timed_requests": len(timed),
+        "with_a_token_seen_before": repeats,
+        "share": round(repeats / len(timed), 3) if timed else 0.0,
+    }
 
 
 def _impressions(env: BenchEnv) -> int:
@@ -504,21 +584,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small run that ends within a minute")
     parser.add_argument("--phase", choices=("all", "engine", "http"), default="all")
-    parser.add_argument("--calls", type=int, default=None,
-                        help="engine calls per repeat (default 100,000; quick 20,000)")
+    parser.add_argument(
+        "--calls", type=int, default=None, help="engine calls per repeat (default 100,000; quick 20,000)"
+    )
     parser.add_argument("--contexts", type=int, default=1000, help="distinct contexts cycled through")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5; quick 3)")
-    parser.add_argument("--players", type=int, default=None, help="players in the database (default 100,000; "
-                                                                  "quick 10,000)")
-    parser.add_argument("--requests", type=int, default=None,
-                        help="requests per timed phase, bare and recommendations each (default 20,000; quick 3,000)")
+    parser.add_argument(
+        "--players", type=int, default=None, help="players in the database (default 100,000; quick 10,000)"
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=None,
+        help="requests per timed phase, bare and recommendations each (default 20,000; quick 3,000)",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="alternating rounds of the bare view's and the recommendations' timed requests")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="alternating rounds of the bare view's and the recommendations' timed requests",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (granian: blocking threads)")
-    parser.add_argument("--worker-class", default="granian", choices=["granian", "gthread", "sync"],
-                        help="granian (production's server) or a gunicorn worker class")
+    parser.add_argument(
+        "--worker-class",
+        default="granian",
+        choices=["granian", "gthread", "sync"],
+        help="granian (production's server) or a gunicorn worker class",
+    )
     parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each timed phase")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--seed", type=int, default=1)
@@ -553,35 +647,57 @@ def main() -> int:
                 env.flush_redis()
         results.update(out)
         rec, bare, per = out["recommendations"], out["bare"], out["per_request"]
-        complete = (rec["errors"] == 0 and bare["errors"] == 0 and out["impressions"]["all_written"]
-                    and out["recommendations_without_snapshots"]["errors"] == 0
-                    and out["impressions_without_snapshots"]["all_written"])
+        complete = (
+            rec["errors"] == 0
+            and bare["errors"] == 0
+            and out["impressions"]["all_written"]
+            and out["recommendations_without_snapshots"]["errors"] == 0
+            and out["impressions_without_snapshots"]["all_written"]
+        )
         ratio = rec["requests_per_s"] / bare["requests_per_s"] if bare["requests_per_s"] else 0.0
         results["ratio_to_bare"] = round(ratio, 3)
         db_rate = out["recommendations_without_snapshots"]["requests_per_s"]
-        results["ratio_to_bare_without_snapshots"] = round(db_rate / bare["requests_per_s"], 3) if bare[
-            "requests_per_s"] else 0.0
+        results["ratio_to_bare_without_snapshots"] = (
+            round(db_rate / bare["requests_per_s"], 3) if bare["requests_per_s"] else 0.0
+        )
         results["complete"] = complete
-        targets.update({
-            "requests_per_s": target(rec["requests_per_s"] if complete else 0.0, TARGET_REQUESTS_PER_S, ">="),
-            "ratio_to_bare": target(round(ratio, 3) if complete else 0.0, TARGET_RATIO_TO_BARE, ">="),
-            "p99_ms": target(rec["p99_ms"], TARGET_P99_MS, "<="),
-            "sql_queries_per_request": target(per["sql_queries_per_request_max"], 1, "<="),
-            "redis_round_trips_per_request": target(per["redis_round_trips_per_request_max"], 1, "<="),
-        })
-    params = {"quick": args.quick, "phase": args.phase, "calls": calls, "contexts": args.contexts,
-              "repeats": repeats, "seed": args.seed, "python": sys.version.split()[0], "uptime_at_start": uptime}
+        targets.update(
+            {
+                "requests_per_s": target(rec["requests_per_s"] if complete else 0.0, TARGET_REQUESTS_PER_S, ">="),
+                "ratio_to_bare": target(round(ratio, 3) if complete else 0.0, TARGET_RATIO_TO_BARE, ">="),
+                "p99_ms": target(rec["p99_ms"], TARGET_P99_MS, "<="),
+                "sql_queries_per_request": target(per["sql_queries_per_request_max"], 1, "<="),
+                "redis_round_trips_per_request": target(per["redis_round_trips_per_request_max"], 1, "<="),
+            }
+        )
+    params = {
+        "quick": args.quick,
+        "phase": args.phase,
+        "calls": calls,
+        "contexts": args.contexts,
+        "repeats": repeats,
+        "seed": args.seed,
+        "python": sys.version.split()[0],
+        "uptime_at_start": uptime,
+    }
     if http:
-        params.update({"players": players, "requests_per_phase": count, "rounds": args.rounds,
-                       "concurrency": args.concurrency,
-                       "server": server_label(args.worker_class, args.workers, args.threads),
-                       "database": "postgresql", "cache": "redis",
-                       "impressions": "per-process buffer, written by a thread every 1 s or 500 rows",
-                       "snapshots": "built by the nightly build before the server starts (players without a "
-                                    "protection row); the timed requests of protected players read the database",
-                       "tokens": "one per player for the whole run (warm-up and timed phases), as a player's app "
-                                 "reuses its token until it expires; players drawn uniformly, so most timed "
-                                 "requests still carry a token the server has not verified yet"})
+        params.update(
+            {
+                "players": players,
+                "requests_per_phase": count,
+                "rounds": args.rounds,
+                "concurrency": args.concurrency,
+                "server": server_label(args.worker_class, args.workers, args.threads),
+                "database": "postgresql",
+                "cache": "redis",
+                "impressions": "per-process buffer, written by a thread every 1 s or 500 rows",
+                "snapshots": "built by the nightly build before the server starts (players without a "
+                "protection row); the timed requests of protected players read the database",
+                "tokens": "one per player for the whole run (warm-up and timed phases), as a player's app "
+                "reuses its token until it expires; players drawn uniformly, so most timed "
+                "requests still carry a token the server has not verified yet",
+            }
+        )
     emit("recommend", params, results, targets)
     return 0
 

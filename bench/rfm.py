@@ -136,7 +136,8 @@ _PER_PLAYER = (
 _PER_PLAYER_COMPANY_A_AND_VISITS = (
     "SELECT sum((metadata->>'earned_tokens')::bigint) FILTER (WHERE action_type = 'EARN_CYBER_TOKENS' "
     "AND metadata->>'source' = 'corporate'), count(*) FILTER (WHERE action_type = 'CORPORATE_VISIT') "
-    "FROM user_actions WHERE user_id = %s AND action_timestamp >= %s AND action_timestamp < %s")
+    "FROM user_actions WHERE user_id = %s AND action_timestamp >= %s AND action_timestamp < %s"
+)
 _PER_PLAYER_UPDATE_ROW = (
     "UPDATE user_segments SET rfm_group = CASE "
     "WHEN %(r)s <= 2 AND %(f)s >= 30 AND %(m)s >= 10000 THEN 'Whale' "
@@ -145,7 +146,8 @@ _PER_PLAYER_UPDATE_ROW = (
     "ELSE 'Low' END, as_of = %(as_of)s, recency_days = %(recency)s, frequency = %(f)s, monetary = %(m)s, "
     "corporate_tokens_30d = %(ct)s, corporate_visits_30d = %(cv)s, last_action_at = %(last)s, "
     "streak_count = %(streak)s, balance = coalesce((SELECT balance FROM wallets WHERE player_id = %(uid)s), 0), "
-    "last_updated = now() WHERE user_id = %(uid)s")
+    "last_updated = now() WHERE user_id = %(uid)s"
+)
 
 
 def _setup_django(env: BenchEnv) -> None:
@@ -157,6 +159,7 @@ def _setup_django(env: BenchEnv) -> None:
 
 
 # --- data ------------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Plan:
@@ -184,16 +187,34 @@ def plan(*, players: int, actions: int, as_of: dt.date) -> Plan:
     total = round(actions * span / (end - start))
     step = span / total
     split = int((night + FIRST_NIGHT_AT - first_start) / step)
-    return Plan(first_start=first_start, step=step, players=players, total=total, split=split,
-                late=round(actions * LATE_SHARE), late_start=start, late_span=night - start)
+    return Plan(
+        first_start=first_start,
+        step=step,
+        players=players,
+        total=total,
+        split=split,
+        late=round(actions * LATE_SHARE),
+        late_start=start,
+        late_span=night - start,
+    )
 
 
 def _load(env: BenchEnv, sql: str, first: int, last: int, plan: Plan) -> int:
     with env.connect(autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
-        conn.execute(sql, {"start": plan.first_start, "step": plan.step, "players": plan.players,
-                           "total": plan.total, "first": first, "last": last, "late_start": plan.late_start,
-                           "span": plan.late_span})
+        conn.execute(
+            sql,
+            {
+                "start": plan.first_start,
+                "step": plan.step,
+                "players": plan.players,
+                "total": plan.total,
+                "first": first,
+                "last": last,
+                "late_start": plan.late_start,
+                "span": plan.late_span,
+            },
+        )
     return last - first + 1
 
 
@@ -201,8 +222,10 @@ def _load_chunks(env: BenchEnv, sql: str, first: int, last: int, plan: Plan, des
     from tqdm import tqdm
 
     chunks = [(a, min(a + GENERATE_CHUNK - 1, last)) for a in range(first, last + 1, GENERATE_CHUNK)]
-    with tqdm(total=last - first + 1, unit="actions", unit_scale=True, desc=desc, file=sys.stderr) as bar, \
-            concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+    with (
+        tqdm(total=last - first + 1, unit="actions", unit_scale=True, desc=desc, file=sys.stderr) as bar,
+        concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool,
+    ):
         for n in pool.map(lambda c: _load(env, sql, c[0], c[1], plan), chunks):
             bar.update(n)
 
@@ -223,8 +246,10 @@ def generate(env: BenchEnv, plan: Plan) -> dict[str, Any]:
         conn.execute("SET maintenance_work_mem = '1GB'")
         conn.execute("ALTER TABLE user_actions ADD CONSTRAINT user_actions_event_id_uniq UNIQUE (event_id)")
         conn.execute("CREATE INDEX user_actions_user_ts ON user_actions (user_id, action_timestamp)")
-        conn.execute("CREATE INDEX user_actions_ts_brin ON user_actions USING brin (action_timestamp) "
-                     "WITH (pages_per_range = 32)")
+        conn.execute(
+            "CREATE INDEX user_actions_ts_brin ON user_actions USING brin (action_timestamp) "
+            "WITH (pages_per_range = 32)"
+        )
         conn.execute("VACUUM (ANALYZE) user_actions")
         conn.execute("VACUUM (ANALYZE) players")
         conn.execute("VACUUM (ANALYZE) wallets")
@@ -256,14 +281,21 @@ def generate_day(env: BenchEnv, plan: Plan, *, as_of: dt.date) -> dict[str, Any]
     start, end = rfm_sql.window(as_of, "Asia/Seoul")
     with env.connect(autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE) user_actions")
-        in_window = conn.execute("SELECT count(*) FROM user_actions WHERE action_timestamp >= %s "
-                                 "AND action_timestamp < %s", [start, end]).fetchone()[0]
+        in_window = conn.execute(
+            "SELECT count(*) FROM user_actions WHERE action_timestamp >= %s AND action_timestamp < %s", [start, end]
+        ).fetchone()[0]
         size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('user_actions'))").fetchone()[0]
     seconds = time.monotonic() - t0
-    log(f"day written in {seconds:.0f}s: {in_window:,} actions in D's window, {plan.total + plan.late:,} in all "
-        f"({size})")
-    return {"actions_in_window": int(in_window), "actions_total": plan.total + plan.late, "table_size": size,
-            "day_seconds": round(seconds, 1)}
+    log(
+        f"day written in {seconds:.0f}s: {in_window:,} actions in D's window, {plan.total + plan.late:,} in all "
+        f"({size})"
+    )
+    return {
+        "actions_in_window": int(in_window),
+        "actions_total": plan.total + plan.late,
+        "table_size": size,
+        "day_seconds": round(seconds, 1),
+    }
 
 
 def checkpoint(env: BenchEnv) -> None:
@@ -274,27 +306,52 @@ def checkpoint(env: BenchEnv) -> None:
 
 # --- the batch, by phase ---------------------------------------------------------------------------------------
 
-def run_batch(*, as_of: dt.date, range_size: int, workers: int, pay_rewards: bool | None = None,
-              full: bool = False) -> dict[str, Any]:
+
+def run_batch(
+    *, as_of: dt.date, range_size: int, workers: int, pay_rewards: bool | None = None, full: bool = False
+) -> dict[str, Any]:
     """The batch as ``run_rfm`` runs it (``segments.services.segment_batch_run``), timed by phase: start (the
     watermark, the mode) and stage, apply (every range), the reward payouts (every range's rises), the end."""
     from segments import services
 
     marks: dict[str, float] = {}
     t0 = time.monotonic()
-    run = services.segment_batch_run(as_of=as_of, pay_rewards=pay_rewards, range_size=range_size, trigger="bench",
-                                     dispatch=False, workers=workers, full=full,
-                                     on_phase=lambda name, _: marks.__setitem__(name, time.monotonic()))
+    run = services.segment_batch_run(
+        as_of=as_of,
+        pay_rewards=pay_rewards,
+        range_size=range_size,
+        trigger="bench",
+        dispatch=False,
+        workers=workers,
+        full=full,
+        on_phase=lambda name, _: marks.__setitem__(name, time.monotonic()),
+    )
     end = time.monotonic()
     if run.status != run.Status.DONE:
         raise SystemExit(f"run {run.id} ended {run.status}: {run.error}")
-    stage, apply, rewards, finish = (marks["staged"] - t0, marks["applied"] - marks["staged"],
-                                     marks["rewarded"] - marks["applied"], end - marks["rewarded"])
-    return {"seconds": stage + apply + finish, "stage_seconds": stage, "apply_seconds": apply,
-            "finish_seconds": finish, "rewards_seconds": rewards, "rewards_paid": run.rewards_paid,
-            "players": run.players, "ranges": run.ranges_total, "rows_updated": run.rows_updated,
-            "rows_inserted": run.rows_inserted, "changes": run.changes, "rises": run.rises,
-            "distribution": run.distribution, "mode": run.mode, "mode_reason": run.mode_reason}
+    stage, apply, rewards, finish = (
+        marks["staged"] - t0,
+        marks["applied"] - marks["staged"],
+        marks["rewarded"] - marks["applied"],
+        end - marks["rewarded"],
+    )
+    return {
+        "seconds": stage + apply + finish,
+        "stage_seconds": stage,
+        "apply_seconds": apply,
+        "finish_seconds": finish,
+        "rewards_seconds": rewards,
+        "rewards_paid": run.rewards_paid,
+        "players": run.players,
+        "ranges": run.ranges_total,
+        "rows_updated": run.rows_updated,
+        "rows_inserted": run.rows_inserted,
+        "changes": run.changes,
+        "rises": run.rises,
+        "distribution": run.distribution,
+        "mode": run.mode,
+        "mode_reason": run.mode_reason,
+    }
 
 
 def bare_aggregate(env: BenchEnv, *, as_of: dt.date, work_mem: str, columns: str = "batch") -> float:
@@ -306,9 +363,11 @@ def bare_aggregate(env: BenchEnv, *, as_of: dt.date, work_mem: str, columns: str
         inner = rfm_sql.aggregate_sql()
         outer = "SELECT count(*), sum(f), max(last_ts), sum(m), sum(ct), sum(cv) FROM ({inner}) t"
     else:
-        inner = ("SELECT user_id, count(*) AS f, max(action_timestamp) AS last_ts, sum(CASE WHEN action_type = "
-                 "'SPEND_CYBER_TOKENS' THEN (metadata->>'spent_tokens')::bigint END) AS m FROM user_actions "
-                 "WHERE action_timestamp >= %(start)s AND action_timestamp < %(end)s GROUP BY user_id")
+        inner = (
+            "SELECT user_id, count(*) AS f, max(action_timestamp) AS last_ts, sum(CASE WHEN action_type = "
+            "'SPEND_CYBER_TOKENS' THEN (metadata->>'spent_tokens')::bigint END) AS m FROM user_actions "
+            "WHERE action_timestamp >= %(start)s AND action_timestamp < %(end)s GROUP BY user_id"
+        )
         outer = "SELECT count(*), sum(f), max(last_ts), sum(m) FROM ({inner}) t"
     with env.connect() as conn:
         conn.execute("SELECT set_config('work_mem', %s, false)", [work_mem])
@@ -317,8 +376,9 @@ def bare_aggregate(env: BenchEnv, *, as_of: dt.date, work_mem: str, columns: str
         return time.monotonic() - t0
 
 
-def per_player(env: BenchEnv, *, as_of: dt.date, sample: int, seed: int, commit_each: bool,
-               whole_row: bool) -> dict[str, Any]:
+def per_player(
+    env: BenchEnv, *, as_of: dt.date, sample: int, seed: int, commit_each: bool, whole_row: bool
+) -> dict[str, Any]:
     """The spec's approach for ``sample`` covered players, one player at a time (psycopg's defaults: parameters
     bound by the server, statements prepared once used a few times). ``whole_row``: what the batch produces for
     the player: its R, F, M and Company A (tokens and visits) queries, its streak from Redis, then an UPDATE of
@@ -336,8 +396,11 @@ def per_player(env: BenchEnv, *, as_of: dt.date, sample: int, seed: int, commit_
     r_sql, f_sql, m_sql, c_sql, update_sql = _PER_PLAYER
     redis = env.redis()
     with env.connect() as conn:
-        rows = conn.execute("SELECT user_id, rfm_group, recency_days, frequency, monetary FROM user_segments "
-                            "WHERE as_of = %s ORDER BY user_id", [as_of]).fetchall()
+        rows = conn.execute(
+            "SELECT user_id, rfm_group, recency_days, frequency, monetary FROM user_segments "
+            "WHERE as_of = %s ORDER BY user_id",
+            [as_of],
+        ).fetchall()
         conn.commit()
         chosen = random.Random(seed).sample(rows, min(sample, len(rows)))
         mismatches = 0
@@ -351,9 +414,21 @@ def per_player(env: BenchEnv, *, as_of: dt.date, sample: int, seed: int, commit_
             if whole_row:
                 ct, cv = conn.execute(_PER_PLAYER_COMPANY_A_AND_VISITS, [uid, start, end]).fetchone()
                 streak = int(redis.get(f"user:{uid}:streak_count") or 0)
-                conn.execute(_PER_PLAYER_UPDATE_ROW, {"r": rr, "f": f, "m": m, "as_of": as_of, "recency": r,
-                                                      "ct": ct or 0, "cv": cv, "last": last, "streak": streak,
-                                                      "uid": uid})
+                conn.execute(
+                    _PER_PLAYER_UPDATE_ROW,
+                    {
+                        "r": rr,
+                        "f": f,
+                        "m": m,
+                        "as_of": as_of,
+                        "recency": r,
+                        "ct": ct or 0,
+                        "cv": cv,
+                        "last": last,
+                        "streak": streak,
+                        "uid": uid,
+                    },
+                )
             else:
                 conn.execute(c_sql, [uid, start, end]).fetchone()
                 conn.execute(update_sql, [rr, f, m, rr, f, m, rr, f, m, uid])
@@ -380,6 +455,7 @@ def _spec_group(r: int | None, f: int, m: int) -> str:
 
 # --- main --------------------------------------------------------------------------------------------------------
 
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small run that ends within a minute")
@@ -387,8 +463,12 @@ def main() -> int:
     parser.add_argument("--actions", type=int, help="actions in the window (default 30,000,000; quick 600,000)")
     parser.add_argument("--sample", type=int, help="players timed with the per-player queries (default 2,000)")
     parser.add_argument("--range-size", type=int, default=250_000, help="players per range (default 250,000)")
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                        help="ranges applied at once, on processes, as Celery workers would (default: 2, or 1 core)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="ranges applied at once, on processes, as Celery workers would (default: 2, or 1 core)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database and Redis DB afterwards")
     args = parser.parse_args()
@@ -407,17 +487,27 @@ def main() -> int:
 
     as_of = business_today()
     work_mem = settings.SEGMENTS_WORK_MEM
-    params = {"quick": args.quick, "players": players, "actions_in_window": actions, "as_of": as_of.isoformat(),
-              "range_size": args.range_size, "workers": args.workers, "work_mem": work_mem, "sample": sample,
-              "cores": os.cpu_count()}
+    params = {
+        "quick": args.quick,
+        "players": players,
+        "actions_in_window": actions,
+        "as_of": as_of.isoformat(),
+        "range_size": args.range_size,
+        "workers": args.workers,
+        "work_mem": work_mem,
+        "sample": sample,
+        "cores": os.cpu_count(),
+    }
     layout = plan(players=players, actions=actions, as_of=as_of)
     data = generate(env, layout)
 
     checkpoint(env)
     log(f"first night: the batch as of {as_of - dt.timedelta(days=1)} at 03:00 (every row new)")
     first = run_batch(as_of=as_of - dt.timedelta(days=1), range_size=args.range_size, workers=args.workers)
-    log(f"  {first['seconds']:.2f}s ({first['mode']}; stage {first['stage_seconds']:.2f}s, apply "
-        f"{first['apply_seconds']:.2f}s); {first['players']:,} players; {first['distribution']}")
+    log(
+        f"  {first['seconds']:.2f}s ({first['mode']}; stage {first['stage_seconds']:.2f}s, apply "
+        f"{first['apply_seconds']:.2f}s); {first['players']:,} players; {first['distribution']}"
+    )
     with env.connect(autocommit=True) as conn:  # what autovacuum does during the day: last night's old versions go
         conn.execute("VACUUM (ANALYZE) user_segments")
         conn.execute("VACUUM (ANALYZE) user_segment_history")
@@ -429,10 +519,12 @@ def main() -> int:
     log(f"bare aggregate over D's window: {aggregates[0]:.2f}s")
     checkpoint(env)
     batch = run_batch(as_of=as_of, range_size=args.range_size, workers=args.workers)
-    log(f"nightly batch as of {as_of}: {batch['seconds']:.2f}s ({batch['mode']}: {batch['mode_reason']}; stage "
+    log(
+        f"nightly batch as of {as_of}: {batch['seconds']:.2f}s ({batch['mode']}: {batch['mode_reason']}; stage "
         f"{batch['stage_seconds']:.2f}s, apply {batch['apply_seconds']:.2f}s, end {batch['finish_seconds']:.2f}s); "
         f"{batch['rows_updated']:,} rows updated, {batch['rows_inserted']:,} new, {batch['changes']:,} group changes, "
-        f"{batch['rises']:,} rises; rewards {batch['rewards_paid']:,} paid in {batch['rewards_seconds']:.2f}s")
+        f"{batch['rises']:,} rises; rewards {batch['rewards_paid']:,} paid in {batch['rewards_seconds']:.2f}s"
+    )
     checkpoint(env)
     aggregates.append(bare_aggregate(env, as_of=as_of, work_mem=work_mem))
     log(f"bare aggregate again: {aggregates[1]:.2f}s")
@@ -440,13 +532,17 @@ def main() -> int:
     log(f"bare aggregate of count, max and the spent sum only: {narrow:.2f}s")
     checkpoint(env)
     rerun = run_batch(as_of=as_of, range_size=args.range_size, workers=args.workers)
-    log(f"re-run for {as_of}: {rerun['seconds']:.2f}s ({rerun['mode']}); {rerun['rows_updated']} updated, "
-        f"{rerun['rows_inserted']} new, {rerun['changes']} changes, {rerun['rewards_paid']} rewards")
+    log(
+        f"re-run for {as_of}: {rerun['seconds']:.2f}s ({rerun['mode']}); {rerun['rows_updated']} updated, "
+        f"{rerun['rows_inserted']} new, {rerun['changes']} changes, {rerun['rewards_paid']} rewards"
+    )
     checkpoint(env)
     full = run_batch(as_of=as_of, range_size=args.range_size, workers=args.workers, full=True)
-    log(f"full recompute of {as_of} (the check: it must find nothing to change): {full['seconds']:.2f}s (stage "
+    log(
+        f"full recompute of {as_of} (the check: it must find nothing to change): {full['seconds']:.2f}s (stage "
         f"{full['stage_seconds']:.2f}s, apply {full['apply_seconds']:.2f}s); {full['rows_updated']} updated, "
-        f"{full['rows_inserted']} new, {full['changes']} changes")
+        f"{full['rows_inserted']} new, {full['changes']} changes"
+    )
 
     one_tx = per_player(env, as_of=as_of, sample=sample, seed=args.seed + 1, commit_each=False, whole_row=True)
     spec = per_player(env, as_of=as_of, sample=sample, seed=args.seed, commit_each=True, whole_row=True)
@@ -455,20 +551,28 @@ def main() -> int:
     one_tx_s = one_tx["seconds"] / max(one_tx["players"], 1)
     spec_only_s = spec_only["seconds"] / max(spec_only["players"], 1)
     extrapolated = per_player_s * batch["players"]
-    log(f"per-player approach, the batch's row, committing each player: {spec['players']} players in "
+    log(
+        f"per-player approach, the batch's row, committing each player: {spec['players']} players in "
         f"{spec['seconds']:.2f}s = {per_player_s * 1000:.3f} ms each; {extrapolated:,.0f}s for {batch['players']:,} "
         f"players; in one transaction {one_tx_s * 1000:.3f} ms each; the spec's statements only "
         f"{spec_only_s * 1000:.3f} ms each; {spec['mismatches'] + one_tx['mismatches'] + spec_only['mismatches']} "
-        "mismatches")
+        "mismatches"
+    )
 
     aggregate = statistics.fmean(aggregates)
     ratio = batch["seconds"] / aggregate
     speedup = extrapolated / batch["seconds"]
-    unchanged = [run["changes"] == run["rows_inserted"] == run["rows_updated"] == run["rewards_paid"] == 0
-                 for run in (rerun, full)]
-    complete = (spec["mismatches"] == one_tx["mismatches"] == spec_only["mismatches"] == 0 and batch["players"] > 0
-                and all(unchanged)
-                and batch["mode"] == "incremental" and full["mode"] == "full")
+    unchanged = [
+        run["changes"] == run["rows_inserted"] == run["rows_updated"] == run["rewards_paid"] == 0
+        for run in (rerun, full)
+    ]
+    complete = (
+        spec["mismatches"] == one_tx["mismatches"] == spec_only["mismatches"] == 0
+        and batch["players"] > 0
+        and all(unchanged)
+        and batch["mode"] == "incremental"
+        and full["mode"] == "full"
+    )
     results = {
         "batch_mode": batch["mode"],
         "batch_seconds": round(batch["seconds"], 3),

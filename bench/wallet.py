@@ -44,27 +44,48 @@ def make_requests(count: int, players: int, seed: int) -> list[Request]:
     requests = []
     for i in range(count):
         user_id = rng.randint(1, players)
-        body = orjson.dumps({
-            "type": "token.earned", "timestamp": "2026-11-25T12:00:00Z",
-            "data": {"user_id": user_id, "earned_tokens": rng.choice((100, 200, 300, 500)),
-                     "issued_at": "2026-11-25T12:00:00Z"},
-        })
+        body = orjson.dumps(
+            {
+                "type": "token.earned",
+                "timestamp": "2026-11-25T12:00:00Z",
+                "data": {
+                    "user_id": user_id,
+                    "earned_tokens": rng.choice((100, 200, 300, 500)),
+                    "issued_at": "2026-11-25T12:00:00Z",
+                },
+            }
+        )
         msg_id = f"msg_bench_{seed}_{i}"
-        requests.append(Request("POST", "/api/corporate/webhook", body, {
-            "Content-Type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(now),
-            "webhook-signature": sign(BENCH_WEBHOOK_SECRET, msg_id, now, body),
-        }))
+        requests.append(
+            Request(
+                "POST",
+                "/api/corporate/webhook",
+                body,
+                {
+                    "Content-Type": "application/json",
+                    "webhook-id": msg_id,
+                    "webhook-timestamp": str(now),
+                    "webhook-signature": sign(BENCH_WEBHOOK_SECRET, msg_id, now, body),
+                },
+            )
+        )
     return requests
 
 
 def create_players(env: BenchEnv, players: int) -> None:
     """Players 1..N with empty wallets: Company A's users are the app's players, known before their grants."""
     with env.connect() as conn:
-        conn.execute("INSERT INTO players (id, signup_at, locale, timezone, age_verified) "
-                     "SELECT g, now(), CASE WHEN g %% 5 = 0 THEN 'en' ELSE 'ko' END, 'Asia/Seoul', false "
-                     "FROM generate_series(1, %s) g", [players])
-        conn.execute("INSERT INTO wallets (player_id, balance, last_entry_id, updated_at) "
-                     "SELECT g, 0, 0, now() FROM generate_series(1, %s) g", [players])
+        conn.execute(
+            "INSERT INTO players (id, signup_at, locale, timezone, age_verified) "
+            "SELECT g, now(), CASE WHEN g %% 5 = 0 THEN 'en' ELSE 'ko' END, 'Asia/Seoul', false "
+            "FROM generate_series(1, %s) g",
+            [players],
+        )
+        conn.execute(
+            "INSERT INTO wallets (player_id, balance, last_entry_id, updated_at) "
+            "SELECT g, 0, 0, now() FROM generate_series(1, %s) g",
+            [players],
+        )
     log(f"{players} players with empty wallets created")
 
 
@@ -78,21 +99,33 @@ def check_grant(status: int, body: bytes, request: Request) -> str | None:
 
 def verify(env: BenchEnv, expected: int, sample: int = 300) -> dict[str, Any]:
     with env.connect() as conn:
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("token_ledger", "site_rewards", "notifications", "user_actions")}
-        balances = dict(conn.execute("SELECT player_id, balance FROM wallets WHERE last_entry_id > 0 "
-                                     "ORDER BY random() LIMIT %s",
-                                     [sample]).fetchall())
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("token_ledger", "site_rewards", "notifications", "user_actions")
+        }
+        balances = dict(
+            conn.execute(
+                "SELECT player_id, balance FROM wallets WHERE last_entry_id > 0 ORDER BY random() LIMIT %s", [sample]
+            ).fetchall()
+        )
         sent = conn.execute("SELECT count(*) FROM notifications WHERE status = 'sent'").fetchone()[0]
         ledger_total = conn.execute("SELECT coalesce(sum(amount), 0) FROM token_ledger").fetchone()[0]
         wallet_total = conn.execute("SELECT coalesce(sum(balance), 0) FROM wallets").fetchone()[0]
     redis = env.redis()
     cached = redis.mget([f"user:{pid}:cyber_token_balance" for pid in balances])
     redis.close()
-    redis_mismatch = sum(1 for (pid, bal), c in zip(balances.items(), cached, strict=True)
-                         if c is None or int(c) != bal)
-    return {"counts": counts, "notifications_sent": sent, "expected_rows": expected, "ledger_total": int(ledger_total),
-            "wallet_total": int(wallet_total), "redis_sampled": len(balances), "redis_mismatch": redis_mismatch}
+    redis_mismatch = sum(
+        1 for (pid, bal), c in zip(balances.items(), cached, strict=True) if c is None or int(c) != bal
+    )
+    return {
+        "counts": counts,
+        "notifications_sent": sent,
+        "expected_rows": expected,
+        "ledger_total": int(ledger_total),
+        "wallet_total": int(wallet_total),
+        "redis_sampled": len(balances),
+        "redis_mismatch": redis_mismatch,
+    }
 
 
 def main() -> int:
@@ -100,14 +133,21 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a small run that ends within a minute")
     parser.add_argument("--requests", type=int, default=None, help="grants to send (default 20,000; quick 3,000)")
     parser.add_argument("--players", type=int, default=10_000)
-    parser.add_argument("--new-players", action="store_true",
-                        help="start with no players, so each player's first grant also creates them "
-                             "(default: the players and wallets exist, as for an app's own players)")
+    parser.add_argument(
+        "--new-players",
+        action="store_true",
+        help="start with no players, so each player's first grant also creates them "
+        "(default: the players and wallets exist, as for an app's own players)",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (granian: blocking threads)")
-    parser.add_argument("--worker-class", default="granian", choices=["granian", "gthread", "sync"],
-                        help="granian (production's server) or a gunicorn worker class")
+    parser.add_argument(
+        "--worker-class",
+        default="granian",
+        choices=["granian", "gthread", "sync"],
+        help="granian (production's server) or a gunicorn worker class",
+    )
     parser.add_argument("--max-seconds", type=float, default=240)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -122,44 +162,74 @@ def main() -> int:
     log(f"{count} signed deliveries for {args.players} players built")
     with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads) as server:
         # Warm-up: each worker opens its connections and loads its code before timing starts.
-        run_load(make_requests(200, args.players, args.seed + 1000), port=server.port, concurrency=4,
-                 max_seconds=30, check=None, cpu_groups={})
+        run_load(
+            make_requests(200, args.players, args.seed + 1000),
+            port=server.port,
+            concurrency=4,
+            max_seconds=30,
+            check=None,
+            cpu_groups={},
+        )
         with env.connect() as conn:
             conn.execute("TRUNCATE site_rewards, notifications")
             warm_rows = conn.execute("SELECT count(*) FROM token_ledger").fetchone()[0]
         pg = env.postgres_pids()
         log(f"sending with {args.concurrency} clients")
-        run = run_load(requests, port=server.port, concurrency=args.concurrency, max_seconds=args.max_seconds,
-                       check=check_grant, cpu_groups={"server": server.worker_pids(), "postgres": pg,
-                                               "redis": pids_named("redis-server")})
+        run = run_load(
+            requests,
+            port=server.port,
+            concurrency=args.concurrency,
+            max_seconds=args.max_seconds,
+            check=check_grant,
+            cpu_groups={"server": server.worker_pids(), "postgres": pg, "redis": pids_named("redis-server")},
+        )
     checks = verify(env, run["ok_units"])
     env.drop_database()
     rate = run["ok_units"] / run["elapsed"] if run["elapsed"] > 0 else 0.0
     p50 = percentile(run["latencies"], 50) * 1000
     p99 = percentile(run["latencies"], 99) * 1000
-    exact = (checks["counts"]["site_rewards"] == run["ok_units"] == checks["notifications_sent"]
-             and checks["counts"]["token_ledger"] - warm_rows == run["ok_units"]
-             and checks["ledger_total"] == checks["wallet_total"] and checks["redis_mismatch"] == 0)
+    exact = (
+        checks["counts"]["site_rewards"] == run["ok_units"] == checks["notifications_sent"]
+        and checks["counts"]["token_ledger"] - warm_rows == run["ok_units"]
+        and checks["ledger_total"] == checks["wallet_total"]
+        and checks["redis_mismatch"] == 0
+    )
     results = {
-        "grants": run["ok_units"], "errors": run["n_errors"], "error_samples": run["errors"],
-        "elapsed_s": round(run["elapsed"], 2), "grants_per_s": round(rate, 1),
-        "p50_ms": round(p50, 2), "p90_ms": round(percentile(run["latencies"], 90) * 1000, 2),
-        "p99_ms": round(p99, 2), "p99_9_ms": round(percentile(run["latencies"], 99.9) * 1000, 2),
-        "max_ms": round(max(run["latencies"], default=0) * 1000, 2), "cpu": run["cpu"], "checks": checks,
+        "grants": run["ok_units"],
+        "errors": run["n_errors"],
+        "error_samples": run["errors"],
+        "elapsed_s": round(run["elapsed"], 2),
+        "grants_per_s": round(rate, 1),
+        "p50_ms": round(p50, 2),
+        "p90_ms": round(percentile(run["latencies"], 90) * 1000, 2),
+        "p99_ms": round(p99, 2),
+        "p99_9_ms": round(percentile(run["latencies"], 99.9) * 1000, 2),
+        "max_ms": round(max(run["latencies"], default=0) * 1000, 2),
+        "cpu": run["cpu"],
+        "checks": checks,
         "counts_exact": exact,
     }
-    emit("wallet", {
-        "requests": count, "players": args.players, "players_exist_before": not args.new_players,
-        "concurrency": args.concurrency,
-        "server": server_label(args.worker_class, args.workers, args.threads),
-        "database": "postgresql", "cache": "redis", "push_transport": "log",
-        "push_dispatch": "no broker: the push is sent in the request right after commit",
-        "quick": args.quick,
-    }, results, {
-        "grants_per_s": target(round(rate, 1), 300, ">="),
-        "p99_ms": target(round(p99, 2), 50, "<="),
-        "counts_exact": target(1.0 if exact else 0.0, 1.0, ">="),
-    })
+    emit(
+        "wallet",
+        {
+            "requests": count,
+            "players": args.players,
+            "players_exist_before": not args.new_players,
+            "concurrency": args.concurrency,
+            "server": server_label(args.worker_class, args.workers, args.threads),
+            "database": "postgresql",
+            "cache": "redis",
+            "push_transport": "log",
+            "push_dispatch": "no broker: the push is sent in the request right after commit",
+            "quick": args.quick,
+        },
+        results,
+        {
+            "grants_per_s": target(round(rate, 1), 300, ">="),
+            "p99_ms": target(round(p99, 2), 50, "<="),
+            "counts_exact": target(1.0 if exact else 0.0, 1.0, ">="),
+        },
+    )
     return 0
 
 

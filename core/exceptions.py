@@ -96,8 +96,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if response is None:
         # Not an error DRF knows (a bug, the database or Redis failing): a JSON 500, the traceback in the log.
         request = context.get("request")
-        logger.error("unhandled exception in %s %s", getattr(request, "method", "?"),
-                     getattr(request, "path", "?"), exc_info=exc)
+        logger.error(
+            "unhandled exception in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"), exc_info=exc
+        )
         set_rollback()
         return Response(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
     if isinstance(exc, drf_exceptions.APIException):

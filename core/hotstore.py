@@ -164,8 +164,12 @@ class HotStore:
             keys: list[str] = []
             args: list[Any] = []
             for user_id, u in updates.items():
-                keys += [key_last_action_ts(user_id), key_streak_count(user_id), key_last_loss_ts(user_id),
-                         key_streak_wins(user_id)]
+                keys += [
+                    key_last_action_ts(user_id),
+                    key_streak_count(user_id),
+                    key_last_loss_ts(user_id),
+                    key_streak_wins(user_id),
+                ]
                 args += [u.last_action_ts, "" if u.last_loss_ts is None else u.last_loss_ts, len(u.wins)]
                 for event_id, ts in u.wins:
                     args += [event_id, ts]
@@ -202,8 +206,9 @@ class HotStore:
         if emptied:
             cache.delete_many(emptied)
 
-    def fill_missing(self, values: Mapping[str, float], sorted_sets: Mapping[str, Mapping[str, float]] | None = None
-                     ) -> int:
+    def fill_missing(
+        self, values: Mapping[str, float], sorted_sets: Mapping[str, Mapping[str, float]] | None = None
+    ) -> int:
         """Set keys that are absent (after a flush), never overwriting live values. Returns how many were set.
 
         ``sorted_sets``: {key: {member: score}}, written whole where the key is absent.
@@ -233,7 +238,8 @@ class HotStore:
             pipe.zrange(key_streak_wins(user_id), 0, -1, withscores=True)
             loss, wins = pipe.execute()
             return (None if loss is None else float(loss)), {
-                (m.decode() if isinstance(m, bytes) else m): float(s) for m, s in wins}
+                (m.decode() if isinstance(m, bytes) else m): float(s) for m, s in wins
+            }
         values = self.cache.get_many([key_last_loss_ts(user_id), key_streak_wins(user_id)])
         return values.get(key_last_loss_ts(user_id)), dict(values.get(key_streak_wins(user_id), {}))
 

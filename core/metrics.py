@@ -29,6 +29,7 @@ def render_metrics() -> tuple[bytes, str]:
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(DEFAULT_REGISTRY), CONTENT_TYPE_LATEST
 
+
 WALLET_DRIFT = Gauge(
     "tokenloop_wallet_drift_players",
     "Players whose balance disagreed with the ledger at the last reconciliation, by store.",

@@ -55,8 +55,12 @@ class ApiKeyScheme(_KindScheme):
     kind = "service"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "`Api-Key <key>` (trusted services; keys from `manage.py create_api_key`)."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>` (trusted services; keys from `manage.py create_api_key`).",
+        }
 
 
 class PlayerJWTScheme(_KindScheme):
@@ -65,8 +69,12 @@ class PlayerJWTScheme(_KindScheme):
     kind = "player"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": "Player token: HS256, `sub` = player id."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Player token: HS256, `sub` = player id.",
+        }
 
 
 class StaffSessionScheme(_KindScheme):
@@ -76,5 +84,9 @@ class StaffSessionScheme(_KindScheme):
     priority = 1  # replaces drf-spectacular's own session scheme
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME,
-                "description": "Staff session (log in at /admin/)."}
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "Staff session (log in at /admin/).",
+        }

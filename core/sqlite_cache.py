@@ -49,10 +49,12 @@ class SQLiteCache(BaseCache):
         now = time.time()
         found: dict[str, Any] = {}
         for start in range(0, len(names), _CHUNK):
-            chunk = names[start:start + _CHUNK]
-            rows = self._conn().execute(
-                f"SELECT key, value, expires FROM kv WHERE key IN ({','.join('?' * len(chunk))})", chunk
-            ).fetchall()
+            chunk = names[start : start + _CHUNK]
+            rows = (
+                self._conn()
+                .execute(f"SELECT key, value, expires FROM kv WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+                .fetchall()
+            )
             for key, value, expires in rows:
                 if expires is None or expires > now:
                     found[wanted[key]] = pickle.loads(value)  # noqa: S301 - values we wrote ourselves
@@ -61,15 +63,19 @@ class SQLiteCache(BaseCache):
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         return self.get_many([key], version).get(key, default)
 
-    def set_many(self, data: Mapping[str, Any], timeout: Any = DEFAULT_TIMEOUT,
-                 version: int | None = None) -> list[str]:
+    def set_many(
+        self, data: Mapping[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> list[str]:
         expires = self._expiry(timeout)
         rows = [(self.make_and_validate_key(k, version), pickle.dumps(v), expires) for k, v in data.items()]
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany("INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) "
-                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires", rows)
+            conn.executemany(
+                "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                rows,
+            )
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -83,19 +89,22 @@ class SQLiteCache(BaseCache):
         name = self.make_and_validate_key(key, version)
         conn = self._conn()
         conn.execute("DELETE FROM kv WHERE key = ? AND expires IS NOT NULL AND expires <= ?", (name, time.time()))
-        cursor = conn.execute("INSERT OR IGNORE INTO kv (key, value, expires) VALUES (?, ?, ?)",
-                              (name, pickle.dumps(value), self._expiry(timeout)))
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO kv (key, value, expires) VALUES (?, ?, ?)",
+            (name, pickle.dumps(value), self._expiry(timeout)),
+        )
         return cursor.rowcount == 1
 
     def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
-        cursor = self._conn().execute("UPDATE kv SET expires = ? WHERE key = ?",
-                                      (self._expiry(timeout), self.make_and_validate_key(key, version)))
+        cursor = self._conn().execute(
+            "UPDATE kv SET expires = ? WHERE key = ?", (self._expiry(timeout), self.make_and_validate_key(key, version))
+        )
         return cursor.rowcount == 1
 
     def delete_many(self, keys: Iterable[str], version: int | None = None) -> None:
         names = [self.make_and_validate_key(k, version) for k in keys]
         for start in range(0, len(names), _CHUNK):
-            chunk = names[start:start + _CHUNK]
+            chunk = names[start : start + _CHUNK]
             self._conn().execute(f"DELETE FROM kv WHERE key IN ({','.join('?' * len(chunk))})", chunk)
 
     def delete(self, key: str, version: int | None = None) -> bool:

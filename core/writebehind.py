@@ -30,8 +30,15 @@ RETRY_MAX_ROWS = 100_000  # with ``retry``: the most rows kept for another try (
 
 
 class WriteBehind(Generic[Row]):
-    def __init__(self, write: Callable[[list[Row]], object], *, name: str, max_rows: int = 500,
-                 max_age: float = 1.0, retry: bool = False) -> None:
+    def __init__(
+        self,
+        write: Callable[[list[Row]], object],
+        *,
+        name: str,
+        max_rows: int = 500,
+        max_age: float = 1.0,
+        retry: bool = False,
+    ) -> None:
         self.write = write
         self.retry = retry  # a failed write keeps its rows for the next flush (up to RETRY_MAX_ROWS), not dropped
         self.name = name
@@ -91,8 +98,9 @@ class WriteBehind(Generic[Row]):
                     lost = len(rows) + len(self._rows) - len(kept)
                     self._rows = kept
                 self.dropped += lost
-                logger.exception("%s: %d rows could not be written; kept for the next try (%d dropped)", self.name,
-                                 len(rows), lost)
+                logger.exception(
+                    "%s: %d rows could not be written; kept for the next try (%d dropped)", self.name, len(rows), lost
+                )
                 return 0
             self.dropped += len(rows)
             logger.exception("%s: %d rows could not be written and are dropped", self.name, len(rows))

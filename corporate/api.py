@@ -45,15 +45,27 @@ class CorporateWebhookApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=WebhookEnvelope, parameters=_HEADERS, auth=[],
-                   responses={200: WebhookResult, 400: OpenApiResponse(description="Bad payload (fields named)."),
-                              401: OpenApiResponse(description="Bad, missing or expired signature.")},
-                   tags=["corporate"])
+    @extend_schema(
+        request=WebhookEnvelope,
+        parameters=_HEADERS,
+        auth=[],
+        responses={
+            200: WebhookResult,
+            400: OpenApiResponse(description="Bad payload (fields named)."),
+            401: OpenApiResponse(description="Bad, missing or expired signature."),
+        },
+        tags=["corporate"],
+    )
     def post(self, request: Request) -> Response:
         body: bytes = request.body
         try:
-            webhook_id = verify(body=body, headers=request.headers, secrets=settings.CORPORATE_WEBHOOK_SECRETS,
-                                now=timezone.now(), tolerance_seconds=settings.CORPORATE_WEBHOOK_TOLERANCE_SECONDS)
+            webhook_id = verify(
+                body=body,
+                headers=request.headers,
+                secrets=settings.CORPORATE_WEBHOOK_SECRETS,
+                now=timezone.now(),
+                tolerance_seconds=settings.CORPORATE_WEBHOOK_TOLERANCE_SECONDS,
+            )
         except SignatureError as exc:
             raise AuthenticationFailed(str(exc)) from exc
         try:
@@ -65,8 +77,10 @@ class CorporateWebhookApi(APIView):
             outcome = services.corporate_token_earned(webhook_id=webhook_id, **earned)
         else:
             outcome = _validated_and_applied(webhook_id, payload)
-        return Response({"status": "duplicate" if outcome.duplicate else "processed", "webhook_id": webhook_id},
-                        status=status.HTTP_200_OK)
+        return Response(
+            {"status": "duplicate" if outcome.duplicate else "processed", "webhook_id": webhook_id},
+            status=status.HTTP_200_OK,
+        )
 
     def get_authenticate_header(self, request: Request) -> str:
         return 'Webhook realm="corporate"'
@@ -101,17 +115,27 @@ def _plain_token_earned(payload: object) -> dict[str, Any] | None:
     """The arguments of a ``token.earned`` delivery whose fields are plainly valid, exactly as the serializers
     would give them; None for anything else (another type, a doubtful field), which the serializers then
     judge and, if wrong, name. Far cheaper than the serializers on the hot path of every grant."""
-    if type(payload) is not dict or payload.get("type") != "token.earned" \
-            or _plain_datetime(payload.get("timestamp")) is None:
+    if (
+        type(payload) is not dict
+        or payload.get("type") != "token.earned"
+        or _plain_datetime(payload.get("timestamp")) is None
+    ):
         return None
     data = payload.get("data")
     if type(data) is not dict:
         return None
     user_id, tokens, issued_at = data.get("user_id"), data.get("earned_tokens"), _plain_datetime(data.get("issued_at"))
     reward_type = data.get("reward_type", DEFAULT_REWARD_TYPE)
-    if not (type(user_id) is int and 1 <= user_id <= MAX_PLAYER_ID and type(tokens) is int
-            and 1 <= tokens <= MAX_TOKENS and issued_at is not None and type(reward_type) is str
-            and 0 < len(reward_type) <= REWARD_TYPE_MAX_LENGTH and reward_type.isprintable()
-            and reward_type == reward_type.strip()):
+    if not (
+        type(user_id) is int
+        and 1 <= user_id <= MAX_PLAYER_ID
+        and type(tokens) is int
+        and 1 <= tokens <= MAX_TOKENS
+        and issued_at is not None
+        and type(reward_type) is str
+        and 0 < len(reward_type) <= REWARD_TYPE_MAX_LENGTH
+        and reward_type.isprintable()
+        and reward_type == reward_type.strip()
+    ):
         return None
     return {"user_id": user_id, "earned_tokens": tokens, "reward_type": reward_type, "issued_at": issued_at}

@@ -16,8 +16,9 @@ class SiteVisit(models.Model):
     dwell_seconds = models.PositiveIntegerField(default=0)
     actions = models.JSONField(default=list, blank=True)
     webhook_id = models.CharField(max_length=200, unique=True)
-    action = models.ForeignKey(UserAction, null=True, on_delete=models.DO_NOTHING, db_constraint=False,
-                               related_name="+")
+    action = models.ForeignKey(
+        UserAction, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
 
     class Meta:
         db_table = "site_visits"
@@ -37,8 +38,9 @@ class SiteReward(models.Model):
     reward_value = models.BigIntegerField()
     issued_at = models.DateTimeField()
     webhook_id = models.CharField(max_length=200, unique=True)
-    action = models.ForeignKey(UserAction, null=True, on_delete=models.DO_NOTHING, db_constraint=False,
-                               related_name="+")
+    action = models.ForeignKey(
+        UserAction, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     ledger_entry_id = models.BigIntegerField(null=True)
 
     class Meta:

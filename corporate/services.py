@@ -33,11 +33,13 @@ class WebhookOutcome:
 
 def _check_webhook_id(webhook_id: str) -> None:
     if len(webhook_id) > WEBHOOK_ID_MAX_LENGTH:
-        raise InvalidInput("The webhook-id is too long.",
-                           fields={"webhook-id": [f"At most {WEBHOOK_ID_MAX_LENGTH} characters."]})
+        raise InvalidInput(
+            "The webhook-id is too long.", fields={"webhook-id": [f"At most {WEBHOOK_ID_MAX_LENGTH} characters."]}
+        )
     if not webhook_id.isprintable():  # e.g. U+0000, which PostgreSQL cannot store
-        raise InvalidInput("The webhook-id has control characters.",
-                           fields={"webhook-id": ["Printable characters only."]})
+        raise InvalidInput(
+            "The webhook-id has control characters.", fields={"webhook-id": ["Printable characters only."]}
+        )
 
 
 def _visit_event_id(webhook_id: str) -> str:
@@ -49,8 +51,9 @@ def _visit_event_id(webhook_id: str) -> str:
     return "corporate:sha256:" + hashlib.sha256(webhook_id.encode()).hexdigest()[:47]
 
 
-def corporate_token_earned(*, webhook_id: str, user_id: int, earned_tokens: int, reward_type: str,
-                           issued_at: dt.datetime) -> WebhookOutcome:
+def corporate_token_earned(
+    *, webhook_id: str, user_id: int, earned_tokens: int, reward_type: str, issued_at: dt.datetime
+) -> WebhookOutcome:
     """Tokens earned at Company A: in one transaction the site_rewards row, the EARN_CYBER_TOKENS
     action, the ledger row and the NEW_TOKEN_ARRIVAL notification. After commit Redis' balance is
     raised and the push dispatched. A redelivery changes nothing."""
@@ -61,22 +64,40 @@ def corporate_token_earned(*, webhook_id: str, user_id: int, earned_tokens: int,
         # for a new grant.
         message = message_render("NEW_TOKEN_ARRIVAL", player.locale, earned_tokens=earned_tokens)
         notification = notification_prepare(
-            user_id=user_id, type="NEW_TOKEN_ARRIVAL", kind=Notification.Kind.TRANSACTIONAL, message=message,
-            payload={"type": "NEW_TOKEN_ARRIVAL", "user_id": user_id, "earned_tokens": earned_tokens,
-                     "message": message},
-            dedupe_key=f"corporate:{webhook_id}", player=player,
+            user_id=user_id,
+            type="NEW_TOKEN_ARRIVAL",
+            kind=Notification.Kind.TRANSACTIONAL,
+            message=message,
+            payload={
+                "type": "NEW_TOKEN_ARRIVAL",
+                "user_id": user_id,
+                "earned_tokens": earned_tokens,
+                "message": message,
+            },
+            dedupe_key=f"corporate:{webhook_id}",
+            player=player,
         )
-        reward = SiteReward(user_id=user_id, reward_type=reward_type, reward_value=earned_tokens,
-                            issued_at=issued_at, webhook_id=webhook_id)
-        return [CompanionRow(reward, ledger_field="ledger_entry_id", action_field="action_id"),
-                CompanionRow(notification, conflict_field="dedupe_key", on_written=notification_stored)]
+        reward = SiteReward(
+            user_id=user_id,
+            reward_type=reward_type,
+            reward_value=earned_tokens,
+            issued_at=issued_at,
+            webhook_id=webhook_id,
+        )
+        return [
+            CompanionRow(reward, ledger_field="ledger_entry_id", action_field="action_id"),
+            CompanionRow(notification, conflict_field="dedupe_key", on_written=notification_stored),
+        ]
 
     # The ledger's idempotency key (checked under the player's wallet lock) makes the grant once.
     try:
         result = wallet_earn(
-            user_id=user_id, amount=earned_tokens, source=LedgerEntry.Source.CORPORATE,
+            user_id=user_id,
+            amount=earned_tokens,
+            source=LedgerEntry.Source.CORPORATE,
             idempotency_key=f"corporate:{webhook_id}",
-            details={"webhook_id": webhook_id, "reward_type": reward_type}, companions=rows,
+            details={"webhook_id": webhook_id, "reward_type": reward_type},
+            companions=rows,
         )
     except IdempotencyKeyReused:  # the same webhook id with other content: Company A's id rules
         return WebhookOutcome(webhook_id, duplicate=True)
@@ -84,20 +105,36 @@ def corporate_token_earned(*, webhook_id: str, user_id: int, earned_tokens: int,
     return WebhookOutcome(webhook_id, duplicate=result.replayed)
 
 
-def corporate_site_visit(*, webhook_id: str, user_id: int, visit_timestamp: dt.datetime, dwell_seconds: int,
-                         actions: list[str]) -> WebhookOutcome:
+def corporate_site_visit(
+    *, webhook_id: str, user_id: int, visit_timestamp: dt.datetime, dwell_seconds: int, actions: list[str]
+) -> WebhookOutcome:
     """A visit to Company A: a site_visits row and its CORPORATE_VISIT action, once."""
     _check_webhook_id(webhook_id)
     with transaction.atomic():
         if SiteVisit.objects.filter(webhook_id=webhook_id).exists():
             return WebhookOutcome(webhook_id, duplicate=True)
         event_id = _visit_event_id(webhook_id)
-        actions_ingest(actions=[ParsedAction(event_id, user_id, "CORPORATE_VISIT", visit_timestamp,
-                                             {"dwell_seconds": dwell_seconds, "actions": actions})], path="corporate")
+        actions_ingest(
+            actions=[
+                ParsedAction(
+                    event_id,
+                    user_id,
+                    "CORPORATE_VISIT",
+                    visit_timestamp,
+                    {"dwell_seconds": dwell_seconds, "actions": actions},
+                )
+            ],
+            path="corporate",
+        )
         action_id = UserAction.objects.filter(event_id=event_id).values_list("id", flat=True).first()
         _, created = SiteVisit.objects.get_or_create(
             webhook_id=webhook_id,
-            defaults={"user_id": user_id, "visit_timestamp": visit_timestamp, "dwell_seconds": dwell_seconds,
-                      "actions": actions, "action_id": action_id},
+            defaults={
+                "user_id": user_id,
+                "visit_timestamp": visit_timestamp,
+                "dwell_seconds": dwell_seconds,
+                "actions": actions,
+                "action_id": action_id,
+            },
         )
     return WebhookOutcome(webhook_id, duplicate=not created)

@@ -40,8 +40,9 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def verify(*, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: dt.datetime,
-           tolerance_seconds: int) -> str:
+def verify(
+    *, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: dt.datetime, tolerance_seconds: int
+) -> str:
     """Check the signature and timestamp; returns the webhook id. Raises SignatureError."""
     msg_id = headers.get("webhook-id", "")
     ts_header = headers.get("webhook-timestamp", "")

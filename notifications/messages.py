@@ -71,8 +71,10 @@ def template_problem(key: str, text: str) -> str | None:
     try:
         text.format(**sample)
     except (KeyError, IndexError, AttributeError) as exc:
-        return (f"Unknown placeholder {exc}: this message can use "
-                f"{', '.join('{' + name + '}' for name in sorted(allowed)) or 'none'}.")
+        return (
+            f"Unknown placeholder {exc}: this message can use "
+            f"{', '.join('{' + name + '}' for name in sorted(allowed)) or 'none'}."
+        )
     except (ValueError, TypeError) as exc:
         return f"Not a valid template: {exc} (write a literal brace as {{{{ or }}}})."
     return None

@@ -36,8 +36,12 @@ def record_sent(items: list[tuple[int, dt.datetime]]) -> int:
             return int(cursor.rowcount)
     from notifications.models import Notification
 
-    return sum(Notification.objects.filter(id=i, status=Notification.Status.PENDING, attempts=0).update(
-        status=Notification.Status.SENT, is_sent=True, sent_at=t, attempts=1, last_error="") for i, t in items)
+    return sum(
+        Notification.objects.filter(id=i, status=Notification.Status.PENDING, attempts=0).update(
+            status=Notification.Status.SENT, is_sent=True, sent_at=t, attempts=1, last_error=""
+        )
+        for i, t in items
+    )
 
 
 _recorder: WriteBehind[tuple[int, dt.datetime]] | None = None
@@ -50,6 +54,7 @@ def sent_recorder() -> WriteBehind[tuple[int, dt.datetime]]:
     if _recorder is None:
         with _recorder_lock:
             if _recorder is None:
-                _recorder = WriteBehind(record_sent, name="notifications-sent",
-                                        max_age=settings.NOTIFICATIONS_RECORD_DELAY_SECONDS)
+                _recorder = WriteBehind(
+                    record_sent, name="notifications-sent", max_age=settings.NOTIFICATIONS_RECORD_DELAY_SECONDS
+                )
     return _recorder

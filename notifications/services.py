@@ -59,7 +59,9 @@ def _protected(player: Player, now: dt.datetime) -> str | None:
 
 def _over_cap(player: Player, now: dt.datetime) -> bool:
     sent_today = Notification.objects.filter(
-        user_id=player.id, kind=Kind.MARKETING, created_at__gte=local_day_start(now, player.tzinfo),
+        user_id=player.id,
+        kind=Kind.MARKETING,
+        created_at__gte=local_day_start(now, player.tzinfo),
         status__in=[Status.PENDING, Status.SENT],
     ).count()
     return sent_today >= settings.MARKETING_PUSH_DAILY_CAP
@@ -96,8 +98,10 @@ def _insert(notification: Notification) -> Notification | None:
             return None
         return notification
     conflict = " ON CONFLICT (dedupe_key) DO NOTHING" if notification.dedupe_key is not None else ""
-    sql = (f"INSERT INTO notifications ({', '.join(f.column for f in _INSERT_FIELDS)}) "
-           f"VALUES ({', '.join(placeholder(f) for f in _INSERT_FIELDS)}){conflict} RETURNING id")
+    sql = (
+        f"INSERT INTO notifications ({', '.join(f.column for f in _INSERT_FIELDS)}) "
+        f"VALUES ({', '.join(placeholder(f) for f in _INSERT_FIELDS)}){conflict} RETURNING id"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [param(f, getattr(notification, f.attname)) for f in _INSERT_FIELDS])
         row = cursor.fetchone()
@@ -114,8 +118,15 @@ def notification_written(notification: Notification, notification_id: int) -> No
 
 
 def notification_prepare(
-    *, user_id: int, type: str, kind: str, message: str, payload: dict[str, Any],
-    dedupe_key: str | None = None, now: dt.datetime | None = None, player: Player | None = None,
+    *,
+    user_id: int,
+    type: str,
+    kind: str,
+    message: str,
+    payload: dict[str, Any],
+    dedupe_key: str | None = None,
+    now: dt.datetime | None = None,
+    player: Player | None = None,
 ) -> Notification:
     """The notification as the rules decide it, once (protection, frequency cap, quiet hours): unsaved.
 
@@ -140,8 +151,17 @@ def notification_prepare(
             send_after = quiet_hours_end(now, player.tzinfo, parse_quiet_hours(settings.QUIET_HOURS))
             reason = "quiet_hours" if send_after else ""
     return Notification(
-        user_id=user_id, type=type, kind=kind, message=message, payload=payload, status=status,
-        status_reason=reason, created_at=now, send_after=send_after, dedupe_key=dedupe_key)
+        user_id=user_id,
+        type=type,
+        kind=kind,
+        message=message,
+        payload=payload,
+        status=status,
+        status_reason=reason,
+        created_at=now,
+        send_after=send_after,
+        dedupe_key=dedupe_key,
+    )
 
 
 def notification_stored(notification: Notification) -> None:
@@ -155,8 +175,15 @@ def notification_stored(notification: Notification) -> None:
 
 
 def notification_create(
-    *, user_id: int, type: str, kind: str, message: str, payload: dict[str, Any],
-    dedupe_key: str | None = None, now: dt.datetime | None = None, player: Player | None = None,
+    *,
+    user_id: int,
+    type: str,
+    kind: str,
+    message: str,
+    payload: dict[str, Any],
+    dedupe_key: str | None = None,
+    now: dt.datetime | None = None,
+    player: Player | None = None,
 ) -> Notification:
     """Record a notification and, after commit, dispatch it unless a rule holds or suppresses it.
 
@@ -165,9 +192,18 @@ def notification_create(
     """
     # No savepoint of its own inside a caller's transaction: a failure here fails the caller's transaction.
     with transaction.atomic(savepoint=False):
-        notification = _insert(notification_prepare(
-            user_id=user_id, type=type, kind=kind, message=message, payload=payload, dedupe_key=dedupe_key,
-            now=now, player=player))
+        notification = _insert(
+            notification_prepare(
+                user_id=user_id,
+                type=type,
+                kind=kind,
+                message=message,
+                payload=payload,
+                dedupe_key=dedupe_key,
+                now=now,
+                player=player,
+            )
+        )
         if notification is None:
             return Notification.objects.get(dedupe_key=dedupe_key)
         notification_stored(notification)
@@ -191,18 +227,22 @@ _FIELD_BY_NAME: dict[str, Field[Any, Any]] = {f.name: f for f in Notification._m
 
 def _lock_for_send(notification_id: int) -> Notification | None:
     if connection.vendor != "postgresql":
-        return Notification.objects.select_for_update(of=("self",)).select_related(
-            "user", "user__protection").filter(id=notification_id).first()
+        return (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("user", "user__protection")
+            .filter(id=notification_id)
+            .first()
+        )
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_FOR_SEND_SQL, [notification_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row[1:len(_FIELDS) + 1])
+    values = list(row[1 : len(_FIELDS) + 1])
     if isinstance(values[_PAYLOAD_AT], str):  # Django has the driver hand JSON over as text
         values[_PAYLOAD_AT] = orjson.loads(values[_PAYLOAD_AT])
     n = Notification.from_db(connection.alias, _FIELDS, values)
-    Notification.user.field.set_cached_value(n, player_from_row(row[len(_FIELDS) + 1:]))
+    Notification.user.field.set_cached_value(n, player_from_row(row[len(_FIELDS) + 1 :]))
     return n
 
 
@@ -240,8 +280,12 @@ def notification_send(*, notification_id: int, now: dt.datetime | None = None) -
             get_transport().send(notification_id=n.id, payload=payload_for_wire(n.type, n.payload))
         except TransportError as exc:
             failure = exc
-            _record(n, attempts=attempts, last_error=str(exc)[:2000],
-                    status=Status.FAILED if attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS else n.status)
+            _record(
+                n,
+                attempts=attempts,
+                last_error=str(exc)[:2000],
+                status=Status.FAILED if attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS else n.status,
+            )
         else:
             _record(n, status=Status.SENT, is_sent=True, sent_at=now, attempts=attempts, last_error="")
             return n.status
@@ -276,7 +320,8 @@ def _record_failed_first_attempt(notification_id: int, *, error: str) -> None:
     status = Status.FAILED if settings.NOTIFICATIONS_MAX_ATTEMPTS <= 1 else Status.PENDING
     if connection.vendor != "postgresql":
         Notification.objects.filter(id=notification_id, status=Status.PENDING, attempts=0).update(
-            status=status, attempts=1, last_error=error)
+            status=status, attempts=1, last_error=error
+        )
         return
     with connection.cursor() as cursor:
         cursor.execute(_RECORD_FAILED_FIRST_SQL, [status, error, notification_id])
@@ -308,8 +353,11 @@ def notifications_dispatch_due(*, now: dt.datetime | None = None, limit: int = 1
         Notification.objects.filter(status=Status.PENDING, send_after__lte=now).values_list("id", flat=True)[:limit]
     )
     stale = now - dt.timedelta(minutes=10)
-    ids += list(Notification.objects.filter(status=Status.PENDING, send_after__isnull=True, created_at__lt=stale)
-                .values_list("id", flat=True)[:limit])
+    ids += list(
+        Notification.objects.filter(status=Status.PENDING, send_after__isnull=True, created_at__lt=stale).values_list(
+            "id", flat=True
+        )[:limit]
+    )
     for notification_id in ids:
         dispatch_notification.delay(notification_id)
     return len(ids)

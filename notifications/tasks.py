@@ -25,7 +25,8 @@ def dispatch_notification(self: Any, notification_id: int) -> str:
         return services.notification_send(notification_id=notification_id)
     except TransportError as exc:
         countdown = get_exponential_backoff_interval(
-            factor=RETRY_BACKOFF_FACTOR, retries=self.request.retries, maximum=RETRY_BACKOFF_MAX, full_jitter=True)
+            factor=RETRY_BACKOFF_FACTOR, retries=self.request.retries, maximum=RETRY_BACKOFF_MAX, full_jitter=True
+        )
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 

@@ -12,11 +12,15 @@ from players.models import Player, PlayerProtection
 def protection_as_dict(*, protection: PlayerProtection, now: dt.datetime) -> dict[str, Any]:
     pending: dict[str, dict[str, Any]] = {}
     if protection.pending_daily_effective_at is not None:
-        pending["daily_spend_limit"] = {"value": protection.pending_daily_spend_limit,
-                                        "effective_at": protection.pending_daily_effective_at}
+        pending["daily_spend_limit"] = {
+            "value": protection.pending_daily_spend_limit,
+            "effective_at": protection.pending_daily_effective_at,
+        }
     if protection.pending_weekly_effective_at is not None:
-        pending["weekly_spend_limit"] = {"value": protection.pending_weekly_spend_limit,
-                                         "effective_at": protection.pending_weekly_effective_at}
+        pending["weekly_spend_limit"] = {
+            "value": protection.pending_weekly_spend_limit,
+            "effective_at": protection.pending_weekly_effective_at,
+        }
     return {
         "daily_spend_limit": protection.daily_spend_limit,
         "weekly_spend_limit": protection.weekly_spend_limit,
@@ -37,6 +41,7 @@ def protection_of(player: Player) -> PlayerProtection | None:
 
 
 # --- a player and their protection read by hand-written SQL (hot paths that lock another row) ---------------
+
 
 def _attnames(model: type[Player] | type[PlayerProtection]) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields]
@@ -62,7 +67,7 @@ def player_from_row(values: Sequence[Any], *, using: str = "default") -> Player:
     query building. The values must be Python values as PostgreSQL's driver returns them."""
     n = len(PLAYER_FIELDS)
     player = Player.from_db(using, PLAYER_FIELDS, values[:n])
-    protection = protection_from_row(values[n:n + len(PROTECTION_FIELDS)], using=using)
+    protection = protection_from_row(values[n : n + len(PROTECTION_FIELDS)], using=using)
     if protection is not None:
         PlayerProtection.player.field.set_cached_value(protection, player)
     Player.protection.related.set_cached_value(player, protection)

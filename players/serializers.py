@@ -6,8 +6,13 @@ from rest_framework import serializers
 
 class LimitField(serializers.IntegerField):
     def __init__(self) -> None:
-        super().__init__(min_value=1, max_value=settings.SPEND_LIMIT_MAX, allow_null=True, required=False,
-                         help_text="Tokens; null removes the limit (after the waiting period).")
+        super().__init__(
+            min_value=1,
+            max_value=settings.SPEND_LIMIT_MAX,
+            allow_null=True,
+            required=False,
+            help_text="Tokens; null removes the limit (after the waiting period).",
+        )
 
 
 class ProtectionInput(serializers.Serializer):
@@ -23,8 +28,9 @@ class ProtectionInput(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError({k: ["Unknown field."] for k in sorted(unknown)})
         if not attrs:
-            raise serializers.ValidationError({"non_field_errors": [
-                "Send at least one of: " + ", ".join(self.fields) + "."]})
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send at least one of: " + ", ".join(self.fields) + "."]}
+            )
         return attrs
 
 

@@ -82,9 +82,17 @@ _LIMITS = (
 )
 
 
-def _check_lock(field: str, label: str, current: dt.datetime | None, new: dt.datetime | None, now: dt.datetime,
-                min_len: dt.timedelta, max_len: dt.timedelta, errors: dict[str, list[str]],
-                locked: dict[str, list[str]]) -> None:
+def _check_lock(
+    field: str,
+    label: str,
+    current: dt.datetime | None,
+    new: dt.datetime | None,
+    now: dt.datetime,
+    min_len: dt.timedelta,
+    max_len: dt.timedelta,
+    errors: dict[str, list[str]],
+    locked: dict[str, list[str]],
+) -> None:
     active = current is not None and current > now
     if new is None:
         if active and current is not None:
@@ -122,13 +130,29 @@ def protection_update(
         errors: dict[str, list[str]] = {}
         locked: dict[str, list[str]] = {}
         if "cool_off_until" in changes:
-            _check_lock("cool_off_until", "cool-off", p.cool_off_until, changes["cool_off_until"], now,
-                        dt.timedelta(hours=settings.PROTECTION_COOL_OFF_MIN_HOURS),
-                        dt.timedelta(days=settings.PROTECTION_COOL_OFF_MAX_DAYS), errors, locked)
+            _check_lock(
+                "cool_off_until",
+                "cool-off",
+                p.cool_off_until,
+                changes["cool_off_until"],
+                now,
+                dt.timedelta(hours=settings.PROTECTION_COOL_OFF_MIN_HOURS),
+                dt.timedelta(days=settings.PROTECTION_COOL_OFF_MAX_DAYS),
+                errors,
+                locked,
+            )
         if "self_excluded_until" in changes:
-            _check_lock("self_excluded_until", "self-exclusion", p.self_excluded_until, changes["self_excluded_until"],
-                        now, dt.timedelta(days=settings.PROTECTION_SELF_EXCLUSION_MIN_DAYS),
-                        dt.timedelta(days=settings.PROTECTION_SELF_EXCLUSION_MAX_DAYS), errors, locked)
+            _check_lock(
+                "self_excluded_until",
+                "self-exclusion",
+                p.self_excluded_until,
+                changes["self_excluded_until"],
+                now,
+                dt.timedelta(days=settings.PROTECTION_SELF_EXCLUSION_MIN_DAYS),
+                dt.timedelta(days=settings.PROTECTION_SELF_EXCLUSION_MAX_DAYS),
+                errors,
+                locked,
+            )
         if errors:
             raise InvalidInput("Invalid input.", fields={**errors, **locked})
         if locked:

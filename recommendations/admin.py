@@ -27,8 +27,11 @@ class RecommendationTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description="Default texts and placeholders")
     def defaults(self, obj: RecommendationTemplate | None) -> str:
-        rows = [(key, locale, DEFAULTS[key][locale], ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS[key])))
-                for key in sorted(DEFAULTS) for locale in LOCALES]
+        rows = [
+            (key, locale, DEFAULTS[key][locale], ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS[key])))
+            for key in sorted(DEFAULTS)
+            for locale in LOCALES
+        ]
         return format_html_join("\n", "<div><b>{} [{}]</b> {} <i>({})</i></div>", rows)
 
 

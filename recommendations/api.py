@@ -51,8 +51,9 @@ class UserRecommendationsApi(APIView):
 
     permission_classes = [IsService | IsStaff]
 
-    @extend_schema(responses={200: RecommendationOutput, 404: OpenApiResponse(description="Not a player id.")},
-                   tags=_TAGS)
+    @extend_schema(
+        responses={200: RecommendationOutput, 404: OpenApiResponse(description="Not a player id.")}, tags=_TAGS
+    )
     def get(self, request: Request, user_id: int) -> Response:
         if not 0 < user_id <= MAX_PLAYER_ID:  # players.id is a bigint: anything past it is no player
             raise NotFound(f"No player {user_id}.")
@@ -64,10 +65,14 @@ class ProposalClickApi(APIView):
 
     permission_classes = [IsPlayer]
 
-    @extend_schema(request=None, responses={
-        200: ClickOutput,
-        404: OpenApiResponse(description="No proposal with this id was served to the calling player."),
-    }, tags=_TAGS)
+    @extend_schema(
+        request=None,
+        responses={
+            200: ClickOutput,
+            404: OpenApiResponse(description="No proposal with this id was served to the calling player."),
+        },
+        tags=_TAGS,
+    )
     def post(self, request: Request, proposal_id: str) -> Response:
         click = services.proposal_click(user_id=player_id_of(request), proposal_id=proposal_id)
         return Response(click_data(click))

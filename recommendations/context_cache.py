@@ -149,8 +149,12 @@ def fill_buffer() -> WriteBehind[Fill]:
     if _fills is None:
         with _fills_lock:
             if _fills is None:
-                _fills = WriteBehind(fills_write, name="recommendation-context-fill", max_rows=500,
-                                     max_age=settings.RECOMMENDATION_CONTEXT_FILL_SECONDS)
+                _fills = WriteBehind(
+                    fills_write,
+                    name="recommendation-context-fill",
+                    max_rows=500,
+                    max_age=settings.RECOMMENDATION_CONTEXT_FILL_SECONDS,
+                )
     return _fills
 
 
@@ -165,7 +169,7 @@ def versions_read(user_ids: Sequence[int]) -> tuple[str, list[str], list[bool]]:
         pipe.exists(key_balance(user_id))
     answers = pipe.execute()
     n = len(user_ids)
-    return text(answers[0]), [text(v) for v in answers[1:1 + n]], [bool(e) for e in answers[1 + n:]]
+    return text(answers[0]), [text(v) for v in answers[1 : 1 + n]], [bool(e) for e in answers[1 + n :]]
 
 
 # --- invalidation: after a write commits ----------------------------------------------------------------------
@@ -179,8 +183,9 @@ def _invalidate_now(user_ids: Sequence[int]) -> None:
     if len(players) < len(user_ids):
         hot_store.redis().incr(GENERATION_KEY)
     if players:
-        hot_store.run_script(_INVALIDATE, [key_context(u) for u in players],
-                             [settings.RECOMMENDATION_CONTEXT_TTL_SECONDS])
+        hot_store.run_script(
+            _INVALIDATE, [key_context(u) for u in players], [settings.RECOMMENDATION_CONTEXT_TTL_SECONDS]
+        )
 
 
 def _invalidate_retry(rows: list[int]) -> None:
@@ -196,8 +201,9 @@ def _retry_buffer() -> WriteBehind[int]:
     if _retry is None:
         with _retry_lock:
             if _retry is None:
-                _retry = WriteBehind(_invalidate_retry, name="recommendation-context-invalidate", max_rows=5000,
-                                     max_age=1.0, retry=True)
+                _retry = WriteBehind(
+                    _invalidate_retry, name="recommendation-context-invalidate", max_rows=5000, max_age=1.0, retry=True
+                )
     return _retry
 
 
@@ -206,8 +212,10 @@ def _after_commit(ids: list[int]) -> None:
         try:
             _invalidate_now(ids)
         except Exception:
-            logger.exception("recommendation snapshots not retired yet (%s); retrying",
-                             "all" if EVERYONE in ids else f"{len(ids)} players")
+            logger.exception(
+                "recommendation snapshots not retired yet (%s); retrying",
+                "all" if EVERYONE in ids else f"{len(ids)} players",
+            )
             _retry_buffer().add(ids)
 
     transaction.on_commit(run)
@@ -230,6 +238,7 @@ def generation_bump() -> None:
 
 
 # --- snapshot encoding -----------------------------------------------------------------------------------------
+
 
 def month_stamp(month_start: dt.datetime) -> int:
     return int(month_start.timestamp())

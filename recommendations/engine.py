@@ -51,8 +51,17 @@ HIGH_STAKE, MID_STAKE, EARN_MORE = "HIGH_STAKE", "MID_STAKE", "EARN_MORE"
 RISKY_PLAY, SAFE_PLAY = "RISKY_PLAY", "SAFE_PLAY"
 CORPORATE_ENGAGE, CORPORATE_MISSION = "CORPORATE_ENGAGE", "CORPORATE_MISSION"
 QUIZ_MISSION, LIMIT_SUGGESTION = "QUIZ_MISSION", "LIMIT_SUGGESTION"
-PROPOSAL_TYPES = (LIMIT_SUGGESTION, HIGH_STAKE, MID_STAKE, EARN_MORE, RISKY_PLAY, SAFE_PLAY, CORPORATE_ENGAGE,
-                  CORPORATE_MISSION, QUIZ_MISSION)
+PROPOSAL_TYPES = (
+    LIMIT_SUGGESTION,
+    HIGH_STAKE,
+    MID_STAKE,
+    EARN_MORE,
+    RISKY_PLAY,
+    SAFE_PLAY,
+    CORPORATE_ENGAGE,
+    CORPORATE_MISSION,
+    QUIZ_MISSION,
+)
 # Message keys besides the proposal types: CORPORATE_ENGAGE for a player who never visited Company A.
 CORPORATE_ENGAGE_FIRST = "CORPORATE_ENGAGE_FIRST"
 
@@ -206,7 +215,6 @@ class Templates:
 # --- the engine ---------------------------------------------------------------------------------------------
 
 
-
 def recommend(ctx: Context, templates: Templates) -> Recommendation:
     """The recommendation for ``ctx`` (spec 2.3.4, in its order, then protection); see the module docstring."""
     messages = templates.by_locale.get(ctx.locale) or templates.by_locale[templates.fallback_locale]
@@ -229,8 +237,14 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
 
     # 0. Harm markers lead with a limit-setting suggestion (not during a pause: nothing is offered to bet then).
     if markers and paused is None:
-        proposals.append(Proposal(LIMIT_SUGGESTION, messages[LIMIT_SUGGESTION](),
-                                  {"rule": "harm_markers", "harm_markers": sorted(markers)}, action=SET_SPEND_LIMIT))
+        proposals.append(
+            Proposal(
+                LIMIT_SUGGESTION,
+                messages[LIMIT_SUGGESTION](),
+                {"rule": "harm_markers", "harm_markers": sorted(markers)},
+                action=SET_SPEND_LIMIT,
+            )
+        )
 
     # 1. Segment: recommended game and reward level.
     reward_level, segment_game = _SEGMENT_RULE.get(ctx.segment, _LOW_RULE)
@@ -248,9 +262,15 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
         kind, play = MID_STAKE, SLOT_MACHINE
     else:
         kind = ""
-        proposals.append(Proposal(
-            EARN_MORE, messages[EARN_MORE](token_balance=balance, tokens_needed=MID_STAKE_MIN_BALANCE - balance),
-            balance_reason, action=VISIT_CORPORATE_SITE, reward_tokens=rewards[VISIT_CORPORATE_SITE]))
+        proposals.append(
+            Proposal(
+                EARN_MORE,
+                messages[EARN_MORE](token_balance=balance, tokens_needed=MID_STAKE_MIN_BALANCE - balance),
+                balance_reason,
+                action=VISIT_CORPORATE_SITE,
+                reward_tokens=rewards[VISIT_CORPORATE_SITE],
+            )
+        )
     if kind:
         if kind in blocked:
             suppressed.append(Suppressed(kind, block))
@@ -264,34 +284,66 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
         if kind in blocked:
             suppressed.append(Suppressed(kind, block))
         else:
-            proposals.append(Proposal(kind, messages[kind](token_balance=balance),
-                                      {"rule": "risk_profile", "risk_profile": risk}, game=play))
+            proposals.append(
+                Proposal(
+                    kind,
+                    messages[kind](token_balance=balance),
+                    {"rule": "risk_profile", "risk_profile": risk},
+                    game=play,
+                )
+            )
 
     # 4. Company A.
     visit = ctx.last_corporate_visit_at
     days = None if visit is None else (ctx.now - visit).days
     if visit is None or ctx.now - visit > CORPORATE_ENGAGE_AFTER:
         reward = rewards[VISIT_CORPORATE_SITE]
-        text = (messages[CORPORATE_ENGAGE_FIRST](reward_tokens=reward) if visit is None
-                else messages[CORPORATE_ENGAGE](days_since_visit=days, reward_tokens=reward))
-        proposals.append(Proposal(CORPORATE_ENGAGE, text, {
-            "rule": "corporate_visit", "last_corporate_visit_at": visit, "days_since_visit": days,
-        }, action=VISIT_CORPORATE_SITE, reward_tokens=reward))
+        text = (
+            messages[CORPORATE_ENGAGE_FIRST](reward_tokens=reward)
+            if visit is None
+            else messages[CORPORATE_ENGAGE](days_since_visit=days, reward_tokens=reward)
+        )
+        proposals.append(
+            Proposal(
+                CORPORATE_ENGAGE,
+                text,
+                {
+                    "rule": "corporate_visit",
+                    "last_corporate_visit_at": visit,
+                    "days_since_visit": days,
+                },
+                action=VISIT_CORPORATE_SITE,
+                reward_tokens=reward,
+            )
+        )
     elif ctx.corporate_tokens_month < CORPORATE_MISSION_BELOW:
         reward = rewards[COMPLETE_CORPORATE_QUIZ]
-        proposals.append(Proposal(
-            CORPORATE_MISSION,
-            messages[CORPORATE_MISSION](corporate_token_count=ctx.corporate_tokens_month, reward_tokens=reward),
-            {"rule": "corporate_tokens_month", "corporate_tokens_month": ctx.corporate_tokens_month,
-             "days_since_visit": days},
-            action=COMPLETE_CORPORATE_QUIZ, reward_tokens=reward))
+        proposals.append(
+            Proposal(
+                CORPORATE_MISSION,
+                messages[CORPORATE_MISSION](corporate_token_count=ctx.corporate_tokens_month, reward_tokens=reward),
+                {
+                    "rule": "corporate_tokens_month",
+                    "corporate_tokens_month": ctx.corporate_tokens_month,
+                    "days_since_visit": days,
+                },
+                action=COMPLETE_CORPORATE_QUIZ,
+                reward_tokens=reward,
+            )
+        )
 
     # 5. Spec 2.3.3's quiz mission: no risk profile yet.
     if risk is None and not ctx.quiz_taken:
         reward = rewards[COMPLETE_PROFILE_QUIZ]
-        proposals.append(Proposal(QUIZ_MISSION, messages[QUIZ_MISSION](reward_tokens=reward),
-                                  {"rule": "risk_profile_missing", "risk_profile": None, "quiz_taken": False},
-                                  action=COMPLETE_PROFILE_QUIZ, reward_tokens=reward))
+        proposals.append(
+            Proposal(
+                QUIZ_MISSION,
+                messages[QUIZ_MISSION](reward_tokens=reward),
+                {"rule": "risk_profile_missing", "risk_profile": None, "quiz_taken": False},
+                action=COMPLETE_PROFILE_QUIZ,
+                reward_tokens=reward,
+            )
+        )
 
     return Recommendation(
         recommended_game=game,

@@ -87,24 +87,29 @@ class HarmEvent(NamedTuple):
     metadata: Mapping[str, Any]
 
 
-def detect_harm_markers(events: Iterable[HarmEvent], *, now: dt.datetime, tz: dt.tzinfo,
-                        thresholds: HarmThresholds) -> dict[str, dict[str, Any]]:
+def detect_harm_markers(
+    events: Iterable[HarmEvent], *, now: dt.datetime, tz: dt.tzinfo, thresholds: HarmThresholds
+) -> dict[str, dict[str, Any]]:
     """The markers one player's actions show at ``now``: ``{marker: details}`` (details are JSON-ready facts).
 
     Actions after ``now`` are ignored; the order of ``events`` does not matter.
     """
     ordered = sorted((e for e in events if e.at <= now), key=lambda e: e.at)
     found: dict[str, dict[str, Any]] = {}
-    for name, detector in ((LOSS_CHASING, _loss_chasing), (SPEND_SPIKE, _spend_spike),
-                           (LATE_NIGHT_SESSIONS, _late_night_sessions)):
+    for name, detector in (
+        (LOSS_CHASING, _loss_chasing),
+        (SPEND_SPIKE, _spend_spike),
+        (LATE_NIGHT_SESSIONS, _late_night_sessions),
+    ):
         details = detector(ordered, now, tz, thresholds)
         if details is not None:
             found[name] = details
     return found
 
 
-def _loss_chasing(events: list[HarmEvent], now: dt.datetime, tz: dt.tzinfo,
-                  th: HarmThresholds) -> dict[str, Any] | None:
+def _loss_chasing(
+    events: list[HarmEvent], now: dt.datetime, tz: dt.tzinfo, th: HarmThresholds
+) -> dict[str, Any] | None:
     since = now - dt.timedelta(days=th.recent_days)
     run: list[int] = []  # bets of the current run of consecutive losses
     chased = False  # the current run already has a chase (one episode)
@@ -129,12 +134,16 @@ def _loss_chasing(events: list[HarmEvent], now: dt.datetime, tz: dt.tzinfo,
             run, chased = [], False
     if episodes < th.loss_chasing_min_episodes:
         return None
-    return {"episodes": episodes, "min_losses": th.loss_chasing_min_losses, "max_bet_ratio": round(max_ratio, 2),
-            "last_chase_at": last_at.isoformat() if last_at else None, "days": th.recent_days}
+    return {
+        "episodes": episodes,
+        "min_losses": th.loss_chasing_min_losses,
+        "max_bet_ratio": round(max_ratio, 2),
+        "last_chase_at": last_at.isoformat() if last_at else None,
+        "days": th.recent_days,
+    }
 
 
-def _spend_spike(events: list[HarmEvent], now: dt.datetime, tz: dt.tzinfo,
-                 th: HarmThresholds) -> dict[str, Any] | None:
+def _spend_spike(events: list[HarmEvent], now: dt.datetime, tz: dt.tzinfo, th: HarmThresholds) -> dict[str, Any] | None:
     daily: dict[dt.date, int] = defaultdict(int)
     for e in events:
         if e.action_type == "SPEND_CYBER_TOKENS":
@@ -154,15 +163,23 @@ def _spend_spike(events: list[HarmEvent], now: dt.datetime, tz: dt.tzinfo,
             continue
         median = statistics.median(baseline)
         if spent >= th.spend_spike_ratio * median:
-            spikes.append({"day": day.isoformat(), "spent": spent, "median_daily_spend": median,
-                           "ratio": round(spent / median, 2), "baseline_days": len(baseline)})
+            spikes.append(
+                {
+                    "day": day.isoformat(),
+                    "spent": spent,
+                    "median_daily_spend": median,
+                    "ratio": round(spent / median, 2),
+                    "baseline_days": len(baseline),
+                }
+            )
     if not spikes:
         return None
     return {**spikes[0], "spike_days": len(spikes)}  # the most recent spike day, and how many there were
 
 
-def _late_night_sessions(events: list[HarmEvent], now: dt.datetime, tz: dt.tzinfo,
-                         th: HarmThresholds) -> dict[str, Any] | None:
+def _late_night_sessions(
+    events: list[HarmEvent], now: dt.datetime, tz: dt.tzinfo, th: HarmThresholds
+) -> dict[str, Any] | None:
     gap = dt.timedelta(minutes=th.session_gap_minutes)
     sessions: list[tuple[dt.datetime, dt.datetime]] = []
     start = prev = None
@@ -195,6 +212,10 @@ def _late_night_sessions(events: list[HarmEvent], now: dt.datetime, tz: dt.tzinf
     nights = sorted(d for d, minutes in longest.items() if minutes > th.late_night_min_minutes)
     if len(nights) < th.late_night_min_nights:
         return None
-    return {"nights": [d.isoformat() for d in nights], "longest_minutes": round(max(longest[d] for d in nights), 1),
-            "min_minutes": th.late_night_min_minutes, "window": f"{night_start:%H:%M}-{night_end:%H:%M}",
-            "days": th.recent_days}
+    return {
+        "nights": [d.isoformat() for d in nights],
+        "longest_minutes": round(max(longest[d] for d in nights), 1),
+        "min_minutes": th.late_night_min_minutes,
+        "window": f"{night_start:%H:%M}-{night_end:%H:%M}",
+        "days": th.recent_days,
+    }

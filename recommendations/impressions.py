@@ -48,8 +48,12 @@ def impression_buffer_new(*, max_rows: int, max_age: float) -> WriteBehind[Impre
     """A buffer that writes impressions with ``impressions_record`` (this process's, or a test's own)."""
     from recommendations.services import impressions_record
 
-    return WriteBehind(lambda rows: impressions_record(rows=rows), name="recommendation-impressions",
-                       max_rows=max_rows, max_age=max_age)
+    return WriteBehind(
+        lambda rows: impressions_record(rows=rows),
+        name="recommendation-impressions",
+        max_rows=max_rows,
+        max_age=max_age,
+    )
 
 
 def impression_buffer() -> WriteBehind[ImpressionRow]:
@@ -58,8 +62,10 @@ def impression_buffer() -> WriteBehind[ImpressionRow]:
     if _buffer is None:
         with _buffer_lock:
             if _buffer is None:
-                _buffer = impression_buffer_new(max_rows=settings.RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE,
-                                                max_age=settings.RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS)
+                _buffer = impression_buffer_new(
+                    max_rows=settings.RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE,
+                    max_age=settings.RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS,
+                )
     return _buffer
 
 

@@ -71,7 +71,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
     CORPORATE_ENGAGE: {
         "ko": "마지막 A 방문이 {days_since_visit}일 전이네요! 지금 로그인만 해도 {reward_tokens}토큰 보상",
         "en": "Your last Company A visit was {days_since_visit} days ago! Just log in now to get {reward_tokens} "
-              "tokens",
+        "tokens",
     },
     CORPORATE_ENGAGE_FIRST: {
         "ko": "아직 A 업체를 방문한 적이 없네요! 지금 로그인만 해도 {reward_tokens}토큰 보상",
@@ -80,7 +80,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
     CORPORATE_MISSION: {
         "ko": "이번 달 토큰 획득이 {corporate_token_count}개예요. A 업체에서 퀴즈 풀고 {reward_tokens}토큰 받으세요!",
         "en": "You have earned {corporate_token_count} tokens from Company A this month. Solve a quiz there and get "
-              "{reward_tokens} tokens!",
+        "{reward_tokens} tokens!",
     },
     QUIZ_MISSION: {
         "ko": "퀴즈 참여 시 {reward_tokens} 토큰 보상 + 심층 프로필 업데이트",
@@ -89,7 +89,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
     LIMIT_SUGGESTION: {
         "ko": "최근 플레이 패턴을 점검해보세요. 일일·주간 토큰 사용 한도와 쿨오프를 언제든 설정할 수 있어요",
         "en": "Take a look at your recent play. You can set daily and weekly token spending limits or a cool-off "
-              "at any time",
+        "at any time",
     },
 }
 
@@ -138,16 +138,17 @@ def template_problem(key: str, text: str) -> str | None:
         return f"Not a valid template: {exc}."
     match = ODDS_WORDING.search(text)
     if match:
-        return (f"State facts only: {match.group(0)!r} reads as a claim about odds or chances "
-                "(design brief section 6).")
+        return f"State facts only: {match.group(0)!r} reads as a claim about odds or chances (design brief section 6)."
     return None
 
 
 def compile_templates(overrides: Iterable[tuple[str, str, str]], rewards: Mapping[str, int]) -> Templates:
     """The engine's ``Templates`` from the defaults, the usable ``(key, locale, text)`` overrides and the
     mission rewards. An override with a problem is skipped (and logged)."""
-    texts = {locale: {key: by_locale.get(locale) or by_locale[FALLBACK_LOCALE] for key, by_locale in DEFAULTS.items()}
-             for locale in LOCALES}
+    texts = {
+        locale: {key: by_locale.get(locale) or by_locale[FALLBACK_LOCALE] for key, by_locale in DEFAULTS.items()}
+        for locale in LOCALES
+    }
     for key, locale, text in overrides:
         if locale not in texts:
             continue
@@ -157,7 +158,8 @@ def compile_templates(overrides: Iterable[tuple[str, str, str]], rewards: Mappin
             continue
         texts[locale][key] = text
     by_locale: dict[str, dict[str, Render]] = {
-        locale: {key: text.format for key, text in by_key.items()} for locale, by_key in texts.items()}
+        locale: {key: text.format for key, text in by_key.items()} for locale, by_key in texts.items()
+    }
     return Templates(by_locale=by_locale, rewards=dict(rewards), fallback_locale=FALLBACK_LOCALE)
 
 

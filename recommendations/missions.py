@@ -21,8 +21,9 @@ def mission_rewards() -> dict[str, int]:
     for action in MISSION_ACTIONS:
         value = configured.get(action)
         if type(value) is not int or value <= 0:
-            raise ValueError(f"settings.MISSION_REWARDS[{action!r}] must be a positive whole number of tokens, "
-                             f"got {value!r}")
+            raise ValueError(
+                f"settings.MISSION_REWARDS[{action!r}] must be a positive whole number of tokens, got {value!r}"
+            )
         rewards[action] = value
     return rewards
 

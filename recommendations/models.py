@@ -16,8 +16,9 @@ class RecommendationTemplate(models.Model):
 
     key = models.CharField(max_length=40, choices=[(key, key) for key in sorted(DEFAULTS)])
     locale = models.CharField(max_length=5, choices=Player.Locale.choices)
-    text = models.TextField(help_text="Python format placeholders, e.g. {token_balance}. State facts only: "
-                                      "no odds or chances.")
+    text = models.TextField(
+        help_text="Python format placeholders, e.g. {token_balance}. State facts only: no odds or chances."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -68,7 +69,6 @@ class PlayerHarmMarker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.marker} for player {self.user_id}"
-
 
 
 class PlayerPlayHours(models.Model):
@@ -122,10 +122,10 @@ class RecommendationImpression(models.Model):
     empty ``proposal_type``) and the buffer's later upsert fills the rest, keeping ``clicked_at``.
     """
 
-    proposal_id = models.UUIDField(primary_key=True, help_text="The id returned with the proposal (UUID v8, "
-                                                               "time-ordered, signed for its player).")
-    user = models.ForeignKey(Player, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
-                             related_name="+")
+    proposal_id = models.UUIDField(
+        primary_key=True, help_text="The id returned with the proposal (UUID v8, time-ordered, signed for its player)."
+    )
+    user = models.ForeignKey(Player, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
     proposal_type = models.CharField(max_length=40, blank=True)
     rule = models.CharField(max_length=40, blank=True, help_text="The rule that produced the proposal.")
     position = models.PositiveSmallIntegerField(null=True, help_text="0-based place in the answer's list.")

@@ -38,8 +38,9 @@ def template_overrides() -> list[tuple[str, str, str]]:
     return list(RecommendationTemplate.objects.values_list("key", "locale", "text"))
 
 
-def harm_events_by_player(*, first_id: int, last_id: int, as_of: dt.datetime, thresholds: HarmThresholds,
-                          chunk_size: int = 5000) -> Iterator[tuple[int, list[HarmEvent]]]:
+def harm_events_by_player(
+    *, first_id: int, last_id: int, as_of: dt.datetime, thresholds: HarmThresholds, chunk_size: int = 5000
+) -> Iterator[tuple[int, list[HarmEvent]]]:
     """``(user_id, events)`` for each player with ids in [first_id, last_id] who has actions the detectors use,
     in player order: spends over the whole history the spend norm needs, the other in-app actions over the
     recent nights. One query, streamed (a server-side cursor on PostgreSQL), in (user_id, time) order."""
@@ -47,8 +48,10 @@ def harm_events_by_player(*, first_id: int, last_id: int, as_of: dt.datetime, th
     session_since = as_of - thresholds.session_history
     rows = (
         UserAction.objects.filter(user_id__gte=first_id, user_id__lte=last_id, action_timestamp__lte=as_of)
-        .filter(Q(action_type="SPEND_CYBER_TOKENS", action_timestamp__gte=spend_since)
-                | (Q(action_timestamp__gte=session_since) & ~Q(action_type__in=NOT_IN_APP)))
+        .filter(
+            Q(action_type="SPEND_CYBER_TOKENS", action_timestamp__gte=spend_since)
+            | (Q(action_timestamp__gte=session_since) & ~Q(action_type__in=NOT_IN_APP))
+        )
         .order_by("user_id", "action_timestamp", "id")
         .values_list("user_id", "action_timestamp", "action_type", "metadata")
         .iterator(chunk_size=chunk_size)
@@ -93,10 +96,10 @@ def player_count() -> int:
 # the 95% of players without one, so that row's own rules (``PlayerProtection``) decide as they do in the wallet.
 
 _PROTECTION_COLUMNS = protection_columns("pp")
-_SPEND_LIMIT_SET = ("(pp.daily_spend_limit IS NOT NULL OR pp.pending_daily_effective_at IS NOT NULL "
-                    "OR pp.weekly_spend_limit IS NOT NULL OR pp.pending_weekly_effective_at IS NOT NULL)")
-
-
+_SPEND_LIMIT_SET = (
+    "(pp.daily_spend_limit IS NOT NULL OR pp.pending_daily_effective_at IS NOT NULL "
+    "OR pp.weekly_spend_limit IS NOT NULL OR pp.pending_weekly_effective_at IS NOT NULL)"
+)
 
 
 class _Dialect(NamedTuple):
@@ -143,7 +146,7 @@ _POSTGRESQL_DIALECT = _Dialect(
     visit_as_text="v.visit_timestamp::text",
     spent_today="l.created_at >= (date_trunc('day', %s::timestamptz AT TIME ZONE p.timezone) AT TIME ZONE p.timezone)",
     spent_this_week="l.created_at >= (date_trunc('week', %s::timestamptz AT TIME ZONE p.timezone) AT TIME ZONE "
-                    "p.timezone)",
+    "p.timezone)",
     pair=("ARRAY[", "]::bigint[]"),
     string_agg="string_agg",
 )
@@ -159,9 +162,9 @@ _RANGE_CONTEXT_SQL_POSTGRESQL = _context_sql(_POSTGRESQL_DIALECT, id_range=True)
 _SQLITE_DIALECT = _Dialect(
     visit_as_text="v.visit_timestamp",
     spent_today="django_datetime_trunc('day', l.created_at, p.timezone, 'UTC') "
-                ">= django_datetime_trunc('day', %s, p.timezone, 'UTC')",
+    ">= django_datetime_trunc('day', %s, p.timezone, 'UTC')",
     spent_this_week="l.created_at >= %s AND django_datetime_trunc('week', l.created_at, p.timezone, 'UTC') "
-                    ">= django_datetime_trunc('week', %s, p.timezone, 'UTC')",
+    ">= django_datetime_trunc('week', %s, p.timezone, 'UTC')",
     pair=("json_array(", ")"),
     string_agg="group_concat",
 )
@@ -172,7 +175,6 @@ _N_CONTEXT_COLUMNS = 12  # before the protection columns
 _NO_PLAY = (0,) * HOURS
 DEFAULT_PEAK_HOUR = 20  # the usage window's fallback before the first play-hour rollup (the engine's default)
 _WEEK_AND_A_DAY = dt.timedelta(days=8)
-
 
 
 def business_month_start(now: dt.datetime) -> dt.datetime:
@@ -217,8 +219,9 @@ def _play_hours(value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
-def _context_statement(conn: Any, now: dt.datetime, month_start: dt.datetime, ids: tuple[int] | tuple[int, int]
-                       ) -> tuple[str, list[Any]]:
+def _context_statement(
+    conn: Any, now: dt.datetime, month_start: dt.datetime, ids: tuple[int] | tuple[int, int]
+) -> tuple[str, list[Any]]:
     """The statement and its parameters for one player id (``(id,)``) or the players of an id range
     (``(first, last)``)."""
     one = len(ids) == 1
@@ -227,8 +230,10 @@ def _context_statement(conn: Any, now: dt.datetime, month_start: dt.datetime, id
     if conn.vendor == "sqlite":
         adapt = conn.ops.adapt_datetimefield_value
         week_ago, now_text = adapt(now - _WEEK_AND_A_DAY), adapt(now)
-        return ((_CONTEXT_SQL_SQLITE if one else _RANGE_CONTEXT_SQL_SQLITE),
-                [adapt(month_start), now_text, week_ago, now_text, *ids])
+        return (
+            (_CONTEXT_SQL_SQLITE if one else _RANGE_CONTEXT_SQL_SQLITE),
+            [adapt(month_start), now_text, week_ago, now_text, *ids],
+        )
     raise NotImplementedError(f"recommendation context: no SQL for {conn.vendor}")
 
 
@@ -285,8 +290,9 @@ class _StreakRead:
             try:
                 return hot_store.get_many([self.key]).get(self.key, 0)
             except Exception:
-                logger.warning("hot store unreachable: win streak of player %s read as 0", self.player_id,
-                               exc_info=True)
+                logger.warning(
+                    "hot store unreachable: win streak of player %s read as 0", self.player_id, exc_info=True
+                )
                 return 0
         if self.conn is None:
             return 0
@@ -335,13 +341,20 @@ def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
         fields = context_cache.snapshot_decode(hot.snapshot, generation=hot.generation, month_start=month_start)
         if fields is not None:
             _FROM_SNAPSHOT.inc()
-            return _context_from_row(_row_from_snapshot(fields, hot.balance), now=now,
-                                     streak=hot.streak, vendor=conn.vendor)
+            return _context_from_row(
+                _row_from_snapshot(fields, hot.balance), now=now, streak=hot.streak, vendor=conn.vendor
+            )
     (_FROM_DATABASE if hot is not None else _FROM_DATABASE_REDIS_DOWN).inc()
     row = _context_row(conn, now, player_id, month_start)
     if hot is not None:
-        fill = snapshot_fill(row, user_id=player_id, version=hot.version, generation=hot.generation,
-                             month_start=month_start, restore_balance=hot.balance is None)
+        fill = snapshot_fill(
+            row,
+            user_id=player_id,
+            version=hot.version,
+            generation=hot.generation,
+            month_start=month_start,
+            restore_balance=hot.balance is None,
+        )
         if fill is not None:
             context_cache.fill_buffer().add([fill])
     return _context_from_row(row, now=now, streak=0 if hot is None else hot.streak, vendor=conn.vendor)
@@ -370,12 +383,26 @@ def _row_from_snapshot(fields: Sequence[Any], balance: int) -> tuple[Any, ...]:
     """A context row from a snapshot's fields and the balance: no spend pair, no ledger sequence number, no
     protection row."""
     locale, tz_name, rfm_group, risk_profile, hours, last_visit, month_tokens, markers, peak_hour = fields
-    return (locale, tz_name, balance, rfm_group, risk_profile, hours, last_visit, month_tokens, None, markers,
-            peak_hour, None, None)
+    return (
+        locale,
+        tz_name,
+        balance,
+        rfm_group,
+        risk_profile,
+        hours,
+        last_visit,
+        month_tokens,
+        None,
+        markers,
+        peak_hour,
+        None,
+        None,
+    )
 
 
-def snapshot_fill(row: Sequence[Any], *, user_id: int, version: str, generation: str, month_start: dt.datetime,
-                  restore_balance: bool) -> context_cache.Fill | None:
+def snapshot_fill(
+    row: Sequence[Any], *, user_id: int, version: str, generation: str, month_start: dt.datetime, restore_balance: bool
+) -> context_cache.Fill | None:
     """The snapshot of a context row read after ``version`` and ``generation`` were, for a player with a players
     row and a wallet and without a protection row (anyone else: None). ``restore_balance``: Redis had no copy of
     the balance; the row's balance and ledger row id restore it."""
@@ -385,9 +412,12 @@ def snapshot_fill(row: Sequence[Any], *, user_id: int, version: str, generation:
     fields[4] = _play_hours(fields[4])  # 24 counts (the jsonb's text would be stored as a string and parsed twice)
     fields[6] = int(fields[6] or 0)  # the month's tokens: PostgreSQL's SUM of a bigint is a numeric
     return context_cache.Fill(
-        user_id=user_id, version=version, generation=generation,
+        user_id=user_id,
+        version=version,
+        generation=generation,
         snapshot=context_cache.snapshot_encode(generation=generation, month_start=month_start, fields=fields),
-        balance=(int(row[2]), int(row[11])) if restore_balance else None)
+        balance=(int(row[2]), int(row[11])) if restore_balance else None,
+    )
 
 
 def _context_row(conn: Any, now: dt.datetime, player_id: int, month_start: dt.datetime) -> Sequence[Any]:
@@ -426,24 +456,47 @@ def _hot_read(player_id: int) -> _HotRead | None:
     conn: Any = None
     try:
         conn = _hot_connection()
-        conn.send_packed_command(conn.pack_commands((
-            ("MGET", key_streak_count(player_id), key_balance(player_id), context_cache.GENERATION_KEY),
-            ("HMGET", key, "v", "c"))))
+        conn.send_packed_command(
+            conn.pack_commands(
+                (
+                    ("MGET", key_streak_count(player_id), key_balance(player_id), context_cache.GENERATION_KEY),
+                    ("HMGET", key, "v", "c"),
+                )
+            )
+        )
         streak, balance, generation = conn.read_response()
         version, snapshot = conn.read_response()
     except Exception:
-        logger.warning("Redis unreachable: context of player %s read from the database, win streak 0", player_id,
-                       exc_info=True)
+        logger.warning(
+            "Redis unreachable: context of player %s read from the database, win streak 0", player_id, exc_info=True
+        )
         if conn is not None:
             conn.disconnect()  # its answers are unread: the next command reconnects
         return None
-    return _HotRead(0 if streak is None else int(streak), None if balance is None else int(balance),
-                    context_cache.text(generation), context_cache.text(version), snapshot)
+    return _HotRead(
+        0 if streak is None else int(streak),
+        None if balance is None else int(balance),
+        context_cache.text(generation),
+        context_cache.text(version),
+        snapshot,
+    )
 
 
 def _context_from_row(row: Sequence[Any], *, now: dt.datetime, streak: int, vendor: str) -> Context:
-    (locale, tz_name, balance, rfm_group, risk_profile, hours, last_visit, month_tokens, spent, markers,
-     peak_hour, _last_entry_id) = row[:_N_CONTEXT_COLUMNS]
+    (
+        locale,
+        tz_name,
+        balance,
+        rfm_group,
+        risk_profile,
+        hours,
+        last_visit,
+        month_tokens,
+        spent,
+        markers,
+        peak_hour,
+        _last_entry_id,
+    ) = row[:_N_CONTEXT_COLUMNS]
     peak = DEFAULT_PEAK_HOUR if peak_hour is None else int(peak_hour)
     if locale is None:  # no players row
         return Context(now=now, win_streak=streak, timezone=settings.BUSINESS_TIMEZONE, population_peak_hour=peak)
@@ -500,7 +553,8 @@ def _protection(values: Sequence[Any], vendor: str) -> PlayerProtection | None:
 
 
 _PROTECTION_TIME_COLUMNS = frozenset(
-    i for i, f in enumerate(PlayerProtection._meta.concrete_fields) if f.get_internal_type() == "DateTimeField")
+    i for i, f in enumerate(PlayerProtection._meta.concrete_fields) if f.get_internal_type() == "DateTimeField"
+)
 
 
 # --- the play-hour rollup's reads ------------------------------------------------------------------------------
@@ -508,8 +562,9 @@ _PROTECTION_TIME_COLUMNS = frozenset(
 ROUND_TYPES = ("GAME_PLAY", "FAIL_GAME")  # a game round, won, lost or failed
 
 
-def play_hour_counts(*, first_id: int, last_id: int, timezone: str, since: dt.datetime, until: dt.datetime
-                     ) -> list[tuple[int, int, int]]:
+def play_hour_counts(
+    *, first_id: int, last_id: int, timezone: str, since: dt.datetime, until: dt.datetime
+) -> list[tuple[int, int, int]]:
     """``(user_id, local hour, rounds)`` for the players with ids in [first_id, last_id] whose timezone is
     ``timezone``: their game rounds in [since, until), grouped by hour of day on their clock. One query."""
     try:
@@ -517,9 +572,14 @@ def play_hour_counts(*, first_id: int, last_id: int, timezone: str, since: dt.da
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         tz = dt.UTC  # a name the model's validator would refuse: read as UTC, like the engine does
     return list(
-        UserAction.objects.filter(user_id__gte=first_id, user_id__lte=last_id, user__timezone=timezone,
-                                  action_type__in=ROUND_TYPES, action_timestamp__gte=since,
-                                  action_timestamp__lt=until)
+        UserAction.objects.filter(
+            user_id__gte=first_id,
+            user_id__lte=last_id,
+            user__timezone=timezone,
+            action_type__in=ROUND_TYPES,
+            action_timestamp__gte=since,
+            action_timestamp__lt=until,
+        )
         .annotate(hour=ExtractHour("action_timestamp", tzinfo=tz))
         .values_list("user_id", "hour")
         .annotate(rounds=Count("id"))

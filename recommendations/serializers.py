@@ -17,15 +17,22 @@ from recommendations.services import Click, Served
 
 _REASON_HELP = (
     "Machine-readable reason (design brief section 6): `rule` names the rule that fired, the other keys are its "
-    "inputs, e.g. `{\"rule\": \"token_balance\", \"token_balance\": 250}`, `{\"rule\": \"risk_profile\", "
-    "\"risk_profile\": \"Low-Risk\"}`, `{\"rule\": \"corporate_tokens_month\", \"corporate_tokens_month\": 150, "
-    "\"days_since_visit\": 2}`, `{\"rule\": \"harm_markers\", \"harm_markers\": [\"LOSS_CHASING\"]}`, "
-    "`{\"rule\": \"self_exclusion\", \"until\": \"...\"}`."
+    'inputs, e.g. `{"rule": "token_balance", "token_balance": 250}`, `{"rule": "risk_profile", '
+    '"risk_profile": "Low-Risk"}`, `{"rule": "corporate_tokens_month", "corporate_tokens_month": 150, '
+    '"days_since_visit": 2}`, `{"rule": "harm_markers", "harm_markers": ["LOSS_CHASING"]}`, '
+    '`{"rule": "self_exclusion", "until": "..."}`.'
 )
 
 
-@extend_schema_field({"type": "object", "additionalProperties": True, "required": ["rule"],
-                      "properties": {"rule": {"type": "string"}}, "description": _REASON_HELP})
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "required": ["rule"],
+        "properties": {"rule": {"type": "string"}},
+        "description": _REASON_HELP,
+    }
+)
 class ReasonField(serializers.DictField):
     pass
 
@@ -35,16 +42,20 @@ class ProposalOutput(serializers.Serializer):
     type = serializers.ChoiceField(choices=engine.PROPOSAL_TYPES)
     message = serializers.CharField(help_text="In the player's locale; facts only.")
     game = serializers.CharField(required=False, help_text="Play proposals only: the game to open.")
-    action = serializers.CharField(required=False, help_text="Missions and the limit suggestion only: the "
-                                                             "button's target, e.g. VISIT_CORPORATE_SITE.")
-    reward_tokens = serializers.IntegerField(required=False, help_text="Missions only: the tokens the mission "
-                                                                       "pays (settings.MISSION_REWARDS).")
+    action = serializers.CharField(
+        required=False,
+        help_text="Missions and the limit suggestion only: the button's target, e.g. VISIT_CORPORATE_SITE.",
+    )
+    reward_tokens = serializers.IntegerField(
+        required=False, help_text="Missions only: the tokens the mission pays (settings.MISSION_REWARDS)."
+    )
     reason = ReasonField()
 
 
 class SuppressedOutput(serializers.Serializer):
-    type = serializers.ChoiceField(choices=engine.PROPOSAL_TYPES,
-                                   help_text="A proposal a rule produced and player protection removed.")
+    type = serializers.ChoiceField(
+        choices=engine.PROPOSAL_TYPES, help_text="A proposal a rule produced and player protection removed."
+    )
     reason = ReasonField()
 
 
@@ -53,18 +64,21 @@ class UsageWindowOutput(serializers.Serializer):
     end = serializers.CharField(help_text="HH:00, one hour after start.")
     timezone = serializers.CharField(help_text="The player's IANA timezone.")
     source = serializers.ChoiceField(  # type: ignore[assignment]  # the field is named "source"
-        choices=["player", "corporate_visit", "population"], help_text="Whose pattern chose the hour.")
+        choices=["player", "corporate_visit", "population"], help_text="Whose pattern chose the hour."
+    )
 
 
 class RecommendationOutput(serializers.Serializer):
     user_id = serializers.IntegerField()
-    recommended_game = serializers.CharField(allow_null=True, help_text="Roulette, SlotMachine, RPSGame or Quiz; "
-                                                                        "null during a cool-off or self-exclusion.")
+    recommended_game = serializers.CharField(
+        allow_null=True, help_text="Roulette, SlotMachine, RPSGame or Quiz; null during a cool-off or self-exclusion."
+    )
     recommended_game_reason = ReasonField()
     reward_level = serializers.IntegerField(help_text="Spec 2.3.4's base reward level (0-3) of the segment.")
     proposals = ProposalOutput(many=True)
-    usage_window = UsageWindowOutput(allow_null=True, help_text="Spec 2.3.3's best hour to open the app; null "
-                                                                "when none may be suggested.")
+    usage_window = UsageWindowOutput(
+        allow_null=True, help_text="Spec 2.3.3's best hour to open the app; null when none may be suggested."
+    )
     suppressed = SuppressedOutput(many=True, help_text="What player protection removed, and why.")
 
 
@@ -96,12 +110,12 @@ def recommendation_data(served: Served) -> dict[str, Any]:
         "recommended_game_reason": rec.game_reason,
         "reward_level": rec.reward_level,
         "proposals": proposals,
-        "usage_window": None if window is None else {"start": window.start, "end": window.end,
-                                                     "timezone": window.timezone, "source": window.source},
+        "usage_window": None
+        if window is None
+        else {"start": window.start, "end": window.end, "timezone": window.timezone, "source": window.source},
         "suppressed": [{"type": s.type, "reason": s.reason} for s in rec.suppressed],
     }
 
 
 def click_data(click: Click) -> dict[str, Any]:
-    return ClickOutput({"id": click.proposal_id, "clicked_at": click.clicked_at,
-                        "first_click": click.first_click}).data
+    return ClickOutput({"id": click.proposal_id, "clicked_at": click.clicked_at, "first_click": click.first_click}).data

@@ -52,14 +52,21 @@ class HarmReport:
     cleared: int = 0  # rows deleted: behaviour no longer found
 
     def as_dict(self) -> dict[str, object]:
-        return {"as_of": self.as_of.isoformat(), "players": self.players, "markers": dict(self.markers),
-                "cleared": self.cleared}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "players": self.players,
+            "markers": dict(self.markers),
+            "cleared": self.cleared,
+        }
 
 
-
-def harm_markers_compute(*, as_of: dt.datetime | None = None, chunk_size: int = 1000,
-                         thresholds: HarmThresholds | None = None,
-                         on_progress: Callable[[int], object] | None = None) -> HarmReport:
+def harm_markers_compute(
+    *,
+    as_of: dt.datetime | None = None,
+    chunk_size: int = 1000,
+    thresholds: HarmThresholds | None = None,
+    on_progress: Callable[[int], object] | None = None,
+) -> HarmReport:
     """Find every player's harm markers as of ``as_of`` (default now) and store them in ``player_harm_markers``.
 
     Player-id range by range (``chunk_size`` players): one streamed query over the range's recent actions,
@@ -74,21 +81,27 @@ def harm_markers_compute(*, as_of: dt.datetime | None = None, chunk_size: int = 
     for first_id, last_id in player_id_ranges(size=chunk_size):
         zones = player_timezones(first_id=first_id, last_id=last_id)
         rows: list[PlayerHarmMarker] = []
-        for user_id, events in harm_events_by_player(first_id=first_id, last_id=last_id, as_of=as_of,
-                                                     thresholds=thresholds):
+        for user_id, events in harm_events_by_player(
+            first_id=first_id, last_id=last_id, as_of=as_of, thresholds=thresholds
+        ):
             if user_id not in zones:  # an action of an id without a players row (no FK on user_actions)
                 continue
             found = detect_harm_markers(events, now=as_of, tz=zone(zones[user_id]), thresholds=thresholds)
             for marker, details in found.items():
-                rows.append(PlayerHarmMarker(user_id=user_id, marker=marker, detected_at=as_of, as_of=as_of,
-                                             details=details))
+                rows.append(
+                    PlayerHarmMarker(user_id=user_id, marker=marker, detected_at=as_of, as_of=as_of, details=details)
+                )
                 report.markers[marker] += 1
         with transaction.atomic():
             if rows:
                 PlayerHarmMarker.objects.bulk_create(
-                    rows, update_conflicts=True, unique_fields=["user", "marker"], update_fields=["as_of", "details"])
-            cleared, _ = PlayerHarmMarker.objects.filter(
-                user_id__gte=first_id, user_id__lte=last_id).exclude(as_of=as_of).delete()
+                    rows, update_conflicts=True, unique_fields=["user", "marker"], update_fields=["as_of", "details"]
+                )
+            cleared, _ = (
+                PlayerHarmMarker.objects.filter(user_id__gte=first_id, user_id__lte=last_id)
+                .exclude(as_of=as_of)
+                .delete()
+            )
             context_cache.generation_bump()  # the range's snapshots hold old markers
         report.cleared += cleared
         report.players += len(zones)
@@ -120,9 +133,12 @@ def recommendation_serve(*, user_id: int, now: dt.datetime | None = None) -> Ser
     served_ms = int(now.timestamp() * 1000)
     ids = proposal_ids_new(user_id, len(rec.proposals), served_ms=served_ms)
     if ids:
-        impression_buffer().add([
-            ImpressionRow(pid, user_id, p.type, str(p.reason.get("rule", "")), i, p.game, p.action, p.reason, now)
-            for i, (pid, p) in enumerate(zip(ids, rec.proposals, strict=True))])
+        impression_buffer().add(
+            [
+                ImpressionRow(pid, user_id, p.type, str(p.reason.get("rule", "")), i, p.game, p.action, p.reason, now)
+                for i, (pid, p) in enumerate(zip(ids, rec.proposals, strict=True))
+            ]
+        )
     return Served(user_id=user_id, recommendation=rec, proposal_ids=ids)
 
 
@@ -145,21 +161,47 @@ def impressions_record(*, rows: Sequence[ImpressionRow]) -> int:
     if not rows:
         return 0
     if connection.vendor == "postgresql":
-        document = orjson.dumps([
-            {"proposal_id": r.proposal_id, "user_id": r.user_id, "proposal_type": r.proposal_type, "rule": r.rule,
-             "position": r.position, "game": r.game or "", "action": r.action or "", "reason": r.reason,
-             "served_at": r.served_at} for r in rows], option=orjson.OPT_UTC_Z).decode()
+        document = orjson.dumps(
+            [
+                {
+                    "proposal_id": r.proposal_id,
+                    "user_id": r.user_id,
+                    "proposal_type": r.proposal_type,
+                    "rule": r.rule,
+                    "position": r.position,
+                    "game": r.game or "",
+                    "action": r.action or "",
+                    "reason": r.reason,
+                    "served_at": r.served_at,
+                }
+                for r in rows
+            ],
+            option=orjson.OPT_UTC_Z,
+        ).decode()
         # Inside a caller's transaction (a request on a synchronous setup), a savepoint keeps a failed write from
         # breaking it; on the flusher thread (autocommit) the statement is its own transaction.
         with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
             cursor.execute(_IMPRESSIONS_INSERT_PG, [document])
         return len(rows)
     RecommendationImpression.objects.bulk_create(
-        [RecommendationImpression(proposal_id=r.proposal_id, user_id=r.user_id, proposal_type=r.proposal_type,
-                                  rule=r.rule, position=r.position, game=r.game or "", action=r.action or "",
-                                  reason=r.reason, served_at=r.served_at) for r in rows],
+        [
+            RecommendationImpression(
+                proposal_id=r.proposal_id,
+                user_id=r.user_id,
+                proposal_type=r.proposal_type,
+                rule=r.rule,
+                position=r.position,
+                game=r.game or "",
+                action=r.action or "",
+                reason=r.reason,
+                served_at=r.served_at,
+            )
+            for r in rows
+        ],
         batch_size=len(rows),
-        update_conflicts=True, unique_fields=["proposal_id"], update_fields=_IMPRESSION_FIELDS,
+        update_conflicts=True,
+        unique_fields=["proposal_id"],
+        update_fields=_IMPRESSION_FIELDS,
     )
     return len(rows)
 
@@ -188,7 +230,8 @@ def proposal_click(*, user_id: int, proposal_id: str, now: dt.datetime | None = 
         if RecommendationImpression.objects.filter(proposal_id=pid, clicked_at__isnull=True).update(clicked_at=now):
             return Click(pid, now, first_click=True)
         row, created = RecommendationImpression.objects.get_or_create(
-            proposal_id=pid, defaults={"user_id": user_id, "served_at": served_at, "clicked_at": now})
+            proposal_id=pid, defaults={"user_id": user_id, "served_at": served_at, "clicked_at": now}
+        )
         if created:
             return Click(pid, now, first_click=True)
         if row.clicked_at is not None:
@@ -210,12 +253,19 @@ class SnapshotReport:
     skipped: str = ""  # why nothing was done
 
     def as_dict(self) -> dict[str, object]:
-        return {"as_of": self.as_of.isoformat(), "players": self.players, "eligible": self.eligible,
-                "stored": self.stored, "balances_restored": self.balances_restored, "skipped": self.skipped}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "players": self.players,
+            "eligible": self.eligible,
+            "stored": self.stored,
+            "balances_restored": self.balances_restored,
+            "skipped": self.skipped,
+        }
 
 
-def context_snapshots_build(*, as_of: dt.datetime | None = None, chunk_size: int = 5000,
-                            on_progress: Callable[[int], object] | None = None) -> SnapshotReport:
+def context_snapshots_build(
+    *, as_of: dt.datetime | None = None, chunk_size: int = 5000, on_progress: Callable[[int], object] | None = None
+) -> SnapshotReport:
     """Store a recommendation-context snapshot (``recommendations.context_cache``) for every eligible player, after
     the night's segments, harm markers and play hours: requests of the day then read their context from Redis.
 
@@ -237,9 +287,18 @@ def context_snapshots_build(*, as_of: dt.datetime | None = None, chunk_size: int
         fills = []
         for user_id, row in snapshot_rows(first_id=ids[0], last_id=ids[-1], now=as_of):
             i = read_before.get(user_id)
-            fill = None if i is None else snapshot_fill(row, user_id=user_id, version=versions[i],
-                                                        generation=generation, month_start=month_start,
-                                                        restore_balance=not has_balance[i])
+            fill = (
+                None
+                if i is None
+                else snapshot_fill(
+                    row,
+                    user_id=user_id,
+                    version=versions[i],
+                    generation=generation,
+                    month_start=month_start,
+                    restore_balance=not has_balance[i],
+                )
+            )
             if fill is not None:
                 fills.append(fill)
         report.stored += context_cache.fills_write(fills)
@@ -268,12 +327,19 @@ class PlayHoursReport:
     population_hours: list[int] = field(default_factory=lambda: [0] * HOURS)
 
     def as_dict(self) -> dict[str, object]:
-        return {"as_of": self.as_of.isoformat(), "players": self.players, "with_rounds": self.with_rounds,
-                "rounds": self.rounds, "cleared": self.cleared, "peak_hour": self.peak_hour}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "players": self.players,
+            "with_rounds": self.with_rounds,
+            "rounds": self.rounds,
+            "cleared": self.cleared,
+            "peak_hour": self.peak_hour,
+        }
 
 
-def play_hours_rollup(*, as_of: dt.datetime | None = None, chunk_size: int = 5000,
-                      on_progress: Callable[[int], object] | None = None) -> PlayHoursReport:
+def play_hours_rollup(
+    *, as_of: dt.datetime | None = None, chunk_size: int = 5000, on_progress: Callable[[int], object] | None = None
+) -> PlayHoursReport:
     """Fill ``player_play_hours`` and ``play_hours_population`` as of ``as_of`` (default now).
 
     Set-based, player-id range by range (``chunk_size`` players): per range and timezone one grouped query of
@@ -289,17 +355,24 @@ def play_hours_rollup(*, as_of: dt.datetime | None = None, chunk_size: int = 500
         zones = player_timezones(first_id=first_id, last_id=last_id)
         hours: dict[int, list[int]] = {}
         for tz_name in sorted(set(zones.values())):
-            for user_id, hour, rounds in play_hour_counts(first_id=first_id, last_id=last_id, timezone=tz_name,
-                                                          since=since, until=as_of):
+            for user_id, hour, rounds in play_hour_counts(
+                first_id=first_id, last_id=last_id, timezone=tz_name, since=since, until=as_of
+            ):
                 hours.setdefault(user_id, [0] * HOURS)[hour] += rounds
-        rows = [PlayerPlayHours(user_id=user_id, hours=counts, rounds=sum(counts), as_of=as_of)
-                for user_id, counts in sorted(hours.items())]
+        rows = [
+            PlayerPlayHours(user_id=user_id, hours=counts, rounds=sum(counts), as_of=as_of)
+            for user_id, counts in sorted(hours.items())
+        ]
         with transaction.atomic():
             if rows:
-                PlayerPlayHours.objects.bulk_create(rows, update_conflicts=True, unique_fields=["user"],
-                                                    update_fields=["hours", "rounds", "as_of"])
-            cleared, _ = PlayerPlayHours.objects.filter(
-                user_id__gte=first_id, user_id__lte=last_id).exclude(as_of=as_of).delete()
+                PlayerPlayHours.objects.bulk_create(
+                    rows, update_conflicts=True, unique_fields=["user"], update_fields=["hours", "rounds", "as_of"]
+                )
+            cleared, _ = (
+                PlayerPlayHours.objects.filter(user_id__gte=first_id, user_id__lte=last_id)
+                .exclude(as_of=as_of)
+                .delete()
+            )
             context_cache.generation_bump()  # the range's snapshots hold old play hours
         for counts in hours.values():
             report.rounds += sum(counts)
@@ -314,9 +387,20 @@ def play_hours_rollup(*, as_of: dt.datetime | None = None, chunk_size: int = 500
     top = max(population)
     report.peak_hour = population.index(top) if top > 0 else DEFAULT_PEAK_HOUR
     PopulationPlayHours.objects.bulk_create(
-        [PopulationPlayHours(id=PopulationPlayHours.SINGLETON_ID, hours=population, peak_hour=report.peak_hour,
-                             players=report.with_rounds, rounds=report.rounds, as_of=as_of)],
-        update_conflicts=True, unique_fields=["id"], update_fields=["hours", "peak_hour", "players", "rounds", "as_of"])
+        [
+            PopulationPlayHours(
+                id=PopulationPlayHours.SINGLETON_ID,
+                hours=population,
+                peak_hour=report.peak_hour,
+                players=report.with_rounds,
+                rounds=report.rounds,
+                as_of=as_of,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["hours", "peak_hour", "players", "rounds", "as_of"],
+    )
     context_cache.generation_bump()  # every snapshot holds the population's peak hour
     logger.info("play hours as of %s: %s", as_of.isoformat(), report.as_dict())
     return report

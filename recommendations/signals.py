@@ -32,8 +32,13 @@ def _templates_changed(sender: Any, **kwargs: Any) -> None:
 
 # The models a snapshot copies from, and the field naming their player. (A new players row needs nothing: a player
 # without one never has a snapshot.)
-_PLAYER_FIELD = {Player: "id", PlayerProtection: "player_id", UserSegment: "user_id", SiteVisit: "user_id",
-                 SiteReward: "user_id"}
+_PLAYER_FIELD = {
+    Player: "id",
+    PlayerProtection: "player_id",
+    UserSegment: "user_id",
+    SiteVisit: "user_id",
+    SiteReward: "user_id",
+}
 
 
 def _row_changed(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:

@@ -29,15 +29,40 @@ HISTORY_ROWS = 100
 class UserSegmentAdmin(ViewOnlyAdmin):
     """Segments with their inputs; the list page shows the distribution by group, a player's page their history."""
 
-    list_display = ("user_id", "rfm_group", "risk_profile", "as_of", "recency_days", "frequency", "monetary",
-                    "corporate_tokens_30d", "corporate_visits_30d", "balance", "streak_count", "last_updated",
-                    "history_link")
+    list_display = (
+        "user_id",
+        "rfm_group",
+        "risk_profile",
+        "as_of",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "corporate_tokens_30d",
+        "corporate_visits_30d",
+        "balance",
+        "streak_count",
+        "last_updated",
+        "history_link",
+    )
     list_filter = ("rfm_group", "risk_profile", "as_of")
     search_fields = ("=user__id",)
     ordering = ("user_id",)
-    fields = ("user", "rfm_group", "risk_profile", "as_of", "recency_days", "last_action_at", "frequency", "monetary",
-              "corporate_tokens_30d", "corporate_visits_30d", "balance", "streak_count", "last_updated",
-              "history")
+    fields = (
+        "user",
+        "rfm_group",
+        "risk_profile",
+        "as_of",
+        "recency_days",
+        "last_action_at",
+        "frequency",
+        "monetary",
+        "corporate_tokens_30d",
+        "corporate_visits_30d",
+        "balance",
+        "streak_count",
+        "last_updated",
+        "history",
+    )
     readonly_fields = ("history",)
 
     @admin.display(description="history")
@@ -51,18 +76,35 @@ class UserSegmentAdmin(ViewOnlyAdmin):
         if not rows:
             return "No change recorded yet."
         cells = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((h.as_of, h.from_group or "-", h.to_group, "-" if h.recency_days is None else h.recency_days,
-              h.frequency, h.monetary, h.get_reward_state_display(), h.reward_tokens or "") for h in rows))
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    h.as_of,
+                    h.from_group or "-",
+                    h.to_group,
+                    "-" if h.recency_days is None else h.recency_days,
+                    h.frequency,
+                    h.monetary,
+                    h.get_reward_state_display(),
+                    h.reward_tokens or "",
+                )
+                for h in rows
+            ),
+        )
         return format_html(
             "<table><thead><tr><th>as of</th><th>from</th><th>to</th><th>R</th><th>F</th><th>M</th><th>reward</th>"
-            "<th>tokens</th></tr></thead><tbody>{}</tbody></table>{}", cells, self.history_link(obj))
+            "<th>tokens</th></tr></thead><tbody>{}</tbody></table>{}",
+            cells,
+            self.history_link(obj),
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         run = segment_last_run()
         # The rollup the last run wrote; counted live only before any run finished (an empty or small table).
-        counts: dict[str, int] = dict(run.distribution) if run is not None and run.distribution else \
-            segment_distribution()
+        counts: dict[str, int] = (
+            dict(run.distribution) if run is not None and run.distribution else segment_distribution()
+        )
         total = sum(counts.values()) or 1
         rows = [(g, counts.get(g, 0), round(100 * counts.get(g, 0) / total, 1)) for g in reversed(Group.values)]
         context = {**(extra_context or {}), "distribution": rows, "distribution_run": run}
@@ -71,8 +113,21 @@ class UserSegmentAdmin(ViewOnlyAdmin):
 
 @admin.register(SegmentHistory)
 class SegmentHistoryAdmin(ViewOnlyAdmin):
-    list_display = ("id", "user_id", "as_of", "from_group", "to_group", "recency_days", "frequency", "monetary",
-                    "corporate_visits_30d", "balance", "reward_state", "reward_tokens", "rewarded_at")
+    list_display = (
+        "id",
+        "user_id",
+        "as_of",
+        "from_group",
+        "to_group",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "corporate_visits_30d",
+        "balance",
+        "reward_state",
+        "reward_tokens",
+        "rewarded_at",
+    )
     list_filter = ("to_group", "from_group", "reward_state", "as_of")
     search_fields = ("=user__id",)
     ordering = ("-id",)
@@ -90,19 +145,46 @@ class SegmentRuleAdmin(admin.ModelAdmin):
     """The spec's groups are fixed; their conditions, order and rewards are edited here. Each save is recorded
     with who changed what, and takes effect at the next run."""
 
-    list_display = ("group", "position", "enabled", "min_recency_days", "max_recency_days", "min_frequency",
-                    "max_frequency", "min_monetary", "max_monetary", "require_min_balance", "min_balance",
-                    "require_corporate_visits", "min_corporate_visits", "max_corporate_visits",
-                    "upgrade_reward_tokens", "updated_at")
+    list_display = (
+        "group",
+        "position",
+        "enabled",
+        "min_recency_days",
+        "max_recency_days",
+        "min_frequency",
+        "max_frequency",
+        "min_monetary",
+        "max_monetary",
+        "require_min_balance",
+        "min_balance",
+        "require_corporate_visits",
+        "min_corporate_visits",
+        "max_corporate_visits",
+        "upgrade_reward_tokens",
+        "updated_at",
+    )
     readonly_fields = ("group", "updated_at")
     fieldsets = (
         (None, {"fields": ("group", "position", "enabled", "updated_at")}),
-        ("The spec's conditions (empty: no bound)", {"fields": (
-            ("min_recency_days", "max_recency_days"), ("min_frequency", "max_frequency"),
-            ("min_monetary", "max_monetary"))}),
-        ("Extra conditions of the spec's prose (off by default)", {"fields": (
-            ("require_min_balance", "min_balance"),
-            ("require_corporate_visits", "min_corporate_visits", "max_corporate_visits"))}),
+        (
+            "The spec's conditions (empty: no bound)",
+            {
+                "fields": (
+                    ("min_recency_days", "max_recency_days"),
+                    ("min_frequency", "max_frequency"),
+                    ("min_monetary", "max_monetary"),
+                )
+            },
+        ),
+        (
+            "Extra conditions of the spec's prose (off by default)",
+            {
+                "fields": (
+                    ("require_min_balance", "min_balance"),
+                    ("require_corporate_visits", "min_corporate_visits", "max_corporate_visits"),
+                )
+            },
+        ),
         ("Upgrade reward", {"fields": ("upgrade_reward_tokens",)}),
     )
     inlines = [SegmentRuleChangeInline]
@@ -121,16 +203,43 @@ class SegmentRuleAdmin(admin.ModelAdmin):
 
 class SegmentRunRangeInline(ViewOnlyTabularInline):
     model = SegmentRunRange
-    fields = ("first_id", "last_id", "players", "rows_updated", "rows_inserted", "changes", "rises", "rewards_paid",
-              "applied_at", "done_at", "apply_seconds", "rewards_seconds")
+    fields = (
+        "first_id",
+        "last_id",
+        "players",
+        "rows_updated",
+        "rows_inserted",
+        "changes",
+        "rises",
+        "rewards_paid",
+        "applied_at",
+        "done_at",
+        "apply_seconds",
+        "rewards_seconds",
+    )
     readonly_fields = fields
 
 
 @admin.register(SegmentRun)
 class SegmentRunAdmin(ViewOnlyAdmin):
-    list_display = ("id", "as_of", "status", "trigger", "pay_rewards", "players", "rows_updated", "rows_inserted",
-                    "changes", "rises", "rewards_paid", "rules_version", "stage_seconds", "apply_seconds",
-                    "started_at", "finished_at")
+    list_display = (
+        "id",
+        "as_of",
+        "status",
+        "trigger",
+        "pay_rewards",
+        "players",
+        "rows_updated",
+        "rows_inserted",
+        "changes",
+        "rises",
+        "rewards_paid",
+        "rules_version",
+        "stage_seconds",
+        "apply_seconds",
+        "started_at",
+        "finished_at",
+    )
     list_filter = ("status", "as_of")
     ordering = ("-id",)
     inlines = [SegmentRunRangeInline]

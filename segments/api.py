@@ -17,8 +17,9 @@ class UserSegmentApi(APIView):
 
     permission_classes = [IsService | IsStaff]
 
-    @extend_schema(responses={200: SegmentOutput, 404: OpenApiResponse(description="No such player.")},
-                   tags=["segments"])
+    @extend_schema(
+        responses={200: SegmentOutput, 404: OpenApiResponse(description="No such player.")}, tags=["segments"]
+    )
     def get(self, request: Request, user_id: int) -> Response:
         if not 0 < user_id <= MAX_PLAYER_ID:  # players.id is a bigint: anything past it is no player
             raise NotFound(f"No player {user_id}.")

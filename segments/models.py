@@ -90,13 +90,21 @@ class SegmentRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.FULL)
     mode_reason = models.CharField(max_length=200, blank=True, help_text="Why this mode (why not incremental).")
-    base_run = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                 help_text="Incremental: the run whose rows this one starts from.")
-    watermark = models.BigIntegerField(null=True, blank=True,
-                                       help_text="The highest user_actions id counted (all below had committed).")
+    base_run = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Incremental: the run whose rows this one starts from.",
+    )
+    watermark = models.BigIntegerField(
+        null=True, blank=True, help_text="The highest user_actions id counted (all below had committed)."
+    )
     business_timezone = models.CharField(max_length=64, blank=True, help_text="The window's time zone.")
-    rows_as_of = models.BigIntegerField(null=True, blank=True,
-                                        help_text="user_segments rows as of this date when the run ended.")
+    rows_as_of = models.BigIntegerField(
+        null=True, blank=True, help_text="user_segments rows as of this date when the run ended."
+    )
     trigger = models.CharField(max_length=30, blank=True, help_text="beat, command, ...")
     pay_rewards = models.BooleanField(default=True, help_text="False for a backfill: rises are recorded, not paid.")
     rules = models.JSONField(default=list, help_text="The rules this run used, in evaluation order.")
@@ -119,8 +127,11 @@ class SegmentRun(models.Model):
 
     class Meta:
         db_table = "segment_runs"
-        constraints = [models.UniqueConstraint(fields=["status"], condition=models.Q(status="running"),
-                                               name="segment_runs_one_running")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="running"), name="segment_runs_one_running"
+            )
+        ]
         indexes = [models.Index(fields=["as_of"], name="segment_runs_as_of")]
 
     def __str__(self) -> str:
@@ -194,8 +205,7 @@ class SegmentHistory(models.Model):
         verbose_name_plural = "segment history"
         indexes = [
             models.Index(fields=["user", "as_of"], name="segment_history_user_as_of"),
-            models.Index(fields=["user"], condition=models.Q(reward_state="pending"),
-                         name="segment_history_pending"),
+            models.Index(fields=["user"], condition=models.Q(reward_state="pending"), name="segment_history_pending"),
         ]
 
     def __str__(self) -> str:
@@ -226,11 +236,13 @@ class SegmentRule(models.Model):
     require_min_balance = models.BooleanField(default=False, help_text="Also require a wallet balance >= min_balance.")
     min_balance = models.PositiveBigIntegerField(null=True, blank=True)
     require_corporate_visits = models.BooleanField(
-        default=False, help_text="Also require Company A visits (in the 30-day window) within the bounds.")
+        default=False, help_text="Also require Company A visits (in the 30-day window) within the bounds."
+    )
     min_corporate_visits = models.PositiveIntegerField(null=True, blank=True)
     max_corporate_visits = models.PositiveIntegerField(null=True, blank=True)
     upgrade_reward_tokens = models.PositiveIntegerField(
-        default=0, help_text="Tokens granted when a player rises into this group (0: no reward).")
+        default=0, help_text="Tokens granted when a player rises into this group (0: no reward)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -242,8 +254,12 @@ class SegmentRule(models.Model):
 
     def clean(self) -> None:
         problems: dict[str, str] = {}
-        for low, high in (("min_recency_days", "max_recency_days"), ("min_frequency", "max_frequency"),
-                          ("min_monetary", "max_monetary"), ("min_corporate_visits", "max_corporate_visits")):
+        for low, high in (
+            ("min_recency_days", "max_recency_days"),
+            ("min_frequency", "max_frequency"),
+            ("min_monetary", "max_monetary"),
+            ("min_corporate_visits", "max_corporate_visits"),
+        ):
             a, b = getattr(self, low), getattr(self, high)
             if a is not None and b is not None and a > b:
                 problems[high] = f"Must be at least {low} ({a})."

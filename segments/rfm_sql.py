@@ -26,8 +26,15 @@ from segments.models import GROUP_RANK, Group
 WINDOW_DAYS = 30
 
 # The columns of the scratch table that user_segments and the history take over, in this order.
-COMPUTED = ("recency_days", "frequency", "monetary", "corporate_tokens_30d", "corporate_visits_30d", "balance",
-            "last_action_at")
+COMPUTED = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "corporate_tokens_30d",
+    "corporate_visits_30d",
+    "balance",
+    "last_action_at",
+)
 
 
 @dataclass(frozen=True)
@@ -112,8 +119,11 @@ def rank_case(column: str, params: Params) -> str:
 
 
 def reward_case(column: str, rules: Sequence[Rule], params: Params) -> str:
-    whens = " ".join(f"WHEN {params.add(r.group)} THEN {params.add(int(r.upgrade_reward_tokens))}"
-                     for r in rules if r.enabled and r.upgrade_reward_tokens > 0)
+    whens = " ".join(
+        f"WHEN {params.add(r.group)} THEN {params.add(int(r.upgrade_reward_tokens))}"
+        for r in rules
+        if r.enabled and r.upgrade_reward_tokens > 0
+    )
     return f"CASE {column} {whens} ELSE 0 END" if whens else "0"
 
 
@@ -149,19 +159,23 @@ def _sums(vendor: str, *, weight: str = "", prefix: str = "") -> str:
     if vendor == "postgresql":
         spent, earned = f"({meta}->>'spent_tokens')::bigint", f"({meta}->>'earned_tokens')::bigint"
         corporate = f"{typ} = 'EARN_CYBER_TOKENS' AND {meta}->>'source' = 'corporate'"
-        return (f"{f'sum({weight})' if weight else 'count(*)'} AS f, "
-                f"max({col}){f' FILTER (WHERE {weight} >= 0)' if weight else ''} AS last_ts, "
-                f"sum({w}{spent}) FILTER (WHERE {typ} = 'SPEND_CYBER_TOKENS') AS m, "
-                f"sum({w}{earned}) FILTER (WHERE {corporate}) AS ct, "
-                f"{f'sum({weight})' if weight else 'count(*)'} FILTER (WHERE {typ} = 'CORPORATE_VISIT') AS cv")
+        return (
+            f"{f'sum({weight})' if weight else 'count(*)'} AS f, "
+            f"max({col}){f' FILTER (WHERE {weight} >= 0)' if weight else ''} AS last_ts, "
+            f"sum({w}{spent}) FILTER (WHERE {typ} = 'SPEND_CYBER_TOKENS') AS m, "
+            f"sum({w}{earned}) FILTER (WHERE {corporate}) AS ct, "
+            f"{f'sum({weight})' if weight else 'count(*)'} FILTER (WHERE {typ} = 'CORPORATE_VISIT') AS cv"
+        )
     spent, earned = f"json_extract({meta}, '$.spent_tokens')", f"json_extract({meta}, '$.earned_tokens')"
     corporate = f"{typ} = 'EARN_CYBER_TOKENS' AND json_extract({meta}, '$.source') = 'corporate'"
     one = weight or "1"
-    return (f"{f'sum({weight})' if weight else 'count(*)'} AS f, "
-            f"max({f'CASE WHEN {weight} >= 0 THEN {col} END' if weight else col}) AS last_ts, "
-            f"sum(CASE WHEN {typ} = 'SPEND_CYBER_TOKENS' THEN {w}{spent} END) AS m, "
-            f"sum(CASE WHEN {corporate} THEN {w}{earned} END) AS ct, "
-            f"sum(CASE WHEN {typ} = 'CORPORATE_VISIT' THEN {one} ELSE 0 END) AS cv")
+    return (
+        f"{f'sum({weight})' if weight else 'count(*)'} AS f, "
+        f"max({f'CASE WHEN {weight} >= 0 THEN {col} END' if weight else col}) AS last_ts, "
+        f"sum(CASE WHEN {typ} = 'SPEND_CYBER_TOKENS' THEN {w}{spent} END) AS m, "
+        f"sum(CASE WHEN {corporate} THEN {w}{earned} END) AS ct, "
+        f"sum(CASE WHEN {typ} = 'CORPORATE_VISIT' THEN {one} ELSE 0 END) AS cv"
+    )
 
 
 _BARE_AGGREGATE_PG = f"""
@@ -413,16 +427,20 @@ def streaks_source(vendor: str) -> str:
     """The streak counts read from the hot store, as a relation (user_id, streak): arrays or a JSON list."""
     if vendor == "postgresql":
         return "SELECT * FROM unnest(%(k_ids)s::bigint[], %(k_streaks)s::integer[]) AS k(user_id, streak)"
-    return ("SELECT CAST(json_extract(j.value, '$[0]') AS INTEGER) AS user_id, "
-            "CAST(json_extract(j.value, '$[1]') AS INTEGER) AS streak FROM json_each(%(k_json)s) AS j")
+    return (
+        "SELECT CAST(json_extract(j.value, '$[0]') AS INTEGER) AS user_id, "
+        "CAST(json_extract(j.value, '$[1]') AS INTEGER) AS streak FROM json_each(%(k_json)s) AS j"
+    )
 
 
 def streak_params(vendor: str, streaks: Mapping[int, int]) -> dict[str, Any]:
     """The non-zero streaks as parameters (a missing key is a streak of 0)."""
     items = sorted((uid, n) for uid, n in streaks.items() if n)
     if vendor == "postgresql":
-        return {"k_ids": "{" + ",".join(str(u) for u, _ in items) + "}",
-                "k_streaks": "{" + ",".join(str(n) for _, n in items) + "}"}
+        return {
+            "k_ids": "{" + ",".join(str(u) for u, _ in items) + "}",
+            "k_streaks": "{" + ",".join(str(n) for _, n in items) + "}",
+        }
     import orjson
 
     return {"k_json": orjson.dumps(items).decode()}
@@ -480,8 +498,9 @@ def insert_sql(vendor: str, table: str) -> str:
     placeholder) takes the computed values instead; its risk profile stays."""
     columns = ", ".join(COMPUTED)
     values = ", ".join(f"st.{c}" for c in COMPUTED)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in ("rfm_group", "as_of", *COMPUTED, "streak_count",
-                                                          "last_updated"))
+    updates = ", ".join(
+        f"{c} = excluded.{c}" for c in ("rfm_group", "as_of", *COMPUTED, "streak_count", "last_updated")
+    )
     return f"""
 INSERT INTO user_segments (user_id, rfm_group, risk_profile, as_of, {columns}, streak_count, last_updated)
 SELECT st.user_id, st.new_group, NULL, {typed("as_of", "date", vendor)}, {values}, coalesce(k.streak, 0),

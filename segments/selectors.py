@@ -9,8 +9,9 @@ from segments.models import Group, SegmentHistory, SegmentRun, UserSegment
 
 def segment_distribution() -> dict[str, int]:
     """Players per group, every group named (0 when empty), lowest tier first."""
-    counts = dict(UserSegment.objects.values_list("rfm_group").annotate(n=Count("user_id")).values_list(
-        "rfm_group", "n"))
+    counts = dict(
+        UserSegment.objects.values_list("rfm_group").annotate(n=Count("user_id")).values_list("rfm_group", "n")
+    )
     return {str(group): int(counts.get(group, 0)) for group in Group.values}
 
 

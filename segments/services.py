@@ -74,6 +74,7 @@ def business_today() -> dt.date:
 
 # --- UserService (spec 2.8) -----------------------------------------------------------------------------------
 
+
 class UserService:
     """Segment creation and retrieval in one place (spec 2.8): API code reaches segments only through here."""
 
@@ -102,8 +103,9 @@ class UserService:
     def set_risk_profile(*, user_id: int, risk_profile: str | None) -> UserSegment:
         """Record the quiz's risk profile (spec 2.4); the batch never writes it."""
         if risk_profile is not None and risk_profile not in RiskProfile.values:
-            raise InvalidInput("Unknown risk profile.",
-                               fields={"risk_profile": [f"Must be one of: {', '.join(RiskProfile.values)}."]})
+            raise InvalidInput(
+                "Unknown risk profile.", fields={"risk_profile": [f"Must be one of: {', '.join(RiskProfile.values)}."]}
+            )
         with transaction.atomic():
             UserService.get_or_create_segment(user_id)
             UserSegment.objects.filter(user_id=user_id).update(risk_profile=risk_profile, last_updated=timezone.now())
@@ -149,6 +151,7 @@ def segment_rule_update(*, rule_id: int, changes: Mapping[str, Any], actor: str)
 
 
 # --- the batch --------------------------------------------------------------------------------------------------
+
 
 def _adapt(value: Any) -> Any:
     """A date or datetime as the current database takes it in a hand-written statement."""
@@ -199,8 +202,9 @@ def _drop_table(table: str) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def segment_run_start(*, as_of: dt.date, pay_rewards: bool | None = None, trigger: str = "",
-                      full: bool = False) -> SegmentRun:
+def segment_run_start(
+    *, as_of: dt.date, pay_rewards: bool | None = None, trigger: str = "", full: bool = False
+) -> SegmentRun:
     """Open a run for ``as_of`` with the rules as they are now (read once). Only one run at a time: a run left
     ``running`` longer than SEGMENTS_RUN_STALE_HOURS (a crashed worker) is failed first; a live one refuses.
 
@@ -217,8 +221,14 @@ def segment_run_start(*, as_of: dt.date, pay_rewards: bool | None = None, trigge
     version = SegmentRuleChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
     try:
         with transaction.atomic():
-            run = SegmentRun.objects.create(as_of=as_of, pay_rewards=pay_rewards, trigger=trigger, rules=rules,
-                                            rules_version=version, business_timezone=settings.BUSINESS_TIMEZONE)
+            run = SegmentRun.objects.create(
+                as_of=as_of,
+                pay_rewards=pay_rewards,
+                trigger=trigger,
+                rules=rules,
+                rules_version=version,
+                business_timezone=settings.BUSINESS_TIMEZONE,
+            )
     except IntegrityError as exc:
         running = SegmentRun.objects.filter(status=SegmentRun.Status.RUNNING).first()
         raise SegmentRunInProgress(
@@ -316,8 +326,13 @@ def segment_run_stage(*, run_id: int, range_size: int | None = None) -> list[int
     size = max(int(range_size or settings.SEGMENTS_RANGE_SIZE), 1)
     table = run.stage_table
     start, end = rfm_sql.window(run.as_of, run.business_timezone)
-    params: dict[str, Any] = {"start": _adapt(start), "end": _adapt(end), "as_of": _adapt(run.as_of),
-                              "tz": run.business_timezone, "watermark": run.watermark}
+    params: dict[str, Any] = {
+        "start": _adapt(start),
+        "end": _adapt(end),
+        "as_of": _adapt(run.as_of),
+        "tz": run.business_timezone,
+        "watermark": run.watermark,
+    }
     started = time.monotonic()
     with transaction.atomic():
         _drop_table(table)
@@ -343,10 +358,13 @@ def segment_run_stage(*, run_id: int, range_size: int | None = None) -> list[int
             else:
                 ranges = _cut_ranges(cursor, table, size)
         created = SegmentRunRange.objects.bulk_create(
-            [SegmentRunRange(run=run, first_id=a, last_id=b, players=n) for a, b, n in ranges])
+            [SegmentRunRange(run=run, first_id=a, last_id=b, players=n) for a, b, n in ranges]
+        )
         SegmentRun.objects.filter(id=run.id).update(
-            ranges_total=len(ranges), range_players=sum(n for _, _, n in ranges),
-            stage_seconds=time.monotonic() - started)
+            ranges_total=len(ranges),
+            range_players=sum(n for _, _, n in ranges),
+            stage_seconds=time.monotonic() - started,
+        )
     return [r.id for r in created]
 
 
@@ -359,8 +377,11 @@ def _cut_ranges(cursor: Any, table: str, size: int) -> list[tuple[int, int, int]
     ranges: list[tuple[int, int, int]] = []
     last = -(2**63)  # below any player id (players.id is a bigint)
     while True:
-        cursor.execute(f"SELECT min(user_id), max(user_id), count(*) FROM (SELECT user_id FROM {table} "
-                       "WHERE user_id > %s ORDER BY user_id LIMIT %s) t", [last, size])
+        cursor.execute(
+            f"SELECT min(user_id), max(user_id), count(*) FROM (SELECT user_id FROM {table} "
+            "WHERE user_id > %s ORDER BY user_id LIMIT %s) t",
+            [last, size],
+        )
         first_id, last_id, count = cursor.fetchone()
         if not count:
             return ranges
@@ -368,8 +389,9 @@ def _cut_ranges(cursor: Any, table: str, size: int) -> list[tuple[int, int, int]
         last = last_id
 
 
-def _widen(ranges: list[tuple[int, int, int]], low: int | None, high: int | None,
-           changed: int) -> list[tuple[int, int, int]]:
+def _widen(
+    ranges: list[tuple[int, int, int]], low: int | None, high: int | None, changed: int
+) -> list[tuple[int, int, int]]:
     """Ranges cut along user_segments, stretched at both ends to the changed players' ids (players without a row
     yet may lie outside); one range of the changed players when user_segments is empty."""
     if low is None or high is None:
@@ -389,14 +411,16 @@ def _read_streaks(run: SegmentRun, first_id: int, last_id: int) -> dict[int, int
     table = run.stage_table
     sql = f"SELECT user_id FROM {table} WHERE user_id BETWEEN %(lo)s AND %(hi)s"
     if run.mode == SegmentRun.Mode.INCREMENTAL:  # the stored rows, and the changed players without one
-        sql = (f"SELECT user_id FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s UNION ALL SELECT user_id "
-               f"FROM {table} d WHERE user_id BETWEEN %(lo)s AND %(hi)s AND NOT EXISTS "
-               "(SELECT 1 FROM user_segments s WHERE s.user_id = d.user_id)")
+        sql = (
+            f"SELECT user_id FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s UNION ALL SELECT user_id "
+            f"FROM {table} d WHERE user_id BETWEEN %(lo)s AND %(hi)s AND NOT EXISTS "
+            "(SELECT 1 FROM user_segments s WHERE s.user_id = d.user_id)"
+        )
     with connection.cursor() as cursor:
         cursor.execute(sql, {"lo": first_id, "hi": last_id})
         ids = [row[0] for row in cursor.fetchall()]
     streaks: dict[int, int] = {}
-    chunks = [ids[i:i + MGET_CHUNK] for i in range(0, len(ids), MGET_CHUNK)]
+    chunks = [ids[i : i + MGET_CHUNK] for i in range(0, len(ids), MGET_CHUNK)]
     if not hot_store.is_redis:
         for chunk in chunks:
             values = hot_store.get_many(key_streak_count(uid) for uid in chunk)
@@ -404,13 +428,14 @@ def _read_streaks(run: SegmentRun, first_id: int, last_id: int) -> dict[int, int
         return streaks
     client = hot_store.redis()
     for i in range(0, len(chunks), MGET_PIPELINE):
-        batch = chunks[i:i + MGET_PIPELINE]
+        batch = chunks[i : i + MGET_PIPELINE]
         pipe = client.pipeline(transaction=False)
         for chunk in batch:
             pipe.mget([key_streak_count(uid) for uid in chunk])
         for chunk, values in zip(batch, pipe.execute(), strict=True):
-            streaks.update((uid, n) for uid, v in zip(chunk, values, strict=True)
-                           if v is not None and (n := int(float(v))))
+            streaks.update(
+                (uid, n) for uid, v in zip(chunk, values, strict=True) if v is not None and (n := int(float(v)))
+            )
     return streaks
 
 
@@ -423,33 +448,51 @@ def segment_range_apply(*, range_id: int) -> bool:
     (applied already, or the run is no longer running)."""
     started = time.monotonic()
     with transaction.atomic():
-        rng = SegmentRunRange.objects.select_for_update(of=("self",)).select_related("run__base_run").get(
-            id=range_id)
+        rng = SegmentRunRange.objects.select_for_update(of=("self",)).select_related("run__base_run").get(id=range_id)
         run = rng.run
         if rng.applied_at is not None or run.status != SegmentRun.Status.RUNNING:
             return False
         _tune_transaction(jit=False, hash_joins=True)
         params = rfm_sql.Params()
-        values: dict[str, Any] = {"lo": rng.first_id, "hi": rng.last_id, "as_of": _adapt(run.as_of),
-                                  "now": _adapt(timezone.now()), "run": run.id, "pay": run.pay_rewards}
+        values: dict[str, Any] = {
+            "lo": rng.first_id,
+            "hi": rng.last_id,
+            "as_of": _adapt(run.as_of),
+            "now": _adapt(timezone.now()),
+            "run": run.id,
+            "pay": run.pay_rewards,
+        }
         incremental = run.mode == SegmentRun.Mode.INCREMENTAL
         if incremental:
             values.update(_source_values(run))
         values.update(rfm_sql.streak_params(connection.vendor, _read_streaks(run, rng.first_id, rng.last_id)))
         if connection.vendor == "postgresql":
             rules = _rules(run)
-            source = (rfm_sql.source_sql("postgresql", run.stage_table, rules, params) if incremental else
-                      f"SELECT * FROM {run.stage_table} WHERE user_id BETWEEN %(lo)s AND %(hi)s")
+            source = (
+                rfm_sql.source_sql("postgresql", run.stage_table, rules, params)
+                if incremental
+                else f"SELECT * FROM {run.stage_table} WHERE user_id BETWEEN %(lo)s AND %(hi)s"
+            )
             with connection.cursor() as cursor:
                 cursor.execute(rfm_sql.apply_sql(source, rules, params), {**values, **params})
                 covered, changes, updated, inserted = cursor.fetchone()
         else:
             covered, changes, updated, inserted = _apply_sqlite(run, values, incremental=incremental)
-        rises = SegmentHistory.objects.filter(run_id=run.id, user__gte=rng.first_id, user__lte=rng.last_id,
-                                              reward_state=SegmentHistory.RewardState.PENDING).count()
+        rises = SegmentHistory.objects.filter(
+            run_id=run.id,
+            user__gte=rng.first_id,
+            user__lte=rng.last_id,
+            reward_state=SegmentHistory.RewardState.PENDING,
+        ).count()
         SegmentRunRange.objects.filter(id=rng.id).update(
-            applied_at=timezone.now(), covered=covered, rows_updated=updated, rows_inserted=inserted,
-            changes=changes, rises=rises, apply_seconds=time.monotonic() - started)
+            applied_at=timezone.now(),
+            covered=covered,
+            rows_updated=updated,
+            rows_inserted=inserted,
+            changes=changes,
+            rises=rises,
+            apply_seconds=time.monotonic() - started,
+        )
         player_data_changed_after_commit(sender=UserSegment, user_ids=None)  # any player of the range
     return True
 
@@ -459,8 +502,13 @@ def _source_values(run: SegmentRun) -> dict[str, Any]:
     base = run.base_run
     assert base is not None
     start, end = rfm_sql.window(run.as_of, run.business_timezone)
-    return {"base_as_of": _adapt(base.as_of), "start": _adapt(start), "end": _adapt(end),
-            "tz": run.business_timezone, "watermark": run.watermark}
+    return {
+        "base_as_of": _adapt(base.as_of),
+        "start": _adapt(start),
+        "end": _adapt(end),
+        "tz": run.business_timezone,
+        "watermark": run.watermark,
+    }
 
 
 def _apply_sqlite(run: SegmentRun, values: dict[str, Any], *, incremental: bool) -> tuple[int, int, int, int]:
@@ -495,7 +543,8 @@ def segment_range_close(*, range_id: int) -> int:
     started = time.monotonic()
     paid = segment_rewards_pay(first_id=rng.first_id, last_id=rng.last_id)
     SegmentRunRange.objects.filter(id=rng.id, done_at__isnull=True).update(
-        done_at=timezone.now(), rewards_paid=paid, rewards_seconds=time.monotonic() - started)
+        done_at=timezone.now(), rewards_paid=paid, rewards_seconds=time.monotonic() - started
+    )
     return paid
 
 
@@ -515,16 +564,25 @@ def segment_run_finish(*, run_id: int) -> bool:
     Only one caller wins (the status moves from running once)."""
     with transaction.atomic():
         if not SegmentRun.objects.filter(id=run_id, status=SegmentRun.Status.RUNNING).update(
-                status=SegmentRun.Status.DONE, finished_at=timezone.now()):
+            status=SegmentRun.Status.DONE, finished_at=timezone.now()
+        ):
             return False
         totals = SegmentRunRange.objects.filter(run_id=run_id).aggregate(
-            players=Sum("covered"), rows_updated=Sum("rows_updated"), rows_inserted=Sum("rows_inserted"),
-            changes=Sum("changes"), rises=Sum("rises"), rewards_paid=Sum("rewards_paid"),
-            apply_seconds=Sum("apply_seconds"), rewards_seconds=Sum("rewards_seconds"))
+            players=Sum("covered"),
+            rows_updated=Sum("rows_updated"),
+            rows_inserted=Sum("rows_inserted"),
+            changes=Sum("changes"),
+            rises=Sum("rises"),
+            rewards_paid=Sum("rewards_paid"),
+            apply_seconds=Sum("apply_seconds"),
+            rewards_seconds=Sum("rewards_seconds"),
+        )
         as_of = SegmentRun.objects.values_list("as_of", flat=True).get(id=run_id)
         SegmentRun.objects.filter(id=run_id).update(
-            distribution=segment_distribution(), rows_as_of=UserSegment.objects.filter(as_of=as_of).count(),
-            **{k: v or 0 for k, v in totals.items()})
+            distribution=segment_distribution(),
+            rows_as_of=UserSegment.objects.filter(as_of=as_of).count(),
+            **{k: v or 0 for k, v in totals.items()},
+        )
         _drop_table(SegmentRun(id=run_id).stage_table)
     return True
 
@@ -533,7 +591,8 @@ def segment_run_fail(*, run_id: int, error: str) -> None:
     """Mark a run failed and drop its scratch table. What it applied stays (each range is consistent on its
     own); the next run recomputes everyone, and pays any rise left pending."""
     SegmentRun.objects.filter(id=run_id, status=SegmentRun.Status.RUNNING).update(
-        status=SegmentRun.Status.FAILED, finished_at=timezone.now(), error=error[:5000])
+        status=SegmentRun.Status.FAILED, finished_at=timezone.now(), error=error[:5000]
+    )
     try:
         with transaction.atomic():
             _drop_table(SegmentRun(id=run_id).stage_table)
@@ -541,10 +600,18 @@ def segment_run_fail(*, run_id: int, error: str) -> None:
         logger.exception("could not drop the scratch table of RFM run %s", run_id)
 
 
-def segment_batch_run(*, as_of: dt.date | None = None, pay_rewards: bool | None = None,
-                      range_size: int | None = None, trigger: str = "", dispatch: bool | None = None,
-                      workers: int = 1, full: bool = False, on_progress: Progress | None = None,
-                      on_phase: Callable[[str, SegmentRun], object] | None = None) -> SegmentRun:
+def segment_batch_run(
+    *,
+    as_of: dt.date | None = None,
+    pay_rewards: bool | None = None,
+    range_size: int | None = None,
+    trigger: str = "",
+    dispatch: bool | None = None,
+    workers: int = 1,
+    full: bool = False,
+    on_progress: Progress | None = None,
+    on_phase: Callable[[str, SegmentRun], object] | None = None,
+) -> SegmentRun:
     """The nightly RFM batch for ``as_of`` (default: the business date today).
 
     ``dispatch``: hand each range to a Celery worker (default: when a broker is configured) and return once
@@ -641,6 +708,7 @@ def _apply_in_child(range_id: int) -> int:
 
 # --- upgrade rewards ----------------------------------------------------------------------------------------------
 
+
 def reward_key(*, user_id: int, group: str, as_of: dt.date) -> str:
     """The one key of a rise's reward: a player is paid once per group and date, whatever retries."""
     return f"rfm-upgrade:{user_id}:{group}:{as_of.isoformat()}"
@@ -662,36 +730,57 @@ def segment_reward_pay(*, history_id: int) -> bool:
     a push in the player's locale saying the same number, the history row marked paid; all in one transaction,
     so a crash leaves it pending (paid on the next try) and a retry finds it paid. True when paid now."""
     with transaction.atomic():
-        history = SegmentHistory.objects.select_for_update(of=("self",)).select_related("user").filter(
-            id=history_id).first()
+        history = (
+            SegmentHistory.objects.select_for_update(of=("self",)).select_related("user").filter(id=history_id).first()
+        )
         if history is None or history.reward_state != SegmentHistory.RewardState.PENDING:
             return False
         amount = int(history.reward_tokens or 0)
         key = reward_key(user_id=history.user_id, group=history.to_group, as_of=history.as_of)
         try:
-            result = wallet_grant(user_id=history.user_id, amount=amount, idempotency_key=key,
-                                  reason=f"RFM upgrade to {history.to_group} as of {history.as_of.isoformat()}",
-                                  actor="segments")
+            result = wallet_grant(
+                user_id=history.user_id,
+                amount=amount,
+                idempotency_key=key,
+                reason=f"RFM upgrade to {history.to_group} as of {history.as_of.isoformat()}",
+                actor="segments",
+            )
         except IdempotencyKeyReused:
             result = None  # paid already for this group and date, with another amount (the rules changed)
         now = timezone.now()
         if result is None or result.replayed:
             # Another change of the same day into the same group was paid already (a re-run after a rule edit).
             SegmentHistory.objects.filter(id=history.id).update(
-                reward_state=SegmentHistory.RewardState.SKIPPED, rewarded_at=now)
+                reward_state=SegmentHistory.RewardState.SKIPPED, rewarded_at=now
+            )
             return False
-        reward = UserReward.objects.create(user_id=history.user_id, reward_type=REWARD_TYPE, reward_value=amount,
-                                           awarded_at=now, trigger_action_id=result.entry.action_id)
+        reward = UserReward.objects.create(
+            user_id=history.user_id,
+            reward_type=REWARD_TYPE,
+            reward_value=amount,
+            awarded_at=now,
+            trigger_action_id=result.entry.action_id,
+        )
         player = history.user
         message = message_render(NOTIFICATION_TYPE, player.locale, group=history.to_group, reward_tokens=amount)
         notification_create(
-            user_id=history.user_id, type=NOTIFICATION_TYPE, kind=Notification.Kind.MARKETING, message=message,
-            payload={"type": NOTIFICATION_TYPE, "user_id": history.user_id, "rfm_group": history.to_group,
-                     "previous_group": history.from_group, "reward_tokens": amount,
-                     "as_of": history.as_of.isoformat(), "message": message},
+            user_id=history.user_id,
+            type=NOTIFICATION_TYPE,
+            kind=Notification.Kind.MARKETING,
+            message=message,
+            payload={
+                "type": NOTIFICATION_TYPE,
+                "user_id": history.user_id,
+                "rfm_group": history.to_group,
+                "previous_group": history.from_group,
+                "reward_tokens": amount,
+                "as_of": history.as_of.isoformat(),
+                "message": message,
+            },
             dedupe_key=f"segment-upgrade:{history.user_id}:{history.to_group}:{history.as_of.isoformat()}",
-            now=now)
+            now=now,
+        )
         SegmentHistory.objects.filter(id=history.id).update(
-            reward_state=SegmentHistory.RewardState.PAID, rewarded_at=now, user_reward=reward)
+            reward_state=SegmentHistory.RewardState.PAID, rewarded_at=now, user_reward=reward
+        )
     return True
-

@@ -16,12 +16,18 @@ def rfm_nightly(as_of: str | None = None) -> dict[str, Any]:
     """The nightly batch (beat, 03:00 business time): stage, then one ``rfm_apply_range`` task per user-id
     range on the workers (or in turn here without a broker)."""
     run = services.segment_batch_run(as_of=dt.date.fromisoformat(as_of) if as_of else None, trigger="beat")
-    return {"run": run.id, "as_of": run.as_of.isoformat(), "status": run.status, "players": run.players,
-            "ranges": run.ranges_total, "changes": run.changes, "rewards_paid": run.rewards_paid}
+    return {
+        "run": run.id,
+        "as_of": run.as_of.isoformat(),
+        "status": run.status,
+        "players": run.players,
+        "ranges": run.ranges_total,
+        "changes": run.changes,
+        "rewards_paid": run.rewards_paid,
+    }
 
 
-@shared_task(name="segments.tasks.rfm_apply_range", autoretry_for=(DatabaseError,), retry_backoff=True,
-             max_retries=5)
+@shared_task(name="segments.tasks.rfm_apply_range", autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
 def rfm_apply_range(range_id: int) -> dict[str, int]:
     """One user-id range: apply, pay its rises, end the run if it was the last (each step safe to repeat)."""
     rng = services.segment_range_process(range_id=range_id)

@@ -32,9 +32,7 @@ def make_api_key(name: str | None = None) -> tuple[ApiKey, str]:
 
 def make_staff_user(username: str | None = None, password: str = "correct-horse-battery") -> User:
     """A staff superuser who can log in to /admin/ with ``password``."""
-    return User.objects.create_superuser(
-        username=username or f"staff-{next(_seq)}", email="", password=password
-    )
+    return User.objects.create_superuser(username=username or f"staff-{next(_seq)}", email="", password=password)
 
 
 def player_token(player_id: int, ttl_seconds: int | None = None) -> str:
@@ -59,39 +57,63 @@ def action(
     }
 
 
-def game_play(*, result: str = "win", game: str = "SlotMachine", bet: int = 10, payout: int = 0,
-              **kwargs: Any) -> dict[str, Any]:
+def game_play(
+    *, result: str = "win", game: str = "SlotMachine", bet: int = 10, payout: int = 0, **kwargs: Any
+) -> dict[str, Any]:
     return action(action_type="GAME_PLAY", game=game, bet=bet, payout=payout, result=result, **kwargs)
 
 
 # --- Company A webhooks (Standard Webhooks signing) ----------------------------------------------
+
 
 def webhook_body(event_type: str, data: dict[str, Any], *, sent_at: str = "2026-11-20T12:00:00+00:00") -> bytes:
     """A Company A event as the raw bytes it signs: ``{"type", "timestamp", "data"}``."""
     return orjson.dumps({"type": event_type, "timestamp": sent_at, "data": data})
 
 
-def token_earned_body(*, user_id: int, earned_tokens: int = 500, reward_type: str = "MISSION_COMPLETE",
-                      issued_at: str = "2026-11-20T11:59:00+00:00") -> bytes:
-    return webhook_body("token.earned", {"user_id": user_id, "earned_tokens": earned_tokens,
-                                         "reward_type": reward_type, "issued_at": issued_at})
+def token_earned_body(
+    *,
+    user_id: int,
+    earned_tokens: int = 500,
+    reward_type: str = "MISSION_COMPLETE",
+    issued_at: str = "2026-11-20T11:59:00+00:00",
+) -> bytes:
+    return webhook_body(
+        "token.earned",
+        {"user_id": user_id, "earned_tokens": earned_tokens, "reward_type": reward_type, "issued_at": issued_at},
+    )
 
 
-def site_visit_body(*, user_id: int, dwell_seconds: int = 95, actions: list[str] | None = None,
-                    visit_timestamp: str = "2026-11-20T11:58:00+00:00") -> bytes:
-    return webhook_body("site.visit", {"user_id": user_id, "visit_timestamp": visit_timestamp,
-                                       "dwell_seconds": dwell_seconds,
-                                       "actions": ["view_event", "claim"] if actions is None else actions})
+def site_visit_body(
+    *,
+    user_id: int,
+    dwell_seconds: int = 95,
+    actions: list[str] | None = None,
+    visit_timestamp: str = "2026-11-20T11:58:00+00:00",
+) -> bytes:
+    return webhook_body(
+        "site.visit",
+        {
+            "user_id": user_id,
+            "visit_timestamp": visit_timestamp,
+            "dwell_seconds": dwell_seconds,
+            "actions": ["view_event", "claim"] if actions is None else actions,
+        },
+    )
 
 
-def webhook_headers(body: bytes, *, msg_id: str | None = None, secret: str | None = None,
-                    timestamp: int | None = None) -> dict[str, str]:
+def webhook_headers(
+    body: bytes, *, msg_id: str | None = None, secret: str | None = None, timestamp: int | None = None
+) -> dict[str, str]:
     """The three Standard Webhooks headers for ``body``, signed with ``secret`` (default: the first configured)."""
     msg_id = msg_id or f"msg_{next(_seq)}"
     timestamp = int(time.time()) if timestamp is None else timestamp
     secret = secret or settings.CORPORATE_WEBHOOK_SECRETS[0]
-    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, msg_id, timestamp, body)}
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }
 
 
 def as_meta(headers: dict[str, str]) -> dict[str, str]:
@@ -101,14 +123,23 @@ def as_meta(headers: dict[str, str]) -> dict[str, str]:
 
 # --- stored history (straight into user_actions, as an import would store it) ---------------------------------
 
-def make_actions(*, user_id: int, at: list[dt.datetime], action_type: str = "GAME_PLAY",
-                 **metadata: Any) -> list[Any]:
+
+def make_actions(*, user_id: int, at: list[dt.datetime], action_type: str = "GAME_PLAY", **metadata: Any) -> list[Any]:
     """Stored actions of one type for one player, one per time in ``at``."""
     from activity.models import UserAction
 
-    return UserAction.objects.bulk_create([
-        UserAction(event_id=f"stored-{next(_seq)}", user_id=user_id, action_type=action_type,
-                   metadata=metadata, action_timestamp=when) for when in at])
+    return UserAction.objects.bulk_create(
+        [
+            UserAction(
+                event_id=f"stored-{next(_seq)}",
+                user_id=user_id,
+                action_type=action_type,
+                metadata=metadata,
+                action_timestamp=when,
+            )
+            for when in at
+        ]
+    )
 
 
 @contextlib.contextmanager

@@ -48,8 +48,11 @@ def offences(source: str, filename: str = "<source>") -> list[str]:
             if _is_models(module):
                 found.append(f"line {node.lineno}: from {'.' * node.level}{module} import ...")
             else:
-                found += [f"line {node.lineno}: from {'.' * node.level}{module} import models"
-                          for a in node.names if a.name == "models"]
+                found += [
+                    f"line {node.lineno}: from {'.' * node.level}{module} import models"
+                    for a in node.names
+                    if a.name == "models"
+                ]
         elif isinstance(node, ast.Attribute) and node.attr in {"objects", "_default_manager", "_base_manager"}:
             found.append(f"line {node.lineno}: .{node.attr}")
     return found
@@ -106,16 +109,25 @@ def segment_offences(source: str, filename: str = "<source>") -> list[str]:
     found: list[str] = []
     for node in ast.walk(ast.parse(source, filename)):
         if isinstance(node, ast.Import):
-            found += [f"line {node.lineno}: import {a.name}" for a in node.names
-                      if a.name == "segments" or a.name.startswith("segments.")]
+            found += [
+                f"line {node.lineno}: import {a.name}"
+                for a in node.names
+                if a.name == "segments" or a.name.startswith("segments.")
+            ]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             module = node.module
             if module == "segments":
-                found += [f"line {node.lineno}: from segments import {a.name}" for a in node.names
-                          if a.name not in ("services", "serializers")]
+                found += [
+                    f"line {node.lineno}: from segments import {a.name}"
+                    for a in node.names
+                    if a.name not in ("services", "serializers")
+                ]
             elif module == "segments.services":
-                found += [f"line {node.lineno}: from segments.services import {a.name}" for a in node.names
-                          if a.name != "UserService"]
+                found += [
+                    f"line {node.lineno}: from segments.services import {a.name}"
+                    for a in node.names
+                    if a.name != "UserService"
+                ]
             elif module.startswith("segments.") and module != "segments.serializers":
                 found.append(f"line {node.lineno}: from {module} import ...")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):

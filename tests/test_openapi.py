@@ -45,8 +45,11 @@ def test_ingest_is_documented_with_the_api_key_scheme(schema):
     body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert "actions" in schema["components"]["schemas"][body]["properties"]
     assert schema["components"]["securitySchemes"]["ApiKey"] == {
-        "type": "apiKey", "in": "header", "name": "Authorization",
-        "description": schema["components"]["securitySchemes"]["ApiKey"]["description"]}
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schema["components"]["securitySchemes"]["ApiKey"]["description"],
+    }
 
 
 def test_protection_is_documented_with_the_player_jwt_scheme(schema):
@@ -61,15 +64,18 @@ def test_protection_is_documented_with_the_player_jwt_scheme(schema):
     assert (jwt_scheme["type"], jwt_scheme["scheme"], jwt_scheme["bearerFormat"]) == ("http", "bearer", "JWT")
 
 
-@pytest.mark.parametrize(("path", "method", "security"), [
-    ("/api/wallet/spend", "post", [{"ApiKey": []}]),
-    ("/api/wallet/purchase", "post", [{"ApiKey": []}]),
-    ("/api/me/wallet", "get", [{"PlayerJWT": []}]),
-    ("/api/users/{user_id}/wallet", "get", [{"ApiKey": []}, {"cookieAuth": []}]),
-    ("/api/me/notifications", "get", [{"PlayerJWT": []}]),
-    ("/api/corporate/webhook", "post", []),
-    ("/api/users/{user_id}/segment", "get", [{"ApiKey": []}, {"cookieAuth": []}]),
-])
+@pytest.mark.parametrize(
+    ("path", "method", "security"),
+    [
+        ("/api/wallet/spend", "post", [{"ApiKey": []}]),
+        ("/api/wallet/purchase", "post", [{"ApiKey": []}]),
+        ("/api/me/wallet", "get", [{"PlayerJWT": []}]),
+        ("/api/users/{user_id}/wallet", "get", [{"ApiKey": []}, {"cookieAuth": []}]),
+        ("/api/me/notifications", "get", [{"PlayerJWT": []}]),
+        ("/api/corporate/webhook", "post", []),
+        ("/api/users/{user_id}/segment", "get", [{"ApiKey": []}, {"cookieAuth": []}]),
+    ],
+)
 def test_every_endpoint_is_documented_with_its_callers_scheme(schema, path, method, security):
     # given the document
     # when an endpoint of the wallet, Company A or notifications is read

@@ -15,8 +15,14 @@ import pytest
 from tests import factories
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 PASSWORD = "correct-horse-battery"
 
 pytestmark = pytest.mark.browser
@@ -106,5 +112,6 @@ def test_api_docs_render_swagger_ui_from_local_assets(page, live_server):
     assert {"/api/actions", "/api/me/protection"} <= paths
     assert page.locator(".swagger-ui .info .title").inner_text().startswith("TokenLoop API")
     assert requested and all(url.startswith(live_server.url) or url.startswith("data:") for url in requested), [
-        url for url in requested if not url.startswith(live_server.url)]
+        url for url in requested if not url.startswith(live_server.url)
+    ]
     assert os.path.exists("/tmp/tokenloop-api-docs.png")

@@ -22,4 +22,3 @@ class LedgerEntryAdmin(ViewOnlyAdmin):
     list_filter = ("kind", "source")
     search_fields = ("=player__id", "=idempotency_key")
     ordering = ("-id",)
-

@@ -34,8 +34,9 @@ def _actor(request: Request) -> str:
 class SpendApi(APIView):
     permission_classes = [IsService]
 
-    @extend_schema(request=SpendInput, responses={201: LedgerResultOutput, 409: _REFUSED, 422: _REUSED},
-                   tags=["wallet"])
+    @extend_schema(
+        request=SpendInput, responses={201: LedgerResultOutput, 409: _REFUSED, 422: _REUSED}, tags=["wallet"]
+    )
     def post(self, request: Request) -> Response:
         data = SpendInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -45,8 +46,9 @@ class SpendApi(APIView):
 class PurchaseApi(APIView):
     permission_classes = [IsService]
 
-    @extend_schema(request=PurchaseInput, responses={201: LedgerResultOutput, 409: _REFUSED, 422: _REUSED},
-                   tags=["wallet"])
+    @extend_schema(
+        request=PurchaseInput, responses={201: LedgerResultOutput, 409: _REFUSED, 422: _REUSED}, tags=["wallet"]
+    )
     def post(self, request: Request) -> Response:
         data = PurchaseInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -56,11 +58,13 @@ class PurchaseApi(APIView):
 
 
 def _wallet_body(user_id: int) -> dict[str, Any]:
-    return WalletOutput({
-        "user_id": user_id,
-        "balance": selectors.wallet_balance(user_id=user_id).balance,
-        "recent": selectors.ledger_recent(user_id=user_id),
-    }).data
+    return WalletOutput(
+        {
+            "user_id": user_id,
+            "balance": selectors.wallet_balance(user_id=user_id).balance,
+            "recent": selectors.ledger_recent(user_id=user_id),
+        }
+    ).data
 
 
 class MyWalletApi(APIView):

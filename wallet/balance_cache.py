@@ -44,8 +44,9 @@ def key_balance_seq(user_id: int) -> str:
     return f"user:{user_id}:cyber_token_balance_seq"
 
 
-def balance_cache_set(values: Mapping[int, tuple[int, int]], *, force: bool = False,
-                      acted_at: Mapping[int, int] | None = None) -> int:
+def balance_cache_set(
+    values: Mapping[int, tuple[int, int]], *, force: bool = False, acted_at: Mapping[int, int] | None = None
+) -> int:
     """Write ``{user_id: (balance, ledger_seq)}`` where newer (or, with force, not older). One round trip.
 
     ``acted_at`` (``{user_id: unix seconds}``) moves each player's ``last_action_ts`` forward in the same
@@ -69,8 +70,11 @@ def balance_cache_set(values: Mapping[int, tuple[int, int]], *, force: bool = Fa
         if seq > cur or (force and seq >= cur):
             cache.set_many({key_balance(user_id): balance, key_balance_seq(user_id): seq}, timeout=None)
             written += 1
-    moved = {key_last_action_ts(u): ts for u, ts in acted_at.items()
-             if u in values and int(current.get(key_last_action_ts(u)) or 0) < ts}
+    moved = {
+        key_last_action_ts(u): ts
+        for u, ts in acted_at.items()
+        if u in values and int(current.get(key_last_action_ts(u)) or 0) < ts
+    }
     if moved:
         cache.set_many(moved, timeout=None)
     return written
@@ -122,11 +126,13 @@ def balance_cache_get(user_id: int) -> int | None:
         return None
 
 
-def balance_cache_set_quietly(user_id: int, balance: int, seq: int, *, force: bool = False,
-                              acted_at: int | None = None) -> None:
+def balance_cache_set_quietly(
+    user_id: int, balance: int, seq: int, *, force: bool = False, acted_at: int | None = None
+) -> None:
     """After-commit hook: a failure leaves the key stale or missing, which reads and reconciliation repair."""
     try:
-        balance_cache_set({user_id: (balance, seq)}, force=force,
-                          acted_at=None if acted_at is None else {user_id: acted_at})
+        balance_cache_set(
+            {user_id: (balance, seq)}, force=force, acted_at=None if acted_at is None else {user_id: acted_at}
+        )
     except Exception:
         logger.exception("balance cache update failed for player %s", user_id)

@@ -73,8 +73,9 @@ class LedgerEntry(models.Model):
     amount = models.BigIntegerField(help_text="Signed: positive credits, negative debits.")
     balance_after = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
-    action = models.ForeignKey(UserAction, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
-                               related_name="+")
+    action = models.ForeignKey(
+        UserAction, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     actor = models.CharField(max_length=150, blank=True, help_text="Who asked: service key name, staff user.")
     reason = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)

@@ -68,8 +68,13 @@ def _repair_ahead(ahead: dict[int, int]) -> int:
     rows = Wallet.objects.filter(player_id__in=list(ahead)).values_list("player_id", "balance", "last_entry_id")
     bogus = {pid: (balance, last, ahead[pid]) for pid, balance, last in rows if last < ahead[pid]}
     for pid, (balance, last, seq) in bogus.items():
-        logger.warning("redis balance of player %s claims ledger row %s, the database's last is %s: replaced by %s",
-                       pid, seq, last, balance)
+        logger.warning(
+            "redis balance of player %s claims ledger row %s, the database's last is %s: replaced by %s",
+            pid,
+            seq,
+            last,
+            balance,
+        )
     return balance_cache_replace(bogus)
 
 
@@ -107,6 +112,11 @@ def wallet_reconcile(*, chunk_size: int = 10_000) -> ReconcileReport:
     WALLET_DRIFT.labels("wallet").set(report.wallet_drift)
     WALLET_DRIFT.labels("redis").set(report.redis_drift)
     WALLET_DRIFT.labels("redis_missing").set(report.redis_missing)
-    logger.info("wallet reconcile: %d players, wallet drift %d, redis drift %d, redis missing %d",
-                report.players, report.wallet_drift, report.redis_drift, report.redis_missing)
+    logger.info(
+        "wallet reconcile: %d players, wallet drift %d, redis drift %d, redis missing %d",
+        report.players,
+        report.wallet_drift,
+        report.redis_drift,
+        report.redis_missing,
+    )
     return report

@@ -172,8 +172,7 @@ class Posting:
     key_field: str = "idempotency_key"
 
 
-def ledger_post(posting: Posting, *, check: Check | None = None,
-                companions: Companions | None = None) -> LedgerResult:
+def ledger_post(posting: Posting, *, check: Check | None = None, companions: Companions | None = None) -> LedgerResult:
     """Record one balance change exactly once (the shared path of every wallet write).
 
     Idempotent by ``idempotency_key``: a retry returns the first row (``replayed``); the same key with
@@ -191,8 +190,10 @@ def ledger_post(posting: Posting, *, check: Check | None = None,
         with transaction.atomic():
             wallet = _lock_wallet(posting.player_id, now)
             # After the lock: a concurrent request with the same key has committed or not started.
-            if not key_checked_in_write and (existing := _replay(
-                    posting.idempotency_key, posting.fingerprint, posting.key_field)) is not None:
+            if (
+                not key_checked_in_write
+                and (existing := _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)) is not None
+            ):
                 return LedgerResult(existing, replayed=True)
             try:
                 if check is not None:
@@ -205,8 +206,11 @@ def ledger_post(posting: Posting, *, check: Check | None = None,
                     )
             except DomainError:
                 # A retry of a request that went through gets its first answer, whatever the rules say now.
-                if key_checked_in_write and (existing := _replay(
-                        posting.idempotency_key, posting.fingerprint, posting.key_field)) is not None:
+                if (
+                    key_checked_in_write
+                    and (existing := _replay(posting.idempotency_key, posting.fingerprint, posting.key_field))
+                    is not None
+                ):
                     return LedgerResult(existing, replayed=True)
                 raise
             rows = list(companions(wallet.player)) if companions is not None else []
@@ -217,7 +221,8 @@ def ledger_post(posting: Posting, *, check: Check | None = None,
                 return LedgerResult(existing, replayed=True)
             acted_at = None if posting.action_type is None else int(now.timestamp())
             transaction.on_commit(
-                lambda: balance_cache_set_quietly(posting.player_id, new_balance, entry.id, acted_at=acted_at))
+                lambda: balance_cache_set_quietly(posting.player_id, new_balance, entry.id, acted_at=acted_at)
+            )
             for row in rows:
                 if row.instance.pk is not None and row.on_written is not None:
                     row.on_written(row.instance)
@@ -239,9 +244,17 @@ def _write(posting: Posting, now: dt.datetime, new_balance: int, rows: Sequence[
     taken: None then (the caller answers with the existing row).
     """
     entry = LedgerEntry(
-        player_id=posting.player_id, idempotency_key=posting.idempotency_key, request_hash=posting.fingerprint,
-        kind=posting.kind, source=posting.source, amount=posting.amount, balance_after=new_balance, created_at=now,
-        actor=posting.actor, reason=posting.reason, details=posting.details or {},
+        player_id=posting.player_id,
+        idempotency_key=posting.idempotency_key,
+        request_hash=posting.fingerprint,
+        kind=posting.kind,
+        source=posting.source,
+        amount=posting.amount,
+        balance_after=new_balance,
+        created_at=now,
+        actor=posting.actor,
+        reason=posting.reason,
+        details=posting.details or {},
     )
     action_type = posting.action_type
     event_id = None if action_type is None else posting.event_id or _event_id_for(posting.idempotency_key)
@@ -253,12 +266,16 @@ def _write(posting: Posting, now: dt.datetime, new_balance: int, rows: Sequence[
         return entry
     if action_type is not None and event_id is not None:
         entry.action = UserAction.objects.create(
-            event_id=event_id, user_id=posting.player_id, action_type=action_type,
-            metadata=posting.action_metadata or {}, action_timestamp=now,
+            event_id=event_id,
+            user_id=posting.player_id,
+            action_type=action_type,
+            metadata=posting.action_metadata or {},
+            action_timestamp=now,
         )
     entry.save(force_insert=True)
     Wallet.objects.filter(player_id=posting.player_id).update(
-        balance=new_balance, last_entry_id=entry.id, updated_at=timezone.now())
+        balance=new_balance, last_entry_id=entry.id, updated_at=timezone.now()
+    )
     for row in rows:
         _link(row, entry)
         try:
@@ -287,14 +304,20 @@ _LEDGER_INSERT = (
     "SELECT %(player)s, %(key)s, %(hash)s, %(kind)s, %(source)s, %(amount)s, %(balance)s, %(now)s, {action_id}, "
     "%(actor)s, %(reason)s, %(details)s::jsonb WHERE NOT EXISTS (SELECT 1 FROM r) RETURNING id"
 )
-_WALLET_UPDATE = ("UPDATE wallets SET balance = %(balance)s, last_entry_id = (SELECT id FROM l), "
-                  "updated_at = statement_timestamp() WHERE player_id = %(player)s AND EXISTS (SELECT 1 FROM l)")
-_ACTION_INSERT = ("INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
-                  "SELECT %(event_id)s, %(player)s, %(action_type)s, %(metadata)s::jsonb, %(now)s "
-                  "WHERE NOT EXISTS (SELECT 1 FROM r) RETURNING id")
+_WALLET_UPDATE = (
+    "UPDATE wallets SET balance = %(balance)s, last_entry_id = (SELECT id FROM l), "
+    "updated_at = statement_timestamp() WHERE player_id = %(player)s AND EXISTS (SELECT 1 FROM l)"
+)
+_ACTION_INSERT = (
+    "INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
+    "SELECT %(event_id)s, %(player)s, %(action_type)s, %(metadata)s::jsonb, %(now)s "
+    "WHERE NOT EXISTS (SELECT 1 FROM r) RETURNING id"
+)
 _WRITES = {
-    True: (f"WITH r AS ({_KEY_USED}), a AS ({_ACTION_INSERT}), "
-           f"l AS ({_LEDGER_INSERT.format(action_id='(SELECT id FROM a)')}), w AS ({_WALLET_UPDATE})"),
+    True: (
+        f"WITH r AS ({_KEY_USED}), a AS ({_ACTION_INSERT}), "
+        f"l AS ({_LEDGER_INSERT.format(action_id='(SELECT id FROM a)')}), w AS ({_WALLET_UPDATE})"
+    ),
     False: f"WITH r AS ({_KEY_USED}), l AS ({_LEDGER_INSERT.format(action_id='NULL')}), w AS ({_WALLET_UPDATE})",
 }
 
@@ -319,7 +342,8 @@ def _write_sql(with_action: bool, shapes: tuple[tuple[type[Model], str | None, s
             conflict = f" ON CONFLICT ({next(f.column for f in fields if f.attname == conflict_field)}) DO NOTHING"
         parts.append(
             f", c{i} AS (INSERT INTO {model._meta.db_table} ({', '.join(f.column for f in fields)}) "
-            f"SELECT {', '.join(values)} WHERE EXISTS (SELECT 1 FROM l){conflict} RETURNING id)")
+            f"SELECT {', '.join(values)} WHERE EXISTS (SELECT 1 FROM l){conflict} RETURNING id)"
+        )
     selected = ["(SELECT id FROM l)", "(SELECT id FROM a)" if with_action else "NULL"]
     selected += [f"(SELECT id FROM c{i})" for i in range(len(shapes))]
     return "".join(parts) + " SELECT " + ", ".join(selected)
@@ -327,18 +351,28 @@ def _write_sql(with_action: bool, shapes: tuple[tuple[type[Model], str | None, s
 
 def _write_pg(posting: Posting, entry: LedgerEntry, event_id: str | None, rows: Sequence[CompanionRow]) -> bool:
     params: dict[str, Any] = {
-        "player": posting.player_id, "key": entry.idempotency_key, "hash": entry.request_hash, "kind": entry.kind,
-        "source": entry.source, "amount": entry.amount, "balance": entry.balance_after, "now": entry.created_at,
-        "actor": entry.actor, "reason": entry.reason, "details": orjson.dumps(entry.details).decode(),
-        "event_id": event_id, "action_type": posting.action_type,
+        "player": posting.player_id,
+        "key": entry.idempotency_key,
+        "hash": entry.request_hash,
+        "kind": entry.kind,
+        "source": entry.source,
+        "amount": entry.amount,
+        "balance": entry.balance_after,
+        "now": entry.created_at,
+        "actor": entry.actor,
+        "reason": entry.reason,
+        "details": orjson.dumps(entry.details).decode(),
+        "event_id": event_id,
+        "action_type": posting.action_type,
         "metadata": orjson.dumps(posting.action_metadata or {}).decode(),
     }
     for i, row in enumerate(rows):
         for j, f in enumerate(insert_fields(type(row.instance))):
             if f.attname not in (row.ledger_field, row.action_field):
                 params[f"c{i}_{j}"] = param(f, getattr(row.instance, f.attname))
-    sql = _write_sql(event_id is not None, tuple(
-        (type(r.instance), r.ledger_field, r.action_field, r.conflict_field) for r in rows))
+    sql = _write_sql(
+        event_id is not None, tuple((type(r.instance), r.ledger_field, r.action_field, r.conflict_field) for r in rows)
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         entry.id, entry.action_id, *row_ids = cursor.fetchone()
@@ -362,18 +396,21 @@ def _local_midnight(now: dt.datetime, tz: Any, days_back: int = 0) -> dt.datetim
 
 def _spent_since(player_id: int, since: dt.datetime) -> int:
     total = LedgerEntry.objects.filter(player_id=player_id, kind=Kind.SPEND, created_at__gte=since).aggregate(
-        s=Sum("amount"))["s"]
+        s=Sum("amount")
+    )["s"]
     return -(total or 0)
 
 
 def _refuse_while_paused(protection: PlayerProtection, now: dt.datetime, what: str) -> None:
     """Self-exclusion, then cool-off: no ``what`` (spending, purchases) while either is in force."""
     if protection.is_self_excluded(now):
-        raise PlayerSelfExcluded(f"Self-excluded until {protection.self_excluded_until:%Y-%m-%d %H:%M} UTC: "
-                                 f"no {what} until then.")
+        raise PlayerSelfExcluded(
+            f"Self-excluded until {protection.self_excluded_until:%Y-%m-%d %H:%M} UTC: no {what} until then."
+        )
     if protection.is_cooling_off(now):
-        raise PlayerCoolingOff(f"Cooling off until {protection.cool_off_until:%Y-%m-%d %H:%M} UTC: "
-                               f"no {what} until then.")
+        raise PlayerCoolingOff(
+            f"Cooling off until {protection.cool_off_until:%Y-%m-%d %H:%M} UTC: no {what} until then."
+        )
 
 
 def protection_check_spend(player_id: int, amount: int) -> Check:
@@ -388,8 +425,11 @@ def protection_check_spend(player_id: int, amount: int) -> Check:
         tz = wallet.player.tzinfo
         limits = (
             ("daily_spend_limit", protection.daily_spend_limit, _local_midnight(now, tz)),
-            ("weekly_spend_limit", protection.weekly_spend_limit,
-             _local_midnight(now, tz, days_back=now.astimezone(tz).weekday())),
+            (
+                "weekly_spend_limit",
+                protection.weekly_spend_limit,
+                _local_midnight(now, tz, days_back=now.astimezone(tz).weekday()),
+            ),
         )
         for name, limit, since in limits:
             if limit is None:
@@ -423,8 +463,10 @@ def _require_tokens(value: int, field: str, *, signed: bool = False) -> None:
     ok = type(value) is int and 0 < (abs(value) if signed else value) <= MAX_AMOUNT
     if not ok:
         size = "a non-zero whole number" if signed else "a whole number from 1"
-        raise InvalidInput(f"{field} must be {size} up to {MAX_AMOUNT:,} tokens.",
-                           fields={field: [f"Must be {size} up to {MAX_AMOUNT:,}."]})
+        raise InvalidInput(
+            f"{field} must be {size} up to {MAX_AMOUNT:,} tokens.",
+            fields={field: [f"Must be {size} up to {MAX_AMOUNT:,}."]},
+        )
 
 
 def wallet_spend(*, user_id: int, amount: int, game: str, idempotency_key: str, actor: str = "") -> LedgerResult:
@@ -432,73 +474,121 @@ def wallet_spend(*, user_id: int, amount: int, game: str, idempotency_key: str, 
     payload = {"user_id": user_id, "amount": amount, "game": game}
     return ledger_post(
         Posting(
-            player_id=user_id, kind=Kind.SPEND, source=Source.IN_APP, amount=-amount,
-            idempotency_key=f"spend:{idempotency_key}", fingerprint=request_fingerprint(payload),
-            action_type="SPEND_CYBER_TOKENS", action_metadata={"spent_tokens": amount, "game": game},
-            actor=actor, details={"game": game},
+            player_id=user_id,
+            kind=Kind.SPEND,
+            source=Source.IN_APP,
+            amount=-amount,
+            idempotency_key=f"spend:{idempotency_key}",
+            fingerprint=request_fingerprint(payload),
+            action_type="SPEND_CYBER_TOKENS",
+            action_metadata={"spent_tokens": amount, "game": game},
+            actor=actor,
+            details={"game": game},
         ),
         check=protection_check_spend(user_id, amount),
     )
 
 
-def wallet_purchase(*, user_id: int, tokens: int, amount_paid: str, currency: str, payment_id: str,
-                    actor: str = "") -> LedgerResult:
+def wallet_purchase(
+    *, user_id: int, tokens: int, amount_paid: str, currency: str, payment_id: str, actor: str = ""
+) -> LedgerResult:
     """Tokens bought for cash (spec 2.7); idempotent by the payment provider's ``payment_id``."""
     _require_tokens(tokens, "tokens")
     payload = {"user_id": user_id, "tokens": tokens, "amount_paid": amount_paid, "currency": currency}
     return ledger_post(
         Posting(
-            player_id=user_id, kind=Kind.PURCHASE, source=Source.CASH, amount=tokens,
-            idempotency_key=f"purchase:{payment_id}", fingerprint=request_fingerprint(payload),
+            player_id=user_id,
+            kind=Kind.PURCHASE,
+            source=Source.CASH,
+            amount=tokens,
+            idempotency_key=f"purchase:{payment_id}",
+            fingerprint=request_fingerprint(payload),
             action_type="PURCHASE_CYBER_TOKENS",
-            action_metadata={"tokens": tokens, "amount_paid": amount_paid, "currency": currency,
-                             "payment_id": payment_id},
-            actor=actor, details={"amount_paid": amount_paid, "currency": currency, "payment_id": payment_id},
+            action_metadata={
+                "tokens": tokens,
+                "amount_paid": amount_paid,
+                "currency": currency,
+                "payment_id": payment_id,
+            },
+            actor=actor,
+            details={"amount_paid": amount_paid, "currency": currency, "payment_id": payment_id},
             key_field="payment_id",
         ),
         check=protection_check_purchase(user_id),
     )
 
 
-def wallet_earn(*, user_id: int, amount: int, source: str, idempotency_key: str, details: dict[str, Any],
-                occurred_at: dt.datetime | None = None, actor: str = "",
-                companions: Companions | None = None) -> LedgerResult:
+def wallet_earn(
+    *,
+    user_id: int,
+    amount: int,
+    source: str,
+    idempotency_key: str,
+    details: dict[str, Any],
+    occurred_at: dt.datetime | None = None,
+    actor: str = "",
+    companions: Companions | None = None,
+) -> LedgerResult:
     """Tokens earned (Company A, in-app). The caller owns the key's namespace (``corporate:<webhook-id>``);
     ``companions`` adds the caller's own rows to the same write (see ``ledger_post``)."""
     _require_tokens(amount, "amount")
-    return ledger_post(Posting(
-        player_id=user_id, kind=Kind.EARN, source=source, amount=amount,
-        idempotency_key=idempotency_key, fingerprint=request_fingerprint({"user_id": user_id, "amount": amount,
-                                                                         "source": source, **details}),
-        action_type="EARN_CYBER_TOKENS", action_metadata={"earned_tokens": amount, "source": source, **details},
-        occurred_at=occurred_at, actor=actor, details=details,
-    ), companions=companions)
+    return ledger_post(
+        Posting(
+            player_id=user_id,
+            kind=Kind.EARN,
+            source=source,
+            amount=amount,
+            idempotency_key=idempotency_key,
+            fingerprint=request_fingerprint({"user_id": user_id, "amount": amount, "source": source, **details}),
+            action_type="EARN_CYBER_TOKENS",
+            action_metadata={"earned_tokens": amount, "source": source, **details},
+            occurred_at=occurred_at,
+            actor=actor,
+            details=details,
+        ),
+        companions=companions,
+    )
 
 
 def wallet_grant(*, user_id: int, amount: int, idempotency_key: str, reason: str, actor: str = "") -> LedgerResult:
     """A reward paid by TokenLoop itself (upgrade rewards, missions)."""
     _require_tokens(amount, "amount")
-    return ledger_post(Posting(
-        player_id=user_id, kind=Kind.GRANT, source=Source.REWARD, amount=amount,
-        idempotency_key=idempotency_key,
-        fingerprint=request_fingerprint({"user_id": user_id, "amount": amount, "reason": reason}),
-        action_type="EARN_CYBER_TOKENS", action_metadata={"earned_tokens": amount, "source": "reward"},
-        actor=actor, reason=reason,
-    ))
+    return ledger_post(
+        Posting(
+            player_id=user_id,
+            kind=Kind.GRANT,
+            source=Source.REWARD,
+            amount=amount,
+            idempotency_key=idempotency_key,
+            fingerprint=request_fingerprint({"user_id": user_id, "amount": amount, "reason": reason}),
+            action_type="EARN_CYBER_TOKENS",
+            action_metadata={"earned_tokens": amount, "source": "reward"},
+            actor=actor,
+            reason=reason,
+        )
+    )
 
 
 def wallet_adjust(*, user_id: int, amount: int, reason: str, actor: str, idempotency_key: str) -> LedgerResult:
     """A correction by staff: a new ADJUST row recording who and why (the ledger is never edited)."""
     if not reason.strip() or not actor.strip():
-        raise InvalidInput("An adjustment needs a reason and an actor.",
-                           fields={"reason": ["Required."]} if not reason.strip() else {"actor": ["Required."]})
+        raise InvalidInput(
+            "An adjustment needs a reason and an actor.",
+            fields={"reason": ["Required."]} if not reason.strip() else {"actor": ["Required."]},
+        )
     _require_tokens(amount, "amount", signed=True)
-    return ledger_post(Posting(
-        player_id=user_id, kind=Kind.ADJUST, source=Source.IN_APP, amount=amount,
-        idempotency_key=f"adjust:{idempotency_key}",
-        fingerprint=request_fingerprint({"user_id": user_id, "amount": amount, "reason": reason, "actor": actor}),
-        actor=actor, reason=reason,
-    ))
+    return ledger_post(
+        Posting(
+            player_id=user_id,
+            kind=Kind.ADJUST,
+            source=Source.IN_APP,
+            amount=amount,
+            idempotency_key=f"adjust:{idempotency_key}",
+            fingerprint=request_fingerprint({"user_id": user_id, "amount": amount, "reason": reason, "actor": actor}),
+            actor=actor,
+            reason=reason,
+        )
+    )
 
 
 _HISTORY_KINDS = {
@@ -508,8 +598,9 @@ _HISTORY_KINDS = {
 }
 
 
-def wallet_record_history(*, event_id: str, user_id: int, action_type: str, action_timestamp: dt.datetime,
-                          metadata: dict[str, Any]) -> LedgerResult:
+def wallet_record_history(
+    *, event_id: str, user_id: int, action_type: str, action_timestamp: dt.datetime, metadata: dict[str, Any]
+) -> LedgerResult:
     """A token-moving action from an import of history, with its ledger row, at its own time.
 
     Idempotent by the action's event_id (a re-import replays). Player protection does not apply to
@@ -520,11 +611,26 @@ def wallet_record_history(*, event_id: str, user_id: int, action_type: str, acti
         source = {"corporate": Source.CORPORATE, "reward": Source.REWARD}.get(metadata.get("source", ""), Source.IN_APP)
     else:
         source = Source.CASH if kind == Kind.PURCHASE else Source.IN_APP
-    return ledger_post(Posting(
-        player_id=user_id, kind=kind, source=source, amount=sign * int(metadata[amount_key]),
-        idempotency_key=f"import:{event_id}",
-        fingerprint=request_fingerprint({"user_id": user_id, "action_type": action_type, "metadata": metadata,
-                                         "action_timestamp": action_timestamp.isoformat()}),
-        action_type=action_type, action_metadata=metadata, occurred_at=action_timestamp, event_id=event_id,
-        actor="import", details={"imported": True},
-    ))
+    return ledger_post(
+        Posting(
+            player_id=user_id,
+            kind=kind,
+            source=source,
+            amount=sign * int(metadata[amount_key]),
+            idempotency_key=f"import:{event_id}",
+            fingerprint=request_fingerprint(
+                {
+                    "user_id": user_id,
+                    "action_type": action_type,
+                    "metadata": metadata,
+                    "action_timestamp": action_timestamp.isoformat(),
+                }
+            ),
+            action_type=action_type,
+            action_metadata=metadata,
+            occurred_at=action_timestamp,
+            event_id=event_id,
+            actor="import",
+            details={"imported": True},
+        )
+    )

@@ -8,5 +8,9 @@ from wallet.reconcile import wallet_reconcile
 @shared_task(name="wallet.tasks.reconcile_balances")
 def reconcile_balances() -> dict[str, int]:
     report = wallet_reconcile()
-    return {"players": report.players, "wallet_drift": report.wallet_drift,
-            "redis_drift": report.redis_drift, "redis_missing": report.redis_missing}
+    return {
+        "players": report.players,
+        "wallet_drift": report.wallet_drift,
+        "redis_drift": report.redis_drift,
+        "redis_missing": report.redis_missing,
+    }

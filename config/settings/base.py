@@ -85,10 +85,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # connection is prepared once (parsed and planned once): docs/decisions/0010. Behind a pooler in
     # transaction mode without prepared-statement support, set DB_PREPARE_THRESHOLD=-1 to turn it off.
     _threshold = env.int("DB_PREPARE_THRESHOLD", default=2)
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
-        "prepare_threshold": None if _threshold < 0 else _threshold,
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
+            "prepare_threshold": None if _threshold < 0 else _threshold,
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and hot metrics: REDIS_URL (Redis), local memory by default.
@@ -259,7 +261,8 @@ RECOMMENDATION_TEMPLATES_TTL_SECONDS = env.int("RECOMMENDATION_TEMPLATES_TTL_SEC
 RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE = env.int("RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE", default=500)
 RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = env.float(
     "RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS",
-    default=1.0 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0.0)
+    default=1.0 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0.0,
+)
 # Snapshots of the slow-moving part of each player's recommendation context in Redis (recommendations.context_cache,
 # docs/decisions/0011): with Redis only. A snapshot lives this long after its last fill or write; the nightly build
 # (build_recommendation_snapshots) renews them. A request that read its context from the database hands its snapshot

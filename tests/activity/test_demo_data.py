@@ -39,28 +39,49 @@ def generate(*, players: int = 80, days: int = 14, seed: int = 5, **options: Any
 
 
 def action_rows() -> list[tuple[Any, ...]]:
-    return list(UserAction.objects.order_by("event_id").values_list(
-        "event_id", "user_id", "action_type", "metadata", "action_timestamp"))
+    return list(
+        UserAction.objects.order_by("event_id").values_list(
+            "event_id", "user_id", "action_type", "metadata", "action_timestamp"
+        )
+    )
 
 
 def player_rows() -> list[tuple[Any, ...]]:
-    return list(Player.objects.order_by("id").values_list(
-        "id", "signup_at", "locale", "timezone", "birth_date", "age_verified", "age_verified_at"))
+    return list(
+        Player.objects.order_by("id").values_list(
+            "id", "signup_at", "locale", "timezone", "birth_date", "age_verified", "age_verified_at"
+        )
+    )
 
 
 def economy_rows() -> tuple[list[tuple[Any, ...]], ...]:
     """Ledger, wallets and site_rewards, with row ids replaced by what they point at (event ids, order)."""
-    ledger = list(LedgerEntry.objects.order_by("player_id", "id").values_list(
-        "player_id", "idempotency_key", "request_hash", "kind", "source", "amount", "balance_after", "created_at",
-        "action__event_id", "actor"))
+    ledger = list(
+        LedgerEntry.objects.order_by("player_id", "id").values_list(
+            "player_id",
+            "idempotency_key",
+            "request_hash",
+            "kind",
+            "source",
+            "amount",
+            "balance_after",
+            "created_at",
+            "action__event_id",
+            "actor",
+        )
+    )
     wallets = list(Wallet.objects.order_by("player_id").values_list("player_id", "balance"))
-    rewards = list(SiteReward.objects.order_by("webhook_id").values_list(
-        "webhook_id", "user_id", "reward_type", "reward_value", "issued_at", "action__event_id"))
+    rewards = list(
+        SiteReward.objects.order_by("webhook_id").values_list(
+            "webhook_id", "user_id", "reward_type", "reward_value", "issued_at", "action__event_id"
+        )
+    )
     return ledger, wallets, rewards
 
 
-def empty_database(tables: tuple[str, ...] = ("site_rewards", "token_ledger", "wallets", "user_actions",
-                                               "players")) -> None:
+def empty_database(
+    tables: tuple[str, ...] = ("site_rewards", "token_ledger", "wallets", "user_actions", "players"),
+) -> None:
     """Remove what the generator wrote (or those of its tables). Ledger rows cannot be deleted through the ORM,
     nor by SQL without the purge marker on SQLite or at all on PostgreSQL (triggers): TRUNCATE is the way there."""
     with connection.cursor() as cursor:
@@ -78,7 +99,8 @@ def empty_database(tables: tuple[str, ...] = ("site_rewards", "token_ledger", "w
 def ledger_by_player() -> dict[int, list[tuple[Any, ...]]]:
     rows: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for row in LedgerEntry.objects.order_by("player_id", "id").values_list(
-            "player_id", "id", "amount", "balance_after", "created_at", "kind", "source", "action_id"):
+        "player_id", "id", "amount", "balance_after", "created_at", "kind", "source", "action_id"
+    ):
         rows[row[0]].append(row[1:])
     return rows
 
@@ -192,8 +214,13 @@ def test_every_generated_action_passes_ingest_validation():
     problems: dict[str, dict[str, str]] = {}
     types: Counter[str] = Counter()
     for event_id, user_id, action_type, metadata, ts in action_rows():
-        item = {"event_id": event_id, "user_id": user_id, "action_type": action_type,
-                "action_timestamp": ts.isoformat(), "metadata": metadata}
+        item = {
+            "event_id": event_id,
+            "user_id": user_id,
+            "action_type": action_type,
+            "action_timestamp": ts.isoformat(),
+            "metadata": metadata,
+        }
         _, errors = parse_action(item, now=END_AT, max_future=dt.timedelta(0), allow_token_moving=True)
         if errors:
             problems[event_id] = errors
@@ -332,8 +359,11 @@ def test_every_token_moving_action_has_exactly_one_matching_ledger_row():
         entry = entries[a.id]
         # and the row says what the action says: kind, source, signed amount, time, key, who
         if a.action_type == "EARN_CYBER_TOKENS":
-            assert (entry.kind, entry.source, entry.amount) == ("EARN", sources[a.metadata["source"]],
-                                                                a.metadata["earned_tokens"])
+            assert (entry.kind, entry.source, entry.amount) == (
+                "EARN",
+                sources[a.metadata["source"]],
+                a.metadata["earned_tokens"],
+            )
         elif a.action_type == "SPEND_CYBER_TOKENS":
             assert (entry.kind, entry.source, entry.amount) == ("SPEND", "in_app", -a.metadata["spent_tokens"])
         else:
@@ -343,11 +373,19 @@ def test_every_token_moving_action_has_exactly_one_matching_ledger_row():
         assert entry.created_at == a.action_timestamp
         assert entry.idempotency_key == f"import:{a.event_id}"
         assert entry.actor == "demo"
-        assert entry.request_hash == request_fingerprint({
-            "user_id": a.user_id, "action_type": a.action_type, "metadata": a.metadata,
-            "action_timestamp": a.action_timestamp.isoformat()})
+        assert entry.request_hash == request_fingerprint(
+            {
+                "user_id": a.user_id,
+                "action_type": a.action_type,
+                "metadata": a.metadata,
+                "action_timestamp": a.action_timestamp.isoformat(),
+            }
+        )
     assert Counter(a.action_type for a in actions).keys() == {
-        "EARN_CYBER_TOKENS", "SPEND_CYBER_TOKENS", "PURCHASE_CYBER_TOKENS"}
+        "EARN_CYBER_TOKENS",
+        "SPEND_CYBER_TOKENS",
+        "PURCHASE_CYBER_TOKENS",
+    }
 
 
 def test_the_ledger_rows_are_the_ones_an_import_of_the_same_actions_writes(tmp_path: Path):
@@ -355,10 +393,12 @@ def test_the_ledger_rows_are_the_ones_an_import_of_the_same_actions_writes(tmp_p
     generate(players=150, days=20)
     ledger = LedgerEntry.objects.count()
     path = tmp_path / "actions.jsonl"
-    lines = [orjson.dumps({"event_id": e, "user_id": u, "action_type": t, "metadata": m,
-                           "action_timestamp": ts.isoformat()})
-             for e, u, t, m, ts in UserAction.objects.order_by("action_timestamp", "id").values_list(
-                 "event_id", "user_id", "action_type", "metadata", "action_timestamp")]
+    lines = [
+        orjson.dumps({"event_id": e, "user_id": u, "action_type": t, "metadata": m, "action_timestamp": ts.isoformat()})
+        for e, u, t, m, ts in UserAction.objects.order_by("action_timestamp", "id").values_list(
+            "event_id", "user_id", "action_type", "metadata", "action_timestamp"
+        )
+    ]
     path.write_bytes(b"\n".join(lines) + b"\n")
     # when import_actions reads the file
     out = StringIO()
@@ -375,9 +415,13 @@ def test_a_replayed_history_write_returns_the_generated_row():
         action = UserAction.objects.filter(action_type=action_type).order_by("id").first()
         assert action is not None
         # when the wallet is asked to record it as history again
-        result = wallet_record_history(event_id=action.event_id, user_id=action.user_id,
-                                       action_type=action.action_type, action_timestamp=action.action_timestamp,
-                                       metadata=action.metadata)
+        result = wallet_record_history(
+            event_id=action.event_id,
+            user_id=action.user_id,
+            action_type=action.action_type,
+            action_timestamp=action.action_timestamp,
+            metadata=action.metadata,
+        )
         # then it answers with the generated row, as a replay
         assert result.replayed
         assert result.entry.action_id == action.id
@@ -389,20 +433,26 @@ def test_company_a_earns_follow_visits_and_have_site_rewards():
     earns = list(LedgerEntry.objects.filter(kind="EARN", source="corporate"))
     rewards = {r.ledger_entry_id: r for r in SiteReward.objects.all()}
     visits: dict[int, list[dt.datetime]] = defaultdict(list)
-    for user_id, ts in UserAction.objects.filter(action_type="CORPORATE_VISIT").values_list("user_id",
-                                                                                         "action_timestamp"):
+    for user_id, ts in UserAction.objects.filter(action_type="CORPORATE_VISIT").values_list(
+        "user_id", "action_timestamp"
+    ):
         visits[user_id].append(ts)
     # then each Company A earn has one site_rewards row linked to its action and ledger row
     assert len(earns) == len(rewards) > 50
     for entry in earns:
         reward = rewards[entry.id]
         assert (reward.user_id, reward.reward_value, reward.issued_at, reward.action_id) == (
-            entry.player_id, entry.amount, entry.created_at, entry.action_id)
+            entry.player_id,
+            entry.amount,
+            entry.created_at,
+            entry.action_id,
+        )
         assert reward.reward_type == "EARN_CYBER_TOKENS"
         assert reward.webhook_id == entry.idempotency_key.removeprefix("import:")
         # and comes within the hour after one of the player's visits, in Company A's amounts
-        assert any(dt.timedelta(0) < entry.created_at - v <= dt.timedelta(hours=1, minutes=2)
-                   for v in visits[entry.player_id])
+        assert any(
+            dt.timedelta(0) < entry.created_at - v <= dt.timedelta(hours=1, minutes=2) for v in visits[entry.player_id]
+        )
         assert entry.amount in {100, 200, 300, 500}
     # and most visitors earn on most visits
     earned_on = Counter(e.player_id for e in earns)
@@ -458,8 +508,7 @@ def test_ids_after_the_demo_continue_above_it():
     wallet = Wallet.objects.filter(last_entry_id__gt=0).first()
     assert wallet is not None
     # when the wallet records a live earn for one of the players
-    result = wallet_earn(user_id=wallet.player_id, amount=100, source="in_app", idempotency_key="live-1",
-                         details={})
+    result = wallet_earn(user_id=wallet.player_id, amount=100, source="in_app", idempotency_key="live-1", details={})
     # then its ledger row and action get new ids above the demo's, and the balance carries on
     assert result.entry.id > top_entry
     assert result.entry.action_id is not None and result.entry.action_id > top_action

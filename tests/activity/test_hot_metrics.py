@@ -86,8 +86,13 @@ def test_loss_then_wins_in_one_batch_sets_the_streak_to_the_wins_after_it(post):
 
 def test_batch_with_only_wins_adds_to_the_existing_streak(post):
     # given a streak of 2
-    post([game_play(user_id=4, result="loss", at=at(0)),
-          game_play(user_id=4, result="win", at=at(1)), game_play(user_id=4, result="win", at=at(2))])
+    post(
+        [
+            game_play(user_id=4, result="loss", at=at(0)),
+            game_play(user_id=4, result="win", at=at(1)),
+            game_play(user_id=4, result="win", at=at(2)),
+        ]
+    )
     # when a batch of three wins arrives
     post([game_play(user_id=4, result="win", at=at(3 + i)) for i in range(3)])
     # then the streak is 5
@@ -136,8 +141,12 @@ def test_rejected_batch_changes_no_key(post):
 
 def test_each_player_of_a_batch_gets_their_own_values(post):
     # given a batch mixing three players
-    batch = [game_play(user_id=11, result="win", at=at(1)), game_play(user_id=12, result="loss", at=at(2)),
-             game_play(user_id=11, result="win", at=at(3)), action(user_id=13, at=at(4))]
+    batch = [
+        game_play(user_id=11, result="win", at=at(1)),
+        game_play(user_id=12, result="loss", at=at(2)),
+        game_play(user_id=11, result="win", at=at(3)),
+        action(user_id=13, at=at(4)),
+    ]
     # when it is posted
     post(batch)
     # then each player's keys hold their own values
@@ -155,11 +164,20 @@ def test_late_batch_of_old_wins_does_not_extend_a_newer_streak(post):
 
 def test_late_old_loss_does_not_reset_a_newer_streak(post):
     # given a loss at minute 10 followed by wins at minutes 11 and 12 (streak 2)
-    post([game_play(user_id=14, result="loss", at=at(10)), game_play(user_id=14, result="win", at=at(11)),
-          game_play(user_id=14, result="win", at=at(12))])
+    post(
+        [
+            game_play(user_id=14, result="loss", at=at(10)),
+            game_play(user_id=14, result="win", at=at(11)),
+            game_play(user_id=14, result="win", at=at(12)),
+        ]
+    )
     # when a delayed batch brings a loss and a FAIL_GAME from minutes 3 and 5
-    post([game_play(user_id=14, result="loss", at=at(3)),
-          action(user_id=14, action_type="FAIL_GAME", game="Roulette", at=at(5))])
+    post(
+        [
+            game_play(user_id=14, result="loss", at=at(3)),
+            action(user_id=14, action_type="FAIL_GAME", game="Roulette", at=at(5)),
+        ]
+    )
     # then the streak is still 2
     assert metrics(14) == (ts(12), 2)
 
@@ -181,8 +199,11 @@ def test_a_win_at_the_same_instant_as_the_loss_is_not_after_it(post, order):
     tie = game_play(user_id=16, result="win", at=instant)
     later = game_play(user_id=16, result="win", at=instant + dt.timedelta(microseconds=1))
     # when they arrive in this order
-    batches = {"loss first": [[loss], [tie, later]], "win first": [[tie, later], [loss]],
-               "same batch": [[tie, loss, later]]}[order]
+    batches = {
+        "loss first": [[loss], [tie, later]],
+        "win first": [[tie, later], [loss]],
+        "same batch": [[tie, loss, later]],
+    }[order]
     for batch in batches:
         post(batch)
     # then only the later win counts, live and in the log's reading
@@ -193,8 +214,13 @@ def test_a_win_at_the_same_instant_as_the_loss_is_not_after_it(post, order):
 def test_streak_state_keys_hold_the_last_loss_and_the_wins_after_it(post):
     # given a loss and wins around it, one at a fractional second
     win_id = "late-win"
-    post([game_play(user_id=17, result="win", at=at(1)), game_play(user_id=17, result="loss", at=at(2)),
-          game_play(user_id=17, event_id=win_id, result="win", at=at(3) + dt.timedelta(microseconds=250_001))])
+    post(
+        [
+            game_play(user_id=17, result="win", at=at(1)),
+            game_play(user_id=17, result="loss", at=at(2)),
+            game_play(user_id=17, event_id=win_id, result="win", at=at(3) + dt.timedelta(microseconds=250_001)),
+        ]
+    )
     # when the streak state is read
     last_loss, wins = hot_store.streak_state(17)
     # then it is the loss's time and the one win after it, to the microsecond
@@ -205,11 +231,17 @@ def test_streak_state_keys_hold_the_last_loss_and_the_wins_after_it(post):
 def _expected_streak(history: list[dict[str, Any]], user_id: int) -> int:
     """The definition itself: GAME_PLAY wins strictly after the player's last loss (GAME_PLAY loss or FAIL_GAME)."""
     mine = [(dt.datetime.fromisoformat(a["action_timestamp"]), a) for a in history if a["user_id"] == user_id]
-    losses = [t for t, a in mine if a["action_type"] == "FAIL_GAME"
-              or (a["action_type"] == "GAME_PLAY" and a["metadata"]["result"] == "loss")]
+    losses = [
+        t
+        for t, a in mine
+        if a["action_type"] == "FAIL_GAME" or (a["action_type"] == "GAME_PLAY" and a["metadata"]["result"] == "loss")
+    ]
     last_loss = max(losses, default=None)
-    return sum(1 for t, a in mine if a["action_type"] == "GAME_PLAY" and a["metadata"]["result"] == "win"
-               and (last_loss is None or t > last_loss))
+    return sum(
+        1
+        for t, a in mine
+        if a["action_type"] == "GAME_PLAY" and a["metadata"]["result"] == "win" and (last_loss is None or t > last_loss)
+    )
 
 
 def test_live_streak_agrees_with_the_log_whatever_order_batches_arrive_in(post):
@@ -224,8 +256,9 @@ def test_live_streak_agrees_with_the_log_whatever_order_batches_arrive_in(post):
         if kind in ("win", "loss"):
             history.append(game_play(user_id=user_id, result=kind, at=when, event_id=f"h-{i}"))
         elif kind == "fail":
-            history.append(action(user_id=user_id, action_type="FAIL_GAME", game="Roulette", at=when,
-                                  event_id=f"h-{i}"))
+            history.append(
+                action(user_id=user_id, action_type="FAIL_GAME", game="Roulette", at=when, event_id=f"h-{i}")
+            )
         else:
             history.append(action(user_id=user_id, at=when, event_id=f"h-{i}"))
     # when it is posted in shuffled batches of random sizes (some replayed)
@@ -234,9 +267,9 @@ def test_live_streak_agrees_with_the_log_whatever_order_batches_arrive_in(post):
     start = 0
     while start < len(shuffled):
         size = rng.randrange(1, 30)
-        post(shuffled[start:start + size])
+        post(shuffled[start : start + size])
         if rng.random() < 0.2:
-            post(shuffled[start:start + size])
+            post(shuffled[start : start + size])
         start += size
     # then each player's live streak is the definition's, and hot_metrics_from_log (the repair's source) agrees
     from_log = selectors.hot_metrics_from_log(first_id=min(users), last_id=max(users))
@@ -253,16 +286,26 @@ def test_live_streak_agrees_with_the_log_whatever_order_batches_arrive_in(post):
 
 # --- real Redis ----------------------------------------------------------------------------------
 
+
 @pytest.mark.redis
 def test_ingest_writes_the_exact_keys_in_redis(redis_only, post):
     # given a batch for player 21 (win, win) and player 22 (a session start)
-    post([game_play(user_id=21, result="win", at=at(1)), game_play(user_id=21, result="win", at=at(2)),
-          action(user_id=22, at=at(3))])
+    post(
+        [
+            game_play(user_id=21, result="win", at=at(1)),
+            game_play(user_id=21, result="win", at=at(2)),
+            action(user_id=22, at=at(3)),
+        ]
+    )
     # when Redis is read with a raw client
     r: Any = redis.Redis.from_url(os.environ["REDIS_URL"])
     # then the spec's key names hold the values, with no prefix, beside the streak's sorted set of wins
     assert sorted(k.decode() for k in r.keys("*user:2[12]*")) == [
-        "user:21:last_action_ts", "user:21:streak_count", "user:21:streak_wins", "user:22:last_action_ts"]
+        "user:21:last_action_ts",
+        "user:21:streak_count",
+        "user:21:streak_wins",
+        "user:22:last_action_ts",
+    ]
     assert r.get("user:21:last_action_ts") == str(ts(2)).encode()
     assert r.get("user:21:streak_count") == b"2"
     assert r.get("user:22:last_action_ts") == str(ts(3)).encode()
@@ -286,29 +329,38 @@ def test_a_loss_writes_last_loss_ts_and_empties_the_wins_in_redis(redis_only, po
 @pytest.mark.redis
 def test_one_redis_round_trip_per_batch(redis_round_trips, post):
     # given a batch of 3,000 actions from 1,000 players
-    batch = [game_play(user_id=1000 + i % 1000, result="loss" if i % 7 == 0 else "win", at=at(i % 50))
-             for i in range(3000)]
+    batch = [
+        game_play(user_id=1000 + i % 1000, result="loss" if i % 7 == 0 else "win", at=at(i % 50)) for i in range(3000)
+    ]
     # when it is posted (after-commit hooks included)
     before = redis_round_trips()
     response = post(batch)
     # then it is stored and exactly one command went to Redis for all 1,000 players
     assert response.json() == {"stored": 3000, "duplicates": 0}
     assert redis_round_trips() - before == 1
-    assert redis.Redis.from_url(os.environ["REDIS_URL"]).exists(
-        *[key_last_action_ts(1000 + i) for i in range(1000)]) == 1000
+    assert (
+        redis.Redis.from_url(os.environ["REDIS_URL"]).exists(*[key_last_action_ts(1000 + i) for i in range(1000)])
+        == 1000
+    )
 
 
 # --- repair --------------------------------------------------------------------------------------
 
+
 def _history(post) -> None:
-    post([
-        game_play(user_id=31, result="win", at=at(0)), game_play(user_id=31, result="loss", at=at(1)),
-        game_play(user_id=31, result="win", at=at(2)), game_play(user_id=31, result="win", at=at(3)),
-        game_play(user_id=32, result="win", at=at(0)), action(user_id=32, action_type="FAIL_GAME", game="Roulette",
-                                                               at=at(4)),
-        action(user_id=33, at=at(5)),
-        game_play(user_id=34, result="win", at=at(1)), game_play(user_id=34, result="win", at=at(6)),
-    ])
+    post(
+        [
+            game_play(user_id=31, result="win", at=at(0)),
+            game_play(user_id=31, result="loss", at=at(1)),
+            game_play(user_id=31, result="win", at=at(2)),
+            game_play(user_id=31, result="win", at=at(3)),
+            game_play(user_id=32, result="win", at=at(0)),
+            action(user_id=32, action_type="FAIL_GAME", game="Roulette", at=at(4)),
+            action(user_id=33, at=at(5)),
+            game_play(user_id=34, result="win", at=at(1)),
+            game_play(user_id=34, result="win", at=at(6)),
+        ]
+    )
     post([game_play(user_id=34, result="win", at=at(7))])
 
 

@@ -25,8 +25,15 @@ def write_csv(path: Path, actions: list[dict[str, Any]]) -> Path:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(HEADER)
         for a in actions:
-            writer.writerow([a["event_id"], a["user_id"], a["action_type"], a["action_timestamp"],
-                             json.dumps(a["metadata"], separators=(",", ":"))])
+            writer.writerow(
+                [
+                    a["event_id"],
+                    a["user_id"],
+                    a["action_type"],
+                    a["action_timestamp"],
+                    json.dumps(a["metadata"], separators=(",", ":")),
+                ]
+            )
     return path
 
 
@@ -52,8 +59,11 @@ def stored_ids() -> set[str]:
 
 def test_csv_import_stores_every_action(tmp_path):
     # given a CSV file of three actions of different types
-    rows = [action(event_id="c-1", user_id=7), game_play(event_id="c-2", user_id=7, bet=25, payout=50),
-            action(event_id="c-3", user_id=8, action_type="VIEW_CONTENT", content_id="promo-1")]
+    rows = [
+        action(event_id="c-1", user_id=7),
+        game_play(event_id="c-2", user_id=7, bet=25, payout=50),
+        action(event_id="c-3", user_id=8, action_type="VIEW_CONTENT", content_id="promo-1"),
+    ]
     path = write_csv(tmp_path / "actions.csv", rows)
     # when it is imported
     out = run(path)
@@ -194,13 +204,25 @@ def test_a_finished_file_is_not_imported_again(tmp_path):
 
 
 def earn(event_id: str, user_id: int, tokens: int, at: str) -> dict[str, Any]:
-    return action(event_id=event_id, user_id=user_id, action_type="EARN_CYBER_TOKENS", at=at,
-                  earned_tokens=tokens, source="corporate")
+    return action(
+        event_id=event_id,
+        user_id=user_id,
+        action_type="EARN_CYBER_TOKENS",
+        at=at,
+        earned_tokens=tokens,
+        source="corporate",
+    )
 
 
 def spend(event_id: str, user_id: int, tokens: int, at: str) -> dict[str, Any]:
-    return action(event_id=event_id, user_id=user_id, action_type="SPEND_CYBER_TOKENS", at=at,
-                  spent_tokens=tokens, game="Roulette")
+    return action(
+        event_id=event_id,
+        user_id=user_id,
+        action_type="SPEND_CYBER_TOKENS",
+        at=at,
+        spent_tokens=tokens,
+        game="Roulette",
+    )
 
 
 def test_token_history_comes_in_with_its_ledger_rows_in_order(tmp_path):
@@ -209,8 +231,16 @@ def test_token_history_comes_in_with_its_ledger_rows_in_order(tmp_path):
         game_play(event_id="g-1", user_id=300),
         earn("t-1", 300, 100, "2026-11-01T10:00:00Z"),
         spend("t-2", 300, 60, "2026-11-01T11:00:00Z"),
-        action(event_id="t-3", user_id=300, action_type="PURCHASE_CYBER_TOKENS", at="2026-11-02T09:00:00Z",
-               tokens=500, amount_paid=4900, currency="KRW", payment_id="pay-9"),
+        action(
+            event_id="t-3",
+            user_id=300,
+            action_type="PURCHASE_CYBER_TOKENS",
+            at="2026-11-02T09:00:00Z",
+            tokens=500,
+            amount_paid=4900,
+            currency="KRW",
+            payment_id="pay-9",
+        ),
         spend("t-4", 300, 540, "2026-11-03T11:00:00Z"),
     ]
     path = write_jsonl(tmp_path / "tokens.jsonl", rows)
@@ -220,7 +250,11 @@ def test_token_history_comes_in_with_its_ledger_rows_in_order(tmp_path):
     assert "stored 5, duplicates 0, lines 5" in out
     entries = list(LedgerEntry.objects.filter(player_id=300).order_by("id"))
     assert [(e.kind, e.amount, e.balance_after) for e in entries] == [
-        ("EARN", 100, 100), ("SPEND", -60, 40), ("PURCHASE", 500, 540), ("SPEND", -540, 0)]
+        ("EARN", 100, 100),
+        ("SPEND", -60, 40),
+        ("PURCHASE", 500, 540),
+        ("SPEND", -540, 0),
+    ]
     assert entries[0].source == "corporate" and entries[2].source == "cash"
     assert entries[1].created_at.isoformat() == "2026-11-01T11:00:00+00:00"
     assert Wallet.objects.get(player_id=300).balance == 0
@@ -249,8 +283,10 @@ def test_a_line_that_would_drive_a_balance_below_zero_is_refused_by_number(tmp_p
 
 def test_reimporting_token_history_applies_nothing_twice(tmp_path):
     # given a token history imported once
-    path = write_jsonl(tmp_path / "again.jsonl", [earn("r-1", 302, 70, "2026-11-01T10:00:00Z"),
-                                                  spend("r-2", 302, 30, "2026-11-01T11:00:00Z")])
+    path = write_jsonl(
+        tmp_path / "again.jsonl",
+        [earn("r-1", 302, 70, "2026-11-01T10:00:00Z"), spend("r-2", 302, 30, "2026-11-01T11:00:00Z")],
+    )
     run(path)
     # when it is imported again from the start
     out = run(path, restart=True)

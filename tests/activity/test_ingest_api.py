@@ -28,6 +28,7 @@ def test_batch_is_stored_and_replays_count_as_duplicates(service_client):
 
 # --- all-or-nothing ------------------------------------------------------------------------------
 
+
 def test_one_bad_item_among_many_rejects_the_whole_batch(service_client):
     # given 200 valid actions of 200 new players and one bad action at index 137
     batch = [game_play(user_id=20_000 + i) for i in range(200)]
@@ -51,16 +52,23 @@ def test_every_bad_item_of_a_batch_is_named(service_client):
     # then each bad item is named with its index and field
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {
-        "actions[0].user_id", "actions[2].metadata.result", "actions[3].action_type"}
+        "actions[0].user_id",
+        "actions[2].metadata.result",
+        "actions[3].action_type",
+    }
     assert UserAction.objects.count() == 0
 
 
 # --- duplicates ----------------------------------------------------------------------------------
 
+
 def test_duplicate_event_ids_within_one_batch_store_the_first(service_client):
     # given a batch where the same event_id appears twice with different content
-    batch = [action(event_id="dup", user_id=5, note="first"), action(event_id="dup", user_id=5, note="second"),
-             action(event_id="other", user_id=5)]
+    batch = [
+        action(event_id="dup", user_id=5, note="first"),
+        action(event_id="dup", user_id=5, note="second"),
+        action(event_id="other", user_id=5),
+    ]
     # when it is posted
     response = service_client.post("/api/actions", {"actions": batch}, format="json")
     # then the first occurrence is stored and the second counted as a duplicate
@@ -75,8 +83,9 @@ def test_duplicates_across_batches_keep_the_stored_row(service_client):
     service_client.post("/api/actions", {"actions": [a, b]}, format="json")
     # when a second batch [b (changed), c] is posted
     changed_b = {**b, "metadata": {"note": "changed"}}
-    response = service_client.post("/api/actions", {"actions": [changed_b, action(event_id="c", user_id=5)]},
-                                   format="json")
+    response = service_client.post(
+        "/api/actions", {"actions": [changed_b, action(event_id="c", user_id=5)]}, format="json"
+    )
     # then only c is stored, b counts as a duplicate and keeps its first content
     assert response.json() == {"stored": 1, "duplicates": 1}
     assert sorted(UserAction.objects.values_list("event_id", flat=True)) == ["a", "b", "c"]
@@ -84,6 +93,7 @@ def test_duplicates_across_batches_keep_the_stored_row(service_client):
 
 
 # --- batch size and body shape -------------------------------------------------------------------
+
 
 def test_batch_of_5000_is_accepted(service_client):
     # given a batch of exactly the limit, 5,000 actions
@@ -107,16 +117,19 @@ def test_batch_of_5001_is_refused(service_client):
     assert UserAction.objects.count() == 0
 
 
-@pytest.mark.parametrize("body", [
-    {"actions": []},
-    {},
-    {"events": [action()]},
-    {"actions": None},
-    {"actions": "a, b"},
-    {"actions": {"0": action()}},
-    [action()],
-    "actions",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"actions": []},
+        {},
+        {"events": [action()]},
+        {"actions": None},
+        {"actions": "a, b"},
+        {"actions": {"0": action()}},
+        [action()],
+        "actions",
+    ],
+)
 def test_body_without_a_list_of_actions_is_refused(service_client, body):
     # given a JSON body that does not hold a non-empty "actions" list
     # when it is posted
@@ -149,6 +162,7 @@ def test_non_json_content_type_is_a_415_with_a_json_body(service_client):
 
 
 # --- players and the response --------------------------------------------------------------------
+
 
 def test_players_are_created_on_first_sight_with_signup_at_their_earliest_action(service_client, settings):
     # given a batch for two unseen players, out of time order
@@ -191,6 +205,7 @@ def test_stored_rows_hold_what_was_sent_in_utc(service_client):
 
 
 # --- cost: one statement per table, whatever the batch size ---------------------------------------
+
 
 def _queries_for(client, n: int, tag: str) -> int:
     batch = [game_play(user_id=40_000 + i, event_id=f"{tag}-{i}") for i in range(n)]

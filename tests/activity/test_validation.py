@@ -169,6 +169,7 @@ def test_every_registered_type_has_examples():
 
 # --- parse_action, one type at a time -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("action_type", LIVE_TYPES)
 def test_valid_example_is_accepted(action_type):
     # given a valid action of this type
@@ -177,8 +178,9 @@ def test_valid_example_is_accepted(action_type):
     parsed, errors = parse(raw)
     # then it comes out as a ParsedAction with the same values and no error
     assert errors == {}
-    assert parsed == ParsedAction("evt-1", 42, action_type, dt.datetime(2026, 11, 20, 11, tzinfo=dt.UTC),
-                                  VALID_METADATA[action_type])
+    assert parsed == ParsedAction(
+        "evt-1", 42, action_type, dt.datetime(2026, 11, 20, 11, tzinfo=dt.UTC), VALID_METADATA[action_type]
+    )
 
 
 @pytest.mark.parametrize("action_type", sorted(TOKEN_MOVING_ENDPOINTS))
@@ -253,6 +255,7 @@ def test_token_moving_type_is_refused_naming_the_right_endpoint(action_type, end
 
 # --- the envelope: event_id, user_id, action_type, action_timestamp, metadata ----------------------
 
+
 @pytest.mark.parametrize("event_id", ["", "x" * 65, 123, None, ["e"]])
 def test_bad_event_id_is_an_error(event_id):
     # given an action with a bad event_id
@@ -314,14 +317,17 @@ def test_unknown_action_type_is_an_error_listing_known_types(action_type):
     assert "GAME_PLAY" in errors["action_type"] and "SESSION_START" in errors["action_type"]
 
 
-@pytest.mark.parametrize("timestamp", [
-    "2026-11-20T11:00:00",  # naive: no UTC offset
-    "2026-11-20",  # a date, not a date-time
-    "yesterday",
-    "",
-    1763636400,  # Unix seconds are not ISO 8601
-    None,
-])
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "2026-11-20T11:00:00",  # naive: no UTC offset
+        "2026-11-20",  # a date, not a date-time
+        "yesterday",
+        "",
+        1763636400,  # Unix seconds are not ISO 8601
+        None,
+    ],
+)
 def test_bad_action_timestamp_is_an_error(timestamp):
     # given an action whose timestamp is not an ISO 8601 date-time with an offset
     raw = item(action_timestamp=timestamp)
@@ -368,8 +374,9 @@ def test_timestamp_slightly_ahead_is_accepted():
     assert errors == {} and parsed is not None
 
 
-@pytest.mark.parametrize("timestamp", [
-    "2026-11-20T20:00:00+09:00", "2026-11-20T11:00:00Z", "2026-11-20T06:00:00-05:00"])
+@pytest.mark.parametrize(
+    "timestamp", ["2026-11-20T20:00:00+09:00", "2026-11-20T11:00:00Z", "2026-11-20T06:00:00-05:00"]
+)
 def test_timestamp_is_converted_to_utc(timestamp):
     # given the same instant written with different offsets
     raw = item(action_timestamp=timestamp)
@@ -391,8 +398,10 @@ def test_timestamp_at_the_ends_of_the_calendar_is_an_error_not_a_crash(timestamp
     assert parsed is None and list(errors) == ["action_timestamp"]
 
 
-@pytest.mark.parametrize("timestamp", ["1999-12-31T23:59:59.999999Z", "2000-01-01T08:59:59+09:00",
-                                       "1970-01-01T00:00:00Z", "0001-01-01T00:00:00+00:00"])
+@pytest.mark.parametrize(
+    "timestamp",
+    ["1999-12-31T23:59:59.999999Z", "2000-01-01T08:59:59+09:00", "1970-01-01T00:00:00Z", "0001-01-01T00:00:00+00:00"],
+)
 def test_timestamp_before_2000_is_refused_naming_the_bound(timestamp):
     # given a timestamp before 2000-01-01 UTC (the lower bound), in UTC or with an offset
     raw = item(action_timestamp=timestamp)
@@ -508,6 +517,7 @@ def test_parse_batch_names_item_index_and_field():
 
 # --- the same rules through POST /api/actions --------------------------------------------------
 
+
 def post_with_bad_item_at(client: Any, bad: Any, index: int = 1) -> Any:
     """Post a batch of three where item ``index`` is ``bad`` and the others are valid."""
     batch: list[Any] = [item(event_id=f"ok-{i}", user_id=500 + i) for i in range(3)]
@@ -572,19 +582,22 @@ def test_api_refuses_token_moving_types_naming_the_endpoint(service_client, acti
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"event_id": ""}, "event_id"),
-    ({"event_id": "x" * 65}, "event_id"),
-    ({"user_id": 0}, "user_id"),
-    ({"user_id": -1}, "user_id"),
-    ({"user_id": "5"}, "user_id"),
-    ({"user_id": True}, "user_id"),
-    ({"action_type": "NOPE"}, "action_type"),
-    ({"action_timestamp": "2026-11-20T11:00:00"}, "action_timestamp"),
-    ({"action_timestamp": "2999-01-01T00:00:00+00:00"}, "action_timestamp"),
-    ({"metadata": ["not", "an", "object"]}, "metadata"),
-    ({"metadata": "x"}, "metadata"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"event_id": ""}, "event_id"),
+        ({"event_id": "x" * 65}, "event_id"),
+        ({"user_id": 0}, "user_id"),
+        ({"user_id": -1}, "user_id"),
+        ({"user_id": "5"}, "user_id"),
+        ({"user_id": True}, "user_id"),
+        ({"action_type": "NOPE"}, "action_type"),
+        ({"action_timestamp": "2026-11-20T11:00:00"}, "action_timestamp"),
+        ({"action_timestamp": "2999-01-01T00:00:00+00:00"}, "action_timestamp"),
+        ({"metadata": ["not", "an", "object"]}, "metadata"),
+        ({"metadata": "x"}, "metadata"),
+    ],
+)
 def test_api_envelope_problems_name_item_and_field(service_client, overrides, field):
     # given a batch whose item 1 has a bad envelope field
     bad = {**item(event_id="bad"), **overrides}
@@ -622,8 +635,9 @@ def test_api_stores_an_escaped_backslash_followed_by_u0000_as_text(service_clien
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("timestamp", [
-    "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "1999-12-31T23:00:00Z"])
+@pytest.mark.parametrize(
+    "timestamp", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "1999-12-31T23:00:00Z"]
+)
 def test_api_refuses_timestamps_out_of_range_with_a_field_error(service_client, timestamp):
     # given a batch whose item 1 has a timestamp outside the accepted range
     bad = item(event_id="bad", action_timestamp=timestamp)

@@ -40,6 +40,7 @@ def post_one_action(client: APIClient):
 
 # --- service endpoint: POST /api/actions ---------------------------------------------------------
 
+
 def test_no_credentials_is_401_with_a_json_body():
     # given a client with no Authorization header
     client = client_with(None)
@@ -53,12 +54,15 @@ def test_no_credentials_is_401_with_a_json_body():
     assert UserAction.objects.count() == 0
 
 
-@pytest.mark.parametrize("authorization", [
-    "Api-Key tl_not-a-real-key",
-    "Api-Key",
-    "Api-Key two parts",
-    "Basic dXNlcjpwYXNz",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Api-Key tl_not-a-real-key",
+        "Api-Key",
+        "Api-Key two parts",
+        "Basic dXNlcjpwYXNz",
+    ],
+)
 def test_wrong_api_key_is_401(authorization):
     # given a client with a key that is not ours (or no usable credential at all)
     client = client_with(authorization)
@@ -101,8 +105,10 @@ def test_player_token_on_a_service_endpoint_is_403():
     response = post_one_action(client)
     # then the answer is 403 naming the caller kind the endpoint is for, and nothing is stored
     assert response.status_code == 403
-    assert response.json() == {"error": "permission_denied",
-                               "message": "This endpoint is for trusted services (Api-Key)."}
+    assert response.json() == {
+        "error": "permission_denied",
+        "message": "This endpoint is for trusted services (Api-Key).",
+    }
     assert UserAction.objects.count() == 0
 
 
@@ -119,29 +125,38 @@ def test_staff_session_on_a_service_endpoint_is_403():
 
 # --- player endpoint: /api/me/protection ---------------------------------------------------------
 
+
 def _token(**claims: object) -> str:
     now = int(dt.datetime.now(dt.UTC).timestamp())
     payload = {"sub": "9", "iat": now, "exp": now + 600, **claims}
-    return jwt.encode({k: v for k, v in payload.items() if v is not None}, "dev-player-jwt-secret-change-me-32b",
-                      algorithm="HS256")
+    return jwt.encode(
+        {k: v for k, v in payload.items() if v is not None}, "dev-player-jwt-secret-change-me-32b", algorithm="HS256"
+    )
 
 
-@pytest.mark.parametrize(("token", "message_part"), [
-    (lambda: factories.player_token(9, ttl_seconds=-10), "expired"),
-    (lambda: jwt.encode({"sub": "9", "exp": 4102444800}, "another-secret-of-32-bytes-or-more!", algorithm="HS256"),
-     "Invalid token"),
-    (lambda: "not.a.jwt", "Invalid token"),
-    (lambda: "garbage", "Invalid token"),
-    (lambda: _token(exp=None), "Invalid token"),
-    (lambda: _token(sub=None), "Invalid token"),
-    (lambda: _token(sub="0"), "player id"),
-    (lambda: _token(sub="-3"), "player id"),
-    (lambda: _token(sub="abc"), "player id"),
-    (lambda: _token(sub="\u00b2"), "player id"),  # a superscript two: str.isdigit() but not int()
-    (lambda: _token(sub=str(2**63)), "player id"),  # past the bigint players.id
-    (lambda: _token(sub=9), "Invalid token"),  # sub must be a string (RFC 7519)
-    (lambda: jwt.encode({"sub": "9", "exp": 4102444800}, key=None, algorithm="none"), "Invalid token"),
-])
+@pytest.mark.parametrize(
+    ("token", "message_part"),
+    [
+        (lambda: factories.player_token(9, ttl_seconds=-10), "expired"),
+        (
+            lambda: jwt.encode(
+                {"sub": "9", "exp": 4102444800}, "another-secret-of-32-bytes-or-more!", algorithm="HS256"
+            ),
+            "Invalid token",
+        ),
+        (lambda: "not.a.jwt", "Invalid token"),
+        (lambda: "garbage", "Invalid token"),
+        (lambda: _token(exp=None), "Invalid token"),
+        (lambda: _token(sub=None), "Invalid token"),
+        (lambda: _token(sub="0"), "player id"),
+        (lambda: _token(sub="-3"), "player id"),
+        (lambda: _token(sub="abc"), "player id"),
+        (lambda: _token(sub="\u00b2"), "player id"),  # a superscript two: str.isdigit() but not int()
+        (lambda: _token(sub=str(2**63)), "player id"),  # past the bigint players.id
+        (lambda: _token(sub=9), "Invalid token"),  # sub must be a string (RFC 7519)
+        (lambda: jwt.encode({"sub": "9", "exp": 4102444800}, key=None, algorithm="none"), "Invalid token"),
+    ],
+)
 def test_bad_player_token_is_401(settings, token, message_part):
     # given a token that is expired, signed with another secret, unsigned, malformed or without a usable sub
     settings.PLAYER_JWT_SECRET = "dev-player-jwt-secret-change-me-32b"
@@ -214,13 +229,15 @@ def test_a_player_id_in_the_body_does_not_reach_another_player(player_client_fac
     player_client_factory(202).put(PROTECTION, {"daily_spend_limit": 40}, format="json")
     # when player A sends a change naming B's id in the body
     response = player_client_factory(201).put(
-        PROTECTION, {"daily_spend_limit": 10, "player_id": 202, "user_id": 202}, format="json")
+        PROTECTION, {"daily_spend_limit": 10, "player_id": 202, "user_id": 202}, format="json"
+    )
     # then it is refused (unknown fields) and B's limit is unchanged
     assert response.status_code == 400
     assert PlayerProtection.objects.get(player_id=202).daily_spend_limit == 40
 
 
 # --- verified player tokens, kept until they expire --------------------------------------------------
+
 
 def test_a_verified_token_is_recognised_again_without_decoding_it(monkeypatch):
     # given a player token verified once
@@ -273,6 +290,7 @@ def _no_decode(*args: object, **kwargs: object) -> None:
 
 
 # --- management commands -------------------------------------------------------------------------
+
 
 def test_create_api_key_prints_the_key_alone_on_its_last_line_and_stores_only_its_hash():
     # given no key named game-server

@@ -120,9 +120,14 @@ def test_one_call_updates_many_players():
     hot_store.apply_activity(updates)
     # then each player's keys hold their own values
     assert hot_store.get_many([key_streak_count(u) for u in (1, 2, 3)]) == {
-        "user:1:streak_count": 0, "user:2:streak_count": 4}
+        "user:1:streak_count": 0,
+        "user:2:streak_count": 4,
+    }
     assert hot_store.get_many([key_last_action_ts(u) for u in (1, 2, 3)]) == {
-        "user:1:last_action_ts": 100, "user:2:last_action_ts": 200, "user:3:last_action_ts": 300}
+        "user:1:last_action_ts": 100,
+        "user:2:last_action_ts": 200,
+        "user:3:last_action_ts": 300,
+    }
 
 
 def test_fill_missing_sets_absent_keys_only():
@@ -133,15 +138,18 @@ def test_fill_missing_sets_absent_keys_only():
     # then only the absent key is set, and the live one keeps its value
     assert filled == 1
     assert hot_store.get_many(["user:7:streak_count", "user:8:streak_count"]) == {
-        "user:7:streak_count": 9, "user:8:streak_count": 2}
+        "user:7:streak_count": 9,
+        "user:8:streak_count": 2,
+    }
 
 
 def test_fill_missing_writes_absent_sorted_sets_whole_and_keeps_live_ones():
     # given player 7 with live wins; player 8 with none
     hot_store.apply_activity({7: ActivityUpdate(20, None, wins(20))})
     # when the wins' sets and a last loss are filled for both
-    filled = hot_store.fill_missing({key_last_loss_ts(8): 4.5},
-                                    {key_streak_wins(7): {"x": 1.0}, key_streak_wins(8): {"a": 5.25, "b": 6.0}})
+    filled = hot_store.fill_missing(
+        {key_last_loss_ts(8): 4.5}, {key_streak_wins(7): {"x": 1.0}, key_streak_wins(8): {"a": 5.25, "b": 6.0}}
+    )
     # then player 8's set and last loss are written, player 7's set is left as it was
     assert filled == 2
     assert hot_store.streak_state(8) == (4.5, {"a": 5.25, "b": 6.0})
@@ -160,18 +168,27 @@ def test_flush_empties_the_keyspace_and_ping_answers():
 
 # --- real Redis ----------------------------------------------------------------------------------
 
+
 @pytest.mark.redis
 def test_keys_in_redis_have_the_exact_names_and_no_prefix(redis_only):
     # given updates for players 42 (a loss, then three wins) and 43 (no game)
-    hot_store.apply_activity({42: ActivityUpdate(1_700_000_000, 1_699_999_000.5, wins(1_699_999_001, 1_699_999_002,
-                                                                                    1_699_999_003)),
-                              43: ActivityUpdate(1_700_000_500)})
+    hot_store.apply_activity(
+        {
+            42: ActivityUpdate(1_700_000_000, 1_699_999_000.5, wins(1_699_999_001, 1_699_999_002, 1_699_999_003)),
+            43: ActivityUpdate(1_700_000_500),
+        }
+    )
     # when Redis is read with a raw client
     r = raw_redis()
     keys = sorted(k.decode() for k in r.keys("*user:4[23]*"))
     # then the keys are exactly the spec's names (no cache prefix or version) with plain values
-    assert keys == ["user:42:last_action_ts", "user:42:last_loss_ts", "user:42:streak_count", "user:42:streak_wins",
-                    "user:43:last_action_ts"]
+    assert keys == [
+        "user:42:last_action_ts",
+        "user:42:last_loss_ts",
+        "user:42:streak_count",
+        "user:42:streak_wins",
+        "user:43:last_action_ts",
+    ]
     assert r.get("user:42:last_action_ts") == b"1700000000"
     assert r.get("user:42:streak_count") == b"3"
     assert r.get("user:42:last_loss_ts") == b"1699999000.5"
@@ -206,9 +223,14 @@ def test_microseconds_survive_the_round_trip_through_lua(redis_only):
 @pytest.mark.redis
 def test_an_update_of_many_players_is_one_round_trip(redis_round_trips):
     # given updates for 2,000 players, some with a loss and some with wins
-    updates = {uid: ActivityUpdate(1_700_000_000 + uid, 1_600_000_000.0 if uid % 2 else None,
-                                   tuple((f"e{uid}-{i}", 1_650_000_000.0 + i) for i in range(uid % 5)))
-               for uid in range(1, 2001)}
+    updates = {
+        uid: ActivityUpdate(
+            1_700_000_000 + uid,
+            1_600_000_000.0 if uid % 2 else None,
+            tuple((f"e{uid}-{i}", 1_650_000_000.0 + i) for i in range(uid % 5)),
+        )
+        for uid in range(1, 2001)
+    }
     # when they are applied
     hot_store.apply_activity(updates)
     # then exactly one command went to Redis, and every player's keys are there

@@ -25,7 +25,10 @@ def test_values_round_trip_under_their_exact_key_names(tmp_path):
     cache.set_many({"user:7:last_action_ts": 1_700_000_000, "user:8:streak_wins": {"e1": 1.5}}, timeout=None)
     # then they read back unchanged, under exactly those keys
     assert cache.get_many(["user:7:streak_count", "user:7:last_action_ts", "user:8:streak_wins", "missing"]) == {
-        "user:7:streak_count": 3, "user:7:last_action_ts": 1_700_000_000, "user:8:streak_wins": {"e1": 1.5}}
+        "user:7:streak_count": 3,
+        "user:7:last_action_ts": 1_700_000_000,
+        "user:8:streak_wins": {"e1": 1.5},
+    }
     keys = {row[0] for row in sqlite3.connect(tmp_path / "hot.sqlite3").execute("SELECT key FROM kv")}
     assert keys == {"user:7:streak_count", "user:7:last_action_ts", "user:8:streak_wins"}
 
@@ -64,8 +67,13 @@ def test_another_process_sees_what_this_one_wrote(tmp_path):
         "print(c.get('user:42:cyber_token_balance')); c.set('user:42:streak_count', 5, timeout=None)"
     )
     env = {"DJANGO_SETTINGS_MODULE": "config.settings.test", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "hot.sqlite3"), str(ROOT)],
-                         capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "hot.sqlite3"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     # then it read this process's value, and this process reads its write
     assert out.stdout.strip() == "900"
     assert cache.get("user:42:streak_count") == 5

@@ -25,8 +25,10 @@ from wallet.models import LedgerEntry, Wallet
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="needs PostgreSQL (DATABASE_URL): SQLite serializes every write, so nothing can race"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL (DATABASE_URL): SQLite serializes every write, so nothing can race",
+    ),
 ]
 
 CONNECTIONS = 32
@@ -107,8 +109,9 @@ def test_1000_distinct_webhooks_at_once_all_grant(live_server):
         assert balance_cache_get(player) == expected[player]
         # and no update was lost: each ledger row's balance_after is the running sum before it plus its amount
         running = 0
-        for amount, balance_after in LedgerEntry.objects.filter(player_id=player).order_by("id").values_list(
-                "amount", "balance_after"):
+        for amount, balance_after in (
+            LedgerEntry.objects.filter(player_id=player).order_by("id").values_list("amount", "balance_after")
+        ):
             running += amount
             assert balance_after == running
     assert Wallet.objects.aggregate(s=Sum("balance"))["s"] == sum(expected.values())
@@ -122,8 +125,10 @@ def test_one_site_visit_delivered_200_times_at_once_is_stored_once(live_server):
     # when Company A delivers it 200 times concurrently
     answers = post_concurrently(live_server.url, [(body, hdrs)] * 200)
     # then one delivery processed it, the rest are duplicates, and one visit row and one action exist
-    assert Counter((status, body["status"]) for status, body in answers) == {(200, "processed"): 1,
-                                                                            (200, "duplicate"): 199}
+    assert Counter((status, body["status"]) for status, body in answers) == {
+        (200, "processed"): 1,
+        (200, "duplicate"): 199,
+    }
     assert SiteVisit.objects.count() == 1
     assert UserAction.objects.filter(action_type="CORPORATE_VISIT").count() == 1
     assert SiteVisit.objects.get().action_id == UserAction.objects.get().id

@@ -30,12 +30,12 @@ def headers(msg_id: str, timestamp: int | str, signature: str) -> dict[str, str]
     return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp), "webhook-signature": signature}
 
 
-def check(hdrs: dict[str, str], *, body: bytes = BODY, secrets: list[str] | None = None,
-          now: dt.datetime = NOW) -> str:
+def check(hdrs: dict[str, str], *, body: bytes = BODY, secrets: list[str] | None = None, now: dt.datetime = NOW) -> str:
     return verify(body=body, headers=hdrs, secrets=secrets or [SECRET_OLD], now=now, tolerance_seconds=TOLERANCE)
 
 
 # --- agreement with the reference package ------------------------------------------------------------
+
 
 @settings(max_examples=200, deadline=None)
 @given(secret=secrets_st, msg_id=msg_ids, timestamp=timestamps, body=bodies)
@@ -55,8 +55,13 @@ def test_reference_signature_verifies_with_ours(secret, msg_id, body):
     # given a message signed by the reference package
     signature = Webhook(secret).sign(msg_id, NOW, body)
     # when we verify it
-    verified = verify(body=body.encode(), headers=headers(msg_id, TS, signature), secrets=[secret], now=NOW,
-                      tolerance_seconds=TOLERANCE)
+    verified = verify(
+        body=body.encode(),
+        headers=headers(msg_id, TS, signature),
+        secrets=[secret],
+        now=NOW,
+        tolerance_seconds=TOLERANCE,
+    )
     # then it passes and the webhook id comes back
     assert verified == msg_id
 
@@ -86,6 +91,7 @@ def test_unpadded_and_unprefixed_secrets_sign_like_the_reference():
 
 # --- raw bytes -----------------------------------------------------------------------------------------
 
+
 def test_the_body_is_checked_as_raw_bytes():
     # given a body that is not UTF-8 (the reference package cannot even decode it) and its signature
     body = b'{"note": "\xff\xfe"}'
@@ -114,6 +120,7 @@ def test_a_changed_body_id_or_timestamp_fails():
 
 # --- several signatures in the header ----------------------------------------------------------------
 
+
 def test_any_valid_signature_in_a_space_separated_list_verifies():
     # given a header listing a wrong v1 signature, a future v2 one and then the right v1 one
     good = sign(SECRET_OLD, "msg_1", TS, BODY)
@@ -125,8 +132,16 @@ def test_any_valid_signature_in_a_space_separated_list_verifies():
     now = int(dt.datetime.now(dt.UTC).timestamp())
     live = f"{sign(SECRET_NEW, 'msg_1', now, BODY)} {sign(SECRET_OLD, 'msg_1', now, BODY)}"
     assert Webhook(SECRET_OLD).verify(BODY, headers("msg_1", now, live), json_parse=False) is None
-    assert verify(body=BODY, headers=headers("msg_1", now, live), secrets=[SECRET_OLD],
-                  now=dt.datetime.now(dt.UTC), tolerance_seconds=TOLERANCE) == "msg_1"
+    assert (
+        verify(
+            body=BODY,
+            headers=headers("msg_1", now, live),
+            secrets=[SECRET_OLD],
+            now=dt.datetime.now(dt.UTC),
+            tolerance_seconds=TOLERANCE,
+        )
+        == "msg_1"
+    )
 
 
 def test_only_v1_signatures_count():
@@ -150,6 +165,7 @@ def test_a_list_of_only_wrong_signatures_fails():
 
 # --- rotation -------------------------------------------------------------------------------------------
 
+
 def test_during_a_rotation_both_secrets_verify():
     # given both the new and the old secret configured
     secrets = [SECRET_NEW, SECRET_OLD]
@@ -171,6 +187,7 @@ def test_after_the_old_secret_is_removed_its_signature_fails():
 
 # --- timestamp tolerance ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("offset", "ok"), [(-301, False), (-300, True), (0, True), (300, True), (301, False)])
 def test_timestamp_must_be_within_five_minutes(offset, ok):
     # given a message correctly signed at now + offset seconds
@@ -190,34 +207,38 @@ def test_timestamp_must_be_within_five_minutes(offset, ok):
 GOOD = sign(SECRET_OLD, "msg_1", TS, BODY)
 
 
-@pytest.mark.parametrize("hdrs", [
-    {},
-    {"webhook-timestamp": str(TS), "webhook-signature": GOOD},
-    {"webhook-id": "msg_1", "webhook-signature": GOOD},
-    {"webhook-id": "msg_1", "webhook-timestamp": str(TS)},
-    headers("", TS, GOOD),
-    headers("msg_1", "", GOOD),
-    headers("msg_1", TS, ""),
-    headers("msg_1", TS, "   "),
-    headers("msg_1", "abc", GOOD),
-    headers("msg_1", f"-{TS}", GOOD),
-    headers("msg_1", f"{TS}.0", GOOD),
-    headers("msg_1", "1.7e9", GOOD),
-    headers("msg_1", f" {TS}", GOOD),
-    headers("msg_1", "١٧٦٣٦٤٠٠٠٠", GOOD),  # Arabic-Indic digits: str.isdigit() is true for them
-    headers("msg_1", "9" * 5000, GOOD),  # past Python's int-from-string digit limit
-    headers("msg_1", "1" + "0" * 400, GOOD),  # too large for a float
-    headers("msg_1", TS, "v1"),
-    headers("msg_1", TS, "v1,"),
-    headers("msg_1", TS, ","),
-    headers("msg_1", TS, "v1,***"),
-    headers("msg_1", TS, "v1,abc"),  # bad padding
-    headers("msg_1", TS, "v1,é"),  # not ASCII (WSGI hands headers over as latin-1 text)
-    headers("msg_1", TS, "v1,\x00"),
-    headers("msg_1", TS, GOOD[:-4]),
-    headers("msg_\ud800", TS, GOOD),  # lone surrogate: cannot be encoded
-    headers("msg_1", TS, "v1,\ud800"),
-], ids=lambda h: repr(h)[:60])
+@pytest.mark.parametrize(
+    "hdrs",
+    [
+        {},
+        {"webhook-timestamp": str(TS), "webhook-signature": GOOD},
+        {"webhook-id": "msg_1", "webhook-signature": GOOD},
+        {"webhook-id": "msg_1", "webhook-timestamp": str(TS)},
+        headers("", TS, GOOD),
+        headers("msg_1", "", GOOD),
+        headers("msg_1", TS, ""),
+        headers("msg_1", TS, "   "),
+        headers("msg_1", "abc", GOOD),
+        headers("msg_1", f"-{TS}", GOOD),
+        headers("msg_1", f"{TS}.0", GOOD),
+        headers("msg_1", "1.7e9", GOOD),
+        headers("msg_1", f" {TS}", GOOD),
+        headers("msg_1", "١٧٦٣٦٤٠٠٠٠", GOOD),  # Arabic-Indic digits: str.isdigit() is true for them
+        headers("msg_1", "9" * 5000, GOOD),  # past Python's int-from-string digit limit
+        headers("msg_1", "1" + "0" * 400, GOOD),  # too large for a float
+        headers("msg_1", TS, "v1"),
+        headers("msg_1", TS, "v1,"),
+        headers("msg_1", TS, ","),
+        headers("msg_1", TS, "v1,***"),
+        headers("msg_1", TS, "v1,abc"),  # bad padding
+        headers("msg_1", TS, "v1,é"),  # not ASCII (WSGI hands headers over as latin-1 text)
+        headers("msg_1", TS, "v1,\x00"),
+        headers("msg_1", TS, GOOD[:-4]),
+        headers("msg_\ud800", TS, GOOD),  # lone surrogate: cannot be encoded
+        headers("msg_1", TS, "v1,\ud800"),
+    ],
+    ids=lambda h: repr(h)[:60],
+)
 def test_malformed_headers_raise_only_signature_error(hdrs):
     # given headers that are missing or malformed
     # when they are verified
@@ -227,13 +248,18 @@ def test_malformed_headers_raise_only_signature_error(hdrs):
 
 
 @settings(max_examples=300, deadline=None)
-@given(msg_id=st.text(max_size=30), timestamp=st.one_of(st.text(max_size=30), st.integers().map(str)),
-       signature=st.one_of(st.text(max_size=120), st.lists(st.text(max_size=60), max_size=4).map(" ".join),
-                           st.binary(max_size=40).map(lambda b: "v1," + base64.b64encode(b).decode())))
+@given(
+    msg_id=st.text(max_size=30),
+    timestamp=st.one_of(st.text(max_size=30), st.integers().map(str)),
+    signature=st.one_of(
+        st.text(max_size=120),
+        st.lists(st.text(max_size=60), max_size=4).map(" ".join),
+        st.binary(max_size=40).map(lambda b: "v1," + base64.b64encode(b).decode()),
+    ),
+)
 def test_any_header_values_raise_only_signature_error(msg_id, timestamp, signature):
     # given arbitrary header values
     # when they are verified
     # then the result is a SignatureError, never another exception
     with pytest.raises(SignatureError):
         check(headers(msg_id, timestamp, signature))
-

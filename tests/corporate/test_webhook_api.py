@@ -57,9 +57,13 @@ def row_counts() -> dict[str, int]:
 
 
 def written_by_webhooks() -> dict[str, int]:
-    return {"site_rewards": SiteReward.objects.count(), "site_visits": SiteVisit.objects.count(),
-            "user_actions": UserAction.objects.count(), "token_ledger": LedgerEntry.objects.count(),
-            "notifications": Notification.objects.count()}
+    return {
+        "site_rewards": SiteReward.objects.count(),
+        "site_visits": SiteVisit.objects.count(),
+        "user_actions": UserAction.objects.count(),
+        "token_ledger": LedgerEntry.objects.count(),
+        "notifications": Notification.objects.count(),
+    }
 
 
 def assert_nothing_written(before: dict[str, int]) -> None:
@@ -68,6 +72,7 @@ def assert_nothing_written(before: dict[str, int]) -> None:
 
 
 # --- token.earned ------------------------------------------------------------------------------------
+
 
 def test_token_earned_writes_one_reward_one_action_one_ledger_row_and_one_notification(client):
     # given a player Company A knows
@@ -78,25 +83,43 @@ def test_token_earned_writes_one_reward_one_action_one_ledger_row_and_one_notifi
     # then it is processed
     assert response.status_code == 200
     assert response.json() == {"status": "processed", "webhook_id": "msg_earn_1"}
-    assert written_by_webhooks() == {"site_rewards": 1, "site_visits": 0, "user_actions": 1, "token_ledger": 1,
-                                     "notifications": 1}
+    assert written_by_webhooks() == {
+        "site_rewards": 1,
+        "site_visits": 0,
+        "user_actions": 1,
+        "token_ledger": 1,
+        "notifications": 1,
+    }
     # and the site_rewards row, the EARN_CYBER_TOKENS action and the ledger row describe the same grant
     reward = SiteReward.objects.get()
     action = UserAction.objects.get()
     entry = LedgerEntry.objects.get()
     assert (reward.user_id, reward.reward_type, reward.reward_value, reward.webhook_id) == (
-        PLAYER, "MISSION_COMPLETE", 500, "msg_earn_1")
+        PLAYER,
+        "MISSION_COMPLETE",
+        500,
+        "msg_earn_1",
+    )
     assert reward.issued_at.isoformat() == "2026-11-20T11:59:00+00:00"
     assert (action.user_id, action.action_type) == (PLAYER, "EARN_CYBER_TOKENS")
     assert action.metadata["earned_tokens"] == 500
     assert action.metadata["source"] == "corporate"
     assert (entry.player_id, entry.kind, entry.source, entry.amount, entry.balance_after) == (
-        PLAYER, "EARN", "corporate", 500, 500)
+        PLAYER,
+        "EARN",
+        "corporate",
+        500,
+        500,
+    )
     assert (reward.action_id, reward.ledger_entry_id, entry.action_id) == (action.id, entry.id, action.id)
     # and the notification is the transactional NEW_TOKEN_ARRIVAL push
     notification = Notification.objects.get()
     assert (notification.user_id, notification.type, notification.kind, notification.channel) == (
-        PLAYER, "NEW_TOKEN_ARRIVAL", "transactional", "push")
+        PLAYER,
+        "NEW_TOKEN_ARRIVAL",
+        "transactional",
+        "push",
+    )
 
 
 def test_push_payload_is_the_spec_object_in_korean_by_default(client):
@@ -140,8 +163,7 @@ def test_balance_rises_by_each_grant(client):
     deliver(client, factories.token_earned_body(user_id=PLAYER, earned_tokens=250))
     # then the wallet holds 750 and the ledger's running balance says the same
     assert Wallet.objects.get(player_id=PLAYER).balance == 750
-    assert list(LedgerEntry.objects.order_by("id").values_list("amount", "balance_after")) == [(500, 500),
-                                                                                                (250, 750)]
+    assert list(LedgerEntry.objects.order_by("id").values_list("amount", "balance_after")) == [(500, 500), (250, 750)]
 
 
 def test_balance_copy_and_push_follow_only_after_commit(client, django_capture_on_commit_callbacks):
@@ -178,6 +200,7 @@ def test_redis_balance_key_is_raised(client, redis_only, django_capture_on_commi
 
 # --- idempotency by webhook-id -------------------------------------------------------------------------
 
+
 def test_redelivery_answers_duplicate_and_changes_nothing(client):
     # given a token.earned event already processed
     factories.make_player(id=PLAYER)
@@ -211,6 +234,7 @@ def test_same_payload_under_a_new_webhook_id_is_a_new_grant(client):
 
 # --- 401: signature and timestamp ------------------------------------------------------------------------
 
+
 def _unsigned(body: bytes) -> dict[str, str]:
     return factories.webhook_headers(body, msg_id="msg_401")
 
@@ -220,15 +244,18 @@ BAD_HEADERS = {
     "missing webhook-timestamp": lambda body: {k: v for k, v in _unsigned(body).items() if k != "webhook-timestamp"},
     "missing webhook-signature": lambda body: {k: v for k, v in _unsigned(body).items() if k != "webhook-signature"},
     "no headers at all": lambda body: {},
-    "signature of another body": lambda body: factories.webhook_headers(body.replace(b"500", b"5000"),
-                                                                         msg_id="msg_401"),
+    "signature of another body": lambda body: factories.webhook_headers(
+        body.replace(b"500", b"5000"), msg_id="msg_401"
+    ),
     "signature for another id": lambda body: {**_unsigned(body), "webhook-id": "msg_other"},
     "garbage signature": lambda body: {**_unsigned(body), "webhook-signature": "v1,bm90IGEgbWFj"},
     "wrong secret": lambda body: factories.webhook_headers(body, msg_id="msg_401", secret=OTHER_SECRET),
-    "timestamp 301 s old": lambda body: factories.webhook_headers(body, msg_id="msg_401",
-                                                                   timestamp=int(time.time()) - 301),
-    "timestamp 301 s ahead": lambda body: factories.webhook_headers(body, msg_id="msg_401",
-                                                                     timestamp=math.ceil(time.time()) + 301),
+    "timestamp 301 s old": lambda body: factories.webhook_headers(
+        body, msg_id="msg_401", timestamp=int(time.time()) - 301
+    ),
+    "timestamp 301 s ahead": lambda body: factories.webhook_headers(
+        body, msg_id="msg_401", timestamp=math.ceil(time.time()) + 301
+    ),
     "timestamp not a number": lambda body: {**_unsigned(body), "webhook-timestamp": "yesterday"},
     "timestamp far too long": lambda body: {**_unsigned(body), "webhook-timestamp": "9" * 5000},
 }
@@ -319,16 +346,25 @@ def test_a_rotated_away_secret_is_401_and_writes_nothing(client, settings):
 
 # --- 400: bad payloads ------------------------------------------------------------------------------------
 
+
 def _earned(**changes: Any) -> bytes:
-    data: dict[str, Any] = {"user_id": PLAYER, "earned_tokens": 500, "reward_type": "MISSION_COMPLETE",
-                            "issued_at": "2026-11-20T11:59:00+00:00"}
+    data: dict[str, Any] = {
+        "user_id": PLAYER,
+        "earned_tokens": 500,
+        "reward_type": "MISSION_COMPLETE",
+        "issued_at": "2026-11-20T11:59:00+00:00",
+    }
     data.update(changes)
     return factories.webhook_body("token.earned", {k: v for k, v in data.items() if v is not ...})
 
 
 def _visit(**changes: Any) -> bytes:
-    data: dict[str, Any] = {"user_id": PLAYER, "visit_timestamp": "2026-11-20T11:58:00+00:00",
-                            "dwell_seconds": 95, "actions": ["view_event"]}
+    data: dict[str, Any] = {
+        "user_id": PLAYER,
+        "visit_timestamp": "2026-11-20T11:58:00+00:00",
+        "dwell_seconds": 95,
+        "actions": ["view_event"],
+    }
     data.update(changes)
     return factories.webhook_body("site.visit", {k: v for k, v in data.items() if v is not ...})
 
@@ -353,8 +389,10 @@ BAD_PAYLOADS: dict[str, tuple[bytes, set[str]]] = {
     "unknown type": (factories.webhook_body("token.spent", {"user_id": PLAYER}), {"type"}),
     "type missing": (orjson.dumps({"timestamp": "2026-11-20T12:00:00+00:00", "data": {}}), {"type"}),
     "timestamp missing": (orjson.dumps({"type": "token.earned", "data": {}}), {"timestamp"}),
-    "data not an object": (orjson.dumps({"type": "token.earned", "timestamp": "2026-11-20T12:00:00+00:00",
-                                         "data": [PLAYER, 500]}), {"data"}),
+    "data not an object": (
+        orjson.dumps({"type": "token.earned", "timestamp": "2026-11-20T12:00:00+00:00", "data": [PLAYER, 500]}),
+        {"data"},
+    ),
     "body a JSON list": (b"[1, 2, 3]", {"non_field_errors"}),
     "visit dwell negative": (_visit(dwell_seconds=-1), {"data.dwell_seconds"}),
     "visit actions not a list": (_visit(actions="view_event"), {"data.actions"}),
@@ -426,12 +464,14 @@ def test_a_webhook_id_of_190_characters_is_accepted(client):
 
 # --- site.visit ------------------------------------------------------------------------------------------
 
+
 def test_site_visit_writes_a_visit_row_and_its_corporate_visit_action(client):
     # given a player
     factories.make_player(id=PLAYER)
     # when Company A reports a visit of 95 seconds with two actions
-    body = factories.site_visit_body(user_id=PLAYER, dwell_seconds=95, actions=["view_event", "claim"],
-                                     visit_timestamp="2026-11-20T11:58:00+00:00")
+    body = factories.site_visit_body(
+        user_id=PLAYER, dwell_seconds=95, actions=["view_event", "claim"], visit_timestamp="2026-11-20T11:58:00+00:00"
+    )
     response = deliver(client, body, msg_id="msg_visit_1")
     # then it is processed: one site_visits row from the corporate site, and its CORPORATE_VISIT action
     assert response.status_code == 200
@@ -439,10 +479,18 @@ def test_site_visit_writes_a_visit_row_and_its_corporate_visit_action(client):
     visit = SiteVisit.objects.get()
     action = UserAction.objects.get()
     assert (visit.user_id, visit.source, visit.dwell_seconds, visit.actions, visit.webhook_id) == (
-        PLAYER, "corporate_site", 95, ["view_event", "claim"], "msg_visit_1")
+        PLAYER,
+        "corporate_site",
+        95,
+        ["view_event", "claim"],
+        "msg_visit_1",
+    )
     assert visit.visit_timestamp.isoformat() == "2026-11-20T11:58:00+00:00"
     assert (action.user_id, action.action_type, action.metadata) == (
-        PLAYER, "CORPORATE_VISIT", {"dwell_seconds": 95, "actions": ["view_event", "claim"]})
+        PLAYER,
+        "CORPORATE_VISIT",
+        {"dwell_seconds": 95, "actions": ["view_event", "claim"]},
+    )
     assert action.action_timestamp == visit.visit_timestamp
     assert visit.action_id == action.id
     # and no tokens move and nothing is pushed
@@ -477,11 +525,13 @@ def test_site_visits_with_long_ids_sharing_a_prefix_each_keep_their_action(clien
 
 # --- protection -----------------------------------------------------------------------------------------
 
+
 def test_grant_during_cool_off_credits_tokens_but_suppresses_the_push(client):
     # given a player cooling off
     factories.make_player(id=PLAYER)
-    protection_update(player_id=PLAYER, changes={"cool_off_until": timezone.now() + dt.timedelta(days=3)},
-                      now=timezone.now())
+    protection_update(
+        player_id=PLAYER, changes={"cool_off_until": timezone.now() + dt.timedelta(days=3)}, now=timezone.now()
+    )
     # when Company A reports 500 tokens
     response = deliver(client, factories.token_earned_body(user_id=PLAYER, earned_tokens=500))
     # then the tokens are credited (they are the player's), but the play-inviting push is suppressed
@@ -489,4 +539,7 @@ def test_grant_during_cool_off_credits_tokens_but_suppresses_the_push(client):
     assert Wallet.objects.get(player_id=PLAYER).balance == 500
     notification = Notification.objects.get()
     assert (notification.status, notification.status_reason, notification.payload) == (
-        "suppressed", "cooling_off", SPEC_PUSH_KO)
+        "suppressed",
+        "cooling_off",
+        SPEC_PUSH_KO,
+    )

@@ -19,8 +19,14 @@ T0 = dt.datetime(2025, 11, 20, 3, 0, tzinfo=dt.UTC)
 
 def notify(user_id: int, text: str, minutes: int = 0, kind: str = "transactional") -> None:
     payload = {"type": "PURCHASE_RECEIPT", "user_id": user_id, "message": text}
-    services.notification_create(user_id=user_id, type="PURCHASE_RECEIPT", kind=kind, message=text, payload=payload,
-                                 now=T0 + dt.timedelta(minutes=minutes))
+    services.notification_create(
+        user_id=user_id,
+        type="PURCHASE_RECEIPT",
+        kind=kind,
+        message=text,
+        payload=payload,
+        now=T0 + dt.timedelta(minutes=minutes),
+    )
 
 
 def test_a_player_sees_only_their_own_notifications_newest_first(player_client_factory, django_assert_num_queries):
@@ -38,7 +44,11 @@ def test_a_player_sees_only_their_own_notifications_newest_first(player_client_f
     assert body[0]["payload"] == {"type": "PURCHASE_RECEIPT", "user_id": ME, "message": "second"}
     assert set(body[0]) == {"id", "type", "message", "payload", "status", "is_sent", "created_at", "sent_at"}
     assert (body[0]["type"], body[0]["status"], body[0]["is_sent"], body[0]["sent_at"]) == (
-        "PURCHASE_RECEIPT", "pending", False, None)
+        "PURCHASE_RECEIPT",
+        "pending",
+        False,
+        None,
+    )
 
 
 def test_a_player_with_no_notifications_gets_an_empty_list(player_client_factory):

@@ -19,8 +19,12 @@ from notifications.transports import LogTransport, TransportError, WebhookTransp
 from tests import factories
 
 PLAYER = 123
-PAYLOAD = {"type": "NEW_TOKEN_ARRIVAL", "user_id": PLAYER, "earned_tokens": 500,
-           "message": "A 업체에서 500 사이버 토큰을 획득했습니다! 바로 게임에서 사용해보세요."}
+PAYLOAD = {
+    "type": "NEW_TOKEN_ARRIVAL",
+    "user_id": PLAYER,
+    "earned_tokens": 500,
+    "message": "A 업체에서 500 사이버 토큰을 획득했습니다! 바로 게임에서 사용해보세요.",
+}
 
 
 class Boom(Exception):
@@ -28,8 +32,13 @@ class Boom(Exception):
 
 
 def create(**overrides: Any) -> Notification:
-    fields: dict[str, Any] = {"user_id": PLAYER, "type": "NEW_TOKEN_ARRIVAL", "kind": "transactional",
-                              "message": PAYLOAD["message"], "payload": PAYLOAD}
+    fields: dict[str, Any] = {
+        "user_id": PLAYER,
+        "type": "NEW_TOKEN_ARRIVAL",
+        "kind": "transactional",
+        "message": PAYLOAD["message"],
+        "payload": PAYLOAD,
+    }
     fields.update(overrides)
     return services.notification_create(**fields)
 
@@ -43,6 +52,7 @@ def create_committed(**overrides: Any) -> Notification:
 
 
 # --- delivery ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.django_db(transaction=True)
 def test_push_reaches_the_receiver_with_the_exact_json(webhook_transport):
@@ -58,7 +68,11 @@ def test_push_reaches_the_receiver_with_the_exact_json(webhook_transport):
     assert received.headers["idempotency-key"] == f"notification-{notification.id}"
     # and the row is sent after one attempt
     assert (notification.status, notification.is_sent, notification.attempts, notification.last_error) == (
-        "sent", True, 1, "")
+        "sent",
+        True,
+        1,
+        "",
+    )
     assert notification.sent_at is not None
 
 
@@ -69,10 +83,8 @@ def test_company_a_grant_pushes_the_spec_object_to_the_receiver(client, webhook_
     body = factories.token_earned_body(user_id=PLAYER, earned_tokens=500)
     hdrs = factories.webhook_headers(body, msg_id="msg_e2e")
     # when Company A reports 500 tokens, and then redelivers the same webhook
-    first = client.post("/api/corporate/webhook", data=body, content_type="application/json",
-                        **factories.as_meta(hdrs))
-    again = client.post("/api/corporate/webhook", data=body, content_type="application/json",
-                        **factories.as_meta(hdrs))
+    first = client.post("/api/corporate/webhook", data=body, content_type="application/json", **factories.as_meta(hdrs))
+    again = client.post("/api/corporate/webhook", data=body, content_type="application/json", **factories.as_meta(hdrs))
     # then the receiver got the spec's NEW_TOKEN_ARRIVAL object exactly once
     assert (first.json()["status"], again.json()["status"]) == ("processed", "duplicate")
     assert [orjson.loads(r.body) for r in webhook_transport.requests] == [PAYLOAD]
@@ -107,7 +119,10 @@ def test_each_failed_attempt_records_attempts_and_last_error(webhook_transport):
         # then each attempt is recorded with its error, and the row stays pending for the retry
         notification.refresh_from_db()
         assert (notification.status, notification.attempts, notification.last_error) == (
-            "pending", expected_attempts, "push gateway answered 500")
+            "pending",
+            expected_attempts,
+            "push gateway answered 500",
+        )
     assert len(webhook_transport.requests) == 2
 
 
@@ -122,7 +137,11 @@ def test_a_receiver_that_keeps_failing_ends_failed_after_max_attempts(webhook_tr
     # then exactly 4 requests were made and the row is failed with the last error
     assert len(webhook_transport.requests) == 4
     assert (notification.status, notification.is_sent, notification.attempts, notification.last_error) == (
-        "failed", False, 4, "push gateway answered 503")
+        "failed",
+        False,
+        4,
+        "push gateway answered 503",
+    )
     assert notification.sent_at is None
 
 
@@ -158,8 +177,12 @@ def test_a_push_that_cannot_be_handed_over_does_not_fail_the_committed_grant(cli
     settings.NOTIFICATIONS_TRANSPORT = "carrier-pigeon"
     body = factories.token_earned_body(user_id=PLAYER, earned_tokens=500)
     # when Company A reports 500 tokens
-    response = client.post("/api/corporate/webhook", data=body, content_type="application/json",
-                           **factories.as_meta(factories.webhook_headers(body)))
+    response = client.post(
+        "/api/corporate/webhook",
+        data=body,
+        content_type="application/json",
+        **factories.as_meta(factories.webhook_headers(body)),
+    )
     # then the grant committed and is answered 200 (a 500 would only make Company A redeliver it)
     assert response.status_code == 200
     assert response.json()["status"] == "processed"
@@ -184,6 +207,7 @@ def test_a_repeated_dedupe_key_creates_and_sends_nothing_new(webhook_transport, 
 
 # --- rollback ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_transaction_sends_nothing(webhook_transport):
     # given the webhook transport pointed at a receiver
@@ -201,8 +225,13 @@ def test_a_rolled_back_company_a_grant_sends_no_push_and_caches_no_balance(webho
     # given the webhook transport pointed at a receiver
     # when a Company A grant runs inside a transaction that then rolls back
     with pytest.raises(Boom), transaction.atomic():
-        corporate_token_earned(webhook_id="msg_rollback", user_id=PLAYER, earned_tokens=500,
-                               reward_type="MISSION_COMPLETE", issued_at=dt.datetime.now(dt.UTC))
+        corporate_token_earned(
+            webhook_id="msg_rollback",
+            user_id=PLAYER,
+            earned_tokens=500,
+            reward_type="MISSION_COMPLETE",
+            issued_at=dt.datetime.now(dt.UTC),
+        )
         raise Boom
     # then nothing was pushed, no balance was cached, and no notification exists
     assert webhook_transport.requests == []
@@ -210,14 +239,19 @@ def test_a_rolled_back_company_a_grant_sends_no_push_and_caches_no_balance(webho
     assert Notification.objects.count() == 0
     # and the same webhook delivered afterwards is processed normally and pushed once
     with transaction.atomic():
-        outcome = corporate_token_earned(webhook_id="msg_rollback", user_id=PLAYER, earned_tokens=500,
-                                         reward_type="MISSION_COMPLETE",
-                                         issued_at=dt.datetime.now(dt.UTC))
+        outcome = corporate_token_earned(
+            webhook_id="msg_rollback",
+            user_id=PLAYER,
+            earned_tokens=500,
+            reward_type="MISSION_COMPLETE",
+            issued_at=dt.datetime.now(dt.UTC),
+        )
     assert outcome.duplicate is False
     assert [orjson.loads(r.body) for r in webhook_transport.requests] == [PAYLOAD]
 
 
 # --- transports ------------------------------------------------------------------------------------------
+
 
 def test_the_transport_is_chosen_by_setting(settings):
     # given each supported setting
@@ -241,8 +275,7 @@ def test_log_transport_writes_the_payload_to_the_log(settings, caplog, django_ca
     # given the log transport (the embedded default)
     settings.NOTIFICATIONS_TRANSPORT = "log"
     # when a notification is created and committed
-    with caplog.at_level(logging.INFO, logger="notifications.push"), \
-            django_capture_on_commit_callbacks(execute=True):
+    with caplog.at_level(logging.INFO, logger="notifications.push"), django_capture_on_commit_callbacks(execute=True):
         notification = create()
     # then the payload was logged as JSON and the row is sent
     [record] = [r for r in caplog.records if r.name == "notifications.push"]
@@ -267,11 +300,18 @@ def test_pushes_sent_in_the_request_are_recorded_in_one_batch(webhook_transport,
     monkeypatch.setattr(recording, "_recorder", recording.WriteBehind(counted, name="test-sent", max_age=0.1))
     # when three grants commit, each sending its push at once
     for n in range(3):
-        corporate_token_earned(webhook_id=f"wb-{n}", user_id=PLAYER + n, earned_tokens=10,
-                               reward_type="EARN_CYBER_TOKENS", issued_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
+        corporate_token_earned(
+            webhook_id=f"wb-{n}",
+            user_id=PLAYER + n,
+            earned_tokens=10,
+            reward_type="EARN_CYBER_TOKENS",
+            issued_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+        )
     # then the receiver has all three at once, and their rows become sent together, by one statement
     assert len(webhook_transport.requests) == 3
     recording.sent_recorder().stop()
     assert statements == [3]
-    assert list(Notification.objects.order_by("id").values_list("status", "is_sent", "attempts")) == [
-        ("sent", True, 1)] * 3
+    assert (
+        list(Notification.objects.order_by("id").values_list("status", "is_sent", "attempts"))
+        == [("sent", True, 1)] * 3
+    )

@@ -80,8 +80,9 @@ def test_admin_bulk_delete_of_overrides_applies_at_once(staff):
     assert (message_render(KEY, "ko", earned_tokens=1), message_render(KEY, "en", earned_tokens=1)) == ("ko 1", "en 1")
     # when the operator deletes both with the list's "delete selected" action
     ids = [str(pk) for pk in MessageTemplate.objects.values_list("pk", flat=True)]
-    response = staff.post("/admin/notifications/messagetemplate/",
-                          {"action": "delete_selected", "_selected_action": ids, "post": "yes"})
+    response = staff.post(
+        "/admin/notifications/messagetemplate/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"}
+    )
     # then the defaults are back at once
     assert response.status_code == 302
     assert MessageTemplate.objects.count() == 0
@@ -124,8 +125,16 @@ def test_the_company_a_push_uses_the_operators_wording(staff, client):
     factories.make_player(id=123, locale="en")
     # when Company A reports 500 tokens
     body = factories.token_earned_body(user_id=123, earned_tokens=500)
-    client.post("/api/corporate/webhook", data=body, content_type="application/json",
-                **factories.as_meta(factories.webhook_headers(body)))
+    client.post(
+        "/api/corporate/webhook",
+        data=body,
+        content_type="application/json",
+        **factories.as_meta(factories.webhook_headers(body)),
+    )
     # then the push carries the operator's text, in the spec's object
-    assert Notification.objects.get().payload == {"type": "NEW_TOKEN_ARRIVAL", "user_id": 123, "earned_tokens": 500,
-                                                  "message": "+500 tokens from Company A."}
+    assert Notification.objects.get().payload == {
+        "type": "NEW_TOKEN_ARRIVAL",
+        "user_id": 123,
+        "earned_tokens": 500,
+        "message": "+500 tokens from Company A.",
+    }

@@ -36,14 +36,26 @@ def at(tz: zoneinfo.ZoneInfo, year: int, month: int, day: int, hour: int = 0, mi
 
 def marketing(now: dt.datetime, user_id: int = PLAYER, type: str = "TOKEN_MISSION") -> Notification:
     message = "3 missions are open at Company A."
-    return services.notification_create(user_id=user_id, type=type, kind="marketing", message=message,
-                                        payload={"type": type, "user_id": user_id, "message": message}, now=now)
+    return services.notification_create(
+        user_id=user_id,
+        type=type,
+        kind="marketing",
+        message=message,
+        payload={"type": type, "user_id": user_id, "message": message},
+        now=now,
+    )
 
 
 def transactional(now: dt.datetime, type: str = "PURCHASE_RECEIPT") -> Notification:
     message = "You bought 1,000 tokens."
-    return services.notification_create(user_id=PLAYER, type=type, kind="transactional", message=message,
-                                        payload={"type": type, "user_id": PLAYER, "message": message}, now=now)
+    return services.notification_create(
+        user_id=PLAYER,
+        type=type,
+        kind="transactional",
+        message=message,
+        payload={"type": type, "user_id": PLAYER, "message": message},
+        now=now,
+    )
 
 
 def state(n: Notification) -> tuple[str, str]:
@@ -57,6 +69,7 @@ def no_quiet_hours(settings: Any) -> None:
 
 
 # --- frequency cap --------------------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_marketing_cap_counts_the_players_local_day_not_the_utc_day(no_quiet_hours):
@@ -122,8 +135,10 @@ def test_transactional_messages_are_not_capped_and_do_not_use_the_cap(no_quiet_h
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql",
-                    reason="needs PostgreSQL (DATABASE_URL): SQLite runs one writer at a time, so nothing can race")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (DATABASE_URL): SQLite runs one writer at a time, so nothing can race",
+)
 def test_concurrent_marketing_pushes_never_pass_the_cap(no_quiet_hours):
     # given a player and a cap of 2
     factories.make_player(id=PLAYER)
@@ -145,6 +160,7 @@ def test_concurrent_marketing_pushes_never_pass_the_cap(no_quiet_hours):
 
 
 # --- quiet hours ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_marketing_during_quiet_hours_is_held_to_the_end_of_the_window(settings):
@@ -235,13 +251,15 @@ def test_dispatch_due_picks_up_a_pending_push_whose_task_was_lost(webhook_transp
 
 # --- protection -----------------------------------------------------------------------------------------
 
+
 def protect(player_id: int, field: str, now: dt.datetime, days: int) -> None:
     protection_update(player_id=player_id, changes={field: now + dt.timedelta(days=days)}, now=now)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("field", "days", "reason"), [("cool_off_until", 3, "cooling_off"),
-                                                        ("self_excluded_until", 200, "self_excluded")])
+@pytest.mark.parametrize(
+    ("field", "days", "reason"), [("cool_off_until", 3, "cooling_off"), ("self_excluded_until", 200, "self_excluded")]
+)
 def test_marketing_is_suppressed_during_cool_off_and_self_exclusion(no_quiet_hours, field, days, reason):
     # given a player cooling off or self-excluded
     now = at(SEOUL, 2025, 11, 20, 12, 0)
@@ -254,8 +272,9 @@ def test_marketing_is_suppressed_during_cool_off_and_self_exclusion(no_quiet_hou
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("field", "days", "reason"), [("cool_off_until", 3, "cooling_off"),
-                                                        ("self_excluded_until", 200, "self_excluded")])
+@pytest.mark.parametrize(
+    ("field", "days", "reason"), [("cool_off_until", 3, "cooling_off"), ("self_excluded_until", 200, "self_excluded")]
+)
 def test_new_token_arrival_is_suppressed_during_cool_off_and_self_exclusion(field, days, reason):
     # given a player cooling off or self-excluded
     now = at(SEOUL, 2025, 11, 20, 12, 0)
@@ -310,6 +329,7 @@ def test_a_held_push_is_suppressed_if_a_cool_off_starts_before_it_is_due(setting
 
 # --- notifications.policy (pure functions) ---------------------------------------------------------------
 
+
 def test_parse_quiet_hours():
     # given window settings as operators write them
     # when they are parsed
@@ -320,16 +340,19 @@ def test_parse_quiet_hours():
     assert parse_quiet_hours("") is None
 
 
-@pytest.mark.parametrize(("local", "end"), [
-    ((2025, 11, 20, 21, 59), None),
-    ((2025, 11, 20, 22, 0), (2025, 11, 21, 8, 0)),
-    ((2025, 11, 20, 23, 59), (2025, 11, 21, 8, 0)),
-    ((2025, 11, 21, 0, 0), (2025, 11, 21, 8, 0)),
-    ((2025, 11, 21, 7, 59), (2025, 11, 21, 8, 0)),
-    ((2025, 11, 21, 8, 0), None),
-    ((2025, 11, 21, 12, 0), None),
-    ((2025, 12, 31, 23, 0), (2026, 1, 1, 8, 0)),
-])
+@pytest.mark.parametrize(
+    ("local", "end"),
+    [
+        ((2025, 11, 20, 21, 59), None),
+        ((2025, 11, 20, 22, 0), (2025, 11, 21, 8, 0)),
+        ((2025, 11, 20, 23, 59), (2025, 11, 21, 8, 0)),
+        ((2025, 11, 21, 0, 0), (2025, 11, 21, 8, 0)),
+        ((2025, 11, 21, 7, 59), (2025, 11, 21, 8, 0)),
+        ((2025, 11, 21, 8, 0), None),
+        ((2025, 11, 21, 12, 0), None),
+        ((2025, 12, 31, 23, 0), (2026, 1, 1, 8, 0)),
+    ],
+)
 def test_quiet_hours_end_across_midnight(local, end):
     # given quiet hours 22:00-08:00 in Seoul
     now = at(SEOUL, *local).astimezone(UTC)
@@ -340,12 +363,15 @@ def test_quiet_hours_end_across_midnight(local, end):
     assert result is None or result.tzinfo == UTC
 
 
-@pytest.mark.parametrize(("local", "end"), [
-    ((2025, 11, 20, 12, 59), None),
-    ((2025, 11, 20, 13, 0), (2025, 11, 20, 15, 0)),
-    ((2025, 11, 20, 14, 59), (2025, 11, 20, 15, 0)),
-    ((2025, 11, 20, 15, 0), None),
-])
+@pytest.mark.parametrize(
+    ("local", "end"),
+    [
+        ((2025, 11, 20, 12, 59), None),
+        ((2025, 11, 20, 13, 0), (2025, 11, 20, 15, 0)),
+        ((2025, 11, 20, 14, 59), (2025, 11, 20, 15, 0)),
+        ((2025, 11, 20, 15, 0), None),
+    ],
+)
 def test_quiet_hours_end_within_one_day(local, end):
     # given quiet hours 13:00-15:00 (not crossing midnight)
     window = (dt.time(13, 0), dt.time(15, 0))
@@ -363,10 +389,13 @@ def test_no_quiet_hours_window_never_holds():
         assert quiet_hours_end(at(SEOUL, 2025, 11, 20, hour, 0), SEOUL, None) is None
 
 
-@pytest.mark.parametrize(("evening", "morning_utc"), [
-    ((2026, 3, 7, 23, 0), dt.datetime(2026, 3, 8, 12, 0, tzinfo=UTC)),  # clocks go forward: 08:00 EDT
-    ((2026, 10, 31, 23, 0), dt.datetime(2026, 11, 1, 13, 0, tzinfo=UTC)),  # clocks go back: 08:00 EST
-])
+@pytest.mark.parametrize(
+    ("evening", "morning_utc"),
+    [
+        ((2026, 3, 7, 23, 0), dt.datetime(2026, 3, 8, 12, 0, tzinfo=UTC)),  # clocks go forward: 08:00 EDT
+        ((2026, 10, 31, 23, 0), dt.datetime(2026, 11, 1, 13, 0, tzinfo=UTC)),  # clocks go back: 08:00 EST
+    ],
+)
 def test_quiet_hours_end_over_a_daylight_saving_change(evening, morning_utc):
     # given quiet hours 22:00-08:00 in New York on a night the clocks change
     # when a push arrives at 23:00

@@ -47,12 +47,18 @@ def test_defaults_are_no_limits_and_no_lock(me):
     # then nothing is set and nothing is pending
     assert response.status_code == 200
     assert response.json() == {
-        "daily_spend_limit": None, "weekly_spend_limit": None, "cool_off_until": None,
-        "self_excluded_until": None, "cooling_off": False, "self_excluded": False, "pending": {},
+        "daily_spend_limit": None,
+        "weekly_spend_limit": None,
+        "cool_off_until": None,
+        "self_excluded_until": None,
+        "cooling_off": False,
+        "self_excluded": False,
+        "pending": {},
     }
 
 
 # --- limits --------------------------------------------------------------------------------------
+
 
 def test_setting_a_limit_where_none_was_acts_at_once(me):
     # given no limits
@@ -175,12 +181,16 @@ def test_a_change_with_nothing_to_change_is_400(me, body):
 
 # --- cool-off --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("length", "ok"), [
-    (23 * HOUR, False),
-    (25 * HOUR, True),
-    (41 * DAY, True),
-    (43 * DAY, False),
-])
+
+@pytest.mark.parametrize(
+    ("length", "ok"),
+    [
+        (23 * HOUR, False),
+        (25 * HOUR, True),
+        (41 * DAY, True),
+        (43 * DAY, False),
+    ],
+)
 def test_cool_off_length_is_24_hours_to_42_days(me, length, ok):
     # given no cool-off
     until = timezone.now() + length
@@ -234,8 +244,9 @@ def test_cool_off_can_be_extended(me):
 
 def test_an_ended_cool_off_no_longer_locks(me):
     # given a cool-off that has ended
-    protection = services.protection_update(player_id=PLAYER, changes={"cool_off_until": timezone.now() + 2 * DAY},
-                                            now=timezone.now())
+    protection = services.protection_update(
+        player_id=PLAYER, changes={"cool_off_until": timezone.now() + 2 * DAY}, now=timezone.now()
+    )
     ended_at = protection.cool_off_until
     assert ended_at is not None
     # when, after it ended, the player clears it
@@ -246,12 +257,16 @@ def test_an_ended_cool_off_no_longer_locks(me):
 
 # --- self-exclusion --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("length", "ok"), [
-    (182 * DAY, False),
-    (183 * DAY + HOUR, True),
-    (5 * 366 * DAY - HOUR, True),
-    (5 * 366 * DAY + DAY, False),
-])
+
+@pytest.mark.parametrize(
+    ("length", "ok"),
+    [
+        (182 * DAY, False),
+        (183 * DAY + HOUR, True),
+        (5 * 366 * DAY - HOUR, True),
+        (5 * 366 * DAY + DAY, False),
+    ],
+)
 def test_self_exclusion_lasts_at_least_6_months(me, length, ok):
     # given no self-exclusion
     until = timezone.now() + length
@@ -305,6 +320,7 @@ def test_self_exclusion_can_be_extended(me):
 
 
 # --- a refused request writes nothing --------------------------------------------------------------
+
 
 def test_rejected_request_leaves_every_setting_unchanged(me):
     # given a daily limit of 500

@@ -30,19 +30,30 @@ def segment(player_id: int, rfm_group: str, risk_profile: str | None = None) -> 
 
 
 def fund(player_id: int, amount: int) -> None:
-    wallet.wallet_earn(user_id=player_id, amount=amount, source="in_app", idempotency_key=f"rec-fund:{next(_seq)}",
-                       details={})
+    wallet.wallet_earn(
+        user_id=player_id, amount=amount, source="in_app", idempotency_key=f"rec-fund:{next(_seq)}", details={}
+    )
 
 
 def corporate_earn(player_id: int, tokens: int, at: dt.datetime) -> None:
     """Tokens from Company A issued at ``at`` (site_rewards, ledger, balance), by the webhook's service."""
-    corporate.corporate_token_earned(webhook_id=f"msg_rec_{next(_seq)}", user_id=player_id, earned_tokens=tokens,
-                                     reward_type="MISSION_COMPLETE", issued_at=at)
+    corporate.corporate_token_earned(
+        webhook_id=f"msg_rec_{next(_seq)}",
+        user_id=player_id,
+        earned_tokens=tokens,
+        reward_type="MISSION_COMPLETE",
+        issued_at=at,
+    )
 
 
 def visit(player_id: int, at: dt.datetime) -> None:
-    corporate.corporate_site_visit(webhook_id=f"msg_rec_visit_{next(_seq)}", user_id=player_id, visit_timestamp=at,
-                                   dwell_seconds=60, actions=["view_event"])
+    corporate.corporate_site_visit(
+        webhook_id=f"msg_rec_visit_{next(_seq)}",
+        user_id=player_id,
+        visit_timestamp=at,
+        dwell_seconds=60,
+        actions=["view_event"],
+    )
 
 
 def spend_at(player_id: int, amount: int, at: dt.datetime) -> None:
@@ -58,9 +69,14 @@ def limits(player_id: int, now: dt.datetime, **changes: Any) -> None:
 
 def win_streak(player_id: int, wins: int) -> None:
     """``wins`` GAME_PLAY wins after the last loss, through the hot store's own update."""
-    hot_store.apply_activity({player_id: ActivityUpdate(
-        last_action_ts=1_700_000_000 + wins,
-        wins=tuple((f"win-{player_id}-{i}", 1_700_000_000.0 + i) for i in range(wins)))})
+    hot_store.apply_activity(
+        {
+            player_id: ActivityUpdate(
+                last_action_ts=1_700_000_000 + wins,
+                wins=tuple((f"win-{player_id}-{i}", 1_700_000_000.0 + i) for i in range(wins)),
+            )
+        }
+    )
 
 
 def harm_marker(player_id: int, marker: str, at: dt.datetime) -> None:

@@ -51,15 +51,24 @@ def test_the_spec_example_end_to_end(player_client_factory):
     answer = response.json()
     assert answer["user_id"] == PID
     assert answer["recommended_game"] == "SlotMachine"
-    assert [{k: v for k, v in p.items() if k in {"type", "message", "game", "action"}}
-            for p in answer["proposals"]] == [
-        {"type": "MID_STAKE", "message": "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요",
-         "game": "SlotMachine"},
-        {"type": "SAFE_PLAY", "message": "안정적인 플레이를 원한다면 슬롯머신 소액 베팅으로 꾸준히 리워드를 쌓아보세요",
-         "game": "SlotMachine"},
-        {"type": "CORPORATE_MISSION",
-         "message": "이번 달 토큰 획득이 150개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!",
-         "action": "COMPLETE_CORPORATE_QUIZ"},
+    assert [
+        {k: v for k, v in p.items() if k in {"type", "message", "game", "action"}} for p in answer["proposals"]
+    ] == [
+        {
+            "type": "MID_STAKE",
+            "message": "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요",
+            "game": "SlotMachine",
+        },
+        {
+            "type": "SAFE_PLAY",
+            "message": "안정적인 플레이를 원한다면 슬롯머신 소액 베팅으로 꾸준히 리워드를 쌓아보세요",
+            "game": "SlotMachine",
+        },
+        {
+            "type": "CORPORATE_MISSION",
+            "message": "이번 달 토큰 획득이 150개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!",
+            "action": "COMPLETE_CORPORATE_QUIZ",
+        },
     ]
     assert [p["reason"] for p in answer["proposals"]] == [
         {"rule": "token_balance", "token_balance": 250},
@@ -82,7 +91,11 @@ def test_each_served_proposal_is_recorded_as_an_impression(player_client_factory
     for position, p in enumerate(answer["proposals"]):
         row = rows[p["id"]]
         assert (row.proposal_type, row.rule, row.position, row.clicked_at) == (
-            p["type"], p["reason"]["rule"], position, None)
+            p["type"],
+            p["reason"]["rule"],
+            position,
+            None,
+        )
     assert rows[answer["proposals"][0]["id"]].reason == {"rule": "token_balance", "token_balance": 250}
 
 
@@ -169,7 +182,8 @@ def test_a_player_without_a_row_yet_gets_a_new_players_recommendation(player_cli
 
 
 def test_the_hot_path_is_one_query_or_none_from_a_snapshot_and_the_impressions_one_insert_later(
-        player_client_factory, monkeypatch):
+    player_client_factory, monkeypatch
+):
     # given the example player, 20 of their requests' impressions going into a production-style buffer
     spec_example_player()
     buffer = impression_buffer_new(max_rows=10_000, max_age=3600)
@@ -216,11 +230,14 @@ def test_the_bare_bench_view_is_not_routed_by_default(api_client):
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize(("path", "method", "security"), [
-    ("/api/me/recommendations", "get", [{"PlayerJWT": []}]),
-    ("/api/users/{user_id}/recommendations", "get", [{"ApiKey": []}, {"cookieAuth": []}]),
-    ("/api/recommendations/{proposal_id}/click", "post", [{"PlayerJWT": []}]),
-])
+@pytest.mark.parametrize(
+    ("path", "method", "security"),
+    [
+        ("/api/me/recommendations", "get", [{"PlayerJWT": []}]),
+        ("/api/users/{user_id}/recommendations", "get", [{"ApiKey": []}, {"cookieAuth": []}]),
+        ("/api/recommendations/{proposal_id}/click", "post", [{"PlayerJWT": []}]),
+    ],
+)
 def test_the_endpoints_are_documented_with_their_callers_scheme_and_output(path, method, security):
     # given the OpenAPI document
     schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
@@ -242,6 +259,7 @@ def test_the_fast_path_answers_as_the_drf_path_does(player_client_factory):
     # when both ask
     fast = player_client_factory(PID).get("/api/me/recommendations")
     slow = drf_client.get("/api/me/recommendations")
+
     # then both answer the same JSON (apart from the fresh proposal ids)
     def without_ids(answer: dict) -> dict:
         return {**answer, "proposals": [{k: v for k, v in p.items() if k != "id"} for p in answer["proposals"]]}

@@ -57,7 +57,8 @@ def test_a_repeated_click_changes_nothing(player_client_factory):
     assert again.status_code == 200
     assert again.json() == {**first, "first_click": False}
     assert RecommendationImpression.objects.get(proposal_id=pid).clicked_at == dt.datetime.fromisoformat(
-        first["clicked_at"].replace("Z", "+00:00"))
+        first["clicked_at"].replace("Z", "+00:00")
+    )
 
 
 def test_another_players_proposal_is_not_found(player_client_factory):
@@ -73,8 +74,7 @@ def test_another_players_proposal_is_not_found(player_client_factory):
     assert RecommendationImpression.objects.get(proposal_id=pid).clicked_at is None
 
 
-@pytest.mark.parametrize("proposal_id", [
-    "not-a-uuid", str(uuid.uuid4()), "00000000-0000-8000-8000-000000000000"])
+@pytest.mark.parametrize("proposal_id", ["not-a-uuid", str(uuid.uuid4()), "00000000-0000-8000-8000-000000000000"])
 def test_unknown_ids_are_not_found(player_client_factory, proposal_id):
     # given a player and an id never served (malformed, a random v4, a v8 with a wrong tag)
     h.player(PID)

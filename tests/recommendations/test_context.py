@@ -174,11 +174,14 @@ def test_the_weekly_spend_limit_counts_from_monday_on_the_players_clock(monday_s
     assert ctx.spend_limit_reached is reached
 
 
-@pytest.mark.parametrize(("daily", "weekly", "reached"), [
-    (150, 400, False),  # neither: 120 today, 380 this week
-    (120, 400, True),  # the day's
-    (150, 380, True),  # the week's
-])
+@pytest.mark.parametrize(
+    ("daily", "weekly", "reached"),
+    [
+        (150, 400, False),  # neither: 120 today, 380 this week
+        (120, 400, True),  # the day's
+        (150, 380, True),  # the week's
+    ],
+)
 def test_with_both_limits_either_one_used_up_is_reached(daily, weekly, reached):
     # given a player in Seoul who spent 260 on Monday and 120 today (a Wednesday), with a daily and a weekly limit
     now = dt.datetime(2026, 11, 18, 12, 0, tzinfo=SEOUL)
@@ -250,8 +253,9 @@ def test_the_engine_knows_every_risk_profile_the_quiz_stores():
     assert set(engine.RISK_PROFILES) == set(RiskProfile.values)
 
 
-@pytest.mark.parametrize(("risk_profile", "proposal"), [
-    ("High-Risk", "RISKY_PLAY"), ("Low-Risk", "SAFE_PLAY"), ("Moderate-Risk", None)])
+@pytest.mark.parametrize(
+    ("risk_profile", "proposal"), [("High-Risk", "RISKY_PLAY"), ("Low-Risk", "SAFE_PLAY"), ("Moderate-Risk", None)]
+)
 def test_a_stored_risk_profile_reaches_the_engine_as_is(risk_profile, proposal):
     # given a player whose segment row holds a risk profile
     h.player(PID)
@@ -266,8 +270,9 @@ def test_a_stored_risk_profile_reaches_the_engine_as_is(risk_profile, proposal):
     assert "QUIZ_MISSION" not in types
 
 
-def test_without_snapshots_the_build_says_so_and_every_read_is_the_databases(capsys, settings,
-                                                                           django_assert_num_queries):
+def test_without_snapshots_the_build_says_so_and_every_read_is_the_databases(
+    capsys, settings, django_assert_num_queries
+):
     # given snapshots off (as on the embedded default, which has no Redis) and a player
     from django.core.management import call_command
 

@@ -62,8 +62,10 @@ def deferred_fills(monkeypatch: pytest.MonkeyPatch) -> Iterator[context_cache.Wr
 
 # --- the request path --------------------------------------------------------------------------------------------
 
+
 def test_a_player_with_a_snapshot_is_answered_without_sql_in_one_redis_round_trip(
-        player_client_factory, redis_round_trips, deferred_fills):
+    player_client_factory, redis_round_trips, deferred_fills
+):
     # given the player's first request, read from the database, and its snapshot stored afterwards (not in it)
     rich_player()
     client = player_client_factory(PID)
@@ -85,9 +87,9 @@ def test_a_player_with_a_snapshot_is_answered_without_sql_in_one_redis_round_tri
     assert (len(first_queries.captured_queries), first_trips) == (1, 1)
     assert (len(queries.captured_queries), trips) == (0, 1)
     assert [{k: v for k, v in p.items() if k != "id"} for p in second["proposals"]] == [
-        {k: v for k, v in p.items() if k != "id"} for p in first["proposals"]]
-    assert {k: v for k, v in second.items() if k != "proposals"} == {k: v for k, v in first.items()
-                                                                     if k != "proposals"}
+        {k: v for k, v in p.items() if k != "id"} for p in first["proposals"]
+    ]
+    assert {k: v for k, v in second.items() if k != "proposals"} == {k: v for k, v in first.items() if k != "proposals"}
 
 
 def test_the_metrics_count_each_context_by_where_it_came_from():
@@ -180,8 +182,9 @@ def test_when_redis_fails_the_context_comes_from_the_database_and_nothing_is_sto
         monkeypatch.setattr(selectors._thread, "redis", (os.getpid(), dead), raising=False)
     else:
         monkeypatch.setattr(selectors._thread, "redis", None, raising=False)
-        monkeypatch.setattr(selectors, "_redis_client",
-                            redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
+        monkeypatch.setattr(
+            selectors, "_redis_client", redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+        )
     # when the context is read
     ctx = recommendation_context(player_id=PID, now=NOW)
     monkeypatch.undo()
@@ -353,8 +356,9 @@ def test_a_snapshot_read_before_a_retirement_is_refused_after_it(retire, django_
     # when a write or a nightly job commits and retires snapshots before that request's fill is stored
     with django_capture_on_commit_callbacks(execute=True):
         retire()
-    fill = selectors.snapshot_fill(row, user_id=PID, version=hot.version, generation=hot.generation,
-                                   month_start=month_start, restore_balance=False)
+    fill = selectors.snapshot_fill(
+        row, user_id=PID, version=hot.version, generation=hot.generation, month_start=month_start, restore_balance=False
+    )
     assert fill is not None
     # then the fill stores nothing, and the next read is the database's
     assert context_cache.fills_write([fill]) == 0
@@ -375,15 +379,15 @@ RETIREMENTS: dict[str, Callable[[], None]] = {
 
 
 @pytest.mark.parametrize("retire", RETIREMENTS.values(), ids=RETIREMENTS.keys())
-def test_a_retirement_redis_refuses_is_retried_until_it_lands(retire, django_capture_on_commit_callbacks,
-                                                             monkeypatch):
+def test_a_retirement_redis_refuses_is_retried_until_it_lands(retire, django_capture_on_commit_callbacks, monkeypatch):
     # given a player with a snapshot, a retry buffer flushed by hand, and Redis unreachable for the retirement
     import redis
 
     rich_player()
     h.context(PID, NOW)
-    retry = context_cache.WriteBehind(context_cache._invalidate_retry, name="test-retry", max_rows=100,
-                                      max_age=3600, retry=True)
+    retry = context_cache.WriteBehind(
+        context_cache._invalidate_retry, name="test-retry", max_rows=100, max_age=3600, retry=True
+    )
     monkeypatch.setattr(context_cache, "_retry", retry)
     with monkeypatch.context() as down:
         down.setattr(hot_store, "redis", lambda: redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))

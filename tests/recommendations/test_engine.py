@@ -20,18 +20,34 @@ TEMPLATES = compile_templates([], REWARDS)
 
 # The spec's example (2.3.4 "결과 예시"): High Engaged, Low-Risk, 250 tokens, 150 tokens from Company A this
 # month, last visit 2 days ago.
-EXAMPLE = Context(now=NOW, segment="High Engaged", risk_profile="Low-Risk", balance=250, corporate_tokens_month=150,
-                  last_corporate_visit_at=NOW - dt.timedelta(days=2), locale="ko", timezone="Asia/Seoul")
+EXAMPLE = Context(
+    now=NOW,
+    segment="High Engaged",
+    risk_profile="Low-Risk",
+    balance=250,
+    corporate_tokens_month=150,
+    last_corporate_visit_at=NOW - dt.timedelta(days=2),
+    locale="ko",
+    timezone="Asia/Seoul",
+)
 SPEC_EXAMPLE = {
     "recommended_game": "SlotMachine",
     "proposals": [
-        {"type": "MID_STAKE", "message": "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요",
-         "game": "SlotMachine"},
-        {"type": "SAFE_PLAY", "message": "안정적인 플레이를 원한다면 슬롯머신 소액 베팅으로 꾸준히 리워드를 쌓아보세요",
-         "game": "SlotMachine"},
-        {"type": "CORPORATE_MISSION",
-         "message": "이번 달 토큰 획득이 150개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!",
-         "action": "COMPLETE_CORPORATE_QUIZ"},
+        {
+            "type": "MID_STAKE",
+            "message": "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요",
+            "game": "SlotMachine",
+        },
+        {
+            "type": "SAFE_PLAY",
+            "message": "안정적인 플레이를 원한다면 슬롯머신 소액 베팅으로 꾸준히 리워드를 쌓아보세요",
+            "game": "SlotMachine",
+        },
+        {
+            "type": "CORPORATE_MISSION",
+            "message": "이번 달 토큰 획득이 150개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!",
+            "action": "COMPLETE_CORPORATE_QUIZ",
+        },
     ],
 }
 
@@ -105,109 +121,231 @@ CASES = [
     Case("segment Low", {"segment": "Low"}, BASE_TYPES, game="Quiz", level=0),
     Case("no segment row yet", {"segment": None}, BASE_TYPES, game="Quiz", level=0),
     # 2. token balance: 500 and more HIGH_STAKE, 200 and more MID_STAKE, else EARN_MORE
-    Case("balance 0", {"balance": 0}, ["EARN_MORE", "SAFE_PLAY", "CORPORATE_MISSION"],
-         messages={"EARN_MORE": "토큰 잔고가 0개입니다. A 업체에서 200토큰만 더 모아보세요!"},
-         reasons={"EARN_MORE": {"rule": "token_balance", "token_balance": 0}}, rewards={"EARN_MORE": 100}),
-    Case("balance 199", {"balance": 199}, ["EARN_MORE", "SAFE_PLAY", "CORPORATE_MISSION"],
-         messages={"EARN_MORE": "토큰 잔고가 199개입니다. A 업체에서 1토큰만 더 모아보세요!"}),
-    Case("balance 200", {"balance": 200}, BASE_TYPES,
-         messages={"MID_STAKE": "토큰이 200개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요"}),
-    Case("balance 499", {"balance": 499}, BASE_TYPES,
-         messages={"MID_STAKE": "토큰이 499개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요"}),
-    Case("balance 500", {"balance": 500}, ["HIGH_STAKE", "SAFE_PLAY", "CORPORATE_MISSION"],
-         messages={"HIGH_STAKE": "현재 500 토큰 보유 중! 룰렛 한 판에 걸어보세요"},
-         reasons={"HIGH_STAKE": {"rule": "token_balance", "token_balance": 500}}),
+    Case(
+        "balance 0",
+        {"balance": 0},
+        ["EARN_MORE", "SAFE_PLAY", "CORPORATE_MISSION"],
+        messages={"EARN_MORE": "토큰 잔고가 0개입니다. A 업체에서 200토큰만 더 모아보세요!"},
+        reasons={"EARN_MORE": {"rule": "token_balance", "token_balance": 0}},
+        rewards={"EARN_MORE": 100},
+    ),
+    Case(
+        "balance 199",
+        {"balance": 199},
+        ["EARN_MORE", "SAFE_PLAY", "CORPORATE_MISSION"],
+        messages={"EARN_MORE": "토큰 잔고가 199개입니다. A 업체에서 1토큰만 더 모아보세요!"},
+    ),
+    Case(
+        "balance 200",
+        {"balance": 200},
+        BASE_TYPES,
+        messages={"MID_STAKE": "토큰이 200개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요"},
+    ),
+    Case(
+        "balance 499",
+        {"balance": 499},
+        BASE_TYPES,
+        messages={"MID_STAKE": "토큰이 499개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요"},
+    ),
+    Case(
+        "balance 500",
+        {"balance": 500},
+        ["HIGH_STAKE", "SAFE_PLAY", "CORPORATE_MISSION"],
+        messages={"HIGH_STAKE": "현재 500 토큰 보유 중! 룰렛 한 판에 걸어보세요"},
+        reasons={"HIGH_STAKE": {"rule": "token_balance", "token_balance": 500}},
+    ),
     # 3. risk profile
-    Case("High-Risk", {"risk_profile": "High-Risk"}, ["MID_STAKE", "RISKY_PLAY", "CORPORATE_MISSION"],
-         messages={"RISKY_PLAY": "위험을 즐기시는군요! 프리미엄 룰렛에 도전해보세요"},
-         reasons={"RISKY_PLAY": {"rule": "risk_profile", "risk_profile": "High-Risk"}}),
+    Case(
+        "High-Risk",
+        {"risk_profile": "High-Risk"},
+        ["MID_STAKE", "RISKY_PLAY", "CORPORATE_MISSION"],
+        messages={"RISKY_PLAY": "위험을 즐기시는군요! 프리미엄 룰렛에 도전해보세요"},
+        reasons={"RISKY_PLAY": {"rule": "risk_profile", "risk_profile": "High-Risk"}},
+    ),
     Case("Moderate-Risk", {"risk_profile": "Moderate-Risk"}, ["MID_STAKE", "CORPORATE_MISSION"]),
     Case("Low-Risk", {"risk_profile": "Low-Risk"}, BASE_TYPES),
-    Case("no risk profile: quiz mission", {"risk_profile": None},
-         ["MID_STAKE", "CORPORATE_MISSION", "QUIZ_MISSION"],
-         messages={"QUIZ_MISSION": "퀴즈 참여 시 200 토큰 보상 + 심층 프로필 업데이트"},
-         reasons={"QUIZ_MISSION": {"rule": "risk_profile_missing", "risk_profile": None, "quiz_taken": False}},
-         rewards={"QUIZ_MISSION": 200}),
+    Case(
+        "no risk profile: quiz mission",
+        {"risk_profile": None},
+        ["MID_STAKE", "CORPORATE_MISSION", "QUIZ_MISSION"],
+        messages={"QUIZ_MISSION": "퀴즈 참여 시 200 토큰 보상 + 심층 프로필 업데이트"},
+        reasons={"QUIZ_MISSION": {"rule": "risk_profile_missing", "risk_profile": None, "quiz_taken": False}},
+        rewards={"QUIZ_MISSION": 200},
+    ),
     Case("no risk profile, quiz taken", {"risk_profile": None, "quiz_taken": True}, ["MID_STAKE", "CORPORATE_MISSION"]),
     # 4. Company A: more than 7 days (or never) engage; else under 500 tokens this month a mission
     Case("visited 2 days ago, 150 this month", {}, BASE_TYPES),
-    Case("visited exactly 7 days ago", {"last_corporate_visit_at": NOW - 7 * DAY}, BASE_TYPES,
-         reasons={"CORPORATE_MISSION": {"rule": "corporate_tokens_month", "corporate_tokens_month": 150,
-                                        "days_since_visit": 7}}),
-    Case("visited 7 days and 1 second ago", {"last_corporate_visit_at": NOW - 7 * DAY - SEC},
-         ["MID_STAKE", "SAFE_PLAY", "CORPORATE_ENGAGE"],
-         messages={"CORPORATE_ENGAGE": "마지막 A 방문이 7일 전이네요! 지금 로그인만 해도 100토큰 보상"},
-         reasons={"CORPORATE_ENGAGE": {"rule": "corporate_visit", "last_corporate_visit_at": NOW - 7 * DAY - SEC,
-                                       "days_since_visit": 7}},
-         rewards={"CORPORATE_ENGAGE": 100}),
-    Case("visited 8 days ago", {"last_corporate_visit_at": NOW - 8 * DAY},
-         ["MID_STAKE", "SAFE_PLAY", "CORPORATE_ENGAGE"],
-         messages={"CORPORATE_ENGAGE": "마지막 A 방문이 8일 전이네요! 지금 로그인만 해도 100토큰 보상"}),
-    Case("never visited", {"last_corporate_visit_at": None, "corporate_tokens_month": 0},
-         ["MID_STAKE", "SAFE_PLAY", "CORPORATE_ENGAGE"],
-         messages={"CORPORATE_ENGAGE": "아직 A 업체를 방문한 적이 없네요! 지금 로그인만 해도 100토큰 보상"},
-         reasons={"CORPORATE_ENGAGE": {"rule": "corporate_visit", "last_corporate_visit_at": None,
-                                       "days_since_visit": None}}),
-    Case("never visited, 600 this month", {"last_corporate_visit_at": None, "corporate_tokens_month": 600},
-         ["MID_STAKE", "SAFE_PLAY", "CORPORATE_ENGAGE"]),
-    Case("499 tokens this month", {"corporate_tokens_month": 499}, BASE_TYPES,
-         messages={"CORPORATE_MISSION": "이번 달 토큰 획득이 499개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!"}),
+    Case(
+        "visited exactly 7 days ago",
+        {"last_corporate_visit_at": NOW - 7 * DAY},
+        BASE_TYPES,
+        reasons={
+            "CORPORATE_MISSION": {
+                "rule": "corporate_tokens_month",
+                "corporate_tokens_month": 150,
+                "days_since_visit": 7,
+            }
+        },
+    ),
+    Case(
+        "visited 7 days and 1 second ago",
+        {"last_corporate_visit_at": NOW - 7 * DAY - SEC},
+        ["MID_STAKE", "SAFE_PLAY", "CORPORATE_ENGAGE"],
+        messages={"CORPORATE_ENGAGE": "마지막 A 방문이 7일 전이네요! 지금 로그인만 해도 100토큰 보상"},
+        reasons={
+            "CORPORATE_ENGAGE": {
+                "rule": "corporate_visit",
+                "last_corporate_visit_at": NOW - 7 * DAY - SEC,
+                "days_since_visit": 7,
+            }
+        },
+        rewards={"CORPORATE_ENGAGE": 100},
+    ),
+    Case(
+        "visited 8 days ago",
+        {"last_corporate_visit_at": NOW - 8 * DAY},
+        ["MID_STAKE", "SAFE_PLAY", "CORPORATE_ENGAGE"],
+        messages={"CORPORATE_ENGAGE": "마지막 A 방문이 8일 전이네요! 지금 로그인만 해도 100토큰 보상"},
+    ),
+    Case(
+        "never visited",
+        {"last_corporate_visit_at": None, "corporate_tokens_month": 0},
+        ["MID_STAKE", "SAFE_PLAY", "CORPORATE_ENGAGE"],
+        messages={"CORPORATE_ENGAGE": "아직 A 업체를 방문한 적이 없네요! 지금 로그인만 해도 100토큰 보상"},
+        reasons={
+            "CORPORATE_ENGAGE": {"rule": "corporate_visit", "last_corporate_visit_at": None, "days_since_visit": None}
+        },
+    ),
+    Case(
+        "never visited, 600 this month",
+        {"last_corporate_visit_at": None, "corporate_tokens_month": 600},
+        ["MID_STAKE", "SAFE_PLAY", "CORPORATE_ENGAGE"],
+    ),
+    Case(
+        "499 tokens this month",
+        {"corporate_tokens_month": 499},
+        BASE_TYPES,
+        messages={"CORPORATE_MISSION": "이번 달 토큰 획득이 499개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!"},
+    ),
     Case("500 tokens this month", {"corporate_tokens_month": 500}, ["MID_STAKE", "SAFE_PLAY"]),
-    Case("0 tokens this month", {"corporate_tokens_month": 0}, BASE_TYPES,
-         messages={"CORPORATE_MISSION": "이번 달 토큰 획득이 0개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!"}),
+    Case(
+        "0 tokens this month",
+        {"corporate_tokens_month": 0},
+        BASE_TYPES,
+        messages={"CORPORATE_MISSION": "이번 달 토큰 획득이 0개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!"},
+    ),
     # player protection: pauses
-    Case("self-exclusion", {"paused": "self_exclusion", "paused_until": NOW + 200 * DAY}, ["CORPORATE_MISSION"],
-         game=None, level=2, suppressed={"MID_STAKE": "self_exclusion", "SAFE_PLAY": "self_exclusion"}, window=None),
-    Case("cool-off", {"paused": "cool_off", "paused_until": NOW + DAY, "balance": 900, "risk_profile": "High-Risk"},
-         ["CORPORATE_MISSION"], game=None, suppressed={"HIGH_STAKE": "cool_off", "RISKY_PLAY": "cool_off"},
-         window=None),
-    Case("cool-off with a low balance keeps EARN_MORE",
-         {"paused": "cool_off", "paused_until": NOW + DAY, "balance": 10},
-         ["EARN_MORE", "CORPORATE_MISSION"], game=None, suppressed={"SAFE_PLAY": "cool_off"}),
-    Case("self-exclusion with harm markers: no limit suggestion",
-         {"paused": "self_exclusion", "paused_until": NOW + 200 * DAY, "harm_markers": frozenset({LOSS_CHASING})},
-         ["CORPORATE_MISSION"], game=None, suppressed={"MID_STAKE": "self_exclusion", "SAFE_PLAY": "self_exclusion"}),
+    Case(
+        "self-exclusion",
+        {"paused": "self_exclusion", "paused_until": NOW + 200 * DAY},
+        ["CORPORATE_MISSION"],
+        game=None,
+        level=2,
+        suppressed={"MID_STAKE": "self_exclusion", "SAFE_PLAY": "self_exclusion"},
+        window=None,
+    ),
+    Case(
+        "cool-off",
+        {"paused": "cool_off", "paused_until": NOW + DAY, "balance": 900, "risk_profile": "High-Risk"},
+        ["CORPORATE_MISSION"],
+        game=None,
+        suppressed={"HIGH_STAKE": "cool_off", "RISKY_PLAY": "cool_off"},
+        window=None,
+    ),
+    Case(
+        "cool-off with a low balance keeps EARN_MORE",
+        {"paused": "cool_off", "paused_until": NOW + DAY, "balance": 10},
+        ["EARN_MORE", "CORPORATE_MISSION"],
+        game=None,
+        suppressed={"SAFE_PLAY": "cool_off"},
+    ),
+    Case(
+        "self-exclusion with harm markers: no limit suggestion",
+        {"paused": "self_exclusion", "paused_until": NOW + 200 * DAY, "harm_markers": frozenset({LOSS_CHASING})},
+        ["CORPORATE_MISSION"],
+        game=None,
+        suppressed={"MID_STAKE": "self_exclusion", "SAFE_PLAY": "self_exclusion"},
+    ),
     # player protection: spend limit used up (no bet proposals; the game stays)
-    Case("spend limit reached", {"spend_limit_reached": True}, ["CORPORATE_MISSION"], game="SlotMachine",
-         suppressed={"MID_STAKE": "spend_limit_reached", "SAFE_PLAY": "spend_limit_reached"}),
-    Case("spend limit reached, 500 tokens, High-Risk",
-         {"spend_limit_reached": True, "balance": 500, "risk_profile": "High-Risk"}, ["CORPORATE_MISSION"],
-         suppressed={"HIGH_STAKE": "spend_limit_reached", "RISKY_PLAY": "spend_limit_reached"}),
+    Case(
+        "spend limit reached",
+        {"spend_limit_reached": True},
+        ["CORPORATE_MISSION"],
+        game="SlotMachine",
+        suppressed={"MID_STAKE": "spend_limit_reached", "SAFE_PLAY": "spend_limit_reached"},
+    ),
+    Case(
+        "spend limit reached, 500 tokens, High-Risk",
+        {"spend_limit_reached": True, "balance": 500, "risk_profile": "High-Risk"},
+        ["CORPORATE_MISSION"],
+        suppressed={"HIGH_STAKE": "spend_limit_reached", "RISKY_PLAY": "spend_limit_reached"},
+    ),
     # harm markers: no HIGH_STAKE / RISKY_PLAY, a limit suggestion first
-    *[Case(f"harm marker {marker}", {"harm_markers": frozenset({marker}), "balance": 800, "risk_profile": "High-Risk"},
-           ["LIMIT_SUGGESTION", "CORPORATE_MISSION"],
-           suppressed={"HIGH_STAKE": "harm_markers", "RISKY_PLAY": "harm_markers"},
-           reasons={"LIMIT_SUGGESTION": {"rule": "harm_markers", "harm_markers": [marker]}},
-           messages={"LIMIT_SUGGESTION": "최근 플레이 패턴을 점검해보세요. 일일·주간 토큰 사용 한도와 쿨오프를 언제든 "
-                                         "설정할 수 있어요"})
-      for marker in (LOSS_CHASING, SPEND_SPIKE, LATE_NIGHT_SESSIONS)],
-    Case("harm markers keep MID_STAKE and SAFE_PLAY", {"harm_markers": frozenset({SPEND_SPIKE, LOSS_CHASING})},
-         ["LIMIT_SUGGESTION", *BASE_TYPES],
-         reasons={"LIMIT_SUGGESTION": {"rule": "harm_markers", "harm_markers": [LOSS_CHASING, SPEND_SPIKE]}}),
+    *[
+        Case(
+            f"harm marker {marker}",
+            {"harm_markers": frozenset({marker}), "balance": 800, "risk_profile": "High-Risk"},
+            ["LIMIT_SUGGESTION", "CORPORATE_MISSION"],
+            suppressed={"HIGH_STAKE": "harm_markers", "RISKY_PLAY": "harm_markers"},
+            reasons={"LIMIT_SUGGESTION": {"rule": "harm_markers", "harm_markers": [marker]}},
+            messages={
+                "LIMIT_SUGGESTION": "최근 플레이 패턴을 점검해보세요. 일일·주간 토큰 사용 한도와 쿨오프를 언제든 "
+                "설정할 수 있어요"
+            },
+        )
+        for marker in (LOSS_CHASING, SPEND_SPIKE, LATE_NIGHT_SESSIONS)
+    ],
+    Case(
+        "harm markers keep MID_STAKE and SAFE_PLAY",
+        {"harm_markers": frozenset({SPEND_SPIKE, LOSS_CHASING})},
+        ["LIMIT_SUGGESTION", *BASE_TYPES],
+        reasons={"LIMIT_SUGGESTION": {"rule": "harm_markers", "harm_markers": [LOSS_CHASING, SPEND_SPIKE]}},
+    ),
     # locales
-    Case("English", {"locale": "en"}, BASE_TYPES, messages={
-        "MID_STAKE": "You have 250 tokens! Go for steady rewards on the slot machine",
-        "SAFE_PLAY": "If you prefer steady play, build up rewards bit by bit with small bets on the slot machine",
-        "CORPORATE_MISSION": "You have earned 150 tokens from Company A this month. Solve a quiz there and get 200 "
-                             "tokens!"}),
-    Case("English engage, never visited", {"locale": "en", "last_corporate_visit_at": None},
-         ["MID_STAKE", "SAFE_PLAY", "CORPORATE_ENGAGE"],
-         messages={"CORPORATE_ENGAGE": "You have not visited Company A yet! Just log in now to get 100 tokens"}),
-    Case("English limit suggestion and quiz", {"locale": "en", "harm_markers": frozenset({SPEND_SPIKE}),
-                                               "risk_profile": None, "balance": 50},
-         ["LIMIT_SUGGESTION", "EARN_MORE", "CORPORATE_MISSION", "QUIZ_MISSION"], messages={
-             "LIMIT_SUGGESTION": "Take a look at your recent play. You can set daily and weekly token spending limits "
-                                 "or a cool-off at any time",
-             "EARN_MORE": "Your token balance is 50. Collect just 150 more tokens at Company A!",
-             "QUIZ_MISSION": "Take the quiz: 200 tokens and an in-depth profile update"}),
-    Case("English engage 8 days, high stake, risky", {"locale": "en", "last_corporate_visit_at": NOW - 8 * DAY,
-                                                      "balance": 1200, "risk_profile": "High-Risk"},
-         ["HIGH_STAKE", "RISKY_PLAY", "CORPORATE_ENGAGE"], messages={
-             "HIGH_STAKE": "You have 1200 tokens! Try a round of roulette",
-             "RISKY_PLAY": "You enjoy taking risks! Take on the premium roulette",
-             "CORPORATE_ENGAGE": "Your last Company A visit was 8 days ago! Just log in now to get 100 tokens"}),
-    Case("unknown locale falls back to Korean", {"locale": "fr"}, BASE_TYPES,
-         messages={"MID_STAKE": "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요"}),
+    Case(
+        "English",
+        {"locale": "en"},
+        BASE_TYPES,
+        messages={
+            "MID_STAKE": "You have 250 tokens! Go for steady rewards on the slot machine",
+            "SAFE_PLAY": "If you prefer steady play, build up rewards bit by bit with small bets on the slot machine",
+            "CORPORATE_MISSION": "You have earned 150 tokens from Company A this month. Solve a quiz there and get 200 "
+            "tokens!",
+        },
+    ),
+    Case(
+        "English engage, never visited",
+        {"locale": "en", "last_corporate_visit_at": None},
+        ["MID_STAKE", "SAFE_PLAY", "CORPORATE_ENGAGE"],
+        messages={"CORPORATE_ENGAGE": "You have not visited Company A yet! Just log in now to get 100 tokens"},
+    ),
+    Case(
+        "English limit suggestion and quiz",
+        {"locale": "en", "harm_markers": frozenset({SPEND_SPIKE}), "risk_profile": None, "balance": 50},
+        ["LIMIT_SUGGESTION", "EARN_MORE", "CORPORATE_MISSION", "QUIZ_MISSION"],
+        messages={
+            "LIMIT_SUGGESTION": "Take a look at your recent play. You can set daily and weekly token spending limits "
+            "or a cool-off at any time",
+            "EARN_MORE": "Your token balance is 50. Collect just 150 more tokens at Company A!",
+            "QUIZ_MISSION": "Take the quiz: 200 tokens and an in-depth profile update",
+        },
+    ),
+    Case(
+        "English engage 8 days, high stake, risky",
+        {"locale": "en", "last_corporate_visit_at": NOW - 8 * DAY, "balance": 1200, "risk_profile": "High-Risk"},
+        ["HIGH_STAKE", "RISKY_PLAY", "CORPORATE_ENGAGE"],
+        messages={
+            "HIGH_STAKE": "You have 1200 tokens! Try a round of roulette",
+            "RISKY_PLAY": "You enjoy taking risks! Take on the premium roulette",
+            "CORPORATE_ENGAGE": "Your last Company A visit was 8 days ago! Just log in now to get 100 tokens",
+        },
+    ),
+    Case(
+        "unknown locale falls back to Korean",
+        {"locale": "fr"},
+        BASE_TYPES,
+        messages={"MID_STAKE": "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요"},
+    ),
 ]
 
 
@@ -256,13 +394,16 @@ def test_a_pause_reports_its_end_in_the_reason():
     # then the removed game and proposals say which rule and until when
     assert rec.game_reason == {"rule": "cool_off", "until": until, "segment": "High Engaged"}
     assert {s.type: s.reason for s in rec.suppressed} == {
-        "MID_STAKE": {"rule": "cool_off", "until": until}, "SAFE_PLAY": {"rule": "cool_off", "until": until}}
+        "MID_STAKE": {"rule": "cool_off", "until": until},
+        "SAFE_PLAY": {"rule": "cool_off", "until": until},
+    }
 
 
 def test_rewards_come_from_the_templates_configuration():
     # given other configured mission rewards
-    templates = compile_templates([], {"VISIT_CORPORATE_SITE": 70, "COMPLETE_CORPORATE_QUIZ": 250,
-                                       "COMPLETE_PROFILE_QUIZ": 30})
+    templates = compile_templates(
+        [], {"VISIT_CORPORATE_SITE": 70, "COMPLETE_CORPORATE_QUIZ": 250, "COMPLETE_PROFILE_QUIZ": 30}
+    )
     # when the engine recommends a mission and an engagement
     mission = recommend(dataclasses.replace(EXAMPLE, risk_profile=None), templates)
     engage = recommend(dataclasses.replace(EXAMPLE, last_corporate_visit_at=None), templates)
@@ -295,17 +436,31 @@ WINDOW_CASES = [
     ("more play beats the visit", {"play_hours": hours(h12=4, h8=6)}, "08:00~09:00", "player"),
     ("no play: the latest visit's hour, in the player's timezone", {}, "12:00~13:00", "corporate_visit"),
     ("another timezone", {"timezone": "Europe/London"}, "03:00~04:00", "corporate_visit"),
-    ("no play, no visit: the population's peak",
-     {"last_corporate_visit_at": None, "population_peak_hour": 20}, "20:00~21:00", "population"),
+    (
+        "no play, no visit: the population's peak",
+        {"last_corporate_visit_at": None, "population_peak_hour": 20},
+        "20:00~21:00",
+        "population",
+    ),
     ("23h wraps to midnight", {"play_hours": hours(h23=1), "last_corporate_visit_at": None}, "23:00~00:00", "player"),
-    ("late-night marker: night hours are never suggested",
-     {"play_hours": hours(h2=9, h19=1), "harm_markers": frozenset({LATE_NIGHT_SESSIONS})},
-     "12:00~13:00", "corporate_visit"),
-    ("late-night marker without other hours: the population's peak",
-     {"play_hours": hours(h1=9), "last_corporate_visit_at": None, "harm_markers": frozenset({LATE_NIGHT_SESSIONS})},
-     "20:00~21:00", "population"),
-    ("another marker does not hide the night", {"play_hours": hours(h2=9), "harm_markers": frozenset({SPEND_SPIKE})},
-     "02:00~03:00", "player"),
+    (
+        "late-night marker: night hours are never suggested",
+        {"play_hours": hours(h2=9, h19=1), "harm_markers": frozenset({LATE_NIGHT_SESSIONS})},
+        "12:00~13:00",
+        "corporate_visit",
+    ),
+    (
+        "late-night marker without other hours: the population's peak",
+        {"play_hours": hours(h1=9), "last_corporate_visit_at": None, "harm_markers": frozenset({LATE_NIGHT_SESSIONS})},
+        "20:00~21:00",
+        "population",
+    ),
+    (
+        "another marker does not hide the night",
+        {"play_hours": hours(h2=9), "harm_markers": frozenset({SPEND_SPIKE})},
+        "02:00~03:00",
+        "player",
+    ),
 ]
 
 
@@ -322,8 +477,9 @@ def test_usage_window(name, given, label, source):
 
 def test_no_usage_window_when_only_night_hours_are_left_for_a_late_night_player():
     # given a late-night player whose population fallback is itself a night hour
-    ctx = dataclasses.replace(EXAMPLE, last_corporate_visit_at=None, population_peak_hour=1,
-                              harm_markers=frozenset({LATE_NIGHT_SESSIONS}))
+    ctx = dataclasses.replace(
+        EXAMPLE, last_corporate_visit_at=None, population_peak_hour=1, harm_markers=frozenset({LATE_NIGHT_SESSIONS})
+    )
     # when the engine recommends
     # then no window is suggested rather than a night hour
     assert recommend(ctx, TEMPLATES).usage_window is None

@@ -37,8 +37,10 @@ DAY = dt.timedelta(days=1)
 
 def rounds(start: dt.datetime, plays: list[tuple[int, str]], step: dt.timedelta = MIN) -> list[HarmEvent]:
     """GAME_PLAY rounds ``[(bet, "win"|"loss"), ...]`` one ``step`` apart from ``start``."""
-    return [HarmEvent(start + i * step, "GAME_PLAY", {"game": "Roulette", "bet": bet, "payout": 0, "result": result})
-            for i, (bet, result) in enumerate(plays)]
+    return [
+        HarmEvent(start + i * step, "GAME_PLAY", {"game": "Roulette", "bet": bet, "payout": 0, "result": result})
+        for i, (bet, result) in enumerate(plays)
+    ]
 
 
 def spend(at: dt.datetime, tokens: int) -> HarmEvent:
@@ -82,19 +84,22 @@ def test_two_martingale_runs_are_loss_chasing():
     assert set(found) == {LOSS_CHASING}
 
 
-@pytest.mark.parametrize(("plays", "episodes"), [
-    # one run with a chase (and its continuation) is one episode: below the minimum of two
-    (MARTINGALE, 1),
-    # two losses then a raised bet: the run is too short
-    ([(10, "loss"), (10, "loss"), (50, "loss"), (10, "win")] * 2, 0),
-    # three losses then a bet of 1.9x the run's first: not enough of a raise
-    ([(10, "loss"), (10, "loss"), (10, "loss"), (19, "win")] * 2, 0),
-    # exactly 2x after three losses, twice: two episodes
-    ([(10, "loss"), (10, "loss"), (10, "loss"), (20, "win")] * 2, 2),
-    # a win inside the run breaks it
-    ([(10, "loss"), (10, "win"), (10, "loss"), (10, "loss"), (40, "win")] * 2, 0),
-    # an abandoned game (no bet) neither extends nor breaks a run: see the FAIL_GAME test
-])
+@pytest.mark.parametrize(
+    ("plays", "episodes"),
+    [
+        # one run with a chase (and its continuation) is one episode: below the minimum of two
+        (MARTINGALE, 1),
+        # two losses then a raised bet: the run is too short
+        ([(10, "loss"), (10, "loss"), (50, "loss"), (10, "win")] * 2, 0),
+        # three losses then a bet of 1.9x the run's first: not enough of a raise
+        ([(10, "loss"), (10, "loss"), (10, "loss"), (19, "win")] * 2, 0),
+        # exactly 2x after three losses, twice: two episodes
+        ([(10, "loss"), (10, "loss"), (10, "loss"), (20, "win")] * 2, 2),
+        # a win inside the run breaks it
+        ([(10, "loss"), (10, "win"), (10, "loss"), (10, "loss"), (40, "win")] * 2, 0),
+        # an abandoned game (no bet) neither extends nor breaks a run: see the FAIL_GAME test
+    ],
+)
 def test_loss_chasing_edges(plays, episodes):
     # given a stream of rounds
     # when the markers are detected with a minimum of one episode
@@ -131,22 +136,28 @@ def test_loss_chasing_older_than_a_week_is_forgotten():
 def daily_spends(last_day: dt.date, amounts: list[int], hour: int = 15) -> list[HarmEvent]:
     """One spend per local (Seoul) day, the last one on ``last_day``."""
     first = last_day - dt.timedelta(days=len(amounts) - 1)
-    return [spend(dt.datetime.combine(first + dt.timedelta(days=i), dt.time(hour), tzinfo=SEOUL), a)
-            for i, a in enumerate(amounts) if a]
+    return [
+        spend(dt.datetime.combine(first + dt.timedelta(days=i), dt.time(hour), tzinfo=SEOUL), a)
+        for i, a in enumerate(amounts)
+        if a
+    ]
 
 
 TODAY = NOW.date()
 YESTERDAY = TODAY - DAY
 
 
-@pytest.mark.parametrize(("history", "spike", "found"), [
-    ([100] * 10, 1000, True),  # 10x the norm
-    ([200] * 10, 1000, True),  # exactly 5x and exactly the minimum
-    ([201] * 10, 1000, False),  # 4.98x
-    ([100] * 10, 999, False),  # far above the norm but under the minimum of 1000 tokens
-    ([100, 0, 0, 100, 0, 0, 100], 1000, True),  # days without spend are not part of the norm: median 100
-    ([0, 0, 0, 0, 100, 0, 100], 5000, False),  # two days with spend: no norm yet
-])
+@pytest.mark.parametrize(
+    ("history", "spike", "found"),
+    [
+        ([100] * 10, 1000, True),  # 10x the norm
+        ([200] * 10, 1000, True),  # exactly 5x and exactly the minimum
+        ([201] * 10, 1000, False),  # 4.98x
+        ([100] * 10, 999, False),  # far above the norm but under the minimum of 1000 tokens
+        ([100, 0, 0, 100, 0, 0, 100], 1000, True),  # days without spend are not part of the norm: median 100
+        ([0, 0, 0, 0, 100, 0, 100], 5000, False),  # two days with spend: no norm yet
+    ],
+)
 def test_spend_spike_edges(history, spike, found):
     # given a daily history of spends and then yesterday's spend
     events = daily_spends(YESTERDAY, [*history, spike])
@@ -182,25 +193,32 @@ def test_spend_spike_days_are_the_players_own():
 # --- LATE_NIGHT_SESSIONS ------------------------------------------------------------------------------------
 
 
-def night_session(day: dt.date, start: dt.time, minutes: int, tz: dt.tzinfo = SEOUL,
-                  every: int = 5) -> list[HarmEvent]:
+def night_session(day: dt.date, start: dt.time, minutes: int, tz: dt.tzinfo = SEOUL, every: int = 5) -> list[HarmEvent]:
     """In-app actions every ``every`` minutes for ``minutes`` from ``start`` local time on ``day``."""
     t0 = dt.datetime.combine(day, start, tzinfo=tz)
-    return [HarmEvent(t0 + dt.timedelta(minutes=m), "SESSION_START" if m == 0 else "VIEW_CONTENT",
-                      {"content_id": 1}) for m in range(0, minutes + 1, every)]
+    return [
+        HarmEvent(t0 + dt.timedelta(minutes=m), "SESSION_START" if m == 0 else "VIEW_CONTENT", {"content_id": 1})
+        for m in range(0, minutes + 1, every)
+    ]
 
 
 def nights(count: int, minutes: int, start: dt.time = dt.time(1, 0), tz: dt.tzinfo = SEOUL) -> list[HarmEvent]:
-    return list(itertools.chain.from_iterable(
-        night_session(TODAY - dt.timedelta(days=k), start, minutes, tz) for k in range(count)))
+    return list(
+        itertools.chain.from_iterable(
+            night_session(TODAY - dt.timedelta(days=k), start, minutes, tz) for k in range(count)
+        )
+    )
 
 
-@pytest.mark.parametrize(("count", "minutes", "found"), [
-    (3, 65, True),
-    (3, 60, False),  # exactly 60 minutes is not longer than 60
-    (2, 180, False),  # two nights only
-    (7, 70, True),  # every one of the last 7 nights
-])
+@pytest.mark.parametrize(
+    ("count", "minutes", "found"),
+    [
+        (3, 65, True),
+        (3, 60, False),  # exactly 60 minutes is not longer than 60
+        (2, 180, False),  # two nights only
+        (7, 70, True),  # every one of the last 7 nights
+    ],
+)
 def test_late_night_edges(count, minutes, found):
     # given sessions from 01:00 local time on some of the last nights
     # when the markers are detected
@@ -211,8 +229,11 @@ def test_late_night_edges(count, minutes, found):
 
 def test_only_the_part_inside_the_night_counts():
     # given three sessions 23:30-01:15 (105 minutes, 75 of them after midnight)
-    events = list(itertools.chain.from_iterable(
-        night_session(TODAY - dt.timedelta(days=k + 1), dt.time(23, 30), 105) for k in range(3)))
+    events = list(
+        itertools.chain.from_iterable(
+            night_session(TODAY - dt.timedelta(days=k + 1), dt.time(23, 30), 105) for k in range(3)
+        )
+    )
     # when detected with the night's minimum at 70 and then at 80 minutes
     # then 75 minutes count toward the night that starts at midnight
     found = detect(events, late_night_min_minutes=70)
@@ -222,8 +243,11 @@ def test_only_the_part_inside_the_night_counts():
 
 def test_gaps_longer_than_half_an_hour_split_sessions():
     # given actions every 40 minutes all night, three nights
-    events = list(itertools.chain.from_iterable(
-        night_session(TODAY - dt.timedelta(days=k), dt.time(0, 0), 280, every=40) for k in range(3)))
+    events = list(
+        itertools.chain.from_iterable(
+            night_session(TODAY - dt.timedelta(days=k), dt.time(0, 0), 280, every=40) for k in range(3)
+        )
+    )
     # when detected
     # then no session lasts: no marker
     assert LATE_NIGHT_SESSIONS not in detect(events)
@@ -231,8 +255,7 @@ def test_gaps_longer_than_half_an_hour_split_sessions():
 
 def test_company_a_events_at_night_are_not_the_player_in_the_app():
     # given three nights of token arrivals and Company A visits every 5 minutes from 01:00 to 03:00
-    events = [HarmEvent(e.at, kind, {}) for e in nights(3, 120)
-              for kind in ("EARN_CYBER_TOKENS", "CORPORATE_VISIT")]
+    events = [HarmEvent(e.at, kind, {}) for e in nights(3, 120) for kind in ("EARN_CYBER_TOKENS", "CORPORATE_VISIT")]
     # when detected
     # then there are no late-night sessions
     assert LATE_NIGHT_SESSIONS not in detect(events)
@@ -261,9 +284,18 @@ _eid = itertools.count(1)
 
 
 def store(user_id: int, events: list[HarmEvent]) -> None:
-    UserAction.objects.bulk_create([
-        UserAction(event_id=f"harm-{next(_eid)}", user_id=user_id, action_type=e.action_type,
-                   metadata=dict(e.metadata), action_timestamp=e.at) for e in events])
+    UserAction.objects.bulk_create(
+        [
+            UserAction(
+                event_id=f"harm-{next(_eid)}",
+                user_id=user_id,
+                action_type=e.action_type,
+                metadata=dict(e.metadata),
+                action_timestamp=e.at,
+            )
+            for e in events
+        ]
+    )
 
 
 @pytest.fixture
@@ -292,8 +324,11 @@ def test_the_batch_stores_each_players_markers(players):
     report = harm_markers_compute(as_of=NOW)
     # then exactly their markers are stored, with the facts behind them
     rows = stored()
-    assert set(rows) == {(players["chaser"], LOSS_CHASING), (players["spender"], SPEND_SPIKE),
-                         (players["owl"], LATE_NIGHT_SESSIONS)}
+    assert set(rows) == {
+        (players["chaser"], LOSS_CHASING),
+        (players["spender"], SPEND_SPIKE),
+        (players["owl"], LATE_NIGHT_SESSIONS),
+    }
     assert rows[(players["spender"], SPEND_SPIKE)].details["spent"] == 2000
     assert rows[(players["chaser"], LOSS_CHASING)].details["episodes"] == 2
     assert all(m.detected_at == NOW and m.as_of == NOW for m in rows.values())
@@ -337,8 +372,11 @@ def test_small_ranges_give_the_same_markers(players):
     # when the batch runs range by range of two players
     harm_markers_compute(as_of=NOW, chunk_size=2)
     # then the markers are the same as in one range
-    assert set(stored()) == {(players["chaser"], LOSS_CHASING), (players["spender"], SPEND_SPIKE),
-                             (players["owl"], LATE_NIGHT_SESSIONS)}
+    assert set(stored()) == {
+        (players["chaser"], LOSS_CHASING),
+        (players["spender"], SPEND_SPIKE),
+        (players["owl"], LATE_NIGHT_SESSIONS),
+    }
 
 
 @pytest.mark.django_db

@@ -23,9 +23,20 @@ PID = 5400
 
 def rows(n: int, user_id: int = PID) -> list[ImpressionRow]:
     now = timezone.now()
-    return [ImpressionRow(proposal_id_new(user_id), user_id, "MID_STAKE", "token_balance", i % 3, "SlotMachine",
-                          None, {"rule": "token_balance", "token_balance": 250, "at": now}, now) for i in range(n)]
-
+    return [
+        ImpressionRow(
+            proposal_id_new(user_id),
+            user_id,
+            "MID_STAKE",
+            "token_balance",
+            i % 3,
+            "SlotMachine",
+            None,
+            {"rule": "token_balance", "token_balance": 250, "at": now},
+            now,
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.mark.django_db
@@ -45,7 +56,12 @@ def test_many_impressions_are_written_by_one_insert():
     row = RecommendationImpression.objects.first()
     assert row is not None
     assert (row.proposal_type, row.rule, row.game, row.action, row.clicked_at) == (
-        "MID_STAKE", "token_balance", "SlotMachine", "", None)
+        "MID_STAKE",
+        "token_balance",
+        "SlotMachine",
+        "",
+        None,
+    )
     assert row.reason["token_balance"] == 250
 
 

@@ -53,13 +53,16 @@ def test_no_default_text_claims_odds(key, locale):
     assert template_problem(key, text) is None
 
 
-@pytest.mark.parametrize("text", [
-    "현재 {token_balance} 토큰 보유 중! 룰렛 한 판에 걸어보세요 → 빅윈 확률 UP",  # the spec's HIGH_STAKE text
-    "위험을 즐기시는군요! 프리미엄 룰렛으로 한 방 노려보세요 → 빅윈 확률 15% UP",  # the spec's RISKY_PLAY text
-    "지금 가지고 있는 토큰으로 슬롯에서 승률 20%↑",
-    "{token_balance} tokens: better odds on roulette tonight",
-    "Your chance to win is higher now",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "현재 {token_balance} 토큰 보유 중! 룰렛 한 판에 걸어보세요 → 빅윈 확률 UP",  # the spec's HIGH_STAKE text
+        "위험을 즐기시는군요! 프리미엄 룰렛으로 한 방 노려보세요 → 빅윈 확률 15% UP",  # the spec's RISKY_PLAY text
+        "지금 가지고 있는 토큰으로 슬롯에서 승률 20%↑",
+        "{token_balance} tokens: better odds on roulette tonight",
+        "Your chance to win is higher now",
+    ],
+)
 def test_the_odds_check_catches_the_specs_claims(text):
     # given a text claiming odds (the spec's own among them)
     # when it is checked as an override of HIGH_STAKE
@@ -74,8 +77,10 @@ def test_every_message_has_both_locales_and_only_its_placeholders():
         # then each has ko and en, each using only its declared placeholders, both the same ones (a translation
         # states the same facts)
         assert set(by_locale) == set(LOCALES), key
-        used = {locale: {name for _, name, _, _ in string.Formatter().parse(text) if name}
-                for locale, text in by_locale.items()}
+        used = {
+            locale: {name for _, name, _, _ in string.Formatter().parse(text) if name}
+            for locale, text in by_locale.items()
+        }
         assert used["ko"] <= PLACEHOLDERS[key], key
         assert used["en"] == used["ko"], key
 
@@ -101,16 +106,19 @@ def test_admin_override_applies_at_once_and_delete_restores_the_default(staff):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("text", "why"), [
-    ("잔고 {balance}", "Unknown placeholder {balance}"),
-    ("잔고 {token_balance.__class__}", "Unknown placeholder"),
-    ("잔고 {token_balance[0]}", "Unknown placeholder"),
-    ("잔고 {}", "Unknown placeholder {}"),
-    ("잔고 {token_balance!r}", "may only take a format"),
-    ("잔고 {token_balance", "Not a valid template"),
-    ("잔고 {token_balance:s}", "Not a valid template"),
-    ("잔고 {token_balance}! 룰렛 확률 UP", "facts only"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("잔고 {balance}", "Unknown placeholder {balance}"),
+        ("잔고 {token_balance.__class__}", "Unknown placeholder"),
+        ("잔고 {token_balance[0]}", "Unknown placeholder"),
+        ("잔고 {}", "Unknown placeholder {}"),
+        ("잔고 {token_balance!r}", "may only take a format"),
+        ("잔고 {token_balance", "Not a valid template"),
+        ("잔고 {token_balance:s}", "Not a valid template"),
+        ("잔고 {token_balance}! 룰렛 확률 UP", "facts only"),
+    ],
+)
 def test_admin_refuses_a_template_it_could_not_render_or_that_claims_odds(staff, text, why):
     # given a wording with a problem
     # when an operator saves it in the admin
@@ -158,8 +166,9 @@ def test_overrides_are_read_once_then_kept(django_assert_num_queries):
 def test_other_processes_reload_after_the_ttl(settings, django_assert_num_queries):
     # given compiled templates, then an override written by another process (no signal here)
     templates()
-    RecommendationTemplate.objects.bulk_create([RecommendationTemplate(key="MID_STAKE", locale="ko",
-                                                                       text="다른 문구 {token_balance}")])
+    RecommendationTemplate.objects.bulk_create(
+        [RecommendationTemplate(key="MID_STAKE", locale="ko", text="다른 문구 {token_balance}")]
+    )
     assert mid_stake_message() == MID_STAKE_KO
     # when the TTL has passed
     settings.RECOMMENDATION_TEMPLATES_TTL_SECONDS = 0
@@ -174,8 +183,11 @@ def test_other_processes_reload_after_the_ttl(settings, django_assert_num_querie
 @pytest.mark.django_db
 def test_mission_rewards_come_from_settings_and_reach_the_messages(settings):
     # given configured rewards
-    settings.MISSION_REWARDS = {"VISIT_CORPORATE_SITE": 40, "COMPLETE_CORPORATE_QUIZ": 350,
-                                "COMPLETE_PROFILE_QUIZ": 120}
+    settings.MISSION_REWARDS = {
+        "VISIT_CORPORATE_SITE": 40,
+        "COMPLETE_CORPORATE_QUIZ": 350,
+        "COMPLETE_PROFILE_QUIZ": 120,
+    }
     # when the accessor is asked and a recommendation is made
     rec = recommend(dataclasses.replace(EXAMPLE, risk_profile=None), templates())
     # then the accessor, the message and the proposal's reward agree with the setting

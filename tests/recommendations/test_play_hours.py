@@ -32,9 +32,18 @@ _seq = itertools.count(1)
 
 def actions(user_id: int, times: list[dt.datetime], action_type: str = "GAME_PLAY") -> None:
     meta = {"game": "SlotMachine", "bet": 10, "payout": 0, "result": "loss"} if action_type == "GAME_PLAY" else {}
-    UserAction.objects.bulk_create([
-        UserAction(event_id=f"ph-{next(_seq)}", user_id=user_id, action_type=action_type, metadata=meta,
-                   action_timestamp=at) for at in times])
+    UserAction.objects.bulk_create(
+        [
+            UserAction(
+                event_id=f"ph-{next(_seq)}",
+                user_id=user_id,
+                action_type=action_type,
+                metadata=meta,
+                action_timestamp=at,
+            )
+            for at in times
+        ]
+    )
 
 
 def hours_of(user_id: int) -> list[int]:

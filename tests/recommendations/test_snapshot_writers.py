@@ -13,10 +13,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 SKIP_DIRS = {".venv", "tests", "bench", "migrations", "node_modules", "staticfiles", ".git"}
 
-TABLES = ("player_protection", "user_segments", "site_visits", "site_rewards", "player_harm_markers",
-          "player_play_hours", "play_hours_population")
-MODELS = ("PlayerProtection", "UserSegment", "SiteVisit", "SiteReward", "PlayerHarmMarker", "PlayerPlayHours",
-          "PopulationPlayHours")
+TABLES = (
+    "player_protection",
+    "user_segments",
+    "site_visits",
+    "site_rewards",
+    "player_harm_markers",
+    "player_play_hours",
+    "play_hours_population",
+)
+MODELS = (
+    "PlayerProtection",
+    "UserSegment",
+    "SiteVisit",
+    "SiteReward",
+    "PlayerHarmMarker",
+    "PlayerPlayHours",
+    "PopulationPlayHours",
+)
 _TABLES = "|".join(TABLES)
 _MODELS = "|".join(MODELS)
 BULK_WRITE = re.compile(
@@ -43,10 +57,12 @@ def product_modules() -> list[Path]:
 
 def test_the_checker_finds_bulk_writes_and_accepts_announced_ones():
     # given modules that write in bulk, with and without an announcement, and one that only creates players
-    silent = ('cursor.execute("UPDATE user_segments SET rfm_group = %s")\n'
-              "SiteVisit.objects.filter(user_id=1).delete()\n"
-              'cursor.execute("COPY site_rewards (user_id) FROM STDIN")\n'
-              "Player.objects.filter(id=1).update(locale='en')\n")
+    silent = (
+        'cursor.execute("UPDATE user_segments SET rfm_group = %s")\n'
+        "SiteVisit.objects.filter(user_id=1).delete()\n"
+        'cursor.execute("COPY site_rewards (user_id) FROM STDIN")\n'
+        "Player.objects.filter(id=1).update(locale='en')\n"
+    )
     announced = silent + "player_data_changed_after_commit(sender=None, user_ids=None)\n"
     creation = 'Player.objects.bulk_create(rows)\ncursor.execute("INSERT INTO players (id) VALUES (1)")\n'
     # when each is checked
@@ -74,7 +90,10 @@ def test_every_bulk_write_to_what_a_snapshot_copies_is_announced():
     modules = product_modules()
     assert len(modules) > 50
     # when each is checked
-    offences = {name: found for p in modules
-                if (name := str(p.relative_to(ROOT))) not in STATEMENTS_ONLY and (found := unannounced(p.read_text()))}
+    offences = {
+        name: found
+        for p in modules
+        if (name := str(p.relative_to(ROOT))) not in STATEMENTS_ONLY and (found := unannounced(p.read_text()))
+    }
     # then none writes in bulk without announcing it
     assert offences == {}

@@ -42,14 +42,21 @@ def history(user_id: int, *, r: int | None, f: int, m: int = 0, as_of: dt.date =
     assert f >= 1
     others = f - (1 if m else 0)
     if m:
-        factories.make_actions(user_id=user_id, at=[days_before(r, hour=13, as_of=as_of)],
-                               action_type="SPEND_CYBER_TOKENS", spent_tokens=m, game="SlotMachine")
+        factories.make_actions(
+            user_id=user_id,
+            at=[days_before(r, hour=13, as_of=as_of)],
+            action_type="SPEND_CYBER_TOKENS",
+            spent_tokens=m,
+            game="SlotMachine",
+        )
     if others:
         # The last of them at r days before; the rest spread over the window after its first day.
-        times = [days_before(r, hour=12, as_of=as_of)] + [days_before(min(r + 1 + i % 10, 29), as_of=as_of)
-                                                            for i in range(others - 1)]
-        factories.make_actions(user_id=user_id, at=times, action_type="GAME_PLAY", game="SlotMachine", bet=10,
-                               payout=0, result="loss")
+        times = [days_before(r, hour=12, as_of=as_of)] + [
+            days_before(min(r + 1 + i % 10, 29), as_of=as_of) for i in range(others - 1)
+        ]
+        factories.make_actions(
+            user_id=user_id, at=times, action_type="GAME_PLAY", game="SlotMachine", bet=10, payout=0, result="loss"
+        )
 
 
 def player(**fields: Any) -> int:
@@ -58,8 +65,13 @@ def player(**fields: Any) -> int:
 
 def fund(user_id: int, amount: int) -> None:
     """A wallet balance, through the wallet's own write path (its action is stamped now: outside past windows)."""
-    wallet_services.wallet_earn(user_id=user_id, amount=amount, source="in_app",
-                                idempotency_key=f"seg-test-fund:{user_id}:{next(_seq)}", details={})
+    wallet_services.wallet_earn(
+        user_id=user_id,
+        amount=amount,
+        source="in_app",
+        idempotency_key=f"seg-test-fund:{user_id}:{next(_seq)}",
+        details={},
+    )
 
 
 # When set (``incremental_after``), a test's first run is preceded by a base run this many days earlier, so that

@@ -35,8 +35,12 @@ def test_segment_list_shows_the_distribution_and_filters_by_group(staff, compute
     filtered = staff.get("/admin/segments/usersegment/?rfm_group__exact=Whale")
     # then the distribution of the last run is shown, and the filter keeps the Whale only
     assert page.status_code == 200
-    assert page.context["distribution"] == [("Whale", 1, 50.0), ("High Engaged", 0, 0.0), ("Medium", 0, 0.0),
-                                            ("Low", 1, 50.0)]
+    assert page.context["distribution"] == [
+        ("Whale", 1, 50.0),
+        ("High Engaged", 0, 0.0),
+        ("Medium", 0, 0.0),
+        ("Low", 1, 50.0),
+    ]
     assert b"segment-distribution" in page.content
     assert [s.user_id for s in filtered.context["cl"].result_list] == [whale]
 
@@ -61,11 +65,25 @@ def test_a_players_page_shows_their_history_and_cannot_be_edited(staff, computed
 def test_editing_a_rule_in_the_admin_records_who_changed_what(staff):
     # given the Whale rule
     rule = SegmentRule.objects.get(group="Whale")
-    form = {f: ("" if getattr(rule, f) is None else getattr(rule, f)) for f in (
-        "position", "min_recency_days", "max_recency_days", "min_frequency", "max_frequency", "min_monetary",
-        "max_monetary", "min_balance", "min_corporate_visits", "max_corporate_visits", "upgrade_reward_tokens")}
-    form.update({"enabled": "on", "require_min_balance": "on", "changes-TOTAL_FORMS": "0",
-                 "changes-INITIAL_FORMS": "0"})
+    form = {
+        f: ("" if getattr(rule, f) is None else getattr(rule, f))
+        for f in (
+            "position",
+            "min_recency_days",
+            "max_recency_days",
+            "min_frequency",
+            "max_frequency",
+            "min_monetary",
+            "max_monetary",
+            "min_balance",
+            "min_corporate_visits",
+            "max_corporate_visits",
+            "upgrade_reward_tokens",
+        )
+    }
+    form.update(
+        {"enabled": "on", "require_min_balance": "on", "changes-TOTAL_FORMS": "0", "changes-INITIAL_FORMS": "0"}
+    )
     # when staff switch the minimum balance condition on
     response = staff.post(f"/admin/segments/segmentrule/{rule.id}/change/", form)
     # then it is saved, and the change log names them and the field
@@ -78,8 +96,15 @@ def test_editing_a_rule_in_the_admin_records_who_changed_what(staff):
 
 def test_an_inconsistent_rule_is_refused(staff):
     rule = SegmentRule.objects.get(group="Medium")
-    form = {"position": 3, "enabled": "on", "min_frequency": 20, "max_frequency": 10, "upgrade_reward_tokens": 1,
-            "changes-TOTAL_FORMS": "0", "changes-INITIAL_FORMS": "0"}
+    form = {
+        "position": 3,
+        "enabled": "on",
+        "min_frequency": 20,
+        "max_frequency": 10,
+        "upgrade_reward_tokens": 1,
+        "changes-TOTAL_FORMS": "0",
+        "changes-INITIAL_FORMS": "0",
+    }
     response = staff.post(f"/admin/segments/segmentrule/{rule.id}/change/", form)
     assert response.status_code == 200  # the form again, with the error
     assert not SegmentRuleChange.objects.exists()

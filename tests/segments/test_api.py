@@ -10,16 +10,27 @@ from tests.segments.helpers import D, days_before, fund, history, player, run
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = {"user_id", "rfm_group", "risk_profile", "streak_count", "last_updated", "as_of", "recency_days",
-          "frequency", "monetary", "corporate_tokens_30d", "corporate_visits_30d", "balance"}
+FIELDS = {
+    "user_id",
+    "rfm_group",
+    "risk_profile",
+    "streak_count",
+    "last_updated",
+    "as_of",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "corporate_tokens_30d",
+    "corporate_visits_30d",
+    "balance",
+}
 
 
 def test_service_reads_a_computed_segment_with_every_field(service_client):
     # given a Whale computed as of D
     uid = player()
     history(uid, r=1, f=30, m=10_000)
-    factories.make_actions(user_id=uid, at=[days_before(3)], action_type="CORPORATE_VISIT", dwell_seconds=5,
-                           actions=[])
+    factories.make_actions(user_id=uid, at=[days_before(3)], action_type="CORPORATE_VISIT", dwell_seconds=5, actions=[])
     fund(uid, 2_000)
     run()
     # when a service reads it
@@ -28,10 +39,32 @@ def test_service_reads_a_computed_segment_with_every_field(service_client):
     assert response.status_code == 200
     body = response.json()
     assert set(body) == FIELDS
-    assert {k: body[k] for k in ("user_id", "rfm_group", "as_of", "recency_days", "frequency", "monetary",
-                                 "corporate_visits_30d", "balance", "risk_profile", "streak_count")} == {
-        "user_id": uid, "rfm_group": "Whale", "as_of": D.isoformat(), "recency_days": 1, "frequency": 31,
-        "monetary": 10_000, "corporate_visits_30d": 1, "balance": 2_000, "risk_profile": None, "streak_count": 0}
+    assert {
+        k: body[k]
+        for k in (
+            "user_id",
+            "rfm_group",
+            "as_of",
+            "recency_days",
+            "frequency",
+            "monetary",
+            "corporate_visits_30d",
+            "balance",
+            "risk_profile",
+            "streak_count",
+        )
+    } == {
+        "user_id": uid,
+        "rfm_group": "Whale",
+        "as_of": D.isoformat(),
+        "recency_days": 1,
+        "frequency": 31,
+        "monetary": 10_000,
+        "corporate_visits_30d": 1,
+        "balance": 2_000,
+        "risk_profile": None,
+        "streak_count": 0,
+    }
 
 
 def test_a_known_player_without_a_segment_gets_a_low_one(service_client):
@@ -39,7 +72,10 @@ def test_a_known_player_without_a_segment_gets_a_low_one(service_client):
     response = service_client.get(f"/api/users/{uid}/segment")
     assert response.status_code == 200
     assert (response.json()["rfm_group"], response.json()["as_of"], response.json()["recency_days"]) == (
-        "Low", None, None)
+        "Low",
+        None,
+        None,
+    )
 
 
 def test_an_unknown_player_is_404_in_the_error_envelope(service_client):

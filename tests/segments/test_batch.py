@@ -36,9 +36,22 @@ def _population(n: int) -> list[int]:
 
 
 def _rows() -> dict[int, tuple]:
-    return {s.user_id: (s.rfm_group, s.as_of, s.recency_days, s.frequency, s.monetary, s.corporate_tokens_30d,
-                        s.corporate_visits_30d, s.balance, s.last_action_at, s.streak_count, s.last_updated)
-            for s in UserSegment.objects.all()}
+    return {
+        s.user_id: (
+            s.rfm_group,
+            s.as_of,
+            s.recency_days,
+            s.frequency,
+            s.monetary,
+            s.corporate_tokens_30d,
+            s.corporate_visits_30d,
+            s.balance,
+            s.last_action_at,
+            s.streak_count,
+            s.last_updated,
+        )
+        for s in UserSegment.objects.all()
+    }
 
 
 def test_covers_players_with_a_row_or_an_action_in_the_window_only():
@@ -61,8 +74,13 @@ def test_actions_of_an_id_without_a_player_are_left_out():
 
     uid = player()
     history(uid, r=2, f=3)
-    UserAction.objects.create(event_id="orphan-1", user_id=987_654_321, action_type="SESSION_START", metadata={},
-                              action_timestamp=days_before(1))
+    UserAction.objects.create(
+        event_id="orphan-1",
+        user_id=987_654_321,
+        action_type="SESSION_START",
+        metadata={},
+        action_timestamp=days_before(1),
+    )
     # when the batch runs
     result = run()
     # then it ends well, with a row for the player only and no history for the unknown id
@@ -89,16 +107,20 @@ def test_rerunning_the_same_date_changes_nothing():
 def test_history_has_one_row_per_change_with_the_inputs_that_caused_it():
     # given a player who is Medium as of D and Low the next day (the window no longer holds enough spend)
     uid = player()
-    factories.make_actions(user_id=uid, at=[days_before(15)], action_type="SPEND_CYBER_TOKENS", spent_tokens=150,
-                           game="Roulette")
+    factories.make_actions(
+        user_id=uid, at=[days_before(15)], action_type="SPEND_CYBER_TOKENS", spent_tokens=150, game="Roulette"
+    )
     factories.make_actions(user_id=uid, at=[days_before(30), days_before(20), days_before(18), days_before(17)])
     # when the batch runs for D, again for D, then for the next day
     run()
     run()
     run(as_of=NEXT_DAY)
     # then the history holds the first group (from nothing) and the fall, each with its as-of date and R/F/M
-    rows = list(SegmentHistory.objects.filter(user_id=uid).order_by("as_of").values_list(
-        "as_of", "from_group", "to_group", "recency_days", "frequency", "monetary"))
+    rows = list(
+        SegmentHistory.objects.filter(user_id=uid)
+        .order_by("as_of")
+        .values_list("as_of", "from_group", "to_group", "recency_days", "frequency", "monetary")
+    )
     assert rows == [(D, None, "Medium", 15, 5, 150), (NEXT_DAY, "Medium", "Low", 16, 4, 150)]
 
 
@@ -107,16 +129,21 @@ def test_ranges_give_the_same_rows_as_one_range():
     ids = _population(15)
     # when the batch runs in ranges of 4 players, and separately as one range for the next day's twin run
     result = run(range_size=4)
-    split = {uid: (s.rfm_group, s.recency_days, s.frequency, s.monetary) for uid, s in
-             UserSegment.objects.in_bulk(ids).items()}
+    split = {
+        uid: (s.rfm_group, s.recency_days, s.frequency, s.monetary)
+        for uid, s in UserSegment.objects.in_bulk(ids).items()
+    }
     UserSegment.objects.all().delete()
     SegmentHistory.objects.all().delete()
     run(range_size=1_000)
-    whole = {uid: (s.rfm_group, s.recency_days, s.frequency, s.monetary) for uid, s in
-             UserSegment.objects.in_bulk(ids).items()}
+    whole = {
+        uid: (s.rfm_group, s.recency_days, s.frequency, s.monetary)
+        for uid, s in UserSegment.objects.in_bulk(ids).items()
+    }
     # then the ranges covered every player once, in id order, and the rows are the same
-    ranges = list(SegmentRunRange.objects.filter(run=result).order_by("first_id").values_list(
-        "first_id", "last_id", "players"))
+    ranges = list(
+        SegmentRunRange.objects.filter(run=result).order_by("first_id").values_list("first_id", "last_id", "players")
+    )
     assert [n for _, _, n in ranges] == [4, 4, 4, 3]
     assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges))
     assert split == whole
@@ -183,7 +210,9 @@ def test_a_rule_change_is_recorded_and_takes_effect_at_the_next_run():
     assert {r["group"]: r for r in second.rules}["Medium"]["max_frequency"] == 10
     assert second.rules_version == change.id
     assert list(SegmentHistory.objects.filter(user_id=uid).order_by("id").values_list("from_group", "to_group")) == [
-        (None, "Medium"), ("Medium", "Low")]
+        (None, "Medium"),
+        ("Medium", "Low"),
+    ]
 
 
 def test_rules_are_evaluated_in_their_order():

@@ -48,8 +48,9 @@ def test_concurrent_payers_of_one_rise_pay_it_once():
     uid = player()
     history(uid, r=2, f=12, m=500)
     factories.make_actions(user_id=uid, at=[kst(D, 10, i) for i in range(5)])
-    factories.make_actions(user_id=uid, at=[kst(D, 18)], action_type="SPEND_CYBER_TOKENS", spent_tokens=1_600,
-                           game="Roulette")
+    factories.make_actions(
+        user_id=uid, at=[kst(D, 18)], action_type="SPEND_CYBER_TOKENS", spent_tokens=1_600, game="Roulette"
+    )
     run(pay_rewards=True)
     started = services.segment_run_start(as_of=NEXT_DAY, pay_rewards=True)
     for range_id in services.segment_run_stage(run_id=started.id):
@@ -95,8 +96,9 @@ def test_a_range_delivered_twice_at_once_is_applied_once():
     assert SegmentHistory.objects.count() == 5
 
 
-def _hold_an_uncommitted_action(uid: int, *, written: threading.Event, release: threading.Event,
-                                committed: threading.Event) -> int:
+def _hold_an_uncommitted_action(
+    uid: int, *, written: threading.Event, release: threading.Event, committed: threading.Event
+) -> int:
     """Log an action in a transaction, hold it open until ``release``, commit; the action's id."""
     try:
         with transaction.atomic():

@@ -26,6 +26,7 @@ FULL, INCREMENTAL = SegmentRun.Mode.FULL, SegmentRun.Mode.INCREMENTAL
 
 # --- an independent reference: the design brief's definitions, in Python, over every stored action --------------
 
+
 @dataclass(frozen=True)
 class Expected:
     recency_days: int | None
@@ -64,17 +65,29 @@ def reference(as_of: dt.date, with_rows: set[int]) -> dict[int, Expected]:
         r = None if last is None else (as_of - last.astimezone(KST).date()).days
         f = len(window)
         m = sum(a.metadata.get("spent_tokens", 0) for a in window if a.action_type == "SPEND_CYBER_TOKENS")
-        ct = sum(a.metadata["earned_tokens"] for a in window
-                 if a.action_type == "EARN_CYBER_TOKENS" and a.metadata.get("source") == "corporate")
+        ct = sum(
+            a.metadata["earned_tokens"]
+            for a in window
+            if a.action_type == "EARN_CYBER_TOKENS" and a.metadata.get("source") == "corporate"
+        )
         cv = sum(1 for a in window if a.action_type == "CORPORATE_VISIT")
         expected[uid] = Expected(r, f, m, ct, cv, last, _spec_group(r, f, m))
     return expected
 
 
 def stored() -> dict[int, Expected]:
-    return {s.user_id: Expected(s.recency_days, s.frequency, s.monetary, s.corporate_tokens_30d,
-                                s.corporate_visits_30d, s.last_action_at, s.rfm_group)
-            for s in UserSegment.objects.all()}
+    return {
+        s.user_id: Expected(
+            s.recency_days,
+            s.frequency,
+            s.monetary,
+            s.corporate_tokens_30d,
+            s.corporate_visits_30d,
+            s.last_action_at,
+            s.rfm_group,
+        )
+        for s in UserSegment.objects.all()
+    }
 
 
 # --- what happens between two nights ----------------------------------------------------------------------------
@@ -109,8 +122,9 @@ def between_nights(rnd: random.Random, players: list[int], *, last_run: dt.date,
     midnight = dt.datetime.combine(last_run, dt.time.min, tzinfo=KST)
     next_midnight = dt.datetime.combine(next_run, dt.time.min, tzinfo=KST)
     for uid in rnd.sample(players, k=len(players) // 2):
-        some_actions(rnd, uid, first=midnight, last=max(next_midnight, midnight + dt.timedelta(hours=1)),
-                     n=rnd.randint(1, 8))
+        some_actions(
+            rnd, uid, first=midnight, last=max(next_midnight, midnight + dt.timedelta(hours=1)), n=rnd.randint(1, 8)
+        )
     for uid in rnd.sample(players, k=3):  # late: days the last run counted, or older than its window
         some_actions(rnd, uid, first=midnight - dt.timedelta(days=45), last=midnight, n=rnd.randint(1, 3))
     for uid in rnd.sample(players, k=2):  # early: the hours after the next run's midnight, logged before it runs
@@ -132,8 +146,9 @@ def test_a_chain_of_incremental_runs_gives_the_rows_of_a_full_recompute(seed):
     rnd = random.Random(seed)
     players = [player() for _ in range(10)]
     for uid in players:
-        some_actions(rnd, uid, first=kst(D - dt.timedelta(days=45)), last=kst(D + dt.timedelta(days=1)),
-                     n=rnd.randint(0, 25))
+        some_actions(
+            rnd, uid, first=kst(D - dt.timedelta(days=45)), last=kst(D + dt.timedelta(days=1)), n=rnd.randint(0, 25)
+        )
     # when a first run (full) is followed by nights of new, late and early actions, each run one, two, five or zero
     # days after the last, and every run after the first is incremental
     as_of = D
@@ -150,7 +165,8 @@ def test_a_chain_of_incremental_runs_gives_the_rows_of_a_full_recompute(seed):
         if next_run != as_of:  # the streak copy is taken when a row is written: every row, on a new date
             streaks = hot_store.get_many(key_streak_count(uid) for uid in rows)
             assert {s.user_id: s.streak_count for s in UserSegment.objects.all()} == {
-                uid: int(streaks.get(key_streak_count(uid)) or 0) for uid in rows}
+                uid: int(streaks.get(key_streak_count(uid)) or 0) for uid in rows
+            }
         as_of = next_run
     # and a full recompute of the last date finds nothing to change: no row, no history
     check = run(as_of=as_of, full=True)
@@ -160,12 +176,14 @@ def test_a_chain_of_incremental_runs_gives_the_rows_of_a_full_recompute(seed):
 def test_the_days_entering_and_leaving_the_window_move_f_and_m():
     # given a player with a spend 29 days before D and a game on D's eve, and a run for D
     uid = player()
-    factories.make_actions(user_id=uid, at=[days_before(30)], action_type="SPEND_CYBER_TOKENS", spent_tokens=150,
-                           game="Roulette")
+    factories.make_actions(
+        user_id=uid, at=[days_before(30)], action_type="SPEND_CYBER_TOKENS", spent_tokens=150, game="Roulette"
+    )
     factories.make_actions(user_id=uid, at=[days_before(1), days_before(2)])
     run()
-    factories.make_actions(user_id=uid, at=[kst(D, 9)], action_type="SPEND_CYBER_TOKENS", spent_tokens=40,
-                           game="Roulette")
+    factories.make_actions(
+        user_id=uid, at=[kst(D, 9)], action_type="SPEND_CYBER_TOKENS", spent_tokens=40, game="Roulette"
+    )
     # when the next day's run starts from it
     result = run(as_of=NEXT_DAY)
     # then the spend of the day that left is gone, the day that entered is counted, R is from the last action
@@ -179,8 +197,9 @@ def test_an_action_logged_late_for_a_day_already_counted_is_counted_next_night()
     uid = player()
     history(uid, r=3, f=4)
     run()
-    factories.make_actions(user_id=uid, at=[days_before(10)], action_type="SPEND_CYBER_TOKENS", spent_tokens=500,
-                           game="Roulette")
+    factories.make_actions(
+        user_id=uid, at=[days_before(10)], action_type="SPEND_CYBER_TOKENS", spent_tokens=500, game="Roulette"
+    )
     # when D is run again, and the next day
     again = run()
     after_again = (segment(uid).frequency, segment(uid).monetary)
@@ -226,6 +245,7 @@ def test_a_new_player_and_a_placeholder_are_computed_from_their_own_actions():
 
 # --- when a run recomputes the whole window instead ----------------------------------------------------------------
 
+
 def _mode_after(setup) -> SegmentRun:
     history(player(), r=2, f=3)
     history(player(), r=4, f=6)
@@ -234,11 +254,20 @@ def _mode_after(setup) -> SegmentRun:
     return run(as_of=NEXT_DAY)
 
 
-@pytest.mark.parametrize(("case", "setup", "reason"), [
-    ("rows removed", lambda: UserSegment.objects.filter(
-        user_id=UserSegment.objects.values_list("user_id", flat=True)[0]).delete(), "changed since run"),
-    ("last run failed", lambda: SegmentRun.objects.update(status=SegmentRun.Status.FAILED), "ended failed"),
-], ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("case", "setup", "reason"),
+    [
+        (
+            "rows removed",
+            lambda: UserSegment.objects.filter(
+                user_id=UserSegment.objects.values_list("user_id", flat=True)[0]
+            ).delete(),
+            "changed since run",
+        ),
+        ("last run failed", lambda: SegmentRun.objects.update(status=SegmentRun.Status.FAILED), "ended failed"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
 def test_a_run_is_full_when_the_last_runs_rows_cannot_be_its_start(case, setup, reason):
     # given a run for D, then the case; when the next day runs; then it is full and says why
     result = _mode_after(setup)

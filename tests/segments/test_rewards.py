@@ -27,16 +27,19 @@ def _medium_then_high_engaged(**player_fields: object) -> int:
     uid = player(**player_fields)
     history(uid, r=2, f=12, m=500)
     factories.make_actions(user_id=uid, at=[kst(D, 10 + i) for i in range(5)])
-    factories.make_actions(user_id=uid, at=[kst(D, 18)], action_type="SPEND_CYBER_TOKENS", spent_tokens=1_600,
-                           game="Roulette")
+    factories.make_actions(
+        user_id=uid, at=[kst(D, 18)], action_type="SPEND_CYBER_TOKENS", spent_tokens=1_600, game="Roulette"
+    )
     return uid
 
 
 def _paid(uid: int) -> tuple[int, int, int]:
     """(grant ledger rows, user_rewards rows, upgrade notifications) of a player."""
-    return (LedgerEntry.objects.filter(player_id=uid, kind=LedgerEntry.Kind.GRANT).count(),
-            UserReward.objects.filter(user_id=uid, reward_type="segment_upgrade").count(),
-            Notification.objects.filter(user_id=uid, type="SEGMENT_UPGRADE").count())
+    return (
+        LedgerEntry.objects.filter(player_id=uid, kind=LedgerEntry.Kind.GRANT).count(),
+        UserReward.objects.filter(user_id=uid, reward_type="segment_upgrade").count(),
+        Notification.objects.filter(user_id=uid, type="SEGMENT_UPGRADE").count(),
+    )
 
 
 def test_a_rise_pays_the_configured_reward_once_across_reruns():
@@ -60,7 +63,11 @@ def test_a_rise_pays_the_configured_reward_once_across_reruns():
     assert (push.payload["reward_tokens"], push.payload["rfm_group"], push.kind) == (300, "High Engaged", "marketing")
     row = SegmentHistory.objects.get(user_id=uid, as_of=NEXT_DAY)
     assert (row.from_group, row.to_group, row.reward_state, row.user_reward_id) == (
-        "Medium", "High Engaged", "paid", reward.id)
+        "Medium",
+        "High Engaged",
+        "paid",
+        reward.id,
+    )
     assert (rose.rises, rose.rewards_paid, again.rises, again.rewards_paid) == (1, 1, 0, 0)
 
 
@@ -134,8 +141,9 @@ def test_a_fall_pays_nothing():
     # when the later batch runs
     run(as_of=D + dt.timedelta(days=10), pay_rewards=True)
     # then the fall is recorded and nothing is paid
-    assert list(SegmentHistory.objects.filter(user_id=uid).order_by("id").values_list(
-        "from_group", "to_group", "reward_state")) == [(None, "High Engaged", "none"), ("High Engaged", "Low", "none")]
+    assert list(
+        SegmentHistory.objects.filter(user_id=uid).order_by("id").values_list("from_group", "to_group", "reward_state")
+    ) == [(None, "High Engaged", "none"), ("High Engaged", "Low", "none")]
     assert _paid(uid) == (0, 0, 0)
 
 
@@ -171,8 +179,9 @@ def test_a_rise_of_two_tiers_pays_the_reached_groups_reward_once():
     history(uid, r=2, f=12, m=500)
     run(pay_rewards=True)
     factories.make_actions(user_id=uid, at=[kst(D, 8, i) for i in range(17)])
-    factories.make_actions(user_id=uid, at=[kst(D, 23)], action_type="SPEND_CYBER_TOKENS", spent_tokens=9_600,
-                           game="Roulette")
+    factories.make_actions(
+        user_id=uid, at=[kst(D, 23)], action_type="SPEND_CYBER_TOKENS", spent_tokens=9_600, game="Roulette"
+    )
     # when the next day's batch runs
     run(as_of=NEXT_DAY, pay_rewards=True)
     # then one reward, the Whale's 1,000
@@ -191,11 +200,13 @@ def test_the_same_rise_again_on_the_same_day_after_a_rule_change_is_not_paid_twi
     # and re-runs again (the same rise, the same day)
     services.segment_rule_update(rule_id=rule.id, changes={"enabled": False}, actor="ops")
     run(as_of=NEXT_DAY, pay_rewards=True)
-    services.segment_rule_update(rule_id=rule.id, changes={"enabled": True, "upgrade_reward_tokens": 900},
-                                 actor="ops")
+    services.segment_rule_update(rule_id=rule.id, changes={"enabled": True, "upgrade_reward_tokens": 900}, actor="ops")
     run(as_of=NEXT_DAY, pay_rewards=True)
     # then the player is High Engaged again, the second rise is recorded as already paid, and one grant stands
-    states = list(SegmentHistory.objects.filter(user_id=uid, as_of=NEXT_DAY).order_by("id").values_list(
-        "to_group", "reward_state"))
+    states = list(
+        SegmentHistory.objects.filter(user_id=uid, as_of=NEXT_DAY)
+        .order_by("id")
+        .values_list("to_group", "reward_state")
+    )
     assert states == [("High Engaged", "paid"), ("Low", "none"), ("High Engaged", "skipped")]
     assert _paid(uid) == (1, 1, 1)

@@ -26,6 +26,7 @@ def _mode(request: pytest.FixtureRequest):
     with incremental_after(request.param):
         yield
 
+
 EDGES = [
     # (case, R, F, M, expected group)
     ("whale at every bound", 2, 30, 10_000, "Whale"),
@@ -93,14 +94,18 @@ def test_actions_only_outside_the_window_and_no_row_are_not_covered():
     assert result.players == 0
 
 
-@pytest.mark.parametrize(("at", "in_window", "r"), [
-    (utc(2026, 3, 9, 14, 59, 59), True, 1),  # 23:59:59 KST on Mar 9: the window's last second
-    (utc(2026, 3, 9, 15, 0, 0), False, None),  # 00:00 KST on Mar 10 = D: after the window
-    (utc(2026, 2, 7, 15, 0, 0), True, 30),  # 00:00 KST on Feb 8: the window's first instant
-    (utc(2026, 2, 7, 14, 59, 59), False, 31),  # 23:59:59 KST on Feb 7: before the window
-    (utc(2026, 3, 7, 16, 0, 0), True, 2),  # 01:00 KST on Mar 8 (still Mar 7 in UTC): R counts business days
-    (utc(2026, 3, 7, 14, 59, 59), True, 3),  # 23:59:59 KST on Mar 7
-], ids=["last-second", "D-midnight", "first-instant", "before-start", "utc-date-differs", "kst-day-end"])
+@pytest.mark.parametrize(
+    ("at", "in_window", "r"),
+    [
+        (utc(2026, 3, 9, 14, 59, 59), True, 1),  # 23:59:59 KST on Mar 9: the window's last second
+        (utc(2026, 3, 9, 15, 0, 0), False, None),  # 00:00 KST on Mar 10 = D: after the window
+        (utc(2026, 2, 7, 15, 0, 0), True, 30),  # 00:00 KST on Feb 8: the window's first instant
+        (utc(2026, 2, 7, 14, 59, 59), False, 31),  # 23:59:59 KST on Feb 7: before the window
+        (utc(2026, 3, 7, 16, 0, 0), True, 2),  # 01:00 KST on Mar 8 (still Mar 7 in UTC): R counts business days
+        (utc(2026, 3, 7, 14, 59, 59), True, 3),  # 23:59:59 KST on Mar 7
+    ],
+    ids=["last-second", "D-midnight", "first-instant", "before-start", "utc-date-differs", "kst-day-end"],
+)
 def test_window_ends_and_recency_are_business_timezone_days(at, in_window, r):
     # given a player with a segment row and one action at a time near a business-day boundary
     uid = player()
@@ -117,18 +122,32 @@ def test_window_ends_and_recency_are_business_timezone_days(at, in_window, r):
 def test_monetary_counts_only_spends_in_the_window_and_company_a_figures_are_kept():
     # given spends inside and outside the window, Company A and in-app earns, visits and other actions
     uid = player()
-    factories.make_actions(user_id=uid, at=[days_before(3), days_before(10)], action_type="SPEND_CYBER_TOKENS",
-                           spent_tokens=700, game="Roulette")
-    factories.make_actions(user_id=uid, at=[days_before(31)], action_type="SPEND_CYBER_TOKENS", spent_tokens=5_000,
-                           game="Roulette")
-    factories.make_actions(user_id=uid, at=[days_before(4)], action_type="EARN_CYBER_TOKENS", earned_tokens=300,
-                           source="corporate")
-    factories.make_actions(user_id=uid, at=[days_before(5)], action_type="EARN_CYBER_TOKENS", earned_tokens=999,
-                           source="in_app")
-    factories.make_actions(user_id=uid, at=[days_before(2), days_before(6), days_before(40)],
-                           action_type="CORPORATE_VISIT", dwell_seconds=30, actions=["browse"])
-    factories.make_actions(user_id=uid, at=[days_before(1)], action_type="UNLOCK_CONTENT", content_id=1, stage=1,
-                           spent_tokens=50)
+    factories.make_actions(
+        user_id=uid,
+        at=[days_before(3), days_before(10)],
+        action_type="SPEND_CYBER_TOKENS",
+        spent_tokens=700,
+        game="Roulette",
+    )
+    factories.make_actions(
+        user_id=uid, at=[days_before(31)], action_type="SPEND_CYBER_TOKENS", spent_tokens=5_000, game="Roulette"
+    )
+    factories.make_actions(
+        user_id=uid, at=[days_before(4)], action_type="EARN_CYBER_TOKENS", earned_tokens=300, source="corporate"
+    )
+    factories.make_actions(
+        user_id=uid, at=[days_before(5)], action_type="EARN_CYBER_TOKENS", earned_tokens=999, source="in_app"
+    )
+    factories.make_actions(
+        user_id=uid,
+        at=[days_before(2), days_before(6), days_before(40)],
+        action_type="CORPORATE_VISIT",
+        dwell_seconds=30,
+        actions=["browse"],
+    )
+    factories.make_actions(
+        user_id=uid, at=[days_before(1)], action_type="UNLOCK_CONTENT", content_id=1, stage=1, spent_tokens=50
+    )
     fund(uid, 1_234)
     # when the batch runs
     run()
@@ -163,8 +182,13 @@ def test_company_a_visits_per_month_apply_once_switched_on():
     four, five = player(), player()
     for uid, visits in ((four, 4), (five, 5)):
         history(uid, r=1, f=15, m=2_000)
-        factories.make_actions(user_id=uid, at=[days_before(2 + i) for i in range(visits)],
-                               action_type="CORPORATE_VISIT", dwell_seconds=10, actions=[])
+        factories.make_actions(
+            user_id=uid,
+            at=[days_before(2 + i) for i in range(visits)],
+            action_type="CORPORATE_VISIT",
+            dwell_seconds=10,
+            actions=[],
+        )
     SegmentRule.objects.filter(group="High Engaged").update(require_corporate_visits=True)
     # when the batch runs
     run()
@@ -176,8 +200,9 @@ def test_company_a_visits_per_month_apply_once_switched_on():
 def test_a_player_without_any_action_stays_low_whatever_the_rules_say():
     # given an operator's Medium rule with no bound but "at most 14 actions", and two players with rows:
     # one with no action at all, one with three actions
-    SegmentRule.objects.filter(group="Medium").update(max_recency_days=None, min_frequency=None, min_monetary=None,
-                                                      max_monetary=None)
+    SegmentRule.objects.filter(group="Medium").update(
+        max_recency_days=None, min_frequency=None, min_monetary=None, max_monetary=None
+    )
     idle, active = player(), player()
     UserService.get_or_create_segment(idle)
     history(active, r=20, f=3)

@@ -21,7 +21,12 @@ def test_get_or_create_segment_makes_a_low_row_not_yet_computed_for_a_known_play
     # then one Low row exists with empty inputs and no as-of date, and both answers are it
     assert UserSegment.objects.filter(user_id=uid).count() == 1
     assert (first.rfm_group, first.as_of, first.recency_days, first.frequency, first.risk_profile) == (
-        "Low", None, None, 0, None)
+        "Low",
+        None,
+        None,
+        0,
+        None,
+    )
     assert second.pk == first.pk
 
 

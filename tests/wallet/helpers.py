@@ -20,13 +20,19 @@ GAME = "SlotMachine"
 
 def fund(player_id: int, amount: int) -> services.LedgerResult:
     """Credit ``amount`` tokens through the wallet's own write path (an in-app earn)."""
-    return services.wallet_earn(user_id=player_id, amount=amount, source="in_app",
-                                idempotency_key=f"test-fund:{player_id}:{next(_seq)}", details={})
+    return services.wallet_earn(
+        user_id=player_id,
+        amount=amount,
+        source="in_app",
+        idempotency_key=f"test-fund:{player_id}:{next(_seq)}",
+        details={},
+    )
 
 
 def spend(player_id: int, amount: int, key: str | None = None, game: str = GAME) -> services.LedgerResult:
-    return services.wallet_spend(user_id=player_id, amount=amount, game=game,
-                                 idempotency_key=key or f"test-spend:{next(_seq)}")
+    return services.wallet_spend(
+        user_id=player_id, amount=amount, game=game, idempotency_key=key or f"test-spend:{next(_seq)}"
+    )
 
 
 def spend_at(player_id: int, amount: int, at: dt.datetime, key: str | None = None) -> services.LedgerResult:
@@ -36,10 +42,16 @@ def spend_at(player_id: int, amount: int, at: dt.datetime, key: str | None = Non
     payload = {"user_id": player_id, "amount": amount, "game": GAME}
     return services.ledger_post(
         services.Posting(
-            player_id=player_id, kind=LedgerEntry.Kind.SPEND, source=LedgerEntry.Source.IN_APP, amount=-amount,
-            idempotency_key=f"spend:{key}", fingerprint=services.request_fingerprint(payload),
-            action_type="SPEND_CYBER_TOKENS", action_metadata={"spent_tokens": amount, "game": GAME},
-            occurred_at=at, details={"game": GAME},
+            player_id=player_id,
+            kind=LedgerEntry.Kind.SPEND,
+            source=LedgerEntry.Source.IN_APP,
+            amount=-amount,
+            idempotency_key=f"spend:{key}",
+            fingerprint=services.request_fingerprint(payload),
+            action_type="SPEND_CYBER_TOKENS",
+            action_metadata={"spent_tokens": amount, "game": GAME},
+            occurred_at=at,
+            details={"game": GAME},
         ),
         check=services.protection_check_spend(player_id, amount),
     )

@@ -24,14 +24,20 @@ pytestmark = pytest.mark.django_db
 PLAYER = 4700
 
 # The hot store pointed at a port nothing listens on: Redis really unreachable (connection refused).
-REDIS_DOWN = {**settings.CACHES, "hot": {
-    "BACKEND": "django_redis.cache.RedisCache",
-    "LOCATION": "redis://127.0.0.1:1/0",
-    "KEY_FUNCTION": "core.hotstore.raw_cache_key",
-    "TIMEOUT": None,
-    "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1},
-}}
+REDIS_DOWN = {
+    **settings.CACHES,
+    "hot": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "KEY_FUNCTION": "core.hotstore.raw_cache_key",
+        "TIMEOUT": None,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 1,
+        },
+    },
+}
 
 
 def raw_redis() -> Any:
@@ -71,11 +77,13 @@ def test_the_cached_balance_follows_every_committed_change(committed):
     steps = [
         lambda: fund(PLAYER, 100),
         lambda: spend(PLAYER, 30),
-        lambda: services.wallet_purchase(user_id=PLAYER, tokens=500, amount_paid="9.99", currency="USD",
-                                         payment_id="p-1"),
+        lambda: services.wallet_purchase(
+            user_id=PLAYER, tokens=500, amount_paid="9.99", currency="USD", payment_id="p-1"
+        ),
         lambda: services.wallet_grant(user_id=PLAYER, amount=25, idempotency_key="grant-1", reason="upgrade"),
-        lambda: services.wallet_adjust(user_id=PLAYER, amount=-95, reason="fix", actor="alice",
-                                       idempotency_key="adj-1"),
+        lambda: services.wallet_adjust(
+            user_id=PLAYER, amount=-95, reason="fix", actor="alice", idempotency_key="adj-1"
+        ),
     ]
     seen = []
     # when an earn, a spend, a purchase, a grant and an adjustment each commit
@@ -148,11 +156,16 @@ def test_redis_down_spends_are_still_decided_and_recorded(service_client, commit
     with override_settings(CACHES=REDIS_DOWN), caplog.at_level(logging.WARNING):
         # when a spend of 30 arrives while Redis is unreachable, and a spend of 200
         with committed():
-            accepted = service_client.post("/api/wallet/spend", {"user_id": PLAYER, "amount": 30,
-                                                                 "game": "Roulette", "idempotency_key": "down-1"},
-                                           format="json")
-        refused = service_client.post("/api/wallet/spend", {"user_id": PLAYER, "amount": 200, "game": "Roulette",
-                                                            "idempotency_key": "down-2"}, format="json")
+            accepted = service_client.post(
+                "/api/wallet/spend",
+                {"user_id": PLAYER, "amount": 30, "game": "Roulette", "idempotency_key": "down-1"},
+                format="json",
+            )
+        refused = service_client.post(
+            "/api/wallet/spend",
+            {"user_id": PLAYER, "amount": 200, "game": "Roulette", "idempotency_key": "down-2"},
+            format="json",
+        )
     # then the first is recorded (the database decides), the second refused; the failed cache update is logged
     assert accepted.status_code == 201
     assert refused.status_code == 409

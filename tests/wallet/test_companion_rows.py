@@ -19,8 +19,9 @@ ISSUED = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
 
 def reward(webhook_id: str) -> SiteReward:
-    return SiteReward(user_id=PLAYER, reward_type="EARN_CYBER_TOKENS", reward_value=50, issued_at=ISSUED,
-                      webhook_id=webhook_id)
+    return SiteReward(
+        user_id=PLAYER, reward_type="EARN_CYBER_TOKENS", reward_value=50, issued_at=ISSUED, webhook_id=webhook_id
+    )
 
 
 def earn(key: str, rows: list[services.CompanionRow], seen: list[Player]) -> services.LedgerResult:
@@ -28,15 +29,17 @@ def earn(key: str, rows: list[services.CompanionRow], seen: list[Player]) -> ser
         seen.append(player)
         return rows
 
-    return services.wallet_earn(user_id=PLAYER, amount=50, source="corporate", idempotency_key=key, details={},
-                                companions=companions)
+    return services.wallet_earn(
+        user_id=PLAYER, amount=50, source="corporate", idempotency_key=key, details={}, companions=companions
+    )
 
 
 def test_companion_rows_are_written_with_the_ledger_row_and_linked_to_it():
     # given a site reward to write with a grant
     written: list[SiteReward] = []
-    row = services.CompanionRow(reward("w-1"), ledger_field="ledger_entry_id", action_field="action_id",
-                                on_written=written.append)
+    row = services.CompanionRow(
+        reward("w-1"), ledger_field="ledger_entry_id", action_field="action_id", on_written=written.append
+    )
     # when the grant is posted
     result = earn("companion:1", [row], [])
     # then the reward row is stored, pointing at the new ledger row and its action, and its hook ran once
@@ -50,8 +53,9 @@ def test_a_companion_row_whose_unique_value_is_taken_is_skipped_and_the_grant_st
     # given a site reward already stored under the webhook id the new one would use
     earn("companion:first", [services.CompanionRow(reward("w-2"), ledger_field="ledger_entry_id")], [])
     written: list[SiteReward] = []
-    row = services.CompanionRow(reward("w-2"), ledger_field="ledger_entry_id", conflict_field="webhook_id",
-                                on_written=written.append)
+    row = services.CompanionRow(
+        reward("w-2"), ledger_field="ledger_entry_id", conflict_field="webhook_id", on_written=written.append
+    )
     # when another grant brings a row with the same webhook id, marked as one that may already exist
     result = earn("companion:second", [row], [])
     # then the grant is recorded, the existing row is left alone and the new one is neither stored nor announced

@@ -28,8 +28,10 @@ THREADS = 32
 @pytest.fixture(autouse=True)
 def _postgresql_only() -> None:
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL's row locks and concurrent connections; SQLite's in-memory test "
-                    "database serializes writers (runs in the PostgreSQL + Redis pass)")
+        pytest.skip(
+            "needs PostgreSQL's row locks and concurrent connections; SQLite's in-memory test "
+            "database serializes writers (runs in the PostgreSQL + Redis pass)"
+        )
 
 
 def run_concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
@@ -66,7 +68,8 @@ def test_200_concurrent_spends_of_10_on_1000_give_exactly_100_successes_and_a_ze
     # then exactly 100 succeed and 100 are refused for balance, with no other outcome
     outcomes = Counter(type(r).__name__ for r in results)
     assert outcomes == {"LedgerResult": 100, "InsufficientBalance": 100}, [
-        r for r in results if not isinstance(r, services.LedgerResult | InsufficientBalance)][:3]
+        r for r in results if not isinstance(r, services.LedgerResult | InsufficientBalance)
+    ][:3]
     # and the successes took the balance down one step each: 990, 980, ..., 0, each exactly once
     steps = sorted(r.entry.balance_after for r in results if isinstance(r, services.LedgerResult))
     assert steps == list(range(0, 1000, 10))
@@ -96,10 +99,14 @@ def test_concurrent_retries_of_one_key_write_one_row():
 def test_concurrent_retries_of_a_first_purchase_by_a_new_player_write_one_row():
     # given a player never seen (no player row, no wallet yet)
     # when the same purchase (one payment_id) is delivered 64 times at once
-    results = run_concurrently([
-        lambda: services.wallet_purchase(user_id=PLAYER, tokens=500, amount_paid="4.99", currency="USD",
-                                         payment_id="pay-race")
-        for _ in range(64)])
+    results = run_concurrently(
+        [
+            lambda: services.wallet_purchase(
+                user_id=PLAYER, tokens=500, amount_paid="4.99", currency="USD", payment_id="pay-race"
+            )
+            for _ in range(64)
+        ]
+    )
     # then the player and wallet are created once, every caller gets the same row, tokens credited once
     assert all(isinstance(r, services.LedgerResult) for r in results), results[:3]
     assert {r.entry.id for r in results} == {results[0].entry.id}

@@ -118,26 +118,46 @@ def test_spend_and_purchase_keys_live_in_separate_namespaces(service_client):
     fund(PLAYER, 100)
     service_client.post(SPEND, spend_body(idempotency_key="abc"), format="json")
     # when a purchase arrives whose payment_id is also "abc"
-    response = service_client.post(PURCHASE, {"user_id": PLAYER, "tokens": 50, "amount_paid": "1.00",
-                                              "currency": "USD", "payment_id": "abc"}, format="json")
+    response = service_client.post(
+        PURCHASE,
+        {"user_id": PLAYER, "tokens": 50, "amount_paid": "1.00", "currency": "USD", "payment_id": "abc"},
+        format="json",
+    )
     # then it is a new purchase, not a reuse of the spend's key
     assert response.status_code == 201
     assert "Idempotent-Replayed" not in response
     assert set(LedgerEntry.objects.filter(player_id=PLAYER).values_list("idempotency_key", flat=True)) >= {
-        "spend:abc", "purchase:abc"}
+        "spend:abc",
+        "purchase:abc",
+    }
     assert db_balance(PLAYER) == 120
 
 
 def test_services_replay_and_refuse_like_the_api():
     # given an earn recorded by a service with key corporate:wh-1
-    first = services.wallet_earn(user_id=PLAYER, amount=40, source="corporate", idempotency_key="corporate:wh-1",
-                                 details={"reward_type": "visit"})
+    first = services.wallet_earn(
+        user_id=PLAYER,
+        amount=40,
+        source="corporate",
+        idempotency_key="corporate:wh-1",
+        details={"reward_type": "visit"},
+    )
     # when the same earn is recorded again, and then with another amount
-    again = services.wallet_earn(user_id=PLAYER, amount=40, source="corporate", idempotency_key="corporate:wh-1",
-                                 details={"reward_type": "visit"})
+    again = services.wallet_earn(
+        user_id=PLAYER,
+        amount=40,
+        source="corporate",
+        idempotency_key="corporate:wh-1",
+        details={"reward_type": "visit"},
+    )
     with pytest.raises(IdempotencyKeyReused):
-        services.wallet_earn(user_id=PLAYER, amount=41, source="corporate", idempotency_key="corporate:wh-1",
-                             details={"reward_type": "visit"})
+        services.wallet_earn(
+            user_id=PLAYER,
+            amount=41,
+            source="corporate",
+            idempotency_key="corporate:wh-1",
+            details={"reward_type": "visit"},
+        )
     # then the retry is the first row, marked replayed, and the tokens arrived once
     assert (first.replayed, again.replayed, again.entry.id) == (False, True, first.entry.id)
     assert db_balance(PLAYER) == 40
@@ -151,10 +171,12 @@ def test_services_refuse_amounts_that_are_not_positive_whole_numbers_in_range(ca
     before = counts(PLAYER)
     calls = {
         "spend": lambda: services.wallet_spend(user_id=PLAYER, amount=amount, game="RPSGame", idempotency_key="x"),
-        "purchase": lambda: services.wallet_purchase(user_id=PLAYER, tokens=amount, amount_paid="1.00",
-                                                     currency="USD", payment_id="x"),
-        "earn": lambda: services.wallet_earn(user_id=PLAYER, amount=amount, source="in_app", idempotency_key="x",
-                                             details={}),
+        "purchase": lambda: services.wallet_purchase(
+            user_id=PLAYER, tokens=amount, amount_paid="1.00", currency="USD", payment_id="x"
+        ),
+        "earn": lambda: services.wallet_earn(
+            user_id=PLAYER, amount=amount, source="in_app", idempotency_key="x", details={}
+        ),
         "grant": lambda: services.wallet_grant(user_id=PLAYER, amount=amount, idempotency_key="x", reason="test"),
     }
     # when another app calls the service with such an amount (a spend of -10 must never credit 10)

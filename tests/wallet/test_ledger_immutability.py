@@ -34,6 +34,7 @@ def unchanged(entry: LedgerEntry) -> bool:
 
 # --- the ORM -------------------------------------------------------------------------------------------
 
+
 def test_saving_an_existing_row_is_refused(entry):
     # given a stored ledger row
     entry.amount = -1
@@ -69,6 +70,7 @@ def test_bulk_update_and_delete_are_refused(entry):
 
 # --- the database ------------------------------------------------------------------------------------
 
+
 def test_raw_update_is_refused_by_the_database_trigger(entry):
     # given a stored ledger row
     # when raw SQL tries to change it (bypassing Django entirely)
@@ -103,8 +105,15 @@ def test_the_database_refuses_a_negative_balance_after_or_a_zero_amount(entry, a
     # given a wallet holding 60
     # when a ledger row with a negative balance_after, or one moving nothing, is inserted directly
     with pytest.raises(IntegrityError), transaction.atomic():
-        LedgerEntry.objects.create(player_id=PLAYER, idempotency_key="forged", request_hash="x", kind="ADJUST",
-                                   source="in_app", amount=amount, balance_after=balance_after)
+        LedgerEntry.objects.create(
+            player_id=PLAYER,
+            idempotency_key="forged",
+            request_hash="x",
+            kind="ADJUST",
+            source="in_app",
+            amount=amount,
+            balance_after=balance_after,
+        )
     # then a CHECK constraint refused it
     assert not LedgerEntry.objects.filter(idempotency_key="forged").exists()
 
@@ -113,13 +122,21 @@ def test_the_database_refuses_a_second_row_with_the_same_key(entry):
     # given a stored ledger row
     # when another row with its idempotency key is inserted directly
     with pytest.raises(IntegrityError), transaction.atomic():
-        LedgerEntry.objects.create(player_id=PLAYER, idempotency_key=entry.idempotency_key, request_hash="x",
-                                   kind="EARN", source="in_app", amount=5, balance_after=65)
+        LedgerEntry.objects.create(
+            player_id=PLAYER,
+            idempotency_key=entry.idempotency_key,
+            request_hash="x",
+            kind="EARN",
+            source="in_app",
+            amount=5,
+            balance_after=65,
+        )
     # then the unique constraint refused it
     assert LedgerEntry.objects.filter(idempotency_key=entry.idempotency_key).count() == 1
 
 
 # --- the admin -----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def staff() -> Client:
@@ -169,16 +186,23 @@ def test_admin_shows_wallets_but_cannot_change_them(staff, entry):
 
 # --- corrections -----------------------------------------------------------------------------------------
 
+
 def test_adjust_balance_command_adds_an_adjust_row_with_actor_and_reason(entry):
     # given a wallet holding 60
     out = StringIO()
     # when staff take back 15 tokens granted by mistake
-    call_command("adjust_balance", str(PLAYER), "-15", "--reason", "duplicate grant #812", "--actor", "alice",
-                 stdout=out)
+    call_command(
+        "adjust_balance", str(PLAYER), "-15", "--reason", "duplicate grant #812", "--actor", "alice", stdout=out
+    )
     # then a new ADJUST row records who and why, the old rows are untouched, and the balance follows
     row = LedgerEntry.objects.filter(player_id=PLAYER).latest("id")
     assert (row.kind, row.amount, row.balance_after, row.actor, row.reason) == (
-        "ADJUST", -15, 45, "alice", "duplicate grant #812")
+        "ADJUST",
+        -15,
+        45,
+        "alice",
+        "duplicate grant #812",
+    )
     assert unchanged(entry)
     assert db_balance(PLAYER) == ledger_sum(PLAYER) == 45
     assert f"ledger row {row.id}: balance now 45" in out.getvalue()
@@ -213,8 +237,9 @@ def test_adjust_balance_cannot_make_a_balance_negative(entry):
     # given a wallet holding 60
     # when staff try to take back 61
     with pytest.raises(InsufficientBalance):
-        call_command("adjust_balance", str(PLAYER), "-61", "--reason", "chargeback", "--actor", "alice",
-                     stdout=StringIO())
+        call_command(
+            "adjust_balance", str(PLAYER), "-61", "--reason", "chargeback", "--actor", "alice", stdout=StringIO()
+        )
     # then nothing is written
     assert not LedgerEntry.objects.filter(kind="ADJUST").exists()
     assert db_balance(PLAYER) == 60

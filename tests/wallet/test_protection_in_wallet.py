@@ -30,8 +30,14 @@ def spend_body(amount: int, key: str, **overrides: Any) -> dict[str, Any]:
 
 
 def purchase_body(**overrides: Any) -> dict[str, Any]:
-    return {"user_id": PLAYER, "tokens": 100, "amount_paid": "990.00", "currency": "KRW", "payment_id": "pay-7",
-            **overrides}
+    return {
+        "user_id": PLAYER,
+        "tokens": 100,
+        "amount_paid": "990.00",
+        "currency": "KRW",
+        "payment_id": "pay-7",
+        **overrides,
+    }
 
 
 def player_with(tz: str = "Asia/Seoul", balance: int = 1000, **protection: Any) -> None:
@@ -42,6 +48,7 @@ def player_with(tz: str = "Asia/Seoul", balance: int = 1000, **protection: Any) 
 
 
 # --- limits through the API ------------------------------------------------------------------------------
+
 
 def test_spend_past_the_daily_limit_is_409_and_writes_nothing(service_client):
     # given a daily limit of 100 and 80 spent today
@@ -101,6 +108,7 @@ def test_a_pending_raise_does_not_count_until_it_is_due():
 
 
 # --- the day and the week are the player's ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("tz", [LA, SEOUL], ids=["los_angeles", "seoul"])
 def test_the_daily_limit_resets_at_the_players_local_midnight(tz):
@@ -171,10 +179,14 @@ def test_the_week_starts_on_monday_at_the_players_local_midnight():
 
 # --- cool-off and self-exclusion ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("field", "length", "code"), [
-    ("cool_off_until", 2 * DAY, "cooling_off"),
-    ("self_excluded_until", 200 * DAY, "self_excluded"),
-])
+
+@pytest.mark.parametrize(
+    ("field", "length", "code"),
+    [
+        ("cool_off_until", 2 * DAY, "cooling_off"),
+        ("self_excluded_until", 200 * DAY, "self_excluded"),
+    ],
+)
 def test_spends_are_refused_during_cool_off_and_self_exclusion(service_client, field, length, code):
     # given a funded player who started a cool-off or a self-exclusion
     player_with(**{field: timezone.now() + length})
@@ -188,10 +200,13 @@ def test_spends_are_refused_during_cool_off_and_self_exclusion(service_client, f
     assert counts(PLAYER) == before
 
 
-@pytest.mark.parametrize(("field", "length", "code"), [
-    ("cool_off_until", 2 * DAY, "cooling_off"),
-    ("self_excluded_until", 200 * DAY, "self_excluded"),
-])
+@pytest.mark.parametrize(
+    ("field", "length", "code"),
+    [
+        ("cool_off_until", 2 * DAY, "cooling_off"),
+        ("self_excluded_until", 200 * DAY, "self_excluded"),
+    ],
+)
 def test_purchases_are_refused_during_cool_off_and_self_exclusion(service_client, field, length, code):
     # given a funded player who started a cool-off or a self-exclusion
     player_with(**{field: timezone.now() + length})

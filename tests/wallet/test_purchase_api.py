@@ -19,8 +19,14 @@ PLAYER = 4200
 
 
 def body(**overrides: Any) -> dict[str, Any]:
-    return {"user_id": PLAYER, "tokens": 500, "amount_paid": "4900.00", "currency": "KRW", "payment_id": "pay_1",
-            **overrides}
+    return {
+        "user_id": PLAYER,
+        "tokens": 500,
+        "amount_paid": "4900.00",
+        "currency": "KRW",
+        "payment_id": "pay_1",
+        **overrides,
+    }
 
 
 def test_purchase_credits_tokens_and_records_the_payment(service_client):
@@ -34,14 +40,20 @@ def test_purchase_credits_tokens_and_records_the_payment(service_client):
     answer = response.json()
     assert answer["balance"] == 600
     assert {k: answer["entry"][k] for k in ("kind", "source", "amount", "balance_after", "details")} == {
-        "kind": "PURCHASE", "source": "cash", "amount": 500, "balance_after": 600,
-        "details": {"amount_paid": "4900.00", "currency": "KRW", "payment_id": "pay_1"}}
+        "kind": "PURCHASE",
+        "source": "cash",
+        "amount": 500,
+        "balance_after": 600,
+        "details": {"amount_paid": "4900.00", "currency": "KRW", "payment_id": "pay_1"},
+    }
     entry = LedgerEntry.objects.get(id=answer["entry"]["id"])
     assert entry.idempotency_key == "purchase:pay_1"
     action = entry.action
     assert action is not None
-    assert (action.action_type, action.metadata) == ("PURCHASE_CYBER_TOKENS", {
-        "tokens": 500, "amount_paid": "4900.00", "currency": "KRW", "payment_id": "pay_1"})
+    assert (action.action_type, action.metadata) == (
+        "PURCHASE_CYBER_TOKENS",
+        {"tokens": 500, "amount_paid": "4900.00", "currency": "KRW", "payment_id": "pay_1"},
+    )
     assert db_balance(PLAYER) == ledger_sum(PLAYER) == 600
 
 
@@ -79,8 +91,9 @@ def test_amount_paid_spelled_differently_is_the_same_request(service_client):
     assert db_balance(PLAYER) == 500
 
 
-@pytest.mark.parametrize("change", [{"tokens": 501}, {"amount_paid": "5000.00"}, {"currency": "USD"},
-                                    {"user_id": 4201}])
+@pytest.mark.parametrize(
+    "change", [{"tokens": 501}, {"amount_paid": "5000.00"}, {"currency": "USD"}, {"user_id": 4201}]
+)
 def test_same_payment_id_with_another_body_is_422_naming_payment_id(service_client, change):
     # given a recorded purchase
     service_client.post(URL, body(), format="json")
@@ -95,14 +108,32 @@ def test_same_payment_id_with_another_body_is_422_naming_payment_id(service_clie
     assert not Player.objects.filter(id=4201).exists()
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("tokens", 0), ("tokens", -5), ("tokens", 5.0), ("tokens", "500"), ("tokens", False), ("tokens", 1_000_000_001),
-    ("amount_paid", "-1.00"), ("amount_paid", "abc"), ("amount_paid", "1.005"), ("amount_paid", None),
-    ("amount_paid", "1" * 13 + ".00"),
-    ("currency", "krw"), ("currency", "KR"), ("currency", "KRWX"), ("currency", ""),
-    ("payment_id", ""), ("payment_id", "p" * 151), ("payment_id", "p\x00"),
-    ("user_id", 0), ("user_id", 2**63), ("user_id", "4200"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("tokens", 0),
+        ("tokens", -5),
+        ("tokens", 5.0),
+        ("tokens", "500"),
+        ("tokens", False),
+        ("tokens", 1_000_000_001),
+        ("amount_paid", "-1.00"),
+        ("amount_paid", "abc"),
+        ("amount_paid", "1.005"),
+        ("amount_paid", None),
+        ("amount_paid", "1" * 13 + ".00"),
+        ("currency", "krw"),
+        ("currency", "KR"),
+        ("currency", "KRWX"),
+        ("currency", ""),
+        ("payment_id", ""),
+        ("payment_id", "p" * 151),
+        ("payment_id", "p\x00"),
+        ("user_id", 0),
+        ("user_id", 2**63),
+        ("user_id", "4200"),
+    ],
+)
 def test_bad_input_is_400_naming_the_field_and_writes_nothing(service_client, field, value):
     # given a player with 100 tokens
     fund(PLAYER, 100)

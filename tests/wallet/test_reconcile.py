@@ -172,8 +172,10 @@ def database_url_for_subprocess() -> str:
 @pytest.mark.parametrize("redis_before", ["stale", "missing"])
 def test_a_process_killed_after_commit_before_the_redis_update_is_repaired(redis_before):
     if connection.vendor != "postgresql":
-        pytest.skip("the killed process must share the test database; SQLite's in-memory test database "
-                    "cannot be opened by another process (runs in the PostgreSQL + Redis pass)")
+        pytest.skip(
+            "the killed process must share the test database; SQLite's in-memory test database "
+            "cannot be opened by another process (runs in the PostgreSQL + Redis pass)"
+        )
     # given a committed balance of 100, cached (or, for a first write, no key at all)
     factories.make_player(id=A)
     fund(A, 100)
@@ -181,10 +183,20 @@ def test_a_process_killed_after_commit_before_the_redis_update_is_repaired(redis
     if redis_before == "missing":
         hot_store.flush()
     # when another process spends 30 and dies right after its commit, before updating Redis
-    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "REDIS_URL": os.environ.get("REDIS_URL", ""),
-           "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    died = subprocess.run([sys.executable, "manage.py", "shell", "-c", KILLED_SPEND.format(player=A)],
-                          cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
+    died = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", KILLED_SPEND.format(player=A)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     # then the process really died (exit 9) after committing: the ledger and the wallet say 70
     assert died.returncode == 9, died.stderr
     assert "still alive" not in died.stdout
@@ -201,4 +213,3 @@ def test_a_process_killed_after_commit_before_the_redis_update_is_repaired(redis
     assert expected in out.getvalue()
     assert selectors.wallet_balance(user_id=A) == selectors.BalanceRead(70, from_cache=True)
     assert Wallet.objects.get(player_id=A).last_entry_id == cached_seq(A)
-

@@ -44,14 +44,22 @@ def test_spend_writes_ledger_row_balance_and_action_together():
     assert answer["user_id"] == PLAYER
     assert answer["balance"] == 70
     assert {k: answer["entry"][k] for k in ("kind", "source", "amount", "balance_after", "details")} == {
-        "kind": "SPEND", "source": "in_app", "amount": -30, "balance_after": 70, "details": {"game": "Roulette"}}
+        "kind": "SPEND",
+        "source": "in_app",
+        "amount": -30,
+        "balance_after": 70,
+        "details": {"game": "Roulette"},
+    }
     # and the ledger row, the wallet and the SPEND_CYBER_TOKENS action agree, the row naming who asked
     entry = LedgerEntry.objects.get(id=answer["entry"]["id"])
     assert (entry.idempotency_key, entry.actor) == ("spend:spin-1", "game-server")
     action = entry.action
     assert action is not None
     assert (action.user_id, action.action_type, action.metadata) == (
-        PLAYER, "SPEND_CYBER_TOKENS", {"spent_tokens": 30, "game": "Roulette"})
+        PLAYER,
+        "SPEND_CYBER_TOKENS",
+        {"spent_tokens": 30, "game": "Roulette"},
+    )
     assert db_balance(PLAYER) == ledger_sum(PLAYER) == 70
     assert Wallet.objects.get(player_id=PLAYER).last_entry_id == entry.id
 
@@ -134,13 +142,32 @@ def test_spend_is_approved_on_the_database_when_the_cache_says_zero(service_clie
     assert db_balance(PLAYER) == 20
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("amount", 0), ("amount", -10), ("amount", 10.0), ("amount", 10.5), ("amount", "10"), ("amount", True),
-    ("amount", None), ("amount", 1_000_000_001), ("amount", 2**64),
-    ("user_id", 0), ("user_id", -1), ("user_id", "4100"), ("user_id", 2**63), ("user_id", 4100.0),
-    ("game", "Poker"), ("game", ""), ("game", 3),
-    ("idempotency_key", ""), ("idempotency_key", "k" * 151), ("idempotency_key", None), ("idempotency_key", "k\x00"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", 0),
+        ("amount", -10),
+        ("amount", 10.0),
+        ("amount", 10.5),
+        ("amount", "10"),
+        ("amount", True),
+        ("amount", None),
+        ("amount", 1_000_000_001),
+        ("amount", 2**64),
+        ("user_id", 0),
+        ("user_id", -1),
+        ("user_id", "4100"),
+        ("user_id", 2**63),
+        ("user_id", 4100.0),
+        ("game", "Poker"),
+        ("game", ""),
+        ("game", 3),
+        ("idempotency_key", ""),
+        ("idempotency_key", "k" * 151),
+        ("idempotency_key", None),
+        ("idempotency_key", "k\x00"),
+    ],
+)
 def test_bad_input_is_400_naming_the_field_and_writes_nothing(service_client, field, value):
     # given a player with 100 tokens
     fund(PLAYER, 100)

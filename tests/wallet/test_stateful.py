@@ -43,12 +43,14 @@ class WalletMachine(RuleBasedStateMachine):
 
     def _send(self, kind: str, key: str, amount: int) -> services.LedgerResult:
         if kind == "earn":
-            return services.wallet_earn(user_id=self.player, amount=amount, source="in_app", idempotency_key=key,
-                                        details={})
+            return services.wallet_earn(
+                user_id=self.player, amount=amount, source="in_app", idempotency_key=key, details={}
+            )
         if kind == "spend":
             return services.wallet_spend(user_id=self.player, amount=amount, game="RPSGame", idempotency_key=key)
-        return services.wallet_purchase(user_id=self.player, tokens=amount, amount_paid="1.00", currency="USD",
-                                        payment_id=key)
+        return services.wallet_purchase(
+            user_id=self.player, tokens=amount, amount_paid="1.00", currency="USD", payment_id=key
+        )
 
     def _apply(self, kind: str, amount: int, delta: int) -> str:
         key = self._key(kind)
@@ -130,6 +132,13 @@ def test_random_interleavings_keep_ledger_wallet_and_redis_equal():
     # given a fresh player per example, with real commits (their after-commit hooks update the cache)
     # when Hypothesis runs random sequences of earns, spends, purchases, retries, reused keys, flushes and reads
     # then every invariant of WalletMachine holds after every step
-    run_state_machine_as_test(WalletMachine, settings=settings(
-        max_examples=30, stateful_step_count=20, deadline=None, database=None,
-        suppress_health_check=[HealthCheck.too_slow]))
+    run_state_machine_as_test(
+        WalletMachine,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=20,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )

@@ -26,7 +26,10 @@ def test_player_reads_their_balance_and_recent_rows_newest_first(player_client_f
     answer = response.json()
     assert (answer["user_id"], answer["balance"]) == (PLAYER, 50)
     assert [(r["kind"], r["amount"], r["balance_after"]) for r in answer["recent"]] == [
-        ("SPEND", -20, 50), ("SPEND", -30, 70), ("EARN", 100, 100)]
+        ("SPEND", -20, 50),
+        ("SPEND", -30, 70),
+        ("EARN", 100, 100),
+    ]
     assert set(answer["recent"][0]) == {"id", "kind", "source", "amount", "balance_after", "created_at", "details"}
 
 

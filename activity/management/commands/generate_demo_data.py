@@ -48,8 +48,11 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=30, help="Days of activity before --end (default 30).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed: same arguments, same rows.")
         parser.add_argument("--start-id", type=int, default=1, help="First player id (default 1).")
-        parser.add_argument("--end", help="End of the window: ISO date or date-time (default: now). A date means "
-                                          "its midnight; a naive time is in BUSINESS_TIMEZONE.")
+        parser.add_argument(
+            "--end",
+            help="End of the window: ISO date or date-time (default: now). A date means "
+            "its midnight; a naive time is in BUSINESS_TIMEZONE.",
+        )
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when there are players already.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -61,8 +64,13 @@ class Command(BaseCommand):
         end = parse_end(options["end"])
         if end > timezone.now() + dt.timedelta(seconds=settings.ACTIONS_MAX_FUTURE_SECONDS):
             raise CommandError("--end is in the future: actions that far ahead would be refused by ingest.")
-        spec = DemoSpec(players=options["players"], days=options["days"], seed=options["seed"], end=end,
-                        start_id=options["start_id"])
+        spec = DemoSpec(
+            players=options["players"],
+            days=options["days"],
+            seed=options["seed"],
+            end=end,
+            start_id=options["start_id"],
+        )
 
         began = time.monotonic()
         data = demo_generate(spec)

@@ -16,8 +16,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, username: str, **options: Any) -> None:
         User = get_user_model()
         if User.objects.filter(username=username).exists():
-            self.stdout.write(f"Staff user {username!r} exists (password unchanged; "
-                              f"reset it with: .venv/bin/python manage.py changepassword {username}).")
+            self.stdout.write(
+                f"Staff user {username!r} exists (password unchanged; "
+                f"reset it with: .venv/bin/python manage.py changepassword {username})."
+            )
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)

@@ -14,9 +14,11 @@ from recommendations.services import context_snapshots_build
 
 
 class Command(BaseCommand):
-    help = ("Store every eligible player's recommendation-context snapshot in Redis (players without a protection "
-            "row; the nightly job recommendations.tasks.build_context_snapshots), so that their requests read "
-            "their context in one Redis round trip. Without Redis it does nothing and says so.")
+    help = (
+        "Store every eligible player's recommendation-context snapshot in Redis (players without a protection "
+        "row; the nightly job recommendations.tasks.build_context_snapshots), so that their requests read "
+        "their context in one Redis round trip. Without Redis it does nothing and says so."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--chunk-size", type=int, default=5000, help="Players per range (default 5000).")
@@ -29,5 +31,7 @@ class Command(BaseCommand):
         if report.skipped:
             self.stdout.write(f"nothing to build: {report.skipped}")
             return
-        self.stdout.write(f"players {report.players}, eligible {report.eligible}, stored {report.stored}, "
-                          f"balance copies restored {report.balances_restored}")
+        self.stdout.write(
+            f"players {report.players}, eligible {report.eligible}, stored {report.stored}, "
+            f"balance copies restored {report.balances_restored}"
+        )

@@ -15,8 +15,10 @@ from recommendations.services import harm_markers_compute
 
 
 class Command(BaseCommand):
-    help = ("Find loss chasing, spend spikes and long late-night sessions in every player's recent actions and "
-            "store them in player_harm_markers (the nightly job recommendations.tasks.compute_harm_markers).")
+    help = (
+        "Find loss chasing, spend spikes and long late-night sessions in every player's recent actions and "
+        "store them in player_harm_markers (the nightly job recommendations.tasks.compute_harm_markers)."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--as-of", help="ISO time to compute for (default now), e.g. 2026-11-20T03:30:00+09:00.")

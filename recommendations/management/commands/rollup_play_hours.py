@@ -15,9 +15,11 @@ from recommendations.services import play_hours_rollup
 
 
 class Command(BaseCommand):
-    help = ("Count every player's game rounds of the last 30 days by hour of day on their clock into "
-            "player_play_hours, and the population's peak hour into play_hours_population (the nightly job "
-            "recommendations.tasks.rollup_play_hours; the usage window reads them).")
+    help = (
+        "Count every player's game rounds of the last 30 days by hour of day on their clock into "
+        "player_play_hours, and the population's peak hour into play_hours_population (the nightly job "
+        "recommendations.tasks.rollup_play_hours; the usage window reads them)."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--as-of", help="ISO time to compute for (default now), e.g. 2026-11-20T03:15:00+09:00.")
@@ -29,5 +31,7 @@ class Command(BaseCommand):
             raise CommandError("--chunk-size must be at least 1.")
         with tqdm(total=player_count(), unit="players", file=sys.stderr, desc="play hours", disable=None) as bar:
             report = play_hours_rollup(as_of=as_of, chunk_size=options["chunk_size"], on_progress=bar.update)
-        self.stdout.write(f"players {report.players}, with rounds {report.with_rounds}, rounds {report.rounds}, "
-                          f"cleared {report.cleared}, population peak {report.peak_hour:02d}:00")
+        self.stdout.write(
+            f"players {report.players}, with rounds {report.with_rounds}, rounds {report.rounds}, "
+            f"cleared {report.cleared}, population peak {report.peak_hour:02d}:00"
+        )

@@ -18,9 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--actor", required=True, help="Staff member making the correction.")
         parser.add_argument("--key", default=None, help="Idempotency key (default: a new one).")
 
-    def handle(self, *args: Any, user_id: int, amount: int, reason: str, actor: str, key: str | None,
-               **options: Any) -> None:
-        result = wallet_adjust(user_id=user_id, amount=amount, reason=reason, actor=actor,
-                               idempotency_key=key or uuid.uuid4().hex)
-        self.stdout.write(f"ledger row {result.entry.id}: balance now {result.entry.balance_after}"
-                          + (" (replayed)" if result.replayed else ""))
+    def handle(
+        self, *args: Any, user_id: int, amount: int, reason: str, actor: str, key: str | None, **options: Any
+    ) -> None:
+        result = wallet_adjust(
+            user_id=user_id, amount=amount, reason=reason, actor=actor, idempotency_key=key or uuid.uuid4().hex
+        )
+        self.stdout.write(
+            f"ledger row {result.entry.id}: balance now {result.entry.balance_after}"
+            + (" (replayed)" if result.replayed else "")
+        )
