@@ -25,6 +25,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from core.caches import LocalCache
 from core.models import ApiKey
 
 API_KEY_PREFIX = "tl_"
@@ -59,24 +60,17 @@ def api_key_create(*, name: str) -> tuple[ApiKey, str]:
     return obj, key
 
 
-# key hash -> (principal or None, expires at). Revocation takes effect within API_KEY_CACHE_SECONDS.
-_key_cache: dict[str, tuple[ServicePrincipal | None, float]] = {}
+# key hash -> principal (False: no such key). Revocation takes effect within API_KEY_CACHE_SECONDS.
+_keys: LocalCache[str, ServicePrincipal | bool] = LocalCache("api-keys")
 
 
 def _lookup_key(key_hash: str) -> ServicePrincipal | None:
-    ttl = settings.API_KEY_CACHE_SECONDS
-    now = time.monotonic()
-    if ttl > 0:
-        hit = _key_cache.get(key_hash)
-        if hit is not None and hit[1] > now:
-            return hit[0]
-    row = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).values_list("id", "name").first()
-    principal = ServicePrincipal(key_id=row[0], name=row[1]) if row else None
-    if ttl > 0:
-        if len(_key_cache) > 10_000:
-            _key_cache.clear()
-        _key_cache[key_hash] = (principal, now + ttl)
-    return principal
+    found = _keys.get(key_hash)
+    if found is None:
+        row = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).values_list("id", "name").first()
+        found = ServicePrincipal(key_id=row[0], name=row[1]) if row else False
+        _keys.set(key_hash, found, ttl=settings.API_KEY_CACHE_SECONDS)
+    return found or None
 
 
 def _credentials(request: Request, keyword: bytes) -> str | None:
@@ -123,25 +117,26 @@ def player_token_issue(*, player_id: int, ttl_seconds: int | None = None) -> str
     return jwt.encode(payload, settings.PLAYER_JWT_SECRET, algorithm="HS256")
 
 
-# Verified player tokens, per process: token -> (player id, exp as Unix seconds). A player's app sends the same token
-# with every request until it expires, so a token is verified once and then recognised until its ``exp``, exactly
-# when PyJWT would accept it (no leeway: valid while now < exp; ``iat`` and ``nbf``, once passed, stay passed).
-# Only tokens that passed every check are kept. Bounded by PLAYER_JWT_CACHE_SIZE (cleared when full); dropped when
-# the secret changes (tests; in production a new secret comes with a restart).
-_verified_tokens: dict[str, tuple[int, float]] = {}
+# Verified player tokens, per process: token -> player id, kept until the token's ``exp``. A player's app sends the
+# same token with every request until it expires, so a token is verified once and then recognised until then, as
+# PyJWT would accept it (no leeway; ``iat`` and ``nbf``, once passed, stay passed). Only tokens that passed every
+# check are kept. Bounded by PLAYER_JWT_CACHE_SIZE; dropped when the secret changes (tests; in production a new
+# secret comes with a restart).
+_tokens: LocalCache[str, int] = LocalCache("player-tokens", max_entries=settings.PLAYER_JWT_CACHE_SIZE)
 
 
 @receiver(setting_changed)
 def _forget_verified_tokens(*, setting: str, **kwargs: Any) -> None:
     if setting in ("PLAYER_JWT_SECRET", "PLAYER_JWT_CACHE_SIZE"):
-        _verified_tokens.clear()
+        _tokens.max_entries = settings.PLAYER_JWT_CACHE_SIZE
+        _tokens.clear()
 
 
 def player_id_from_token(token: str) -> int:
     """The player id a valid player JWT names; AuthenticationFailed (401) for anything else."""
-    known = _verified_tokens.get(token)
-    if known is not None and time.time() < known[1]:
-        return known[0]
+    known = _tokens.get(token)
+    if known is not None:
+        return known
     try:
         claims = jwt.decode(
             token,
@@ -158,27 +153,8 @@ def player_id_from_token(token: str) -> int:
     if not isinstance(sub, str) or not (sub.isascii() and sub.isdigit()) or not 0 < int(sub) <= MAX_PLAYER_ID:
         raise exceptions.AuthenticationFailed("Invalid token: 'sub' must be a player id.")
     player_id = int(sub)
-    limit = settings.PLAYER_JWT_CACHE_SIZE
-    if limit > 0:
-        if len(_verified_tokens) >= limit:
-            _verified_tokens.clear()
-        _verified_tokens[token] = (player_id, float(claims["exp"]))
+    _tokens.set(token, player_id, ttl=float(claims["exp"]) - time.time())
     return player_id
-
-
-def bearer_player_id(authorization: str | None) -> int | None:
-    """For a hot path outside DRF's request handling: the player id of ``Authorization: Bearer <valid JWT>``,
-    or None for anything else (no header, another scheme, a bad or expired token), which the caller then leaves
-    to DRF's authentication to answer."""
-    if not authorization:
-        return None
-    parts = authorization.split()
-    if len(parts) != 2 or parts[0].lower() != "bearer":
-        return None
-    try:
-        return player_id_from_token(parts[1])
-    except exceptions.AuthenticationFailed:
-        return None
 
 
 class PlayerJWTAuthentication(BaseAuthentication):

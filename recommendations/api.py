@@ -3,17 +3,12 @@ the click feedback. Thin: authenticate, call the service, answer its dict (no DR
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-from django.http import HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.auth import MAX_PLAYER_ID, bearer_player_id, player_id_of
+from core.auth import MAX_PLAYER_ID, player_id_of
 from core.exceptions import NotFound
 from core.permissions import IsPlayer, IsService, IsStaff
 from recommendations import services
@@ -23,23 +18,9 @@ _TAGS = ["recommendations"]
 
 
 class MyRecommendationsApi(APIView):
-    """The calling player's recommendation now (spec 2.3): game, proposals with ids and reasons, usage window.
-
-    The hot path: a GET with a valid player token is answered by ``dispatch`` itself, with the same token check
-    (``core.auth.bearer_player_id``), the same service and the same body, but without DRF's request wrapping,
-    content negotiation and response rendering (about a third of the request's CPU; docs/decisions/0009).
-    Everything else (no, bad or expired token, another method) goes through DRF, which answers it as usual.
-    """
+    """The calling player's recommendation now (spec 2.3): game, proposals with ids and reasons, usage window."""
 
     permission_classes = [IsPlayer]
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.method == "GET":
-            player_id = bearer_player_id(request.META.get("HTTP_AUTHORIZATION"))
-            if player_id is not None:
-                body = recommendation_data(services.recommendation_serve(user_id=player_id))
-                return HttpResponse(orjson.dumps(body), content_type="application/json")
-        return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(responses=RecommendationOutput, tags=_TAGS)
     def get(self, request: Request) -> Response:

@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from core import auth
+from core.caches import local_caches_clear
 from core.hotstore import hot_store
 from notifications import messages
 from tests import factories
@@ -37,7 +37,7 @@ def _clean_caches() -> Iterator[None]:
     """Each test starts with an empty hot keyspace and cache, and no cached API keys or message texts."""
     hot_store.flush()
     caches["default"].clear()
-    auth._key_cache.clear()
+    local_caches_clear()
     messages._local.clear()
     yield
 
