@@ -52,7 +52,6 @@ from django.utils import timezone
 from psycopg.errors import UniqueViolation
 
 from activity.registry import GAMES
-from core.signals import player_data_changed_after_commit
 from wallet.models import LedgerEntry
 from wallet.services import request_fingerprint
 
@@ -961,7 +960,6 @@ def demo_store(data: DemoData, *, on_progress: Progress | None = None) -> DemoLo
             players_stored = _sqlite_store_players(data.population)
             actions_stored = _sqlite_store_actions(data, on_progress)
         economy = _store_economy(data, on_progress)
-        player_data_changed_after_commit(sender=DemoData, user_ids=None)  # site_rewards written in bulk
     with _sqlite_page_cache():
         hot_metrics_repair()
     cached = _cache_balances(data.population.ids)

@@ -48,13 +48,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 3600},
         "nightly": True,
     },
-    # Last: the recommendation-context snapshots copy what the jobs above wrote (segments, markers, play hours).
-    "recommendations-context-snapshots": {
-        "task": "recommendations.tasks.build_context_snapshots",
-        "schedule": crontab(hour=4, minute=45),
-        "options": {"expires": 3600},
-        "nightly": True,
-    },
 }
 
 

@@ -61,7 +61,7 @@ def api_key_create(*, name: str) -> tuple[ApiKey, str]:
 
 
 # key hash -> principal (False: no such key). Revocation takes effect within API_KEY_CACHE_SECONDS.
-_keys: LocalCache[str, ServicePrincipal | bool] = LocalCache("api-keys")
+_keys: LocalCache[str, ServicePrincipal | bool] = LocalCache("api-keys")  # False: an unknown or revoked key
 
 
 def _lookup_key(key_hash: str) -> ServicePrincipal | None:
@@ -70,7 +70,7 @@ def _lookup_key(key_hash: str) -> ServicePrincipal | None:
         row = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).values_list("id", "name").first()
         found = ServicePrincipal(key_id=row[0], name=row[1]) if row else False
         _keys.set(key_hash, found, ttl=settings.API_KEY_CACHE_SECONDS)
-    return found or None
+    return found if isinstance(found, ServicePrincipal) else None
 
 
 def _credentials(request: Request, keyword: bytes) -> str | None:

@@ -35,10 +35,3 @@ WALLET_DRIFT = Gauge(
     "Players whose balance disagreed with the ledger at the last reconciliation, by store.",
     ["store"],
 )
-RECOMMENDATION_CONTEXTS = Counter(
-    "tokenloop_recommendation_contexts_total",
-    "Recommendation contexts gathered, by source: snapshot (Redis only, no SQL), database (no usable snapshot, or "
-    "a protected player), redis_down (the database, Redis unreachable), no_snapshots (the database; no Redis or "
-    "snapshots off).",
-    ["source"],
-)

@@ -1,13 +1,10 @@
-"""Reads for recommendations: a player's recommendation context (one Redis round trip, and one SQL statement unless
-the player's snapshot answers), the operator's template overrides, and what the nightly jobs read (harm markers'
-action stream, play hours)."""
+"""Reads for recommendations: a player's recommendation context (one SQL statement and one Redis round trip), the
+operator's template overrides, and what the nightly jobs read (harm markers' action stream, play hours)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import threading
 import zoneinfo
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
@@ -20,15 +17,12 @@ from django.db.models.functions import ExtractHour
 
 from activity.models import UserAction
 from core.hotstore import hot_store, key_streak_count
-from core.metrics import RECOMMENDATION_CONTEXTS
 from core.timezones import zone
 from players.models import Player, PlayerProtection
 from players.selectors import protection_columns, protection_from_row
-from recommendations import context_cache
 from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context
 from recommendations.harm import NOT_IN_APP, HarmEvent, HarmThresholds
 from recommendations.models import PlayerHarmMarker, PopulationPlayHours, RecommendationTemplate
-from wallet.balance_cache import key_balance
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +74,7 @@ def player_count() -> int:
     return Player.objects.count()
 
 
-# --- a player's recommendation context: one Redis round trip, one SQL statement without a snapshot -------------
+# --- a player's recommendation context: one SQL statement and one Redis round trip ---------------------------
 #
 # The statement starts from a one-row derived table and LEFT JOINs the player, so it answers one row even for an
 # id without a players row (a new player gets the new-player recommendation, and the population's peak hour).
@@ -94,6 +88,23 @@ def player_count() -> int:
 # ``datetime.fromisoformat``; Django's loader for a timestamptz column runs in Python, several microseconds a
 # value), the play hours as the jsonb's text (parsed by orjson), and the protection row's columns last, NULL for
 # the 95% of players without one, so that row's own rules (``PlayerProtection``) decide as they do in the wallet.
+
+
+class ContextRow(NamedTuple):
+    """The statement's columns before the protection row's."""
+
+    locale: str | None  # None: no players row
+    timezone: str | None
+    balance: int | None
+    rfm_group: str | None
+    risk_profile: str | None
+    play_hours: Any  # the jsonb's text (or a list)
+    last_visit: Any  # text (PostgreSQL's timestamptz as text, SQLite's naive UTC) or None
+    month_tokens: Any  # PostgreSQL's SUM of a bigint is a numeric
+    spent: Any  # (today, this week): PostgreSQL's array or SQLite's JSON text; None without a spend limit
+    harm_markers: str | None  # comma-separated
+    peak_hour: int | None
+
 
 _PROTECTION_COLUMNS = protection_columns("pp")
 _SPEND_LIMIT_SET = (
@@ -110,15 +121,10 @@ class _Dialect(NamedTuple):
     string_agg: str
 
 
-def _context_sql(dialect: _Dialect, *, id_range: bool = False) -> str:
+def _context_sql(dialect: _Dialect) -> str:
     """The statement; spend today and this week come from one scan of the week's SPEND ledger rows (the local day
-    starts inside the local week), the day's share by a FILTER, as a pair: ``pair`` opens and closes it. For one
-    player id, or (``id_range``, the nightly snapshot build) for the players of an id range, their id last."""
+    starts inside the local week), the day's share by a FILTER, as a pair: ``pair`` opens and closes it."""
     visit_as_text, spent_today, spent_this_week, pair, string_agg = dialect
-    if id_range:
-        player_id, source, where = ", p.id", "FROM players p", "WHERE p.id BETWEEN %s AND %s ORDER BY p.id"
-    else:
-        player_id, source, where = "", "FROM (SELECT 1 AS one) AS one\nLEFT JOIN players p ON p.id = %s", ""
     return f"""
 SELECT p.locale, p.timezone, w.balance, s.rfm_group, s.risk_profile, ph.hours,
   (SELECT {visit_as_text} FROM site_visits v WHERE v.user_id = p.id ORDER BY v.visit_timestamp DESC LIMIT 1),
@@ -129,14 +135,13 @@ SELECT p.locale, p.timezone, w.balance, s.rfm_group, s.risk_profile, ph.hours,
   ) END,
   (SELECT {string_agg}(m.marker, ',') FROM player_harm_markers m WHERE m.user_id = p.id),
   (SELECT pop.peak_hour FROM play_hours_population pop WHERE pop.id = 1),
-  w.last_entry_id,
-  {_PROTECTION_COLUMNS}{player_id}
-{source}
+  {_PROTECTION_COLUMNS}
+FROM (SELECT 1 AS one) AS one
+LEFT JOIN players p ON p.id = %s
 LEFT JOIN player_protection pp ON pp.player_id = p.id
 LEFT JOIN wallets w ON w.player_id = p.id
 LEFT JOIN user_segments s ON s.user_id = p.id
 LEFT JOIN player_play_hours ph ON ph.user_id = p.id
-{where}
 """
 
 
@@ -151,8 +156,6 @@ _POSTGRESQL_DIALECT = _Dialect(
     string_agg="string_agg",
 )
 _CONTEXT_SQL_POSTGRESQL = _context_sql(_POSTGRESQL_DIALECT)
-# Parameters: month start, now, now, first id, last id.
-_RANGE_CONTEXT_SQL_POSTGRESQL = _context_sql(_POSTGRESQL_DIALECT, id_range=True)
 
 # SQLite has no time zones: Django's own SQL function django_datetime_trunc (registered on every SQLite
 # connection, the one the ORM's Trunc uses) turns a stored UTC time into the player's local day or week start,
@@ -169,9 +172,8 @@ _SQLITE_DIALECT = _Dialect(
     string_agg="group_concat",
 )
 _CONTEXT_SQL_SQLITE = _context_sql(_SQLITE_DIALECT)
-_RANGE_CONTEXT_SQL_SQLITE = _context_sql(_SQLITE_DIALECT, id_range=True)
-_N_CONTEXT_COLUMNS = 12  # before the protection columns
 
+_N_CONTEXT_COLUMNS = len(ContextRow._fields)  # then the protection row's columns
 _NO_PLAY = (0,) * HOURS
 DEFAULT_PEAK_HOUR = 20  # the usage window's fallback before the first play-hour rollup (the engine's default)
 _WEEK_AND_A_DAY = dt.timedelta(days=8)
@@ -219,286 +221,48 @@ def _play_hours(value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
-def _context_statement(
-    conn: Any, now: dt.datetime, month_start: dt.datetime, ids: tuple[int] | tuple[int, int]
-) -> tuple[str, list[Any]]:
-    """The statement and its parameters for one player id (``(id,)``) or the players of an id range
-    (``(first, last)``)."""
-    one = len(ids) == 1
+def _context_statement(conn: Any, now: dt.datetime, month_start: dt.datetime, player_id: int) -> tuple[str, list[Any]]:
     if conn.vendor == "postgresql":
-        return (_CONTEXT_SQL_POSTGRESQL if one else _RANGE_CONTEXT_SQL_POSTGRESQL), [month_start, now, now, *ids]
+        return _CONTEXT_SQL_POSTGRESQL, [month_start, now, now, player_id]
     if conn.vendor == "sqlite":
         adapt = conn.ops.adapt_datetimefield_value
-        week_ago, now_text = adapt(now - _WEEK_AND_A_DAY), adapt(now)
-        return (
-            (_CONTEXT_SQL_SQLITE if one else _RANGE_CONTEXT_SQL_SQLITE),
-            [adapt(month_start), now_text, week_ago, now_text, *ids],
-        )
+        now_text = adapt(now)
+        return _CONTEXT_SQL_SQLITE, [adapt(month_start), now_text, adapt(now - _WEEK_AND_A_DAY), now_text, player_id]
     raise NotImplementedError(f"recommendation context: no SQL for {conn.vendor}")
 
 
-_redis_client: Any = None  # this process's Redis client for the hot store, or False on the embedded default
-_thread = threading.local()  # each serving thread's own Redis connection for the streak read
-
-
-def _hot_redis() -> Any:
-    global _redis_client
-    if _redis_client is None:
-        _redis_client = hot_store.redis() if hot_store.is_redis else False
-    return _redis_client
-
-
-def _hot_connection() -> Any:
-    """This thread's Redis connection for the hot store (kept, not returned to the pool: half the client's cost
-    per command), or False on the embedded default. Made on first use in each thread of each process; a failed
-    command disconnects it and the next one reconnects."""
-    held = getattr(_thread, "redis", None)
-    if held is not None and held[0] == os.getpid():
-        return held[1]
-    client = _hot_redis()
-    conn = False if client is False else client.connection_pool.get_connection()
-    _thread.redis = (os.getpid(), conn)
-    return conn
-
-
-class _StreakRead:
-    """The win streak from the hot store in one round trip (spec 2.3.2's ``user:{id}:streak_count``).
-
-    On Redis the GET is sent before the SQL statement and its answer read after it, so Redis answers while
-    PostgreSQL works (less CPU and less waiting than one after the other). On the embedded default the SQLite
-    stand-in is read at the end. Redis down or failing: 0 and a warning, since no rule of spec 2.3.4 uses the
-    streak and a recommendation never fails for it.
-    """
-
-    def __init__(self, player_id: int) -> None:
-        self.player_id = player_id
-        self.key = key_streak_count(player_id)
-        self.embedded = False
-        self.conn: Any = None
-        try:
-            conn = _hot_connection()
-            if conn is False:
-                self.embedded = True
-                return
-            self.conn = conn
-            conn.send_command("GET", self.key)
-        except Exception:  # noqa: BLE001 - Redis down or failing: logged by _failed, the streak reads 0
-            self._failed()
-
-    def result(self) -> int:
-        if self.embedded:
-            try:
-                return hot_store.get_many([self.key]).get(self.key, 0)
-            except Exception:
-                logger.warning(
-                    "hot store unreachable: win streak of player %s read as 0", self.player_id, exc_info=True
-                )
-                return 0
-        if self.conn is None:
-            return 0
-        try:
-            value = self.conn.read_response()
-        except Exception:  # noqa: BLE001 - logged by _failed, the streak reads 0
-            self._failed()
-            return 0
-        self.conn = None
-        return 0 if value is None else int(value)
-
-    def abandon(self) -> None:
-        """The statement failed before the answer was read: drop the connection's socket (its answer is unread);
-        the next command reconnects."""
-        if self.conn is not None:
-            self.conn.disconnect()
-            self.conn = None
-
-    def _failed(self) -> None:
-        logger.warning("Redis unreachable: win streak of player %s read as 0", self.player_id, exc_info=True)
-        self.abandon()
-
-
 def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
-    """Everything ``recommendations.engine.recommend`` needs for ``player_id`` at ``now``.
-
-    With Redis: one round trip reads the win streak, Redis' copy of the balance and the player's snapshot
-    (``recommendations.context_cache``); a usable snapshot answers with no database round trip. Otherwise one SQL
-    statement (player, protection, balance, segment, play hours, last Company A visit, Company A tokens this month,
-    spend today and this week, harm markers, population peak hour), after which the snapshot is stored by this
-    process's fill buffer (not in the request). Without Redis (the embedded default, or snapshots off): the
-    statement and one hot-store read of the streak.
+    """Everything ``recommendations.engine.recommend`` needs for ``player_id`` at ``now``: one SQL statement
+    (player, protection, balance, segment, play hours, last Company A visit, Company A tokens this month, spend
+    today and this week, harm markers, population peak hour) and one hot-store round trip (the win streak).
 
     A player without a players row gets a new player's context (no segment, balance 0, never visited, the
     business timezone, Korean). Without a ``user_segments`` row the segment and risk profile are None, which the
-    engine treats as Low (Quiz) and "no quiz taken". The quiz is taken when the player has a risk profile (the
-    quiz app writes one; until it exists no other record of a quiz is kept).
+    engine treats as Low (Quiz) and "no quiz taken". The quiz is taken when the player has a risk profile.
     """
-    conn = connections[DEFAULT_DB_ALIAS]  # looked up once: each use of the ``connection`` proxy costs a lookup
-    month_start = business_month_start(now)
-    if not _snapshots_enabled():
-        _FROM_DATABASE_ONLY.inc()
-        return _context_read_overlapped(conn, player_id, now, month_start)
-    hot = _hot_read(player_id)  # before the statement: a snapshot stored later must have been read after this
-    if hot is not None and hot.snapshot is not None and hot.balance is not None:
-        fields = context_cache.snapshot_decode(hot.snapshot, generation=hot.generation, month_start=month_start)
-        if fields is not None:
-            _FROM_SNAPSHOT.inc()
-            return _context_from_row(
-                _row_from_snapshot(fields, hot.balance), now=now, streak=hot.streak, vendor=conn.vendor
-            )
-    (_FROM_DATABASE if hot is not None else _FROM_DATABASE_REDIS_DOWN).inc()
-    row = _context_row(conn, now, player_id, month_start)
-    if hot is not None:
-        fill = snapshot_fill(
-            row,
-            user_id=player_id,
-            version=hot.version,
-            generation=hot.generation,
-            month_start=month_start,
-            restore_balance=hot.balance is None,
-        )
-        if fill is not None:
-            context_cache.fill_buffer().add([fill])
-    return _context_from_row(row, now=now, streak=0 if hot is None else hot.streak, vendor=conn.vendor)
-
-
-_snapshots: bool | None = None  # decided once per process
-_FROM_SNAPSHOT = RECOMMENDATION_CONTEXTS.labels("snapshot")
-_FROM_DATABASE = RECOMMENDATION_CONTEXTS.labels("database")
-_FROM_DATABASE_REDIS_DOWN = RECOMMENDATION_CONTEXTS.labels("redis_down")
-_FROM_DATABASE_ONLY = RECOMMENDATION_CONTEXTS.labels("no_snapshots")
-
-
-def _snapshots_enabled() -> bool:
-    global _snapshots
-    if _snapshots is None:
-        _snapshots = context_cache.enabled()
-    return _snapshots
-
-
-# The row's columns a snapshot keeps: all but the balance (Redis' copy is read instead), the spend pair and the
-# protection columns (only players without a protection row get a snapshot) and the ledger sequence number.
-_SNAPSHOT_COLUMNS = (0, 1, 3, 4, 5, 6, 7, 9, 10)
-
-
-def _row_from_snapshot(fields: Sequence[Any], balance: int) -> tuple[Any, ...]:
-    """A context row from a snapshot's fields and the balance: no spend pair, no ledger sequence number, no
-    protection row."""
-    locale, tz_name, rfm_group, risk_profile, hours, last_visit, month_tokens, markers, peak_hour = fields
-    return (
-        locale,
-        tz_name,
-        balance,
-        rfm_group,
-        risk_profile,
-        hours,
-        last_visit,
-        month_tokens,
-        None,
-        markers,
-        peak_hour,
-        None,
-        None,
-    )
-
-
-def snapshot_fill(
-    row: Sequence[Any], *, user_id: int, version: str, generation: str, month_start: dt.datetime, restore_balance: bool
-) -> context_cache.Fill | None:
-    """The snapshot of a context row read after ``version`` and ``generation`` were, for a player with a players
-    row and a wallet and without a protection row (anyone else: None). ``restore_balance``: Redis had no copy of
-    the balance; the row's balance and ledger row id restore it."""
-    if row[0] is None or row[2] is None or row[_N_CONTEXT_COLUMNS] is not None:
-        return None
-    fields = [row[i] for i in _SNAPSHOT_COLUMNS]
-    fields[4] = _play_hours(fields[4])  # 24 counts (the jsonb's text would be stored as a string and parsed twice)
-    fields[6] = int(fields[6] or 0)  # the month's tokens: PostgreSQL's SUM of a bigint is a numeric
-    return context_cache.Fill(
-        user_id=user_id,
-        version=version,
-        generation=generation,
-        snapshot=context_cache.snapshot_encode(generation=generation, month_start=month_start, fields=fields),
-        balance=(int(row[2]), int(row[11])) if restore_balance else None,
-    )
-
-
-def _context_row(conn: Any, now: dt.datetime, player_id: int, month_start: dt.datetime) -> Sequence[Any]:
-    sql, params = _context_statement(conn, now, month_start, (player_id,))
+    conn = connections[DEFAULT_DB_ALIAS]
+    sql, params = _context_statement(conn, now, business_month_start(now), player_id)
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
         row: Sequence[Any] = cursor.fetchone()
-    return row
+    return _context_from_row(row, now=now, streak=_win_streak(player_id), vendor=conn.vendor)
 
 
-def _context_read_overlapped(conn: Any, player_id: int, now: dt.datetime, month_start: dt.datetime) -> Context:
-    """Without snapshots: the statement, and the streak's GET sent before it and read after it (Redis answers
-    while PostgreSQL works)."""
-    streak_read = _StreakRead(player_id)  # sent now, read after the statement
+def _win_streak(player_id: int) -> int:
+    """Spec 2.3.2's ``user:{id}:streak_count``, one hot-store read. Redis down or failing: 0 and a warning, since
+    no rule of spec 2.3.4 uses the streak and a recommendation never fails for it."""
+    key = key_streak_count(player_id)
     try:
-        row = _context_row(conn, now, player_id, month_start)
-    except BaseException:
-        streak_read.abandon()
-        raise
-    return _context_from_row(row, now=now, streak=streak_read.result(), vendor=conn.vendor)
-
-
-class _HotRead(NamedTuple):
-    streak: int
-    balance: int | None
-    generation: str
-    version: str
-    snapshot: bytes | None
-
-
-def _hot_read(player_id: int) -> _HotRead | None:
-    """One Redis round trip: MGET of the streak, the balance copy and the snapshot generation, and HMGET of the
-    player's snapshot hash, packed together. None when Redis fails (logged; the context comes from the database,
-    the streak reads 0 and nothing is stored)."""
-    key = context_cache.key_context(player_id)
-    conn: Any = None
-    try:
-        conn = _hot_connection()
-        conn.send_packed_command(
-            conn.pack_commands(
-                (
-                    ("MGET", key_streak_count(player_id), key_balance(player_id), context_cache.GENERATION_KEY),
-                    ("HMGET", key, "v", "c"),
-                )
-            )
-        )
-        streak, balance, generation = conn.read_response()
-        version, snapshot = conn.read_response()
+        return hot_store.get_many([key]).get(key, 0)
     except Exception:
-        logger.warning(
-            "Redis unreachable: context of player %s read from the database, win streak 0", player_id, exc_info=True
-        )
-        if conn is not None:
-            conn.disconnect()  # its answers are unread: the next command reconnects
-        return None
-    return _HotRead(
-        0 if streak is None else int(streak),
-        None if balance is None else int(balance),
-        context_cache.text(generation),
-        context_cache.text(version),
-        snapshot,
-    )
+        logger.warning("hot store unreachable: win streak of player %s read as 0", player_id, exc_info=True)
+        return 0
 
 
 def _context_from_row(row: Sequence[Any], *, now: dt.datetime, streak: int, vendor: str) -> Context:
-    (
-        locale,
-        tz_name,
-        balance,
-        rfm_group,
-        risk_profile,
-        hours,
-        last_visit,
-        month_tokens,
-        spent,
-        markers,
-        peak_hour,
-        _last_entry_id,
-    ) = row[:_N_CONTEXT_COLUMNS]
-    peak = DEFAULT_PEAK_HOUR if peak_hour is None else int(peak_hour)
-    if locale is None:  # no players row
+    r = ContextRow._make(row[:_N_CONTEXT_COLUMNS])
+    peak = DEFAULT_PEAK_HOUR if r.peak_hour is None else int(r.peak_hour)
+    if r.locale is None or r.timezone is None:  # no players row
         return Context(now=now, win_streak=streak, timezone=settings.BUSINESS_TIMEZONE, population_peak_hour=peak)
     paused: str | None = None
     paused_until: dt.datetime | None = None
@@ -511,37 +275,27 @@ def _context_from_row(row: Sequence[Any], *, now: dt.datetime, streak: int, vend
         elif protection.is_cooling_off(now):
             paused, paused_until = COOL_OFF, protection.cool_off_until
         daily, weekly = protection.daily_spend_limit, protection.weekly_spend_limit
-        spent_today, spent_week = _spent_pair(spent)
+        spent_today, spent_week = _spent_pair(r.spent)
         limit_reached = (daily is not None and spent_today >= daily) or (weekly is not None and spent_week >= weekly)
-    risk = risk_profile or None
+    risk = r.risk_profile or None
     return Context(
         now=now,
-        segment=rfm_group or None,
+        segment=r.rfm_group or None,
         risk_profile=risk,
-        balance=int(balance or 0),
+        balance=int(r.balance or 0),
         win_streak=streak,
-        last_corporate_visit_at=_aware(last_visit),
-        corporate_tokens_month=int(month_tokens or 0),
+        last_corporate_visit_at=_aware(r.last_visit),
+        corporate_tokens_month=int(r.month_tokens or 0),
         quiz_taken=risk is not None,
         paused=paused,
         paused_until=paused_until,
         spend_limit_reached=limit_reached,
-        harm_markers=frozenset(markers.split(",")) if markers else frozenset(),
-        play_hours=_play_hours(hours),
-        locale=locale,
-        timezone=tz_name,
+        harm_markers=frozenset(r.harm_markers.split(",")) if r.harm_markers else frozenset(),
+        play_hours=_play_hours(r.play_hours),
+        locale=r.locale,
+        timezone=r.timezone,
         population_peak_hour=peak,
     )
-
-
-def snapshot_rows(*, first_id: int, last_id: int, now: dt.datetime) -> list[tuple[int, Sequence[Any]]]:
-    """``(player id, context row)`` for the players with ids in [first_id, last_id], as ``recommendation_context``'s
-    statement reads them. One statement."""
-    conn = connections[DEFAULT_DB_ALIAS]
-    sql, params = _context_statement(conn, now, business_month_start(now), (first_id, last_id))
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(int(row[-1]), row[:-1]) for row in cursor.fetchall()]
 
 
 def _protection(values: Sequence[Any], vendor: str) -> PlayerProtection | None:

@@ -15,10 +15,9 @@ import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
-from activity.selectors import player_id_chunks, player_id_ranges
+from activity.selectors import player_id_ranges
 from core.exceptions import NotFound
 from core.timezones import zone
-from recommendations import context_cache
 from recommendations.engine import HOURS, Context, Recommendation, recommend
 from recommendations.harm import HarmThresholds, detect_harm_markers
 from recommendations.impressions import ImpressionRow, impression_buffer
@@ -32,13 +31,10 @@ from recommendations.models import (
 from recommendations.proposal_ids import proposal_id_verify, proposal_ids_new
 from recommendations.selectors import (
     DEFAULT_PEAK_HOUR,
-    business_month_start,
     harm_events_by_player,
     play_hour_counts,
     player_timezones,
     recommendation_context,
-    snapshot_fill,
-    snapshot_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -102,7 +98,6 @@ def harm_markers_compute(
                 .exclude(as_of=as_of)
                 .delete()
             )
-            context_cache.generation_bump()  # the range's snapshots hold old markers
         report.cleared += cleared
         report.players += len(zones)
         if on_progress is not None:
@@ -240,77 +235,6 @@ def proposal_click(*, user_id: int, proposal_id: str, now: dt.datetime | None = 
     raise RuntimeError(f"click on {pid} could not be recorded")  # pragma: no cover - needs two writers racing twice
 
 
-# --- the nightly snapshot build --------------------------------------------------------------------------------
-
-
-@dataclass
-class SnapshotReport:
-    as_of: dt.datetime
-    players: int = 0  # players looked at
-    eligible: int = 0  # with a players row and a wallet, without a protection row
-    stored: int = 0  # snapshots stored (the rest changed while the range was read: their next request reads them)
-    balances_restored: int = 0  # Redis' copy of the balance was missing and was restored
-    skipped: str = ""  # why nothing was done
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "as_of": self.as_of.isoformat(),
-            "players": self.players,
-            "eligible": self.eligible,
-            "stored": self.stored,
-            "balances_restored": self.balances_restored,
-            "skipped": self.skipped,
-        }
-
-
-def context_snapshots_build(
-    *, as_of: dt.datetime | None = None, chunk_size: int = 5000, on_progress: Callable[[int], object] | None = None
-) -> SnapshotReport:
-    """Store a recommendation-context snapshot (``recommendations.context_cache``) for every eligible player, after
-    the night's segments, harm markers and play hours: requests of the day then read their context from Redis.
-
-    Per player-id range: one Redis round trip reads the generation and each player's ``v`` (before the database
-    read, as a request does), one statement reads the range's context rows (``selectors.snapshot_rows``), one
-    script call stores the snapshots where nothing changed meanwhile. Without Redis there is nothing to build.
-    """
-    as_of = as_of or timezone.now()
-    report = SnapshotReport(as_of=as_of)
-    if not context_cache.enabled():
-        report.skipped = "no Redis (or RECOMMENDATION_CONTEXT_SNAPSHOTS off): contexts are read from the database"
-        return report
-    month_start = business_month_start(as_of)
-    for ids in player_id_chunks(size=chunk_size):
-        # Player ids may be sparse: the versions of the chunk's own ids, not of every id between its ends. A player
-        # created after the chunk was listed gets no snapshot here (their first request stores one).
-        generation, versions, has_balance = context_cache.versions_read(ids)
-        read_before = {user_id: i for i, user_id in enumerate(ids)}
-        fills = []
-        for user_id, row in snapshot_rows(first_id=ids[0], last_id=ids[-1], now=as_of):
-            i = read_before.get(user_id)
-            fill = (
-                None
-                if i is None
-                else snapshot_fill(
-                    row,
-                    user_id=user_id,
-                    version=versions[i],
-                    generation=generation,
-                    month_start=month_start,
-                    restore_balance=not has_balance[i],
-                )
-            )
-            if fill is not None:
-                fills.append(fill)
-        report.stored += context_cache.fills_write(fills)
-        report.eligible += len(fills)
-        report.balances_restored += sum(f.balance is not None for f in fills)
-        report.players += len(ids)
-        if on_progress is not None:
-            on_progress(len(ids))
-    logger.info("recommendation snapshots as of %s: %s", as_of.isoformat(), report.as_dict())
-    return report
-
-
 # --- the nightly play-hour rollup ------------------------------------------------------------------------------
 
 PLAY_HOURS_WINDOW = dt.timedelta(days=30)
@@ -373,7 +297,6 @@ def play_hours_rollup(
                 .exclude(as_of=as_of)
                 .delete()
             )
-            context_cache.generation_bump()  # the range's snapshots hold old play hours
         for counts in hours.values():
             report.rounds += sum(counts)
             for hour, rounds in enumerate(counts):
@@ -401,6 +324,5 @@ def play_hours_rollup(
         unique_fields=["id"],
         update_fields=["hours", "peak_hour", "players", "rounds", "as_of"],
     )
-    context_cache.generation_bump()  # every snapshot holds the population's peak hour
     logger.info("play hours as of %s: %s", as_of.isoformat(), report.as_dict())
     return report

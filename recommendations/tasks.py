@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from recommendations.services import context_snapshots_build, harm_markers_compute, play_hours_rollup
+from recommendations.services import harm_markers_compute, play_hours_rollup
 
 
 @shared_task(name="recommendations.tasks.compute_harm_markers")
@@ -13,8 +13,3 @@ def compute_harm_markers() -> dict[str, object]:
 @shared_task(name="recommendations.tasks.rollup_play_hours")
 def rollup_play_hours() -> dict[str, object]:
     return play_hours_rollup().as_dict()
-
-
-@shared_task(name="recommendations.tasks.build_context_snapshots")
-def build_context_snapshots() -> dict[str, object]:
-    return context_snapshots_build().as_dict()

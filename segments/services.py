@@ -34,7 +34,6 @@ from django.utils import timezone
 from activity.models import UserReward
 from core.exceptions import DomainError, InvalidInput, NotFound
 from core.hotstore import hot_store, key_streak_count
-from core.signals import player_data_changed_after_commit
 from notifications.messages import message_render
 from notifications.models import Notification
 from notifications.services import notification_create
@@ -92,7 +91,6 @@ class UserService:
             raise NotFound(f"No player {user_id}.")
         # Concurrent first reads (or the batch) may create it too: insert unless present, then read.
         UserSegment.objects.bulk_create([UserSegment(user_id=user_id)], ignore_conflicts=True)
-        player_data_changed_after_commit(sender=UserSegment, user_ids=[user_id])
         return UserSegment.objects.get(user_id=user_id)
 
     @staticmethod
@@ -109,7 +107,6 @@ class UserService:
         with transaction.atomic():
             UserService.get_or_create_segment(user_id)
             UserSegment.objects.filter(user_id=user_id).update(risk_profile=risk_profile, last_updated=timezone.now())
-            player_data_changed_after_commit(sender=UserSegment, user_ids=[user_id])
         return UserSegment.objects.get(user_id=user_id)
 
     @staticmethod
@@ -493,7 +490,6 @@ def segment_range_apply(*, range_id: int) -> bool:
             rises=rises,
             apply_seconds=time.monotonic() - started,
         )
-        player_data_changed_after_commit(sender=UserSegment, user_ids=None)  # any player of the range
     return True
 
 

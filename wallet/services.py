@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from activity.models import UserAction
 from core.exceptions import DomainError, InvalidInput
-from core.signals import player_data_changed_after_commit
 from core.sql import insert_fields, param, placeholder
 from players.models import Player, PlayerProtection
 from players.selectors import player_from_row, player_with_protection_columns, protection_of
@@ -261,8 +260,6 @@ def _write(posting: Posting, now: dt.datetime, new_balance: int, rows: Sequence[
     if connection.vendor == "postgresql":
         if not _write_pg(posting, entry, event_id, rows):
             return None
-        if rows:  # written by the one statement, which Django's model signals do not see
-            player_data_changed_after_commit(sender=type(rows[0].instance), user_ids=[posting.player_id])
         return entry
     if action_type is not None and event_id is not None:
         entry.action = UserAction.objects.create(

@@ -263,13 +263,6 @@ RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = env.float(
     "RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS",
     default=1.0 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0.0,
 )
-# Snapshots of the slow-moving part of each player's recommendation context in Redis (recommendations.context_cache,
-# docs/decisions/0011): with Redis only. A snapshot lives this long after its last fill or write; the nightly build
-# (build_recommendation_snapshots) renews them. A request that read its context from the database hands its snapshot
-# to a per-process buffer stored by a thread every FILL_SECONDS (0: at once, in the request).
-RECOMMENDATION_CONTEXT_SNAPSHOTS = env.bool("RECOMMENDATION_CONTEXT_SNAPSHOTS", default=True)
-RECOMMENDATION_CONTEXT_TTL_SECONDS = env.int("RECOMMENDATION_CONTEXT_TTL_SECONDS", default=36 * 3600)
-RECOMMENDATION_CONTEXT_FILL_SECONDS = env.float("RECOMMENDATION_CONTEXT_FILL_SECONDS", default=1.0)
 # Benchmark-only routes (GET /api/bench/bare, a bare Django JSON view): off unless BENCH_ENDPOINTS is set.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 # Harm-marker thresholds (recommendations.harm.HarmThresholds documents each; player's local days and nights).

@@ -11,7 +11,6 @@ from core.hotstore import ActivityUpdate, hot_store
 from corporate import services as corporate
 from players.models import Player
 from players.services import protection_update
-from recommendations import context_cache, selectors
 from recommendations.engine import Context
 from recommendations.models import PlayerHarmMarker, PlayerPlayHours, PopulationPlayHours
 from recommendations.selectors import recommendation_context
@@ -101,25 +100,5 @@ def written_by(captured: Any) -> list[str]:
 
 
 def context(player_id: int, now: dt.datetime) -> Context:
-    """The player's context read twice: the first read comes from the database and, with Redis, stores the
-    player's snapshot (tests store it at once); the second reads that snapshot where the player may have one. Both
-    must be the same context, which is returned."""
-    first = recommendation_context(player_id=player_id, now=now)
-    second = recommendation_context(player_id=player_id, now=now)
-    assert second == first, "the snapshot's context differs from the database's"
-    return first
-
-
-def context_from_database(player_id: int, now: dt.datetime) -> Context:
-    """The player's context read from the database whatever Redis holds (as with snapshots off)."""
-    previous = selectors._snapshots
-    selectors._snapshots = False
-    try:
-        return recommendation_context(player_id=player_id, now=now)
-    finally:
-        selectors._snapshots = previous
-
-
-def snapshot_stored(player_id: int) -> bool:
-    """Whether Redis holds a snapshot for the player (whatever its generation or month)."""
-    return hot_store.is_redis and hot_store.redis().hexists(context_cache.key_context(player_id), "c")
+    """The player's context, as a request reads it."""
+    return recommendation_context(player_id=player_id, now=now)

@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core.hotstore import hot_store
 from recommendations import impressions
 from recommendations.impressions import impression_buffer_new
 from recommendations.models import RecommendationImpression
@@ -180,9 +179,7 @@ def test_a_player_without_a_row_yet_gets_a_new_players_recommendation(player_cli
     assert [p["type"] for p in answer["proposals"]] == ["EARN_MORE", "CORPORATE_ENGAGE", "QUIZ_MISSION"]
 
 
-def test_the_hot_path_is_one_query_or_none_from_a_snapshot_and_the_impressions_one_insert_later(
-    player_client_factory, monkeypatch
-):
+def test_the_hot_path_is_one_query_and_the_impressions_one_insert_later(player_client_factory, monkeypatch):
     # given the example player, 20 of their requests' impressions going into a production-style buffer
     spec_example_player()
     buffer = impression_buffer_new(max_rows=10_000, max_age=3600)
@@ -195,10 +192,9 @@ def test_the_hot_path_is_one_query_or_none_from_a_snapshot_and_the_impressions_o
     with CaptureQueriesContext(connection) as flush:
         written = buffer.flush()
     buffer.stop()
-    # then each request made one query (none with Redis: the first request stored the player's snapshot), and the
-    # 63 impressions were written by one INSERT
+    # then each request made one query, and the 63 impressions were written by one INSERT
     assert all(a.status_code == 200 for a in answers)
-    assert len(during.captured_queries) == (0 if hot_store.is_redis else 20)
+    assert len(during.captured_queries) == 20
     assert written == 63
     assert written_by(flush) == ["INSERT"]
     assert RecommendationImpression.objects.filter(user_id=PID).count() == 63

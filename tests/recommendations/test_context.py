@@ -1,7 +1,5 @@
 """The context gatherer (``recommendations.selectors.recommendation_context``) against hand-built data: each input
-read right, in one SQL statement and one hot-store (Redis) round trip. Most tests read through ``h.context``,
-which reads twice and requires the same answer: from the database, then (with Redis) from the snapshot the first
-read stored (``recommendations.context_cache``)."""
+read right, in one SQL statement and one hot-store (Redis) round trip."""
 
 from __future__ import annotations
 
@@ -270,19 +268,13 @@ def test_a_stored_risk_profile_reaches_the_engine_as_is(risk_profile, proposal):
     assert "QUIZ_MISSION" not in types
 
 
-def test_without_snapshots_the_build_says_so_and_every_read_is_the_databases(
-    capsys, settings, django_assert_num_queries
-):
-    # given snapshots off (as on the embedded default, which has no Redis) and a player
-    from django.core.management import call_command
-
-    settings.RECOMMENDATION_CONTEXT_SNAPSHOTS = False
+def test_every_read_is_one_statement(django_assert_num_queries):
+    # given a player with a wallet, read before (the first read of a connection may prepare statements)
     h.player(PID)
     h.fund(PID, 300)
-    # when the nightly build runs, and the player's context is read twice
-    call_command("build_recommendation_snapshots")
-    # then the build says there is nothing to build, and each read is one statement
-    assert "nothing to build: no Redis (or RECOMMENDATION_CONTEXT_SNAPSHOTS off)" in capsys.readouterr().out
+    recommendation_context(player_id=PID, now=NOW)
+    # when the player's context is read twice more
+    # then each read is one SQL statement, and sees the balance
     for _ in range(2):
         with django_assert_num_queries(1):
             assert recommendation_context(player_id=PID, now=NOW).balance == 300
