@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from django.db import models
 
-from players.models import Player
-
 
 class UserAction(models.Model):
     """One row per thing a player did (spec 2.6 ``user_actions``). Append-only.
@@ -17,7 +15,7 @@ class UserAction(models.Model):
     id = models.BigAutoField(primary_key=True)
     event_id = models.CharField(max_length=64)
     user = models.ForeignKey(
-        Player, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="actions"
+        "players.Player", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="actions"
     )
     action_type = models.CharField(max_length=40)
     metadata = models.JSONField(default=dict)
@@ -36,7 +34,7 @@ class UserReward(models.Model):
     """Every reward given to a player: coins, tokens, content unlocks (spec 2.6 ``user_rewards``)."""
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="rewards")
+    user = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="rewards")
     reward_type = models.CharField(max_length=50)
     reward_value = models.BigIntegerField()
     awarded_at = models.DateTimeField()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
 from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.functions import ExtractHour
 
-from players.models import Player
+from activity.models import UserAction
+from core.timezones import zone
 
 
 def _result_expr() -> str:
@@ -72,18 +75,59 @@ def hot_metrics_from_log(*, first_id: int, last_id: int) -> dict[int, LogHotMetr
     return out
 
 
-def player_id_chunks(*, size: int) -> Iterator[list[int]]:
-    """The ids of every player, in order, by ``size`` (keyset pages)."""
-    last = 0
-    while True:
-        ids = list(Player.objects.filter(id__gt=last).order_by("id").values_list("id", flat=True)[:size])
-        if not ids:
-            return
-        yield ids
-        last = ids[-1]
+def action_id(*, event_id: str) -> int | None:
+    """The id of the action stored under ``event_id``, or None."""
+    return UserAction.objects.filter(event_id=event_id).values_list("id", flat=True).first()
 
 
-def player_id_ranges(*, size: int) -> Iterator[tuple[int, int]]:
-    """Consecutive [first, last] player-id ranges of at most ``size`` players, by keyset."""
-    for ids in player_id_chunks(size=size):
-        yield ids[0], ids[-1]
+def actions_stream(
+    *,
+    first_id: int,
+    last_id: int,
+    until: dt.datetime,
+    spends_since: dt.datetime,
+    others_since: dt.datetime,
+    others_excluded: Iterable[str],
+    chunk_size: int = 5000,
+) -> Iterator[tuple[int, dt.datetime, str, Any]]:
+    """``(user_id, time, action_type, metadata)`` of the players with ids in [first_id, last_id], up to ``until``:
+    their SPEND_CYBER_TOKENS since ``spends_since`` and their other actions (but ``others_excluded``) since
+    ``others_since``, in (user_id, time, id) order. One query, streamed (a server-side cursor on PostgreSQL)."""
+    return (
+        UserAction.objects.filter(user_id__gte=first_id, user_id__lte=last_id, action_timestamp__lte=until)
+        .filter(
+            Q(action_type="SPEND_CYBER_TOKENS", action_timestamp__gte=spends_since)
+            | (Q(action_timestamp__gte=others_since) & ~Q(action_type__in=list(others_excluded)))
+        )
+        .order_by("user_id", "action_timestamp", "id")
+        .values_list("user_id", "action_timestamp", "action_type", "metadata")
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def actions_by_local_hour(
+    *,
+    first_id: int,
+    last_id: int,
+    timezone: str,
+    action_types: Iterable[str],
+    since: dt.datetime,
+    until: dt.datetime,
+) -> list[tuple[int, int, int]]:
+    """``(user_id, local hour, count)`` of the actions of ``action_types`` in [since, until) of the players with ids
+    in [first_id, last_id] whose time zone is ``timezone``, by hour of day on their clock. One grouped query; a
+    time-zone name this system does not know reads as UTC."""
+    return list(
+        UserAction.objects.filter(
+            user_id__gte=first_id,
+            user_id__lte=last_id,
+            user__timezone=timezone,
+            action_type__in=list(action_types),
+            action_timestamp__gte=since,
+            action_timestamp__lt=until,
+        )
+        .annotate(hour=ExtractHour("action_timestamp", tzinfo=zone(timezone)))
+        .values_list("user_id", "hour")
+        .annotate(count=Count("id"))
+        .order_by()
+    )

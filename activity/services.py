@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from django.db import connection, transaction
 
+from activity.models import UserAction, UserReward
 from activity.registry import game_outcome
 from activity.validation import ParsedAction
 from core.hotstore import ActivityUpdate, hot_store
@@ -110,11 +111,66 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
     return updates
 
 
-def _apply_hot_metrics(updates: dict[int, ActivityUpdate]) -> None:
+def hot_metrics_apply(updates: dict[int, ActivityUpdate]) -> None:
+    """What newly stored actions do to the hot metrics, in one hot-store round trip (after their commit). A failure is
+    logged: the rows are committed, and the nightly ``hot_metrics_repair`` rebuilds what the hot store missed."""
     try:
         hot_store.apply_activity(updates)
     except Exception:  # the rows are committed; the nightly repair rebuilds what Redis missed
         logger.exception("hot metrics update failed for %d players", len(updates))
+
+
+# --- one action inside another app's write ------------------------------------------------------------------------
+#
+# The wallet records a token-moving action in the same statement as its ledger row (PostgreSQL; decision 0010): the
+# INSERT below is a CTE of that statement, written only when the statement's condition holds. On SQLite the wallet
+# calls ``action_record`` in its transaction instead. Either way this app writes its table.
+
+ACTION_INSERT_SQL = (
+    "INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
+    "SELECT %(action_event_id)s, %(action_player_id)s, %(action_type)s, %(action_metadata)s::jsonb, %(action_at)s "
+    "WHERE {when} RETURNING id"
+)
+
+
+def action_insert_sql(*, when: str) -> str:
+    """The INSERT of one action for another app's statement (PostgreSQL), written only when the SQL condition ``when``
+    holds, returning the new row's id. Its parameters come from ``action_insert_params``."""
+    return ACTION_INSERT_SQL.format(when=when)
+
+
+def action_insert_params(action: ParsedAction) -> dict[str, Any]:
+    return {
+        "action_event_id": action.event_id,
+        "action_player_id": action.user_id,
+        "action_type": action.action_type,
+        "action_metadata": orjson.dumps(action.metadata).decode(),
+        "action_at": action.action_timestamp,
+    }
+
+
+def action_record(action: ParsedAction) -> int:
+    """Store one action in the caller's transaction; returns its id (the event id must be new)."""
+    return UserAction.objects.create(
+        event_id=action.event_id,
+        user_id=action.user_id,
+        action_type=action.action_type,
+        metadata=action.metadata,
+        action_timestamp=action.action_timestamp,
+    ).id
+
+
+def reward_record(
+    *, player_id: int, reward_type: str, reward_value: int, awarded_at: dt.datetime, trigger_action_id: int | None
+) -> int:
+    """A ``user_rewards`` row (spec 2.6: every reward given to a player); returns its id."""
+    return UserReward.objects.create(
+        user_id=player_id,
+        reward_type=reward_type,
+        reward_value=reward_value,
+        awarded_at=awarded_at,
+        trigger_action_id=trigger_action_id,
+    ).id
 
 
 def actions_ingest(*, actions: Sequence[ParsedAction], path: str = "api") -> IngestResult:
@@ -135,7 +191,7 @@ def actions_ingest(*, actions: Sequence[ParsedAction], path: str = "api") -> Ing
         stored_ids = _insert(unique)
         stored = [a for a in unique if a.event_id in stored_ids] if len(stored_ids) != len(unique) else unique
         updates = activity_updates(stored)
-        transaction.on_commit(lambda: _apply_hot_metrics(updates))
+        transaction.on_commit(lambda: hot_metrics_apply(updates))
     result = IngestResult(stored=len(stored_ids), duplicates=len(actions) - len(stored_ids))
     ACTIONS_INGESTED.labels("stored", path).inc(result.stored)
     ACTIONS_INGESTED.labels("duplicate", path).inc(result.duplicates)
@@ -148,8 +204,9 @@ def hot_metrics_repair(*, chunk_size: int = 20_000) -> int:
     Covers ``last_action_ts``, ``streak_count`` and the streak's state (``last_loss_ts``, the
     ``streak_wins`` sorted set). Live keys are never overwritten. Returns the number of keys set.
     """
-    from activity.selectors import hot_metrics_from_log, player_id_ranges
+    from activity.selectors import hot_metrics_from_log
     from core.hotstore import key_last_action_ts, key_last_loss_ts, key_streak_count, key_streak_wins
+    from players.selectors import player_id_ranges
 
     repaired = 0
     for first_id, last_id in player_id_ranges(size=chunk_size):

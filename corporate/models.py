@@ -2,22 +2,19 @@ from __future__ import annotations
 
 from django.db import models
 
-from activity.models import UserAction
-from players.models import Player
-
 
 class SiteVisit(models.Model):
     """A visit to Company A (spec 2.6 ``site_visits``; source "corporate_site")."""
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="site_visits", db_index=False)
+    user = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="site_visits", db_index=False)
     source = models.CharField(max_length=50, default="corporate_site")
     visit_timestamp = models.DateTimeField()
     dwell_seconds = models.PositiveIntegerField(default=0)
     actions = models.JSONField(default=list, blank=True)
     webhook_id = models.CharField(max_length=200, unique=True)
     action = models.ForeignKey(
-        UserAction, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "activity.UserAction", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
 
     class Meta:
@@ -33,13 +30,13 @@ class SiteReward(models.Model):
     and ledger row."""
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="site_rewards", db_index=False)
+    user = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="site_rewards", db_index=False)
     reward_type = models.CharField(max_length=50)
     reward_value = models.BigIntegerField()
     issued_at = models.DateTimeField()
     webhook_id = models.CharField(max_length=200, unique=True)
     action = models.ForeignKey(
-        UserAction, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "activity.UserAction", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     ledger_entry_id = models.BigIntegerField(null=True)
 

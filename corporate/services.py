@@ -8,21 +8,20 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from activity.models import UserAction
+from activity.selectors import action_id as action_id_of
 from activity.services import actions_ingest
 from activity.validation import ParsedAction
 from core.exceptions import InvalidInput
 from corporate.models import SiteReward, SiteVisit
-from notifications.messages import message_render
-from notifications.models import Notification
-from notifications.services import notification_prepare, notification_stored
-from players.models import Player
+from notifications.messages import message_render as text_render
+from notifications.services import Kind, notification_create
 from wallet.errors import IdempotencyKeyReused
-from wallet.models import LedgerEntry
-from wallet.services import CompanionRow, wallet_earn
+from wallet.services import Source, wallet_earn
 
 # The id is stored as "corporate:<webhook-id>" in columns of 200 characters (ledger key, notification dedupe key).
 WEBHOOK_ID_MAX_LENGTH = 190
+NEW_TOKEN_ARRIVAL = "NEW_TOKEN_ARRIVAL"
+EARN_SOURCE = Source.CORPORATE
 
 
 @dataclass(frozen=True)
@@ -54,55 +53,45 @@ def _visit_event_id(webhook_id: str) -> str:
 def corporate_token_earned(
     *, webhook_id: str, user_id: int, earned_tokens: int, reward_type: str, issued_at: dt.datetime
 ) -> WebhookOutcome:
-    """Tokens earned at Company A: in one transaction the site_rewards row, the EARN_CYBER_TOKENS
-    action, the ledger row and the NEW_TOKEN_ARRIVAL notification. After commit Redis' balance is
-    raised and the push dispatched. A redelivery changes nothing."""
+    """Tokens earned at Company A, in one transaction: the EARN_CYBER_TOKENS action, the ledger row and the balance
+    (the wallet), the site_rewards row, and the NEW_TOKEN_ARRIVAL notification. After commit Redis' balance is
+    raised and the push dispatched. The ledger's idempotency key (checked under the player's wallet lock) makes the
+    grant once: a redelivery, or a concurrent delivery that committed first, changes nothing."""
     _check_webhook_id(webhook_id)
-
-    def rows(player: Player) -> list[CompanionRow]:
-        # Under the player's wallet lock, written with the ledger row (one statement on PostgreSQL), only
-        # for a new grant.
-        message = message_render("NEW_TOKEN_ARRIVAL", player.locale, earned_tokens=earned_tokens)
-        notification = notification_prepare(
-            user_id=user_id,
-            type="NEW_TOKEN_ARRIVAL",
-            kind=Notification.Kind.TRANSACTIONAL,
-            message=message,
-            payload={
-                "type": "NEW_TOKEN_ARRIVAL",
-                "user_id": user_id,
-                "earned_tokens": earned_tokens,
-                "message": message,
-            },
-            dedupe_key=f"corporate:{webhook_id}",
-            player=player,
-        )
-        reward = SiteReward(
+    with transaction.atomic():
+        try:
+            result = wallet_earn(
+                user_id=user_id,
+                amount=earned_tokens,
+                source=EARN_SOURCE,
+                idempotency_key=f"corporate:{webhook_id}",
+                details={"webhook_id": webhook_id, "reward_type": reward_type},
+            )
+        except IdempotencyKeyReused:  # the same webhook id with other content: Company A's id rules
+            return WebhookOutcome(webhook_id, duplicate=True)
+        if result.replayed:
+            return WebhookOutcome(webhook_id, duplicate=True)
+        SiteReward.objects.create(
             user_id=user_id,
             reward_type=reward_type,
             reward_value=earned_tokens,
             issued_at=issued_at,
             webhook_id=webhook_id,
+            action_id=result.entry.action_id,
+            ledger_entry_id=result.entry.id,
         )
-        return [
-            CompanionRow(reward, ledger_field="ledger_entry_id", action_field="action_id"),
-            CompanionRow(notification, conflict_field="dedupe_key", on_written=notification_stored),
-        ]
-
-    # The ledger's idempotency key (checked under the player's wallet lock) makes the grant once.
-    try:
-        result = wallet_earn(
+        locale = result.player.locale if result.player is not None else "ko"
+        message = text_render(NEW_TOKEN_ARRIVAL, locale, earned_tokens=earned_tokens)
+        notification_create(
             user_id=user_id,
-            amount=earned_tokens,
-            source=LedgerEntry.Source.CORPORATE,
-            idempotency_key=f"corporate:{webhook_id}",
-            details={"webhook_id": webhook_id, "reward_type": reward_type},
-            companions=rows,
+            type=NEW_TOKEN_ARRIVAL,
+            kind=Kind.TRANSACTIONAL,
+            message=message,
+            payload={"type": NEW_TOKEN_ARRIVAL, "user_id": user_id, "earned_tokens": earned_tokens, "message": message},
+            dedupe_key=f"corporate:{webhook_id}",
+            player=result.player,
         )
-    except IdempotencyKeyReused:  # the same webhook id with other content: Company A's id rules
-        return WebhookOutcome(webhook_id, duplicate=True)
-    # replayed: a redelivery, or a concurrent delivery that committed first
-    return WebhookOutcome(webhook_id, duplicate=result.replayed)
+    return WebhookOutcome(webhook_id, duplicate=False)
 
 
 def corporate_site_visit(
@@ -126,7 +115,7 @@ def corporate_site_visit(
             ],
             path="corporate",
         )
-        action_id = UserAction.objects.filter(event_id=event_id).values_list("id", flat=True).first()
+        action_id = action_id_of(event_id=event_id)
         _, created = SiteVisit.objects.get_or_create(
             webhook_id=webhook_id,
             defaults={

@@ -24,7 +24,7 @@ class Notification(models.Model):
         SUPPRESSED = "suppressed"
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="notifications", db_index=False)
+    user = models.ForeignKey("players.Player", on_delete=models.CASCADE, related_name="notifications", db_index=False)
     type = models.CharField(max_length=50)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     message = models.TextField()

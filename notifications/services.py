@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field
 from django.utils import timezone
 
 from core.sql import insert_fields, param, placeholder
 from notifications.models import Notification
 from notifications.policy import local_day_start, parse_quiet_hours, quiet_hours_end
-from notifications.recording import sent_recorder
 from notifications.transports import TransportError, get_transport
-from players.models import Player
-from players.selectors import player_from_row, player_with_protection_columns, protection_of
+from players.selectors import protection_of
+from players.services import player_get_or_create, player_lock
+
+if TYPE_CHECKING:
+    from players.models import Player
 
 logger = logging.getLogger(__name__)
 Kind = Notification.Kind
@@ -81,7 +81,6 @@ def _schedule_dispatch(notification: Notification) -> None:
         dispatch_notification.delay(notification.id)
 
 
-_FIELDS = [f.attname for f in Notification._meta.concrete_fields]
 _INSERT_FIELDS = insert_fields(Notification)
 
 
@@ -136,10 +135,10 @@ def notification_prepare(
     followed by ``notification_stored``.
     """
     now = now or timezone.now()
-    if player is None or player.id != user_id:
-        player, _ = Player.objects.get_or_create(id=user_id)
     if kind == Kind.MARKETING:
-        player = Player.objects.select_for_update().get(id=user_id)
+        player = player_lock(player_id=user_id)
+    elif player is None or player.id != user_id:
+        player = player_get_or_create(player_id=user_id)
     status, reason, send_after = Status.PENDING, "", None
     blocked = _protected(player, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
     if blocked:
@@ -210,50 +209,21 @@ def notification_create(
     return notification
 
 
-# The row to send, locked, with its player and their protection. The first column also makes this
-# transaction's commit skip the WAL flush: a delivery record may be lost in a crash (the push is
-# at-least-once and carries an idempotency key), so its commit need not wait for the disk
-# (PostgreSQL ``synchronous_commit``; set here rather than by a statement of its own).
-_LOCK_FOR_SEND_SQL = (
-    "SELECT set_config('synchronous_commit', 'off', true), "
-    f"{', '.join('n.' + f.column for f in Notification._meta.concrete_fields)}, "
-    f"{player_with_protection_columns('p', 'pp')} "
-    "FROM notifications n JOIN players p ON p.id = n.user_id LEFT JOIN player_protection pp ON pp.player_id = p.id "
-    "WHERE n.id = %s FOR UPDATE OF n"
-)
-_PAYLOAD_AT = _FIELDS.index("payload")
-_FIELD_BY_NAME: dict[str, Field[Any, Any]] = {f.name: f for f in Notification._meta.concrete_fields}
-
-
 def _lock_for_send(notification_id: int) -> Notification | None:
-    if connection.vendor != "postgresql":
-        return (
-            Notification.objects.select_for_update(of=("self",))
-            .select_related("user", "user__protection")
-            .filter(id=notification_id)
-            .first()
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(_LOCK_FOR_SEND_SQL, [notification_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row[1 : len(_FIELDS) + 1])
-    if isinstance(values[_PAYLOAD_AT], str):  # Django has the driver hand JSON over as text
-        values[_PAYLOAD_AT] = orjson.loads(values[_PAYLOAD_AT])
-    n = Notification.from_db(connection.alias, _FIELDS, values)
-    Notification.user.field.set_cached_value(n, player_from_row(row[len(_FIELDS) + 1 :]))
-    return n
+    """The row to send, locked, with its player and their protection."""
+    return (
+        Notification.objects.select_for_update(of=("self",))
+        .select_related("user", "user__protection")
+        .filter(id=notification_id)
+        .first()
+    )
 
 
 def _record(n: Notification, **changes: Any) -> None:
-    """Set ``changes`` on the row and on ``n`` (one UPDATE, no ORM query building)."""
+    """Set ``changes`` on the row and on ``n`` (one UPDATE)."""
     for name, value in changes.items():
         setattr(n, name, value)
-    fields = [_FIELD_BY_NAME[name] for name in changes]
-    sql = f"UPDATE notifications SET {', '.join(f'{f.column} = %s' for f in fields)} WHERE id = %s"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [param(f, v) for f, v in zip(fields, changes.values(), strict=True)] + [n.id])
+    Notification.objects.filter(id=n.id).update(**changes)
 
 
 def notification_send(*, notification_id: int, now: dt.datetime | None = None) -> str:
@@ -307,40 +277,22 @@ def notification_deliver(*, notification_id: int) -> str:
             continue
 
 
-# A first attempt that failed, recorded without a transaction of its own: one statement whose commit, like
-# the locked path's, need not wait for the disk (see _LOCK_FOR_SEND_SQL). Sent ones go to ``sent_recorder``.
-_RECORD_FAILED_FIRST_SQL = (
-    "WITH c AS (SELECT set_config('synchronous_commit', 'off', true)) "
-    "UPDATE notifications SET status = %s, attempts = 1, last_error = %s "
-    "FROM c WHERE id = %s AND status = 'pending' AND attempts = 0"
-)
-
-
-def _record_failed_first_attempt(notification_id: int, *, error: str) -> None:
-    status = Status.FAILED if settings.NOTIFICATIONS_MAX_ATTEMPTS <= 1 else Status.PENDING
-    if connection.vendor != "postgresql":
-        Notification.objects.filter(id=notification_id, status=Status.PENDING, attempts=0).update(
-            status=status, attempts=1, last_error=error
-        )
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(_RECORD_FAILED_FIRST_SQL, [status, error, notification_id])
-
-
 def _send_just_committed(n: Notification) -> str:
     """First attempt at a notification this process created a moment ago, right after its commit (no broker).
 
     Nothing else sends it meanwhile: the periodic dispatcher takes only rows held past their time or left
     pending for minutes. So there is no lock and no re-read here, and the rules were checked when the row was
-    written, in the same request. A sent push is recorded by ``sent_recorder`` (write-behind, one UPDATE for many);
-    after a transport error the locked path takes over the retries.
+    written, in the same request. The outcome is one UPDATE of a row still pending and never attempted; after a
+    transport error the locked path takes over the retries.
     """
+    first_attempt = Notification.objects.filter(id=n.id, status=Status.PENDING, attempts=0)
     try:
         get_transport().send(notification_id=n.id, payload=payload_for_wire(n.type, n.payload))
     except TransportError as exc:
-        _record_failed_first_attempt(n.id, error=str(exc)[:2000])
+        status = Status.FAILED if settings.NOTIFICATIONS_MAX_ATTEMPTS <= 1 else Status.PENDING
+        first_attempt.update(status=status, attempts=1, last_error=str(exc)[:2000])
         return notification_deliver(notification_id=n.id)
-    sent_recorder().add([(n.id, timezone.now())])
+    first_attempt.update(status=Status.SENT, is_sent=True, sent_at=timezone.now(), attempts=1, last_error="")
     return Status.SENT
 
 

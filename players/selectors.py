@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from players.models import Player, PlayerProtection
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def protection_as_dict(*, protection: PlayerProtection, now: dt.datetime) -> dict[str, Any]:
@@ -82,7 +85,54 @@ def protection_columns(alias: str) -> str:
 
 def protection_from_row(values: Sequence[Any], *, using: str = "default") -> PlayerProtection | None:
     """A PlayerProtection from a row of ``protection_columns``, None when its primary key is NULL (a LEFT JOIN that
-    found no row). The values must be Python values as PostgreSQL's driver returns them."""
+    found no row). Times may come as PostgreSQL's driver gives them (aware) or as SQLite does (naive UTC, or text)."""
     if values[0] is None:
         return None
+    values = [_aware(v) if i in _PROTECTION_TIME_COLUMNS else v for i, v in enumerate(values)]
     return PlayerProtection.from_db(using, PROTECTION_FIELDS, values)
+
+
+_PROTECTION_TIME_COLUMNS = frozenset(
+    i for i, f in enumerate(PlayerProtection._meta.concrete_fields) if f.get_internal_type() == "DateTimeField"
+)
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+# --- which players there are ------------------------------------------------------------------------------------
+
+
+def player_exists(*, player_id: int) -> bool:
+    return Player.objects.filter(id=player_id).exists()
+
+
+def player_count() -> int:
+    return Player.objects.count()
+
+
+def player_timezones(*, first_id: int, last_id: int) -> dict[int, str]:
+    """``{player id: IANA time zone}`` for the players with ids in [first_id, last_id]."""
+    return dict(Player.objects.filter(id__gte=first_id, id__lte=last_id).values_list("id", "timezone"))
+
+
+def player_id_chunks(*, size: int) -> Iterator[list[int]]:
+    """The ids of every player, in order, by ``size`` (keyset pages)."""
+    last = 0
+    while True:
+        ids = list(Player.objects.filter(id__gt=last).order_by("id").values_list("id", flat=True)[:size])
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def player_id_ranges(*, size: int) -> Iterator[tuple[int, int]]:
+    """Consecutive [first, last] player-id ranges of at most ``size`` players, by keyset."""
+    for ids in player_id_chunks(size=size):
+        yield ids[0], ids[-1]

@@ -53,6 +53,13 @@ def player_get_or_create(*, player_id: int) -> Player:
     return player
 
 
+def player_lock(*, player_id: int) -> Player:
+    """The player's row, made on first sight and locked until the caller's transaction ends: writes that must not
+    race for one player (the marketing push cap) take it first."""
+    player_get_or_create(player_id=player_id)
+    return Player.objects.select_for_update().get(id=player_id)
+
+
 def _protection_for_update(player_id: int) -> PlayerProtection:
     player_get_or_create(player_id=player_id)
     PlayerProtection.objects.get_or_create(player_id=player_id)

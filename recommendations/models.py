@@ -57,7 +57,7 @@ class PlayerHarmMarker(models.Model):
         LATE_NIGHT_SESSIONS = "LATE_NIGHT_SESSIONS", "Late-night sessions"
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="harm_markers", db_index=False)
+    user = models.ForeignKey("players.Player", on_delete=models.CASCADE, related_name="harm_markers", db_index=False)
     marker = models.CharField(max_length=40, choices=Marker.choices)
     detected_at = models.DateTimeField()
     as_of = models.DateTimeField()
@@ -80,7 +80,7 @@ class PlayerPlayHours(models.Model):
     (index 0 = 00:00-01:00 local). Players without a round in the window have no row.
     """
 
-    user = models.OneToOneField(Player, on_delete=models.CASCADE, primary_key=True, related_name="play_hours")
+    user = models.OneToOneField("players.Player", on_delete=models.CASCADE, primary_key=True, related_name="play_hours")
     hours = models.JSONField(help_text="24 counts of game rounds, by local hour (0-23).")
     rounds = models.PositiveIntegerField(help_text="Rounds in the window (the sum of hours).")
     as_of = models.DateTimeField(help_text="The run that wrote this row; its window is the 30 days before.")
@@ -125,7 +125,9 @@ class RecommendationImpression(models.Model):
     proposal_id = models.UUIDField(
         primary_key=True, help_text="The id returned with the proposal (UUID v8, time-ordered, signed for its player)."
     )
-    user = models.ForeignKey(Player, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
+    user = models.ForeignKey(
+        "players.Player", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     proposal_type = models.CharField(max_length=40, blank=True)
     rule = models.CharField(max_length=40, blank=True, help_text="The rule that produced the proposal.")
     position = models.PositiveSmallIntegerField(null=True, help_text="0-based place in the answer's list.")

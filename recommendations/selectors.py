@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import zoneinfo
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 import orjson
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Count, Q
-from django.db.models.functions import ExtractHour
 
-from activity.models import UserAction
+from activity.selectors import actions_by_local_hour, actions_stream
 from core.hotstore import hot_store, key_streak_count
 from core.timezones import zone
-from players.models import Player, PlayerProtection
 from players.selectors import protection_columns, protection_from_row
 from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context
 from recommendations.harm import NOT_IN_APP, HarmEvent, HarmThresholds
@@ -37,18 +33,15 @@ def harm_events_by_player(
 ) -> Iterator[tuple[int, list[HarmEvent]]]:
     """``(user_id, events)`` for each player with ids in [first_id, last_id] who has actions the detectors use,
     in player order: spends over the whole history the spend norm needs, the other in-app actions over the
-    recent nights. One query, streamed (a server-side cursor on PostgreSQL), in (user_id, time) order."""
-    spend_since = as_of - thresholds.history
-    session_since = as_of - thresholds.session_history
-    rows = (
-        UserAction.objects.filter(user_id__gte=first_id, user_id__lte=last_id, action_timestamp__lte=as_of)
-        .filter(
-            Q(action_type="SPEND_CYBER_TOKENS", action_timestamp__gte=spend_since)
-            | (Q(action_timestamp__gte=session_since) & ~Q(action_type__in=NOT_IN_APP))
-        )
-        .order_by("user_id", "action_timestamp", "id")
-        .values_list("user_id", "action_timestamp", "action_type", "metadata")
-        .iterator(chunk_size=chunk_size)
+    recent nights (``activity.selectors.actions_stream``: one query, streamed, in (user_id, time) order)."""
+    rows = actions_stream(
+        first_id=first_id,
+        last_id=last_id,
+        until=as_of,
+        spends_since=as_of - thresholds.history,
+        others_since=as_of - thresholds.session_history,
+        others_excluded=NOT_IN_APP,
+        chunk_size=chunk_size,
     )
     current: int | None = None
     events: list[HarmEvent] = []
@@ -62,16 +55,8 @@ def harm_events_by_player(
         yield current, events
 
 
-def player_timezones(*, first_id: int, last_id: int) -> dict[int, str]:
-    return dict(Player.objects.filter(id__gte=first_id, id__lte=last_id).values_list("id", "timezone"))
-
-
 def harm_marker_names(*, user_id: int) -> frozenset[str]:
     return frozenset(PlayerHarmMarker.objects.filter(user_id=user_id).values_list("marker", flat=True))
-
-
-def player_count() -> int:
-    return Player.objects.count()
 
 
 # --- a player's recommendation context: one SQL statement and one Redis round trip ---------------------------
@@ -245,7 +230,7 @@ def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
         row: Sequence[Any] = cursor.fetchone()
-    return _context_from_row(row, now=now, streak=_win_streak(player_id), vendor=conn.vendor)
+    return _context_from_row(row, now=now, streak=_win_streak(player_id))
 
 
 def _win_streak(player_id: int) -> int:
@@ -259,7 +244,7 @@ def _win_streak(player_id: int) -> int:
         return 0
 
 
-def _context_from_row(row: Sequence[Any], *, now: dt.datetime, streak: int, vendor: str) -> Context:
+def _context_from_row(row: Sequence[Any], *, now: dt.datetime, streak: int) -> Context:
     r = ContextRow._make(row[:_N_CONTEXT_COLUMNS])
     peak = DEFAULT_PEAK_HOUR if r.peak_hour is None else int(r.peak_hour)
     if r.locale is None or r.timezone is None:  # no players row
@@ -267,7 +252,7 @@ def _context_from_row(row: Sequence[Any], *, now: dt.datetime, streak: int, vend
     paused: str | None = None
     paused_until: dt.datetime | None = None
     limit_reached = False
-    protection = _protection(row[_N_CONTEXT_COLUMNS:], vendor)
+    protection = protection_from_row(row[_N_CONTEXT_COLUMNS:])
     if protection is not None:
         protection.apply_due(now)  # a pending raise whose time has come counts, as in the wallet (not saved)
         if protection.is_self_excluded(now):
@@ -298,19 +283,6 @@ def _context_from_row(row: Sequence[Any], *, now: dt.datetime, streak: int, vend
     )
 
 
-def _protection(values: Sequence[Any], vendor: str) -> PlayerProtection | None:
-    """The player's protection row from the statement's last columns (None without one). SQLite gives its times
-    naive (UTC)."""
-    if values[0] is not None and vendor != "postgresql":
-        values = [_aware(v) if i in _PROTECTION_TIME_COLUMNS else v for i, v in enumerate(values)]
-    return protection_from_row(values)
-
-
-_PROTECTION_TIME_COLUMNS = frozenset(
-    i for i, f in enumerate(PlayerProtection._meta.concrete_fields) if f.get_internal_type() == "DateTimeField"
-)
-
-
 # --- the play-hour rollup's reads ------------------------------------------------------------------------------
 
 ROUND_TYPES = ("GAME_PLAY", "FAIL_GAME")  # a game round, won, lost or failed
@@ -321,23 +293,8 @@ def play_hour_counts(
 ) -> list[tuple[int, int, int]]:
     """``(user_id, local hour, rounds)`` for the players with ids in [first_id, last_id] whose timezone is
     ``timezone``: their game rounds in [since, until), grouped by hour of day on their clock. One query."""
-    try:
-        tz = zone(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = dt.UTC  # a name the model's validator would refuse: read as UTC, like the engine does
-    return list(
-        UserAction.objects.filter(
-            user_id__gte=first_id,
-            user_id__lte=last_id,
-            user__timezone=timezone,
-            action_type__in=ROUND_TYPES,
-            action_timestamp__gte=since,
-            action_timestamp__lt=until,
-        )
-        .annotate(hour=ExtractHour("action_timestamp", tzinfo=tz))
-        .values_list("user_id", "hour")
-        .annotate(rounds=Count("id"))
-        .order_by()
+    return actions_by_local_hour(
+        first_id=first_id, last_id=last_id, timezone=timezone, action_types=ROUND_TYPES, since=since, until=until
     )
 
 

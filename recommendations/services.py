@@ -15,9 +15,9 @@ import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
-from activity.selectors import player_id_ranges
 from core.exceptions import NotFound
 from core.timezones import zone
+from players.selectors import player_id_ranges, player_timezones
 from recommendations.engine import HOURS, Context, Recommendation, recommend
 from recommendations.harm import HarmThresholds, detect_harm_markers
 from recommendations.impressions import ImpressionRow, impression_buffer
@@ -33,7 +33,6 @@ from recommendations.selectors import (
     DEFAULT_PEAK_HOUR,
     harm_events_by_player,
     play_hour_counts,
-    player_timezones,
     recommendation_context,
 )
 

@@ -13,9 +13,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from activity.models import UserReward
-from players.models import Player
-
 
 class Group(models.TextChoices):
     """The spec's groups, spelled as the spec spells them. Lowest first."""
@@ -46,7 +43,7 @@ class UserSegment(models.Model):
     ``recency_days`` is null when the player has no action before ``as_of``.
     """
 
-    user = models.OneToOneField(Player, on_delete=models.CASCADE, primary_key=True, related_name="segment")
+    user = models.OneToOneField("players.Player", on_delete=models.CASCADE, primary_key=True, related_name="segment")
     rfm_group = models.CharField(max_length=20, choices=Group.choices, default=Group.LOW)
     risk_profile = models.CharField(max_length=20, choices=RiskProfile.choices, null=True, blank=True)
     streak_count = models.IntegerField(default=0, help_text="Copy of Redis user:{id}:streak_count at the last run.")
@@ -182,7 +179,7 @@ class SegmentHistory(models.Model):
         SKIPPED = "skipped", "already paid for this group and date"
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="segment_history", db_index=False)
+    user = models.ForeignKey("players.Player", on_delete=models.CASCADE, related_name="segment_history", db_index=False)
     as_of = models.DateField()
     from_group = models.CharField(max_length=20, choices=Group.choices, null=True, blank=True)
     to_group = models.CharField(max_length=20, choices=Group.choices)
@@ -198,7 +195,9 @@ class SegmentHistory(models.Model):
     reward_state = models.CharField(max_length=10, choices=RewardState.choices, default=RewardState.NONE)
     reward_tokens = models.BigIntegerField(null=True, blank=True, help_text="What the rise pays (set when pending).")
     rewarded_at = models.DateTimeField(null=True, blank=True)
-    user_reward = models.OneToOneField(UserReward, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    user_reward = models.OneToOneField(
+        "activity.UserReward", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         db_table = "user_segment_history"

@@ -31,13 +31,12 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from activity.models import UserReward
+from activity.services import reward_record
 from core.exceptions import DomainError, InvalidInput, NotFound
 from core.hotstore import hot_store, key_streak_count
 from notifications.messages import message_render
-from notifications.models import Notification
-from notifications.services import notification_create
-from players.models import Player
+from notifications.services import Kind, notification_create
+from players.selectors import player_exists
 from segments import rfm_sql
 from segments.models import (
     GROUP_RANK,
@@ -87,7 +86,7 @@ class UserService:
         segment = UserSegment.objects.filter(user_id=user_id).first()
         if segment is not None:
             return segment
-        if not Player.objects.filter(id=user_id).exists():
+        if not player_exists(player_id=user_id):
             raise NotFound(f"No player {user_id}.")
         # Concurrent first reads (or the batch) may create it too: insert unless present, then read.
         UserSegment.objects.bulk_create([UserSegment(user_id=user_id)], ignore_conflicts=True)
@@ -750,8 +749,8 @@ def segment_reward_pay(*, history_id: int) -> bool:
                 reward_state=SegmentHistory.RewardState.SKIPPED, rewarded_at=now
             )
             return False
-        reward = UserReward.objects.create(
-            user_id=history.user_id,
+        reward_id = reward_record(
+            player_id=history.user_id,
             reward_type=REWARD_TYPE,
             reward_value=amount,
             awarded_at=now,
@@ -762,7 +761,7 @@ def segment_reward_pay(*, history_id: int) -> bool:
         notification_create(
             user_id=history.user_id,
             type=NOTIFICATION_TYPE,
-            kind=Notification.Kind.MARKETING,
+            kind=Kind.MARKETING,
             message=message,
             payload={
                 "type": NOTIFICATION_TYPE,
@@ -777,6 +776,6 @@ def segment_reward_pay(*, history_id: int) -> bool:
             now=now,
         )
         SegmentHistory.objects.filter(id=history.id).update(
-            reward_state=SegmentHistory.RewardState.PAID, rewarded_at=now, user_reward=reward
+            reward_state=SegmentHistory.RewardState.PAID, rewarded_at=now, user_reward_id=reward_id
         )
     return True

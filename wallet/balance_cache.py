@@ -10,25 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from core.hotstore import RedisScript, hot_store, key_last_action_ts
+from core.hotstore import RedisScript, hot_store
 
 logger = logging.getLogger(__name__)
 
-# Per player three keys (balance, its sequence number, last_action_ts) and four arguments (balance, sequence
-# number, force, the time of the action the ledger row recorded or "").
+# Per player two keys (balance, its sequence number) and three arguments (balance, sequence number, force).
 _SET_IF_NEWER_LUA = """
 local n = 0
-for i = 1, #KEYS, 3 do
-  local j = (i - 1) / 3 * 4
+for i = 1, #KEYS, 2 do
+  local j = (i - 1) / 2 * 3
   local seq = tonumber(ARGV[j + 2])
   local cur = tonumber(redis.call('GET', KEYS[i + 1]) or '-1')
   if seq > cur or (ARGV[j + 3] == '1' and seq >= cur) then
     redis.call('SET', KEYS[i], ARGV[j + 1])
     redis.call('SET', KEYS[i + 1], seq)
     n = n + 1
-  end
-  if ARGV[j + 4] ~= '' and tonumber(ARGV[j + 4]) > tonumber(redis.call('GET', KEYS[i + 2]) or '0') then
-    redis.call('SET', KEYS[i + 2], ARGV[j + 4])
   end
 end
 return n
@@ -44,39 +40,25 @@ def key_balance_seq(user_id: int) -> str:
     return f"user:{user_id}:cyber_token_balance_seq"
 
 
-def balance_cache_set(
-    values: Mapping[int, tuple[int, int]], *, force: bool = False, acted_at: Mapping[int, int] | None = None
-) -> int:
-    """Write ``{user_id: (balance, ledger_seq)}`` where newer (or, with force, not older). One round trip.
-
-    ``acted_at`` (``{user_id: unix seconds}``) moves each player's ``last_action_ts`` forward in the same
-    round trip, for the action a ledger row recorded.
-    """
+def balance_cache_set(values: Mapping[int, tuple[int, int]], *, force: bool = False) -> int:
+    """Write ``{user_id: (balance, ledger_seq)}`` where newer (or, with force, not older). One round trip."""
     if not values:
         return 0
-    acted_at = acted_at or {}
     if hot_store.is_redis:
         keys: list[str] = []
         args: list[int | str] = []
         for user_id, (balance, seq) in values.items():
-            keys += [key_balance(user_id), key_balance_seq(user_id), key_last_action_ts(user_id)]
-            args += [balance, seq, "1" if force else "0", acted_at.get(user_id, "")]
+            keys += [key_balance(user_id), key_balance_seq(user_id)]
+            args += [balance, seq, "1" if force else "0"]
         return int(hot_store.run_script(_SET_IF_NEWER, keys, args))
     cache = hot_store.cache
     written = 0
-    current = cache.get_many([key_balance_seq(u) for u in values] + [key_last_action_ts(u) for u in acted_at])
+    current = cache.get_many([key_balance_seq(u) for u in values])
     for user_id, (balance, seq) in values.items():
         cur = int(current.get(key_balance_seq(user_id), -1))
         if seq > cur or (force and seq >= cur):
             cache.set_many({key_balance(user_id): balance, key_balance_seq(user_id): seq}, timeout=None)
             written += 1
-    moved = {
-        key_last_action_ts(u): ts
-        for u, ts in acted_at.items()
-        if u in values and int(current.get(key_last_action_ts(u)) or 0) < ts
-    }
-    if moved:
-        cache.set_many(moved, timeout=None)
     return written
 
 
@@ -126,13 +108,9 @@ def balance_cache_get(user_id: int) -> int | None:
         return None
 
 
-def balance_cache_set_quietly(
-    user_id: int, balance: int, seq: int, *, force: bool = False, acted_at: int | None = None
-) -> None:
+def balance_cache_set_quietly(user_id: int, balance: int, seq: int, *, force: bool = False) -> None:
     """After-commit hook: a failure leaves the key stale or missing, which reads and reconciliation repair."""
     try:
-        balance_cache_set(
-            {user_id: (balance, seq)}, force=force, acted_at=None if acted_at is None else {user_id: acted_at}
-        )
+        balance_cache_set({user_id: (balance, seq)}, force=force)
     except Exception:
         logger.exception("balance cache update failed for player %s", user_id)

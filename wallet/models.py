@@ -5,9 +5,6 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from activity.models import UserAction
-from players.models import Player
-
 
 class Wallet(models.Model):
     """A player's current balance: the running sum of their ledger, kept in the same transaction.
@@ -16,7 +13,7 @@ class Wallet(models.Model):
     older value can never overwrite a newer one there.
     """
 
-    player = models.OneToOneField(Player, on_delete=models.PROTECT, primary_key=True, related_name="wallet")
+    player = models.OneToOneField("players.Player", on_delete=models.PROTECT, primary_key=True, related_name="wallet")
     balance = models.BigIntegerField(default=0)
     last_entry_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
@@ -65,7 +62,7 @@ class LedgerEntry(models.Model):
         REWARD = "reward"
 
     id = models.BigAutoField(primary_key=True)
-    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="ledger", db_index=False)
+    player = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="ledger", db_index=False)
     idempotency_key = models.CharField(max_length=200)
     request_hash = models.CharField(max_length=64, help_text="SHA-256 of the request that made this row.")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -74,7 +71,7 @@ class LedgerEntry(models.Model):
     balance_after = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     action = models.ForeignKey(
-        UserAction, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "activity.UserAction", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     actor = models.CharField(max_length=150, blank=True, help_text="Who asked: service key name, staff user.")
     reason = models.TextField(blank=True)

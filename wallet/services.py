@@ -8,23 +8,22 @@ written together. After commit Redis' copy of the balance follows.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
-from activity.models import UserAction
+from activity.services import action_insert_params, action_insert_sql, action_record, hot_metrics_apply
+from activity.validation import ParsedAction
 from core.exceptions import DomainError, InvalidInput
-from core.sql import insert_fields, param, placeholder
-from players.models import Player, PlayerProtection
+from core.hotstore import ActivityUpdate
 from players.selectors import player_from_row, player_with_protection_columns, protection_of
+from players.services import player_ensure_many, player_get_or_create
 from wallet.balance_cache import balance_cache_set_quietly
 from wallet.errors import (
     IdempotencyKeyReused,
@@ -34,6 +33,9 @@ from wallet.errors import (
     SpendLimitReached,
 )
 from wallet.models import LedgerEntry, Wallet
+
+if TYPE_CHECKING:
+    from players.models import Player, PlayerProtection
 
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
@@ -60,26 +62,6 @@ def _event_id_for(key: str) -> str:
 Check = Callable[[Wallet, dt.datetime], None]
 
 
-@dataclass
-class CompanionRow:
-    """A row of the caller's written together with the ledger row: in the same statement on PostgreSQL.
-
-    ``ledger_field`` and ``action_field`` name the attributes that take the new ledger row's and action's ids.
-    With ``conflict_field`` (a unique column) a row already holding that value is left alone and this one is
-    not written. ``on_written(instance)`` runs in the transaction once the row is stored, its id set.
-    """
-
-    instance: Model
-    ledger_field: str | None = None
-    action_field: str | None = None
-    conflict_field: str | None = None
-    on_written: Callable[[Any], None] | None = None
-
-
-# The caller's rows for a new ledger row, built under the wallet lock from the player (with their protection).
-Companions = Callable[[Player], Sequence[CompanionRow]]
-
-
 def _locked_wallets() -> Any:
     # The player and their protection come along in the same query (the rule checks and the caller
     # need them); only the wallet row is locked.
@@ -91,13 +73,6 @@ _LOCK_SQL = (
     f"SELECT w.player_id, w.balance, w.last_entry_id, w.updated_at, {player_with_protection_columns('p', 'pp')} "
     "FROM wallets w JOIN players p ON p.id = w.player_id LEFT JOIN player_protection pp ON pp.player_id = p.id "
     "WHERE w.player_id = %s FOR UPDATE OF w"
-)
-# A player first seen here gets the players row (defaults as players.services.player_ensure_many) and the wallet.
-_ENSURE_SQL = (
-    "WITH p AS (INSERT INTO players (id, signup_at, locale, timezone, age_verified) "
-    "VALUES (%s, %s, 'ko', %s, false) ON CONFLICT (id) DO NOTHING) "
-    "INSERT INTO wallets (player_id, balance, last_entry_id, updated_at) VALUES (%s, 0, 0, %s) "
-    "ON CONFLICT (player_id) DO NOTHING"
 )
 
 
@@ -117,34 +92,31 @@ def _lock_wallet(player_id: int, now: dt.datetime) -> Wallet:
     the player and wallet are made on first use."""
     if connection.vendor == "postgresql":
         wallet = _lock_wallet_pg(player_id)
-        if wallet is None:
-            with connection.cursor() as cursor:  # concurrent first uses wait on each other's insert here
-                cursor.execute(_ENSURE_SQL, [player_id, now, settings.BUSINESS_TIMEZONE, player_id, now])
+        if wallet is None:  # first use: the player and the wallet are made (concurrent first uses wait here)
+            player_ensure_many(first_seen={player_id: now})
+            Wallet.objects.bulk_create([Wallet(player_id=player_id, updated_at=now)], ignore_conflicts=True)
             wallet = _lock_wallet_pg(player_id)
         assert wallet is not None
         return wallet
     # SQLite: BEGIN IMMEDIATE (settings) already holds the database's write lock.
     wallet = _locked_wallets().filter(player_id=player_id).first()
     if wallet is None:
-        Player.objects.get_or_create(id=player_id)
+        player_get_or_create(player_id=player_id)
         Wallet.objects.get_or_create(player_id=player_id)
         wallet = _locked_wallets().get(player_id=player_id)
     return wallet
 
 
-def _replay(key: str, fingerprint: str, key_field: str) -> LedgerEntry | None:
-    """The row already written under ``key``, if any (IdempotencyKeyReused when it was another request)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id, request_hash FROM token_ledger WHERE idempotency_key = %s", [key])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    if row[1] != fingerprint:
+def _replay(posting: Posting) -> LedgerEntry | None:
+    """The row already written under the posting's key, if any (IdempotencyKeyReused when it was another
+    request)."""
+    existing = LedgerEntry.objects.filter(idempotency_key=posting.idempotency_key).first()
+    if existing is not None and existing.request_hash != posting.fingerprint:
         raise IdempotencyKeyReused(
-            f"This {key_field} was used with a different request.",
-            fields={key_field: ["Already used with a different request body."]},
+            f"This {posting.key_field} was used with a different request.",
+            fields={posting.key_field: ["Already used with a different request body."]},
         )
-    return LedgerEntry.objects.get(id=row[0])
+    return existing
 
 
 @dataclass(frozen=True)
@@ -171,14 +143,13 @@ class Posting:
     key_field: str = "idempotency_key"
 
 
-def ledger_post(posting: Posting, *, check: Check | None = None, companions: Companions | None = None) -> LedgerResult:
+def ledger_post(posting: Posting, *, check: Check | None = None) -> LedgerResult:
     """Record one balance change exactly once (the shared path of every wallet write).
 
     Idempotent by ``idempotency_key``: a retry returns the first row (``replayed``); the same key with
     another request raises IdempotencyKeyReused. ``check(wallet, now)`` runs under the lock before
-    writing (protection rules). A balance never goes below zero. ``companions(player)`` gives the caller's
-    rows to write with a new ledger row, under the lock and in the same transaction; for a replay (on
-    PostgreSQL known only by the writing statement) they are not written. So it must only build rows.
+    writing (protection rules). A balance never goes below zero. A caller that writes rows of its own with a
+    new ledger row (Company A's ``site_rewards``) opens the transaction around this call and writes them after it.
 
     Run on its own this is one transaction with no savepoint; inside a caller's transaction it takes one.
     """
@@ -189,10 +160,7 @@ def ledger_post(posting: Posting, *, check: Check | None = None, companions: Com
         with transaction.atomic():
             wallet = _lock_wallet(posting.player_id, now)
             # After the lock: a concurrent request with the same key has committed or not started.
-            if (
-                not key_checked_in_write
-                and (existing := _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)) is not None
-            ):
+            if not key_checked_in_write and (existing := _replay(posting)) is not None:
                 return LedgerResult(existing, replayed=True)
             try:
                 if check is not None:
@@ -205,39 +173,36 @@ def ledger_post(posting: Posting, *, check: Check | None = None, companions: Com
                     )
             except DomainError:
                 # A retry of a request that went through gets its first answer, whatever the rules say now.
-                if (
-                    key_checked_in_write
-                    and (existing := _replay(posting.idempotency_key, posting.fingerprint, posting.key_field))
-                    is not None
-                ):
+                if key_checked_in_write and (existing := _replay(posting)) is not None:
                     return LedgerResult(existing, replayed=True)
                 raise
-            rows = list(companions(wallet.player)) if companions is not None else []
-            entry = _write(posting, now, new_balance, rows)
+            entry = _write(posting, now, new_balance)
             if entry is None:  # the key was used already (checked by the writing statement, which wrote nothing)
-                existing = _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)
+                existing = _replay(posting)
                 assert existing is not None
                 return LedgerResult(existing, replayed=True)
-            acted_at = None if posting.action_type is None else int(now.timestamp())
-            transaction.on_commit(
-                lambda: balance_cache_set_quietly(posting.player_id, new_balance, entry.id, acted_at=acted_at)
-            )
-            for row in rows:
-                if row.instance.pk is not None and row.on_written is not None:
-                    row.on_written(row.instance)
+            transaction.on_commit(lambda: _after_commit(posting, entry, now))
             return LedgerResult(entry, replayed=False, player=wallet.player)
     except IntegrityError:
         # A concurrent request with the same key committed first (possible only where row locks are not
         # taken, or for the same key sent for another player): answer as a retry.
-        existing = _replay(posting.idempotency_key, posting.fingerprint, posting.key_field)
+        existing = _replay(posting)
         if existing is None:
             raise
         return LedgerResult(existing, replayed=True)
 
 
-def _write(posting: Posting, now: dt.datetime, new_balance: int, rows: Sequence[CompanionRow]) -> LedgerEntry | None:
-    """The action (if any), the ledger row, the wallet's new balance and the caller's rows; the caller holds
-    the wallet lock.
+def _after_commit(posting: Posting, entry: LedgerEntry, now: dt.datetime) -> None:
+    """Redis' copy of the balance follows the committed row; the action it recorded moves the player's hot metrics
+    (activity's, through activity's service). Each failure is logged and repaired later (reads and the nightly
+    reconciliation; the nightly hot-metric repair)."""
+    balance_cache_set_quietly(posting.player_id, entry.balance_after, entry.id)
+    if posting.action_type is not None:
+        hot_metrics_apply({posting.player_id: ActivityUpdate(int(now.timestamp()))})
+
+
+def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry | None:
+    """The action (if any), the ledger row and the wallet's new balance; the caller holds the wallet lock.
 
     On PostgreSQL one statement, which first looks the idempotency key up and writes nothing when it is
     taken: None then (the caller answers with the existing row).
@@ -255,45 +220,24 @@ def _write(posting: Posting, now: dt.datetime, new_balance: int, rows: Sequence[
         reason=posting.reason,
         details=posting.details or {},
     )
-    action_type = posting.action_type
-    event_id = None if action_type is None else posting.event_id or _event_id_for(posting.idempotency_key)
+    action = None
+    if posting.action_type is not None:
+        event_id = posting.event_id or _event_id_for(posting.idempotency_key)
+        action = ParsedAction(event_id, posting.player_id, posting.action_type, now, posting.action_metadata or {})
     if connection.vendor == "postgresql":
-        if not _write_pg(posting, entry, event_id, rows):
-            return None
-        return entry
-    if action_type is not None and event_id is not None:
-        entry.action = UserAction.objects.create(
-            event_id=event_id,
-            user_id=posting.player_id,
-            action_type=action_type,
-            metadata=posting.action_metadata or {},
-            action_timestamp=now,
-        )
+        return entry if _write_pg(entry, action) else None
+    if action is not None:
+        entry.action_id = action_record(action)
     entry.save(force_insert=True)
     Wallet.objects.filter(player_id=posting.player_id).update(
         balance=new_balance, last_entry_id=entry.id, updated_at=timezone.now()
     )
-    for row in rows:
-        _link(row, entry)
-        try:
-            with transaction.atomic(savepoint=row.conflict_field is not None):
-                row.instance.save(force_insert=True)
-        except IntegrityError:
-            if row.conflict_field is None:
-                raise
-            row.instance.pk = None
     return entry
 
 
-def _link(row: CompanionRow, entry: LedgerEntry) -> None:
-    if row.ledger_field is not None:
-        setattr(row.instance, row.ledger_field, entry.id)
-    if row.action_field is not None:
-        setattr(row.instance, row.action_field, entry.action_id)
-
-
-# Each write runs only when the key is free (r empty). The statement's snapshot is taken after the wallet
-# lock was granted, so it sees a twin request that committed while this one waited.
+# One statement: the key check (r), the action (a, activity's INSERT), the ledger row (l) and the balance (w). Each
+# write runs only when the key is free (r empty). The statement's snapshot is taken after the wallet lock was
+# granted, so it sees a twin request that committed while this one waited.
 _KEY_USED = "SELECT 1 FROM token_ledger WHERE idempotency_key = %(key)s"
 _LEDGER_INSERT = (
     "INSERT INTO token_ledger (player_id, idempotency_key, request_hash, kind, source, amount, balance_after, "
@@ -305,50 +249,20 @@ _WALLET_UPDATE = (
     "UPDATE wallets SET balance = %(balance)s, last_entry_id = (SELECT id FROM l), "
     "updated_at = statement_timestamp() WHERE player_id = %(player)s AND EXISTS (SELECT 1 FROM l)"
 )
-_ACTION_INSERT = (
-    "INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
-    "SELECT %(event_id)s, %(player)s, %(action_type)s, %(metadata)s::jsonb, %(now)s "
-    "WHERE NOT EXISTS (SELECT 1 FROM r) RETURNING id"
+_WRITE_WITH_ACTION = (
+    f"WITH r AS ({_KEY_USED}), a AS ({action_insert_sql(when='NOT EXISTS (SELECT 1 FROM r)')}), "
+    f"l AS ({_LEDGER_INSERT.format(action_id='(SELECT id FROM a)')}), w AS ({_WALLET_UPDATE}) "
+    "SELECT (SELECT id FROM l), (SELECT id FROM a)"
 )
-_WRITES = {
-    True: (
-        f"WITH r AS ({_KEY_USED}), a AS ({_ACTION_INSERT}), "
-        f"l AS ({_LEDGER_INSERT.format(action_id='(SELECT id FROM a)')}), w AS ({_WALLET_UPDATE})"
-    ),
-    False: f"WITH r AS ({_KEY_USED}), l AS ({_LEDGER_INSERT.format(action_id='NULL')}), w AS ({_WALLET_UPDATE})",
-}
+_WRITE = (
+    f"WITH r AS ({_KEY_USED}), l AS ({_LEDGER_INSERT.format(action_id='NULL')}), w AS ({_WALLET_UPDATE}) "
+    "SELECT (SELECT id FROM l), NULL"
+)
 
 
-@functools.cache
-def _write_sql(with_action: bool, shapes: tuple[tuple[type[Model], str | None, str | None, str | None], ...]) -> str:
-    """One statement (one round trip) for the key check, the three writes and the caller's rows (each written
-    only when the ledger row was)."""
-    parts = [_WRITES[with_action]]
-    for i, (model, ledger_field, action_field, conflict_field) in enumerate(shapes):
-        fields = insert_fields(model)
-        values = []
-        for j, f in enumerate(fields):
-            if f.attname == ledger_field:
-                values.append("(SELECT id FROM l)")
-            elif f.attname == action_field:
-                values.append("(SELECT id FROM a)" if with_action else "NULL")
-            else:
-                values.append(placeholder(f, f"c{i}_{j}", typed=True))
-        conflict = ""
-        if conflict_field is not None:
-            conflict = f" ON CONFLICT ({next(f.column for f in fields if f.attname == conflict_field)}) DO NOTHING"
-        parts.append(
-            f", c{i} AS (INSERT INTO {model._meta.db_table} ({', '.join(f.column for f in fields)}) "
-            f"SELECT {', '.join(values)} WHERE EXISTS (SELECT 1 FROM l){conflict} RETURNING id)"
-        )
-    selected = ["(SELECT id FROM l)", "(SELECT id FROM a)" if with_action else "NULL"]
-    selected += [f"(SELECT id FROM c{i})" for i in range(len(shapes))]
-    return "".join(parts) + " SELECT " + ", ".join(selected)
-
-
-def _write_pg(posting: Posting, entry: LedgerEntry, event_id: str | None, rows: Sequence[CompanionRow]) -> bool:
+def _write_pg(entry: LedgerEntry, action: ParsedAction | None) -> bool:
     params: dict[str, Any] = {
-        "player": posting.player_id,
+        "player": entry.player_id,
         "key": entry.idempotency_key,
         "hash": entry.request_hash,
         "kind": entry.kind,
@@ -359,30 +273,16 @@ def _write_pg(posting: Posting, entry: LedgerEntry, event_id: str | None, rows: 
         "actor": entry.actor,
         "reason": entry.reason,
         "details": orjson.dumps(entry.details).decode(),
-        "event_id": event_id,
-        "action_type": posting.action_type,
-        "metadata": orjson.dumps(posting.action_metadata or {}).decode(),
     }
-    for i, row in enumerate(rows):
-        for j, f in enumerate(insert_fields(type(row.instance))):
-            if f.attname not in (row.ledger_field, row.action_field):
-                params[f"c{i}_{j}"] = param(f, getattr(row.instance, f.attname))
-    sql = _write_sql(
-        event_id is not None, tuple((type(r.instance), r.ledger_field, r.action_field, r.conflict_field) for r in rows)
-    )
+    if action is not None:
+        params.update(action_insert_params(action))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        entry.id, entry.action_id, *row_ids = cursor.fetchone()
+        cursor.execute(_WRITE if action is None else _WRITE_WITH_ACTION, params)
+        entry.id, entry.action_id = cursor.fetchone()
     if entry.id is None:
         return False
     entry._state.adding = False
     entry._state.db = connection.alias
-    for row, row_id in zip(rows, row_ids, strict=True):
-        _link(row, entry)
-        row.instance.pk = row_id
-        if row_id is not None:
-            row.instance._state.adding = False
-            row.instance._state.db = connection.alias
     return True
 
 
@@ -524,10 +424,8 @@ def wallet_earn(
     details: dict[str, Any],
     occurred_at: dt.datetime | None = None,
     actor: str = "",
-    companions: Companions | None = None,
 ) -> LedgerResult:
-    """Tokens earned (Company A, in-app). The caller owns the key's namespace (``corporate:<webhook-id>``);
-    ``companions`` adds the caller's own rows to the same write (see ``ledger_post``)."""
+    """Tokens earned (Company A, in-app). The caller owns the key's namespace (``corporate:<webhook-id>``)."""
     _require_tokens(amount, "amount")
     return ledger_post(
         Posting(
@@ -542,8 +440,7 @@ def wallet_earn(
             occurred_at=occurred_at,
             actor=actor,
             details=details,
-        ),
-        companions=companions,
+        )
     )
 
 

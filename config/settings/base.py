@@ -223,8 +223,6 @@ NOTIFICATIONS_TRANSPORT = env.str("NOTIFICATIONS_TRANSPORT", default="log")  # l
 NOTIFICATIONS_WEBHOOK_URL = env.str("NOTIFICATIONS_WEBHOOK_URL", default="")
 NOTIFICATIONS_WEBHOOK_TIMEOUT = env.float("NOTIFICATIONS_WEBHOOK_TIMEOUT", default=5.0)
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
-# Pushes sent in the request are recorded as sent in batches this often (0: each at once); notifications.recording.
-NOTIFICATIONS_RECORD_DELAY_SECONDS = env.float("NOTIFICATIONS_RECORD_DELAY_SECONDS", default=0.2)
 MARKETING_PUSH_DAILY_CAP = env.int("MARKETING_PUSH_DAILY_CAP", default=2)  # per player per local day
 QUIET_HOURS = env.str("QUIET_HOURS", default="22:00-08:00")  # player's local time; marketing held to the end
 

@@ -9,7 +9,6 @@ from .base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_KEY_CACHE_SECONDS = 0
 RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = 0.0  # each request writes its impressions at once (no thread)
-NOTIFICATIONS_RECORD_DELAY_SECONDS = 0.0  # each push sent in a request is recorded at once (no thread)
 
 # The embedded default's hot store is a SQLite file: one per test process, so parallel runs never share it.
 if "hot" in CACHES and CACHES["hot"]["BACKEND"] == "core.sqlite_cache.SQLiteCache":  # noqa: F405

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.cli import parse_as_of
-from recommendations.selectors import player_count
+from players.selectors import player_count
 from recommendations.services import play_hours_rollup
 
 
