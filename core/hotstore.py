@@ -7,12 +7,12 @@ holds only what can be rebuilt from the database (design brief section 2).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from django.core.cache import caches
+from redis.commands.core import Script
 
 
 def raw_cache_key(key: str, key_prefix: str, version: int) -> str:
@@ -58,23 +58,15 @@ class ActivityUpdate:
         return self.last_loss_ts is not None or bool(self.wins)
 
 
-class RedisScript:
-    """A Lua script sent by its SHA1 (EVALSHA): one round trip, without the script's text each time."""
+_SCRIPTS: list[Script] = []
 
-    registry: ClassVar[list[RedisScript]] = []
 
-    def __init__(self, lua: str) -> None:
-        self.lua = lua
-        self.sha = hashlib.sha1(lua.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA1
-        RedisScript.registry.append(self)
-
-    def run(self, client: Any, keys: list[str], args: list[Any]) -> Any:
-        from redis.exceptions import NoScriptError
-
-        try:
-            return client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:  # a new or restarted Redis: EVAL runs it and keeps it for the next EVALSHA
-            return client.eval(self.lua, len(keys), *keys, *args)
+def hot_script(lua: str) -> Script:
+    """redis-py's ``Script`` for ``lua``, bound to no client: ``hot_store.run_script`` runs it on the hot store's
+    Redis (EVALSHA, one round trip; a new or restarted Redis gets it loaded on its first NOSCRIPT)."""
+    script = Script(None, lua.encode())  # type: ignore[arg-type]  # bytes need no client's encoder
+    _SCRIPTS.append(script)
+    return script
 
 
 # One script call per batch: atomic, and a single round trip whatever the batch size.
@@ -106,7 +98,7 @@ for i = 1, #KEYS, 4 do
 end
 return #KEYS / 4
 """
-_APPLY_ACTIVITY = RedisScript(_APPLY_ACTIVITY_LUA)
+_APPLY_ACTIVITY = hot_script(_APPLY_ACTIVITY_LUA)
 
 # KEYS: the plain keys, then the sorted sets. ARGV: the number of plain keys, their values, then per
 # sorted set its member count m and m pairs (score, member). A sorted set counts as missing when absent.
@@ -128,7 +120,7 @@ for i = nv + 1, #KEYS do
 end
 return n
 """
-_FILL_MISSING = RedisScript(_FILL_MISSING_LUA)
+_FILL_MISSING = hot_script(_FILL_MISSING_LUA)
 
 
 class HotStore:
@@ -148,14 +140,14 @@ class HotStore:
 
         return get_redis_connection(self.alias)
 
-    def run_script(self, script: RedisScript, keys: list[str], args: list[Any]) -> Any:
-        return script.run(self.redis(), keys, args)
+    def run_script(self, script: Script, keys: list[str], args: list[Any]) -> Any:
+        return script(keys=keys, args=args, client=self.redis())
 
     def load_scripts(self) -> None:
         """Load every script into Redis now (their first run is then one round trip too)."""
         client = self.redis()
-        for script in RedisScript.registry:
-            client.script_load(script.lua)
+        for script in _SCRIPTS:
+            client.script_load(script.script)
 
     def apply_activity(self, updates: Mapping[int, ActivityUpdate]) -> None:
         if not updates:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from core.hotstore import RedisScript, hot_store
+from core.hotstore import hot_script, hot_store
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ for i = 1, #KEYS, 2 do
 end
 return n
 """
-_SET_IF_NEWER = RedisScript(_SET_IF_NEWER_LUA)
+_SET_IF_NEWER = hot_script(_SET_IF_NEWER_LUA)
 
 
 def key_balance(user_id: int) -> str:
@@ -74,7 +74,7 @@ for i = 1, #KEYS, 2 do
 end
 return n
 """
-_REPLACE_IF_SEQ = RedisScript(_REPLACE_IF_SEQ_LUA)
+_REPLACE_IF_SEQ = hot_script(_REPLACE_IF_SEQ_LUA)
 
 
 def balance_cache_replace(values: Mapping[int, tuple[int, int, int]]) -> int:
