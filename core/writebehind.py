@@ -5,9 +5,9 @@ The rows are written by ``write(rows)`` (one statement for many) when the buffer
 which forked server workers run instead). ``max_age <= 0``: no thread, each ``add`` writes at once.
 
 Loss window: a hard kill (SIGKILL, OOM) loses what the buffer holds, at most ``max_rows`` rows or ``max_age``
-seconds of them per process; a failed write drops that batch and logs it (with ``retry``, it keeps the batch for
-the next flush, up to ``RETRY_MAX_ROWS`` rows, and logs it). Use it only for rows whose loss the
-system repairs or tolerates, and say how where it is used.
+seconds of them per process; a failed write drops that batch and logs it. Use it only for rows whose loss the
+system repairs or tolerates, and say how where it is used (today: recommendation impressions, measured in
+docs/performance.md).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from django.db import close_old_connections, connections
 logger = logging.getLogger(__name__)
 
 Row = TypeVar("Row")
-RETRY_MAX_ROWS = 100_000  # with ``retry``: the most rows kept for another try (the newest)
 
 
 class WriteBehind(Generic[Row]):
@@ -37,10 +36,8 @@ class WriteBehind(Generic[Row]):
         name: str,
         max_rows: int = 500,
         max_age: float = 1.0,
-        retry: bool = False,
     ) -> None:
         self.write = write
-        self.retry = retry  # a failed write keeps its rows for the next flush (up to RETRY_MAX_ROWS), not dropped
         self.name = name
         self.max_rows = max_rows
         self.max_age = max_age
@@ -92,16 +89,6 @@ class WriteBehind(Generic[Row]):
         try:
             self.write(rows)
         except Exception:
-            if self.retry and not self._stopping:
-                with self._lock:
-                    kept = (rows + self._rows)[-RETRY_MAX_ROWS:]
-                    lost = len(rows) + len(self._rows) - len(kept)
-                    self._rows = kept
-                self.dropped += lost
-                logger.exception(
-                    "%s: %d rows could not be written; kept for the next try (%d dropped)", self.name, len(rows), lost
-                )
-                return 0
             self.dropped += len(rows)
             logger.exception("%s: %d rows could not be written and are dropped", self.name, len(rows))
             return 0

@@ -69,6 +69,15 @@ def impression_buffer() -> WriteBehind[ImpressionRow]:
     return _buffer
 
 
+def impression_buffer_set(buffer: WriteBehind[ImpressionRow] | None) -> WriteBehind[ImpressionRow] | None:
+    """Put ``buffer`` in place of this process's (tests, benches; None: configured again from settings on next use).
+    Returns the buffer it replaces."""
+    global _buffer
+    with _buffer_lock:
+        previous, _buffer = _buffer, buffer
+    return previous
+
+
 def impressions_flush() -> int:
     """Write this process's buffered impressions now (a click, a command, a test, a bench)."""
     return impression_buffer().flush() if _buffer is not None else 0

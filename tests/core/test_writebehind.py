@@ -78,38 +78,3 @@ def test_a_failed_write_drops_that_batch_counts_it_and_the_next_one_goes_through
     # then the first batch is dropped and logged, the second written
     assert (buffer.dropped, buffer.written, batches) == (1, 1, [[2]])
     assert "could not be written" in caplog.text
-
-
-def test_with_retry_a_failed_batch_is_kept_and_written_with_the_next_one(caplog):
-    # given a retrying buffer whose writer fails once
-    batches: list[list[int]] = []
-    buffer = WriteBehind(failing_once(batches), name="test", max_age=60, retry=True)
-    buffer.add([1])
-    # when a flush fails, more rows arrive, and the next flush succeeds
-    assert buffer.flush() == 0
-    buffer.add([2])
-    assert buffer.flush() == 2
-    buffer.stop()
-    # then nothing was dropped: the kept batch went out first, with the new row
-    assert (buffer.dropped, buffer.written, batches) == (0, 2, [[1, 2]])
-    assert "kept for the next try" in caplog.text
-
-
-def test_with_retry_the_rows_kept_are_bounded(monkeypatch, caplog):
-    # given a retrying buffer that may keep 3 rows, and a writer that always fails
-    import core.writebehind
-
-    monkeypatch.setattr(core.writebehind, "RETRY_MAX_ROWS", 3)
-
-    def write(rows: list[int]) -> None:
-        raise RuntimeError("redis down")
-
-    buffer = WriteBehind(write, name="test", max_age=60, retry=True)
-    buffer.add([1, 2, 3, 4, 5])
-    # when the flush fails
-    buffer.flush()
-    # then the newest 3 rows are kept and the 2 oldest counted as dropped
-    assert buffer._rows == [3, 4, 5]
-    assert buffer.dropped == 2
-    buffer.write = lambda rows: None  # the test's stop: its last flush does not go to the failing writer
-    buffer.stop()

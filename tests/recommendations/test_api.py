@@ -12,8 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from recommendations import impressions
-from recommendations.impressions import impression_buffer_new
 from recommendations.models import RecommendationImpression
 from recommendations.selectors import business_month_start
 from recommendations.serializers import ProposalOutput, RecommendationOutput, UsageWindowOutput
@@ -179,11 +177,12 @@ def test_a_player_without_a_row_yet_gets_a_new_players_recommendation(player_cli
     assert [p["type"] for p in answer["proposals"]] == ["EARN_MORE", "CORPORATE_ENGAGE", "QUIZ_MISSION"]
 
 
-def test_the_hot_path_is_one_query_and_the_impressions_one_insert_later(player_client_factory, monkeypatch):
+def test_the_hot_path_is_one_query_and_the_impressions_one_insert_later(
+    player_client_factory, production_impression_buffer
+):
     # given the example player, 20 of their requests' impressions going into a production-style buffer
     spec_example_player()
-    buffer = impression_buffer_new(max_rows=10_000, max_age=3600)
-    monkeypatch.setattr(impressions, "_buffer", buffer)
+    buffer = production_impression_buffer
     client = player_client_factory(PID)
     client.get("/api/me/recommendations")  # the process's first request loads the message templates
     # when they ask 20 times
@@ -200,11 +199,10 @@ def test_the_hot_path_is_one_query_and_the_impressions_one_insert_later(player_c
     assert RecommendationImpression.objects.filter(user_id=PID).count() == 63
 
 
-def test_the_hot_path_is_one_redis_round_trip(player_client_factory, redis_round_trips, monkeypatch):
+def test_the_hot_path_is_one_redis_round_trip(player_client_factory, redis_round_trips, production_impression_buffer):
     # given the example player and a buffer that writes later
     spec_example_player()
-    buffer = impression_buffer_new(max_rows=10_000, max_age=3600)
-    monkeypatch.setattr(impressions, "_buffer", buffer)
+    buffer = production_impression_buffer
     client = player_client_factory(PID)
     client.get("/api/me/recommendations")
     before = redis_round_trips()

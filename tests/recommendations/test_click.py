@@ -10,8 +10,6 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from recommendations import impressions
-from recommendations.impressions import impression_buffer_new
 from recommendations.models import RecommendationImpression
 from recommendations.proposal_ids import proposal_id_new, proposal_id_verify, proposal_ids_new
 from tests.recommendations import helpers as h
@@ -95,11 +93,10 @@ def test_only_players_click(service_client, api_client):
     assert api_client.post(f"/api/recommendations/{pid}/click").status_code == 401
 
 
-def test_a_click_before_its_impression_is_written_is_kept(player_client_factory, monkeypatch):
+def test_a_click_before_its_impression_is_written_is_kept(player_client_factory, production_impression_buffer):
     # given a player served proposals whose impressions still wait in a buffer (as in another process)
     h.player(PID)
-    buffer = impression_buffer_new(max_rows=10_000, max_age=3600)
-    monkeypatch.setattr(impressions, "_buffer", buffer)
+    buffer = production_impression_buffer
     client = player_client_factory(PID)
     ids = served_ids(client)
     assert not RecommendationImpression.objects.exists()
