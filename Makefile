@@ -7,7 +7,7 @@ PORT ?= 8000
 DEMO_PLAYERS ?= 5000
 DEMO_DAYS ?= 45
 
-.PHONY: install run test lint typecheck pytest migrate clean
+.PHONY: install run test lint imports typecheck pytest migrate clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -31,13 +31,16 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+imports: install
+	$(VENV)/bin/lint-imports --no-cache
+
 typecheck: install
 	$(VENV)/bin/mypy .
 
 pytest: install
 	$(VENV)/bin/pytest
 
-test: lint typecheck pytest
+test: lint imports typecheck pytest
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,14 @@ stays in services and selectors. Spec 2.8 is a case of this rule: API code reach
 from __future__ import annotations
 
 import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 API_MODULE_NAMES = {"api.py", "views.py", "serializers.py"}
@@ -171,3 +178,142 @@ def test_api_modules_reach_segments_only_through_user_service():
         + "\n".join(f"  {path}: {'; '.join(found)}" for path, found in sorted(offenders.items()))
     )
     assert "UserService.get_or_create_segment(" in segment_api
+
+
+# --- app layers and table ownership (docs/ARCHITECTURE.md "Layers"; import-linter contracts in pyproject.toml) --------
+
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    """import-linter's verdict on the project's contracts for the code in ``tree``."""
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", str(tree / "pyproject.toml")],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """The project's Python modules and pyproject.toml, copied where a test may plant a violation."""
+    for path in [ROOT / "pyproject.toml", *python_files()]:
+        target = tmp_path / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return tmp_path
+
+
+def python_files() -> list[Path]:
+    return sorted(p for p in ROOT.rglob("*.py") if not set(p.relative_to(ROOT).parts) & {".venv", "node_modules"})
+
+
+def plant(tree: Path, module: str, line: str) -> None:
+    path = tree / module
+    path.write_text(path.read_text() + "\n" + line + "\n")
+
+
+def test_the_project_keeps_its_import_contracts():
+    # given the project as it is
+    # when import-linter checks its contracts
+    result = lint_imports(ROOT)
+    # then every contract is kept
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_layers_contract_catches_a_planted_cycle(project_copy):
+    # given a lower app that imports a higher one (players -> recommendations; recommendations imports players)
+    plant(project_copy, "players/services.py", "from recommendations import engine  # noqa")
+    # when import-linter checks the copy
+    result = lint_imports(project_copy)
+    # then the layers contract is broken, naming the import
+    assert result.returncode != 0
+    assert "players is not allowed to import recommendations" in result.stdout
+    assert "players.services -> recommendations.engine" in result.stdout
+
+
+def test_the_ownership_contract_catches_a_planted_write_to_another_apps_table(project_copy):
+    # given an app that reaches the wallet's model to write the ledger itself
+    plant(project_copy, "corporate/services.py", "from wallet.models import LedgerEntry  # noqa")
+    # when import-linter checks the copy
+    result = lint_imports(project_copy)
+    # then wallet's protected contract is broken, naming the import
+    assert result.returncode != 0
+    assert "Illegal imports of protected package wallet.models" in result.stdout
+    assert "corporate.services -> wallet.models" in result.stdout
+
+
+# Raw SQL is the other way to write a table: a statement naming another app's table. Statements are spelled with
+# their keywords in capitals in this code base (prose such as "update user_segments" is not a write).
+SQL_WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY|TRUNCATE(?:\s+TABLE)?|LOCK\s+TABLE)\s+(\w+)")
+
+
+def table_owners() -> dict[str, str]:
+    """Every table of the project's models, with the app that owns it."""
+    from django.apps import apps
+
+    return {m._meta.db_table: m._meta.app_label for m in apps.get_models()}
+
+
+def string_texts(source: str) -> list[tuple[int, str]]:
+    """Each string constant of ``source`` (f-strings by their literal parts), with its line."""
+    texts: list[tuple[int, str]] = []
+    tree = ast.parse(source)
+    parts = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in parts:
+            texts.append((node.lineno, node.value))
+        elif isinstance(node, ast.JoinedStr):
+            literal = "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+            texts.append((node.lineno, literal))
+    return texts
+
+
+def foreign_sql_writes(source: str, app: str, owners: dict[str, str]) -> list[str]:
+    """Each statement in ``source`` (a module of ``app``) that writes a table another app owns."""
+    found = []
+    for line, text in string_texts(source):
+        for match in SQL_WRITE.finditer(text):
+            owner = owners.get(match.group(1))
+            if owner is not None and owner != app:
+                found.append(f"line {line}: {match.group(0)} (a table of {owner})")
+    return found
+
+
+def product_apps() -> list[str]:
+    return [p.name for p in app_dirs()]
+
+
+def test_the_sql_checker_finds_a_write_to_another_apps_table():
+    # given statements of the corporate app: writes to its own table, to the wallet's, and reads of anything
+    owners = table_owners()
+    source = (
+        'a = "INSERT INTO site_rewards (user_id) VALUES (%s)"\n'
+        'b = f"UPDATE wallets SET balance = {x} WHERE player_id = %s"\n'
+        'c = "SELECT balance FROM wallets JOIN token_ledger l ON true"\n'
+        'd = """WITH l AS (DELETE FROM token_ledger RETURNING id) SELECT 1"""\n'
+    )
+    # when it is checked as corporate code
+    found = foreign_sql_writes(source, "corporate", owners)
+    # then the two writes to the wallet's tables are named, with their lines, and nothing else
+    assert found == [
+        "line 2: UPDATE wallets (a table of wallet)",
+        "line 4: DELETE FROM token_ledger (a table of wallet)",
+    ]
+
+
+def test_no_app_writes_another_apps_table_in_sql(db):
+    # given every module of every app (tests and benchmarks are not apps)
+    owners = table_owners()
+    assert {"user_actions", "token_ledger", "site_rewards", "user_segments"} <= set(owners)
+    offences = {}
+    for app in product_apps():
+        for path in sorted((ROOT / app).rglob("*.py")):
+            found = foreign_sql_writes(path.read_text(), app, owners)
+            if found:
+                offences[str(path.relative_to(ROOT))] = found
+    # then no statement writes a table another app owns
+    assert offences == {}
