@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -29,8 +30,15 @@ class ReconcileReport:
     drifted_players: list[int] = field(default_factory=list)
 
 
-def _ledger_totals(first_id: int, last_id: int) -> dict[int, tuple[int, int, int, int]]:
-    """player -> (ledger sum, last ledger id, wallet balance, wallet last_entry_id) for the id range."""
+class LedgerTotals(NamedTuple):
+    ledger_sum: int
+    last_ledger_id: int
+    wallet_balance: int
+    wallet_last_entry_id: int
+
+
+def _ledger_totals(first_id: int, last_id: int) -> dict[int, LedgerTotals]:
+    """player -> what their ledger and wallet row say, for the id range."""
     sql = """
         SELECT l.player_id, SUM(l.amount), MAX(l.id), COALESCE(w.balance, 0), COALESCE(w.last_entry_id, 0)
         FROM token_ledger l LEFT JOIN wallets w ON w.player_id = l.player_id
@@ -39,7 +47,7 @@ def _ledger_totals(first_id: int, last_id: int) -> dict[int, tuple[int, int, int
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [first_id, last_id])
-        return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in cursor.fetchall()}
+        return {player_id: LedgerTotals(*map(int, figures)) for player_id, *figures in cursor.fetchall()}
 
 
 def _repair_wallet(player_id: int) -> tuple[int, int]:
