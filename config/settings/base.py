@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "core",
+    "texts",
     "players",
     "activity",
     "wallet",
@@ -217,6 +218,11 @@ PROTECTION_COOL_OFF_MAX_DAYS = env.int("PROTECTION_COOL_OFF_MAX_DAYS", default=4
 PROTECTION_SELF_EXCLUSION_MIN_DAYS = env.int("PROTECTION_SELF_EXCLUSION_MIN_DAYS", default=183)
 PROTECTION_SELF_EXCLUSION_MAX_DAYS = env.int("PROTECTION_SELF_EXCLUSION_MAX_DAYS", default=5 * 366)
 SPEND_LIMIT_MAX = 1_000_000_000
+
+# --- Texts (every message a player sees; texts/)
+# The operators' overrides are read once per process and kept this many seconds: other processes see an edit
+# within it (the saving one at once). 0 reads them for every text.
+TEXTS_CACHE_SECONDS = env.float("TEXTS_CACHE_SECONDS", default=30.0)
 
 # --- Notifications
 NOTIFICATIONS_TRANSPORT = env.str("NOTIFICATIONS_TRANSPORT", default="log")  # log | webhook
