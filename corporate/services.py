@@ -13,10 +13,10 @@ from activity.services import actions_ingest
 from activity.validation import ParsedAction
 from core.exceptions import InvalidInput
 from corporate.models import SiteReward, SiteVisit
-from notifications.messages import message_render
 from notifications.models import Notification
 from notifications.services import notification_prepare, notification_stored
 from players.models import Player
+from texts.catalog import text_render
 from wallet.errors import IdempotencyKeyReused
 from wallet.models import LedgerEntry
 from wallet.services import CompanionRow, wallet_earn
@@ -62,7 +62,7 @@ def corporate_token_earned(
     def rows(player: Player) -> list[CompanionRow]:
         # Under the player's wallet lock, written with the ledger row (one statement on PostgreSQL), only
         # for a new grant.
-        message = message_render("NEW_TOKEN_ARRIVAL", player.locale, earned_tokens=earned_tokens)
+        message = text_render("NEW_TOKEN_ARRIVAL", player.locale, earned_tokens=earned_tokens)
         notification = notification_prepare(
             user_id=user_id,
             type="NEW_TOKEN_ARRIVAL",
