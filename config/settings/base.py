@@ -259,8 +259,6 @@ MISSION_REWARDS = {
     "COMPLETE_CORPORATE_QUIZ": env.int("MISSION_REWARD_COMPLETE_CORPORATE_QUIZ", default=200),
     "COMPLETE_PROFILE_QUIZ": env.int("MISSION_REWARD_COMPLETE_PROFILE_QUIZ", default=200),
 }
-# Other processes pick up an operator's template edit within this many seconds (the saving one at once).
-RECOMMENDATION_TEMPLATES_TTL_SECONDS = env.int("RECOMMENDATION_TEMPLATES_TTL_SECONDS", default=60)
 # Impressions of served proposals: buffered per process and written in bulk by a thread when the buffer holds
 # this many rows or its oldest is this old (recommendations.impressions). 0 seconds: each request writes its own
 # at once (the default on SQLite, where a second writer thread would only contend for the file's lock).

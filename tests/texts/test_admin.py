@@ -1,15 +1,20 @@
 """The one admin for every text (``texts.admin``) and the model's check on every save: an operator's wording applies
-at once, anywhere the message is used (a push); a text that cannot be rendered or claims odds is
+at once, anywhere the message is used (a push, a recommendation); a text that cannot be rendered or claims odds is
 refused on the field; the defaults and placeholders are shown beside the form."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
 from notifications.models import Notification
+from recommendations.engine import recommend
+from recommendations.templates import templates_build
 from tests import factories
+from tests.recommendations.test_engine import EXAMPLE
 from texts.catalog import text_render
 from texts.models import MessageTemplate
 
@@ -18,6 +23,7 @@ pytestmark = pytest.mark.django_db
 KEY = "NEW_TOKEN_ARRIVAL"
 KO_500 = "A 업체에서 500 사이버 토큰을 획득했습니다! 바로 게임에서 사용해보세요."  # spec 2.2.3
 EN_500 = "You have acquired 500 cyber tokens from Company A! Use them in the game now."  # spec 2.2.3, English
+MID_STAKE_KO = "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요"  # spec 2.3.4's example
 LIST_URL = "/admin/texts/messagetemplate/"
 ADD_URL = LIST_URL + "add/"
 
@@ -32,6 +38,10 @@ def staff() -> Client:
 def admin_save(staff: Client, url: str, **fields: str) -> int:
     response = staff.post(url, {"key": KEY, "locale": "ko", **fields, "_save": "Save"})
     return response.status_code
+
+
+def mid_stake_message(locale: str = "ko") -> str:
+    return recommend(dataclasses.replace(EXAMPLE, locale=locale), templates_build()).proposals[0].message
 
 
 def test_admin_override_changes_the_text_at_once(staff):
@@ -76,6 +86,22 @@ def test_admin_bulk_delete_of_overrides_applies_at_once(staff):
     assert text_render(KEY, "en", earned_tokens=500) == EN_500
 
 
+def test_admin_override_of_a_recommendation_applies_at_once_and_delete_restores_the_default(staff):
+    # given the default, already compiled
+    assert mid_stake_message() == MID_STAKE_KO
+    # when an operator adds a Korean wording in the admin
+    response = staff.post(ADD_URL, {"key": "MID_STAKE", "locale": "ko", "text": "보유 토큰 {token_balance:,}개"})
+    # then the next recommendation uses it with the player's number, and English is untouched
+    assert response.status_code == 302
+    assert mid_stake_message() == "보유 토큰 250개"
+    assert mid_stake_message("en") == "You have 250 tokens! Go for steady rewards on the slot machine"
+    # and when the operator deletes it, the default is back at once
+    template = MessageTemplate.objects.get()
+    response = staff.post(f"{LIST_URL}{template.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert mid_stake_message() == MID_STAKE_KO
+
+
 @pytest.mark.parametrize(
     ("key", "text", "why"),
     [
@@ -85,6 +111,14 @@ def test_admin_bulk_delete_of_overrides_applies_at_once(staff):
         (KEY, "토큰 }", "Not a valid template"),
         (KEY, "{earned_tokens:s}", "Not a valid template"),
         (KEY, "{earned_tokens} 토큰! 룰렛 당첨 확률 UP", "facts only"),
+        ("MID_STAKE", "잔고 {balance}", "Unknown placeholder {balance}"),
+        ("MID_STAKE", "잔고 {token_balance.__class__}", "Unknown placeholder"),
+        ("MID_STAKE", "잔고 {token_balance[0]}", "Unknown placeholder"),
+        ("MID_STAKE", "잔고 {}", "Unknown placeholder {}"),
+        ("MID_STAKE", "잔고 {token_balance!r}", "may only take a format"),
+        ("MID_STAKE", "잔고 {token_balance", "Not a valid template"),
+        ("MID_STAKE", "잔고 {token_balance:s}", "Not a valid template"),
+        ("MID_STAKE", "잔고 {token_balance}! 룰렛 확률 UP", "facts only"),
     ],
 )
 def test_admin_refuses_a_text_it_could_not_render_or_that_claims_odds(staff, key, text, why):
@@ -110,7 +144,7 @@ def test_admin_refuses_an_unknown_message_key(staff):
 @pytest.mark.parametrize(
     ("fields", "field", "why"),
     [
-        ({"key": KEY, "text": "{earned_tokens} {secret}"}, "text", "secret"),
+        ({"key": "CORPORATE_MISSION", "text": "{corporate_token_count} {secret}"}, "text", "secret"),
         ({"key": "SEGMENT_UPGRADE", "text": "{group} 대박 보너스"}, "text", "facts only"),
         ({"key": "NO_SUCH_MESSAGE", "text": "hi"}, "key", "Unknown message"),
         ({"key": KEY, "locale": "fr", "text": "{earned_tokens}"}, "locale", "Unknown locale"),
@@ -132,10 +166,12 @@ def test_the_admin_form_shows_each_default_and_its_placeholders(staff):
     # when they open the form for a new wording
     response = staff.get(ADD_URL)
     # then the key is chosen among the declared messages, and the defaults and the placeholders each message may
-    # use are listed beside it, the pushes
+    # use are listed beside it, pushes and recommendations alike
     page = response.content.decode()
     assert response.status_code == 200
-    assert '<option value="SEGMENT_UPGRADE">' in page and '<option value="NEW_TOKEN_ARRIVAL">' in page
+    assert '<option value="SEGMENT_UPGRADE">' in page and '<option value="QUIZ_MISSION">' in page
+    assert "이번 달 토큰 획득이 {corporate_token_count}개예요." in page
+    assert "{corporate_token_count}, {reward_tokens}" in page
     assert "You have acquired {earned_tokens} cyber tokens from Company A!" in page
     assert "{group}, {reward_tokens}" in page
 

@@ -75,7 +75,7 @@ def test_overrides_are_read_once_then_kept(django_assert_num_queries):
     with django_assert_num_queries(0):
         for n in range(5):
             assert text_render(KEY, "en", earned_tokens=n) == f"+{n} tokens"
-            text_render("SEGMENT_UPGRADE", "ko", group="Whale", reward_tokens=n)
+            text_render("MID_STAKE", "ko", token_balance=n)
     # then no query is made: the overrides were read once
 
 

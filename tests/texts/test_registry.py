@@ -25,10 +25,20 @@ SAMPLE = {int: 1234, str: "Whale"}
 
 def test_each_apps_messages_are_registered():
     # given the apps' messages modules (found by TextsConfig.ready)
-    # then every message the code sends is declared: the pushes
+    # then every message the code sends is declared: the pushes and every recommendation text
     assert set(message_keys()) == {
         "NEW_TOKEN_ARRIVAL",
         "SEGMENT_UPGRADE",
+        "HIGH_STAKE",
+        "MID_STAKE",
+        "EARN_MORE",
+        "RISKY_PLAY",
+        "SAFE_PLAY",
+        "CORPORATE_ENGAGE",
+        "CORPORATE_ENGAGE_FIRST",
+        "CORPORATE_MISSION",
+        "QUIZ_MISSION",
+        "LIMIT_SUGGESTION",
     }
 
 
@@ -65,6 +75,24 @@ def test_the_locales_are_the_players_locales():
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "현재 {token_balance} 토큰 보유 중! 룰렛 한 판에 걸어보세요 → 빅윈 확률 UP",  # the spec's HIGH_STAKE text
+        "위험을 즐기시는군요! 프리미엄 룰렛으로 한 방 노려보세요 → 빅윈 확률 15% UP",  # the spec's RISKY_PLAY text
+        "지금 가지고 있는 토큰으로 슬롯에서 승률 20%↑",
+        "{token_balance} tokens: better odds on roulette tonight",
+        "Your chance to win is higher now",
+    ],
+)
+def test_the_odds_check_catches_the_specs_claims(text):
+    # given a text claiming odds (the spec's own among them)
+    # when it is checked as an override of HIGH_STAKE
+    problem = template_problem("HIGH_STAKE", text)
+    # then it is refused as not a fact
+    assert problem is not None and "facts only" in problem
+
+
+@pytest.mark.parametrize(
     "text", ["A 업체에서 {earned_tokens} 토큰! 지금 룰렛 당첨 확률 UP", "+{earned_tokens} tokens: your jackpot chance"]
 )
 def test_the_odds_check_applies_to_pushes_too(text):
@@ -78,6 +106,16 @@ def test_the_odds_check_applies_to_pushes_too(text):
 @pytest.mark.parametrize(
     ("key", "text", "why"),
     [
+        ("MID_STAKE", "잔고 {balance}", "Unknown placeholder {balance}"),
+        ("MID_STAKE", "잔고 {token_balance.__class__}", "Unknown placeholder"),
+        ("MID_STAKE", "잔고 {token_balance[0]}", "Unknown placeholder"),
+        ("MID_STAKE", "잔고 {}", "Unknown placeholder {}"),
+        ("MID_STAKE", "잔고 {0}", "Unknown placeholder {0}"),
+        ("MID_STAKE", "잔고 {token_balance!r}", "may only take a format"),
+        ("MID_STAKE", "잔고 {token_balance:{token_balance}}", "may only take a format"),
+        ("MID_STAKE", "잔고 {token_balance", "Not a valid template"),
+        ("MID_STAKE", "잔고 }", "Not a valid template"),
+        ("MID_STAKE", "잔고 {token_balance:s}", "Not a valid template"),
         ("NEW_TOKEN_ARRIVAL", "{tokens} 토큰", "Unknown placeholder {tokens}"),
         ("NEW_TOKEN_ARRIVAL", "{earned_tokens.real}", "Unknown placeholder"),
         ("NEW_TOKEN_ARRIVAL", "{earned_tokens!r}", "may only take a format"),
@@ -96,9 +134,10 @@ def test_the_check_names_what_cannot_be_rendered(key, text, why):
 @pytest.mark.parametrize(
     ("key", "text"),
     [
+        ("MID_STAKE", "보유 토큰 {token_balance:,}개"),
         ("NEW_TOKEN_ARRIVAL", "+{earned_tokens:,} 토큰"),
         ("SEGMENT_UPGRADE", "{group:>8}: +{reward_tokens:,}"),
-        ("NEW_TOKEN_ARRIVAL", ""),
+        ("SAFE_PLAY", ""),
     ],
 )
 def test_the_check_accepts_formats_its_values_take(key, text):
