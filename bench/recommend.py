@@ -123,10 +123,10 @@ def engine_contexts(count: int, seed: int) -> list[Any]:
 
 def engine_phase(calls: int, contexts: list[Any], repeats: int) -> dict[str, Any]:
     from recommendations.engine import recommend
-    from recommendations.messages import compile_templates
-    from recommendations.missions import mission_rewards
+    from recommendations.templates import templates_build
+    from texts.catalog import catalog_compile
 
-    templates = compile_templates([], mission_rewards())
+    templates = templates_build(texts=catalog_compile([]))
     # The answers, checked once (outside the timing).
     kinds: Counter[str] = Counter()
     for ctx in contexts:

@@ -13,8 +13,8 @@ from activity.services import actions_ingest
 from activity.validation import ParsedAction
 from core.exceptions import InvalidInput
 from corporate.models import SiteReward, SiteVisit
-from notifications.messages import message_render as text_render
 from notifications.services import Kind, notification_create
+from texts.catalog import text_render
 from wallet.errors import IdempotencyKeyReused
 from wallet.services import Source, wallet_earn
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from players.models import Player
-
 
 class Notification(models.Model):
     """The outbox (spec 2.6 ``notifications``): one row per message to a player, sent by a Celery task.
@@ -46,18 +44,3 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} to {self.user_id} ({self.status})"
-
-
-class MessageTemplate(models.Model):
-    """An operator's wording of a message in one locale; overrides the default text in code."""
-
-    key = models.CharField(max_length=50)
-    locale = models.CharField(max_length=5, choices=Player.Locale.choices)
-    text = models.TextField(help_text="Python format placeholders, e.g. {earned_tokens}. State facts only.")
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["key", "locale"], name="message_template_key_locale_uniq")]
-
-    def __str__(self) -> str:
-        return f"{self.key} [{self.locale}]"

@@ -3,7 +3,4 @@ from django.apps import AppConfig
 
 class RecommendationsConfig(AppConfig):
     name = "recommendations"
-    verbose_name = "Recommendations (engine, templates, harm markers)"
-
-    def ready(self) -> None:
-        from recommendations import signals  # noqa: F401  (template cache invalidation)
+    verbose_name = "Recommendations (engine, harm markers, impressions)"

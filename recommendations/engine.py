@@ -204,8 +204,8 @@ Render = Callable[..., str]  # a compiled template: ``render(**placeholders)``
 @dataclass(frozen=True, slots=True)
 class Templates:
     """Compiled message templates ``{locale: {key: render}}`` (Korean first: the fallback) and the mission
-    rewards ``{action: tokens}``; built by ``recommendations.messages`` from the defaults, the operator's
-    overrides and ``settings.MISSION_REWARDS``."""
+    rewards ``{action: tokens}``; built by ``recommendations.templates`` from the texts catalog (``texts``: the
+    defaults declared in ``recommendations.messages`` and the operators' overrides) and ``settings.MISSION_REWARDS``."""
 
     by_locale: Mapping[str, Mapping[str, Render]]
     rewards: Mapping[str, int]

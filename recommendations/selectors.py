@@ -1,5 +1,5 @@
-"""Reads for recommendations: a player's recommendation context (one SQL statement and one Redis round trip), the
-operator's template overrides, and what the nightly jobs read (harm markers' action stream, play hours)."""
+"""Reads for recommendations: a player's recommendation context (one SQL statement and one Redis round trip) and
+what the nightly jobs read (harm markers' action stream, play hours)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,9 @@ from core.timezones import zone
 from players.selectors import protection_columns, protection_from_row
 from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context
 from recommendations.harm import NOT_IN_APP, HarmEvent, HarmThresholds
-from recommendations.models import PlayerHarmMarker, PopulationPlayHours, RecommendationTemplate
+from recommendations.models import PlayerHarmMarker, PopulationPlayHours
 
 logger = logging.getLogger(__name__)
-
-
-def template_overrides() -> list[tuple[str, str, str]]:
-    """Every operator override as ``(key, locale, text)``."""
-    return list(RecommendationTemplate.objects.values_list("key", "locale", "text"))
 
 
 def harm_events_by_player(

@@ -21,7 +21,6 @@ from players.selectors import player_id_ranges, player_timezones
 from recommendations.engine import HOURS, Context, Recommendation, recommend
 from recommendations.harm import HarmThresholds, detect_harm_markers
 from recommendations.impressions import ImpressionRow, impression_buffer
-from recommendations.messages import templates
 from recommendations.models import (
     PlayerHarmMarker,
     PlayerPlayHours,
@@ -35,6 +34,7 @@ from recommendations.selectors import (
     play_hour_counts,
     recommendation_context,
 )
+from recommendations.templates import templates_build
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def recommendation_serve(*, user_id: int, now: dt.datetime | None = None) -> Ser
     (written in bulk later, not here)."""
     now = now or timezone.now()
     ctx: Context = recommendation_context(player_id=user_id, now=now)
-    rec = recommend(ctx, templates())
+    rec = recommend(ctx, templates_build())
     served_ms = int(now.timestamp() * 1000)
     ids = proposal_ids_new(user_id, len(rec.proposals), served_ms=served_ms)
     if ids:

@@ -34,7 +34,6 @@ from django.utils import timezone
 from activity.services import reward_record
 from core.exceptions import DomainError, InvalidInput, NotFound
 from core.hotstore import hot_store, key_streak_count
-from notifications.messages import message_render
 from notifications.services import Kind, notification_create
 from players.selectors import player_exists
 from segments import rfm_sql
@@ -50,6 +49,7 @@ from segments.models import (
     UserSegment,
 )
 from segments.selectors import segment_distribution
+from texts.catalog import text_render
 from wallet.errors import IdempotencyKeyReused
 from wallet.services import wallet_grant
 
@@ -757,7 +757,7 @@ def segment_reward_pay(*, history_id: int) -> bool:
             trigger_action_id=result.entry.action_id,
         )
         player = history.user
-        message = message_render(NOTIFICATION_TYPE, player.locale, group=history.to_group, reward_tokens=amount)
+        message = text_render(NOTIFICATION_TYPE, player.locale, group=history.to_group, reward_tokens=amount)
         notification_create(
             user_id=history.user_id,
             type=NOTIFICATION_TYPE,

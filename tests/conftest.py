@@ -11,7 +11,6 @@ from rest_framework.test import APIClient
 
 from core.caches import local_caches_clear
 from core.hotstore import hot_store
-from notifications import messages
 from tests import factories
 
 
@@ -38,7 +37,6 @@ def _clean_caches() -> Iterator[None]:
     hot_store.flush()
     caches["default"].clear()
     local_caches_clear()
-    messages._local.clear()
     yield
 
 

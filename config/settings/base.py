@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "core",
+    "texts",
     "players",
     "activity",
     "wallet",
@@ -218,6 +219,11 @@ PROTECTION_SELF_EXCLUSION_MIN_DAYS = env.int("PROTECTION_SELF_EXCLUSION_MIN_DAYS
 PROTECTION_SELF_EXCLUSION_MAX_DAYS = env.int("PROTECTION_SELF_EXCLUSION_MAX_DAYS", default=5 * 366)
 SPEND_LIMIT_MAX = 1_000_000_000
 
+# --- Texts (every message a player sees; texts/)
+# The operators' overrides are read once per process and kept this many seconds: other processes see an edit
+# within it (the saving one at once). 0 reads them for every text.
+TEXTS_CACHE_SECONDS = env.float("TEXTS_CACHE_SECONDS", default=30.0)
+
 # --- Notifications
 NOTIFICATIONS_TRANSPORT = env.str("NOTIFICATIONS_TRANSPORT", default="log")  # log | webhook
 NOTIFICATIONS_WEBHOOK_URL = env.str("NOTIFICATIONS_WEBHOOK_URL", default="")
@@ -251,8 +257,6 @@ MISSION_REWARDS = {
     "COMPLETE_CORPORATE_QUIZ": env.int("MISSION_REWARD_COMPLETE_CORPORATE_QUIZ", default=200),
     "COMPLETE_PROFILE_QUIZ": env.int("MISSION_REWARD_COMPLETE_PROFILE_QUIZ", default=200),
 }
-# Other processes pick up an operator's template edit within this many seconds (the saving one at once).
-RECOMMENDATION_TEMPLATES_TTL_SECONDS = env.int("RECOMMENDATION_TEMPLATES_TTL_SECONDS", default=60)
 # Impressions of served proposals: buffered per process and written in bulk by a thread when the buffer holds
 # this many rows or its oldest is this old (recommendations.impressions). 0 seconds: each request writes its own
 # at once (the default on SQLite, where a second writer thread would only contend for the file's lock).

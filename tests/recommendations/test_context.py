@@ -237,9 +237,9 @@ def test_no_play_hours_row_means_no_play_and_the_default_peak():
 
 
 def _templates() -> engine.Templates:
-    from recommendations.messages import templates
+    from recommendations.templates import templates_build
 
-    return templates()
+    return templates_build()
 
 
 def test_the_engine_knows_every_risk_profile_the_quiz_stores():

@@ -12,11 +12,12 @@ import pytest
 from recommendations import engine
 from recommendations.engine import Context, recommend
 from recommendations.harm import LATE_NIGHT_SESSIONS, LOSS_CHASING, SPEND_SPIKE
-from recommendations.messages import compile_templates
+from recommendations.templates import templates_build
+from texts.catalog import catalog_compile
 
 NOW = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)  # 12:00 in Seoul
 REWARDS = {"VISIT_CORPORATE_SITE": 100, "COMPLETE_CORPORATE_QUIZ": 200, "COMPLETE_PROFILE_QUIZ": 200}
-TEMPLATES = compile_templates([], REWARDS)
+TEMPLATES = templates_build(texts=catalog_compile([]), rewards=REWARDS)
 
 # The spec's example (2.3.4 "결과 예시"): High Engaged, Low-Risk, 250 tokens, 150 tokens from Company A this
 # month, last visit 2 days ago.
@@ -401,8 +402,9 @@ def test_a_pause_reports_its_end_in_the_reason():
 
 def test_rewards_come_from_the_templates_configuration():
     # given other configured mission rewards
-    templates = compile_templates(
-        [], {"VISIT_CORPORATE_SITE": 70, "COMPLETE_CORPORATE_QUIZ": 250, "COMPLETE_PROFILE_QUIZ": 30}
+    templates = templates_build(
+        texts=catalog_compile([]),
+        rewards={"VISIT_CORPORATE_SITE": 70, "COMPLETE_CORPORATE_QUIZ": 250, "COMPLETE_PROFILE_QUIZ": 30},
     )
     # when the engine recommends a mission and an engagement
     mission = recommend(dataclasses.replace(EXAMPLE, risk_profile=None), templates)
