@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "corporate",
     "segments",
     "recommendations",
+    "operations",
 ]
 
 MIDDLEWARE = [
