@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from django.db import connection
 
+from activity.models import UserAction
 from players.models import Player
 
 
@@ -87,3 +88,8 @@ def player_id_ranges(*, size: int) -> Iterator[tuple[int, int]]:
     """Consecutive [first, last] player-id ranges of at most ``size`` players, by keyset."""
     for ids in player_id_chunks(size=size):
         yield ids[0], ids[-1]
+
+
+def actions_exist(*, first_player_id: int, last_player_id: int) -> bool:
+    """Whether any player with an id in [first_player_id, last_player_id] has an action stored."""
+    return UserAction.objects.filter(user_id__range=(first_player_id, last_player_id)).exists()

@@ -86,3 +86,8 @@ def protection_from_row(values: Sequence[Any], *, using: str = "default") -> Pla
     if values[0] is None:
         return None
     return PlayerProtection.from_db(using, PROTECTION_FIELDS, values)
+
+
+def players_exist() -> bool:
+    """Whether any player is known yet."""
+    return Player.objects.exists()
