@@ -92,4 +92,4 @@ def player_id_ranges(*, size: int) -> Iterator[tuple[int, int]]:
 
 def actions_exist(*, first_player_id: int, last_player_id: int) -> bool:
     """Whether any player with an id in [first_player_id, last_player_id] has an action stored."""
-    return UserAction.objects.filter(user_id__range=(first_player_id, last_player_id)).exists()
+    return UserAction.objects.filter(user_id__gte=first_player_id, user_id__lte=last_player_id).exists()

@@ -38,7 +38,7 @@ def ledger_recent(*, user_id: int, limit: int = 20) -> list[LedgerEntry]:
 
 def wallet_holders(*, first_player_id: int, last_player_id: int) -> set[int]:
     """The players with an id in [first_player_id, last_player_id] who have a wallet or ledger rows."""
-    between = (first_player_id, last_player_id)
-    wallets = Wallet.objects.filter(player_id__range=between).values_list("player_id", flat=True)
-    ledger = LedgerEntry.objects.filter(player_id__range=between).values_list("player_id", flat=True)
+    between = {"player_id__gte": first_player_id, "player_id__lte": last_player_id}
+    wallets = Wallet.objects.filter(**between).values_list("player_id", flat=True)
+    ledger = LedgerEntry.objects.filter(**between).values_list("player_id", flat=True)
     return set(wallets.union(ledger))

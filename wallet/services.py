@@ -695,9 +695,9 @@ def balance_cache_fill(*, first_player_id: int, last_player_id: int, chunk: int 
     wallets, where Redis holds nothing newer (after a load). Returns how many balances were written."""
     # A wallet without ledger rows reads 0 from the database; Redis needs nothing for it.
     rows = list(
-        Wallet.objects.filter(player_id__range=(first_player_id, last_player_id), last_entry_id__gt=0).values_list(
-            "player_id", "balance", "last_entry_id"
-        )
+        Wallet.objects.filter(
+            player_id__gte=first_player_id, player_id__lte=last_player_id, last_entry_id__gt=0
+        ).values_list("player_id", "balance", "last_entry_id")
     )
     written = 0
     for start in range(0, len(rows), chunk):
