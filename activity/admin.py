@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from activity.models import ImportCheckpoint, UserAction, UserReward
+from activity.models import UserAction, UserReward
 from core.admin import ViewOnlyAdmin
 
 
@@ -21,9 +21,3 @@ class UserRewardAdmin(admin.ModelAdmin):
     search_fields = ("=user__id",)
     raw_id_fields = ("user",)
     show_full_result_count = False
-
-
-@admin.register(ImportCheckpoint)
-class ImportCheckpointAdmin(admin.ModelAdmin):
-    list_display = ("path", "lines_done", "stored", "duplicates", "finished_at", "updated_at")
-    readonly_fields = ("fingerprint", "path", "lines_done", "stored", "duplicates", "finished_at", "updated_at")

@@ -48,18 +48,3 @@ class UserReward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reward_type} {self.reward_value} to {self.user_id}"
-
-
-class ImportCheckpoint(models.Model):
-    """How far ``import_actions`` got through a file, committed with each chunk (resumable imports)."""
-
-    fingerprint = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the file's path, size and head.")
-    path = models.TextField()
-    lines_done = models.BigIntegerField(default=0)
-    stored = models.BigIntegerField(default=0)
-    duplicates = models.BigIntegerField(default=0)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.lines_done} lines"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import ExtractHour
 
@@ -131,3 +132,45 @@ def actions_by_local_hour(
         .annotate(count=Count("id"))
         .order_by()
     )
+
+
+def actions_exist(*, first_player_id: int, last_player_id: int) -> bool:
+    """Whether any player with an id in [first_player_id, last_player_id] has an action stored."""
+    return UserAction.objects.filter(user_id__gte=first_player_id, user_id__lte=last_player_id).exists()
+
+
+def actions_watermark(*, wait_seconds: float) -> int:
+    """The highest ``user_actions`` id such that every action with an id at or below it has committed (or will
+    never appear). A reader that counts exactly the actions up to it (the nightly RFM run) knows which ones it has
+    not seen yet.
+
+    PostgreSQL allocates ids before commit, so the highest id visible now may sit above ids still in flight: the
+    SHARE lock (a lock, not a write: writers wait a moment) waits for every transaction that has written to the
+    table to end and holds new writers off for the moment the read takes. It is asked for with a short
+    ``lock_timeout`` and retried, so a slow writer never queues ingest behind the caller for long; it gives up after
+    ``wait_seconds``. SQLite writers take the database lock in turn: ids commit in order, the highest one visible is
+    the watermark.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(id), 0) FROM user_actions")
+            return int(cursor.fetchone()[0])
+    from psycopg.errors import LockNotAvailable
+
+    deadline = time.monotonic() + wait_seconds
+    pause = 0.05
+    while True:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [WATERMARK_LOCK_TIMEOUT])
+                cursor.execute("LOCK TABLE user_actions IN SHARE MODE")
+                cursor.execute("SELECT coalesce(max(id), 0) FROM user_actions")
+                return int(cursor.fetchone()[0])
+        except OperationalError as exc:
+            if not isinstance(exc.__cause__, LockNotAvailable) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
+WATERMARK_LOCK_TIMEOUT = "200ms"

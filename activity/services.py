@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from activity.models import UserAction, UserReward
 from activity.registry import game_outcome
 from activity.validation import ParsedAction
+from core.bulk import bulk_insert, reserve_ids
 from core.hotstore import ActivityUpdate, hot_store
 from core.metrics import ACTIONS_INGESTED
 from players.services import player_ensure_many
@@ -222,3 +223,35 @@ def hot_metrics_repair(*, chunk_size: int = 20_000) -> int:
         repaired += hot_store.fill_missing(values, sorted_sets)
     logger.info("hot metrics repair: %d keys rebuilt", repaired)
     return repaired
+
+
+# --- bulk loads (operations) -------------------------------------------------------------------------------------
+
+# (event_id, user_id, action_type, metadata, action_timestamp), values as the database takes them: metadata as
+# JSON text, the time as UTC text ('YYYY-MM-DD HH:MM:SS', '+00' added on PostgreSQL).
+ActionLoadRow = tuple[str, int, str, str, str]
+ACTION_LOAD_COLUMNS = ("event_id", "user_id", "action_type", "metadata", "action_timestamp")
+
+
+def actions_load(*, rows: Iterable[ActionLoadRow], skip_existing: bool = True) -> int:
+    """Store many actions at once (demo data), without hot metrics (``hot_metrics_repair`` rebuilds them).
+
+    Event ids already stored are skipped. With ``skip_existing=False`` (the caller knows none is there: a first
+    load) the rows go straight into the table, a few times faster on PostgreSQL, and a clash raises
+    IntegrityError. Returns how many were stored.
+    """
+    return bulk_insert(
+        UserAction, ACTION_LOAD_COLUMNS, rows, skip_conflicts_on=("event_id",) if skip_existing else None
+    )
+
+
+def actions_load_with_ids(*, rows: Iterable[tuple[int, str, int, str, str, str]]) -> int:
+    """Store many actions whose ids were reserved by ``action_ids_reserve`` (other rows point at them):
+    (id, event_id, user_id, action_type, metadata, action_timestamp), as ``actions_load``'s rows. A clash raises
+    IntegrityError."""
+    return bulk_insert(UserAction, ("id", *ACTION_LOAD_COLUMNS), rows)
+
+
+def action_ids_reserve(*, count: int) -> list[int]:
+    """``count`` ids for actions stored later by ``actions_load_with_ids``, ascending, never given to another."""
+    return reserve_ids(UserAction, count)

@@ -547,8 +547,9 @@ def _snapshot_share(timed: list[Request]) -> dict[str, Any]:
     """The share of the timed requests whose player has a snapshot in Redis after the run: nothing is written during
     the run, so these are the requests answered from a snapshot (the rest: protected players, read from the
     database every time)."""
-    from core.hotstore import hot_store
     from recommendations.context_cache import key_context
+
+    from core.hotstore import hot_store
 
     player_of = {f"Bearer {token}": player_id for player_id, token in _TOKENS.items()}
     players = [player_of[r.headers["Authorization"]] for r in timed]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -11,6 +12,7 @@ from django.db import transaction
 from activity.selectors import action_id as action_id_of
 from activity.services import actions_ingest
 from activity.validation import ParsedAction
+from core.bulk import bulk_insert
 from core.exceptions import InvalidInput
 from corporate.models import SiteReward, SiteVisit
 from notifications.services import Kind, notification_create
@@ -127,3 +129,25 @@ def corporate_site_visit(
             },
         )
     return WebhookOutcome(webhook_id, duplicate=not created)
+
+
+# --- bulk loads (operations) -------------------------------------------------------------------------------------
+
+# (user_id, reward_type, reward_value, issued_at, webhook_id, action_id, ledger_entry_id), values as the database
+# takes them: issued_at as UTC text ('YYYY-MM-DD HH:MM:SS', '+00' added on PostgreSQL).
+SiteRewardLoadRow = tuple[int, str, int, str, str, int, int]
+SITE_REWARD_LOAD_COLUMNS = (
+    "user_id",
+    "reward_type",
+    "reward_value",
+    "issued_at",
+    "webhook_id",
+    "action_id",
+    "ledger_entry_id",
+)
+
+
+def site_rewards_load(*, rows: Iterable[SiteRewardLoadRow]) -> int:
+    """Store many Company A rewards at once (demo data), with the actions and ledger rows they point at stored
+    already. A webhook id already there raises IntegrityError. Returns how many were stored."""
+    return bulk_insert(SiteReward, SITE_REWARD_LOAD_COLUMNS, rows)

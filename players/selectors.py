@@ -136,3 +136,8 @@ def player_id_ranges(*, size: int) -> Iterator[tuple[int, int]]:
     """Consecutive [first, last] player-id ranges of at most ``size`` players, by keyset."""
     for ids in player_id_chunks(size=size):
         yield ids[0], ids[-1]
+
+
+def players_exist() -> bool:
+    """Whether any player is known yet."""
+    return Player.objects.exists()

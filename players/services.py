@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.bulk import bulk_insert
 from core.exceptions import DomainError, InvalidInput
 from players.models import Player, PlayerProtection
 
@@ -185,3 +186,16 @@ def protection_update(
                 setattr(p, field, changes[field])
         p.save()
     return p
+
+
+# --- bulk loads (operations) -------------------------------------------------------------------------------------
+
+# (id, signup_at, locale, timezone, birth_date, age_verified, age_verified_at), values as the database takes them:
+# times as UTC text ('YYYY-MM-DD HH:MM:SS', '+00' added on PostgreSQL), the birth date as 'YYYY-MM-DD' or None.
+PlayerLoadRow = tuple[int, str, str, str, str | None, bool, str | None]
+PLAYER_LOAD_COLUMNS = ("id", "signup_at", "locale", "timezone", "birth_date", "age_verified", "age_verified_at")
+
+
+def players_load(*, rows: Iterable[PlayerLoadRow]) -> int:
+    """Store many players at once (demo data); ids already there are skipped. Returns how many were stored."""
+    return bulk_insert(Player, PLAYER_LOAD_COLUMNS, rows, skip_conflicts_on=("id",))

@@ -137,8 +137,8 @@ def window(as_of: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
 
 # --- 1. stage ------------------------------------------------------------------------------------------------
 #
-# Every statement counts only actions with ids up to the run's watermark (``services.actions_watermark``: every
-# id at or below it had committed when the run began), so what a run counted is exactly "the actions of its
+# Every statement counts only actions with ids up to the run's watermark (``activity.selectors.actions_watermark``:
+# every id at or below it had committed when the run began), so what a run counted is exactly "the actions of its
 # window with id <= watermark" and the next run can tell which actions it has not counted yet.
 #
 # Full: covered is every player with a segment row or an action in the window. R comes from the

@@ -27,10 +27,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from activity.selectors import actions_watermark
 from activity.services import reward_record
 from core.exceptions import DomainError, InvalidInput, NotFound
 from core.hotstore import hot_store, key_streak_count
@@ -232,7 +233,7 @@ def segment_run_start(
         ) from exc
     try:
         base, reason = (None, "asked for a full run") if full else _incremental_base(run)
-        run.watermark = actions_watermark()
+        run.watermark = actions_watermark(wait_seconds=settings.SEGMENTS_WATERMARK_WAIT_SECONDS)
     except BaseException as exc:
         segment_run_fail(run_id=run.id, error=f"{type(exc).__name__}: {exc}")
         raise
@@ -276,41 +277,6 @@ def _incremental_base(run: SegmentRun) -> tuple[SegmentRun | None, str]:
     if others > max(INCREMENTAL_MAX_OTHER_ROWS, INCREMENTAL_MAX_OTHER_SHARE * same):
         return None, f"{others} rows not computed by run {base.id}"
     return base, f"from run {base.id} (as of {base.as_of})"
-
-
-def actions_watermark() -> int:
-    """The highest ``user_actions`` id such that every action with an id at or below it has committed (or will
-    never appear). A run counts exactly the actions up to it, so the next run knows which ones it has not seen.
-
-    PostgreSQL allocates ids before commit, so the highest id visible now may sit above ids still in flight:
-    the SHARE lock waits for every transaction that has written to the table to end and holds new writers off
-    for the moment the read takes. It is asked for with a short ``lock_timeout`` and retried, so a slow writer
-    never queues ingest behind the batch for long. SQLite writers take the database lock in turn: ids commit
-    in order, the highest one visible is the watermark.
-    """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT coalesce(max(id), 0) FROM user_actions")
-            return int(cursor.fetchone()[0])
-    from psycopg.errors import LockNotAvailable
-
-    deadline = time.monotonic() + settings.SEGMENTS_WATERMARK_WAIT_SECONDS
-    pause = 0.05
-    while True:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [WATERMARK_LOCK_TIMEOUT])
-                cursor.execute("LOCK TABLE user_actions IN SHARE MODE")
-                cursor.execute("SELECT coalesce(max(id), 0) FROM user_actions")
-                return int(cursor.fetchone()[0])
-        except OperationalError as exc:
-            if not isinstance(exc.__cause__, LockNotAvailable) or time.monotonic() + pause > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 2.0)
-
-
-WATERMARK_LOCK_TIMEOUT = "200ms"
 
 
 def segment_run_stage(*, run_id: int, range_size: int | None = None) -> list[int]:

@@ -69,9 +69,10 @@ def test_nightly_jobs_are_in_the_schedule():
     # given the nightly tags
     # when the nightly task names are listed
     names = nightly_task_names()
-    # then each is a scheduled task
+    # then each is a scheduled task, and they reach run_nightly through the settings, in order
     assert names
     assert set(names) <= {entry["task"] for entry in BEAT_SCHEDULE.values()}
+    assert names == settings.NIGHTLY_TASKS
 
 
 @pytest.mark.django_db

@@ -34,3 +34,11 @@ def wallet_balance(*, user_id: int) -> BalanceRead:
 
 def ledger_recent(*, user_id: int, limit: int = 20) -> list[LedgerEntry]:
     return list(LedgerEntry.objects.filter(player_id=user_id).order_by("-id")[:limit])
+
+
+def wallet_holders(*, first_player_id: int, last_player_id: int) -> set[int]:
+    """The players with an id in [first_player_id, last_player_id] who have a wallet or ledger rows."""
+    between = {"player_id__gte": first_player_id, "player_id__lte": last_player_id}
+    wallets = Wallet.objects.filter(**between).values_list("player_id", flat=True)
+    ledger = LedgerEntry.objects.filter(**between).values_list("player_id", flat=True)
+    return set(wallets.union(ledger))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +20,12 @@ from django.utils import timezone
 
 from activity.services import action_insert_params, action_insert_sql, action_record, hot_metrics_apply
 from activity.validation import ParsedAction
+from core.bulk import bulk_insert, reserve_ids
 from core.exceptions import DomainError, InvalidInput
 from core.hotstore import ActivityUpdate
 from players.selectors import player_from_row, player_with_protection_columns, protection_of
 from players.services import player_ensure_many, player_get_or_create
-from wallet.balance_cache import balance_cache_set_quietly
+from wallet.balance_cache import balance_cache_set, balance_cache_set_quietly
 from wallet.errors import (
     IdempotencyKeyReused,
     InsufficientBalance,
@@ -528,3 +529,74 @@ def wallet_record_history(
             details={"imported": True},
         )
     )
+
+
+# --- bulk loads (operations) -------------------------------------------------------------------------------------
+# A history written at once (demo data) instead of posting each row: the caller computes the running balances,
+# so it holds the tables still (``wallets_lock_exclusive``), loads only players with no wallet or ledger row yet
+# (``wallet.selectors.wallet_holders``), gives each player's rows ids ascending in time order
+# (``ledger_ids_reserve``) and writes every loaded player's wallet with its last row.
+
+# (id, player_id, idempotency_key, request_hash, kind, source, amount, balance_after, created_at, action_id, actor,
+# reason, details), values as the database takes them: created_at as UTC text ('YYYY-MM-DD HH:MM:SS', '+00' added
+# on PostgreSQL), details as JSON text.
+LedgerLoadRow = tuple[int, int, str, str, str, str, int, int, str, int, str, str, str]
+LEDGER_LOAD_COLUMNS = (
+    "id",
+    "player_id",
+    "idempotency_key",
+    "request_hash",
+    "kind",
+    "source",
+    "amount",
+    "balance_after",
+    "created_at",
+    "action_id",
+    "actor",
+    "reason",
+    "details",
+)
+# (player_id, balance, last_entry_id, updated_at): updated_at as UTC text too.
+WalletLoadRow = tuple[int, int, int, str]
+WALLET_LOAD_COLUMNS = ("player_id", "balance", "last_entry_id", "updated_at")
+
+
+def wallets_lock_exclusive() -> None:
+    """Hold ``wallets`` and ``token_ledger`` against every other writer until the transaction ends (reads go
+    on), so players found without a wallet stay so until the load commits. PostgreSQL only: SQLite has one
+    writer at a time already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE wallets, token_ledger IN EXCLUSIVE MODE")
+
+
+def ledger_ids_reserve(*, count: int) -> list[int]:
+    """``count`` ids for ledger rows stored later by ``ledger_history_load``, ascending, never given to another."""
+    return reserve_ids(LedgerEntry, count)
+
+
+def ledger_history_load(*, rows: Iterable[LedgerLoadRow]) -> int:
+    """Store many ledger rows at once, with the actions they record stored already. A clash raises
+    IntegrityError: a row without its wallet must stop the load. Returns how many were stored."""
+    return bulk_insert(LedgerEntry, LEDGER_LOAD_COLUMNS, rows)
+
+
+def wallets_load(*, rows: Iterable[WalletLoadRow]) -> int:
+    """Store the wallets of the players whose history was loaded (balance and id of each one's last ledger row,
+    or 0 and 0). A wallet already there raises IntegrityError. Returns how many were stored."""
+    return bulk_insert(Wallet, WALLET_LOAD_COLUMNS, rows)
+
+
+def balance_cache_fill(*, first_player_id: int, last_player_id: int, chunk: int = 5_000) -> int:
+    """Redis' copy of the balances of the players with an id in [first_player_id, last_player_id], from their
+    wallets, where Redis holds nothing newer (after a load). Returns how many balances were written."""
+    # A wallet without ledger rows reads 0 from the database; Redis needs nothing for it.
+    rows = list(
+        Wallet.objects.filter(
+            player_id__gte=first_player_id, player_id__lte=last_player_id, last_entry_id__gt=0
+        ).values_list("player_id", "balance", "last_entry_id")
+    )
+    written = 0
+    for start in range(0, len(rows), chunk):
+        written += balance_cache_set({pid: (balance, last) for pid, balance, last in rows[start : start + chunk]})
+    return written

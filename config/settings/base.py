@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "corporate",
     "segments",
     "recommendations",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -205,9 +206,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-from config.schedule import celery_beat_schedule  # noqa: E402
+from config.schedule import celery_beat_schedule, nightly_task_names  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = celery_beat_schedule()
+NIGHTLY_TASKS = nightly_task_names()  # what `manage.py run_nightly` runs, in order
 CELERY_TIMEZONE = BUSINESS_TIMEZONE
 
 # --- Player protection (design brief section 6)

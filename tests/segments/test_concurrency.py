@@ -13,6 +13,7 @@ from django.db import OperationalError, connection, transaction
 from django.test import override_settings
 
 from activity.models import UserReward
+from activity.selectors import actions_watermark
 from segments import services
 from segments.models import SegmentHistory, SegmentRun, UserSegment
 from tests import factories
@@ -120,7 +121,7 @@ def test_the_watermark_waits_for_a_transaction_still_writing_actions():
         assert written.wait(10)
         # when a run takes its watermark meanwhile (the writer commits a moment later)
         threading.Timer(0.5, release.set).start()
-        mark = services.actions_watermark()
+        mark = actions_watermark(wait_seconds=600)
         # then the watermark was taken after the writer committed, and covers its action
         assert committed.is_set()
         assert writer.result() <= mark

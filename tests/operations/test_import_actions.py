@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from activity.importing import HEAD_BYTES, file_fingerprint
-from activity.models import ImportCheckpoint, UserAction
+from activity.models import UserAction
+from operations.importing import HEAD_BYTES, file_fingerprint
+from operations.models import ImportCheckpoint
 from tests.factories import action, game_play
 from wallet.models import LedgerEntry, Wallet
 from wallet.selectors import wallet_balance

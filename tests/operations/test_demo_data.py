@@ -13,12 +13,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from activity.demo import DemoSpec, demo_generate
 from activity.models import UserAction
 from activity.registry import REGISTRY
 from activity.validation import parse_action
 from core.hotstore import hot_store, key_last_action_ts
 from corporate.models import SiteReward
+from operations.demo import DemoSpec, demo_generate
 from players.models import Player
 from tests import factories
 from tests.factories import make_player

@@ -31,6 +31,10 @@ Each token-moving action is stored with the ledger row ``import_actions`` would 
 Company A earns get a ``site_rewards`` row (webhook id: the event id); every player gets a ``wallets``
 row, and after commit Redis' copy of each balance. Players who already have a wallet or ledger rows
 get no token history (a history before their existing rows would break their running balance).
+
+This module generates the rows and formats them; each table is written by its owner's bulk-load
+service (``players_load``, ``actions_load``, ``ledger_history_load``, ``wallets_load``,
+``site_rewards_load``).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -49,11 +53,23 @@ import numpy.typing as npt
 import orjson
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from psycopg.errors import UniqueViolation
 
 from activity.registry import GAMES
-from wallet.models import LedgerEntry
-from wallet.services import request_fingerprint
+from activity.selectors import actions_exist
+from activity.services import action_ids_reserve, actions_load, actions_load_with_ids, hot_metrics_repair
+from corporate.services import site_rewards_load
+from players.services import players_load
+from wallet.selectors import wallet_holders
+from wallet.services import (
+    Kind,
+    Source,
+    balance_cache_fill,
+    ledger_history_load,
+    ledger_ids_reserve,
+    request_fingerprint,
+    wallets_load,
+    wallets_lock_exclusive,
+)
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -133,13 +149,13 @@ UNLOCK_STAGE_PRICE = 50
 # Token-moving actions, by code (TokenActions.kind), with their ledger kinds and sources.
 EARN, SPEND, PURCHASE = range(3)
 TOKEN_ACTION_TYPES = ("EARN_CYBER_TOKENS", "SPEND_CYBER_TOKENS", "PURCHASE_CYBER_TOKENS")
-LEDGER_KINDS = (LedgerEntry.Kind.EARN.value, LedgerEntry.Kind.SPEND.value, LedgerEntry.Kind.PURCHASE.value)
+LEDGER_KINDS = (Kind.EARN.value, Kind.SPEND.value, Kind.PURCHASE.value)
 CORPORATE, IN_APP, REWARD, CASH = range(4)
 SOURCES = (
-    LedgerEntry.Source.CORPORATE.value,
-    LedgerEntry.Source.IN_APP.value,
-    LedgerEntry.Source.REWARD.value,
-    LedgerEntry.Source.CASH.value,
+    Source.CORPORATE.value,
+    Source.IN_APP.value,
+    Source.REWARD.value,
+    Source.CASH.value,
 )
 CORPORATE_EARNS = np.array([100, 200, 300, 500])
 CORPORATE_EARN_SHARES = np.array([0.4, 0.3, 0.2, 0.1])
@@ -750,6 +766,10 @@ def metadata_json(kind: int, a: list[int], b: list[int], c: list[int], d: list[i
     raise ValueError(f"unknown kind {kind}")
 
 
+def _suffixed(texts: list[str], suffix: str) -> Iterable[str]:
+    return (t + suffix for t in texts) if suffix else texts
+
+
 def _utc_text(ts: Ints) -> list[str]:
     """'YYYY-MM-DD HH:MM:SS' in UTC: how Django stores datetimes on SQLite, and valid PostgreSQL input."""
     if len(ts) == 0:  # np.strings.replace fails on an empty array
@@ -768,8 +788,10 @@ class ActionRows:
     metadata: list[str]
     timestamp: list[str]
 
-    def rows(self) -> Iterator[tuple[str, int, str, str, str]]:
-        return zip(self.event_id, self.user_id, self.action_type, self.metadata, self.timestamp, strict=True)
+    def rows(self, utc_suffix: str = "") -> Iterator[tuple[str, int, str, str, str]]:
+        """``utc_suffix`` is appended to the times (``+00`` for PostgreSQL)."""
+        timestamps = _suffixed(self.timestamp, utc_suffix)
+        return zip(self.event_id, self.user_id, self.action_type, self.metadata, timestamps, strict=True)
 
 
 def action_rows(data: DemoData, start: int, stop: int) -> ActionRows:
@@ -811,12 +833,17 @@ class TokenRows:
     balance_after: list[int]
     webhook_id: list[str | None]  # Company A earns: their site_rewards row's webhook id
 
-    def action_rows(self) -> Iterator[tuple[int, str, int, str, str, str]]:
+    # ``utc_suffix`` is appended to the times (``+00`` for PostgreSQL).
+
+    def action_rows(self, utc_suffix: str = "") -> Iterator[tuple[int, str, int, str, str, str]]:
+        timestamps = _suffixed(self.timestamp, utc_suffix)
         return zip(
-            self.action_id, self.event_id, self.user_id, self.action_type, self.metadata, self.timestamp, strict=True
+            self.action_id, self.event_id, self.user_id, self.action_type, self.metadata, timestamps, strict=True
         )
 
-    def ledger_rows(self) -> Iterator[tuple[int, int, str, str, str, str, int, int, str, int, str, str]]:
+    def ledger_rows(
+        self, utc_suffix: str = ""
+    ) -> Iterator[tuple[int, int, str, str, str, str, int, int, str, int, str, str, str]]:
         return zip(
             self.ledger_id,
             self.user_id,
@@ -826,16 +853,17 @@ class TokenRows:
             self.source,
             self.amount,
             self.balance_after,
-            self.timestamp,
+            _suffixed(self.timestamp, utc_suffix),
             self.action_id,
             repeat(LEDGER_ACTOR),
+            repeat(""),  # reason
             repeat(LEDGER_DETAILS),
         )
 
-    def site_reward_rows(self) -> list[tuple[int, str, int, str, str, int, int]]:
+    def site_reward_rows(self, utc_suffix: str = "") -> list[tuple[int, str, int, str, str, int, int]]:
         """Company A's earns: (user_id, reward_type, reward_value, issued_at, webhook_id, action_id, ledger id)."""
         return [
-            (u, REWARD_TYPE_OF_COMPANY_A_EARN, a, ts, w, aid, lid)
+            (u, REWARD_TYPE_OF_COMPANY_A_EARN, a, ts + utc_suffix, w, aid, lid)
             for u, a, ts, w, aid, lid in zip(
                 self.user_id, self.amount, self.timestamp, self.webhook_id, self.action_id, self.ledger_id, strict=True
             )
@@ -940,9 +968,7 @@ def _player_rows(pop: Population, utc_suffix: str = "") -> list[PlayerRow]:
 
 
 # --- storing ------------------------------------------------------------------------------------
-
-_PLAYER_COLUMNS = "id, signup_at, locale, timezone, birth_date, age_verified, age_verified_at"
-_ACTION_COLUMNS = "event_id, user_id, action_type, metadata, action_timestamp"
+# Each table is written by its owner's bulk-load service; the rows are formatted here.
 
 
 def demo_store(data: DemoData, *, on_progress: Progress | None = None) -> DemoLoadResult:
@@ -950,19 +976,15 @@ def demo_store(data: DemoData, *, on_progress: Progress | None = None) -> DemoLo
     ledger rows, wallets, site_rewards) in one transaction, skipping rows already there (same player
     id, same event id; the economy of players who have a wallet already); then rebuild the hot
     metrics the new rows imply and fill Redis' balance copy of the players."""
-    from activity.services import hot_metrics_repair
-
+    utc = _utc_suffix()
     with _sqlite_page_cache(), transaction.atomic():
-        if connection.vendor == "postgresql":
-            players_stored = _pg_store_players(data.population)
-            actions_stored = _pg_store_actions(data, on_progress)
-        else:
-            players_stored = _sqlite_store_players(data.population)
-            actions_stored = _sqlite_store_actions(data, on_progress)
-        economy = _store_economy(data, on_progress)
+        players_stored = players_load(rows=_player_rows(data.population, utc))
+        actions_stored = _store_actions(data, utc, on_progress)
+        economy = _store_economy(data, utc, on_progress)
     with _sqlite_page_cache():
         hot_metrics_repair()
-    cached = _cache_balances(data.population.ids)
+    ids = data.population.ids
+    cached = balance_cache_fill(first_player_id=int(ids[0]), last_player_id=int(ids[-1])) if len(ids) else 0
     return DemoLoadResult(
         players_generated=len(data.population.ids),
         players_stored=players_stored,
@@ -978,6 +1000,34 @@ def demo_store(data: DemoData, *, on_progress: Progress | None = None) -> DemoLo
     )
 
 
+def _utc_suffix() -> str:
+    """What follows a UTC time's text: ``+00`` on PostgreSQL (a timestamptz), nothing on SQLite (how Django
+    stores datetimes there)."""
+    return "+00" if connection.vendor == "postgresql" else ""
+
+
+def _store_actions(data: DemoData, utc: str, on_progress: Progress | None) -> int:
+    """The actions: when none of these players has any yet (a first load), straight into the table, a few
+    times faster; else (or should an event id clash all the same) skipping event ids already there."""
+    ids = data.population.ids
+    if len(ids) and not actions_exist(first_player_id=int(ids[0]), last_player_id=int(ids[-1])):
+        try:
+            with transaction.atomic():  # a savepoint: a clash undoes only this attempt
+                return _load_actions(data, utc, on_progress, skip_existing=False)
+        except IntegrityError:
+            on_progress = None  # counted once already
+    return _load_actions(data, utc, on_progress, skip_existing=True)
+
+
+def _load_actions(data: DemoData, utc: str, on_progress: Progress | None, *, skip_existing: bool) -> int:
+    stored = 0
+    for start, stop in _chunks(len(data.actions)):
+        stored += actions_load(rows=action_rows(data, start, stop).rows(utc), skip_existing=skip_existing)
+        if on_progress is not None:
+            on_progress(stop - start)
+    return stored
+
+
 @dataclass(frozen=True)
 class _EconomyStored:
     token_actions: int
@@ -985,27 +1035,18 @@ class _EconomyStored:
     site_rewards: int
 
 
-def _store_economy(data: DemoData, on_progress: Progress | None) -> _EconomyStored:
+def _store_economy(data: DemoData, utc: str, on_progress: Progress | None) -> _EconomyStored:
     """The token economy of the players who have neither a wallet nor ledger rows yet (all of them on a
     first load, none on a re-run). Row ids are given here: ledger ids ascend in time order per player."""
     pop, tok = data.population, data.tokens
     if len(pop.ids) == 0:
         return _EconomyStored(0, 0, 0)
-    pg = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        if pg:  # no wallet write in between: the players found fresh stay fresh until commit
-            cursor.execute("LOCK TABLE wallets, token_ledger IN EXCLUSIVE MODE")
-        first_id, last_id = int(pop.ids[0]), int(pop.ids[-1])
-        cursor.execute(
-            "SELECT player_id FROM wallets WHERE player_id BETWEEN %s AND %s UNION "
-            "SELECT player_id FROM token_ledger WHERE player_id BETWEEN %s AND %s",
-            [first_id, last_id, first_id, last_id],
-        )
-        have_wallet = np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
-    fresh = ~np.isin(pop.ids, have_wallet)
+    wallets_lock_exclusive()  # no wallet write in between: the players found fresh stay fresh until commit
+    have_wallet = wallet_holders(first_player_id=int(pop.ids[0]), last_player_id=int(pop.ids[-1]))
+    fresh = ~np.isin(pop.ids, np.array(sorted(have_wallet), dtype=np.int64))
     selected = np.flatnonzero(fresh[tok.player])  # still by player, then time
-    action_ids = _new_ids("user_actions", len(selected))
-    ledger_ids = _new_ids("token_ledger", len(selected))
+    action_ids = np.array(action_ids_reserve(count=len(selected)), dtype=np.int64)
+    ledger_ids = np.array(ledger_ids_reserve(count=len(selected)), dtype=np.int64)
 
     # Each fresh player's wallet: the balance after their last row, and that row's id.
     balance = np.zeros(len(pop.ids), dtype=np.int64)
@@ -1015,60 +1056,29 @@ def _store_economy(data: DemoData, on_progress: Progress | None) -> _EconomyStor
         balance[tok.player[selected[last]]] = tok.balance_after[selected[last]]
         last_entry[tok.player[selected[last]]] = ledger_ids[last]
     players = np.flatnonzero(fresh)
-    wallets = list(zip(pop.ids[players].tolist(), balance[players].tolist(), last_entry[players].tolist(), strict=True))
 
-    store = _pg_store_tokens if pg else _sqlite_store_tokens
     rewards = 0
     for start, stop in _chunks(len(selected)):
-        rewards += store(token_rows(data, selected[start:stop], action_ids[start:stop], ledger_ids[start:stop]))
+        rows = token_rows(data, selected[start:stop], action_ids[start:stop], ledger_ids[start:stop])
+        # The actions first, then the ledger rows and site_rewards pointing at them. A clash stops the load.
+        actions_load_with_ids(rows=rows.action_rows(utc))
+        ledger_history_load(rows=rows.ledger_rows(utc))
+        rewards += site_rewards_load(rows=rows.site_reward_rows(utc))
         if on_progress is not None:
             on_progress(stop - start)
     if on_progress is not None:
         on_progress(len(tok) - len(selected))
-    (_pg_store_wallets if pg else _sqlite_store_wallets)(wallets)
-    return _EconomyStored(len(selected), len(wallets), rewards)
-
-
-def _new_ids(table: str, count: int) -> Ints:
-    """``count`` ids for new rows of ``table``, ascending, that no other row has or will get.
-
-    PostgreSQL: drawn from the column's sequence (safe beside concurrent writers, and the sequence
-    carries on after them). SQLite (one writer at a time): the ids after the highest ever given, which
-    AUTOINCREMENT then moves past by itself.
-    """
-    if count == 0:
-        return np.array([], dtype=np.int64)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            (sequence,) = cursor.fetchone()
-            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count])
-            return np.sort(np.array([row[0] for row in cursor.fetchall()], dtype=np.int64))
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        (max_id,) = cursor.fetchone()
-        cursor.execute("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
-        (seq,) = cursor.fetchone()
-        return max(int(max_id), int(seq)) + 1 + np.arange(count, dtype=np.int64)
-
-
-def _cache_balances(player_ids: Ints, chunk: int = 5_000) -> int:
-    """Redis' copy of the players' balances, from their wallet rows (where Redis holds nothing newer)."""
-    from wallet.balance_cache import balance_cache_set
-
-    if len(player_ids) == 0:
-        return 0
-    with connection.cursor() as cursor:
-        # A wallet without ledger rows reads 0 from the database; Redis needs nothing for it.
-        cursor.execute(
-            "SELECT player_id, balance, last_entry_id FROM wallets "
-            "WHERE player_id BETWEEN %s AND %s AND last_entry_id > 0",
-            [int(player_ids[0]), int(player_ids[-1])],
+    if connection.vendor == "postgresql":
+        now = timezone.now().isoformat()
+    else:
+        now = _utc_text(np.array([int(time.time())], dtype=np.int64))[0]
+    wallets = [
+        (p, b, last, now)
+        for p, b, last in zip(
+            pop.ids[players].tolist(), balance[players].tolist(), last_entry[players].tolist(), strict=True
         )
-        rows = cursor.fetchall()
-    written = 0
-    for start in range(0, len(rows), chunk):
-        written += balance_cache_set({pid: (balance, last) for pid, balance, last in rows[start : start + chunk]})
-    return written
+    ]
+    return _EconomyStored(len(selected), wallets_load(rows=wallets), rewards)
 
 
 @contextmanager
@@ -1091,166 +1101,3 @@ def _sqlite_page_cache(kib: int = 256 * 1024) -> Iterator[None]:
 def _chunks(total: int) -> Iterator[tuple[int, int]]:
     for start in range(0, total, WRITE_CHUNK):
         yield start, min(start + WRITE_CHUNK, total)
-
-
-def _sqlite_store_players(pop: Population) -> int:
-    connection.ensure_connection()
-    raw = connection.connection
-    cursor = raw.executemany(
-        f"INSERT INTO players ({_PLAYER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-        _player_rows(pop),
-    )
-    return int(cursor.rowcount)
-
-
-def _sqlite_store_actions(data: DemoData, on_progress: Progress | None) -> int:
-    connection.ensure_connection()
-    raw = connection.connection
-    stored = 0
-    for start, stop in _chunks(len(data.actions)):
-        cursor = raw.executemany(
-            f"INSERT INTO user_actions ({_ACTION_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-            action_rows(data, start, stop).rows(),
-        )
-        stored += int(cursor.rowcount)
-        if on_progress is not None:
-            on_progress(stop - start)
-    return stored
-
-
-def _copy_text(values: tuple[object, ...]) -> str:
-    # Generated values hold no tab, newline or backslash: only NULL needs spelling out.
-    return "\t".join(r"\N" if v is None else str(v) for v in values) + "\n"
-
-
-def _pg_copy(cursor: Any, statement: str, text: str) -> None:
-    """COPY ... FROM STDIN through psycopg (``cursor.connection`` is the psycopg connection)."""
-    with cursor.connection.cursor() as raw, raw.copy(statement) as copy:
-        copy.write(text)
-
-
-def _pg_store_players(pop: Population) -> int:
-    text = "".join(_copy_text(row) for row in _player_rows(pop, "+00"))
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS demo_players_load")
-        cursor.execute("CREATE TEMP TABLE demo_players_load (LIKE players INCLUDING DEFAULTS) ON COMMIT DROP")
-        _pg_copy(cursor, f"COPY demo_players_load ({_PLAYER_COLUMNS}) FROM STDIN", text)
-        cursor.execute(
-            f"INSERT INTO players ({_PLAYER_COLUMNS}) SELECT {_PLAYER_COLUMNS} FROM demo_players_load "
-            "ON CONFLICT (id) DO NOTHING"
-        )
-        stored = cursor.rowcount
-        cursor.execute("DROP TABLE demo_players_load")
-    return int(stored)
-
-
-def _pg_store_actions(data: DemoData, on_progress: Progress | None) -> int:
-    """The actions: when none of these players has any yet (a first load), COPY straight into the
-    table, a few times faster; else (or should an event id clash all the same) through a temporary
-    table, skipping event ids already there."""
-    ids = data.population.ids
-    if len(ids):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM user_actions WHERE user_id BETWEEN %s AND %s)",
-                [int(ids[0]), int(ids[-1])],
-            )
-            (some,) = cursor.fetchone()
-        if not some:
-            try:
-                with transaction.atomic():  # a savepoint: a clash undoes only this attempt
-                    return _pg_copy_actions(data, on_progress)
-            except (IntegrityError, UniqueViolation):
-                on_progress = None  # counted once already
-    return _pg_upsert_actions(data, on_progress)
-
-
-def _pg_copy_actions(data: DemoData, on_progress: Progress | None) -> int:
-    with connection.cursor() as cursor:
-        for start, stop in _chunks(len(data.actions)):
-            rows = action_rows(data, start, stop)
-            text = "".join(f"{e}\t{u}\t{t}\t{m}\t{ts}+00\n" for e, u, t, m, ts in rows.rows())
-            _pg_copy(cursor, f"COPY user_actions ({_ACTION_COLUMNS}) FROM STDIN", text)
-            if on_progress is not None:
-                on_progress(stop - start)
-    return len(data.actions)
-
-
-def _pg_upsert_actions(data: DemoData, on_progress: Progress | None) -> int:
-    stored = 0
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS demo_actions_load")
-        cursor.execute(
-            "CREATE TEMP TABLE demo_actions_load (event_id text, user_id bigint, action_type text, "
-            "metadata jsonb, action_timestamp timestamptz) ON COMMIT DROP"
-        )
-        for start, stop in _chunks(len(data.actions)):
-            rows = action_rows(data, start, stop)
-            text = "".join(f"{e}\t{u}\t{t}\t{m}\t{ts}+00\n" for e, u, t, m, ts in rows.rows())
-            _pg_copy(cursor, f"COPY demo_actions_load ({_ACTION_COLUMNS}) FROM STDIN", text)
-            cursor.execute(
-                f"INSERT INTO user_actions ({_ACTION_COLUMNS}) SELECT {_ACTION_COLUMNS} "
-                "FROM demo_actions_load ON CONFLICT (event_id) DO NOTHING"
-            )
-            stored += cursor.rowcount
-            cursor.execute("TRUNCATE demo_actions_load")
-            if on_progress is not None:
-                on_progress(stop - start)
-        cursor.execute("DROP TABLE demo_actions_load")
-    return int(stored)
-
-
-_LEDGER_COLUMNS = (
-    "id, player_id, idempotency_key, request_hash, kind, source, amount, balance_after, created_at, "
-    "action_id, actor, reason, details"
-)
-_SITE_REWARD_COLUMNS = "user_id, reward_type, reward_value, issued_at, webhook_id, action_id, ledger_entry_id"
-_WALLET_COLUMNS = "player_id, balance, last_entry_id, updated_at"
-
-
-def _sqlite_store_tokens(rows: TokenRows) -> int:
-    """The actions, their ledger rows and site_rewards. Plain inserts: a clash would mean a ledger row
-    without its wallet, which must stop the load. Returns the number of site_rewards."""
-    raw = connection.connection
-    raw.executemany(f"INSERT INTO user_actions (id, {_ACTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows.action_rows())
-    raw.executemany(
-        f"INSERT INTO token_ledger ({_LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
-        rows.ledger_rows(),
-    )
-    rewards = rows.site_reward_rows()
-    raw.executemany(f"INSERT INTO site_rewards ({_SITE_REWARD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", rewards)
-    return len(rewards)
-
-
-def _sqlite_store_wallets(wallets: list[tuple[int, int, int]]) -> None:
-    now = _utc_text(np.array([int(time.time())], dtype=np.int64))[0]
-    connection.connection.executemany(
-        f"INSERT INTO wallets ({_WALLET_COLUMNS}) VALUES (?, ?, ?, ?)", ((p, b, last, now) for p, b, last in wallets)
-    )
-
-
-def _pg_store_tokens(rows: TokenRows) -> int:
-    """COPY straight into user_actions, token_ledger and site_rewards (ids given, nothing to look up; a
-    clash stops the load). Returns the number of site_rewards."""
-    actions = "".join(f"{i}\t{e}\t{u}\t{t}\t{m}\t{ts}+00\n" for i, e, u, t, m, ts in rows.action_rows())
-    ledger = "".join(
-        f"{i}\t{u}\t{key}\t{h}\t{k}\t{src}\t{a}\t{b}\t{ts}+00\t{aid}\t{actor}\t\t{details}\n"
-        for i, u, key, h, k, src, a, b, ts, aid, actor, details in rows.ledger_rows()
-    )
-    rewards = rows.site_reward_rows()
-    site_rewards = "".join(f"{u}\t{t}\t{v}\t{ts}+00\t{w}\t{aid}\t{lid}\n" for u, t, v, ts, w, aid, lid in rewards)
-    with connection.cursor() as cursor:
-        _pg_copy(cursor, f"COPY user_actions (id, {_ACTION_COLUMNS}) FROM STDIN", actions)
-        _pg_copy(cursor, f"COPY token_ledger ({_LEDGER_COLUMNS}) FROM STDIN", ledger)
-        _pg_copy(cursor, f"COPY site_rewards ({_SITE_REWARD_COLUMNS}) FROM STDIN", site_rewards)
-    return len(rewards)
-
-
-def _pg_store_wallets(wallets: list[tuple[int, int, int]]) -> None:
-    now = timezone.now().isoformat()
-    with connection.cursor() as cursor:
-        _pg_copy(
-            cursor,
-            f"COPY wallets ({_WALLET_COLUMNS}) FROM STDIN",
-            "".join(f"{p}\t{b}\t{last}\t{now}\n" for p, b, last in wallets),
-        )

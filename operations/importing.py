@@ -27,11 +27,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from activity.models import ImportCheckpoint
 from activity.registry import REGISTRY
 from activity.services import actions_ingest
 from activity.validation import ParsedAction, parse_batch
 from core.metrics import ACTIONS_REJECTED
+from operations.models import ImportCheckpoint
 from wallet.errors import IdempotencyKeyReused, InsufficientBalance
 from wallet.services import wallet_record_history
 

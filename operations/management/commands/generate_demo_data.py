@@ -1,4 +1,4 @@
-"""``manage.py generate_demo_data``: a realistic synthetic population (see activity/demo.py).
+"""``manage.py generate_demo_data``: a realistic synthetic population (see operations/demo.py).
 
 Players, their actions and their token economy: EARN/SPEND/PURCHASE_CYBER_TOKENS actions, each with
 the ledger row ``import_actions`` would have written for it, a wallet per player, ``site_rewards`` for
@@ -23,8 +23,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from activity.demo import DemoSpec, demo_generate, demo_store
-from players.models import Player
+from operations.demo import DemoSpec, demo_generate, demo_store
+from players.selectors import players_exist
 
 
 def parse_end(value: str | None) -> dt.datetime:
@@ -56,7 +56,7 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when there are players already.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["if_empty"] and Player.objects.exists():
+        if options["if_empty"] and players_exist():
             self.stdout.write("There are players already: no demo data generated (--if-empty).")
             return
         if options["players"] < 0 or options["days"] < 1 or options["start_id"] < 1:

@@ -1,4 +1,4 @@
-"""``manage.py import_actions FILE``: bulk import of actions from CSV or JSON Lines (see activity/importing.py)."""
+"""``manage.py import_actions FILE``: bulk import of actions from CSV or JSON Lines (see operations/importing.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from activity.importing import FORMATS, ImportFailed, ImportReport, import_actions_file
+from operations.importing import FORMATS, ImportFailed, ImportReport, import_actions_file
 
 
 class Command(BaseCommand):
