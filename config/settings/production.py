@@ -9,6 +9,6 @@ PLAYER_JWT_SECRET = env.str("PLAYER_JWT_SECRET")
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 
-# Static files (admin, API docs) served by the app itself; run `manage.py collectstatic` at deploy.
-MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
+# Static files (admin, API docs): WhiteNoise (base settings) serves STATIC_ROOT; run `manage.py collectstatic` at
+# deploy.
 CORPORATE_WEBHOOK_SECRETS = env.list("CORPORATE_WEBHOOK_SECRET")  # whsec_...; no default in production
