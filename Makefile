@@ -8,8 +8,13 @@ DEMO_PLAYERS ?= 5000
 DEMO_DAYS ?= 45
 # manage.py and config/wsgi.py default to the production settings: every target here names its own.
 LOCAL := DJANGO_SETTINGS_MODULE=config.settings.local
+# `make test`'s deployment check only: values that are not secret and serve nowhere else.
+CHECK_DEPLOY_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
+	DJANGO_SECRET_KEY=make-test-check-deploy-only-not-a-secret-0123456789abcdef \
+	PLAYER_JWT_SECRET=make-test-check-deploy-only-not-a-secret \
+	CORPORATE_WEBHOOK_SECRET=whsec_bWFrZS10ZXN0LWNoZWNrLWRlcGxveS1vbmx5
 
-.PHONY: install run dev prepare test lint imports typecheck pytest migrate clean
+.PHONY: install run dev prepare test lint imports typecheck checks pytest migrate clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -46,10 +51,17 @@ imports: install
 typecheck: install
 	$(VENV)/bin/mypy .
 
+# Migrations match the models (against an empty in-memory database: no server's migration history is consulted),
+# and the production settings pass Django's deployment checklist with no warning.
+checks: install
+	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=sqlite://:memory: \
+		$(PY) manage.py makemigrations --check --dry-run
+	$(CHECK_DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+
 pytest: install
 	$(VENV)/bin/pytest
 
-test: lint imports typecheck pytest
+test: lint imports typecheck checks pytest
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var .pytest_cache .mypy_cache .ruff_cache
