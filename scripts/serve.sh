@@ -54,8 +54,12 @@ TXT
 if [[ $DEV == 1 ]]; then
   "$PY" manage.py runserver "${HOST}:${PORT}" & pids+=($!)
 else
-  "$PY" -m granian --interface wsgi config.wsgi:application --host "$HOST" --port "$PORT" \
-    --workers "$WEB_WORKERS" --blocking-threads "$WEB_THREADS" --respawn-failed-workers & pids+=($!)
+  # In a session of its own: Ctrl-C reaches this script, which stops granian; granian then stops its workers with
+  # one signal each (a worker sent both the terminal's SIGINT and granian's SIGTERM can miss them).
+  setsid "$PY" -m granian --interface wsgi config.wsgi:application --host "$HOST" --port "$PORT" \
+    --workers "$WEB_WORKERS" --blocking-threads "$WEB_THREADS" --respawn-failed-workers \
+    --workers-kill-timeout 10 & pids+=($!)
 fi
-# Until any of them stops (or Ctrl-C / SIGTERM); then the others are stopped too.
+# Until any of them stops (or Ctrl-C / SIGTERM); then the others are stopped too. A granian worker that still does
+# not stop is killed after 10 s (--workers-kill-timeout).
 wait -n
