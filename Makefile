@@ -64,4 +64,4 @@ pytest: install
 test: lint imports typecheck checks pytest
 
 clean:
-	rm -rf $(VENV) db.sqlite3* var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3* var staticfiles .pytest_cache .mypy_cache .ruff_cache
