@@ -6,8 +6,15 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_PLAYERS ?= 5000
 DEMO_DAYS ?= 45
+# manage.py and config/wsgi.py default to the production settings: every target here names its own.
+LOCAL := DJANGO_SETTINGS_MODULE=config.settings.local
+# `make test`'s deployment check only: values that are not secret and serve nowhere else.
+CHECK_DEPLOY_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
+	DJANGO_SECRET_KEY=make-test-check-deploy-only-not-a-secret-0123456789abcdef \
+	PLAYER_JWT_SECRET=make-test-check-deploy-only-not-a-secret \
+	CORPORATE_WEBHOOK_SECRET=whsec_bWFrZS10ZXN0LWNoZWNrLWRlcGxveS1vbmx5
 
-.PHONY: install run test lint imports typecheck pytest migrate clean
+.PHONY: install run dev prepare test lint imports typecheck checks pytest migrate clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -19,13 +26,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 migrate: install
-	$(PY) manage.py migrate --no-input
+	$(LOCAL) $(PY) manage.py migrate --no-input
 
-run: migrate
-	$(PY) manage.py ensure_staff_user
-	$(PY) manage.py generate_demo_data --players $(DEMO_PLAYERS) --days $(DEMO_DAYS) --seed 1 --if-empty
-	$(PY) manage.py run_nightly
-	PORT=$(PORT) PY=$(PY) scripts/serve.sh
+prepare: migrate
+	$(LOCAL) $(PY) manage.py collectstatic --no-input --verbosity 0
+	$(LOCAL) $(PY) manage.py ensure_staff_user
+	$(LOCAL) $(PY) manage.py generate_demo_data --players $(DEMO_PLAYERS) --days $(DEMO_DAYS) --seed 1 --if-empty
+	$(LOCAL) $(PY) manage.py run_nightly
+
+# granian, WEB_WORKERS x WEB_THREADS (scripts/serve.sh); `make dev`: Django's runserver, for development only.
+run: prepare
+	$(LOCAL) PORT=$(PORT) PY=$(PY) scripts/serve.sh
+
+dev: prepare
+	$(LOCAL) PORT=$(PORT) PY=$(PY) scripts/serve.sh --dev
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -37,10 +51,17 @@ imports: install
 typecheck: install
 	$(VENV)/bin/mypy .
 
+# Migrations match the models (against an empty in-memory database: no server's migration history is consulted),
+# and the production settings pass Django's deployment checklist with no warning.
+checks: install
+	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=sqlite://:memory: \
+		$(PY) manage.py makemigrations --check --dry-run
+	$(CHECK_DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+
 pytest: install
 	$(VENV)/bin/pytest
 
-test: lint imports typecheck pytest
+test: lint imports typecheck checks pytest
 
 clean:
-	rm -rf $(VENV) db.sqlite3* var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3* var staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -201,6 +201,7 @@ class BenchEnv:
             "PLAYER_JWT_SECRET": "bench-player-jwt-secret-0123456789abcdef",
             "CORPORATE_WEBHOOK_SECRET": BENCH_WEBHOOK_SECRET,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no TLS proxy in front
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }

@@ -3,7 +3,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# Without a settings module named, production's: they refuse to start without their secrets. `make run` names
+# config.settings.local.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 application = get_wsgi_application()
 
 # Everything loaded so far lives as long as the process: keep it out of the garbage collector's

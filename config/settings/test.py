@@ -6,6 +6,9 @@ without them, against SQLite and the local-memory cache.
 
 from .base import *  # noqa: F403
 
+# No collectstatic before tests, so WhiteNoise would warn that STATIC_ROOT is missing; live_server serves static
+# files itself.
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_KEY_CACHE_SECONDS = 0
 RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = 0.0  # each request writes its impressions at once (no thread)

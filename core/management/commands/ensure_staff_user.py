@@ -3,6 +3,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -18,7 +19,8 @@ class Command(BaseCommand):
         if User.objects.filter(username=username).exists():
             self.stdout.write(
                 f"Staff user {username!r} exists (password unchanged; "
-                f"reset it with: .venv/bin/python manage.py changepassword {username})."
+                f"reset it with: DJANGO_SETTINGS_MODULE={settings.SETTINGS_MODULE} .venv/bin/python manage.py "
+                f"changepassword {username})."
             )
             return
         password = secrets.token_urlsafe(12)
