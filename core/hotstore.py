@@ -20,22 +20,22 @@ def raw_cache_key(key: str, key_prefix: str, version: int) -> str:
     return key
 
 
-def key_last_action_ts(user_id: int) -> str:
-    return f"user:{user_id}:last_action_ts"
+def key_last_action_ts(player_id: int) -> str:
+    return f"user:{player_id}:last_action_ts"
 
 
-def key_streak_count(user_id: int) -> str:
-    return f"user:{user_id}:streak_count"
+def key_streak_count(player_id: int) -> str:
+    return f"user:{player_id}:streak_count"
 
 
-def key_last_loss_ts(user_id: int) -> str:
+def key_last_loss_ts(player_id: int) -> str:
     """Time of the player's last loss (GAME_PLAY loss or FAIL_GAME): Unix seconds, microseconds as a fraction."""
-    return f"user:{user_id}:last_loss_ts"
+    return f"user:{player_id}:last_loss_ts"
 
 
-def key_streak_wins(user_id: int) -> str:
+def key_streak_wins(player_id: int) -> str:
     """Sorted set of the GAME_PLAY wins after the last loss: member event_id, score Unix seconds."""
-    return f"user:{user_id}:streak_wins"
+    return f"user:{player_id}:streak_wins"
 
 
 @dataclass(frozen=True)
@@ -222,18 +222,18 @@ class HotStore:
         self.cache.set_many(missing, timeout=None)
         return len(missing)
 
-    def streak_state(self, user_id: int) -> tuple[float | None, dict[str, float]]:
+    def streak_state(self, player_id: int) -> tuple[float | None, dict[str, float]]:
         """(last loss time, {event_id: time} of the wins after it) as stored: for checks and tests."""
         if self.is_redis:
             pipe = self.redis().pipeline(transaction=False)
-            pipe.get(key_last_loss_ts(user_id))
-            pipe.zrange(key_streak_wins(user_id), 0, -1, withscores=True)
+            pipe.get(key_last_loss_ts(player_id))
+            pipe.zrange(key_streak_wins(player_id), 0, -1, withscores=True)
             loss, wins = pipe.execute()
             return (None if loss is None else float(loss)), {
                 (m.decode() if isinstance(m, bytes) else m): float(s) for m, s in wins
             }
-        values = self.cache.get_many([key_last_loss_ts(user_id), key_streak_wins(user_id)])
-        return values.get(key_last_loss_ts(user_id)), dict(values.get(key_streak_wins(user_id), {}))
+        values = self.cache.get_many([key_last_loss_ts(player_id), key_streak_wins(player_id)])
+        return values.get(key_last_loss_ts(player_id)), dict(values.get(key_streak_wins(player_id), {}))
 
     def get_many(self, keys: Iterable[str]) -> dict[str, int]:
         keys = list(keys)

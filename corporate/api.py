@@ -138,4 +138,4 @@ def _plain_token_earned(payload: object) -> dict[str, Any] | None:
         and reward_type == reward_type.strip()
     ):
         return None
-    return {"user_id": user_id, "earned_tokens": tokens, "reward_type": reward_type, "issued_at": issued_at}
+    return {"player_id": user_id, "earned_tokens": tokens, "reward_type": reward_type, "issued_at": issued_at}

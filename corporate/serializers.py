@@ -10,14 +10,14 @@ REWARD_TYPE_MAX_LENGTH = 50
 
 
 class TokenEarnedData(serializers.Serializer):
-    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID)
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID, source="player_id")
     earned_tokens = StrictIntegerField(min_value=1, max_value=MAX_TOKENS)
     reward_type = serializers.CharField(max_length=REWARD_TYPE_MAX_LENGTH, required=False, default=DEFAULT_REWARD_TYPE)
     issued_at = serializers.DateTimeField()
 
 
 class SiteVisitData(serializers.Serializer):
-    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID)
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID, source="player_id")
     visit_timestamp = serializers.DateTimeField()
     dwell_seconds = StrictIntegerField(min_value=0, max_value=7 * 86400)
     actions = serializers.ListField(child=serializers.CharField(max_length=100), max_length=1000)

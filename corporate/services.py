@@ -53,7 +53,7 @@ def _visit_event_id(webhook_id: str) -> str:
 
 
 def corporate_token_earned(
-    *, webhook_id: str, user_id: int, earned_tokens: int, reward_type: str, issued_at: dt.datetime
+    *, webhook_id: str, player_id: int, earned_tokens: int, reward_type: str, issued_at: dt.datetime
 ) -> WebhookOutcome:
     """Tokens earned at Company A, in one transaction: the EARN_CYBER_TOKENS action, the ledger row and the balance
     (the wallet), the site_rewards row, and the NEW_TOKEN_ARRIVAL notification. After commit Redis' balance is
@@ -63,7 +63,7 @@ def corporate_token_earned(
     with transaction.atomic():
         try:
             result = wallet_earn(
-                user_id=user_id,
+                player_id=player_id,
                 amount=earned_tokens,
                 source=EARN_SOURCE,
                 idempotency_key=f"corporate:{webhook_id}",
@@ -74,7 +74,7 @@ def corporate_token_earned(
         if result.replayed:
             return WebhookOutcome(webhook_id, duplicate=True)
         SiteReward.objects.create(
-            user_id=user_id,
+            user_id=player_id,
             reward_type=reward_type,
             reward_value=earned_tokens,
             issued_at=issued_at,
@@ -85,11 +85,16 @@ def corporate_token_earned(
         locale = result.player.locale if result.player is not None else "ko"
         message = text_render(NEW_TOKEN_ARRIVAL, locale, earned_tokens=earned_tokens)
         notification_create(
-            user_id=user_id,
+            player_id=player_id,
             type=NEW_TOKEN_ARRIVAL,
             kind=Kind.TRANSACTIONAL,
             message=message,
-            payload={"type": NEW_TOKEN_ARRIVAL, "user_id": user_id, "earned_tokens": earned_tokens, "message": message},
+            payload={
+                "type": NEW_TOKEN_ARRIVAL,
+                "user_id": player_id,
+                "earned_tokens": earned_tokens,
+                "message": message,
+            },
             dedupe_key=f"corporate:{webhook_id}",
             player=result.player,
         )
@@ -97,7 +102,7 @@ def corporate_token_earned(
 
 
 def corporate_site_visit(
-    *, webhook_id: str, user_id: int, visit_timestamp: dt.datetime, dwell_seconds: int, actions: list[str]
+    *, webhook_id: str, player_id: int, visit_timestamp: dt.datetime, dwell_seconds: int, actions: list[str]
 ) -> WebhookOutcome:
     """A visit to Company A: a site_visits row and its CORPORATE_VISIT action, once."""
     _check_webhook_id(webhook_id)
@@ -109,7 +114,7 @@ def corporate_site_visit(
             actions=[
                 ParsedAction(
                     event_id,
-                    user_id,
+                    player_id,
                     "CORPORATE_VISIT",
                     visit_timestamp,
                     {"dwell_seconds": dwell_seconds, "actions": actions},
@@ -121,7 +126,7 @@ def corporate_site_visit(
         _, created = SiteVisit.objects.get_or_create(
             webhook_id=webhook_id,
             defaults={
-                "user_id": user_id,
+                "user_id": player_id,
                 "visit_timestamp": visit_timestamp,
                 "dwell_seconds": dwell_seconds,
                 "actions": actions,

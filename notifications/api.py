@@ -16,5 +16,5 @@ class MyNotificationsApi(APIView):
 
     @extend_schema(responses=NotificationOutput(many=True), tags=["notifications"])
     def get(self, request: Request) -> Response:
-        items = notifications_for_player(user_id=player_id_of(request))
+        items = notifications_for_player(player_id=player_id_of(request))
         return Response(NotificationOutput(items, many=True).data)

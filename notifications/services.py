@@ -118,7 +118,7 @@ def notification_written(notification: Notification, notification_id: int) -> No
 
 def notification_prepare(
     *,
-    user_id: int,
+    player_id: int,
     type: str,
     kind: str,
     message: str,
@@ -136,9 +136,9 @@ def notification_prepare(
     """
     now = now or timezone.now()
     if kind == Kind.MARKETING:
-        player = player_lock(player_id=user_id)
-    elif player is None or player.id != user_id:
-        player = player_get_or_create(player_id=user_id)
+        player = player_lock(player_id=player_id)
+    elif player is None or player.id != player_id:
+        player = player_get_or_create(player_id=player_id)
     status, reason, send_after = Status.PENDING, "", None
     blocked = _protected(player, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
     if blocked:
@@ -150,7 +150,7 @@ def notification_prepare(
             send_after = quiet_hours_end(now, player.tzinfo, parse_quiet_hours(settings.QUIET_HOURS))
             reason = "quiet_hours" if send_after else ""
     return Notification(
-        user_id=user_id,
+        user_id=player_id,
         type=type,
         kind=kind,
         message=message,
@@ -175,7 +175,7 @@ def notification_stored(notification: Notification) -> None:
 
 def notification_create(
     *,
-    user_id: int,
+    player_id: int,
     type: str,
     kind: str,
     message: str,
@@ -193,7 +193,7 @@ def notification_create(
     with transaction.atomic(savepoint=False):
         notification = _insert(
             notification_prepare(
-                user_id=user_id,
+                player_id=player_id,
                 type=type,
                 kind=kind,
                 message=message,

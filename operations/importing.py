@@ -264,7 +264,7 @@ def _store_token_history(lined: list[tuple[int, ParsedAction]]) -> tuple[int, in
         try:
             result = wallet_record_history(
                 event_id=a.event_id,
-                user_id=a.user_id,
+                player_id=a.user_id,
                 action_type=a.action_type,
                 action_timestamp=a.action_timestamp,
                 metadata=a.metadata,

@@ -24,7 +24,7 @@ class MyRecommendationsApi(APIView):
 
     @extend_schema(responses=RecommendationOutput, tags=_TAGS)
     def get(self, request: Request) -> Response:
-        return Response(recommendation_data(services.recommendation_serve(user_id=player_id_of(request))))
+        return Response(recommendation_data(services.recommendation_serve(player_id=player_id_of(request))))
 
 
 class UserRecommendationsApi(APIView):
@@ -38,7 +38,7 @@ class UserRecommendationsApi(APIView):
     def get(self, request: Request, user_id: int) -> Response:
         if not 0 < user_id <= MAX_PLAYER_ID:  # players.id is a bigint: anything past it is no player
             raise NotFound(f"No player {user_id}.")
-        return Response(recommendation_data(services.recommendation_serve(user_id=user_id)))
+        return Response(recommendation_data(services.recommendation_serve(player_id=user_id)))
 
 
 class ProposalClickApi(APIView):
@@ -55,5 +55,5 @@ class ProposalClickApi(APIView):
         tags=_TAGS,
     )
     def post(self, request: Request, proposal_id: str) -> Response:
-        click = services.proposal_click(user_id=player_id_of(request), proposal_id=proposal_id)
+        click = services.proposal_click(player_id=player_id_of(request), proposal_id=proposal_id)
         return Response(click_data(click))

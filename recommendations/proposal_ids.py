@@ -33,11 +33,11 @@ def _key(secret: str) -> bytes:
     return hashlib.blake2b(b"tokenloop.recommendations.proposal_id" + secret.encode(), digest_size=32).digest()
 
 
-def _tag(head: bytes, user_id: int, key: bytes) -> bytes:
-    return hashlib.blake2b(head + user_id.to_bytes(8, "big", signed=True), key=key, digest_size=4).digest()
+def _tag(head: bytes, player_id: int, key: bytes) -> bytes:
+    return hashlib.blake2b(head + player_id.to_bytes(8, "big", signed=True), key=key, digest_size=4).digest()
 
 
-def proposal_ids_new(user_id: int, count: int, *, served_ms: int | None = None) -> tuple[str, ...]:
+def proposal_ids_new(player_id: int, count: int, *, served_ms: int | None = None) -> tuple[str, ...]:
     """``count`` fresh ids for proposals served to ``user_id`` together (now, or at ``served_ms`` Unix
     milliseconds)."""
     ms = (time.time_ns() // 1_000_000 if served_ms is None else served_ms).to_bytes(6, "big")
@@ -48,24 +48,24 @@ def proposal_ids_new(user_id: int, count: int, *, served_ms: int | None = None) 
         raw[6] = (raw[6] & 0x0F) | 0x80  # version 8
         raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 9562 variant
         head = bytes(raw)
-        h = (head + _tag(head, user_id, key)).hex()
+        h = (head + _tag(head, player_id, key)).hex()
         ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
     return tuple(ids)
 
 
-def proposal_id_new(user_id: int, *, served_ms: int | None = None) -> str:
+def proposal_id_new(player_id: int, *, served_ms: int | None = None) -> str:
     """A fresh id for a proposal served to ``user_id`` (now, or at ``served_ms`` Unix milliseconds)."""
-    return proposal_ids_new(user_id, 1, served_ms=served_ms)[0]
+    return proposal_ids_new(player_id, 1, served_ms=served_ms)[0]
 
 
-def proposal_id_verify(value: str, user_id: int) -> tuple[uuid.UUID, dt.datetime] | None:
+def proposal_id_verify(value: str, player_id: int) -> tuple[uuid.UUID, dt.datetime] | None:
     """``(id, served_at)`` when ``value`` is an id served to ``user_id``; None for anything else."""
     try:
         parsed = uuid.UUID(value)
     except (ValueError, TypeError, AttributeError):
         return None
     raw = parsed.bytes
-    if parsed.version != 8 or raw[12:] != _tag(raw[:12], user_id, _key(settings.SECRET_KEY)):
+    if parsed.version != 8 or raw[12:] != _tag(raw[:12], player_id, _key(settings.SECRET_KEY)):
         return None
     served_at = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=int.from_bytes(raw[:6], "big"))
     return parsed, served_at

@@ -50,8 +50,8 @@ def harm_events_by_player(
         yield current, events
 
 
-def harm_marker_names(*, user_id: int) -> frozenset[str]:
-    return frozenset(PlayerHarmMarker.objects.filter(user_id=user_id).values_list("marker", flat=True))
+def harm_marker_names(*, player_id: int) -> frozenset[str]:
+    return frozenset(PlayerHarmMarker.objects.filter(user_id=player_id).values_list("marker", flat=True))
 
 
 # --- a player's recommendation context: one SQL statement and one Redis round trip ---------------------------

@@ -117,23 +117,23 @@ class Served:
     proposal_ids: tuple[str, ...]
 
 
-def recommendation_serve(*, user_id: int, now: dt.datetime | None = None) -> Served:
+def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> Served:
     """The recommendation for ``user_id`` now: context (one hot-store round trip; one SQL statement unless the
     player's snapshot answers), the engine, an id per proposal, and the impressions handed to this process's buffer
     (written in bulk later, not here)."""
     now = now or timezone.now()
-    ctx: Context = recommendation_context(player_id=user_id, now=now)
+    ctx: Context = recommendation_context(player_id=player_id, now=now)
     rec = recommend(ctx, templates_build())
     served_ms = int(now.timestamp() * 1000)
-    ids = proposal_ids_new(user_id, len(rec.proposals), served_ms=served_ms)
+    ids = proposal_ids_new(player_id, len(rec.proposals), served_ms=served_ms)
     if ids:
         impression_buffer().add(
             [
-                ImpressionRow(pid, user_id, p.type, str(p.reason.get("rule", "")), i, p.game, p.action, p.reason, now)
+                ImpressionRow(pid, player_id, p.type, str(p.reason.get("rule", "")), i, p.game, p.action, p.reason, now)
                 for i, (pid, p) in enumerate(zip(ids, rec.proposals, strict=True))
             ]
         )
-    return Served(user_id=user_id, recommendation=rec, proposal_ids=ids)
+    return Served(user_id=player_id, recommendation=rec, proposal_ids=ids)
 
 
 _IMPRESSION_FIELDS = ["user", "proposal_type", "rule", "position", "game", "action", "reason", "served_at"]
@@ -207,7 +207,7 @@ class Click:
     first_click: bool
 
 
-def proposal_click(*, user_id: int, proposal_id: str, now: dt.datetime | None = None) -> Click:
+def proposal_click(*, player_id: int, proposal_id: str, now: dt.datetime | None = None) -> Click:
     """Record the player's click on a proposal served to them; a repeated click changes nothing and answers the
     first click's time.
 
@@ -215,7 +215,7 @@ def proposal_click(*, user_id: int, proposal_id: str, now: dt.datetime | None = 
     player's proposal included, is NotFound. The impression may not be written yet (it waits in the buffer of the
     process that served it): the click then writes the row, and the buffer's upsert fills in the rest.
     """
-    verified = proposal_id_verify(proposal_id, user_id)
+    verified = proposal_id_verify(proposal_id, player_id)
     if verified is None:
         raise NotFound("No proposal with this id was served to this player.")
     pid, served_at = verified
@@ -224,7 +224,7 @@ def proposal_click(*, user_id: int, proposal_id: str, now: dt.datetime | None = 
         if RecommendationImpression.objects.filter(proposal_id=pid, clicked_at__isnull=True).update(clicked_at=now):
             return Click(pid, now, first_click=True)
         row, created = RecommendationImpression.objects.get_or_create(
-            proposal_id=pid, defaults={"user_id": user_id, "served_at": served_at, "clicked_at": now}
+            proposal_id=pid, defaults={"user_id": player_id, "served_at": served_at, "clicked_at": now}
         )
         if created:
             return Click(pid, now, first_click=True)

@@ -72,7 +72,7 @@ class UserSegmentAdmin(ViewOnlyAdmin):
 
     @admin.display(description="segment history (newest first)")
     def history(self, obj: UserSegment) -> str:
-        rows = segment_history_of(user_id=obj.user_id, limit=HISTORY_ROWS)
+        rows = segment_history_of(player_id=obj.user_id, limit=HISTORY_ROWS)
         if not rows:
             return "No change recorded yet."
         cells = format_html_join(

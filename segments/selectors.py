@@ -20,5 +20,5 @@ def segment_last_run() -> SegmentRun | None:
     return SegmentRun.objects.filter(status=SegmentRun.Status.DONE).order_by("-finished_at", "-id").first()
 
 
-def segment_history_of(*, user_id: int, limit: int = 100) -> list[SegmentHistory]:
-    return list(SegmentHistory.objects.filter(user_id=user_id).order_by("-as_of", "-id")[:limit])
+def segment_history_of(*, player_id: int, limit: int = 100) -> list[SegmentHistory]:
+    return list(SegmentHistory.objects.filter(user_id=player_id).order_by("-as_of", "-id")[:limit])

@@ -81,37 +81,37 @@ class UserService:
     RISK_PROFILES: tuple[str, ...] = tuple(RiskProfile.values)
 
     @staticmethod
-    def get_or_create_segment(user_id: int) -> UserSegment:
+    def get_or_create_segment(player_id: int) -> UserSegment:
         """The player's segment. A known player without one gets a Low row with empty inputs and ``as_of``
         null (not yet computed; the next nightly run computes it). An unknown player: NotFound."""
-        segment = UserSegment.objects.filter(user_id=user_id).first()
+        segment = UserSegment.objects.filter(user_id=player_id).first()
         if segment is not None:
             return segment
-        if not player_exists(player_id=user_id):
-            raise NotFound(f"No player {user_id}.")
+        if not player_exists(player_id=player_id):
+            raise NotFound(f"No player {player_id}.")
         # Concurrent first reads (or the batch) may create it too: insert unless present, then read.
-        UserSegment.objects.bulk_create([UserSegment(user_id=user_id)], ignore_conflicts=True)
-        return UserSegment.objects.get(user_id=user_id)
+        UserSegment.objects.bulk_create([UserSegment(user_id=player_id)], ignore_conflicts=True)
+        return UserSegment.objects.get(user_id=player_id)
 
     @staticmethod
-    def get_segment(*, user_id: int) -> UserSegment | None:
-        return UserSegment.objects.filter(user_id=user_id).first()
+    def get_segment(*, player_id: int) -> UserSegment | None:
+        return UserSegment.objects.filter(user_id=player_id).first()
 
     @staticmethod
-    def set_risk_profile(*, user_id: int, risk_profile: str | None) -> UserSegment:
+    def set_risk_profile(*, player_id: int, risk_profile: str | None) -> UserSegment:
         """Record the quiz's risk profile (spec 2.4); the batch never writes it."""
         if risk_profile is not None and risk_profile not in RiskProfile.values:
             raise InvalidInput(
                 "Unknown risk profile.", fields={"risk_profile": [f"Must be one of: {', '.join(RiskProfile.values)}."]}
             )
         with transaction.atomic():
-            UserService.get_or_create_segment(user_id)
-            UserSegment.objects.filter(user_id=user_id).update(risk_profile=risk_profile, last_updated=timezone.now())
-        return UserSegment.objects.get(user_id=user_id)
+            UserService.get_or_create_segment(player_id)
+            UserSegment.objects.filter(user_id=player_id).update(risk_profile=risk_profile, last_updated=timezone.now())
+        return UserSegment.objects.get(user_id=player_id)
 
     @staticmethod
-    def segment_history(*, user_id: int, limit: int = 100) -> list[SegmentHistory]:
-        return list(SegmentHistory.objects.filter(user_id=user_id).order_by("-as_of", "-id")[:limit])
+    def segment_history(*, player_id: int, limit: int = 100) -> list[SegmentHistory]:
+        return list(SegmentHistory.objects.filter(user_id=player_id).order_by("-as_of", "-id")[:limit])
 
     @staticmethod
     def distribution() -> dict[str, int]:
@@ -670,9 +670,9 @@ def _apply_in_child(range_id: int) -> int:
 # --- upgrade rewards ----------------------------------------------------------------------------------------------
 
 
-def reward_key(*, user_id: int, group: str, as_of: dt.date) -> str:
+def reward_key(*, player_id: int, group: str, as_of: dt.date) -> str:
     """The one key of a rise's reward: a player is paid once per group and date, whatever retries."""
-    return f"rfm-upgrade:{user_id}:{group}:{as_of.isoformat()}"
+    return f"rfm-upgrade:{player_id}:{group}:{as_of.isoformat()}"
 
 
 def segment_rewards_pay(*, first_id: int | None = None, last_id: int | None = None) -> int:
@@ -697,10 +697,10 @@ def segment_reward_pay(*, history_id: int) -> bool:
         if history is None or history.reward_state != SegmentHistory.RewardState.PENDING:
             return False
         amount = int(history.reward_tokens or 0)
-        key = reward_key(user_id=history.user_id, group=history.to_group, as_of=history.as_of)
+        key = reward_key(player_id=history.user_id, group=history.to_group, as_of=history.as_of)
         try:
             result = wallet_grant(
-                user_id=history.user_id,
+                player_id=history.user_id,
                 amount=amount,
                 idempotency_key=key,
                 reason=f"RFM upgrade to {history.to_group} as of {history.as_of.isoformat()}",
@@ -725,7 +725,7 @@ def segment_reward_pay(*, history_id: int) -> bool:
         player = history.user
         message = text_render(NOTIFICATION_TYPE, player.locale, group=history.to_group, reward_tokens=amount)
         notification_create(
-            user_id=history.user_id,
+            player_id=history.user_id,
             type=NOTIFICATION_TYPE,
             kind=Kind.MARKETING,
             message=message,

@@ -57,12 +57,12 @@ class PurchaseApi(APIView):
         return _ledger_response(services.wallet_purchase(**v, actor=_actor(request)))
 
 
-def _wallet_body(user_id: int) -> dict[str, Any]:
+def _wallet_body(player_id: int) -> dict[str, Any]:
     return WalletOutput(
         {
-            "user_id": user_id,
-            "balance": selectors.wallet_balance(user_id=user_id).balance,
-            "recent": selectors.ledger_recent(user_id=user_id),
+            "user_id": player_id,
+            "balance": selectors.wallet_balance(player_id=player_id).balance,
+            "recent": selectors.ledger_recent(player_id=player_id),
         }
     ).data
 

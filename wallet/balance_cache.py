@@ -32,12 +32,12 @@ return n
 _SET_IF_NEWER = hot_script(_SET_IF_NEWER_LUA)
 
 
-def key_balance(user_id: int) -> str:
-    return f"user:{user_id}:cyber_token_balance"
+def key_balance(player_id: int) -> str:
+    return f"user:{player_id}:cyber_token_balance"
 
 
-def key_balance_seq(user_id: int) -> str:
-    return f"user:{user_id}:cyber_token_balance_seq"
+def key_balance_seq(player_id: int) -> str:
+    return f"user:{player_id}:cyber_token_balance_seq"
 
 
 def balance_cache_set(values: Mapping[int, tuple[int, int]], *, force: bool = False) -> int:
@@ -99,18 +99,18 @@ def balance_cache_replace(values: Mapping[int, tuple[int, int, int]]) -> int:
     return written
 
 
-def balance_cache_get(user_id: int) -> int | None:
+def balance_cache_get(player_id: int) -> int | None:
     """The cached balance, or None when it is missing or Redis cannot be reached."""
     try:
-        return hot_store.get_many([key_balance(user_id)]).get(key_balance(user_id))
+        return hot_store.get_many([key_balance(player_id)]).get(key_balance(player_id))
     except Exception:  # Redis down: the caller falls back to the database
-        logger.warning("balance cache unreachable for player %s", user_id, exc_info=True)
+        logger.warning("balance cache unreachable for player %s", player_id, exc_info=True)
         return None
 
 
-def balance_cache_set_quietly(user_id: int, balance: int, seq: int, *, force: bool = False) -> None:
+def balance_cache_set_quietly(player_id: int, balance: int, seq: int, *, force: bool = False) -> None:
     """After-commit hook: a failure leaves the key stale or missing, which reads and reconciliation repair."""
     try:
-        balance_cache_set({user_id: (balance, seq)}, force=force)
+        balance_cache_set({player_id: (balance, seq)}, force=force)
     except Exception:
-        logger.exception("balance cache update failed for player %s", user_id)
+        logger.exception("balance cache update failed for player %s", player_id)

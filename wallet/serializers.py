@@ -18,14 +18,14 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class SpendInput(serializers.Serializer):
-    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID)
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID, source="player_id")
     amount = StrictIntegerField(min_value=1, max_value=MAX_TOKENS)
     game = serializers.ChoiceField(choices=GAMES)
     idempotency_key = serializers.CharField(min_length=1, max_length=150)
 
 
 class PurchaseInput(serializers.Serializer):
-    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID)
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID, source="player_id")
     tokens = StrictIntegerField(min_value=1, max_value=MAX_TOKENS)
     amount_paid = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, e.g. KRW.")

@@ -367,12 +367,12 @@ def _require_tokens(value: int, field: str, *, signed: bool = False) -> None:
         )
 
 
-def wallet_spend(*, user_id: int, amount: int, game: str, idempotency_key: str, actor: str = "") -> LedgerResult:
+def wallet_spend(*, player_id: int, amount: int, game: str, idempotency_key: str, actor: str = "") -> LedgerResult:
     _require_tokens(amount, "amount")
-    payload = {"user_id": user_id, "amount": amount, "game": game}
+    payload = {"user_id": player_id, "amount": amount, "game": game}
     return ledger_post(
         Posting(
-            player_id=user_id,
+            player_id=player_id,
             kind=Kind.SPEND,
             source=Source.IN_APP,
             amount=-amount,
@@ -383,19 +383,19 @@ def wallet_spend(*, user_id: int, amount: int, game: str, idempotency_key: str, 
             actor=actor,
             details={"game": game},
         ),
-        check=protection_check_spend(user_id, amount),
+        check=protection_check_spend(player_id, amount),
     )
 
 
 def wallet_purchase(
-    *, user_id: int, tokens: int, amount_paid: str, currency: str, payment_id: str, actor: str = ""
+    *, player_id: int, tokens: int, amount_paid: str, currency: str, payment_id: str, actor: str = ""
 ) -> LedgerResult:
     """Tokens bought for cash (spec 2.7); idempotent by the payment provider's ``payment_id``."""
     _require_tokens(tokens, "tokens")
-    payload = {"user_id": user_id, "tokens": tokens, "amount_paid": amount_paid, "currency": currency}
+    payload = {"user_id": player_id, "tokens": tokens, "amount_paid": amount_paid, "currency": currency}
     return ledger_post(
         Posting(
-            player_id=user_id,
+            player_id=player_id,
             kind=Kind.PURCHASE,
             source=Source.CASH,
             amount=tokens,
@@ -412,13 +412,13 @@ def wallet_purchase(
             details={"amount_paid": amount_paid, "currency": currency, "payment_id": payment_id},
             key_field="payment_id",
         ),
-        check=protection_check_purchase(user_id),
+        check=protection_check_purchase(player_id),
     )
 
 
 def wallet_earn(
     *,
-    user_id: int,
+    player_id: int,
     amount: int,
     source: str,
     idempotency_key: str,
@@ -430,12 +430,12 @@ def wallet_earn(
     _require_tokens(amount, "amount")
     return ledger_post(
         Posting(
-            player_id=user_id,
+            player_id=player_id,
             kind=Kind.EARN,
             source=source,
             amount=amount,
             idempotency_key=idempotency_key,
-            fingerprint=request_fingerprint({"user_id": user_id, "amount": amount, "source": source, **details}),
+            fingerprint=request_fingerprint({"user_id": player_id, "amount": amount, "source": source, **details}),
             action_type="EARN_CYBER_TOKENS",
             action_metadata={"earned_tokens": amount, "source": source, **details},
             occurred_at=occurred_at,
@@ -445,17 +445,17 @@ def wallet_earn(
     )
 
 
-def wallet_grant(*, user_id: int, amount: int, idempotency_key: str, reason: str, actor: str = "") -> LedgerResult:
+def wallet_grant(*, player_id: int, amount: int, idempotency_key: str, reason: str, actor: str = "") -> LedgerResult:
     """A reward paid by TokenLoop itself (upgrade rewards, missions)."""
     _require_tokens(amount, "amount")
     return ledger_post(
         Posting(
-            player_id=user_id,
+            player_id=player_id,
             kind=Kind.GRANT,
             source=Source.REWARD,
             amount=amount,
             idempotency_key=idempotency_key,
-            fingerprint=request_fingerprint({"user_id": user_id, "amount": amount, "reason": reason}),
+            fingerprint=request_fingerprint({"user_id": player_id, "amount": amount, "reason": reason}),
             action_type="EARN_CYBER_TOKENS",
             action_metadata={"earned_tokens": amount, "source": "reward"},
             actor=actor,
@@ -464,7 +464,7 @@ def wallet_grant(*, user_id: int, amount: int, idempotency_key: str, reason: str
     )
 
 
-def wallet_adjust(*, user_id: int, amount: int, reason: str, actor: str, idempotency_key: str) -> LedgerResult:
+def wallet_adjust(*, player_id: int, amount: int, reason: str, actor: str, idempotency_key: str) -> LedgerResult:
     """A correction by staff: a new ADJUST row recording who and why (the ledger is never edited)."""
     if not reason.strip() or not actor.strip():
         raise InvalidInput(
@@ -474,12 +474,12 @@ def wallet_adjust(*, user_id: int, amount: int, reason: str, actor: str, idempot
     _require_tokens(amount, "amount", signed=True)
     return ledger_post(
         Posting(
-            player_id=user_id,
+            player_id=player_id,
             kind=Kind.ADJUST,
             source=Source.IN_APP,
             amount=amount,
             idempotency_key=f"adjust:{idempotency_key}",
-            fingerprint=request_fingerprint({"user_id": user_id, "amount": amount, "reason": reason, "actor": actor}),
+            fingerprint=request_fingerprint({"user_id": player_id, "amount": amount, "reason": reason, "actor": actor}),
             actor=actor,
             reason=reason,
         )
@@ -494,7 +494,7 @@ _HISTORY_KINDS = {
 
 
 def wallet_record_history(
-    *, event_id: str, user_id: int, action_type: str, action_timestamp: dt.datetime, metadata: dict[str, Any]
+    *, event_id: str, player_id: int, action_type: str, action_timestamp: dt.datetime, metadata: dict[str, Any]
 ) -> LedgerResult:
     """A token-moving action from an import of history, with its ledger row, at its own time.
 
@@ -508,14 +508,14 @@ def wallet_record_history(
         source = Source.CASH if kind == Kind.PURCHASE else Source.IN_APP
     return ledger_post(
         Posting(
-            player_id=user_id,
+            player_id=player_id,
             kind=kind,
             source=source,
             amount=sign * int(metadata[amount_key]),
             idempotency_key=f"import:{event_id}",
             fingerprint=request_fingerprint(
                 {
-                    "user_id": user_id,
+                    "user_id": player_id,
                     "action_type": action_type,
                     "metadata": metadata,
                     "action_timestamp": action_timestamp.isoformat(),

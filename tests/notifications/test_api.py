@@ -20,7 +20,7 @@ T0 = dt.datetime(2025, 11, 20, 3, 0, tzinfo=dt.UTC)
 def notify(user_id: int, text: str, minutes: int = 0, kind: str = "transactional") -> None:
     payload = {"type": "PURCHASE_RECEIPT", "user_id": user_id, "message": text}
     services.notification_create(
-        user_id=user_id,
+        player_id=user_id,
         type="PURCHASE_RECEIPT",
         kind=kind,
         message=text,

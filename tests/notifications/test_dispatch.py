@@ -33,7 +33,7 @@ class Boom(Exception):
 
 def create(**overrides: Any) -> Notification:
     fields: dict[str, Any] = {
-        "user_id": PLAYER,
+        "player_id": PLAYER,
         "type": "NEW_TOKEN_ARRIVAL",
         "kind": "transactional",
         "message": PAYLOAD["message"],
@@ -227,7 +227,7 @@ def test_a_rolled_back_company_a_grant_sends_no_push_and_caches_no_balance(webho
     with pytest.raises(Boom), transaction.atomic():
         corporate_token_earned(
             webhook_id="msg_rollback",
-            user_id=PLAYER,
+            player_id=PLAYER,
             earned_tokens=500,
             reward_type="MISSION_COMPLETE",
             issued_at=dt.datetime.now(dt.UTC),
@@ -241,7 +241,7 @@ def test_a_rolled_back_company_a_grant_sends_no_push_and_caches_no_balance(webho
     with transaction.atomic():
         outcome = corporate_token_earned(
             webhook_id="msg_rollback",
-            user_id=PLAYER,
+            player_id=PLAYER,
             earned_tokens=500,
             reward_type="MISSION_COMPLETE",
             issued_at=dt.datetime.now(dt.UTC),
@@ -293,7 +293,7 @@ def test_pushes_sent_in_the_request_are_recorded_as_sent_when_the_request_ends(w
     for n in range(3):
         corporate_token_earned(
             webhook_id=f"wb-{n}",
-            user_id=PLAYER + n,
+            player_id=PLAYER + n,
             earned_tokens=10,
             reward_type="EARN_CYBER_TOKENS",
             issued_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),

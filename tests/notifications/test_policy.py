@@ -37,7 +37,7 @@ def at(tz: zoneinfo.ZoneInfo, year: int, month: int, day: int, hour: int = 0, mi
 def marketing(now: dt.datetime, user_id: int = PLAYER, type: str = "TOKEN_MISSION") -> Notification:
     message = "3 missions are open at Company A."
     return services.notification_create(
-        user_id=user_id,
+        player_id=user_id,
         type=type,
         kind="marketing",
         message=message,
@@ -49,7 +49,7 @@ def marketing(now: dt.datetime, user_id: int = PLAYER, type: str = "TOKEN_MISSIO
 def transactional(now: dt.datetime, type: str = "PURCHASE_RECEIPT") -> Notification:
     message = "You bought 1,000 tokens."
     return services.notification_create(
-        user_id=PLAYER,
+        player_id=PLAYER,
         type=type,
         kind="transactional",
         message=message,

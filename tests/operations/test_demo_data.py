@@ -417,7 +417,7 @@ def test_a_replayed_history_write_returns_the_generated_row():
         # when the wallet is asked to record it as history again
         result = wallet_record_history(
             event_id=action.event_id,
-            user_id=action.user_id,
+            player_id=action.user_id,
             action_type=action.action_type,
             action_timestamp=action.action_timestamp,
             metadata=action.metadata,
@@ -508,7 +508,7 @@ def test_ids_after_the_demo_continue_above_it():
     wallet = Wallet.objects.filter(last_entry_id__gt=0).first()
     assert wallet is not None
     # when the wallet records a live earn for one of the players
-    result = wallet_earn(user_id=wallet.player_id, amount=100, source="in_app", idempotency_key="live-1", details={})
+    result = wallet_earn(player_id=wallet.player_id, amount=100, source="in_app", idempotency_key="live-1", details={})
     # then its ledger row and action get new ids above the demo's, and the balance carries on
     assert result.entry.id > top_entry
     assert result.entry.action_id is not None and result.entry.action_id > top_action

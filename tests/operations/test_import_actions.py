@@ -260,7 +260,7 @@ def test_token_history_comes_in_with_its_ledger_rows_in_order(tmp_path):
     assert entries[1].created_at.isoformat() == "2026-11-01T11:00:00+00:00"
     assert Wallet.objects.get(player_id=300).balance == 0
     assert UserAction.objects.get(event_id="t-2").metadata == {"spent_tokens": 60, "game": "Roulette"}
-    assert wallet_balance(user_id=300).balance == 0
+    assert wallet_balance(player_id=300).balance == 0
 
 
 def test_a_line_that_would_drive_a_balance_below_zero_is_refused_by_number(tmp_path):

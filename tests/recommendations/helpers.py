@@ -30,7 +30,7 @@ def segment(player_id: int, rfm_group: str, risk_profile: str | None = None) -> 
 
 def fund(player_id: int, amount: int) -> None:
     wallet.wallet_earn(
-        user_id=player_id, amount=amount, source="in_app", idempotency_key=f"rec-fund:{next(_seq)}", details={}
+        player_id=player_id, amount=amount, source="in_app", idempotency_key=f"rec-fund:{next(_seq)}", details={}
     )
 
 
@@ -38,7 +38,7 @@ def corporate_earn(player_id: int, tokens: int, at: dt.datetime) -> None:
     """Tokens from Company A issued at ``at`` (site_rewards, ledger, balance), by the webhook's service."""
     corporate.corporate_token_earned(
         webhook_id=f"msg_rec_{next(_seq)}",
-        user_id=player_id,
+        player_id=player_id,
         earned_tokens=tokens,
         reward_type="MISSION_COMPLETE",
         issued_at=at,
@@ -48,7 +48,7 @@ def corporate_earn(player_id: int, tokens: int, at: dt.datetime) -> None:
 def visit(player_id: int, at: dt.datetime) -> None:
     corporate.corporate_site_visit(
         webhook_id=f"msg_rec_visit_{next(_seq)}",
-        user_id=player_id,
+        player_id=player_id,
         visit_timestamp=at,
         dwell_seconds=60,
         actions=["view_event"],

@@ -66,7 +66,7 @@ def player(**fields: Any) -> int:
 def fund(user_id: int, amount: int) -> None:
     """A wallet balance, through the wallet's own write path (its action is stamped now: outside past windows)."""
     wallet_services.wallet_earn(
-        user_id=user_id,
+        player_id=user_id,
         amount=amount,
         source="in_app",
         idempotency_key=f"seg-test-fund:{user_id}:{next(_seq)}",

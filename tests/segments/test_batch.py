@@ -238,7 +238,7 @@ def test_risk_profile_is_kept_by_the_batch():
     # given a player whose quiz set a risk profile
     uid = player()
     history(uid, r=1, f=30, m=10_000)
-    UserService.set_risk_profile(user_id=uid, risk_profile="High-Risk")
+    UserService.set_risk_profile(player_id=uid, risk_profile="High-Risk")
     # when the batch runs
     run()
     # then the profile stays and the group is computed

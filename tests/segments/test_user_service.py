@@ -48,12 +48,12 @@ def test_set_risk_profile_creates_or_updates_and_validates():
     # given a known player without a segment
     uid = player()
     # when the quiz sets a risk profile, then changes it
-    UserService.set_risk_profile(user_id=uid, risk_profile="Low-Risk")
-    updated = UserService.set_risk_profile(user_id=uid, risk_profile="High-Risk")
+    UserService.set_risk_profile(player_id=uid, risk_profile="Low-Risk")
+    updated = UserService.set_risk_profile(player_id=uid, risk_profile="High-Risk")
     # then the row holds the last one; an unknown value is refused
     assert updated.risk_profile == "High-Risk"
     with pytest.raises(InvalidInput):
-        UserService.set_risk_profile(user_id=uid, risk_profile="Reckless")
+        UserService.set_risk_profile(player_id=uid, risk_profile="Reckless")
     assert UserSegment.objects.get(user_id=uid).risk_profile == "High-Risk"
 
 
@@ -65,6 +65,6 @@ def test_history_and_distribution():
     run()
     # when their history and the distribution are read
     # then each has their first group and the distribution names every group
-    assert [h.to_group for h in UserService.segment_history(user_id=whale)] == ["Whale"]
-    assert isinstance(UserService.segment_history(user_id=low)[0], SegmentHistory)
+    assert [h.to_group for h in UserService.segment_history(player_id=whale)] == ["Whale"]
+    assert isinstance(UserService.segment_history(player_id=low)[0], SegmentHistory)
     assert UserService.distribution() == {"Low": 1, "Medium": 0, "High Engaged": 0, "Whale": 1}

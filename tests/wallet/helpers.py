@@ -21,7 +21,7 @@ GAME = "SlotMachine"
 def fund(player_id: int, amount: int) -> services.LedgerResult:
     """Credit ``amount`` tokens through the wallet's own write path (an in-app earn)."""
     return services.wallet_earn(
-        user_id=player_id,
+        player_id=player_id,
         amount=amount,
         source="in_app",
         idempotency_key=f"test-fund:{player_id}:{next(_seq)}",
@@ -31,7 +31,7 @@ def fund(player_id: int, amount: int) -> services.LedgerResult:
 
 def spend(player_id: int, amount: int, key: str | None = None, game: str = GAME) -> services.LedgerResult:
     return services.wallet_spend(
-        user_id=player_id, amount=amount, game=game, idempotency_key=key or f"test-spend:{next(_seq)}"
+        player_id=player_id, amount=amount, game=game, idempotency_key=key or f"test-spend:{next(_seq)}"
     )
 
 

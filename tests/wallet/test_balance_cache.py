@@ -78,11 +78,11 @@ def test_the_cached_balance_follows_every_committed_change(committed):
         lambda: fund(PLAYER, 100),
         lambda: spend(PLAYER, 30),
         lambda: services.wallet_purchase(
-            user_id=PLAYER, tokens=500, amount_paid="9.99", currency="USD", payment_id="p-1"
+            player_id=PLAYER, tokens=500, amount_paid="9.99", currency="USD", payment_id="p-1"
         ),
-        lambda: services.wallet_grant(user_id=PLAYER, amount=25, idempotency_key="grant-1", reason="upgrade"),
+        lambda: services.wallet_grant(player_id=PLAYER, amount=25, idempotency_key="grant-1", reason="upgrade"),
         lambda: services.wallet_adjust(
-            user_id=PLAYER, amount=-95, reason="fix", actor="alice", idempotency_key="adj-1"
+            player_id=PLAYER, amount=-95, reason="fix", actor="alice", idempotency_key="adj-1"
         ),
     ]
     seen = []
@@ -113,8 +113,8 @@ def test_a_read_falls_back_to_the_database_when_the_key_is_missing_and_rebuilds_
         fund(PLAYER, 100)
     hot_store.flush()
     # when the balance is read twice
-    first = selectors.wallet_balance(user_id=PLAYER)
-    second = selectors.wallet_balance(user_id=PLAYER)
+    first = selectors.wallet_balance(player_id=PLAYER)
+    second = selectors.wallet_balance(player_id=PLAYER)
     # then the first read comes from the database and puts the key back; the second is served by the cache
     assert (first.balance, first.from_cache) == (100, False)
     assert (second.balance, second.from_cache) == (100, True)
@@ -128,7 +128,7 @@ def test_a_balance_key_lost_on_its_own_is_rebuilt_by_a_read(committed):
     hot_store.cache.delete(key_balance(PLAYER))
     assert cached_seq(PLAYER) is not None
     # when the balance is read
-    read = selectors.wallet_balance(user_id=PLAYER)
+    read = selectors.wallet_balance(player_id=PLAYER)
     # then it comes from the database and the key is back
     assert (read.balance, read.from_cache) == (100, False)
     assert cached_balance(PLAYER) == 100
@@ -141,7 +141,7 @@ def test_redis_down_reads_fall_back_to_the_database(player_client_factory, caplo
         # when Redis cannot be reached at all
         with pytest.raises(redis.exceptions.ConnectionError):
             hot_store.redis().ping()
-        read = selectors.wallet_balance(user_id=PLAYER)
+        read = selectors.wallet_balance(player_id=PLAYER)
         response = player_client_factory(PLAYER).get("/api/me/wallet")
     # then the selector and the API answer from the database, and the outage is logged
     assert (read.balance, read.from_cache) == (100, False)
@@ -172,7 +172,7 @@ def test_redis_down_spends_are_still_decided_and_recorded(service_client, commit
     assert db_balance(PLAYER) == 70
     assert "balance cache update failed" in caplog.text
     # and once Redis is back, a read rebuilds the right value
-    assert selectors.wallet_balance(user_id=PLAYER).balance == 70
+    assert selectors.wallet_balance(player_id=PLAYER).balance == 70
     assert cached_balance(PLAYER) == 70
 
 

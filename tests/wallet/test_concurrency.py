@@ -51,11 +51,11 @@ def run_concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
 
 
 def spend_call(key: str, amount: int = 10) -> Callable[[], services.LedgerResult]:
-    return lambda: services.wallet_spend(user_id=PLAYER, amount=amount, game="SlotMachine", idempotency_key=key)
+    return lambda: services.wallet_spend(player_id=PLAYER, amount=amount, game="SlotMachine", idempotency_key=key)
 
 
 def earn_call(key: str) -> Callable[[], services.LedgerResult]:
-    return lambda: services.wallet_earn(user_id=PLAYER, amount=10, source="in_app", idempotency_key=key, details={})
+    return lambda: services.wallet_earn(player_id=PLAYER, amount=10, source="in_app", idempotency_key=key, details={})
 
 
 def test_200_concurrent_spends_of_10_on_1000_give_exactly_100_successes_and_a_zero_balance():
@@ -102,7 +102,7 @@ def test_concurrent_retries_of_a_first_purchase_by_a_new_player_write_one_row():
     results = run_concurrently(
         [
             lambda: services.wallet_purchase(
-                user_id=PLAYER, tokens=500, amount_paid="4.99", currency="USD", payment_id="pay-race"
+                player_id=PLAYER, tokens=500, amount_paid="4.99", currency="USD", payment_id="pay-race"
             )
             for _ in range(64)
         ]

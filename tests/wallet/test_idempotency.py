@@ -136,7 +136,7 @@ def test_spend_and_purchase_keys_live_in_separate_namespaces(service_client):
 def test_services_replay_and_refuse_like_the_api():
     # given an earn recorded by a service with key corporate:wh-1
     first = services.wallet_earn(
-        user_id=PLAYER,
+        player_id=PLAYER,
         amount=40,
         source="corporate",
         idempotency_key="corporate:wh-1",
@@ -144,7 +144,7 @@ def test_services_replay_and_refuse_like_the_api():
     )
     # when the same earn is recorded again, and then with another amount
     again = services.wallet_earn(
-        user_id=PLAYER,
+        player_id=PLAYER,
         amount=40,
         source="corporate",
         idempotency_key="corporate:wh-1",
@@ -152,7 +152,7 @@ def test_services_replay_and_refuse_like_the_api():
     )
     with pytest.raises(IdempotencyKeyReused):
         services.wallet_earn(
-            user_id=PLAYER,
+            player_id=PLAYER,
             amount=41,
             source="corporate",
             idempotency_key="corporate:wh-1",
@@ -170,14 +170,14 @@ def test_services_refuse_amounts_that_are_not_positive_whole_numbers_in_range(ca
     fund(PLAYER, 100)
     before = counts(PLAYER)
     calls = {
-        "spend": lambda: services.wallet_spend(user_id=PLAYER, amount=amount, game="RPSGame", idempotency_key="x"),
+        "spend": lambda: services.wallet_spend(player_id=PLAYER, amount=amount, game="RPSGame", idempotency_key="x"),
         "purchase": lambda: services.wallet_purchase(
-            user_id=PLAYER, tokens=amount, amount_paid="1.00", currency="USD", payment_id="x"
+            player_id=PLAYER, tokens=amount, amount_paid="1.00", currency="USD", payment_id="x"
         ),
         "earn": lambda: services.wallet_earn(
-            user_id=PLAYER, amount=amount, source="in_app", idempotency_key="x", details={}
+            player_id=PLAYER, amount=amount, source="in_app", idempotency_key="x", details={}
         ),
-        "grant": lambda: services.wallet_grant(user_id=PLAYER, amount=amount, idempotency_key="x", reason="test"),
+        "grant": lambda: services.wallet_grant(player_id=PLAYER, amount=amount, idempotency_key="x", reason="test"),
     }
     # when another app calls the service with such an amount (a spend of -10 must never credit 10)
     with pytest.raises(InvalidInput) as refused:
@@ -193,7 +193,7 @@ def test_an_adjustment_must_move_a_non_zero_amount_in_range(amount):
     fund(PLAYER, 100)
     # when staff adjust by nothing, or by more than the range
     with pytest.raises(InvalidInput) as refused:
-        services.wallet_adjust(user_id=PLAYER, amount=amount, reason="test", actor="alice", idempotency_key="a")
+        services.wallet_adjust(player_id=PLAYER, amount=amount, reason="test", actor="alice", idempotency_key="a")
     # then it is refused naming amount, and nothing is written
     assert list(refused.value.fields) == ["amount"]
     assert not LedgerEntry.objects.filter(kind="ADJUST").exists()

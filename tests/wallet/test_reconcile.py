@@ -211,5 +211,5 @@ def test_a_process_killed_after_commit_before_the_redis_update_is_repaired(redis
     assert cached_balance(A) == 70
     expected = "redis drift 1, redis missing 0" if redis_before == "stale" else "redis drift 0, redis missing 1"
     assert expected in out.getvalue()
-    assert selectors.wallet_balance(user_id=A) == selectors.BalanceRead(70, from_cache=True)
+    assert selectors.wallet_balance(player_id=A) == selectors.BalanceRead(70, from_cache=True)
     assert Wallet.objects.get(player_id=A).last_entry_id == cached_seq(A)

@@ -44,12 +44,12 @@ class WalletMachine(RuleBasedStateMachine):
     def _send(self, kind: str, key: str, amount: int) -> services.LedgerResult:
         if kind == "earn":
             return services.wallet_earn(
-                user_id=self.player, amount=amount, source="in_app", idempotency_key=key, details={}
+                player_id=self.player, amount=amount, source="in_app", idempotency_key=key, details={}
             )
         if kind == "spend":
-            return services.wallet_spend(user_id=self.player, amount=amount, game="RPSGame", idempotency_key=key)
+            return services.wallet_spend(player_id=self.player, amount=amount, game="RPSGame", idempotency_key=key)
         return services.wallet_purchase(
-            user_id=self.player, tokens=amount, amount_paid="1.00", currency="USD", payment_id=key
+            player_id=self.player, tokens=amount, amount_paid="1.00", currency="USD", payment_id=key
         )
 
     def _apply(self, kind: str, amount: int, delta: int) -> str:
@@ -99,7 +99,7 @@ class WalletMachine(RuleBasedStateMachine):
 
     @rule()
     def read_balance(self) -> None:
-        read = selectors.wallet_balance(user_id=self.player)
+        read = selectors.wallet_balance(player_id=self.player)
         assert read.balance == self.balance
         # served from Redis or rebuilt into it; a player with no wallet yet leaves no key
         assert cached_balance(self.player) == (self.balance if self.rows else None)
@@ -124,7 +124,7 @@ class WalletMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         # At the end of every run the selector (Redis or a rebuild) agrees with the ledger.
-        assert selectors.wallet_balance(user_id=self.player).balance == ledger_sum(self.player)
+        assert selectors.wallet_balance(player_id=self.player).balance == ledger_sum(self.player)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         self, *args: Any, user_id: int, amount: int, reason: str, actor: str, key: str | None, **options: Any
     ) -> None:
         result = wallet_adjust(
-            user_id=user_id, amount=amount, reason=reason, actor=actor, idempotency_key=key or uuid.uuid4().hex
+            player_id=user_id, amount=amount, reason=reason, actor=actor, idempotency_key=key or uuid.uuid4().hex
         )
         self.stdout.write(
             f"ledger row {result.entry.id}: balance now {result.entry.balance_after}"
