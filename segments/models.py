@@ -108,7 +108,7 @@ class SegmentRun(models.Model):
     rules_version = models.BigIntegerField(default=0, help_text="The last rule change this run saw.")
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-    players = models.BigIntegerField(default=0, help_text="Players covered (a segment row or an action in the window).")
+    players = models.BigIntegerField(default=0, help_text="Players covered (every players row).")
     ranges_total = models.IntegerField(default=0)
     range_players = models.BigIntegerField(default=0, help_text="Players in the ranges (the progress bar's total).")
     rows_updated = models.BigIntegerField(default=0)

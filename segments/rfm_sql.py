@@ -4,7 +4,7 @@ Every value that comes from data or from the operator (thresholds, group names, 
 ids) travels as a named parameter; the SQL text is built only from the rule *shape* (which bounds are
 set) and from code constants (column names, the scratch table's name, derived from the run id).
 
-1. ``stage``: one ``CREATE TABLE ... AS SELECT`` computes, for every covered player, R, F, M, the Company
+1. ``stage``: one ``CREATE TABLE ... AS SELECT`` computes, for every known player, R, F, M, the Company
    A figures, the balance, the new group (the rules' ``CASE``) and the previous group. On PostgreSQL the
    window's aggregate runs as a parallel plan (a data-modifying statement could not) into an UNLOGGED table.
    Its rows are written in user-id order, so a range's rows are neighbours (read once, in index order).
@@ -141,12 +141,11 @@ def window(as_of: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
 # every id at or below it had committed when the run began), so what a run counted is exactly "the actions of its
 # window with id <= watermark" and the next run can tell which actions it has not counted yet.
 #
-# Full: covered is every player with a segment row or an action in the window. R comes from the
-# last action in the window, else (a segment row, no action in the window) from the last action before it,
-# found through the (user_id, action_timestamp) index for those players only; no action at all: R is null.
-# A row already computed for a later date (``is_newer``) is left alone by apply. An action of an id without a
-# players row (the log has no foreign key, decision 0003) is left out where rows are written (``KNOWN_PLAYER``),
-# checked there for the players without a segment row only, not by a join of every player here.
+# Full: covered is every known player, that is every players row (a segment row has one; an action of an id
+# without one, which the log allows, decision 0003, gets no row: user_segments has the foreign key). R comes from
+# the last action in the window, else (no action in the window) from the last action before it, found through the
+# (user_id, action_timestamp) index for those players only; no action at all: R is null. A row already computed
+# for a later date (``is_newer``) is left alone by apply.
 
 
 def _sums(vendor: str, *, weight: str = "", prefix: str = "") -> str:
@@ -189,7 +188,7 @@ _STAGE_PG = """
 CREATE UNLOGGED TABLE {table} AS
 WITH a AS ({aggregate}
 ), c AS (
-  SELECT coalesce(a.user_id, s.user_id) AS user_id,
+  SELECT p.id AS user_id,
     s.user_id IS NOT NULL AS has_row,
     CASE WHEN s.as_of IS NOT NULL THEN s.rfm_group END AS old_group,
     coalesce(s.as_of > %(as_of)s::date, false) AS is_newer,
@@ -199,12 +198,14 @@ WITH a AS ({aggregate}
     coalesce(a.ct, 0)::bigint AS corporate_tokens_30d,
     coalesce(a.cv, 0)::integer AS corporate_visits_30d,
     coalesce(w.balance, 0)::bigint AS balance
-  FROM a FULL JOIN user_segments s ON s.user_id = a.user_id
+  FROM players p
+  LEFT JOIN a ON a.user_id = p.id
+  LEFT JOIN user_segments s ON s.user_id = p.id
   LEFT JOIN LATERAL (
     SELECT max(x.action_timestamp) AS ts FROM user_actions x
-    WHERE a.user_id IS NULL AND x.user_id = s.user_id AND x.action_timestamp < %(start)s AND x.id <= %(watermark)s
+    WHERE a.user_id IS NULL AND x.user_id = p.id AND x.action_timestamp < %(start)s AND x.id <= %(watermark)s
   ) pr ON true
-  LEFT JOIN wallets w ON w.player_id = coalesce(a.user_id, s.user_id)
+  LEFT JOIN wallets w ON w.player_id = p.id
 ){tail} ORDER BY user_id
 """
 
@@ -231,15 +232,13 @@ WITH a AS (
   FROM user_actions
   WHERE action_timestamp >= %(start)s AND action_timestamp < %(end)s AND id <= %(watermark)s
   GROUP BY user_id
-), u AS (
-  SELECT user_id FROM a UNION SELECT user_id FROM user_segments
 ), c AS (
-  SELECT u.user_id AS user_id,
+  SELECT p.id AS user_id,
     s.user_id IS NOT NULL AS has_row,
     CASE WHEN s.as_of IS NOT NULL THEN s.rfm_group END AS old_group,
     coalesce(s.as_of > %(as_of)s, 0) AS is_newer,
     coalesce(a.last_ts, CASE WHEN a.user_id IS NULL THEN (
-      SELECT max(x.action_timestamp) FROM user_actions x WHERE x.user_id = u.user_id AND x.action_timestamp < %(start)s
+      SELECT max(x.action_timestamp) FROM user_actions x WHERE x.user_id = p.id AND x.action_timestamp < %(start)s
         AND x.id <= %(watermark)s
     ) END) AS last_action_at,
     CAST(coalesce(a.f, 0) AS INTEGER) AS frequency,
@@ -247,11 +246,10 @@ WITH a AS (
     CAST(coalesce(a.ct, 0) AS INTEGER) AS corporate_tokens_30d,
     CAST(coalesce(a.cv, 0) AS INTEGER) AS corporate_visits_30d,
     CAST(coalesce(w.balance, 0) AS INTEGER) AS balance
-  FROM u
-  JOIN players p ON p.id = u.user_id
-  LEFT JOIN a ON a.user_id = u.user_id
-  LEFT JOIN user_segments s ON s.user_id = u.user_id
-  LEFT JOIN wallets w ON w.player_id = u.user_id
+  FROM players p
+  LEFT JOIN a ON a.user_id = p.id
+  LEFT JOIN user_segments s ON s.user_id = p.id
+  LEFT JOIN wallets w ON w.player_id = p.id
 ){{tail}} ORDER BY user_id
 """
 
@@ -285,8 +283,9 @@ def aggregate_sql() -> str:
 #    0  id in (W_B, W], time before D-30         as late, older than the window: only the last action moves;
 #   -1  time in [P-30, D-30), id <= W_B         the days that left the window, as B counted them.
 # A row that B left (``as_of = P``) is then its stored figures plus the change, and its last action the later of
-# the two; any other covered player (a row B did not compute: a placeholder, a row of another date; or a player
-# with new actions and no row) is computed from its own actions, through the (user_id, time) index.
+# the two (so a player whose actions have all left the window keeps R counting from the last one); any other
+# covered player (a row B did not compute: a placeholder, a row of another date; or a player without a row, with
+# or without actions) is computed from its own actions, through the (user_id, time) index.
 
 _DELTA = """
 CREATE {unlogged}TABLE {{table}} AS
@@ -313,22 +312,23 @@ def delta_sql(vendor: str, table: str) -> str:
     return (_DELTA_PG if vendor == "postgresql" else _DELTA_SQLITE).format(table=table)
 
 
-# One range: the rows of user_segments and of the change in [lo, hi], joined (a FULL JOIN: a player may be in
-# either), with the wallet; ``base`` marks a row the base run computed: its figures are the stored ones plus the
-# change. The others' come from their own actions, by LATERAL subqueries run for them only (the UNION's second
-# branch: a few players a night).
+# One range: every player in [lo, hi] (the players rows: every known player is covered every night), with their
+# row of user_segments and their change, if any, and the wallet; ``base`` marks a row the base run computed: its
+# figures are the stored ones plus the change. The others' come from their own actions, by LATERAL subqueries run
+# for them only (the UNION's second branch: a few players a night).
 _SOURCE_PG = f"""
 WITH j AS (
-  SELECT coalesce(s.user_id, d.user_id) AS user_id, s.user_id IS NOT NULL AS has_row,
+  SELECT p.id AS user_id, s.user_id IS NOT NULL AS has_row,
     coalesce(s.as_of = %(base_as_of)s::date, false) AS base,
     CASE WHEN s.as_of IS NOT NULL THEN s.rfm_group END AS old_group,
     coalesce(s.as_of > %(as_of)s::date, false) AS is_newer,
     s.last_action_at AS s_last, s.frequency AS s_f, s.monetary AS s_m, s.corporate_tokens_30d AS s_ct,
     s.corporate_visits_30d AS s_cv, d.f, d.last_ts, d.m, d.ct, d.cv, coalesce(w.balance, 0)::bigint AS balance
-  FROM (SELECT * FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s) s
-  FULL JOIN (SELECT * FROM {{delta}} WHERE user_id BETWEEN %(lo)s AND %(hi)s) d ON d.user_id = s.user_id
+  FROM (SELECT id FROM players WHERE id BETWEEN %(lo)s AND %(hi)s) p
+  LEFT JOIN (SELECT * FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s) s ON s.user_id = p.id
+  LEFT JOIN (SELECT * FROM {{delta}} WHERE user_id BETWEEN %(lo)s AND %(hi)s) d ON d.user_id = p.id
   LEFT JOIN (SELECT player_id, balance FROM wallets WHERE player_id BETWEEN %(lo)s AND %(hi)s) w
-    ON w.player_id = coalesce(s.user_id, d.user_id)
+    ON w.player_id = p.id
 ), c AS (
   SELECT j.user_id, j.has_row, j.old_group, j.is_newer, greatest(j.s_last, j.last_ts) AS last_action_at,
     (j.s_f + coalesce(j.f, 0))::integer AS frequency, (j.s_m + coalesce(j.m, 0))::bigint AS monetary,
@@ -352,13 +352,12 @@ WITH j AS (
 ){{tail}}
 """
 
-# SQLite: no FULL JOIN and no LATERAL: the range's ids as a union, and the non-base players' figures by one
-# aggregate of their own actions (``a``), joined. SQLite's max() of two values is NULL when either is.
+# SQLite: no LATERAL: the non-base players' figures by one aggregate of their own actions (``a``), joined.
+# SQLite's max() of two values is NULL when either is.
 _SOURCE_SQLITE = f"""
 CREATE TEMPORARY TABLE {{table}} AS
 WITH u AS (
-  SELECT user_id FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s
-  UNION SELECT user_id FROM {{delta}} WHERE user_id BETWEEN %(lo)s AND %(hi)s
+  SELECT id AS user_id FROM players WHERE id BETWEEN %(lo)s AND %(hi)s
 ), j AS (
   SELECT u.user_id, s.user_id IS NOT NULL AS has_row, coalesce(s.as_of = %(base_as_of)s, 0) AS base, s.as_of,
     s.rfm_group, s.last_action_at AS s_last, s.frequency AS s_f, s.monetary AS s_m, s.corporate_tokens_30d AS s_ct,
@@ -405,6 +404,7 @@ SQLITE_RANGE_SOURCE = "segment_range_source"
 
 # --- 2. apply, one user-id range -------------------------------------------------------------------------------
 
+# Rows are computed for players rows only; this guards the writes against one deleted since a full run's stage.
 KNOWN_PLAYER = "(st.has_row OR EXISTS (SELECT 1 FROM players p WHERE p.id = st.user_id))"
 
 

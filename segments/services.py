@@ -283,7 +283,7 @@ def segment_run_stage(*, run_id: int, range_size: int | None = None) -> list[int
     """The run's one big statement, then its user-id ranges of ``range_size`` players; returns the range ids, in
     user-id order. Full: every covered player's row into the scratch table, which is then cut into ranges.
     Incremental: each player's change of the window since the base run into the scratch table; the ranges are
-    cut along user_segments (widened to the changed players outside it)."""
+    cut along the players rows (every one is covered)."""
     run = SegmentRun.objects.select_related("base_run").get(id=run_id)
     size = max(int(range_size or settings.SEGMENTS_RANGE_SIZE), 1)
     table = run.stage_table
@@ -314,9 +314,7 @@ def segment_run_stage(*, run_id: int, range_size: int | None = None) -> list[int
             cursor.execute(f"CREATE INDEX {table}_user ON {table} (user_id)")
             cursor.execute(f"ANALYZE {table}")
             if run.mode == SegmentRun.Mode.INCREMENTAL:
-                ranges = _cut_ranges(cursor, "user_segments", size)
-                cursor.execute(f"SELECT min(user_id), max(user_id), count(*) FROM {table}")
-                ranges = _widen(ranges, *cursor.fetchone())
+                ranges = _cut_ranges(cursor, "players", size, column="id")
             else:
                 ranges = _cut_ranges(cursor, table, size)
         created = SegmentRunRange.objects.bulk_create(
@@ -334,14 +332,15 @@ def _rules(run: SegmentRun) -> list[rfm_sql.Rule]:
     return [rfm_sql.Rule.from_snapshot(r) for r in run.rules]
 
 
-def _cut_ranges(cursor: Any, table: str, size: int) -> list[tuple[int, int, int]]:
-    """``(first_id, last_id, players)`` of consecutive ranges of ``size`` rows of ``table``, in user-id order."""
+def _cut_ranges(cursor: Any, table: str, size: int, column: str = "user_id") -> list[tuple[int, int, int]]:
+    """``(first_id, last_id, players)`` of consecutive ranges of ``size`` rows of ``table``, in player-id order
+    (``column``)."""
     ranges: list[tuple[int, int, int]] = []
     last = -(2**63)  # below any player id (players.id is a bigint)
     while True:
         cursor.execute(
-            f"SELECT min(user_id), max(user_id), count(*) FROM (SELECT user_id FROM {table} "
-            "WHERE user_id > %s ORDER BY user_id LIMIT %s) t",
+            f"SELECT min({column}), max({column}), count(*) FROM (SELECT {column} FROM {table} "
+            f"WHERE {column} > %s ORDER BY {column} LIMIT %s) t",
             [last, size],
         )
         first_id, last_id, count = cursor.fetchone()
@@ -351,33 +350,13 @@ def _cut_ranges(cursor: Any, table: str, size: int) -> list[tuple[int, int, int]
         last = last_id
 
 
-def _widen(
-    ranges: list[tuple[int, int, int]], low: int | None, high: int | None, changed: int
-) -> list[tuple[int, int, int]]:
-    """Ranges cut along user_segments, stretched at both ends to the changed players' ids (players without a row
-    yet may lie outside); one range of the changed players when user_segments is empty."""
-    if low is None or high is None:
-        return ranges
-    if not ranges:
-        return [(low, high, changed)]
-    first, last = ranges[0], ranges[-1]
-    ranges[0] = (min(first[0], low), first[1], first[2])
-    ranges[-1] = (ranges[-1][0], max(last[1], high), ranges[-1][2])
-    return ranges
-
-
 def _read_streaks(run: SegmentRun, first_id: int, last_id: int) -> dict[int, int]:
-    """The non-zero ``user:{id}:streak_count`` values of the range's players (a full run's scratch rows; an
-    incremental run's stored rows and changed players), read in bulk: MGETs of MGET_CHUNK keys, sent
-    MGET_PIPELINE at a time in one round trip on Redis; ``get_many`` on the embedded hot store."""
-    table = run.stage_table
-    sql = f"SELECT user_id FROM {table} WHERE user_id BETWEEN %(lo)s AND %(hi)s"
-    if run.mode == SegmentRun.Mode.INCREMENTAL:  # the stored rows, and the changed players without one
-        sql = (
-            f"SELECT user_id FROM user_segments WHERE user_id BETWEEN %(lo)s AND %(hi)s UNION ALL SELECT user_id "
-            f"FROM {table} d WHERE user_id BETWEEN %(lo)s AND %(hi)s AND NOT EXISTS "
-            "(SELECT 1 FROM user_segments s WHERE s.user_id = d.user_id)"
-        )
+    """The non-zero ``user:{id}:streak_count`` values of the range's players (a full run's scratch rows; for an
+    incremental run, the players rows), read in bulk: MGETs of MGET_CHUNK keys, sent MGET_PIPELINE at a time in
+    one round trip on Redis; ``get_many`` on the embedded hot store."""
+    sql = f"SELECT user_id FROM {run.stage_table} WHERE user_id BETWEEN %(lo)s AND %(hi)s"
+    if run.mode == SegmentRun.Mode.INCREMENTAL:
+        sql = "SELECT id FROM players WHERE id BETWEEN %(lo)s AND %(hi)s"
     with connection.cursor() as cursor:
         cursor.execute(sql, {"lo": first_id, "hi": last_id})
         ids = [row[0] for row in cursor.fetchall()]

@@ -54,17 +54,25 @@ def _rows() -> dict[int, tuple]:
     }
 
 
-def test_covers_players_with_a_row_or_an_action_in_the_window_only():
+def test_covers_every_known_player():
     # given a player active in the window, one with only a segment row, one with only old actions and no row
-    active, known, dormant = player(), player(), player()
+    # (brought in by an import, say), and one with a players row only
+    active, known, dormant, silent = player(), player(), player(), player()
     history(active, r=3, f=4)
     UserService.get_or_create_segment(known)
     factories.make_actions(user_id=dormant, at=[days_before(60)])
     # when the batch runs
     result = run()
-    # then the first two have computed rows, the third none
-    assert set(UserSegment.objects.values_list("user_id", flat=True)) == {active, known}
-    assert result.players == 2
+    # then each has a row computed as of D; the dormant player's R counts from their last action, the others
+    # without any action have none
+    rows = {s.user_id: (s.as_of, s.recency_days, s.frequency, s.rfm_group) for s in UserSegment.objects.all()}
+    assert rows == {
+        active: (D, 3, 4, "Low"),
+        known: (D, None, 0, "Low"),
+        dormant: (D, 60, 0, "Low"),
+        silent: (D, None, 0, "Low"),
+    }
+    assert result.players == 4
     assert result.status == SegmentRun.Status.DONE
 
 
@@ -81,10 +89,19 @@ def test_actions_of_an_id_without_a_player_are_left_out():
         metadata={},
         action_timestamp=days_before(1),
     )
-    # when the batch runs
+    # when the batch runs, and the next day (incremental) after another such action
     result = run()
-    # then it ends well, with a row for the player only and no history for the unknown id
-    assert result.status == SegmentRun.Status.DONE
+    UserAction.objects.create(
+        event_id="orphan-2",
+        user_id=987_654_321,
+        action_type="SESSION_START",
+        metadata={},
+        action_timestamp=days_before(0),
+    )
+    nightly = run(as_of=NEXT_DAY)
+    # then each ends well, with a row for the player only and no history for the unknown id
+    assert (result.status, nightly.status, nightly.mode) == ("done", "done", "incremental")
+    assert (result.players, nightly.players) == (1, 1)
     assert list(UserSegment.objects.values_list("user_id", flat=True)) == [uid]
     assert not SegmentHistory.objects.filter(user_id=987_654_321).exists()
 

@@ -13,6 +13,7 @@ from django.test import override_settings
 
 from activity.models import UserAction
 from core.hotstore import hot_store, key_streak_count
+from players.models import Player
 from segments.models import SegmentRun, UserSegment
 from segments.services import UserService
 from tests import factories
@@ -50,15 +51,16 @@ def _spec_group(r: int | None, f: int, m: int) -> str:
     return "Low"
 
 
-def reference(as_of: dt.date, with_rows: set[int]) -> dict[int, Expected]:
-    """Every covered player's figures as of ``as_of``, computed from the actions one by one (design brief 4)."""
+def reference(as_of: dt.date) -> dict[int, Expected]:
+    """Every known player's figures as of ``as_of``, computed from the actions one by one (design brief 4): every
+    players row (a segment row has one; an action of an id without one gets no row, decision 0003)."""
     start = dt.datetime.combine(as_of - dt.timedelta(days=30), dt.time.min, tzinfo=KST)
     end = dt.datetime.combine(as_of, dt.time.min, tzinfo=KST)
     by_player: dict[int, list[UserAction]] = {}
     for action in UserAction.objects.filter(action_timestamp__lt=end):
         by_player.setdefault(action.user_id, []).append(action)
     expected = {}
-    for uid in with_rows | {uid for uid, acts in by_player.items() if any(a.action_timestamp >= start for a in acts)}:
+    for uid in Player.objects.values_list("id", flat=True):
         acts = by_player.get(uid, [])
         window = [a for a in acts if a.action_timestamp >= start]
         last = max((a.action_timestamp for a in acts), default=None)
@@ -118,7 +120,8 @@ def some_actions(rnd: random.Random, uid: int, *, first: dt.datetime, last: dt.d
 
 def between_nights(rnd: random.Random, players: list[int], *, last_run: dt.date, next_run: dt.date) -> None:
     """What a day brings: actions of the days that enter the window, late ones for days already counted (some older
-    than any window), early ones for days after the next run, a new player, a placeholder row, balances, streaks."""
+    than any window), early ones for days after the next run, a new player, a placeholder row, a player brought in
+    with only old actions and one with no action at all (no row either), balances, streaks."""
     midnight = dt.datetime.combine(last_run, dt.time.min, tzinfo=KST)
     next_midnight = dt.datetime.combine(next_run, dt.time.min, tzinfo=KST)
     for uid in rnd.sample(players, k=len(players) // 2):
@@ -136,19 +139,26 @@ def between_nights(rnd: random.Random, players: list[int], *, last_run: dt.date,
     factories.make_actions(user_id=idle, at=[midnight - dt.timedelta(days=rnd.randint(31, 90))])
     UserService.get_or_create_segment(idle)
     players.append(idle)
+    imported = player()  # as ``import_actions`` brings in a dormant player: actions long ago, no segment row
+    factories.make_actions(user_id=imported, at=[midnight - dt.timedelta(days=rnd.randint(31, 400))])
+    players.append(imported)
+    player()  # a players row, nothing else
     fund(rnd.choice(players), rnd.randint(1, 2_000))
     hot_store.cache.set(key_streak_count(rnd.choice(players)), rnd.randint(1, 9), timeout=None)
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_a_chain_of_incremental_runs_gives_the_rows_of_a_full_recompute(seed):
-    # given players with a month and a half of mixed actions, some of them logged ahead of the first run's date
+    # given players with a month and a half of mixed actions, some of them logged ahead of the first run's date,
+    # and one whose actions all lie in the window's first days (dormant-only once they leave it)
     rnd = random.Random(seed)
     players = [player() for _ in range(10)]
     for uid in players:
         some_actions(
             rnd, uid, first=kst(D - dt.timedelta(days=45)), last=kst(D + dt.timedelta(days=1)), n=rnd.randint(0, 25)
         )
+    fading = player()
+    some_actions(rnd, fading, first=kst(D - dt.timedelta(days=30)), last=kst(D - dt.timedelta(days=28)), n=3)
     # when a first run (full) is followed by nights of new, late and early actions, each run one, two, five or zero
     # days after the last, and every run after the first is incremental
     as_of = D
@@ -160,7 +170,7 @@ def test_a_chain_of_incremental_runs_gives_the_rows_of_a_full_recompute(seed):
         assert result.mode == INCREMENTAL, result.mode_reason
         # then after each, every row equals the reference computed from all the actions one by one
         rows = stored()
-        assert rows == reference(next_run, with_rows=set(rows)), f"as of {next_run}"
+        assert rows == reference(next_run), f"as of {next_run}"
         assert set(UserSegment.objects.values_list("as_of", flat=True)) == {next_run}
         if next_run != as_of:  # the streak copy is taken when a row is written: every row, on a new date
             streaks = hot_store.get_many(key_streak_count(uid) for uid in rows)
@@ -243,6 +253,57 @@ def test_a_new_player_and_a_placeholder_are_computed_from_their_own_actions():
     assert (i.frequency, i.recency_days, i.as_of) == (0, 51, NEXT_DAY)
 
 
+def test_players_never_computed_get_rows_on_an_incremental_night_and_a_rerun_writes_nothing():
+    # given a run for D, then players brought in without a segment row: one with only actions older than the
+    # window (as ``import_actions`` brings in a dormant player), one with no action at all; their ids above every
+    # row's, and the ranges small
+    history(player(), r=1, f=2)
+    history(player(), r=3, f=4)
+    run(range_size=1)
+    imported, silent = player(), player()
+    factories.make_actions(user_id=imported, at=[days_before(120), days_before(50)])
+    # when the next day's run starts from D's rows, in ranges of one player, then runs again for the same date
+    result = run(as_of=NEXT_DAY, range_size=1)
+    rows = stored()
+    again = run(as_of=NEXT_DAY, range_size=1)
+    # then both have a computed row: R the days since the last action (51), or null without any; both Low
+    assert result.mode == INCREMENTAL, result.mode_reason
+    assert (result.players, result.rows_updated, result.rows_inserted) == (4, 2, 2)
+    i, s = segment(imported), segment(silent)
+    assert (i.as_of, i.recency_days, i.frequency, i.rfm_group) == (NEXT_DAY, 51, 0, "Low")
+    assert i.last_action_at == days_before(50)
+    assert (s.as_of, s.recency_days, s.frequency, s.last_action_at, s.rfm_group) == (NEXT_DAY, None, 0, None, "Low")
+    assert rows == reference(NEXT_DAY)
+    # and the re-run (incremental) writes no row and no history
+    assert again.mode == INCREMENTAL
+    assert (again.players, again.rows_updated, again.rows_inserted, again.changes) == (4, 0, 0, 0)
+    assert stored() == rows
+
+
+def test_a_player_whose_actions_leave_the_window_keeps_r_counting_from_the_last_one_each_night():
+    # given a player whose two actions are 28 and 29 days before D
+    uid = player()
+    history(uid, r=28, f=2)
+    # when the batch runs for D (full), then for each of the next four days (incremental)
+    seen = []
+    for day in range(5):
+        result = run(as_of=D + dt.timedelta(days=day))
+        row = segment(uid)
+        seen.append((result.mode, row.as_of, row.recency_days, row.frequency))
+    # then R grows by one each night from the last action, also once both have left the window (F 0)
+    assert seen == [
+        (FULL, D, 28, 2),
+        (INCREMENTAL, D + dt.timedelta(days=1), 29, 2),
+        (INCREMENTAL, D + dt.timedelta(days=2), 30, 1),
+        (INCREMENTAL, D + dt.timedelta(days=3), 31, 0),
+        (INCREMENTAL, D + dt.timedelta(days=4), 32, 0),
+    ]
+    assert stored() == reference(D + dt.timedelta(days=4))
+    # and a full recompute of the last date finds nothing to change
+    check = run(as_of=D + dt.timedelta(days=4), full=True)
+    assert (check.rows_updated, check.rows_inserted, check.changes) == (0, 0, 0)
+
+
 # --- when a run recomputes the whole window instead ----------------------------------------------------------------
 
 
@@ -287,7 +348,7 @@ def test_a_backfill_is_full_and_the_next_night_recomputes_the_rows_it_left_alone
     # then the backfill was full; the next run starts from it and computes D's row from the player's own actions
     assert backfill.mode == FULL and "a date before" in backfill.mode_reason
     assert result.mode == INCREMENTAL and result.base_run_id == backfill.id
-    assert stored() == reference(NEXT_DAY, with_rows={uid})
+    assert stored() == reference(NEXT_DAY)
 
 
 def test_a_run_is_full_when_switched_off_or_the_time_zone_changed_or_too_long_after():

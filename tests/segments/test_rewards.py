@@ -162,6 +162,23 @@ def test_a_first_group_pays_nothing_even_after_a_placeholder_row():
     assert (_paid(read_first), _paid(fresh), result.rises) == ((0, 0, 0), (0, 0, 0), 0)
 
 
+def test_a_dormant_players_first_row_pays_nothing_nor_do_the_nights_after():
+    # given a player with only actions long before the window and no segment row (brought in by an import, say)
+    history(player(), r=1, f=3)
+    dormant = player()
+    factories.make_actions(user_id=dormant, at=[kst(D - dt.timedelta(days=90))])
+    # when the batch runs for D, then for the next day (incremental), paying rewards
+    first = run(pay_rewards=True)
+    nightly = run(as_of=NEXT_DAY, pay_rewards=True)
+    # then the dormant player's first group (Low, from none) is recorded, R moves on, and nothing is paid
+    assert list(
+        SegmentHistory.objects.filter(user_id=dormant).values_list("as_of", "from_group", "to_group", "reward_state")
+    ) == [(D, None, "Low", "none")]
+    assert (segment(dormant).recency_days, nightly.mode) == (91, "incremental")
+    assert _paid(dormant) == (0, 0, 0)
+    assert (first.rises, first.rewards_paid, nightly.rises, nightly.rewards_paid) == (0, 0, 0, 0)
+
+
 def test_a_backfill_records_rises_without_paying():
     # given a player who rises the next day
     uid = _medium_then_high_engaged()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from segments.models import SegmentRule, UserSegment
+from segments.models import SegmentRule
 from segments.services import UserService
 from tests import factories
 from tests.segments.helpers import D, days_before, fund, history, incremental_after, player, run, segment, utc
@@ -83,15 +83,39 @@ def test_actions_only_before_the_window_give_recency_from_the_last_one():
     assert (row.recency_days, row.frequency, row.monetary, row.rfm_group) == (31, 0, 0, "Low")
 
 
-def test_actions_only_outside_the_window_and_no_row_are_not_covered():
+def test_a_player_with_only_actions_older_than_the_window_has_r_from_the_last_one():
+    # given a player without a segment row (never read, never computed: brought in by an import, say) whose
+    # actions are all older than the window: 61 and 40 days before D
+    uid = player()
+    factories.make_actions(user_id=uid, at=[days_before(61), days_before(40)])
+    # when the batch runs
+    result = run()
+    # then the player has a row as of D, with R the days since the last of them, nothing in the window, Low
+    row = segment(uid)
+    assert (row.as_of, row.recency_days, row.frequency, row.monetary, row.rfm_group) == (D, 40, 0, 0, "Low")
+    assert row.last_action_at == days_before(40)
+    assert result.status == "done"
+
+
+def test_a_player_whose_actions_are_only_outside_the_window_has_r_from_those_before_it():
     # given a player without a segment row whose actions are before the window and at or after D
     uid = player()
     factories.make_actions(user_id=uid, at=[days_before(40), utc(2026, 3, 9, 15, 0, 0), utc(2026, 3, 12)])
     # when the batch runs
-    result = run()
-    # then the player is not covered: no row is made
-    assert not UserSegment.objects.filter(user_id=uid).exists()
-    assert result.players == 0
+    run()
+    # then R counts from the last action before D; the actions at or after D count for nothing
+    row = segment(uid)
+    assert (row.as_of, row.recency_days, row.frequency, row.rfm_group) == (D, 40, 0, "Low")
+
+
+def test_a_player_without_any_action_or_segment_row_is_low_with_no_recency():
+    # given a players row and nothing else
+    uid = player()
+    # when the batch runs
+    run()
+    # then the player has a row as of D: R null, F and M 0, Low
+    row = segment(uid)
+    assert (row.as_of, row.recency_days, row.frequency, row.monetary, row.rfm_group) == (D, None, 0, 0, "Low")
 
 
 @pytest.mark.parametrize(
