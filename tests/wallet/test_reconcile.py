@@ -157,7 +157,7 @@ from wallet.services import wallet_spend
 with transaction.atomic():
     # registered first, so it runs before the wallet's own after-commit hook (the Redis update)
     transaction.on_commit(lambda: os._exit(9))
-    wallet_spend(user_id={player}, amount=30, game="SlotMachine", idempotency_key="killed-1")
+    wallet_spend(player_id={player}, amount=30, game="SlotMachine", idempotency_key="killed-1")
 print("still alive")
 """
 
