@@ -67,7 +67,8 @@ def _insert(actions: list[ParsedAction]) -> set[str]:
             values = ",".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
             params: list[Any] = []
             for a in chunk:
-                params += [a.event_id, a.user_id, a.action_type, dumps(a.metadata).decode(), adapt(a.action_timestamp)]
+                metadata, at = dumps(a.metadata).decode(), adapt(a.action_timestamp)
+                params += [a.event_id, a.player_id, a.action_type, metadata, at]
             cursor.execute(
                 "INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
                 f"VALUES {values} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
@@ -86,7 +87,7 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
     last_loss: dict[int, dt.datetime] = {}
     wins: dict[int, list[ParsedAction]] = {}
     for a in actions:
-        user_id, at = a.user_id, a.action_timestamp
+        user_id, at = a.player_id, a.action_timestamp
         seen = last.get(user_id)
         if seen is None or at > seen:
             last[user_id] = at
@@ -143,7 +144,7 @@ def action_insert_sql(*, when: str) -> str:
 def action_insert_params(action: ParsedAction) -> dict[str, Any]:
     return {
         "action_event_id": action.event_id,
-        "action_player_id": action.user_id,
+        "action_player_id": action.player_id,
         "action_type": action.action_type,
         "action_metadata": orjson.dumps(action.metadata).decode(),
         "action_at": action.action_timestamp,
@@ -154,7 +155,7 @@ def action_record(action: ParsedAction) -> int:
     """Store one action in the caller's transaction; returns its id (the event id must be new)."""
     return UserAction.objects.create(
         event_id=action.event_id,
-        user_id=action.user_id,
+        user_id=action.player_id,
         action_type=action.action_type,
         metadata=action.metadata,
         action_timestamp=action.action_timestamp,
@@ -184,9 +185,9 @@ def actions_ingest(*, actions: Sequence[ParsedAction], path: str = "api") -> Ing
     unique = _dedupe(actions)
     first_seen: dict[int, dt.datetime] = {}
     for a in unique:
-        seen = first_seen.get(a.user_id)
+        seen = first_seen.get(a.player_id)
         if seen is None or a.action_timestamp < seen:
-            first_seen[a.user_id] = a.action_timestamp
+            first_seen[a.player_id] = a.action_timestamp
     with transaction.atomic():
         player_ensure_many(first_seen=first_seen)
         stored_ids = _insert(unique)

@@ -28,7 +28,7 @@ NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
 
 class ParsedAction(NamedTuple):
     event_id: str
-    user_id: int
+    player_id: int
     action_type: str
     action_timestamp: dt.datetime
     metadata: dict[str, Any]

@@ -264,14 +264,14 @@ def _store_token_history(lined: list[tuple[int, ParsedAction]]) -> tuple[int, in
         try:
             result = wallet_record_history(
                 event_id=a.event_id,
-                player_id=a.user_id,
+                player_id=a.player_id,
                 action_type=a.action_type,
                 action_timestamp=a.action_timestamp,
                 metadata=a.metadata,
             )
         except InsufficientBalance as exc:
             raise BalanceWouldGoNegative(
-                line, f"{a.action_type} of player {a.user_id} would take the balance below zero ({exc.message})"
+                line, f"{a.action_type} of player {a.player_id} would take the balance below zero ({exc.message})"
             ) from exc
         except IdempotencyKeyReused as exc:
             raise BalanceWouldGoNegative(line, f"event_id {a.event_id} was imported before with other content") from exc

@@ -30,7 +30,7 @@ from core.writebehind import WriteBehind
 
 class ImpressionRow(NamedTuple):
     proposal_id: str
-    user_id: int
+    player_id: int
     proposal_type: str
     rule: str
     position: int

@@ -105,7 +105,7 @@ def recommendation_data(served: Served) -> dict[str, Any]:
         proposals.append(item)
     window = rec.usage_window
     return {
-        "user_id": served.user_id,
+        "user_id": served.player_id,
         "recommended_game": rec.recommended_game,
         "recommended_game_reason": rec.game_reason,
         "reward_level": rec.reward_level,

@@ -112,7 +112,7 @@ def harm_markers_compute(
 class Served:
     """A recommendation as served: the engine's answer and each proposal's id (same order)."""
 
-    user_id: int
+    player_id: int
     recommendation: Recommendation
     proposal_ids: tuple[str, ...]
 
@@ -133,7 +133,7 @@ def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> S
                 for i, (pid, p) in enumerate(zip(ids, rec.proposals, strict=True))
             ]
         )
-    return Served(user_id=player_id, recommendation=rec, proposal_ids=ids)
+    return Served(player_id=player_id, recommendation=rec, proposal_ids=ids)
 
 
 _IMPRESSION_FIELDS = ["user", "proposal_type", "rule", "position", "game", "action", "reason", "served_at"]
@@ -159,7 +159,7 @@ def impressions_record(*, rows: Sequence[ImpressionRow]) -> int:
             [
                 {
                     "proposal_id": r.proposal_id,
-                    "user_id": r.user_id,
+                    "user_id": r.player_id,
                     "proposal_type": r.proposal_type,
                     "rule": r.rule,
                     "position": r.position,
@@ -181,7 +181,7 @@ def impressions_record(*, rows: Sequence[ImpressionRow]) -> int:
         [
             RecommendationImpression(
                 proposal_id=r.proposal_id,
-                user_id=r.user_id,
+                user_id=r.player_id,
                 proposal_type=r.proposal_type,
                 rule=r.rule,
                 position=r.position,

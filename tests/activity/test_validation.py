@@ -302,7 +302,7 @@ def test_user_id_bounds_are_accepted(user_id):
     # when it is parsed
     parsed, errors = parse(raw)
     # then they are accepted
-    assert errors == {} and parsed is not None and parsed.user_id == user_id
+    assert errors == {} and parsed is not None and parsed.player_id == user_id
 
 
 @pytest.mark.parametrize("action_type", ["NOPE", "game_play", "", None, 5])
