@@ -70,7 +70,7 @@ def _insert(actions: list[ParsedAction]) -> set[str]:
                 metadata, at = dumps(a.metadata).decode(), adapt(a.action_timestamp)
                 params += [a.event_id, a.player_id, a.action_type, metadata, at]
             cursor.execute(
-                "INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "
+                "INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp) "  # noqa: S608 (names from code, values bound)
                 f"VALUES {values} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
                 params,
             )

@@ -52,7 +52,7 @@ class SQLiteCache(BaseCache):
             chunk = names[start : start + _CHUNK]
             rows = (
                 self._conn()
-                .execute(f"SELECT key, value, expires FROM kv WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+                .execute(f"SELECT key, value, expires FROM kv WHERE key IN ({','.join('?' * len(chunk))})", chunk)  # noqa: S608 (names from code, values bound)
                 .fetchall()
             )
             for key, value, expires in rows:
@@ -105,7 +105,7 @@ class SQLiteCache(BaseCache):
         names = [self.make_and_validate_key(k, version) for k in keys]
         for start in range(0, len(names), _CHUNK):
             chunk = names[start : start + _CHUNK]
-            self._conn().execute(f"DELETE FROM kv WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            self._conn().execute(f"DELETE FROM kv WHERE key IN ({','.join('?' * len(chunk))})", chunk)  # noqa: S608 (names from code, values bound)
 
     def delete(self, key: str, version: int | None = None) -> bool:
         name = self.make_and_validate_key(key, version)

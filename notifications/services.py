@@ -98,7 +98,7 @@ def _insert(notification: Notification) -> Notification | None:
         return notification
     conflict = " ON CONFLICT (dedupe_key) DO NOTHING" if notification.dedupe_key is not None else ""
     sql = (
-        f"INSERT INTO notifications ({', '.join(f.column for f in _INSERT_FIELDS)}) "
+        f"INSERT INTO notifications ({', '.join(f.column for f in _INSERT_FIELDS)}) "  # noqa: S608 (names from code, values bound)
         f"VALUES ({', '.join(placeholder(f) for f in _INSERT_FIELDS)}){conflict} RETURNING id"
     )
     with connection.cursor() as cursor:

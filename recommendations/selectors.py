@@ -122,7 +122,7 @@ LEFT JOIN player_protection pp ON pp.player_id = p.id
 LEFT JOIN wallets w ON w.player_id = p.id
 LEFT JOIN user_segments s ON s.user_id = p.id
 LEFT JOIN player_play_hours ph ON ph.user_id = p.id
-"""
+"""  # noqa: S608 (names from code, values bound)
 
 
 # Parameters, in order: month start, now (day), now (week), player id. The connection's time zone is UTC

@@ -146,7 +146,7 @@ SELECT {_IMPRESSION_COLUMNS} FROM jsonb_to_recordset(%s::jsonb) AS r(
   reason jsonb, served_at timestamptz)
 ON CONFLICT (proposal_id) DO UPDATE SET
   {", ".join(f"{c} = EXCLUDED.{c}" for c in _IMPRESSION_COLUMNS.split(", ")[1:])}
-"""
+"""  # noqa: S608 (names from code, values bound)
 
 
 def impressions_record(*, rows: Sequence[ImpressionRow]) -> int:

@@ -339,7 +339,7 @@ def _cut_ranges(cursor: Any, table: str, size: int, column: str = "user_id") -> 
     last = -(2**63)  # below any player id (players.id is a bigint)
     while True:
         cursor.execute(
-            f"SELECT min({column}), max({column}), count(*) FROM (SELECT {column} FROM {table} "
+            f"SELECT min({column}), max({column}), count(*) FROM (SELECT {column} FROM {table} "  # noqa: S608 (names from code, values bound)
             f"WHERE {column} > %s ORDER BY {column} LIMIT %s) t",
             [last, size],
         )
@@ -354,7 +354,7 @@ def _read_streaks(run: SegmentRun, first_id: int, last_id: int) -> dict[int, int
     """The non-zero ``user:{id}:streak_count`` values of the range's players (a full run's scratch rows; for an
     incremental run, the players rows), read in bulk: MGETs of MGET_CHUNK keys, sent MGET_PIPELINE at a time in
     one round trip on Redis; ``get_many`` on the embedded hot store."""
-    sql = f"SELECT user_id FROM {run.stage_table} WHERE user_id BETWEEN %(lo)s AND %(hi)s"
+    sql = f"SELECT user_id FROM {run.stage_table} WHERE user_id BETWEEN %(lo)s AND %(hi)s"  # noqa: S608 (names from code, values bound)
     if run.mode == SegmentRun.Mode.INCREMENTAL:
         sql = "SELECT id FROM players WHERE id BETWEEN %(lo)s AND %(hi)s"
     with connection.cursor() as cursor:
@@ -412,7 +412,7 @@ def segment_range_apply(*, range_id: int) -> bool:
             source = (
                 rfm_sql.source_sql("postgresql", run.stage_table, rules, params)
                 if incremental
-                else f"SELECT * FROM {run.stage_table} WHERE user_id BETWEEN %(lo)s AND %(hi)s"
+                else f"SELECT * FROM {run.stage_table} WHERE user_id BETWEEN %(lo)s AND %(hi)s"  # noqa: S608 (names from code, values bound)
             )
             with connection.cursor() as cursor:
                 cursor.execute(rfm_sql.apply_sql(source, rules, params), {**values, **params})
@@ -461,7 +461,7 @@ def _apply_sqlite(run: SegmentRun, values: dict[str, Any], *, incremental: bool)
             table = rfm_sql.SQLITE_RANGE_SOURCE
             cursor.execute(f"DROP TABLE IF EXISTS temp.{table}")
             cursor.execute(rfm_sql.source_sql("sqlite", run.stage_table, rules, params), {**values, **params})
-        cursor.execute(f"SELECT count(*) FROM {table} WHERE user_id BETWEEN %(lo)s AND %(hi)s", values)
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE user_id BETWEEN %(lo)s AND %(hi)s", values)  # noqa: S608 (names from code, values bound)
         covered = int(cursor.fetchone()[0])
         cursor.execute(rfm_sql.history_sql("sqlite", table, rules, params), {**values, **params})
         changes = cursor.rowcount

@@ -71,7 +71,7 @@ def _locked_wallets() -> Any:
 
 _WALLET_FIELDS = ["player_id", "balance", "last_entry_id", "updated_at"]
 _LOCK_SQL = (
-    f"SELECT w.player_id, w.balance, w.last_entry_id, w.updated_at, {player_with_protection_columns('p', 'pp')} "
+    f"SELECT w.player_id, w.balance, w.last_entry_id, w.updated_at, {player_with_protection_columns('p', 'pp')} "  # noqa: S608 (names from code, values bound)
     "FROM wallets w JOIN players p ON p.id = w.player_id LEFT JOIN player_protection pp ON pp.player_id = p.id "
     "WHERE w.player_id = %s FOR UPDATE OF w"
 )
@@ -251,12 +251,12 @@ _WALLET_UPDATE = (
     "updated_at = statement_timestamp() WHERE player_id = %(player)s AND EXISTS (SELECT 1 FROM l)"
 )
 _WRITE_WITH_ACTION = (
-    f"WITH r AS ({_KEY_USED}), a AS ({action_insert_sql(when='NOT EXISTS (SELECT 1 FROM r)')}), "
+    f"WITH r AS ({_KEY_USED}), a AS ({action_insert_sql(when='NOT EXISTS (SELECT 1 FROM r)')}), "  # noqa: S608 (names from code, values bound)
     f"l AS ({_LEDGER_INSERT.format(action_id='(SELECT id FROM a)')}), w AS ({_WALLET_UPDATE}) "
     "SELECT (SELECT id FROM l), (SELECT id FROM a)"
 )
 _WRITE = (
-    f"WITH r AS ({_KEY_USED}), l AS ({_LEDGER_INSERT.format(action_id='NULL')}), w AS ({_WALLET_UPDATE}) "
+    f"WITH r AS ({_KEY_USED}), l AS ({_LEDGER_INSERT.format(action_id='NULL')}), w AS ({_WALLET_UPDATE}) "  # noqa: S608 (names from code, values bound)
     "SELECT (SELECT id FROM l), NULL"
 )
 
