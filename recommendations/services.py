@@ -118,9 +118,8 @@ class Served:
 
 
 def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> Served:
-    """The recommendation for ``user_id`` now: context (one hot-store round trip; one SQL statement unless the
-    player's snapshot answers), the engine, an id per proposal, and the impressions handed to this process's buffer
-    (written in bulk later, not here)."""
+    """The recommendation for the player now: context (one SQL statement and one hot-store round trip), the engine,
+    an id per proposal, and the impressions handed to this process's buffer (written in bulk later, not here)."""
     now = now or timezone.now()
     ctx: Context = recommendation_context(player_id=player_id, now=now)
     rec = recommend(ctx, templates_build())
