@@ -262,13 +262,7 @@ def _store_token_history(lined: list[tuple[int, ParsedAction]]) -> tuple[int, in
     stored = duplicates = 0
     for line, a in lined:
         try:
-            result = wallet_record_history(
-                event_id=a.event_id,
-                player_id=a.player_id,
-                action_type=a.action_type,
-                action_timestamp=a.action_timestamp,
-                metadata=a.metadata,
-            )
+            result = wallet_record_history(a)
         except InsufficientBalance as exc:
             raise BalanceWouldGoNegative(
                 line, f"{a.action_type} of player {a.player_id} would take the balance below zero ({exc.message})"

@@ -493,38 +493,37 @@ _HISTORY_KINDS = {
 }
 
 
-def wallet_record_history(
-    *, event_id: str, player_id: int, action_type: str, action_timestamp: dt.datetime, metadata: dict[str, Any]
-) -> LedgerResult:
+def wallet_record_history(action: ParsedAction) -> LedgerResult:
     """A token-moving action from an import of history, with its ledger row, at its own time.
 
     Idempotent by the action's event_id (a re-import replays). Player protection does not apply to
     the past; a balance still never goes below zero (InsufficientBalance).
     """
-    kind, amount_key, sign = _HISTORY_KINDS[action_type]
+    kind, amount_key, sign = _HISTORY_KINDS[action.action_type]
+    metadata = action.metadata
     if kind == Kind.EARN:
         source = {"corporate": Source.CORPORATE, "reward": Source.REWARD}.get(metadata.get("source", ""), Source.IN_APP)
     else:
         source = Source.CASH if kind == Kind.PURCHASE else Source.IN_APP
     return ledger_post(
         Posting(
-            player_id=player_id,
+            player_id=action.player_id,
             kind=kind,
             source=source,
             amount=sign * int(metadata[amount_key]),
-            idempotency_key=f"import:{event_id}",
+            idempotency_key=f"import:{action.event_id}",
             fingerprint=request_fingerprint(
                 {
-                    "user_id": player_id,
-                    "action_type": action_type,
+                    "user_id": action.player_id,
+                    "action_type": action.action_type,
                     "metadata": metadata,
-                    "action_timestamp": action_timestamp.isoformat(),
+                    "action_timestamp": action.action_timestamp.isoformat(),
                 }
             ),
-            action_type=action_type,
+            action_type=action.action_type,
             action_metadata=metadata,
-            occurred_at=action_timestamp,
-            event_id=event_id,
+            occurred_at=action.action_timestamp,
+            event_id=action.event_id,
             actor="import",
             details={"imported": True},
         )

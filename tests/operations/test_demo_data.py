@@ -15,7 +15,7 @@ from django.db import connection
 
 from activity.models import UserAction
 from activity.registry import REGISTRY
-from activity.validation import parse_action
+from activity.validation import ParsedAction, parse_action
 from core.hotstore import hot_store, key_last_action_ts
 from corporate.models import SiteReward
 from operations.demo import DemoSpec, demo_generate
@@ -416,11 +416,7 @@ def test_a_replayed_history_write_returns_the_generated_row():
         assert action is not None
         # when the wallet is asked to record it as history again
         result = wallet_record_history(
-            event_id=action.event_id,
-            player_id=action.user_id,
-            action_type=action.action_type,
-            action_timestamp=action.action_timestamp,
-            metadata=action.metadata,
+            ParsedAction(action.event_id, action.user_id, action.action_type, action.action_timestamp, action.metadata)
         )
         # then it answers with the generated row, as a replay
         assert result.replayed
