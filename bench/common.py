@@ -2,7 +2,7 @@
 
 A benchmark never touches the developer's database or Redis keyspace: it works in a
 dedicated database ``<dbname>_bench`` on the same PostgreSQL server (dropped and
-recreated at the start) and a separate Redis DB index (flushed), and serves the
+recreated at the start) and a separate Redis DB index (15, or ``BENCH_REDIS_DB``; flushed), and serves the
 project with a real server (granian or gunicorn) on a free loopback port.
 
 Progress goes to stderr (``log``); the last line on stdout is the JSON result (``emit``).
@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tokenloop"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-BENCH_REDIS_DB = 15
+# The Redis DB index a bench flushes and uses (on REDIS_URL's server): 15, unless BENCH_REDIS_DB names another
+# (several people benchmarking on one Redis each take their own).
+BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "15"))
 LOCK_PATH = "/tmp/tokenloop-bench.lock"  # one benchmark at a time on this machine
 # Production settings require Company A's signing secret; the benches sign with this one.
 BENCH_WEBHOOK_SECRET = "whsec_" + "YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OQ=="
