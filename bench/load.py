@@ -1,7 +1,19 @@
-"""A closed-loop HTTP load on loopback: N client processes, one keep-alive connection each.
+"""HTTP load on loopback, two ways; requests are built before timing and handed to the processes by fork.
 
-Requests are built before timing and handed to the processes by fork; each process takes the next
-request index from a shared counter until the list or the time runs out. Bounded in count and time.
+- Closed loop (``run_load``), for the saturation rate: N client processes, one keep-alive connection each;
+  each process takes the next request index from a shared counter as soon as its last answer is in, until the
+  list or the time runs out. Its latencies are those of a queue kept full (about N / rate), not of a load.
+- Open loop (``run_open``), for latency at a fixed offered rate: the requests' send times are fixed before the
+  start (Poisson arrivals at the mean rate, seeded, or evenly spaced) and each is sent at its time whether or not
+  earlier ones are answered. One generator process (by default) multiplexes non-blocking keep-alive connections
+  on one epoll loop, opening another whenever a request is due and none is idle (up to a bound, 256 by default).
+  Each latency runs from the request's scheduled send time to the end of its answer, so a server that stalls,
+  a connection that is not free and a generator that wakes late all count as latency (no coordinated
+  omission). Reported apart: requests that waited for a connection, and the generator's own lateness (actual
+  minus scheduled send time of the others).
+
+Both share the light client below (the answer parsed by its Content-Length or chunks), so the clients, which
+share the machine's cores with the server they measure, take little CPU. Bounded in count and time.
 """
 
 from __future__ import annotations
