@@ -258,7 +258,7 @@ class _Slot:
 def _open_client(
     port: int, indices: list[int], offsets: list[float], t0: float, max_connections: int, drain_s: float, out: Any
 ) -> None:
-    """One generator process: sends its requests at their scheduled times (``start_at`` + offset) on as many
+    """One generator process: sends its requests at their scheduled times (``t0`` + offset) on as many
     keep-alive connections as are busy at once (opened when none is idle, up to ``max_connections``), all
     multiplexed on one select loop; a request due while every connection is busy waits for one (a late start)."""
     gc.freeze()  # the parent's objects are never scanned by this process's collections
