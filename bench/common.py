@@ -23,7 +23,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,22 +130,27 @@ def children_of(pid: int) -> list[int]:
         return []
 
 
+CpuGroup = list[int] | Callable[[], list[int]]  # the processes, or a function that lists them now
+
+
 @dataclass
 class CpuMeter:
     """CPU used during a phase: the whole machine and named groups of processes.
 
-    A process counts only if it exists at both ends of the phase (PostgreSQL backends of
-    other clients come and go).
+    A group given as a function is listed at both ends of the phase: a process found only at the end (a
+    PostgreSQL backend a server opened during the phase, as Django does when a connection reaches
+    CONN_MAX_AGE) counts all its CPU; one that exited during the phase counts nothing (it cannot be read).
+    A group given as a list counts the processes that exist at both ends.
     """
 
-    groups: dict[str, list[int]]
+    groups: dict[str, CpuGroup]
     _start: dict[str, dict[int, float]] = field(default_factory=dict)
     _sys: tuple[float, float] = (0.0, 0.0)
     _wall: float = 0.0
     cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     def start(self) -> None:
-        self._start = {name: per_process_cpu_seconds(pids) for name, pids in self.groups.items()}
+        self._start = {name: per_process_cpu_seconds(_listed(pids)) for name, pids in self.groups.items()}
         self._sys = system_cpu()
         self._wall = time.monotonic()
 
@@ -156,8 +161,13 @@ class CpuMeter:
         out = {"machine_busy_fraction": round(busy_fraction, 3)}
         counted = 0.0
         for name, pids in self.groups.items():
-            now = per_process_cpu_seconds(pids)
-            used = sum(now[pid] - before for pid, before in self._start[name].items() if pid in now)
+            before = self._start[name]
+            if callable(pids):
+                now = per_process_cpu_seconds({*before, *pids()})
+                used = sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+            else:
+                now = per_process_cpu_seconds(pids)
+                used = sum(now[pid] - seconds for pid, seconds in before.items() if pid in now)
             self.cpu_seconds[name] = used
             counted += used
             out[f"{name}_cores"] = round(used / max(wall, 1e-9), 3)
@@ -165,6 +175,10 @@ class CpuMeter:
         # (a large value means the run was skewed by other work).
         out["other_cores"] = round(busy_fraction * (os.cpu_count() or 1) - counted / max(wall, 1e-9), 3)
         return out
+
+
+def _listed(pids: CpuGroup) -> list[int]:
+    return pids() if callable(pids) else pids
 
 
 # --- the bench environment: a database and a Redis DB of its own ------------------------------

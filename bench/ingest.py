@@ -50,6 +50,7 @@ import orjson
 
 from bench.common import (
     BenchEnv,
+    CpuGroup,
     Server,
     emit,
     log,
@@ -183,7 +184,7 @@ def make_copy_chunks(actions: list[dict[str, Any]], rows_per_chunk: int = 5000) 
 
 
 def run_batches(
-    requests: list[Request], port: int, concurrency: int, max_seconds: float, cpu_groups: dict[str, list[int]]
+    requests: list[Request], port: int, concurrency: int, max_seconds: float, cpu_groups: dict[str, CpuGroup]
 ) -> dict[str, Any]:
     """Post every batch through ``run_load``; adds the CPU each group used per 1,000 stored actions
     (steadier than rates when the machine is shared)."""
@@ -370,10 +371,11 @@ def main() -> int:
         extra_args=shlex.split(args.gunicorn_args),
     ) as server:
         warm = run_batches(warm_requests, server.port, args.concurrency, 60, {})
-        # After the warm-up every worker holds its database connection: its backend is counted too.
-        groups = {
+        # After the warm-up every worker holds its database connection: its backend is counted too (listed at each
+        # phase's ends: connections are reopened every minute).
+        groups: dict[str, CpuGroup] = {
             "server": [server.proc.pid, *server.worker_pids()] if server.proc else [],
-            "postgres": env.postgres_pids(),
+            "postgres": env.postgres_pids,
             "redis": pids_named("redis-server"),
         }
         if warm["n_errors"]:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.common import CpuMeter, percentile
+from bench.common import CpuGroup, CpuMeter, percentile
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def run_load(
     concurrency: int,
     max_seconds: float,
     check: Check | None,
-    cpu_groups: dict[str, list[int]],
+    cpu_groups: dict[str, CpuGroup],
 ) -> dict[str, Any]:
     """Send ``requests`` with ``concurrency`` connections; latencies in seconds, CPU by process group."""
     global _REQUESTS, _CHECK
@@ -429,7 +429,7 @@ def run_open(
     max_connections: int = 256,
     drain_seconds: float = 30.0,
     check: Check | None,
-    cpu_groups: dict[str, list[int]],
+    cpu_groups: dict[str, CpuGroup],
 ) -> dict[str, Any]:
     """Send ``requests`` on a schedule: ``rate`` a second on average (``arrivals``: Poisson or constant), whether
     or not earlier answers have come; each latency counted from the request's scheduled send time, so a stalled

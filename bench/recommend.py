@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import orjson
 
 from bench import load
-from bench.common import BenchEnv, Server, emit, log, percentile, pids_named, server_label, target
+from bench.common import BenchEnv, CpuGroup, Server, emit, log, percentile, pids_named, server_label, target
 from bench.load import ARRIVALS, Request, open_summary, run_load, run_open
 
 TARGET_ENGINE_US_PER_CALL = 50.0
@@ -434,7 +434,11 @@ def _serve(
         with env.connect() as conn:
             conn.execute("TRUNCATE recommendation_impressions")
             conn.commit()
-        groups = {"server": server.worker_pids(), "postgres": env.postgres_pids(), "redis": pids_named("redis-server")}
+        groups: dict[str, CpuGroup] = {
+            "server": server.worker_pids(),
+            "postgres": env.postgres_pids,  # listed at each phase's ends: connections are reopened every minute
+            "redis": pids_named("redis-server"),
+        }
         out["load_before"] = load_average()
         bare_loads, rec_loads = _alternate(server.port, args, bare, recs, groups)
         out["bare"] = _summary(_merged(bare_loads))
@@ -489,7 +493,7 @@ def _serve(
 
 
 def _alternate(
-    port: int, args: argparse.Namespace, bare: list[Request], recs: list[Request], groups: dict[str, list[int]]
+    port: int, args: argparse.Namespace, bare: list[Request], recs: list[Request], groups: dict[str, CpuGroup]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The bare view's and the recommendations' timed requests in ``args.rounds`` alternating rounds (bare first in
     even rounds, recommendations first in odd ones), so that a slow drift of the machine weighs on both alike."""

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     BENCH_WEBHOOK_SECRET,
     BenchEnv,
+    CpuGroup,
     Server,
     emit,
     log,
@@ -199,7 +200,11 @@ def main() -> int:
         with env.connect() as conn:
             conn.execute("TRUNCATE site_rewards, notifications")
             warm_rows = conn.execute("SELECT count(*) FROM token_ledger").fetchone()[0]
-        groups = {"server": server.worker_pids(), "postgres": env.postgres_pids(), "redis": pids_named("redis-server")}
+        groups: dict[str, CpuGroup] = {
+            "server": server.worker_pids(),
+            "postgres": env.postgres_pids,  # listed at each phase's ends: connections are reopened every minute
+            "redis": pids_named("redis-server"),
+        }
         load_before = load_average()
         log(f"saturation: {count} grants, {args.concurrency} clients in a closed loop; load average {load_before}")
         run = run_load(
