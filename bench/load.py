@@ -427,7 +427,7 @@ def run_open(
     seed: int = 0,
     processes: int = 1,
     max_connections: int = 256,
-    drain_seconds: float = 30.0,
+    drain_seconds: float = 60.0,
     check: Check | None,
     cpu_groups: dict[str, CpuGroup],
 ) -> dict[str, Any]:
