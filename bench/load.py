@@ -543,4 +543,9 @@ def open_summary(run: dict[str, Any]) -> dict[str, Any]:
         "generator_processes": run["processes"],
         "generator_scheduling": run["scheduling"],
         "cpu": run["cpu"],
+        # CPU per answered request, by process group: what a request costs, steadier than latency on a shared machine
+        "cpu_ms_per_request": {
+            group: round(seconds * 1000 / run["requests"], 3) if run["requests"] else 0.0
+            for group, seconds in run["cpu_seconds"].items()
+        },
     }
