@@ -6,7 +6,9 @@
 - Open loop (``run_open``), for latency at a fixed offered rate: the requests' send times are fixed before the
   start (Poisson arrivals at the mean rate, seeded, or evenly spaced) and each is sent at its time whether or not
   earlier ones are answered. One generator process (by default) multiplexes non-blocking keep-alive connections
-  on one select loop, opening another whenever a request is due and none is idle (up to a bound, 256 by default).
+  on one select loop, opening another whenever a request is due and none is idle (up to a bound, 256 by default),
+  and closing one that has been idle for a second (a server may hold few connections at once: granian takes at
+  most its backpressure, backlog / workers per worker, and leaves the next connection waiting unanswered).
   Each latency runs from the request's scheduled send time to the end of its answer, so a server that stalls,
   a connection that is not free and a generator that wakes late all count as latency (no coordinated
   omission). Reported apart: requests that waited for a connection, and the generator's own lateness (actual
@@ -225,6 +227,7 @@ def run_load(
 # --- the open loop ------------------------------------------------------------------------------------------------
 
 ARRIVALS = ("poisson", "constant")
+IDLE_CLOSE_S = 1.0  # an open-loop connection idle this long is closed
 
 
 def schedule(count: int, rate: float, arrivals: str, seed: int) -> list[float]:
@@ -247,7 +250,7 @@ class _Slot:
     """One connection of the open loop, non-blocking: the request it carries (index, scheduled and actual send
     time), the bytes still to send and the answer read so far."""
 
-    __slots__ = ("buf", "index", "out", "sent_at", "sock")
+    __slots__ = ("buf", "idle_since", "index", "out", "sent_at", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -255,14 +258,16 @@ class _Slot:
         self.out = memoryview(b"")
         self.buf = b""
         self.sent_at = 0.0
+        self.idle_since = 0.0
 
 
 def _open_client(
     port: int, indices: list[int], offsets: list[float], t0: float, max_connections: int, drain_s: float, out: Any
 ) -> None:
-    """One generator process: sends its requests at their scheduled times (``t0`` + offset) on as many
-    keep-alive connections as are busy at once (opened when none is idle, up to ``max_connections``), all
-    multiplexed on one select loop; a request due while every connection is busy waits for one (a late start)."""
+    """One generator process: sends its requests at their scheduled times (``t0`` + offset) on as many keep-alive
+    connections as are busy at once, all multiplexed on one select loop. A connection is opened when a request is
+    due and none is idle (up to ``max_connections``), and closed after ``IDLE_CLOSE_S`` idle (the most recently
+    used is reused first). A request due while every connection is busy waits for one (a late start)."""
     # A client on another machine is not delayed by this one's load: where allowed, the generator (a few percent
     # of a core, asleep in select between sends) takes the lowest real-time priority, so a busy machine does not
     # make it send late (measured under load: p99 lateness 0.7 ms instead of 2 to 4, the worst 1 ms instead of
@@ -298,6 +303,7 @@ def _open_client(
     last = t0
 
     def fail(slot: _Slot, problem: str) -> None:
+        """Close the connection; the request it carries (if any) fails with ``problem``."""
         nonlocal done
         if slot.index >= 0:
             errors.append(f"request {indices[slot.index]}: {problem}")
@@ -324,6 +330,8 @@ def _open_client(
 
     while done < n and time.monotonic() < deadline:
         now = time.monotonic()
+        while idle and now - idle[0].idle_since > IDLE_CLOSE_S:  # the longest idle first
+            fail(idle[0], "")
         while nxt < n and t0 + offsets[nxt] <= now:
             waiting.append(nxt)
             nxt += 1
@@ -402,6 +410,7 @@ def _open_client(
             if close:
                 fail(slot, "")
             else:
+                slot.idle_since = last
                 idle.append(slot)
     in_flight = {s.index for s in slots if s.index >= 0}
     unanswered = [k for k in range(n) if not started[k] or k in in_flight]
