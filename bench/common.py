@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -137,25 +138,49 @@ CpuGroup = list[int] | Callable[[], list[int]]  # the processes, or a function t
 class CpuMeter:
     """CPU used during a phase: the whole machine and named groups of processes.
 
-    A group given as a function is listed at both ends of the phase: a process found only at the end (a
-    PostgreSQL backend a server opened during the phase, as Django does when a connection reaches
-    CONN_MAX_AGE) counts all its CPU; one that exited during the phase counts nothing (it cannot be read).
-    A group given as a list counts the processes that exist at both ends.
+    A group given as a list counts the processes that exist at both ends of the phase. A group given as a
+    function is listed again every second during the phase (``SAMPLE_S``): PostgreSQL backends come and go (Django
+    reopens a connection that has reached CONN_MAX_AGE, 60 s), so a process that appears counts all its CPU and
+    one that exits counts what it had used at its last sample.
     """
+
+    SAMPLE_S = 1.0
 
     groups: dict[str, CpuGroup]
     _start: dict[str, dict[int, float]] = field(default_factory=dict)
+    _seen: dict[str, dict[int, float]] = field(default_factory=dict)
     _sys: tuple[float, float] = (0.0, 0.0)
     _wall: float = 0.0
+    _done: threading.Event = field(default_factory=threading.Event)
+    _sampler: threading.Thread | None = None
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+    def _sample(self) -> None:
+        for name, pids in self.groups.items():
+            if callable(pids):
+                self._seen[name].update(per_process_cpu_seconds(pids()))
+
+    def _sample_until_done(self) -> None:
+        while not self._done.wait(self.SAMPLE_S):
+            self._sample()
 
     def start(self) -> None:
         self._start = {name: per_process_cpu_seconds(_listed(pids)) for name, pids in self.groups.items()}
+        self._seen = {name: dict(before) for name, before in self._start.items()}
         self._sys = system_cpu()
         self._wall = time.monotonic()
+        if any(callable(pids) for pids in self.groups.values()):
+            self._done.clear()
+            self._sampler = threading.Thread(target=self._sample_until_done, daemon=True)
+            self._sampler.start()
 
     def stop(self) -> dict[str, float]:
         wall = time.monotonic() - self._wall
+        if self._sampler is not None:
+            self._done.set()
+            self._sampler.join()
+            self._sampler = None
+        self._sample()
         busy, total = system_cpu()
         busy_fraction = (busy - self._sys[0]) / max(total - self._sys[1], 1e-9)
         out = {"machine_busy_fraction": round(busy_fraction, 3)}
@@ -163,8 +188,7 @@ class CpuMeter:
         for name, pids in self.groups.items():
             before = self._start[name]
             if callable(pids):
-                now = per_process_cpu_seconds({*before, *pids()})
-                used = sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+                used = sum(seconds - before.get(pid, 0.0) for pid, seconds in self._seen[name].items())
             else:
                 now = per_process_cpu_seconds(pids)
                 used = sum(now[pid] - seconds for pid, seconds in before.items() if pid in now)
@@ -221,6 +245,7 @@ class BenchEnv:
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("CELERY_BROKER_URL", None)  # tasks in-process: a bench measures one thing
+        self._postmaster_pid = 0
 
     # PostgreSQL
     def connect(self, admin: bool = False, **kwargs: Any) -> Any:
@@ -264,6 +289,29 @@ class BenchEnv:
                 "OR backend_type IN ('walwriter', 'checkpointer', 'background writer')"
             ).fetchall()
         return [int(r[0]) for r in rows]
+
+    def postgres_pids_now(self) -> list[int]:
+        """The processes of ``postgres_pids``, found in /proc by their titles ("postgres: ... <user> <database>
+        <client> <state>", "postgres: ... walwriter"): no connection of its own, so a ``CpuMeter`` can list them
+        every second."""
+        found = []
+        for pid in children_of(self._postmaster()):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    title = f.read().replace(b"\0", b" ").decode(errors="replace").rstrip()
+            except OSError:
+                continue
+            if f" {self.dbname} " in title or title.endswith(("walwriter", "checkpointer", "background writer")):
+                found.append(pid)
+        return found
+
+    def _postmaster(self) -> int:
+        """The PostgreSQL server's main process: the parent of this database's backends."""
+        if not self._postmaster_pid:
+            backend = self.postgres_pids()[0]
+            with open(f"/proc/{backend}/stat") as f:
+                self._postmaster_pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        return self._postmaster_pid
 
     def create_api_key(self, name: str = "bench") -> str:
         return self.manage("create_api_key", name).strip().splitlines()[-1].strip()

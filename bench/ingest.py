@@ -371,11 +371,11 @@ def main() -> int:
         extra_args=shlex.split(args.gunicorn_args),
     ) as server:
         warm = run_batches(warm_requests, server.port, args.concurrency, 60, {})
-        # After the warm-up every worker holds its database connection: its backend is counted too (listed at each
-        # phase's ends: connections are reopened every minute).
+        # After the warm-up every worker holds its database connection: its backend is counted too (listed every second
+        # during a phase: connections are reopened every minute).
         groups: dict[str, CpuGroup] = {
             "server": [server.proc.pid, *server.worker_pids()] if server.proc else [],
-            "postgres": env.postgres_pids,
+            "postgres": env.postgres_pids_now,
             "redis": pids_named("redis-server"),
         }
         if warm["n_errors"]:

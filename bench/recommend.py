@@ -436,7 +436,7 @@ def _serve(
             conn.commit()
         groups: dict[str, CpuGroup] = {
             "server": server.worker_pids(),
-            "postgres": env.postgres_pids,  # listed at each phase's ends: connections are reopened every minute
+            "postgres": env.postgres_pids_now,  # listed every second: connections are reopened every minute
             "redis": pids_named("redis-server"),
         }
         out["load_before"] = load_average()

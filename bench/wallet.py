@@ -202,7 +202,7 @@ def main() -> int:
             warm_rows = conn.execute("SELECT count(*) FROM token_ledger").fetchone()[0]
         groups: dict[str, CpuGroup] = {
             "server": server.worker_pids(),
-            "postgres": env.postgres_pids,  # listed at each phase's ends: connections are reopened every minute
+            "postgres": env.postgres_pids_now,  # listed every second: connections are reopened every minute
             "redis": pids_named("redis-server"),
         }
         load_before = load_average()
