@@ -2,7 +2,7 @@
 
 A benchmark never touches the developer's database or Redis keyspace: it works in a
 dedicated database ``<dbname>_bench`` on the same PostgreSQL server (dropped and
-recreated at the start) and a separate Redis DB index (flushed), and serves the
+recreated at the start) and a separate Redis DB index (15, or ``BENCH_REDIS_DB``; flushed), and serves the
 project with a real server (granian or gunicorn) on a free loopback port.
 
 Progress goes to stderr (``log``); the last line on stdout is the JSON result (``emit``).
@@ -20,10 +20,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tokenloop"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-BENCH_REDIS_DB = 15
+# The Redis DB index a bench flushes and uses (on REDIS_URL's server): 15, unless BENCH_REDIS_DB names another
+# (several people benchmarking on one Redis each take their own).
+BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "15"))
 LOCK_PATH = "/tmp/tokenloop-bench.lock"  # one benchmark at a time on this machine
 # Production settings require Company A's signing secret; the benches sign with this one.
 BENCH_WEBHOOK_SECRET = "whsec_" + "YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OQ=="
@@ -128,34 +131,67 @@ def children_of(pid: int) -> list[int]:
         return []
 
 
+CpuGroup = list[int] | Callable[[], list[int]]  # the processes, or a function that lists them now
+
+
 @dataclass
 class CpuMeter:
     """CPU used during a phase: the whole machine and named groups of processes.
 
-    A process counts only if it exists at both ends of the phase (PostgreSQL backends of
-    other clients come and go).
+    A group given as a list counts the processes that exist at both ends of the phase. A group given as a
+    function is listed again every second during the phase (``SAMPLE_S``): PostgreSQL backends come and go (Django
+    reopens a connection that has reached CONN_MAX_AGE, 60 s), so a process that appears counts all its CPU and
+    one that exits counts what it had used at its last sample.
     """
 
-    groups: dict[str, list[int]]
+    SAMPLE_S = 1.0
+
+    groups: dict[str, CpuGroup]
     _start: dict[str, dict[int, float]] = field(default_factory=dict)
+    _seen: dict[str, dict[int, float]] = field(default_factory=dict)
     _sys: tuple[float, float] = (0.0, 0.0)
     _wall: float = 0.0
+    _done: threading.Event = field(default_factory=threading.Event)
+    _sampler: threading.Thread | None = None
     cpu_seconds: dict[str, float] = field(default_factory=dict)
 
+    def _sample(self) -> None:
+        for name, pids in self.groups.items():
+            if callable(pids):
+                self._seen[name].update(per_process_cpu_seconds(pids()))
+
+    def _sample_until_done(self) -> None:
+        while not self._done.wait(self.SAMPLE_S):
+            self._sample()
+
     def start(self) -> None:
-        self._start = {name: per_process_cpu_seconds(pids) for name, pids in self.groups.items()}
+        self._start = {name: per_process_cpu_seconds(_listed(pids)) for name, pids in self.groups.items()}
+        self._seen = {name: dict(before) for name, before in self._start.items()}
         self._sys = system_cpu()
         self._wall = time.monotonic()
+        if any(callable(pids) for pids in self.groups.values()):
+            self._done.clear()
+            self._sampler = threading.Thread(target=self._sample_until_done, daemon=True)
+            self._sampler.start()
 
     def stop(self) -> dict[str, float]:
         wall = time.monotonic() - self._wall
+        if self._sampler is not None:
+            self._done.set()
+            self._sampler.join()
+            self._sampler = None
+        self._sample()
         busy, total = system_cpu()
         busy_fraction = (busy - self._sys[0]) / max(total - self._sys[1], 1e-9)
         out = {"machine_busy_fraction": round(busy_fraction, 3)}
         counted = 0.0
         for name, pids in self.groups.items():
-            now = per_process_cpu_seconds(pids)
-            used = sum(now[pid] - before for pid, before in self._start[name].items() if pid in now)
+            before = self._start[name]
+            if callable(pids):
+                used = sum(seconds - before.get(pid, 0.0) for pid, seconds in self._seen[name].items())
+            else:
+                now = per_process_cpu_seconds(pids)
+                used = sum(now[pid] - seconds for pid, seconds in before.items() if pid in now)
             self.cpu_seconds[name] = used
             counted += used
             out[f"{name}_cores"] = round(used / max(wall, 1e-9), 3)
@@ -163,6 +199,10 @@ class CpuMeter:
         # (a large value means the run was skewed by other work).
         out["other_cores"] = round(busy_fraction * (os.cpu_count() or 1) - counted / max(wall, 1e-9), 3)
         return out
+
+
+def _listed(pids: CpuGroup) -> list[int]:
+    return pids() if callable(pids) else pids
 
 
 # --- the bench environment: a database and a Redis DB of its own ------------------------------
@@ -206,6 +246,7 @@ class BenchEnv:
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("CELERY_BROKER_URL", None)  # tasks in-process: a bench measures one thing
+        self._postmaster_pid = 0
 
     # PostgreSQL
     def connect(self, admin: bool = False, **kwargs: Any) -> Any:
@@ -249,6 +290,29 @@ class BenchEnv:
                 "OR backend_type IN ('walwriter', 'checkpointer', 'background writer')"
             ).fetchall()
         return [int(r[0]) for r in rows]
+
+    def postgres_pids_now(self) -> list[int]:
+        """The processes of ``postgres_pids``, found in /proc by their titles ("postgres: ... <user> <database>
+        <client> <state>", "postgres: ... walwriter"): no connection of its own, so a ``CpuMeter`` can list them
+        every second."""
+        found = []
+        for pid in children_of(self._postmaster()):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    title = f.read().replace(b"\0", b" ").decode(errors="replace").rstrip()
+            except OSError:
+                continue
+            if f" {self.dbname} " in title or title.endswith(("walwriter", "checkpointer", "background writer")):
+                found.append(pid)
+        return found
+
+    def _postmaster(self) -> int:
+        """The PostgreSQL server's main process: the parent of this database's backends."""
+        if not self._postmaster_pid:
+            backend = self.postgres_pids()[0]
+            with open(f"/proc/{backend}/stat") as f:
+                self._postmaster_pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        return self._postmaster_pid
 
     def create_api_key(self, name: str = "bench") -> str:
         return self.manage("create_api_key", name).strip().splitlines()[-1].strip()

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ingest.py [--quick] [--actions N] [--batch-size 1000]
                                      [--concurrency C] [--workers W] [--worker-class sync|gthread|granian]
+                                     [--open-actions-per-s 10000] [--open-seconds 30] [--arrivals poisson|constant]
 
 1. A dedicated database ``<dbname>_bench`` (dropped, recreated, migrated) and Redis DB 15 (flushed).
 2. gunicorn serves config.wsgi (production settings) on a free loopback port.
@@ -11,7 +12,14 @@
    reopened per request by sync workers) post every batch; each answer must be 200 with ``stored``
    equal to the batch size (``bench/load.py``'s closed loop). The rows in user_actions and sampled
    hot-metric keys (last action, win streak) are checked.
-5. COPY phase, same run: user_actions is truncated and the same rows are loaded with one COPY
+5. Open loop, same server, after the API phase: batches of other players' actions (an id range of their
+   own, so the hot-metric check above is unaffected) posted on a schedule (``bench/load.py``'s ``run_open``:
+   Poisson arrivals by default) at an offered 10,000 actions/s, 10 batches of 1,000 a second, whatever the
+   answers; each latency counted from the batch's scheduled send time (``open_loop``). 10,000 actions/s is
+   half the saturation bar (20,000), about 0.4 of the rate measured on this machine: the load the API would
+   carry with room for a burst of twice that. No target: the figure says what a batch waits at that load.
+   Every batch must be stored whole, and the table's row count must be both phases' actions.
+6. COPY phase, same run: user_actions is truncated and the same rows are loaded with one COPY
    (psycopg ``cursor.copy``) into the same table with the same indexes; the rows are counted.
 
 Besides the rates, ``cpu_during_api`` gives the CPU each part used per 1,000 actions (server
@@ -42,6 +50,7 @@ import orjson
 
 from bench.common import (
     BenchEnv,
+    CpuGroup,
     Server,
     emit,
     log,
@@ -50,11 +59,13 @@ from bench.common import (
     process_cpu_seconds,
     target,
 )
-from bench.load import Request, run_load
+from bench.load import ARRIVALS, Request, open_summary, run_load, run_open
 
 TARGET_API_ACTIONS_PER_S = 20_000
 TARGET_API_TO_COPY = 0.15
+OPEN_ACTIONS_PER_S = 10_000  # the open loop's offered rate: half the saturation bar
 WARMUP_USER_BASE = 900_000_000  # warm-up players: an id range of their own
+OPEN_USER_BASE = 800_000_000  # the open loop's players: another
 GAMES = ("SlotMachine", "Roulette", "RPSGame")
 KST = dt.timezone(dt.timedelta(hours=9))
 
@@ -173,7 +184,7 @@ def make_copy_chunks(actions: list[dict[str, Any]], rows_per_chunk: int = 5000) 
 
 
 def run_batches(
-    requests: list[Request], port: int, concurrency: int, max_seconds: float, cpu_groups: dict[str, list[int]]
+    requests: list[Request], port: int, concurrency: int, max_seconds: float, cpu_groups: dict[str, CpuGroup]
 ) -> dict[str, Any]:
     """Post every batch through ``run_load``; adds the CPU each group used per 1,000 stored actions
     (steadier than rates when the machine is shared)."""
@@ -191,6 +202,10 @@ def run_batches(
         "batches": run["requests"],
         "client_cpu_s": run["cpu_seconds"].get("client", 0.0),
     }
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -277,6 +292,16 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--users", type=int, help="distinct players (default actions/5)")
     parser.add_argument("--max-seconds", type=float, help="time bound of the API phase (default 300, quick 40)")
+    parser.add_argument(
+        "--open-actions-per-s",
+        type=float,
+        default=OPEN_ACTIONS_PER_S,
+        help="the open loop's offered rate in actions a second (batches of --batch-size)",
+    )
+    parser.add_argument(
+        "--open-seconds", type=float, default=None, help="length of the open loop's schedule (default 30; quick 8)"
+    )
+    parser.add_argument("--arrivals", choices=ARRIVALS, default="poisson", help="the open loop's schedule")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database and Redis DB afterwards")
     parser.add_argument("--gunicorn-args", default="", help="extra gunicorn arguments, e.g. '-c prof.py' to profile")
@@ -286,6 +311,9 @@ def main() -> int:
     n_users = args.users or max(n_actions // 5, 1)
     max_seconds = args.max_seconds or (40.0 if args.quick else 300.0)
     batch = args.batch_size
+    open_seconds = args.open_seconds or (8.0 if args.quick else 30.0)
+    open_rate = args.open_actions_per_s / batch  # batches a second
+    open_n = round(open_rate * open_seconds) * batch
     params = {
         "quick": args.quick,
         "actions": n_actions,
@@ -296,6 +324,16 @@ def main() -> int:
         "threads": args.threads,
         "users": n_users,
         "cores": os.cpu_count(),
+        "open_loop": {
+            "offered_actions_per_s": args.open_actions_per_s,
+            "offered_batches_per_s": open_rate,
+            "arrivals": args.arrivals,
+            "seconds": open_seconds,
+            "actions": open_n,
+            "latency_from": "each batch's scheduled send time",
+            "why_this_rate": "half the saturation bar (20,000 actions/s): a steady load with room for a burst of "
+            "twice that",
+        },
     }
 
     env = BenchEnv()
@@ -310,8 +348,13 @@ def main() -> int:
     warmup = make_actions(
         rng, warm_n, max(warm_n // 5, 1), WARMUP_USER_BASE, now - dt.timedelta(days=31), dt.timedelta(hours=12)
     )
+    open_actions = make_actions(
+        rng, open_n, max(open_n // 5, 1), OPEN_USER_BASE, now - dt.timedelta(days=30), dt.timedelta(days=29)
+    )
     requests = make_requests(actions, batch, key)
     warm_requests = make_requests(warmup, batch, key)
+    open_requests = make_requests(open_actions, batch, key)
+    del open_actions
     chunks = make_copy_chunks(actions)
     log(
         f"generated {len(actions)} actions ({len(requests)} bodies, "
@@ -319,7 +362,7 @@ def main() -> int:
         f"over {len({a['user_id'] for a in actions})} players"
     )
 
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"load_average_at_start": load_average()}
     with Server(
         env,
         workers=args.workers,
@@ -328,10 +371,11 @@ def main() -> int:
         extra_args=shlex.split(args.gunicorn_args),
     ) as server:
         warm = run_batches(warm_requests, server.port, args.concurrency, 60, {})
-        # After the warm-up every worker holds its database connection: its backend is counted too.
-        groups = {
+        # After the warm-up every worker holds its database connection: its backend is counted too (listed every second
+        # during a phase: connections are reopened every minute).
+        groups: dict[str, CpuGroup] = {
             "server": [server.proc.pid, *server.worker_pids()] if server.proc else [],
-            "postgres": env.postgres_pids(),
+            "postgres": env.postgres_pids_now,
             "redis": pids_named("redis-server"),
         }
         if warm["n_errors"]:
@@ -340,10 +384,33 @@ def main() -> int:
         log(f"warm-up: {warm['stored']} actions in {warm['elapsed']:.2f}s")
         truncate(env)  # the timed phase starts from an empty user_actions, as COPY does
 
-        log(f"API phase: {len(requests)} batches, {args.concurrency} client connections")
+        results["load_average_before_api"] = load_average()
+        log(f"API phase: {len(requests)} batches, {args.concurrency} client connections; load {load_average()}")
         api = run_batches(requests, server.port, args.concurrency, max_seconds, groups)
         if api["n_errors"]:
             log(f"API errors ({api['n_errors']}): {api['errors']}")
+            server.dump_log()
+        time.sleep(1.0)  # the closed loop's last batches are out of the way
+        load_before_open = load_average()
+        log(f"open loop: {len(open_requests)} batches at {open_rate:g}/s ({args.arrivals}); load {load_before_open}")
+        opened = run_open(
+            open_requests,
+            port=server.port,
+            rate=open_rate,
+            arrivals=args.arrivals,
+            seed=args.seed,
+            check=check_batch,
+            cpu_groups=groups,
+        )
+        open_loop = {
+            **open_summary(opened),
+            "offered_actions_per_s": args.open_actions_per_s,
+            "achieved_actions_per_s": round(opened["ok_units"] / opened["elapsed"], 1) if opened["elapsed"] else 0.0,
+            "stored": opened["ok_units"],
+            "load_average_before": load_before_open,
+        }
+        log(f"open loop: p50 {open_loop['p50_ms']} ms, p99 {open_loop['p99_ms']} ms, errors {open_loop['errors']}")
+        if opened["n_errors"]:
             server.dump_log()
     api_rows = count_rows(env)
     hot_mismatches = check_hot_metrics(env, actions[: api["sent"]]) if api["stored"] == n_actions else -1
@@ -360,9 +427,12 @@ def main() -> int:
     log(f"COPY: {copy_rows} rows in {copy_s:.2f}s = {copy_rate:,.0f} rows/s")
 
     ratio = api_rate / copy_rate if copy_rate > 0 else 0.0
+    open_complete = opened["n_errors"] == 0 and opened["ok_units"] == open_n
     complete = (
         api["n_errors"] == 0
-        and api["stored"] == api["sent"] == api_rows
+        and api["stored"] == api["sent"]
+        and api_rows == api["stored"] + opened["ok_units"]
+        and open_complete
         and copy_rows == n_actions
         and hot_mismatches <= 0
     )
@@ -386,6 +456,9 @@ def main() -> int:
         "hot_metric_mismatches": hot_mismatches,
         "complete": complete,
         "cpu_during_api": {**api["cpu"], "client_cpu_s": round(api["client_cpu_s"], 2)},
+        "open_loop": open_loop,
+        "open_loop_complete": open_complete,
+        "load_average_at_end": load_average(),
     }
     if not complete:
         log("the run is incomplete: see errors above; targets are reported as not met")

@@ -1,21 +1,41 @@
-"""A closed-loop HTTP load on loopback: N client processes, one keep-alive connection each.
+"""HTTP load on loopback, two ways; requests are built before timing and handed to the processes by fork.
 
-Requests are built before timing and handed to the processes by fork; each process takes the next
-request index from a shared counter until the list or the time runs out. Bounded in count and time.
+- Closed loop (``run_load``), for the saturation rate: N client processes, one keep-alive connection each;
+  each process takes the next request index from a shared counter as soon as its last answer is in, until the
+  list or the time runs out. Its latencies are those of a queue kept full (about N / rate), not of a load.
+- Open loop (``run_open``), for latency at a fixed offered rate: the requests' send times are fixed before the
+  start (Poisson arrivals at the mean rate, seeded, or evenly spaced) and each is sent at its time whether or not
+  earlier ones are answered. One generator process (by default) multiplexes non-blocking keep-alive connections
+  on one select loop, opening another whenever a request is due and none is idle (up to a bound, 256 by default),
+  and closing one that has been idle for a second (a server may hold few connections at once: granian takes at
+  most its backpressure, backlog / workers per worker, and leaves the next connection waiting unanswered).
+  Each latency runs from the request's scheduled send time to the end of its answer, so a server that stalls,
+  a connection that is not free and a generator that wakes late all count as latency (no coordinated
+  omission). Reported apart: requests that waited for a connection, and the generator's own lateness (actual
+  minus scheduled send time of the others). The generator runs at the lowest real-time priority where the
+  system allows it, as a client on another machine would not wait for this one's CPU.
+
+Both share the light client below (the answer parsed by its Content-Length or chunks), so the clients, which
+share the machine's cores with the server they measure, take little CPU. Bounded in count and time.
 """
 
 from __future__ import annotations
 
+import collections
+import gc
 import http.client
 import multiprocessing as mp
+import os
+import random
 import resource
+import selectors
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.common import CpuMeter
+from bench.common import CpuGroup, CpuMeter, percentile
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,37 @@ _REQUESTS: list[Request] = []  # set before the client processes fork
 _CHECK: Check | None = None
 
 
+def parse_response(buf: bytes) -> tuple[int, bytes, int, bool] | None:
+    """The first whole HTTP/1.1 answer in ``buf``: (status, body, bytes it took, whether the server closes the
+    connection after it); None while it is incomplete. The body is found by its Content-Length (or chunks)."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = buf[:end].decode("latin-1").split("\r\n")
+    status = int(head[0].split(" ", 2)[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:])}
+    close = headers.get("connection", "").lower() == "close"
+    start = end + 4
+    if "content-length" in headers:
+        stop = start + int(headers["content-length"])
+        return (status, buf[start:stop], stop, close) if len(buf) >= stop else None
+    if headers.get("transfer-encoding", "").lower() != "chunked":
+        raise http.client.HTTPException("answer without a length on a keep-alive connection")
+    parts: list[bytes] = []
+    at = start
+    while True:
+        line_end = buf.find(b"\r\n", at)
+        if line_end < 0:
+            return None
+        size = int(buf[at:line_end].split(b";")[0], 16)
+        if size == 0:  # the last chunk, then the empty line that ends the (absent) trailers
+            return (status, b"".join(parts), line_end + 4, close) if len(buf) >= line_end + 4 else None
+        if len(buf) < line_end + 2 + size + 2:
+            return None
+        parts.append(buf[line_end + 2 : line_end + 2 + size])
+        at = line_end + 2 + size + 2
+
+
 class _Connection:
     """A minimal HTTP/1.1 keep-alive client: the request bytes are built before timing, the answer is read
     by its Content-Length (or chunks). Much lighter than http.client, so the clients, which share the
@@ -53,45 +104,19 @@ class _Connection:
             self.sock.close()
         self.sock, self.buf = None, b""
 
-    def _recv(self) -> bytes:
-        assert self.sock is not None
-        data = self.sock.recv(65536)
-        if not data:
-            raise ConnectionError("server closed the connection")
-        return data
-
-    def _until(self, marker: bytes) -> bytes:
-        while (at := self.buf.find(marker)) < 0:
-            self.buf += self._recv()
-        head, self.buf = self.buf[:at], self.buf[at + len(marker) :]
-        return head
-
-    def _exactly(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            self.buf += self._recv()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
     def exchange(self, wire: bytes) -> tuple[int, bytes]:
         if self.sock is None:
             self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=120)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.sendall(wire)
-        head = self._until(b"\r\n\r\n").decode("latin-1").split("\r\n")
-        status = int(head[0].split(" ", 2)[1])
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:])}
-        if "content-length" in headers:
-            body = self._exactly(int(headers["content-length"]))
-        elif headers.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
-            while size := int(self._until(b"\r\n").split(b";")[0], 16):
-                parts.append(self._exactly(size))
-                self._until(b"\r\n")
-            self._until(b"\r\n")
-            body = b"".join(parts)
-        else:
-            raise http.client.HTTPException("answer without a length on a keep-alive connection")
-        if headers.get("connection", "").lower() == "close":
+        while (answer := parse_response(self.buf)) is None:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("server closed the connection")
+            self.buf += data
+        status, body, used, close = answer
+        self.buf = self.buf[used:]
+        if close:
             self.close()
         return status, body
 
@@ -158,7 +183,7 @@ def run_load(
     concurrency: int,
     max_seconds: float,
     check: Check | None,
-    cpu_groups: dict[str, list[int]],
+    cpu_groups: dict[str, CpuGroup],
 ) -> dict[str, Any]:
     """Send ``requests`` with ``concurrency`` connections; latencies in seconds, CPU by process group."""
     global _REQUESTS, _CHECK
@@ -196,4 +221,340 @@ def run_load(
         "errors": [e for r in results for e in r["errors"]][:10],
         "cpu": cpu,
         "cpu_seconds": dict(meter.cpu_seconds),
+    }
+
+
+# --- the open loop ------------------------------------------------------------------------------------------------
+
+ARRIVALS = ("poisson", "constant")
+IDLE_CLOSE_S = 1.0  # an open-loop connection idle this long is closed
+
+
+def schedule(count: int, rate: float, arrivals: str, seed: int) -> list[float]:
+    """The send times of ``count`` requests at a mean of ``rate`` a second, in seconds from the start: evenly
+    spaced (``constant``) or Poisson arrivals (independent exponential gaps, ``poisson``; seeded, so every run
+    offers the same schedule)."""
+    if arrivals == "constant":
+        return [i / rate for i in range(count)]
+    if arrivals != "poisson":
+        raise ValueError(arrivals)
+    rng = random.Random(seed)
+    offsets, at = [], 0.0
+    for _ in range(count):
+        offsets.append(at)
+        at += rng.expovariate(rate)
+    return offsets
+
+
+class _Slot:
+    """One connection of the open loop, non-blocking: the request it carries (index, scheduled and actual send
+    time), the bytes still to send and the answer read so far."""
+
+    __slots__ = ("buf", "idle_since", "index", "out", "sent_at", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.index = -1  # idle
+        self.out = memoryview(b"")
+        self.buf = b""
+        self.sent_at = 0.0
+        self.idle_since = 0.0
+
+
+def _open_client(
+    port: int, indices: list[int], offsets: list[float], t0: float, max_connections: int, drain_s: float, out: Any
+) -> None:
+    """One generator process: sends its requests at their scheduled times (``t0`` + offset) on as many keep-alive
+    connections as are busy at once, all multiplexed on one select loop. A connection is opened when a request is
+    due and none is idle (up to ``max_connections``), and closed after ``IDLE_CLOSE_S`` idle (the most recently
+    used is reused first). A request due while every connection is busy waits for one (a late start)."""
+    # A client on another machine is not delayed by this one's load: where allowed, the generator (a few percent
+    # of a core, asleep in select between sends) takes the lowest real-time priority, so a busy machine does not
+    # make it send late (measured under load: p99 lateness 0.7 ms instead of 2 to 4, the worst 1 ms instead of
+    # 5 to 20). The kernel keeps 5% of each second for other processes whatever happens. Reported either way.
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        scheduling = "SCHED_FIFO 1"
+    except (OSError, AttributeError):
+        scheduling = "normal"
+    gc.freeze()  # the parent's objects are never scanned by this process's collections
+    gc.disable()  # and no collection pauses the loop (it allocates little)
+    wires = [_wire(_REQUESTS[i]) for i in indices]
+    # select(2), not epoll: its timeout is in microseconds where epoll's is rounded up to the next millisecond
+    # (which made the median request start 0.6 ms late); the connections are few.
+    sel = selectors.SelectSelector()
+    idle: list[_Slot] = []
+    slots: set[_Slot] = set()
+    waiting: collections.deque[int] = collections.deque()  # due, no connection free
+    waited = bytearray(len(indices))  # 1: found no connection free when due
+    started = bytearray(len(indices))  # 1: sent (or being sent)
+    latencies: list[float] = []  # answer read - scheduled send
+    service: list[float] = []  # answer read - actual send
+    delays: list[float] = []  # actual send - scheduled send, for requests that found a connection free
+    units = ok_units = ok_requests = 0
+    errors: list[str] = []
+    opened = max_busy = 0
+    n = len(indices)
+    while time.monotonic() < t0:
+        time.sleep(min(0.05, max(0.0, t0 - time.monotonic())))
+    deadline = t0 + (offsets[-1] if offsets else 0.0) + drain_s
+    nxt = 0  # the next request to become due
+    done = 0
+    last = t0
+
+    def fail(slot: _Slot, problem: str) -> None:
+        """Close the connection; the request it carries (if any) fails with ``problem``."""
+        nonlocal done
+        if slot.index >= 0:
+            errors.append(f"request {indices[slot.index]}: {problem}")
+            done += 1
+        sel.unregister(slot.sock)
+        slot.sock.close()
+        slots.discard(slot)
+        if slot in idle:
+            idle.remove(slot)
+
+    def send(slot: _Slot, k: int, now: float) -> None:
+        slot.index, slot.out, slot.buf, slot.sent_at = k, memoryview(wires[k]), b"", now
+        started[k] = 1
+        try:
+            sent = slot.sock.send(slot.out)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            fail(slot, f"{exc.__class__.__name__}: {exc}")
+            return
+        slot.out = slot.out[sent:]
+        if slot.out:
+            sel.modify(slot.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, slot)
+
+    while done < n and time.monotonic() < deadline:
+        now = time.monotonic()
+        while idle and now - idle[0].idle_since > IDLE_CLOSE_S:  # the longest idle first
+            fail(idle[0], "")
+        while nxt < n and t0 + offsets[nxt] <= now:
+            waiting.append(nxt)
+            nxt += 1
+        while waiting:
+            if idle:
+                slot = idle.pop()
+            elif len(slots) < max_connections:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setblocking(False)
+                sock.connect_ex(("127.0.0.1", port))  # on loopback: done, or done by the first write
+                slot = _Slot(sock)
+                slots.add(slot)
+                sel.register(sock, selectors.EVENT_READ, slot)
+                opened += 1
+            else:
+                for k in waiting:
+                    waited[k] = 1
+                break
+            k = waiting.popleft()
+            if not waited[k]:
+                delays.append(now - t0 - offsets[k])
+            send(slot, k, now)
+            now = time.monotonic()
+        max_busy = max(max_busy, len(slots) - len(idle))
+        # Sleep until the next request is due, or (nothing to send now) until an answer comes.
+        timeout = min(deadline - now, 0.1) if waiting or nxt >= n else t0 + offsets[nxt] - now
+        for key, mask in sel.select(max(timeout, 0.0)):
+            slot = key.data
+            if mask & selectors.EVENT_WRITE and slot.out:
+                try:
+                    sent = slot.sock.send(slot.out)
+                except BlockingIOError:
+                    sent = 0
+                except OSError as exc:
+                    fail(slot, f"{exc.__class__.__name__}: {exc}")
+                    continue
+                slot.out = slot.out[sent:]
+                if not slot.out:
+                    sel.modify(slot.sock, selectors.EVENT_READ, slot)
+            if not mask & selectors.EVENT_READ:
+                continue
+            try:
+                data = slot.sock.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                fail(slot, f"{exc.__class__.__name__}: {exc}")
+                continue
+            if not data:  # closed by the server: an idle connection is dropped, a busy one fails its request
+                fail(slot, "ConnectionError: server closed the connection")
+                continue
+            slot.buf += data
+            try:
+                answer = parse_response(slot.buf)
+            except (ValueError, IndexError, http.client.HTTPException) as exc:
+                fail(slot, f"{exc.__class__.__name__}: {exc}")
+                continue
+            if answer is None:
+                continue
+            last = time.monotonic()
+            k = slot.index
+            status, body, _used, close = answer
+            latencies.append(last - t0 - offsets[k])
+            service.append(last - slot.sent_at)
+            req = _REQUESTS[indices[k]]
+            units += req.units
+            problem = _CHECK(status, body, req) if _CHECK else None
+            if problem:
+                errors.append(f"request {indices[k]}: {problem}")
+            else:
+                ok_units += req.units
+                ok_requests += 1
+            done += 1
+            slot.index, slot.buf = -1, b""
+            if close:
+                fail(slot, "")
+            else:
+                slot.idle_since = last
+                idle.append(slot)
+    in_flight = {s.index for s in slots if s.index >= 0}
+    unanswered = [k for k in range(n) if not started[k] or k in in_flight]
+    for slot in list(slots):
+        slot.sock.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.put(
+        {
+            "latencies": latencies,
+            "service": service,
+            "delays": delays,
+            "units": units,
+            "ok_units": ok_units,
+            "ok_requests": ok_requests,
+            "errors": (errors + [f"request {indices[k]}: no answer by the end" for k in unanswered[:20]])[:20],
+            "n_errors": len(errors) + len(unanswered),
+            "unanswered": len(unanswered),
+            "waited": sum(waited),
+            "opened": opened,
+            "max_busy": max_busy,
+            "last": last,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "counted": COUNTED[0],
+            "scheduling": scheduling,
+        }
+    )
+
+
+def run_open(
+    requests: list[Request],
+    *,
+    port: int,
+    rate: float,
+    arrivals: str = "poisson",
+    seed: int = 0,
+    processes: int = 1,
+    max_connections: int = 256,
+    drain_seconds: float = 60.0,
+    check: Check | None,
+    cpu_groups: dict[str, CpuGroup],
+) -> dict[str, Any]:
+    """Send ``requests`` on a schedule: ``rate`` a second on average (``arrivals``: Poisson or constant), whether
+    or not earlier answers have come; each latency counted from the request's scheduled send time, so a stalled
+    server (or a late generator) shows as latency. ``processes`` generator processes share the schedule
+    (request i goes to process i mod P). Requests not answered ``drain_seconds`` after the last one's scheduled
+    time count as errors."""
+    global _REQUESTS, _CHECK
+    _REQUESTS, _CHECK = requests, check
+    COUNTED[0] = 0
+    offsets = schedule(len(requests), rate, arrivals, seed)
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    t0 = time.monotonic() + 1.0  # every process has built its requests' bytes by then
+    procs = []
+    for i in range(processes):
+        indices = list(range(i, len(requests), processes))
+        procs.append(
+            ctx.Process(
+                target=_open_client,
+                args=(port, indices, [offsets[i] for i in indices], t0, max_connections, drain_seconds, out),
+                daemon=True,
+            )
+        )
+    for p in procs:
+        p.start()
+    meter = CpuMeter({**cpu_groups, "client": [p.pid for p in procs if p.pid]})
+    time.sleep(max(0.0, t0 - time.monotonic()))
+    meter.start()
+    results = [out.get(timeout=(offsets[-1] if offsets else 0) + drain_seconds + 60) for _ in procs]
+    cpu = meter.stop()
+    for p in procs:
+        p.join(timeout=10)
+    _REQUESTS, _CHECK = [], None
+    return {
+        "arrivals": arrivals,
+        "offered_per_s": rate,
+        "scheduled": len(requests),
+        "schedule_seconds": offsets[-1] if offsets else 0.0,
+        "elapsed": max(r["last"] for r in results) - t0,
+        "requests": sum(len(r["latencies"]) for r in results),
+        "units": sum(r["units"] for r in results),
+        "ok_units": sum(r["ok_units"] for r in results),
+        "ok_requests": sum(r["ok_requests"] for r in results),
+        "latencies": [x for r in results for x in r["latencies"]],
+        "service_latencies": [x for r in results for x in r["service"]],
+        "start_delays": [x for r in results for x in r["delays"]],
+        "late_no_connection": sum(r["waited"] for r in results),
+        "connections_opened": sum(r["opened"] for r in results),
+        "max_in_flight": sum(r["max_busy"] for r in results),
+        "n_errors": sum(r["n_errors"] for r in results),
+        "unanswered": sum(r["unanswered"] for r in results),
+        "counted": sum(r["counted"] for r in results),
+        "errors": [e for r in results for e in r["errors"]][:10],
+        "processes": processes,
+        "scheduling": sorted({r["scheduling"] for r in results}),
+        "cpu": cpu,
+        "cpu_seconds": dict(meter.cpu_seconds),
+    }
+
+
+LATE_S = 0.001  # a start this much after its scheduled time counts as late
+
+
+def open_summary(run: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a ``run_open`` for a bench's JSON: offered and achieved rates (requests answered rightly a
+    second, from the first scheduled send to the last answer), latency percentiles from the scheduled send time
+    (and, for comparison, from the actual send), errors, late starts, connections."""
+    lat, delays = run["latencies"], run["start_delays"]
+
+    def ms(values: list[float], p: float) -> float:
+        return round(percentile(values, p) * 1000, 2) if values else 0.0
+
+    return {
+        "arrivals": run["arrivals"],
+        "offered_per_s": run["offered_per_s"],
+        "scheduled": run["scheduled"],
+        "scheduled_per_s": round(run["scheduled"] / run["schedule_seconds"], 1) if run["schedule_seconds"] else 0.0,
+        "achieved_per_s": round(run["ok_requests"] / run["elapsed"], 1) if run["elapsed"] > 0 else 0.0,
+        "answered": run["requests"],
+        "ok": run["ok_requests"],
+        "errors": run["n_errors"],
+        "unanswered": run["unanswered"],
+        "error_samples": run["errors"][:3],
+        "elapsed_s": round(run["elapsed"], 2),
+        "p50_ms": ms(lat, 50),
+        "p90_ms": ms(lat, 90),
+        "p99_ms": ms(lat, 99),
+        "p99_9_ms": ms(lat, 99.9),
+        "max_ms": round(max(lat) * 1000, 2) if lat else 0.0,
+        "p99_from_actual_send_ms": ms(run["service_latencies"], 99),
+        "late_starts": {
+            "no_connection_free": run["late_no_connection"],
+            "generator_late_over_1ms": sum(1 for d in delays if d > LATE_S),
+            "generator_lateness_p99_ms": ms(delays, 99),
+            "generator_lateness_max_ms": round(max(delays) * 1000, 2) if delays else 0.0,
+        },
+        "connections_opened": run["connections_opened"],
+        "max_in_flight": run["max_in_flight"],
+        "generator_processes": run["processes"],
+        "generator_scheduling": run["scheduling"],
+        "cpu": run["cpu"],
+        # CPU per answered request, by process group: what a request costs, steadier than latency on a shared machine
+        "cpu_ms_per_request": {
+            group: round(seconds * 1000 / run["requests"], 3) if run["requests"] else 0.0
+            for group, seconds in run["cpu_seconds"].items()
+        },
     }
