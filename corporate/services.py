@@ -17,8 +17,9 @@ from core.exceptions import InvalidInput
 from corporate.models import SiteReward, SiteVisit
 from notifications.services import Kind, notification_create
 from texts.catalog import text_render
+from texts.registry import FALLBACK_LOCALE
 from wallet.errors import IdempotencyKeyReused
-from wallet.services import Source, wallet_earn
+from wallet.services import LedgerResult, Source, wallet_earn
 
 # The id is stored as "corporate:<webhook-id>" in columns of 200 characters (ledger key, notification dedupe key).
 WEBHOOK_ID_MAX_LENGTH = 190
@@ -56,23 +57,13 @@ def corporate_token_earned(
     *, webhook_id: str, player_id: int, earned_tokens: int, reward_type: str, issued_at: dt.datetime
 ) -> WebhookOutcome:
     """Tokens earned at Company A, in one transaction: the EARN_CYBER_TOKENS action, the ledger row and the balance
-    (the wallet), the site_rewards row, and the NEW_TOKEN_ARRIVAL notification. After commit Redis' balance is
-    raised and the push dispatched. The ledger's idempotency key (checked under the player's wallet lock) makes the
-    grant once: a redelivery, or a concurrent delivery that committed first, changes nothing."""
+    (the wallet), then, for a new grant, the site_rewards row and the NEW_TOKEN_ARRIVAL notification. After commit
+    Redis' balance is raised and the push dispatched. The ledger's idempotency key (checked under the player's
+    wallet lock) makes the grant once: a redelivery, or a concurrent delivery that committed first, changes
+    nothing."""
     _check_webhook_id(webhook_id)
-    with transaction.atomic():
-        try:
-            result = wallet_earn(
-                player_id=player_id,
-                amount=earned_tokens,
-                source=EARN_SOURCE,
-                idempotency_key=f"corporate:{webhook_id}",
-                details={"webhook_id": webhook_id, "reward_type": reward_type},
-            )
-        except IdempotencyKeyReused:  # the same webhook id with other content: Company A's id rules
-            return WebhookOutcome(webhook_id, duplicate=True)
-        if result.replayed:
-            return WebhookOutcome(webhook_id, duplicate=True)
+
+    def record(result: LedgerResult) -> None:
         SiteReward.objects.create(
             user_id=player_id,
             reward_type=reward_type,
@@ -82,7 +73,7 @@ def corporate_token_earned(
             action_id=result.entry.action_id,
             ledger_entry_id=result.entry.id,
         )
-        locale = result.player.locale if result.player is not None else "ko"
+        locale = result.player.locale if result.player is not None else FALLBACK_LOCALE
         message = text_render(NEW_TOKEN_ARRIVAL, locale, earned_tokens=earned_tokens)
         notification_create(
             player_id=player_id,
@@ -98,7 +89,20 @@ def corporate_token_earned(
             dedupe_key=f"corporate:{webhook_id}",
             player=result.player,
         )
-    return WebhookOutcome(webhook_id, duplicate=False)
+
+    try:
+        result = wallet_earn(
+            player_id=player_id,
+            amount=earned_tokens,
+            source=EARN_SOURCE,
+            idempotency_key=f"corporate:{webhook_id}",
+            details={"webhook_id": webhook_id, "reward_type": reward_type},
+            on_recorded=record,
+        )
+    except IdempotencyKeyReused:  # the same webhook id with other content: Company A's id rules
+        return WebhookOutcome(webhook_id, duplicate=True)
+    # replayed: a redelivery, or a concurrent delivery that committed first
+    return WebhookOutcome(webhook_id, duplicate=result.replayed)
 
 
 def corporate_site_visit(

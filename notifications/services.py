@@ -8,6 +8,7 @@ transaction that rolls back.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +85,16 @@ def _schedule_dispatch(notification: Notification) -> None:
 _INSERT_FIELDS = insert_fields(Notification)
 
 
+@functools.cache
+def _insert_sql(*, skip_taken_dedupe_key: bool) -> str:
+    """PostgreSQL's INSERT of a notification, built once: every column, values bound, the new id returned."""
+    conflict = " ON CONFLICT (dedupe_key) DO NOTHING" if skip_taken_dedupe_key else ""
+    return (
+        f"INSERT INTO notifications ({', '.join(f.column for f in _INSERT_FIELDS)}) "  # noqa: S608 (names from code, values bound)
+        f"VALUES ({', '.join(placeholder(f) for f in _INSERT_FIELDS)}){conflict} RETURNING id"
+    )
+
+
 def _insert(notification: Notification) -> Notification | None:
     """Write the row; None when ``dedupe_key`` is already taken. PostgreSQL: one statement (ON CONFLICT DO
     NOTHING, no savepoint); elsewhere the ORM's insert in a savepoint."""
@@ -96,11 +107,7 @@ def _insert(notification: Notification) -> Notification | None:
                 raise
             return None
         return notification
-    conflict = " ON CONFLICT (dedupe_key) DO NOTHING" if notification.dedupe_key is not None else ""
-    sql = (
-        f"INSERT INTO notifications ({', '.join(f.column for f in _INSERT_FIELDS)}) "  # noqa: S608 (names from code, values bound)
-        f"VALUES ({', '.join(placeholder(f) for f in _INSERT_FIELDS)}){conflict} RETURNING id"
-    )
+    sql = _insert_sql(skip_taken_dedupe_key=notification.dedupe_key is not None)
     with connection.cursor() as cursor:
         cursor.execute(sql, [param(f, getattr(notification, f.attname)) for f in _INSERT_FIELDS])
         row = cursor.fetchone()

@@ -24,7 +24,8 @@ class Transport(Protocol):
 
 class LogTransport:
     def send(self, *, notification_id: int, payload: dict[str, Any]) -> None:
-        logger.info("push %s %s", notification_id, orjson.dumps(payload).decode())
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("push %s %s", notification_id, orjson.dumps(payload).decode())
 
 
 class WebhookTransport:

@@ -61,6 +61,8 @@ def _event_id_for(key: str) -> str:
 
 # Rule check run under the wallet lock before writing; raises a domain error to refuse.
 Check = Callable[[Wallet, dt.datetime], None]
+# A caller's writes that belong with a new ledger row, run in its transaction (see ``ledger_post``).
+OnRecorded = Callable[["LedgerResult"], None]
 
 
 def _locked_wallets() -> Any:
@@ -144,13 +146,14 @@ class Posting:
     key_field: str = "idempotency_key"
 
 
-def ledger_post(posting: Posting, *, check: Check | None = None) -> LedgerResult:
+def ledger_post(posting: Posting, *, check: Check | None = None, on_recorded: OnRecorded | None = None) -> LedgerResult:
     """Record one balance change exactly once (the shared path of every wallet write).
 
     Idempotent by ``idempotency_key``: a retry returns the first row (``replayed``); the same key with
     another request raises IdempotencyKeyReused. ``check(wallet, now)`` runs under the lock before
-    writing (protection rules). A balance never goes below zero. A caller that writes rows of its own with a
-    new ledger row (Company A's ``site_rewards``) opens the transaction around this call and writes them after it.
+    writing (protection rules). A balance never goes below zero. ``on_recorded(result)`` runs in the same
+    transaction once a new row is written (never for a replay): a caller writes its own rows that belong with
+    the change there (Company A's ``site_rewards`` row and push), through its own and other apps' services.
 
     Run on its own this is one transaction with no savepoint; inside a caller's transaction it takes one.
     """
@@ -183,7 +186,10 @@ def ledger_post(posting: Posting, *, check: Check | None = None) -> LedgerResult
                 assert existing is not None
                 return LedgerResult(existing, replayed=True)
             transaction.on_commit(lambda: _after_commit(posting, entry, now))
-            return LedgerResult(entry, replayed=False, player=wallet.player)
+            result = LedgerResult(entry, replayed=False, player=wallet.player)
+            if on_recorded is not None:
+                on_recorded(result)
+            return result
     except IntegrityError:
         # A concurrent request with the same key committed first (possible only where row locks are not
         # taken, or for the same key sent for another player): answer as a retry.
@@ -425,8 +431,10 @@ def wallet_earn(
     details: dict[str, Any],
     occurred_at: dt.datetime | None = None,
     actor: str = "",
+    on_recorded: OnRecorded | None = None,
 ) -> LedgerResult:
-    """Tokens earned (Company A, in-app). The caller owns the key's namespace (``corporate:<webhook-id>``)."""
+    """Tokens earned (Company A, in-app). The caller owns the key's namespace (``corporate:<webhook-id>``);
+    ``on_recorded`` as in ``ledger_post``."""
     _require_tokens(amount, "amount")
     return ledger_post(
         Posting(
@@ -441,7 +449,8 @@ def wallet_earn(
             occurred_at=occurred_at,
             actor=actor,
             details=details,
-        )
+        ),
+        on_recorded=on_recorded,
     )
 
 
