@@ -76,8 +76,3 @@ def impression_buffer_set(buffer: WriteBehind[ImpressionRow] | None) -> WriteBeh
     with _buffer_lock:
         previous, _buffer = _buffer, buffer
     return previous
-
-
-def impressions_flush() -> int:
-    """Write this process's buffered impressions now (a click, a command, a test, a bench)."""
-    return impression_buffer().flush() if _buffer is not None else 0

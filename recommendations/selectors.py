@@ -18,7 +18,6 @@ from core.timezones import zone
 from players.selectors import protection_columns, protection_from_row
 from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context
 from recommendations.harm import NOT_IN_APP, HarmEvent, HarmThresholds
-from recommendations.models import PlayerHarmMarker, PopulationPlayHours
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +47,6 @@ def harm_events_by_player(
         events.append(HarmEvent(at, action_type, metadata if isinstance(metadata, dict) else {}))
     if current is not None:
         yield current, events
-
-
-def harm_marker_names(*, player_id: int) -> frozenset[str]:
-    return frozenset(PlayerHarmMarker.objects.filter(user_id=player_id).values_list("marker", flat=True))
 
 
 # --- a player's recommendation context: one SQL statement and one Redis round trip ---------------------------
@@ -291,7 +286,3 @@ def play_hour_counts(
     return actions_by_local_hour(
         first_id=first_id, last_id=last_id, timezone=timezone, action_types=ROUND_TYPES, since=since, until=until
     )
-
-
-def population_play_hours() -> PopulationPlayHours | None:
-    return PopulationPlayHours.objects.filter(id=PopulationPlayHours.SINGLETON_ID).first()
