@@ -68,10 +68,13 @@ def _protection_for_update(player_id: int) -> PlayerProtection:
 
 
 def protection_get(*, player_id: int, now: dt.datetime | None = None) -> PlayerProtection:
-    """The player's protection with due pending changes put into force."""
+    """The player's protection with due pending changes put into force. Reading writes nothing else: a player who
+    never set anything gets the defaults (no row is made for them)."""
     now = now or timezone.now()
     with transaction.atomic():
-        protection = _protection_for_update(player_id)
+        protection = PlayerProtection.objects.select_for_update().filter(player_id=player_id).first()
+        if protection is None:
+            return PlayerProtection(player_id=player_id)
         if protection.apply_due(now):
             protection.save()
     return protection

@@ -44,8 +44,9 @@ def test_defaults_are_no_limits_and_no_lock(me):
     # given a player who never set anything
     # when they read their protection
     response = me.get(URL)
-    # then nothing is set and nothing is pending
+    # then nothing is set and nothing is pending, and reading made no protection row
     assert response.status_code == 200
+    assert not PlayerProtection.objects.filter(player_id=PLAYER).exists()
     assert response.json() == {
         "daily_spend_limit": None,
         "weekly_spend_limit": None,
