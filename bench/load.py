@@ -314,18 +314,22 @@ def _open_client(
         if slot in idle:
             idle.remove(slot)
 
-    def send(slot: _Slot, k: int, now: float) -> None:
-        slot.index, slot.out, slot.buf, slot.sent_at = k, memoryview(wires[k]), b"", now
-        started[k] = 1
+    def write(slot: _Slot) -> bool:
+        """Send what the socket takes of the request's rest; False when the connection failed."""
         try:
             sent = slot.sock.send(slot.out)
         except BlockingIOError:
             sent = 0
         except OSError as exc:
             fail(slot, f"{exc.__class__.__name__}: {exc}")
-            return
+            return False
         slot.out = slot.out[sent:]
-        if slot.out:
+        return True
+
+    def send(slot: _Slot, k: int, now: float) -> None:
+        slot.index, slot.out, slot.buf, slot.sent_at = k, memoryview(wires[k]), b"", now
+        started[k] = 1
+        if write(slot) and slot.out:
             sel.modify(slot.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, slot)
 
     while done < n and time.monotonic() < deadline:
@@ -362,14 +366,8 @@ def _open_client(
         for key, mask in sel.select(max(timeout, 0.0)):
             slot = key.data
             if mask & selectors.EVENT_WRITE and slot.out:
-                try:
-                    sent = slot.sock.send(slot.out)
-                except BlockingIOError:
-                    sent = 0
-                except OSError as exc:
-                    fail(slot, f"{exc.__class__.__name__}: {exc}")
+                if not write(slot):
                     continue
-                slot.out = slot.out[sent:]
                 if not slot.out:
                     sel.modify(slot.sock, selectors.EVENT_READ, slot)
             if not mask & selectors.EVENT_READ:
