@@ -113,71 +113,9 @@ def _insert(notification: Notification) -> Notification | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    notification_written(notification, row[0])
-    return notification
-
-
-def notification_written(notification: Notification, notification_id: int) -> None:
-    """Mark ``notification`` as the stored row ``notification_id`` (written by a hand-made statement)."""
-    notification.id = notification_id
+    notification.id = row[0]
     notification._state.adding, notification._state.db = False, connection.alias
-
-
-def notification_prepare(
-    *,
-    player_id: int,
-    type: str,
-    kind: str,
-    message: str,
-    payload: dict[str, Any],
-    dedupe_key: str | None = None,
-    now: dt.datetime | None = None,
-    player: Player | None = None,
-) -> Notification:
-    """The notification as the rules decide it, once (protection, frequency cap, quiet hours): unsaved.
-
-    Runs in the caller's transaction: a marketing one locks the player's row, so concurrent ones cannot
-    both pass the daily cap. ``player`` may be passed when the caller has it (with its protection loaded)
-    to save the reads. Write it with ``notification_create``'s insert, or in a statement of the caller's
-    followed by ``notification_stored``.
-    """
-    now = now or timezone.now()
-    if kind == Kind.MARKETING:
-        player = player_lock(player_id=player_id)
-    elif player is None or player.id != player_id:
-        player = player_get_or_create(player_id=player_id)
-    status, reason, send_after = Status.PENDING, "", None
-    blocked = _protected(player, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
-    if blocked:
-        status, reason = Status.SUPPRESSED, blocked
-    elif kind == Kind.MARKETING:
-        if _over_cap(player, now):
-            status, reason = Status.SUPPRESSED, "frequency_cap"
-        else:
-            send_after = quiet_hours_end(now, player.tzinfo, parse_quiet_hours(settings.QUIET_HOURS))
-            reason = "quiet_hours" if send_after else ""
-    return Notification(
-        user_id=player_id,
-        type=type,
-        kind=kind,
-        message=message,
-        payload=payload,
-        status=status,
-        status_reason=reason,
-        created_at=now,
-        send_after=send_after,
-        dedupe_key=dedupe_key,
-    )
-
-
-def notification_stored(notification: Notification) -> None:
-    """Once the row is written: dispatch it after commit, unless a rule held or suppressed it.
-
-    robust: the record is committed either way; a push that cannot be handed over now (broker down, bad
-    configuration) stays pending for `notifications_dispatch_due` instead of failing the caller.
-    """
-    if notification.status == Status.PENDING:
-        transaction.on_commit(lambda: _schedule_dispatch(notification), robust=True)
+    return notification
 
 
 def notification_create(
@@ -191,28 +129,50 @@ def notification_create(
     now: dt.datetime | None = None,
     player: Player | None = None,
 ) -> Notification:
-    """Record a notification and, after commit, dispatch it unless a rule holds or suppresses it.
+    """Record a notification as the rules decide it, once (protection, frequency cap, quiet hours), and after commit
+    dispatch it unless a rule holds or suppresses it.
 
-    ``player`` may be passed when the caller has it (with its protection loaded) to save the reads.
+    Runs in the caller's transaction: a marketing one locks the player's row, so concurrent ones cannot both pass
+    the daily cap. ``player`` may be passed when the caller has it (with its protection loaded) to save the reads.
     A ``dedupe_key`` already used gives back that notification; nothing new is stored or sent.
     """
+    now = now or timezone.now()
     # No savepoint of its own inside a caller's transaction: a failure here fails the caller's transaction.
     with transaction.atomic(savepoint=False):
+        if kind == Kind.MARKETING:
+            player = player_lock(player_id=player_id)
+        elif player is None or player.id != player_id:
+            player = player_get_or_create(player_id=player_id)
+        status, reason, send_after = Status.PENDING, "", None
+        blocked = _protected(player, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
+        if blocked:
+            status, reason = Status.SUPPRESSED, blocked
+        elif kind == Kind.MARKETING:
+            if _over_cap(player, now):
+                status, reason = Status.SUPPRESSED, "frequency_cap"
+            else:
+                send_after = quiet_hours_end(now, player.tzinfo, parse_quiet_hours(settings.QUIET_HOURS))
+                reason = "quiet_hours" if send_after else ""
         notification = _insert(
-            notification_prepare(
-                player_id=player_id,
+            Notification(
+                user_id=player_id,
                 type=type,
                 kind=kind,
                 message=message,
                 payload=payload,
+                status=status,
+                status_reason=reason,
+                created_at=now,
+                send_after=send_after,
                 dedupe_key=dedupe_key,
-                now=now,
-                player=player,
             )
         )
         if notification is None:
             return Notification.objects.get(dedupe_key=dedupe_key)
-        notification_stored(notification)
+        if notification.status == Status.PENDING:
+            # robust: the record is committed either way; a push that cannot be handed over now (broker down, bad
+            # configuration) stays pending for ``notifications_dispatch_due`` instead of failing the caller.
+            transaction.on_commit(lambda: _schedule_dispatch(notification), robust=True)
     return notification
 
 
