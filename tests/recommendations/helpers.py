@@ -102,3 +102,26 @@ def written_by(captured: Any) -> list[str]:
 def context(player_id: int, now: dt.datetime) -> Context:
     """The player's context, as a request reads it."""
     return recommendation_context(player_id=player_id, now=now)
+
+
+# Spec 2.3.4's example result, exactly: what the engine and the API must both answer for the example player.
+SPEC_EXAMPLE = {
+    "recommended_game": "SlotMachine",
+    "proposals": [
+        {
+            "type": "MID_STAKE",
+            "message": "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요",
+            "game": "SlotMachine",
+        },
+        {
+            "type": "SAFE_PLAY",
+            "message": "안정적인 플레이를 원한다면 슬롯머신 소액 베팅으로 꾸준히 리워드를 쌓아보세요",
+            "game": "SlotMachine",
+        },
+        {
+            "type": "CORPORATE_MISSION",
+            "message": "이번 달 토큰 획득이 150개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!",
+            "action": "COMPLETE_CORPORATE_QUIZ",
+        },
+    ],
+}

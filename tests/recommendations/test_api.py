@@ -49,23 +49,7 @@ def test_the_spec_example_end_to_end(player_client_factory):
     assert answer["recommended_game"] == "SlotMachine"
     assert [
         {k: v for k, v in p.items() if k in {"type", "message", "game", "action"}} for p in answer["proposals"]
-    ] == [
-        {
-            "type": "MID_STAKE",
-            "message": "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요",
-            "game": "SlotMachine",
-        },
-        {
-            "type": "SAFE_PLAY",
-            "message": "안정적인 플레이를 원한다면 슬롯머신 소액 베팅으로 꾸준히 리워드를 쌓아보세요",
-            "game": "SlotMachine",
-        },
-        {
-            "type": "CORPORATE_MISSION",
-            "message": "이번 달 토큰 획득이 150개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!",
-            "action": "COMPLETE_CORPORATE_QUIZ",
-        },
-    ]
+    ] == h.SPEC_EXAMPLE["proposals"]
     assert [p["reason"] for p in answer["proposals"]] == [
         {"rule": "token_balance", "token_balance": 250},
         {"rule": "risk_profile", "risk_profile": "Low-Risk"},

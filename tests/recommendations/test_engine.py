@@ -13,6 +13,7 @@ from recommendations import engine
 from recommendations.engine import Context, recommend
 from recommendations.harm import LATE_NIGHT_SESSIONS, LOSS_CHASING, SPEND_SPIKE
 from recommendations.templates import templates_build
+from tests.recommendations.helpers import SPEC_EXAMPLE
 from texts.catalog import catalog_compile
 
 NOW = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)  # 12:00 in Seoul
@@ -31,26 +32,6 @@ EXAMPLE = Context(
     locale="ko",
     timezone="Asia/Seoul",
 )
-SPEC_EXAMPLE = {
-    "recommended_game": "SlotMachine",
-    "proposals": [
-        {
-            "type": "MID_STAKE",
-            "message": "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요",
-            "game": "SlotMachine",
-        },
-        {
-            "type": "SAFE_PLAY",
-            "message": "안정적인 플레이를 원한다면 슬롯머신 소액 베팅으로 꾸준히 리워드를 쌓아보세요",
-            "game": "SlotMachine",
-        },
-        {
-            "type": "CORPORATE_MISSION",
-            "message": "이번 달 토큰 획득이 150개예요. A 업체에서 퀴즈 풀고 200토큰 받으세요!",
-            "action": "COMPLETE_CORPORATE_QUIZ",
-        },
-    ],
-}
 
 
 def spec_shape(rec: engine.Recommendation) -> dict[str, Any]:
