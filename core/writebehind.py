@@ -117,7 +117,10 @@ class WriteBehind(Generic[Row]):
                 if self._stopping:  # the caller of stop() writes what is left, in its own thread
                     return
                 started = time.monotonic()
-                close_old_connections()  # this thread's connection: renewed when broken or past CONN_MAX_AGE
+                try:
+                    close_old_connections()  # this thread's connection: renewed when broken or past CONN_MAX_AGE
+                except Exception:  # the database is down: the write below fails, is logged, and the thread goes on
+                    logger.exception("%s: could not check this thread's database connection", self.name)
                 self.flush()
                 if time.monotonic() - started > self.max_age:
                     logger.warning("%s: a write took %.1f s", self.name, time.monotonic() - started)

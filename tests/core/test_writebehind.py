@@ -78,3 +78,22 @@ def test_a_failed_write_drops_that_batch_counts_it_and_the_next_one_goes_through
     # then the first batch is dropped and logged, the second written
     assert (buffer.dropped, buffer.written, batches) == (1, 1, [[2]])
     assert "could not be written" in caplog.text
+
+
+def test_the_thread_goes_on_when_its_connection_check_fails(monkeypatch, caplog):
+    # given a database whose connection check fails (down, or refusing this thread)
+    def refuse() -> None:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr("core.writebehind.close_old_connections", refuse)
+    batches: list[list[int]] = []
+    buffer = WriteBehind(batches.append, name="test", max_age=0.05)
+    # when rows arrive over two of the thread's rounds
+    buffer.add([1])
+    assert wait_for(lambda: batches == [[1]])
+    buffer.add([2])
+    # then the thread logged the failed check, kept running and wrote both
+    assert wait_for(lambda: batches == [[1], [2]])
+    assert buffer._thread is not None and buffer._thread.is_alive()
+    assert "could not check this thread's database connection" in caplog.text
+    buffer.stop()

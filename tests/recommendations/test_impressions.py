@@ -21,6 +21,22 @@ from tests.waiting import wait_for
 PID = 5400
 
 
+@pytest.fixture
+def new_buffer():
+    """``impression_buffer_new``, with every buffer it made stopped at teardown, even when the test failed: a
+    thread left running would write into later tests."""
+    made = []
+
+    def make(**options):
+        buffer = impression_buffer_new(**options)
+        made.append(buffer)
+        return buffer
+
+    yield make
+    for buffer in made:
+        buffer.stop()
+
+
 def rows(n: int, user_id: int = PID) -> list[ImpressionRow]:
     now = timezone.now()
     return [
@@ -40,9 +56,9 @@ def rows(n: int, user_id: int = PID) -> list[ImpressionRow]:
 
 
 @pytest.mark.django_db
-def test_many_impressions_are_written_by_one_insert():
+def test_many_impressions_are_written_by_one_insert(new_buffer):
     # given 60 impressions waiting in a buffer that would write only in an hour
-    buffer = impression_buffer_new(max_rows=10_000, max_age=3600)
+    buffer = new_buffer(max_rows=10_000, max_age=3600)
     buffer.add(rows(60))
     assert RecommendationImpression.objects.count() == 0
     # when it is flushed
@@ -77,9 +93,9 @@ def test_writing_the_same_impressions_twice_keeps_one_row_each():
 
 
 @pytest.mark.django_db
-def test_synchronous_mode_writes_at_once():
+def test_synchronous_mode_writes_at_once(new_buffer):
     # given a buffer configured with no delay (the embedded default and the tests)
-    buffer = impression_buffer_new(max_rows=500, max_age=0)
+    buffer = new_buffer(max_rows=500, max_age=0)
     # when rows are added
     buffer.add(rows(3))
     # then they are in the table already, and no thread was started
@@ -88,38 +104,40 @@ def test_synchronous_mode_writes_at_once():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_thread_writes_a_full_buffer_without_waiting_for_its_age():
+def test_the_thread_writes_a_full_buffer_without_waiting_for_its_age(new_buffer):
     # given a buffer of 50 rows that would otherwise write every hour
-    buffer = impression_buffer_new(max_rows=50, max_age=3600)
+    buffer = new_buffer(max_rows=50, max_age=3600)
     # when 49 rows are added, then 2 more
     buffer.add(rows(49))
     time.sleep(0.2)
     before = RecommendationImpression.objects.count()
     buffer.add(rows(2))
     # then nothing was written before the buffer was full, and all 51 soon after, by the thread
+    # (waiting on the buffer's own count: a read polling the table could hold SQLite's shared-cache test database
+    # just when the thread writes, and make that write fail)
     assert before == 0
-    assert wait_for(lambda: RecommendationImpression.objects.count() == 51)
+    assert wait_for(lambda: buffer.written == 51)
+    assert RecommendationImpression.objects.count() == 51
     assert buffer.pending() == 0
-    buffer.stop()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_thread_writes_a_buffer_once_it_is_old_enough():
+def test_the_thread_writes_a_buffer_once_it_is_old_enough(new_buffer):
     # given a buffer that writes every 0.3 s or at 10,000 rows
-    buffer = impression_buffer_new(max_rows=10_000, max_age=0.3)
+    buffer = new_buffer(max_rows=10_000, max_age=0.3)
     # when 5 rows are added
     started = time.monotonic()
     buffer.add(rows(5))
     # then the thread writes them within about its age
-    assert wait_for(lambda: RecommendationImpression.objects.count() == 5, seconds=3)
+    assert wait_for(lambda: buffer.written == 5, seconds=3)
     assert time.monotonic() - started < 2
-    buffer.stop()
+    assert RecommendationImpression.objects.count() == 5
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_write_drops_the_batch_and_the_next_one_is_written():
+def test_a_failed_write_drops_the_batch_and_the_next_one_is_written(new_buffer):
     # given a buffer holding a row no table can take (a proposal id that is not a UUID)
-    buffer = impression_buffer_new(max_rows=10_000, max_age=3600)
+    buffer = new_buffer(max_rows=10_000, max_age=3600)
     buffer.add([rows(1)[0]._replace(proposal_id="not-a-uuid")])
     # when it is flushed, and then good rows are added and flushed
     first = buffer.flush()
