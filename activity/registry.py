@@ -189,6 +189,11 @@ register(
 )
 
 
+# Actions that are not the player using the app: Company A's visits and every token arrival (Company A's webhook,
+# reward grants). Sessions and harm signals leave them out.
+NOT_IN_APP = frozenset({"CORPORATE_VISIT", "EARN_CYBER_TOKENS"})
+
+
 # Mini-game outcomes that move the win streak: True is a win, False ends the streak.
 def game_outcome(action_type: str, metadata: dict[str, Any]) -> bool | None:
     if action_type == "GAME_PLAY":

@@ -12,11 +12,13 @@ import orjson
 from django.db import connection, transaction
 
 from activity.models import UserAction, UserReward
-from activity.registry import game_outcome
+from activity.reality_checks import reality_checks_send
+from activity.registry import NOT_IN_APP, game_outcome
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert, reserve_ids
-from core.hotstore import ActivityUpdate, hot_store
+from core.hotstore import ActivityUpdate, LiveEvent, SessionStep, hot_store
 from core.metrics import ACTIONS_INGESTED
+from players.live_harm import live_params
 from players.services import player_ensure_many
 
 logger = logging.getLogger(__name__)
@@ -81,11 +83,13 @@ def _insert(actions: list[ParsedAction]) -> set[str]:
 def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdate]:
     """What a set of newly stored actions does to each player's hot metrics (see ActivityUpdate).
 
-    Per player: the newest action, the newest loss, and the wins after that loss (older wins cannot count).
+    Per player: the newest action, the newest loss, the wins after that loss (older wins cannot count), and the
+    in-app actions in time order for the live state (``players.live_harm``).
     """
     last: dict[int, dt.datetime] = {}
     last_loss: dict[int, dt.datetime] = {}
     wins: dict[int, list[ParsedAction]] = {}
+    events: dict[int, list[LiveEvent]] = {}
     for a in actions:
         user_id, at = a.player_id, a.action_timestamp
         seen = last.get(user_id)
@@ -98,6 +102,9 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
             loss = last_loss.get(user_id)
             if loss is None or at > loss:
                 last_loss[user_id] = at
+        event = live_event(a)
+        if event is not None:
+            events.setdefault(user_id, []).append(event)
     updates: dict[int, ActivityUpdate] = {}
     for user_id, at in last.items():
         loss = last_loss.get(user_id)
@@ -109,17 +116,47 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
                 for w in wins.get(user_id, ())
                 if loss is None or w.action_timestamp > loss
             ),
+            tuple(sorted(events.get(user_id, ()), key=lambda e: e.at_ms)),
         )
     return updates
 
 
-def hot_metrics_apply(updates: dict[int, ActivityUpdate]) -> None:
-    """What newly stored actions do to the hot metrics, in one hot-store round trip (after their commit). A failure is
-    logged: the rows are committed, and the nightly ``hot_metrics_repair`` rebuilds what the hot store missed."""
+def live_event(action: ParsedAction) -> LiveEvent | None:
+    """The action as the live state sees it; None for what is not the player in the app (``NOT_IN_APP``)."""
+    kind = action.action_type
+    if kind in NOT_IN_APP:
+        return None
+    at_ms = int(action.action_timestamp.timestamp() * 1000)
+    metadata = action.metadata
+    if kind == "GAME_PLAY":
+        bet, payout, result = metadata.get("bet"), metadata.get("payout"), metadata.get("result")
+        if type(bet) is int and type(payout) is int and result in ("win", "loss"):
+            return LiveEvent(at_ms, "W" if result == "win" else "L", bet, str(payout))
+    elif kind == "FAIL_GAME":
+        return LiveEvent(at_ms, "F")
+    elif kind == "SPEND_CYBER_TOKENS":
+        spent = metadata.get("spent_tokens")
+        if type(spent) is int and spent > 0:
+            return LiveEvent(at_ms, "S", spent, action.event_id)
+    return LiveEvent(at_ms, "A")
+
+
+def hot_metrics_apply(updates: dict[int, ActivityUpdate]) -> list[SessionStep]:
+    """What newly stored actions do to the hot metrics and the live state, in one hot-store round trip (after their
+    commit); then the reality checks that fell due are sent (``activity.reality_checks``). A failure is logged: the
+    rows are committed, and the nightly ``hot_metrics_repair`` rebuilds what the hot store missed (the live state
+    starts afresh; the nightly harm markers still hold). Returns the sessions that passed a reality-check step."""
     try:
-        hot_store.apply_activity(updates)
+        steps = hot_store.apply_activity(updates, live_params())
     except Exception:  # the rows are committed; the nightly repair rebuilds what Redis missed
         logger.exception("hot metrics update failed for %d players", len(updates))
+        return []
+    if steps:
+        try:
+            reality_checks_send(steps)
+        except Exception:
+            logger.exception("reality checks for %d sessions could not be sent", len(steps))
+    return steps
 
 
 # --- one action inside another app's write ------------------------------------------------------------------------

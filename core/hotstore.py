@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.cache import caches
 from redis.commands.core import Script
@@ -38,6 +38,60 @@ def key_streak_wins(player_id: int) -> str:
     return f"user:{player_id}:streak_wins"
 
 
+def key_live(player_id: int) -> str:
+    """Hash of the player's live state (players.live_harm): the losing run, the last chasing bet, the session and
+    its reality-check step. Expires a day after the last write."""
+    return f"user:{player_id}:live"
+
+
+def key_spends(player_id: int) -> str:
+    """Sorted set of the player's spends in the velocity window: member ``event_id:tokens``, score the time (ms)."""
+    return f"user:{player_id}:spends"
+
+
+def key_spend_norm(player_id: int) -> str:
+    """The player's median daily spend, written by the nightly harm-marker batch (expires after two days)."""
+    return f"user:{player_id}:spend_norm"
+
+
+# The live hash's fields: losing run (length, first bet, time of the last round counted), last chasing bet (time,
+# run length, first bet, the bet), session (start, last action, net tokens of its rounds, rounds, reality-check step).
+LIVE_FIELDS = ("rn", "rf", "rt", "ca", "cn", "cf", "cb", "ss", "sl", "sn", "sr", "rc")
+
+
+class LiveEvent(NamedTuple):
+    """An in-app action as the live state needs it. ``kind``: W/L a GAME_PLAY round won/lost (``amount`` the bet,
+    ``extra`` the payout), F a failed game, S a spend (``amount`` the tokens, ``extra`` the event id), A any other
+    in-app action. Time in Unix milliseconds."""
+
+    at_ms: int
+    kind: str
+    amount: int = 0
+    extra: str = ""
+
+
+class LiveParams(NamedTuple):
+    """The live state's rules that the script applies (from settings.LIVE_HARM_SIGNALS and REALITY_CHECK_*)."""
+
+    session_gap_ms: int = 30 * 60_000
+    chase_min_losses: int = 3
+    chase_bet_ratio: float = 2.0
+    reality_check_step_ms: int = 15 * 60_000
+    ttl_ms: int = 86_400_000
+    spend_window_ms: int = 60 * 60_000
+
+
+class SessionStep(NamedTuple):
+    """A session that passed one more reality-check step in a batch: steps (prev, step] are new."""
+
+    player_id: int
+    prev_step: int
+    step: int
+    session_start_ms: int
+    session_last_ms: int
+    session_net: int
+
+
 @dataclass(frozen=True)
 class ActivityUpdate:
     """What one batch does to a player's hot metrics (applied whatever order batches arrive in).
@@ -47,11 +101,13 @@ class ActivityUpdate:
     the stored last loss only moves forward.
     ``wins``: the batch's GAME_PLAY wins after its own last loss, as (event_id, Unix seconds).
     The streak is then the number of stored wins strictly after the stored last loss.
+    ``events``: the batch's in-app actions for the live state, in time order.
     """
 
     last_action_ts: int
     last_loss_ts: float | None = None
     wins: tuple[tuple[str, float], ...] = ()
+    events: tuple[LiveEvent, ...] = ()
 
     @property
     def has_game_result(self) -> bool:
@@ -70,14 +126,20 @@ def hot_script(lua: str) -> Script:
 
 
 # One script call per batch: atomic, and a single round trip whatever the batch size.
-# Per player, KEYS: last_action_ts, streak_count, last_loss_ts, streak_wins; ARGV: last action time,
-# last loss time ('' for none), the number n of wins, then n pairs (event_id, time). Times are passed
-# and stored as the client wrote them (Lua would print numbers with 14 digits only, losing microseconds).
+# ARGV starts with the live rules (LiveParams, 6 values). Per player, KEYS: last_action_ts, streak_count,
+# last_loss_ts, streak_wins, live, spends; ARGV: player id, last action time, last loss time ('' for none), the
+# number n of wins, then n pairs (event_id, time), then the number m of live events and m quadruples (time ms, kind,
+# amount, extra). Times are passed and stored as the client wrote them (Lua would print numbers with 14 digits only,
+# losing microseconds; the live state's milliseconds have 13). Returns the sessions that passed a reality-check
+# step: flat (player id, previous step, step, session start, last action, net tokens).
 _APPLY_ACTIVITY_LUA = """
-local a = 1
-for i = 1, #KEYS, 4 do
-  local ts, loss, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  local w0 = a + 3
+local gap, min_losses, ratio, step = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local ttl, window = tonumber(ARGV[5]), tonumber(ARGV[6])
+local due = {}
+local a = 7
+for i = 1, #KEYS, 6 do
+  local pid, ts, loss, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  local w0 = a + 4
   a = w0 + 2 * n
   local cur = tonumber(redis.call('GET', KEYS[i]) or '0')
   if cur == nil or cur < tonumber(ts) then redis.call('SET', KEYS[i], ts) end
@@ -95,8 +157,73 @@ for i = 1, #KEYS, 4 do
     if ll ~= nil then redis.call('ZREMRANGEBYSCORE', KEYS[i + 3], '-inf', last_loss) end
     redis.call('SET', KEYS[i + 1], redis.call('ZCARD', KEYS[i + 3]))
   end
+  local m = tonumber(ARGV[a])
+  local e0 = a + 1
+  a = e0 + 4 * m
+  if m > 0 then
+    local live, spends = KEYS[i + 4], KEYS[i + 5]
+    local h = redis.call('HMGET', live, 'rn', 'rf', 'rt', 'ss', 'sl', 'sn', 'sr', 'rc')
+    local rn, rf, rt = tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0
+    local ss, sl = tonumber(h[4]), tonumber(h[5])
+    local sn, sr, rc = tonumber(h[6]) or 0, tonumber(h[7]) or 0, tonumber(h[8]) or 0
+    local rc0, chase, newest = rc, nil, nil
+    for e = e0, a - 1, 4 do
+      local t, kind, x, y = tonumber(ARGV[e]), ARGV[e + 1], tonumber(ARGV[e + 2]), ARGV[e + 3]
+      if kind == 'S' then
+        redis.call('ZADD', spends, t, y .. ':' .. ARGV[e + 2])
+        if newest == nil or t > newest then newest = t end
+      end
+      local counted = true
+      if sl == nil or t > sl + gap then
+        ss, sl, sn, sr, rc, rc0, rn, rf = t, t, 0, 0, 0, 0, 0, 0
+      elseif t > sl then
+        sl = t
+      elseif t < ss - gap then
+        counted = false
+      elseif t < ss then
+        ss = t
+      end
+      if counted and (kind == 'W' or kind == 'L') then
+        sn = sn + tonumber(y) - x
+        sr = sr + 1
+        if t >= rt then
+          if rn >= min_losses and x > rf and x >= ratio * rf then
+            local after = 0
+            if kind == 'L' then after = rn + 1 end
+            chase = {t, after, rf, x}
+          end
+          if kind == 'L' then
+            if rn == 0 then rf = x end
+            rn = rn + 1
+          else
+            rn = 0
+          end
+          rt = t
+        end
+      end
+    end
+    local fields = {'rn', rn, 'rf', rf, 'rt', rt, 'ss', ss, 'sl', sl, 'sn', sn, 'sr', sr}
+    if chase then
+      for _, v in ipairs({'ca', chase[1], 'cn', chase[2], 'cf', chase[3], 'cb', chase[4]}) do
+        table.insert(fields, v)
+      end
+    end
+    local s = math.floor((sl - ss) / step)
+    if s > rc then
+      for _, v in ipairs({pid, rc0, s, ss, sl, sn}) do table.insert(due, v) end
+      rc = s
+    end
+    table.insert(fields, 'rc')
+    table.insert(fields, rc)
+    redis.call('HSET', live, unpack(fields))
+    redis.call('PEXPIRE', live, ttl)
+    if newest then
+      redis.call('ZREMRANGEBYSCORE', spends, '-inf', '(' .. string.format('%.0f', newest - window))
+      redis.call('PEXPIRE', spends, window)
+    end
+  end
 end
-return #KEYS / 4
+return due
 """
 _APPLY_ACTIVITY = hot_script(_APPLY_ACTIVITY_LUA)
 
@@ -121,6 +248,58 @@ end
 return n
 """
 _FILL_MISSING = hot_script(_FILL_MISSING_LUA)
+
+
+def _member_tokens(member: Any) -> int:
+    """The tokens of a spends member ``event_id:tokens``."""
+    text = member.decode() if isinstance(member, bytes) else member
+    return int(text.rsplit(":", 1)[1])
+
+
+def _live_step(
+    player_id: int, state: dict[str, int], spends: dict[str, int], events: Iterable[LiveEvent], live: LiveParams
+) -> SessionStep | None:
+    """The script's live-state rules in Python (the embedded default): updates ``state`` and ``spends`` in place;
+    returns the session's new reality-check step, if it passed one."""
+    rn, rf, rt = state.get("rn", 0), state.get("rf", 0), state.get("rt", 0)
+    ss, sl = state.get("ss"), state.get("sl")
+    sn, sr, rc = state.get("sn", 0), state.get("sr", 0), state.get("rc", 0)
+    rc0 = rc
+    gap = live.session_gap_ms
+    for e in events:
+        t, kind, x = e.at_ms, e.kind, e.amount
+        if kind == "S":
+            spends[f"{e.extra}:{x}"] = t
+        counted = True
+        if ss is None or sl is None or t > sl + gap:
+            ss, sl, sn, sr, rc, rc0, rn, rf = t, t, 0, 0, 0, 0, 0, 0
+        elif t > sl:
+            sl = t
+        elif t < ss - gap:
+            counted = False
+        elif t < ss:
+            ss = t
+        if counted and kind in ("W", "L"):
+            sn += int(e.extra) - x
+            sr += 1
+            if t >= rt:
+                if rn >= live.chase_min_losses and x > rf and x >= live.chase_bet_ratio * rf:
+                    state.update(ca=t, cn=rn + 1 if kind == "L" else 0, cf=rf, cb=x)
+                if kind == "L":
+                    if rn == 0:
+                        rf = x
+                    rn += 1
+                else:
+                    rn = 0
+                rt = t
+    if ss is None or sl is None:
+        return None
+    state.update(rn=rn, rf=rf, rt=rt, ss=ss, sl=sl, sn=sn, sr=sr)
+    step = (sl - ss) // live.reality_check_step_ms
+    state["rc"] = max(rc, step)
+    if step > rc:
+        return SessionStep(player_id, rc0, step, ss, sl, sn)
+    return None
 
 
 class HotStore:
@@ -149,25 +328,36 @@ class HotStore:
         for script in _SCRIPTS:
             client.script_load(script.script)
 
-    def apply_activity(self, updates: Mapping[int, ActivityUpdate]) -> None:
+    def apply_activity(
+        self, updates: Mapping[int, ActivityUpdate], live: LiveParams | None = None
+    ) -> list[SessionStep]:
+        """Apply a batch's updates (streaks and live state) in one round trip; returns the sessions that passed a
+        reality-check step (``live.reality_check_step_ms``) in this batch, each step reported once."""
         if not updates:
-            return
+            return []
+        live = live or LiveParams()
         if self.is_redis:
             keys: list[str] = []
-            args: list[Any] = []
+            args: list[Any] = list(live)
             for user_id, u in updates.items():
                 keys += [
                     key_last_action_ts(user_id),
                     key_streak_count(user_id),
                     key_last_loss_ts(user_id),
                     key_streak_wins(user_id),
+                    key_live(user_id),
+                    key_spends(user_id),
                 ]
-                args += [u.last_action_ts, "" if u.last_loss_ts is None else u.last_loss_ts, len(u.wins)]
+                args += [user_id, u.last_action_ts, "" if u.last_loss_ts is None else u.last_loss_ts, len(u.wins)]
                 for event_id, ts in u.wins:
                     args += [event_id, ts]
-            self.run_script(_APPLY_ACTIVITY, keys, args)
-            return
+                args.append(len(u.events))
+                for e in u.events:
+                    args += [e.at_ms, e.kind, e.amount, e.extra]
+            flat = self.run_script(_APPLY_ACTIVITY, keys, args)
+            return [SessionStep(*map(int, flat[i : i + 6])) for i in range(0, len(flat), 6)]
         self._apply_activity_locally(updates)
+        return self._apply_live_locally(updates, live)
 
     def _apply_activity_locally(self, updates: Mapping[int, ActivityUpdate]) -> None:
         """The Lua script's rules on the local-memory cache (the sorted set is a dict event_id -> time)."""
@@ -197,6 +387,64 @@ class HotStore:
         cache.set_many(new, timeout=None)
         if emptied:
             cache.delete_many(emptied)
+
+    def _apply_live_locally(self, updates: Mapping[int, ActivityUpdate], live: LiveParams) -> list[SessionStep]:
+        """The Lua script's live-state rules on the local-memory cache (the hash a dict, the spends a dict
+        member -> time)."""
+        cache = self.cache
+        due: list[SessionStep] = []
+        for player_id, u in updates.items():
+            if not u.events:
+                continue
+            state: dict[str, int] = dict(cache.get(key_live(player_id)) or {})
+            spends: dict[str, int] = dict(cache.get(key_spends(player_id)) or {})
+            step = _live_step(player_id, state, spends, u.events, live)
+            if step is not None:
+                due.append(step)
+            cache.set(key_live(player_id), state, timeout=live.ttl_ms / 1000)
+            if spends:
+                newest = max(spends.values())
+                spends = {m: t for m, t in spends.items() if t >= newest - live.spend_window_ms}
+                cache.set(key_spends(player_id), spends, timeout=live.spend_window_ms / 1000)
+        return due
+
+    def live_read(
+        self, player_id: int, *, now_ms: int, window_ms: int
+    ) -> tuple[int, dict[str, Any], list[tuple[int, int]], float | None]:
+        """(win streak, live hash, spends in (now - window, now] as (time ms, tokens), spend norm): one round
+        trip."""
+        since = now_ms - window_ms
+        if self.is_redis:
+            pipe = self.redis().pipeline(transaction=False)
+            pipe.get(key_streak_count(player_id))
+            pipe.hgetall(key_live(player_id))
+            pipe.zrangebyscore(key_spends(player_id), f"({since}", now_ms, withscores=True)
+            pipe.get(key_spend_norm(player_id))
+            streak, values, members, norm = pipe.execute()
+            live = {
+                (k.decode() if isinstance(k, bytes) else k): v.decode() if isinstance(v, bytes) else v
+                for k, v in values.items()
+            }
+            spends = [(int(score), _member_tokens(member)) for member, score in members]
+            return (0 if streak is None else int(float(streak))), live, spends, None if norm is None else float(norm)
+        keys = [key_streak_count(player_id), key_live(player_id), key_spends(player_id), key_spend_norm(player_id)]
+        found = self.cache.get_many(keys)
+        local_spends = found.get(keys[2], {})
+        spends = sorted((t, _member_tokens(m)) for m, t in local_spends.items() if since < t <= now_ms)
+        norm = found.get(keys[3])
+        return int(found.get(keys[0], 0)), dict(found.get(keys[1], {})), spends, None if norm is None else float(norm)
+
+    def spend_norms_set(self, norms: Mapping[int, float], *, ttl_seconds: int) -> None:
+        """Write players' spend norms (the nightly batch), each expiring after ``ttl_seconds``."""
+        if not norms:
+            return
+        if self.is_redis:
+            pipe = self.redis().pipeline(transaction=False)
+            for player_id, norm in norms.items():
+                pipe.set(key_spend_norm(player_id), norm, ex=ttl_seconds)
+            pipe.execute()
+            return
+        self.cache.set_many({key_spend_norm(pid): float(norm) for pid, norm in norms.items()}, timeout=ttl_seconds)
 
     def fill_missing(
         self, values: Mapping[str, float], sorted_sets: Mapping[str, Mapping[str, float]] | None = None

@@ -20,7 +20,7 @@ from core.sql import insert_fields, param, placeholder
 from notifications.models import Notification
 from notifications.policy import local_day_start, parse_quiet_hours, quiet_hours_end
 from notifications.transports import TransportError, get_transport
-from players.selectors import protection_of
+from players.selectors import harm_marker_names, live_harm_signals, protection_of
 from players.services import player_get_or_create, player_lock
 
 if TYPE_CHECKING:
@@ -47,14 +47,20 @@ def payload_for_wire(type: str, payload: dict[str, Any]) -> dict[str, Any]:
 PLAY_INVITING_TYPES = frozenset({"NEW_TOKEN_ARRIVAL"})
 
 
-def _protected(player: Player, now: dt.datetime) -> str | None:
+def _protected(player: Player, now: dt.datetime, *, marketing: bool) -> str | None:
+    """Why the push must not go out to this player now, or None. A cool-off or self-exclusion stops marketing and
+    play-inviting pushes; a nightly harm marker or a live harm signal (``players.live_harm``) stops marketing too."""
     protection = protection_of(player)
-    if protection is None:
-        return None
-    if protection.is_self_excluded(now):
-        return "self_excluded"
-    if protection.is_cooling_off(now):
-        return "cooling_off"
+    if protection is not None:
+        if protection.is_self_excluded(now):
+            return "self_excluded"
+        if protection.is_cooling_off(now):
+            return "cooling_off"
+    if marketing:
+        if harm_marker_names(player_id=player.id):
+            return "harm_marker"
+        if live_harm_signals(player_id=player.id, now=now, tz=player.tzinfo):
+            return "live_harm_signal"
     return None
 
 
@@ -144,7 +150,8 @@ def notification_create(
         elif player is None or player.id != player_id:
             player = player_get_or_create(player_id=player_id)
         status, reason, send_after = Status.PENDING, "", None
-        blocked = _protected(player, now) if (kind == Kind.MARKETING or type in PLAY_INVITING_TYPES) else None
+        marketing = kind == Kind.MARKETING
+        blocked = _protected(player, now, marketing=marketing) if (marketing or type in PLAY_INVITING_TYPES) else None
         if blocked:
             status, reason = Status.SUPPRESSED, blocked
         elif kind == Kind.MARKETING:
@@ -208,7 +215,7 @@ def notification_send(*, notification_id: int, now: dt.datetime | None = None) -
         if n.send_after is not None and n.send_after > now:
             return "held"
         if n.kind == Kind.MARKETING or n.type in PLAY_INVITING_TYPES:
-            blocked = _protected(n.user, now)  # the player may have started a cool-off since
+            blocked = _protected(n.user, now, marketing=n.kind == Kind.MARKETING)  # the player may be protected since
             if blocked:
                 _record(n, status=Status.SUPPRESSED, status_reason=blocked)
                 return n.status

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin import ViewOnlyAdmin
-from players.models import Player, PlayerProtection
+from players.models import Player, PlayerHarmMarker, PlayerProtection
 
 
 @admin.register(Player)
@@ -21,3 +21,12 @@ class PlayerProtectionAdmin(ViewOnlyAdmin):
 
     # A player's own safeguards are theirs to change (through the API), not staff's: staff may look, but not add
     # a row behind the API's rules nor delete one (which would lift a cool-off or self-exclusion early).
+
+
+@admin.register(PlayerHarmMarker)
+class PlayerHarmMarkerAdmin(ViewOnlyAdmin):
+    list_display = ("user_id", "marker", "detected_at", "as_of", "details")
+    list_filter = ("marker",)
+    search_fields = ("=user__id",)
+    raw_id_fields = ("user",)
+    date_hierarchy = "detected_at"

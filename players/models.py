@@ -74,6 +74,11 @@ class PlayerProtection(models.Model):
     pending_weekly_effective_at = models.DateTimeField(null=True, blank=True)
     cool_off_until = models.DateTimeField(null=True, blank=True)
     self_excluded_until = models.DateTimeField(null=True, blank=True)
+    reality_check_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="A reality check after every this many minutes of a session; null: the default.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -110,3 +115,33 @@ class PlayerProtection(models.Model):
             self.pending_weekly_spend_limit = self.pending_weekly_effective_at = None
             changed = True
         return changed
+
+
+class PlayerHarmMarker(models.Model):
+    """A harm marker the nightly batch found in a player's recent behaviour (the detectors are
+    ``recommendations.harm``; the batch stores its findings through ``players.services.harm_markers_store``).
+
+    Part of the player's protection: the recommender and the push rules read it. One row per player and marker
+    while the behaviour lasts: ``detected_at`` is the run that first found it, ``as_of`` the latest run that still
+    finds it, ``details`` the facts behind it. A run deletes the rows it no longer finds. Staff see them in the
+    admin (read-only).
+    """
+
+    class Marker(models.TextChoices):
+        LOSS_CHASING = "LOSS_CHASING", "Loss chasing"
+        SPEND_SPIKE = "SPEND_SPIKE", "Spend spike"
+        LATE_NIGHT_SESSIONS = "LATE_NIGHT_SESSIONS", "Late-night sessions"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="harm_markers", db_index=False)
+    marker = models.CharField(max_length=40, choices=Marker.choices)
+    detected_at = models.DateTimeField()
+    as_of = models.DateTimeField()
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "player_harm_markers"
+        constraints = [models.UniqueConstraint(fields=["user", "marker"], name="player_harm_markers_user_marker")]
+
+    def __str__(self) -> str:
+        return f"{self.marker} for player {self.user_id}"

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from players.models import Player, PlayerProtection
+from django.conf import settings
+
+from core.hotstore import hot_store
+from players.live_harm import LiveThresholds, live_signals, live_state_from_store
+from players.models import Player, PlayerHarmMarker, PlayerProtection
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,6 +38,7 @@ def protection_as_dict(*, protection: PlayerProtection, now: dt.datetime) -> dic
         "self_excluded_until": protection.self_excluded_until,
         "cooling_off": protection.is_cooling_off(now),
         "self_excluded": protection.is_self_excluded(now),
+        "reality_check_minutes": protection.reality_check_minutes or settings.REALITY_CHECK_MINUTES,
         "pending": pending,
     }
 
@@ -141,3 +149,37 @@ def player_id_ranges(*, size: int) -> Iterator[tuple[int, int]]:
 def players_exist() -> bool:
     """Whether any player is known yet."""
     return Player.objects.exists()
+
+
+# --- reality checks and harm (player protection in the moment) ----------------------------------------------------
+
+
+def reality_check_preferences(*, player_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+    """``{player id: (locale, minutes between reality checks)}`` for the given players that exist (one query)."""
+    rows = Player.objects.filter(id__in=player_ids).values_list("id", "locale", "protection__reality_check_minutes")
+    return {pid: (locale, minutes or settings.REALITY_CHECK_MINUTES) for pid, locale, minutes in rows}
+
+
+def harm_marker_names(*, player_id: int) -> frozenset[str]:
+    """The nightly harm markers the player has now (``player_harm_markers``)."""
+    return frozenset(PlayerHarmMarker.objects.filter(user_id=player_id).values_list("marker", flat=True))
+
+
+def live_harm_signals(*, player_id: int, now: dt.datetime, tz: dt.tzinfo) -> dict[str, dict[str, Any]]:
+    """The live harm signals that hold for the player at ``now`` (one hot-store round trip; ``players.live_harm``)."""
+    return live_read(player_id=player_id, now=now, tz=tz)[1]
+
+
+def live_read(*, player_id: int, now: dt.datetime, tz: dt.tzinfo) -> tuple[int, dict[str, dict[str, Any]]]:
+    """(win streak, live harm signals) at ``now``: one hot-store round trip. The hot store unreachable: (0, no
+    signals) and a warning; the nightly markers and the player's own settings still protect."""
+    thresholds = LiveThresholds.from_settings()
+    try:
+        streak, values, spends, norm = hot_store.live_read(
+            player_id, now_ms=int(now.timestamp() * 1000), window_ms=thresholds.velocity_window_minutes * 60_000
+        )
+    except Exception:
+        logger.warning("hot store unreachable: no live state for player %s", player_id, exc_info=True)
+        return 0, {}
+    state = live_state_from_store(values, spends, norm)
+    return streak, live_signals(state, now=now, tz=tz, thresholds=thresholds)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -15,13 +17,33 @@ class LimitField(serializers.IntegerField):
         )
 
 
+class RealityCheckField(serializers.IntegerField):
+    def __init__(self, *, required: bool = True) -> None:
+        super().__init__(
+            required=required,
+            min_value=settings.REALITY_CHECK_STEP_MINUTES,
+            max_value=settings.REALITY_CHECK_MAX_MINUTES,
+            help_text="Minutes of a session between two reality checks: a multiple of "
+            f"{settings.REALITY_CHECK_STEP_MINUTES}, {settings.REALITY_CHECK_STEP_MINUTES} to "
+            f"{settings.REALITY_CHECK_MAX_MINUTES} (default {settings.REALITY_CHECK_MINUTES}).",
+        )
+
+    def to_internal_value(self, data: Any) -> int:
+        value = super().to_internal_value(data)
+        step = settings.REALITY_CHECK_STEP_MINUTES
+        if value % step:
+            raise serializers.ValidationError(f"Use a multiple of {step} minutes.")
+        return value
+
+
 class ProtectionInput(serializers.Serializer):
-    """Any subset of the four settings; fields left out stay as they are."""
+    """Any subset of the settings; fields left out stay as they are."""
 
     daily_spend_limit = LimitField()
     weekly_spend_limit = LimitField()
     cool_off_until = serializers.DateTimeField(allow_null=True, required=False)
     self_excluded_until = serializers.DateTimeField(allow_null=True, required=False)
+    reality_check_minutes = RealityCheckField(required=False)
 
     def validate(self, attrs: dict) -> dict:
         unknown = set(self.initial_data) - set(self.fields)
@@ -51,4 +73,5 @@ class ProtectionOutput(serializers.Serializer):
     self_excluded_until = serializers.DateTimeField(allow_null=True)
     cooling_off = serializers.BooleanField()
     self_excluded = serializers.BooleanField()
+    reality_check_minutes = RealityCheckField()
     pending = PendingChanges(help_text="Looser settings waiting out the delay, with the time they take effect.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.conf import settings
@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from core.bulk import bulk_insert
 from core.exceptions import DomainError, InvalidInput
-from players.models import Player, PlayerProtection
+from core.hotstore import hot_store
+from players.models import Player, PlayerHarmMarker, PlayerProtection
 
 
 class ProtectionLocked(DomainError):
@@ -130,8 +131,8 @@ def protection_update(
     """Apply a player's change to their safeguards.
 
     ``changes`` holds any of daily_spend_limit, weekly_spend_limit (positive int or None for no
-    limit), cool_off_until, self_excluded_until (aware datetimes or None). Every field is checked
-    before anything is written: a refused request changes nothing.
+    limit), cool_off_until, self_excluded_until (aware datetimes or None), reality_check_minutes (acts at
+    once). Every field is checked before anything is written: a refused request changes nothing.
     """
     now = now or timezone.now()
     delay = dt.timedelta(hours=settings.PROTECTION_RAISE_DELAY_HOURS)
@@ -187,8 +188,44 @@ def protection_update(
         for field in ("cool_off_until", "self_excluded_until"):
             if field in changes and changes[field] is not None:
                 setattr(p, field, changes[field])
+        if "reality_check_minutes" in changes:
+            p.reality_check_minutes = changes["reality_check_minutes"]
         p.save()
     return p
+
+
+# --- harm markers (found nightly by recommendations' batch) -------------------------------------------------------
+
+
+class HarmMarkerFound(NamedTuple):
+    player_id: int
+    marker: str
+    details: dict[str, Any]  # the facts behind it, JSON-ready
+
+
+def harm_markers_store(*, found: Iterable[HarmMarkerFound], as_of: dt.datetime, first_id: int, last_id: int) -> int:
+    """Store one run's findings for the players with ids in [first_id, last_id], in one transaction: each marker found
+    is upserted (one still present keeps its ``detected_at``), and the range's markers the run did not find again are
+    deleted. Returns how many were deleted."""
+    rows = [
+        PlayerHarmMarker(user_id=f.player_id, marker=f.marker, detected_at=as_of, as_of=as_of, details=f.details)
+        for f in found
+    ]
+    with transaction.atomic():
+        if rows:
+            PlayerHarmMarker.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["user", "marker"], update_fields=["as_of", "details"]
+            )
+        cleared, _ = (
+            PlayerHarmMarker.objects.filter(user_id__gte=first_id, user_id__lte=last_id).exclude(as_of=as_of).delete()
+        )
+    return cleared
+
+
+def spend_norms_store(*, norms: Mapping[int, float]) -> None:
+    """Players' spend norms (median daily spend, found nightly) for the live spend-velocity signal, in the hot store
+    for two days (``players.live_harm``): a night without the batch leaves the norms of the night before."""
+    hot_store.spend_norms_set(norms, ttl_seconds=2 * 86_400)
 
 
 # --- bulk loads (operations) -------------------------------------------------------------------------------------

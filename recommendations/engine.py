@@ -22,7 +22,10 @@ Player protection (design brief section 6) then removes what it must, and each r
 - cool-off or self-exclusion: no play or stake proposal (HIGH_STAKE, MID_STAKE, RISKY_PLAY, SAFE_PLAY), no
   recommended game, no usage window;
 - a daily or weekly spend limit used up: no proposal that asks for a bet (the same four);
-- any harm marker: no stake-raising proposal (HIGH_STAKE, RISKY_PLAY), and a LIMIT_SUGGESTION leads the list.
+- any harm marker (nightly) or live harm signal (``players.live_harm``: the session the player is in): no
+  stake-raising proposal (HIGH_STAKE, RISKY_PLAY), and a LIMIT_SUGGESTION leads the list;
+- self-exclusion also removes the proposals that earn tokens (EARN_MORE, CORPORATE_ENGAGE, CORPORATE_MISSION,
+  QUIZ_MISSION).
 
 The win streak is an input (spec 2.3.2) that no rule of 2.3.4 uses; it is deliberately not used to raise
 stakes ("you are on a streak, bet more" is the hot-hand fallacy).
@@ -36,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.timezones import zone
+from players.live_harm import LIVE_LATE_NIGHT
 from recommendations.harm import LATE_NIGHT_SESSIONS
 
 # --- vocabulary ---------------------------------------------------------------------------------------------
@@ -81,10 +85,12 @@ MID_STAKE_MIN_BALANCE = 200  # balance >= 200: MID_STAKE; below: EARN_MORE
 CORPORATE_ENGAGE_AFTER = dt.timedelta(days=7)  # last visit strictly more than this ago (or never): engage
 CORPORATE_MISSION_BELOW = 500  # tokens from Company A this month strictly below this: mission
 
-# Proposals that ask the player to bet (removed during a pause or with a spend limit used up), and those that
-# raise the stake (removed by a harm marker).
+# Proposals that ask the player to bet (removed during a pause or with a spend limit used up), those that raise the
+# stake (removed by a harm marker or a live harm signal), and those that earn tokens (removed during a
+# self-exclusion: tokens owed are still credited, but nothing invites the player to collect more).
 BET_PROPOSALS = frozenset({HIGH_STAKE, MID_STAKE, RISKY_PLAY, SAFE_PLAY})
 STAKE_RAISING_PROPOSALS = frozenset({HIGH_STAKE, RISKY_PLAY})
+EARN_PROPOSALS = frozenset({EARN_MORE, CORPORATE_ENGAGE, CORPORATE_MISSION, QUIZ_MISSION})
 
 _SEGMENT_RULE: dict[str | None, tuple[int, str]] = {
     WHALE: (3, ROULETTE),
@@ -128,6 +134,7 @@ class Context:
     paused_until: dt.datetime | None = None
     spend_limit_reached: bool = False
     harm_markers: frozenset[str] = frozenset()
+    live_signals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # players.live_harm: {signal: figures}
     play_hours: tuple[int, ...] = _NO_PLAY_HOURS
     locale: str = "ko"
     timezone: str = "Asia/Seoul"
@@ -220,31 +227,25 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
     messages = templates.by_locale.get(ctx.locale) or templates.by_locale[templates.fallback_locale]
     rewards = templates.rewards
     balance = ctx.balance
-    markers = ctx.harm_markers
+    harm = harm_reason(ctx)
     paused = ctx.paused
-    # Which protection rule removes which proposal type (first rule wins: pause, spend limit, harm markers).
+    # Which protection rule removes which proposal type (first rule wins: pause, spend limit, harm).
     if paused is not None:
         block: Reason = {"rule": paused, "until": ctx.paused_until}
-        blocked: frozenset[str] = BET_PROPOSALS
+        blocked: frozenset[str] = BET_PROPOSALS | EARN_PROPOSALS if paused == SELF_EXCLUSION else BET_PROPOSALS
     elif ctx.spend_limit_reached:
         block, blocked = {"rule": "spend_limit_reached"}, BET_PROPOSALS
-    elif markers:
-        block, blocked = {"rule": "harm_markers", "harm_markers": sorted(markers)}, STAKE_RAISING_PROPOSALS
+    elif harm is not None:
+        block, blocked = harm, STAKE_RAISING_PROPOSALS
     else:
         block, blocked = _NOTHING_BLOCKED, frozenset()
     proposals: list[Proposal] = []
     suppressed: list[Suppressed] = []
 
-    # 0. Harm markers lead with a limit-setting suggestion (not during a pause: nothing is offered to bet then).
-    if markers and paused is None:
-        proposals.append(
-            Proposal(
-                LIMIT_SUGGESTION,
-                messages[LIMIT_SUGGESTION](),
-                {"rule": "harm_markers", "harm_markers": sorted(markers)},
-                action=SET_SPEND_LIMIT,
-            )
-        )
+    # 0. Harm markers and live harm signals lead with a limit-setting suggestion (not during a pause: nothing is
+    # offered to bet then).
+    if harm is not None and paused is None:
+        proposals.append(Proposal(LIMIT_SUGGESTION, messages[LIMIT_SUGGESTION](), harm, action=SET_SPEND_LIMIT))
 
     # 1. Segment: recommended game and reward level.
     reward_level, segment_game = _SEGMENT_RULE.get(ctx.segment, _LOW_RULE)
@@ -345,6 +346,10 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
             )
         )
 
+    if blocked & EARN_PROPOSALS:
+        suppressed += [Suppressed(p.type, block) for p in proposals if p.type in blocked]
+        proposals = [p for p in proposals if p.type not in blocked]
+
     return Recommendation(
         recommended_game=game,
         reward_level=reward_level,
@@ -355,18 +360,32 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
     )
 
 
+def harm_reason(ctx: Context) -> Reason | None:
+    """The reason of a harm rule, naming what fired and on which figures: the live signals (``live_harm_signals``,
+    with the nightly markers too) or the nightly markers alone (``harm_markers``); None when neither holds."""
+    if ctx.live_signals:
+        return {
+            "rule": "live_harm_signals",
+            "live_signals": {name: dict(figures) for name, figures in sorted(ctx.live_signals.items())},
+            "harm_markers": sorted(ctx.harm_markers),
+        }
+    if ctx.harm_markers:
+        return {"rule": "harm_markers", "harm_markers": sorted(ctx.harm_markers)}
+    return None
+
+
 def usage_window(ctx: Context) -> UsageWindow | None:
     """Spec 2.3.3's usage window: the hour the player plays most (their own timezone), the hour of their latest
     Company A visit counting as one more round; ties go to the earlier hour. No play and no visit: the
     population's peak hour. With the LATE_NIGHT_SESSIONS marker the night hours (00:00-05:00) are never
-    suggested (None when only they are left)."""
+    suggested, nor with the LIVE_LATE_NIGHT signal (None when only they are left)."""
     scores = list(ctx.play_hours)
     visit = ctx.last_corporate_visit_at
     visit_hour = -1
     if visit is not None:
         visit_hour = visit.astimezone(zone(ctx.timezone)).hour
         scores[visit_hour] += 1
-    night = LATE_NIGHT_SESSIONS in ctx.harm_markers
+    night = LATE_NIGHT_SESSIONS in ctx.harm_markers or LIVE_LATE_NIGHT in ctx.live_signals
     if night:
         for hour in NIGHT_HOURS:
             scores[hour] = 0

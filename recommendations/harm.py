@@ -30,14 +30,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
+from activity.registry import NOT_IN_APP  # the detectors' sessions leave these out (recommendations.selectors too)
+
 LOSS_CHASING = "LOSS_CHASING"
 SPEND_SPIKE = "SPEND_SPIKE"
 LATE_NIGHT_SESSIONS = "LATE_NIGHT_SESSIONS"
 MARKERS = (LOSS_CHASING, SPEND_SPIKE, LATE_NIGHT_SESSIONS)
-
-# Actions that are not the player using the app: Company A's visits and every token arrival (Company A's
-# webhook, nightly reward grants).
-NOT_IN_APP = frozenset({"CORPORATE_VISIT", "EARN_CYBER_TOKENS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +141,32 @@ def _loss_chasing(
     }
 
 
-def _spend_spike(events: list[HarmEvent], now: dt.datetime, tz: dt.tzinfo, th: HarmThresholds) -> dict[str, Any] | None:
+def _daily_spend(events: Iterable[HarmEvent], tz: dt.tzinfo) -> dict[dt.date, int]:
     daily: dict[dt.date, int] = defaultdict(int)
     for e in events:
         if e.action_type == "SPEND_CYBER_TOKENS":
             spent = e.metadata.get("spent_tokens")
             if type(spent) is int and spent > 0:
                 daily[e.at.astimezone(tz).date()] += spent
+    return daily
+
+
+def spend_norm(
+    events: Iterable[HarmEvent], *, now: dt.datetime, tz: dt.tzinfo, thresholds: HarmThresholds
+) -> float | None:
+    """The player's spend norm at ``now``: the median daily spend over the days with spend among the
+    ``spend_spike_baseline_days`` local days before today; None with fewer than ``spend_spike_min_baseline_days``
+    such days (the live spend-velocity signal compares an hour's spend with it)."""
+    today = now.astimezone(tz).date()
+    start = today - dt.timedelta(days=thresholds.spend_spike_baseline_days)
+    days = [v for d, v in _daily_spend((e for e in events if e.at <= now), tz).items() if start <= d < today]
+    if len(days) < thresholds.spend_spike_min_baseline_days:
+        return None
+    return float(statistics.median(days))
+
+
+def _spend_spike(events: list[HarmEvent], now: dt.datetime, tz: dt.tzinfo, th: HarmThresholds) -> dict[str, Any] | None:
+    daily = _daily_spend(events, tz)
     today = now.astimezone(tz).date()
     spikes: list[dict[str, Any]] = []
     for back in range(th.recent_days):

@@ -4,34 +4,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
-class PlayerHarmMarker(models.Model):
-    """A harm marker the nightly batch found in a player's recent behaviour (``recommendations.harm``).
-
-    One row per player and marker while the behaviour lasts: ``detected_at`` is the run that first found it,
-    ``as_of`` the latest run that still finds it, ``details`` the facts behind it. A run deletes the rows it no
-    longer finds. Staff see them in the admin (read-only); the recommender reads the names.
-    """
-
-    class Marker(models.TextChoices):
-        LOSS_CHASING = "LOSS_CHASING", "Loss chasing"
-        SPEND_SPIKE = "SPEND_SPIKE", "Spend spike"
-        LATE_NIGHT_SESSIONS = "LATE_NIGHT_SESSIONS", "Late-night sessions"
-
-    id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey("players.Player", on_delete=models.CASCADE, related_name="harm_markers", db_index=False)
-    marker = models.CharField(max_length=40, choices=Marker.choices)
-    detected_at = models.DateTimeField()
-    as_of = models.DateTimeField()
-    details = models.JSONField(default=dict)
-
-    class Meta:
-        db_table = "player_harm_markers"
-        constraints = [models.UniqueConstraint(fields=["user", "marker"], name="player_harm_markers_user_marker")]
-
-    def __str__(self) -> str:
-        return f"{self.marker} for player {self.user_id}"
-
-
 class PlayerPlayHours(models.Model):
     """Rollup for the usage window (spec 2.3.3): a player's game rounds (``GAME_PLAY`` and ``FAIL_GAME``) in
     the 30 days before ``as_of``, by hour of day in the player's own timezone.

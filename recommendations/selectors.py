@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -13,9 +13,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from activity.selectors import actions_by_local_hour, actions_stream
-from core.hotstore import hot_store, key_streak_count
 from core.timezones import zone
-from players.selectors import protection_columns, protection_from_row
+from players.selectors import live_read, protection_columns, protection_from_row
 from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context
 from recommendations.harm import NOT_IN_APP, HarmEvent, HarmThresholds
 
@@ -209,7 +208,8 @@ def _context_statement(conn: Any, now: dt.datetime, month_start: dt.datetime, pl
 def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
     """Everything ``recommendations.engine.recommend`` needs for ``player_id`` at ``now``: one SQL statement
     (player, protection, balance, segment, play hours, last Company A visit, Company A tokens this month, spend
-    today and this week, harm markers, population peak hour) and one hot-store round trip (the win streak).
+    today and this week, harm markers, population peak hour) and one hot-store round trip (the win streak and the
+    live harm signals).
 
     A player without a players row gets a new player's context (no segment, balance 0, never visited, the
     business timezone, Korean). Without a ``user_segments`` row the segment and risk profile are None, which the
@@ -220,25 +220,27 @@ def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
         row: Sequence[Any] = cursor.fetchone()
-    return _context_from_row(row, now=now, streak=_win_streak(player_id))
+    timezone = row[ContextRow._fields.index("timezone")] or settings.BUSINESS_TIMEZONE
+    # Spec 2.3.2's win streak and the live harm signals: one hot-store round trip (players.selectors.live_read).
+    # The hot store down: streak 0 and no live signals, since a recommendation never fails for them (the nightly
+    # markers and the player's own settings still apply).
+    streak, live = live_read(player_id=player_id, now=now, tz=zone(timezone))
+    return _context_from_row(row, now=now, streak=streak, live_signals=live)
 
 
-def _win_streak(player_id: int) -> int:
-    """Spec 2.3.2's ``user:{id}:streak_count``, one hot-store read. Redis down or failing: 0 and a warning, since
-    no rule of spec 2.3.4 uses the streak and a recommendation never fails for it."""
-    key = key_streak_count(player_id)
-    try:
-        return hot_store.get_many([key]).get(key, 0)
-    except Exception:
-        logger.warning("hot store unreachable: win streak of player %s read as 0", player_id, exc_info=True)
-        return 0
-
-
-def _context_from_row(row: Sequence[Any], *, now: dt.datetime, streak: int) -> Context:
+def _context_from_row(
+    row: Sequence[Any], *, now: dt.datetime, streak: int, live_signals: Mapping[str, Mapping[str, Any]]
+) -> Context:
     r = ContextRow._make(row[:_N_CONTEXT_COLUMNS])
     peak = DEFAULT_PEAK_HOUR if r.peak_hour is None else int(r.peak_hour)
     if r.locale is None or r.timezone is None:  # no players row
-        return Context(now=now, win_streak=streak, timezone=settings.BUSINESS_TIMEZONE, population_peak_hour=peak)
+        return Context(
+            now=now,
+            win_streak=streak,
+            timezone=settings.BUSINESS_TIMEZONE,
+            population_peak_hour=peak,
+            live_signals=live_signals,
+        )
     paused: str | None = None
     paused_until: dt.datetime | None = None
     limit_reached = False
@@ -266,6 +268,7 @@ def _context_from_row(row: Sequence[Any], *, now: dt.datetime, streak: int) -> C
         paused_until=paused_until,
         spend_limit_reached=limit_reached,
         harm_markers=frozenset(r.harm_markers.split(",")) if r.harm_markers else frozenset(),
+        live_signals=live_signals,
         play_hours=_play_hours(r.play_hours),
         locale=r.locale,
         timezone=r.timezone,

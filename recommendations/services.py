@@ -18,11 +18,11 @@ from django.utils import timezone
 from core.exceptions import NotFound
 from core.timezones import zone
 from players.selectors import player_id_ranges, player_timezones
+from players.services import HarmMarkerFound, harm_markers_store, spend_norms_store
 from recommendations.engine import HOURS, Context, Recommendation, recommend
-from recommendations.harm import HarmThresholds, detect_harm_markers
+from recommendations.harm import HarmThresholds, detect_harm_markers, spend_norm
 from recommendations.impressions import ImpressionRow, impression_buffer
 from recommendations.models import (
-    PlayerHarmMarker,
     PlayerPlayHours,
     PopulationPlayHours,
     RecommendationImpression,
@@ -45,6 +45,7 @@ class HarmReport:
     players: int = 0  # players looked at
     markers: Counter[str] = field(default_factory=Counter)  # markers found, by name
     cleared: int = 0  # rows deleted: behaviour no longer found
+    norms: int = 0  # players given a spend norm (for the live spend-velocity signal)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -52,6 +53,7 @@ class HarmReport:
             "players": self.players,
             "markers": dict(self.markers),
             "cleared": self.cleared,
+            "spend_norms": self.norms,
         }
 
 
@@ -65,38 +67,36 @@ def harm_markers_compute(
     """Find every player's harm markers as of ``as_of`` (default now) and store them in ``player_harm_markers``.
 
     Player-id range by range (``chunk_size`` players): one streamed query over the range's recent actions,
-    grouped by player and passed to ``detect_harm_markers``; then, in one transaction per range, the markers
-    found are upserted (a marker still present keeps its ``detected_at``) and the range's rows the run did not
-    confirm are deleted. Re-running for the same ``as_of`` gives the same rows. ``on_progress(n)`` is called
-    with the number of players of each range done.
+    grouped by player and passed to ``detect_harm_markers``; then the range's findings are stored by the players
+    app (``players.services.harm_markers_store``: a marker still present keeps its ``detected_at``, the range's
+    rows the run did not confirm are deleted), and each player's spend norm goes to the hot store
+    (``players.services.spend_norms_store``, for the live spend-velocity signal). Re-running for the same
+    ``as_of`` gives the same rows.
+    ``on_progress(n)`` is called with the number of players of each range done.
     """
     as_of = as_of or timezone.now()
     thresholds = thresholds or HarmThresholds.from_settings()
     report = HarmReport(as_of=as_of)
     for first_id, last_id in player_id_ranges(size=chunk_size):
         zones = player_timezones(first_id=first_id, last_id=last_id)
-        rows: list[PlayerHarmMarker] = []
+        found_in_range: list[HarmMarkerFound] = []
+        norms: dict[int, float] = {}
         for user_id, events in harm_events_by_player(
             first_id=first_id, last_id=last_id, as_of=as_of, thresholds=thresholds
         ):
             if user_id not in zones:  # an action of an id without a players row (no FK on user_actions)
                 continue
-            found = detect_harm_markers(events, now=as_of, tz=zone(zones[user_id]), thresholds=thresholds)
+            tz = zone(zones[user_id])
+            found = detect_harm_markers(events, now=as_of, tz=tz, thresholds=thresholds)
+            norm = spend_norm(events, now=as_of, tz=tz, thresholds=thresholds)
+            if norm is not None:
+                norms[user_id] = norm
             for marker, details in found.items():
-                rows.append(
-                    PlayerHarmMarker(user_id=user_id, marker=marker, detected_at=as_of, as_of=as_of, details=details)
-                )
+                found_in_range.append(HarmMarkerFound(user_id, marker, details))
                 report.markers[marker] += 1
-        with transaction.atomic():
-            if rows:
-                PlayerHarmMarker.objects.bulk_create(
-                    rows, update_conflicts=True, unique_fields=["user", "marker"], update_fields=["as_of", "details"]
-                )
-            cleared, _ = (
-                PlayerHarmMarker.objects.filter(user_id__gte=first_id, user_id__lte=last_id)
-                .exclude(as_of=as_of)
-                .delete()
-            )
+        cleared = harm_markers_store(found=found_in_range, as_of=as_of, first_id=first_id, last_id=last_id)
+        spend_norms_store(norms=norms)
+        report.norms += len(norms)
         report.cleared += cleared
         report.players += len(zones)
         if on_progress is not None:

@@ -18,11 +18,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from activity.services import action_insert_params, action_insert_sql, action_record, hot_metrics_apply
+from activity.services import (
+    action_insert_params,
+    action_insert_sql,
+    action_record,
+    activity_updates,
+    hot_metrics_apply,
+)
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert, reserve_ids
 from core.exceptions import DomainError, InvalidInput
-from core.hotstore import ActivityUpdate
 from players.selectors import player_from_row, player_with_protection_columns, protection_of
 from players.services import player_ensure_many, player_get_or_create
 from wallet.balance_cache import balance_cache_set, balance_cache_set_quietly
@@ -180,12 +185,13 @@ def ledger_post(posting: Posting, *, check: Check | None = None, on_recorded: On
                 if key_checked_in_write and (existing := _replay(posting)) is not None:
                     return LedgerResult(existing, replayed=True)
                 raise
-            entry = _write(posting, now, new_balance)
+            action = _action_of(posting, now)
+            entry = _write(posting, now, new_balance, action)
             if entry is None:  # the key was used already (checked by the writing statement, which wrote nothing)
                 existing = _replay(posting)
                 assert existing is not None
                 return LedgerResult(existing, replayed=True)
-            transaction.on_commit(lambda: _after_commit(posting, entry, now))
+            transaction.on_commit(lambda: _after_commit(posting, entry, action))
             result = LedgerResult(entry, replayed=False, player=wallet.player)
             if on_recorded is not None:
                 on_recorded(result)
@@ -199,16 +205,25 @@ def ledger_post(posting: Posting, *, check: Check | None = None, on_recorded: On
         return LedgerResult(existing, replayed=True)
 
 
-def _after_commit(posting: Posting, entry: LedgerEntry, now: dt.datetime) -> None:
+def _after_commit(posting: Posting, entry: LedgerEntry, action: ParsedAction | None) -> None:
     """Redis' copy of the balance follows the committed row; the action it recorded moves the player's hot metrics
-    (activity's, through activity's service). Each failure is logged and repaired later (reads and the nightly
-    reconciliation; the nightly hot-metric repair)."""
+    and live state (a spend counts for spend velocity and the session), through activity's service, in the same one
+    round trip. Each failure is logged and repaired later (reads and the nightly reconciliation; the nightly
+    hot-metric repair)."""
     balance_cache_set_quietly(posting.player_id, entry.balance_after, entry.id)
-    if posting.action_type is not None:
-        hot_metrics_apply({posting.player_id: ActivityUpdate(int(now.timestamp()))})
+    if action is not None:
+        hot_metrics_apply(activity_updates([action]))
 
 
-def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry | None:
+def _action_of(posting: Posting, now: dt.datetime) -> ParsedAction | None:
+    """The action the posting records (activity's log), if any."""
+    if posting.action_type is None:
+        return None
+    event_id = posting.event_id or _event_id_for(posting.idempotency_key)
+    return ParsedAction(event_id, posting.player_id, posting.action_type, now, posting.action_metadata or {})
+
+
+def _write(posting: Posting, now: dt.datetime, new_balance: int, action: ParsedAction | None) -> LedgerEntry | None:
     """The action (if any), the ledger row and the wallet's new balance; the caller holds the wallet lock.
 
     On PostgreSQL one statement, which first looks the idempotency key up and writes nothing when it is
@@ -227,10 +242,6 @@ def _write(posting: Posting, now: dt.datetime, new_balance: int) -> LedgerEntry 
         reason=posting.reason,
         details=posting.details or {},
     )
-    action = None
-    if posting.action_type is not None:
-        event_id = posting.event_id or _event_id_for(posting.idempotency_key)
-        action = ParsedAction(event_id, posting.player_id, posting.action_type, now, posting.action_metadata or {})
     if connection.vendor == "postgresql":
         return entry if _write_pg(entry, action) else None
     if action is not None:

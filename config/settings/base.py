@@ -288,3 +288,24 @@ HARM_MARKERS = {
     "late_night_min_nights": 3,
     "session_gap_minutes": 30,
 }
+# Live harm signals, kept in the hot store as actions and spends arrive (players.live_harm.LiveThresholds documents
+# each). The defaults catch seven losing rounds with the bet doubling from 10 tokens in a quarter of an hour.
+LIVE_HARM_SIGNALS = {
+    "chase_min_losses": 3,
+    "chase_bet_ratio": 2.0,
+    "calm_minutes": 60,
+    "velocity_window_minutes": 60,
+    "velocity_ratio": 1.0,
+    "velocity_min_tokens": 500,
+    "velocity_tokens_without_norm": 2000,
+    "session_gap_minutes": 30,
+    "long_session_minutes": 180,
+    "late_night_minutes": 30,
+    "late_night_start_hour": 0,
+    "late_night_end_hour": 5,
+}
+# Reality checks: a facts-only message after every REALITY_CHECK_MINUTES of a session (the player may choose another
+# multiple of the step, up to the maximum, in /api/me/protection).
+REALITY_CHECK_MINUTES = env.int("REALITY_CHECK_MINUTES", default=60)
+REALITY_CHECK_STEP_MINUTES = 15
+REALITY_CHECK_MAX_MINUTES = 240

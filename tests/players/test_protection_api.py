@@ -44,7 +44,7 @@ def test_defaults_are_no_limits_and_no_lock(me):
     # given a player who never set anything
     # when they read their protection
     response = me.get(URL)
-    # then nothing is set and nothing is pending, and reading made no protection row
+    # then nothing is set and nothing is pending, reality checks come every 60 minutes, and reading made no row
     assert response.status_code == 200
     assert not PlayerProtection.objects.filter(player_id=PLAYER).exists()
     assert response.json() == {
@@ -54,6 +54,7 @@ def test_defaults_are_no_limits_and_no_lock(me):
         "self_excluded_until": None,
         "cooling_off": False,
         "self_excluded": False,
+        "reality_check_minutes": 60,
         "pending": {},
     }
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from core.hotstore import ActivityUpdate, hot_store
 from corporate import services as corporate
-from players.models import Player
+from players.models import Player, PlayerHarmMarker
 from players.services import protection_update
 from recommendations.engine import Context
-from recommendations.models import PlayerHarmMarker, PlayerPlayHours, PopulationPlayHours
+from recommendations.models import PlayerPlayHours, PopulationPlayHours
 from recommendations.selectors import recommendation_context
 from segments.models import UserSegment
 from wallet import services as wallet

@@ -218,12 +218,16 @@ CASES = [
     ),
     # player protection: pauses
     Case(
-        "self-exclusion",
+        "self-exclusion: no play, and no earn proposal either",
         {"paused": "self_exclusion", "paused_until": NOW + 200 * DAY},
-        ["CORPORATE_MISSION"],
+        [],
         game=None,
         level=2,
-        suppressed={"MID_STAKE": "self_exclusion", "SAFE_PLAY": "self_exclusion"},
+        suppressed={
+            "MID_STAKE": "self_exclusion",
+            "SAFE_PLAY": "self_exclusion",
+            "CORPORATE_MISSION": "self_exclusion",
+        },
         window=None,
     ),
     Case(
@@ -244,9 +248,13 @@ CASES = [
     Case(
         "self-exclusion with harm markers: no limit suggestion",
         {"paused": "self_exclusion", "paused_until": NOW + 200 * DAY, "harm_markers": frozenset({LOSS_CHASING})},
-        ["CORPORATE_MISSION"],
+        [],
         game=None,
-        suppressed={"MID_STAKE": "self_exclusion", "SAFE_PLAY": "self_exclusion"},
+        suppressed={
+            "MID_STAKE": "self_exclusion",
+            "SAFE_PLAY": "self_exclusion",
+            "CORPORATE_MISSION": "self_exclusion",
+        },
     ),
     # player protection: spend limit used up (no bet proposals; the game stays)
     Case(

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from activity.models import UserAction
+from players.models import PlayerHarmMarker
 from recommendations.harm import (
     LATE_NIGHT_SESSIONS,
     LOSS_CHASING,
@@ -23,7 +24,6 @@ from recommendations.harm import (
     HarmThresholds,
     detect_harm_markers,
 )
-from recommendations.models import PlayerHarmMarker
 from recommendations.services import harm_markers_compute
 from tests import factories
 
@@ -398,15 +398,15 @@ def test_staff_see_markers_but_cannot_change_them(players):
     staff = Client()
     staff.force_login(factories.make_staff_user())
     # when staff open the list and the marker
-    listing = staff.get("/admin/recommendations/playerharmmarker/")
-    detail = staff.get(f"/admin/recommendations/playerharmmarker/{marker.pk}/change/")
+    listing = staff.get("/admin/players/playerharmmarker/")
+    detail = staff.get(f"/admin/players/playerharmmarker/{marker.pk}/change/")
     # then they see them
     assert listing.status_code == 200 and "LOSS_CHASING" in listing.content.decode()
     assert detail.status_code == 200
     # but cannot delete or add one
-    delete = staff.post(f"/admin/recommendations/playerharmmarker/{marker.pk}/delete/", {"post": "yes"})
+    delete = staff.post(f"/admin/players/playerharmmarker/{marker.pk}/delete/", {"post": "yes"})
     assert delete.status_code == 403
-    assert staff.get("/admin/recommendations/playerharmmarker/add/").status_code == 403
+    assert staff.get("/admin/players/playerharmmarker/add/").status_code == 403
     assert PlayerHarmMarker.objects.filter(pk=marker.pk).exists()
 
 

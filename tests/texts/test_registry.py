@@ -25,9 +25,10 @@ SAMPLE = {int: 1234, str: "Whale"}
 
 def test_each_apps_messages_are_registered():
     # given the apps' messages modules (found by TextsConfig.ready)
-    # then every message the code sends is declared: the pushes and every recommendation text
+    # then every message the code sends is declared: the pushes, the reality check and every recommendation text
     assert set(message_keys()) == {
         "NEW_TOKEN_ARRIVAL",
+        "REALITY_CHECK",
         "SEGMENT_UPGRADE",
         "HIGH_STAKE",
         "MID_STAKE",
