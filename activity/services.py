@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.db import connection, transaction
 
 from activity.models import UserAction, UserReward
@@ -90,6 +91,7 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
     last_loss: dict[int, dt.datetime] = {}
     wins: dict[int, list[ParsedAction]] = {}
     events: dict[int, list[LiveEvent]] = {}
+    live = settings.LIVE_PROTECTION
     for a in actions:
         user_id, at = a.player_id, a.action_timestamp
         seen = last.get(user_id)
@@ -102,7 +104,7 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
             loss = last_loss.get(user_id)
             if loss is None or at > loss:
                 last_loss[user_id] = at
-        event = live_event(a)
+        event = live_event(a) if live else None
         if event is not None:
             events.setdefault(user_id, []).append(event)
     updates: dict[int, ActivityUpdate] = {}

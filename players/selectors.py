@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from core.hotstore import hot_store
+from core.hotstore import hot_store, key_streak_count
 from players.live_harm import LiveThresholds, live_signals, live_state_from_store
 from players.models import Player, PlayerHarmMarker, PlayerProtection
 
@@ -175,6 +175,8 @@ def live_read(*, player_id: int, now: dt.datetime, tz: dt.tzinfo) -> tuple[int, 
     signals) and a warning; the nightly markers and the player's own settings still protect."""
     thresholds = LiveThresholds.from_settings()
     try:
+        if not settings.LIVE_PROTECTION:  # measuring what the live signals cost (bench/protection.py)
+            return hot_store.get_many([key_streak_count(player_id)]).get(key_streak_count(player_id), 0), {}
         streak, values, spends, norm = hot_store.live_read(
             player_id, now_ms=int(now.timestamp() * 1000), window_ms=thresholds.velocity_window_minutes * 60_000
         )

@@ -304,6 +304,9 @@ LIVE_HARM_SIGNALS = {
     "late_night_start_hour": 0,
     "late_night_end_hour": 5,
 }
+# Off only to measure what the live signals cost (bench/protection.py runs the ingest and recommendation benches with
+# it off and on): no live state is kept or read then, and reality checks stop. Never off in production.
+LIVE_PROTECTION = env.bool("LIVE_PROTECTION", default=True)
 # Reality checks: a facts-only message after every REALITY_CHECK_MINUTES of a session (the player may choose another
 # multiple of the step, up to the maximum, in /api/me/protection).
 REALITY_CHECK_MINUTES = env.int("REALITY_CHECK_MINUTES", default=60)
