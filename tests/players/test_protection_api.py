@@ -346,3 +346,25 @@ def test_locked_request_leaves_every_setting_unchanged(me):
     assert response.status_code == 409
     assert stored().daily_spend_limit is None
     assert stored().cool_off_until == until
+
+
+# --- reality checks ------------------------------------------------------------------------------
+
+
+def test_the_player_chooses_how_often_reality_checks_come(me):
+    # when a player asks for one every 30 minutes
+    response = me.put(URL, {"reality_check_minutes": 30}, format="json")
+    # then it is in force at once, and reads back
+    assert response.status_code == 200, response.content
+    assert response.json()["reality_check_minutes"] == 30
+    assert me.get(URL).json()["reality_check_minutes"] == 30
+
+
+@pytest.mark.parametrize("minutes", [20, 0, 10, 255, "soon"])
+def test_a_reality_check_interval_off_the_quarter_hours_or_out_of_range_is_refused(me, minutes):
+    # when a player asks for an interval that is not a multiple of 15 minutes between 15 and 240
+    response = me.put(URL, {"reality_check_minutes": minutes}, format="json")
+    # then a 400 names the field, and nothing is stored
+    assert response.status_code == 400
+    assert "reality_check_minutes" in response.json()["fields"]
+    assert not PlayerProtection.objects.filter(player_id=PLAYER).exists()
