@@ -98,6 +98,10 @@ class PlayerProtection(models.Model):
     def is_self_excluded(self, now: dt.datetime) -> bool:
         return self.self_excluded_until is not None and self.self_excluded_until > now
 
+    def is_paused(self, now: dt.datetime) -> bool:
+        """A cool-off or self-exclusion is in force."""
+        return self.is_cooling_off(now) or self.is_self_excluded(now)
+
     def apply_due(self, now: dt.datetime) -> bool:
         """Move pending raises whose time has come into force. Returns whether anything changed."""
         changed = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,6 +189,21 @@ def protection_update(
                 setattr(p, field, changes[field])
         p.save()
     return p
+
+
+# --- deletion -----------------------------------------------------------------------------------------------------
+
+
+def players_lock_paused(*, player_ids: Collection[int], now: dt.datetime) -> set[int]:
+    """Inside the caller's transaction: lock the players' rows, then their protection rows, until it ends, and return
+    those of ``player_ids`` whose cool-off or self-exclusion is in force at ``now``.
+
+    A caller that deletes players (the admin) deletes only the others, in the same transaction: a safeguard the
+    player sets meanwhile waits for that transaction, then is seen or fails, and is never deleted with its player.
+    """
+    list(Player.objects.select_for_update().filter(id__in=player_ids).order_by("id").values_list("id"))
+    rows = PlayerProtection.objects.select_for_update().filter(player_id__in=player_ids).order_by("player_id")
+    return {p.player_id for p in rows if p.is_paused(now)}
 
 
 # --- bulk loads (operations) -------------------------------------------------------------------------------------
