@@ -16,20 +16,24 @@ from core.admin import ViewOnlyAdmin
 from players import selectors, services
 from players.models import Player, PlayerProtection
 
-PAUSED_REFUSAL = "a cool-off or self-exclusion is in force, which deleting the player would lift"
+PAUSED_REFUSAL = (
+    "a cool-off or self-exclusion is in force, which deleting the player would lift (to forget a player, erase their "
+    "personal data: the safeguards stay)"
+)
 
 
 @admin.register(Player)
 class PlayerAdmin(admin.ModelAdmin):
     """Staff cannot weaken a player's safeguards here: a player whose cool-off or self-exclusion is in force cannot
-    be deleted (deleting the player would delete the safeguard with them)."""
+    be deleted (deleting the player would delete the safeguard with them); "Erase personal data" forgets the player
+    and keeps them (docs/decisions/0005)."""
 
-    list_display = ("id", "signup_at", "locale", "timezone", "age_verified")
+    list_display = ("id", "signup_at", "locale", "timezone", "age_verified", "erased_at")
     list_filter = ("locale", "age_verified")
     search_fields = ("id",)
     date_hierarchy = "signup_at"
     show_full_result_count = False
-    actions = ("delete_selected",)
+    actions = ("delete_selected", "erase_personal_data")
 
     def has_delete_permission(self, request: HttpRequest, obj: Player | None = None) -> bool:
         if not super().has_delete_permission(request, obj):
@@ -76,6 +80,24 @@ class PlayerAdmin(admin.ModelAdmin):
         # One transaction, so a refusal in delete_queryset also drops the deletion log entries written before it.
         with transaction.atomic(using=router.db_for_write(Player)):
             return admin_actions.delete_selected(self, request, queryset)
+
+    @admin.action(permissions=["change"], description="Erase personal data (keeps safeguards)")
+    def erase_personal_data(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
+        now = timezone.now()
+        erased = [
+            player_id
+            for player_id in queryset.values_list("pk", flat=True)
+            if services.player_erase(player_id=player_id, now=now).changed
+        ]
+        if erased:
+            self.message_user(
+                request,
+                f"Erased the personal data (birth date, age verification) of {_players(erased)}. Their cool-off, "
+                "self-exclusion and limits are kept.",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, "Nothing to erase: the selected players were already erased.", messages.INFO)
 
 
 @admin.register(PlayerProtection)

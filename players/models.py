@@ -37,6 +37,9 @@ class Player(models.Model):
     birth_date = models.DateField(null=True, blank=True)
     age_verified = models.BooleanField(default=False, help_text="Identity and age checked by a verification provider.")
     age_verified_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the player's personal data was erased (their safeguards are kept)."
+    )
 
     class Meta:
         db_table = "players"
