@@ -37,6 +37,9 @@ class Player(models.Model):
     birth_date = models.DateField(null=True, blank=True)
     age_verified = models.BooleanField(default=False, help_text="Identity and age checked by a verification provider.")
     age_verified_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the player's personal data was erased (their safeguards are kept)."
+    )
 
     class Meta:
         db_table = "players"
@@ -102,6 +105,10 @@ class PlayerProtection(models.Model):
 
     def is_self_excluded(self, now: dt.datetime) -> bool:
         return self.self_excluded_until is not None and self.self_excluded_until > now
+
+    def is_paused(self, now: dt.datetime) -> bool:
+        """A cool-off or self-exclusion is in force."""
+        return self.is_cooling_off(now) or self.is_self_excluded(now)
 
     def apply_due(self, now: dt.datetime) -> bool:
         """Move pending raises whose time has come into force. Returns whether anything changed."""

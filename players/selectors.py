@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -49,6 +49,11 @@ def protection_of(player: Player) -> PlayerProtection | None:
         return player.protection
     except PlayerProtection.DoesNotExist:
         return None
+
+
+def players_paused(*, player_ids: Collection[int], now: dt.datetime) -> set[int]:
+    """Those of ``player_ids`` whose cool-off or self-exclusion is in force at ``now``."""
+    return {p.player_id for p in PlayerProtection.objects.filter(player_id__in=player_ids) if p.is_paused(now)}
 
 
 # --- a player and their protection read by hand-written SQL (hot paths that lock another row) ---------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.bulk import bulk_insert
-from core.exceptions import DomainError, InvalidInput
+from core.exceptions import DomainError, InvalidInput, NotFound
 from core.hotstore import hot_store
 from players.models import Player, PlayerHarmMarker, PlayerProtection
 
@@ -226,6 +226,56 @@ def spend_norms_store(*, norms: Mapping[int, float]) -> None:
     """Players' spend norms (median daily spend, found nightly) for the live spend-velocity signal, in the hot store
     for two days (``players.live_harm``): a night without the batch leaves the norms of the night before."""
     hot_store.spend_norms_set(norms, ttl_seconds=2 * 86_400)
+
+
+# --- erasure and deletion ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlayerErasure:
+    """What ``player_erase`` did: ``erased_at`` is the first erasure's time; ``changed`` is False when there was
+    nothing left to erase."""
+
+    player_id: int
+    erased_at: dt.datetime
+    changed: bool
+
+
+def player_erase(*, player_id: int, now: dt.datetime | None = None) -> PlayerErasure:
+    """Erase the player's personal data, keeping their safeguards.
+
+    The ``players`` row stays, with its id, locale, time zone and first sight; the birth date and the age
+    verification are cleared and ``erased_at`` records the first erasure. The ``player_protection`` row is not
+    touched: a self-exclusion or cool-off outlives the erasure (the wallet and the recommender still apply it to the
+    id), as self-exclusion schemes require. Other apps' rows keyed by the id (the action log, the ledger) are theirs
+    and are not touched here. Idempotent: a second call changes nothing and keeps the first ``erased_at``. Raises
+    NotFound for an unknown player (none is made).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        player = Player.objects.select_for_update().filter(id=player_id).first()
+        if player is None:
+            raise NotFound(f"There is no player {player_id}.")
+        erased_at = player.erased_at or now
+        personal = (player.birth_date, player.age_verified, player.age_verified_at)
+        if player.erased_at is not None and personal == (None, False, None):
+            return PlayerErasure(player_id=player_id, erased_at=erased_at, changed=False)
+        player.birth_date, player.age_verified, player.age_verified_at = None, False, None
+        player.erased_at = erased_at
+        player.save(update_fields=["birth_date", "age_verified", "age_verified_at", "erased_at"])
+    return PlayerErasure(player_id=player_id, erased_at=erased_at, changed=True)
+
+
+def players_lock_paused(*, player_ids: Collection[int], now: dt.datetime) -> set[int]:
+    """Inside the caller's transaction: lock the players' rows, then their protection rows, until it ends, and return
+    those of ``player_ids`` whose cool-off or self-exclusion is in force at ``now``.
+
+    A caller that deletes players (the admin) deletes only the others, in the same transaction: a safeguard the
+    player sets meanwhile waits for that transaction, then is seen or fails, and is never deleted with its player.
+    """
+    list(Player.objects.select_for_update().filter(id__in=player_ids).order_by("id").values_list("id"))
+    rows = PlayerProtection.objects.select_for_update().filter(player_id__in=player_ids).order_by("player_id")
+    return {p.player_id for p in rows if p.is_paused(now)}
 
 
 # --- bulk loads (operations) -------------------------------------------------------------------------------------
