@@ -526,6 +526,20 @@ def test_site_visits_with_long_ids_sharing_a_prefix_each_keep_their_action(clien
 # --- protection -----------------------------------------------------------------------------------------
 
 
+def test_grant_during_self_exclusion_credits_the_tokens_owed_but_tells_nothing(client):
+    # given a self-excluded player
+    factories.make_player(id=PLAYER)
+    now = timezone.now()
+    protection_update(player_id=PLAYER, changes={"self_excluded_until": now + dt.timedelta(days=200)}, now=now)
+    # when Company A reports 500 tokens they earned
+    response = deliver(client, factories.token_earned_body(user_id=PLAYER, earned_tokens=500))
+    # then the tokens owed are credited, and the push inviting play is suppressed
+    assert response.status_code == 200
+    assert Wallet.objects.get(player_id=PLAYER).balance == 500
+    notification = Notification.objects.get()
+    assert (notification.status, notification.status_reason) == ("suppressed", "self_excluded")
+
+
 def test_grant_during_cool_off_credits_tokens_but_suppresses_the_push(client):
     # given a player cooling off
     factories.make_player(id=PLAYER)
