@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from core.hotstore import LiveParams
+from core.thresholds import thresholds_from_settings
 
 LIVE_LOSS_CHASING = "LIVE_LOSS_CHASING"
 LIVE_SPEND_VELOCITY = "LIVE_SPEND_VELOCITY"
@@ -51,14 +52,7 @@ class LiveThresholds:
 
     @classmethod
     def from_settings(cls) -> LiveThresholds:
-        from django.conf import settings
-
-        known = {f.name for f in fields(cls)}
-        configured = dict(getattr(settings, "LIVE_HARM_SIGNALS", {}))
-        unknown = set(configured) - known
-        if unknown:
-            raise ValueError(f"settings.LIVE_HARM_SIGNALS has unknown keys: {sorted(unknown)}")
-        return cls(**configured)
+        return thresholds_from_settings(cls, "LIVE_HARM_SIGNALS")
 
 
 def live_params(thresholds: LiveThresholds | None = None) -> LiveParams:

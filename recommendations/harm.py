@@ -27,10 +27,11 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from activity.registry import NOT_IN_APP  # the detectors' sessions leave these out (recommendations.selectors too)
+from core.thresholds import thresholds_from_settings
 
 LOSS_CHASING = "LOSS_CHASING"
 SPEND_SPIKE = "SPEND_SPIKE"
@@ -56,14 +57,7 @@ class HarmThresholds:
 
     @classmethod
     def from_settings(cls) -> HarmThresholds:
-        from django.conf import settings
-
-        known = {f.name for f in fields(cls)}
-        configured = dict(getattr(settings, "HARM_MARKERS", {}))
-        unknown = set(configured) - known
-        if unknown:
-            raise ValueError(f"settings.HARM_MARKERS has unknown keys: {sorted(unknown)}")
-        return cls(**configured)
+        return thresholds_from_settings(cls, "HARM_MARKERS")
 
     @property
     def history(self) -> dt.timedelta:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.core.cache import caches
@@ -64,6 +65,19 @@ def player_client_factory(db: None) -> Callable[[int], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def post_actions(service_client: APIClient, django_capture_on_commit_callbacks: Any) -> Callable[[list[Any]], None]:
+    """``post_actions(batch)`` sends a batch to POST /api/actions (it must be accepted) and runs its after-commit
+    work (hot metrics, live state, reality checks), as a real request would."""
+
+    def run(batch: list[Any]) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = service_client.post("/api/actions", {"actions": batch}, format="json")
+        assert response.status_code == 200, response.content
+
+    return run
 
 
 @pytest.fixture

@@ -29,24 +29,14 @@ def round_at(minute: float, *, bet: int = 10, payout: int = 0, player_id: int = 
     }
 
 
-@pytest.fixture
-def post(service_client, django_capture_on_commit_callbacks):
-    def run(batch: list[dict[str, Any]]) -> None:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = service_client.post("/api/actions", {"actions": batch}, format="json")
-        assert response.status_code == 200, response.content
-
-    return run
-
-
 def checks(player_id: int = PLAYER) -> list[Notification]:
     return list(Notification.objects.filter(user_id=player_id, type="REALITY_CHECK").order_by("id"))
 
 
-def test_an_hour_into_a_session_the_player_gets_one_reality_check(post):
+def test_an_hour_into_a_session_the_player_gets_one_reality_check(post_actions):
     # given a Korean player playing a round every 10 minutes for 70 minutes (won 50 on one, 10 staked on each)
     factories.make_player(id=PLAYER, locale="ko")
-    post([round_at(m, payout=60 if m == 30 else 0) for m in range(0, 71, 10)])
+    post_actions([round_at(m, payout=60 if m == 30 else 0) for m in range(0, 71, 10)])
     # then one reality check, in Korean, stating the session's minutes and its net tokens (60 won - 80 staked)
     [check] = checks()
     assert check.kind == "transactional" and check.status == "sent"
@@ -54,54 +44,54 @@ def test_an_hour_into_a_session_the_player_gets_one_reality_check(post):
     assert (check.payload["session_minutes"], check.payload["net_tokens"]) == (70, -20)
 
 
-def test_no_reality_check_before_the_interval(post):
+def test_no_reality_check_before_the_interval(post_actions):
     # given a session of 59 minutes
     factories.make_player(id=PLAYER)
-    post([round_at(m) for m in (0, 20, 40, 59)])
+    post_actions([round_at(m) for m in (0, 20, 40, 59)])
     # then none
     assert checks() == []
 
 
-def test_at_most_one_per_interval_whatever_the_batches(post):
+def test_at_most_one_per_interval_whatever_the_batches(post_actions):
     # given a session that reached 60 minutes, then goes on to 119 in small batches, and a retried batch
     factories.make_player(id=PLAYER, locale="en")
-    post([round_at(m) for m in (0, 20, 40, 60)])
+    post_actions([round_at(m) for m in (0, 20, 40, 60)])
     for m in (75, 90, 105, 119):
-        post([round_at(m)])
-    post([round_at(m) for m in (0, 20, 40, 60)])  # a retry: nothing new stored
+        post_actions([round_at(m)])
+    post_actions([round_at(m) for m in (0, 20, 40, 60)])  # a retry: nothing new stored
     # then one check so far, in English; at 120 minutes the second
     assert [c.payload["session_minutes"] for c in checks()] == [60]
     assert checks()[0].message.startswith("You have been playing for 60 minutes.")
-    post([round_at(120)])
+    post_actions([round_at(120)])
     assert [c.payload["session_minutes"] for c in checks()] == [60, 120]
 
 
-def test_the_player_chooses_the_interval(post):
+def test_the_player_chooses_the_interval(post_actions):
     # given a player who asked for a reality check every 30 minutes
     factories.make_player(id=PLAYER)
     protection_update(player_id=PLAYER, changes={"reality_check_minutes": 30})
     # when they play a round every 5 minutes for 65 minutes, each sent as it happens
     for m in range(0, 66, 5):
-        post([round_at(m)])
+        post_actions([round_at(m)])
     # then a check at 30 minutes and one at 60
     assert [c.payload["session_minutes"] for c in checks()] == [30, 60]
 
 
-def test_a_batch_that_passes_two_intervals_sends_one_check(post):
+def test_a_batch_that_passes_two_intervals_sends_one_check(post_actions):
     # given a player with 30-minute checks whose 65 minutes of rounds arrive in one batch
     factories.make_player(id=PLAYER)
     protection_update(player_id=PLAYER, changes={"reality_check_minutes": 30})
-    post([round_at(m) for m in range(0, 66, 5)])
+    post_actions([round_at(m) for m in range(0, 66, 5)])
     # then one check, stating the 65 minutes (not two stale ones)
     assert [c.payload["session_minutes"] for c in checks()] == [65]
 
 
-def test_a_break_longer_than_thirty_minutes_starts_a_new_session(post):
+def test_a_break_longer_than_thirty_minutes_starts_a_new_session(post_actions):
     # given 50 minutes of play, a 31-minute break, then 50 minutes more
     factories.make_player(id=PLAYER)
     for m in (0, 25, 50):
-        post([round_at(m)])
+        post_actions([round_at(m)])
     for m in (81, 106, 131):
-        post([round_at(m)])
+        post_actions([round_at(m)])
     # then no check: neither session reached an hour
     assert checks() == []

@@ -39,16 +39,6 @@ def chasing_burst(player_id: int, end: dt.datetime) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture
-def post_actions(service_client, django_capture_on_commit_callbacks):
-    def run(batch: list[dict[str, Any]]) -> None:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = service_client.post("/api/actions", {"actions": batch}, format="json")
-        assert response.status_code == 200, response.content
-
-    return run
-
-
 def recommendation(client: Any) -> dict[str, Any]:
     response = client.get("/api/me/recommendations")
     assert response.status_code == 200, response.content
