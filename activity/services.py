@@ -14,7 +14,7 @@ from django.db import connection, transaction
 
 from activity.models import UserAction, UserReward
 from activity.reality_checks import reality_checks_send
-from activity.registry import NOT_IN_APP, game_outcome
+from activity.registry import game_outcome
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert, reserve_ids
 from core.hotstore import ActivityUpdate, LiveEvent, SessionStep, hot_store
@@ -85,7 +85,7 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
     """What a set of newly stored actions does to each player's hot metrics (see ActivityUpdate).
 
     Per player: the newest action, the newest loss, the wins after that loss (older wins cannot count), and the
-    in-app actions in time order for the live state (``players.live_harm``).
+    play (rounds and spends) in time order for the live state (``players.live_harm``).
     """
     last: dict[int, dt.datetime] = {}
     last_loss: dict[int, dt.datetime] = {}
@@ -123,24 +123,30 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
     return updates
 
 
+# What the live state counts as play (players.live_harm): game rounds and token spends. Other in-app actions
+# (browsing, quizzes, session starts) and what is not the player in the app (Company A, token arrivals) leave it alone.
+_SPEND_TYPES = ("SPEND_CYBER_TOKENS", "UNLOCK_CONTENT")
+
+
 def live_event(action: ParsedAction) -> LiveEvent | None:
-    """The action as the live state sees it; None for what is not the player in the app (``NOT_IN_APP``)."""
+    """The action as the live state sees it (a round won or lost, a failed game, a spend); None for anything else."""
     kind = action.action_type
-    if kind in NOT_IN_APP:
-        return None
-    at_ms = int(action.action_timestamp.timestamp() * 1000)
     metadata = action.metadata
     if kind == "GAME_PLAY":
         bet, payout, result = metadata.get("bet"), metadata.get("payout"), metadata.get("result")
         if type(bet) is int and type(payout) is int and result in ("win", "loss"):
-            return LiveEvent(at_ms, "W" if result == "win" else "L", bet, str(payout))
+            return LiveEvent(_ms(action), "W" if result == "win" else "L", bet, payout)
     elif kind == "FAIL_GAME":
-        return LiveEvent(at_ms, "F")
-    elif kind == "SPEND_CYBER_TOKENS":
+        return LiveEvent(_ms(action), "F")
+    elif kind in _SPEND_TYPES:
         spent = metadata.get("spent_tokens")
         if type(spent) is int and spent > 0:
-            return LiveEvent(at_ms, "S", spent, action.event_id)
-    return LiveEvent(at_ms, "A")
+            return LiveEvent(_ms(action), "S", spent, action.event_id)
+    return None
+
+
+def _ms(action: ParsedAction) -> int:
+    return int(action.action_timestamp.timestamp() * 1000)
 
 
 def hot_metrics_apply(updates: dict[int, ActivityUpdate]) -> list[SessionStep]:

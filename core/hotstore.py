@@ -7,10 +7,12 @@ holds only what can be rebuilt from the database (design brief section 2).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import orjson
 from django.core.cache import caches
 from redis.commands.core import Script
 
@@ -39,8 +41,8 @@ def key_streak_wins(player_id: int) -> str:
 
 
 def key_live(player_id: int) -> str:
-    """Hash of the player's live state (players.live_harm): the losing run, the last chasing bet, the session and
-    its reality-check step. Expires a day after the last write."""
+    """The player's live state (players.live_harm), ``LIVE_FIELDS`` packed as 64-bit integers: the losing run, the
+    play session and its reality-check step, the last chasing bet. Expires a day after the last write."""
     return f"user:{player_id}:live"
 
 
@@ -54,20 +56,21 @@ def key_spend_norm(player_id: int) -> str:
     return f"user:{player_id}:spend_norm"
 
 
-# The live hash's fields: losing run (length, first bet, time of the last round counted), last chasing bet (time,
-# run length, first bet, the bet), session (start, last action, net tokens of its rounds, rounds, reality-check step).
-LIVE_FIELDS = ("rn", "rf", "rt", "ca", "cn", "cf", "cb", "ss", "sl", "sn", "sr", "rc")
+# The live state's fields, in the stored string's order: losing run (length, first bet, time of the last round
+# counted), play session (start, last round or spend, net tokens of its rounds, rounds, reality-check step), last
+# chasing bet (time, run length after it, the run's first bet, the bet; time 0: none yet).
+LIVE_FIELDS = ("rn", "rf", "rt", "ss", "sl", "sn", "sr", "rc", "ca", "cn", "cf", "cb")
+_LIVE_PACKING = struct.Struct(">12q")  # as the script packs them: '>i8' twelve times
 
 
 class LiveEvent(NamedTuple):
-    """An in-app action as the live state needs it. ``kind``: W/L a GAME_PLAY round won/lost (``amount`` the bet,
-    ``extra`` the payout), F a failed game, S a spend (``amount`` the tokens, ``extra`` the event id), A any other
-    in-app action. Time in Unix milliseconds."""
+    """Play as the live state needs it. ``kind``: W/L a GAME_PLAY round won/lost (``amount`` the bet, ``extra`` the
+    payout), F a failed game, S a spend (``amount`` the tokens, ``extra`` the event id). Time in Unix milliseconds."""
 
     at_ms: int
     kind: str
     amount: int = 0
-    extra: str = ""
+    extra: int | str = 0
 
 
 class LiveParams(NamedTuple):
@@ -101,7 +104,7 @@ class ActivityUpdate:
     the stored last loss only moves forward.
     ``wins``: the batch's GAME_PLAY wins after its own last loss, as (event_id, Unix seconds).
     The streak is then the number of stored wins strictly after the stored last loss.
-    ``events``: the batch's in-app actions for the live state, in time order.
+    ``events``: the batch's play (rounds and spends) for the live state, in time order.
     """
 
     last_action_ts: int
@@ -128,11 +131,15 @@ def hot_script(lua: str) -> Script:
 # One script call per batch: atomic, and a single round trip whatever the batch size.
 # ARGV starts with the live rules (LiveParams, 6 values). Per player, KEYS: last_action_ts, streak_count,
 # last_loss_ts, streak_wins, live, spends; ARGV: player id, last action time, last loss time ('' for none), the
-# number n of wins, then n pairs (event_id, time), then the number m of live events and m quadruples (time ms, kind,
-# amount, extra). Times are passed and stored as the client wrote them (Lua would print numbers with 14 digits only,
-# losing microseconds; the live state's milliseconds have 13). Returns the sessions that passed a reality-check
-# step: flat (player id, previous step, step, session start, last action, net tokens).
+# number n of wins, then n pairs (event_id, time), then the live events as one JSON array of [time ms, kind,
+# amount, extra] ('' for none: the live state is not touched). Times are passed and stored as the client wrote them
+# (Lua would print numbers with 14 digits only, losing microseconds; the live state's milliseconds have 13). The
+# live state is the LIVE_FIELDS' numbers packed as twelve big-endian 64-bit integers (Redis' struct library: a GET
+# and a SET with its expiry; 0 for no chasing bet yet; a third of the cost of JSON, text or a hash in Lua, measured).
+# Returns the sessions that passed a
+# reality-check step: flat (player id, previous step, step, session start, last action, net tokens).
 _APPLY_ACTIVITY_LUA = """
+local LIVE = '>i8i8i8i8i8i8i8i8i8i8i8i8'
 local gap, min_losses, ratio, step = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local ttl, window = tonumber(ARGV[5]), tonumber(ARGV[6])
 local due = {}
@@ -157,20 +164,18 @@ for i = 1, #KEYS, 6 do
     if ll ~= nil then redis.call('ZREMRANGEBYSCORE', KEYS[i + 3], '-inf', last_loss) end
     redis.call('SET', KEYS[i + 1], redis.call('ZCARD', KEYS[i + 3]))
   end
-  local m = tonumber(ARGV[a])
-  local e0 = a + 1
-  a = e0 + 4 * m
-  if m > 0 then
+  local ev = ARGV[a]
+  a = a + 1
+  if ev ~= '' then
     local live, spends = KEYS[i + 4], KEYS[i + 5]
-    local h = redis.call('HMGET', live, 'rn', 'rf', 'rt', 'ss', 'sl', 'sn', 'sr', 'rc')
-    local rn, rf, rt = tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0
-    local ss, sl = tonumber(h[4]), tonumber(h[5])
-    local sn, sr, rc = tonumber(h[6]) or 0, tonumber(h[7]) or 0, tonumber(h[8]) or 0
-    local rc0, chase, newest = rc, nil, nil
-    for e = e0, a - 1, 4 do
-      local t, kind, x, y = tonumber(ARGV[e]), ARGV[e + 1], tonumber(ARGV[e + 2]), ARGV[e + 3]
+    local rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb = 0, 0, 0, nil, nil, 0, 0, 0, 0, 0, 0, 0
+    local stored = redis.call('GET', live)
+    if stored then rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb = struct.unpack(LIVE, stored) end
+    local rc0, newest = rc, nil
+    for _, e in ipairs(cjson.decode(ev)) do
+      local t, kind, x, y = e[1], e[2], e[3], e[4]
       if kind == 'S' then
-        redis.call('ZADD', spends, t, y .. ':' .. ARGV[e + 2])
+        redis.call('ZADD', spends, t, y .. ':' .. string.format('%d', x))
         if newest == nil or t > newest then newest = t end
       end
       local counted = true
@@ -184,13 +189,12 @@ for i = 1, #KEYS, 6 do
         ss = t
       end
       if counted and (kind == 'W' or kind == 'L') then
-        sn = sn + tonumber(y) - x
+        sn = sn + y - x
         sr = sr + 1
         if t >= rt then
           if rn >= min_losses and x > rf and x >= ratio * rf then
-            local after = 0
-            if kind == 'L' then after = rn + 1 end
-            chase = {t, after, rf, x}
+            ca, cf, cb, cn = t, rf, x, 0
+            if kind == 'L' then cn = rn + 1 end
           end
           if kind == 'L' then
             if rn == 0 then rf = x end
@@ -202,21 +206,12 @@ for i = 1, #KEYS, 6 do
         end
       end
     end
-    local fields = {'rn', rn, 'rf', rf, 'rt', rt, 'ss', ss, 'sl', sl, 'sn', sn, 'sr', sr}
-    if chase then
-      for _, v in ipairs({'ca', chase[1], 'cn', chase[2], 'cf', chase[3], 'cb', chase[4]}) do
-        table.insert(fields, v)
-      end
-    end
     local s = math.floor((sl - ss) / step)
     if s > rc then
-      for _, v in ipairs({pid, rc0, s, ss, sl, sn}) do table.insert(due, v) end
+      for _, x in ipairs({pid, rc0, s, ss, sl, sn}) do table.insert(due, x) end
       rc = s
     end
-    table.insert(fields, 'rc')
-    table.insert(fields, rc)
-    redis.call('HSET', live, unpack(fields))
-    redis.call('PEXPIRE', live, ttl)
+    redis.call('SET', live, struct.pack(LIVE, rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb), 'PX', ttl)
     if newest then
       redis.call('ZREMRANGEBYSCORE', spends, '-inf', '(' .. string.format('%.0f', newest - window))
       redis.call('PEXPIRE', spends, window)
@@ -248,6 +243,14 @@ end
 return n
 """
 _FILL_MISSING = hot_script(_FILL_MISSING_LUA)
+
+# What a recommendation reads, as one command (a script: one reply for the client to parse, where a pipeline of four
+# costs the web process more). KEYS: streak_count, live, spends, spend_norm; ARGV: since (exclusive), now, in ms.
+_LIVE_READ_LUA = """
+return {redis.call('GET', KEYS[1]) or false, redis.call('GET', KEYS[2]) or false,
+  redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[1], ARGV[2], 'WITHSCORES'), redis.call('GET', KEYS[4]) or false}
+"""
+_LIVE_READ = hot_script(_LIVE_READ_LUA)
 
 
 def _member_tokens(member: Any) -> int:
@@ -351,9 +354,7 @@ class HotStore:
                 args += [user_id, u.last_action_ts, "" if u.last_loss_ts is None else u.last_loss_ts, len(u.wins)]
                 for event_id, ts in u.wins:
                     args += [event_id, ts]
-                args.append(len(u.events))
-                for e in u.events:
-                    args += [e.at_ms, e.kind, e.amount, e.extra]
+                args.append(orjson.dumps(u.events, default=tuple) if u.events else "")  # [[time, kind, ...], ...]
             flat = self.run_script(_APPLY_ACTIVITY, keys, args)
             return [SessionStep(*map(int, flat[i : i + 6])) for i in range(0, len(flat), 6)]
         self._apply_activity_locally(updates)
@@ -411,21 +412,14 @@ class HotStore:
     def live_read(
         self, player_id: int, *, now_ms: int, window_ms: int
     ) -> tuple[int, dict[str, Any], list[tuple[int, int]], float | None]:
-        """(win streak, live hash, spends in (now - window, now] as (time ms, tokens), spend norm): one round
+        """(win streak, live state, spends in (now - window, now] as (time ms, tokens), spend norm): one round
         trip."""
         since = now_ms - window_ms
         if self.is_redis:
-            pipe = self.redis().pipeline(transaction=False)
-            pipe.get(key_streak_count(player_id))
-            pipe.hgetall(key_live(player_id))
-            pipe.zrangebyscore(key_spends(player_id), f"({since}", now_ms, withscores=True)
-            pipe.get(key_spend_norm(player_id))
-            streak, values, members, norm = pipe.execute()
-            live = {
-                (k.decode() if isinstance(k, bytes) else k): v.decode() if isinstance(v, bytes) else v
-                for k, v in values.items()
-            }
-            spends = [(int(score), _member_tokens(member)) for member, score in members]
+            keys = [key_streak_count(player_id), key_live(player_id), key_spends(player_id), key_spend_norm(player_id)]
+            streak, value, flat, norm = self.run_script(_LIVE_READ, keys, [since, now_ms])
+            live = dict(zip(LIVE_FIELDS, _LIVE_PACKING.unpack(value), strict=True)) if value else {}
+            spends = [(int(flat[i + 1]), _member_tokens(flat[i])) for i in range(0, len(flat), 2)]
             return (0 if streak is None else int(float(streak))), live, spends, None if norm is None else float(norm)
         keys = [key_streak_count(player_id), key_live(player_id), key_spends(player_id), key_spend_norm(player_id)]
         found = self.cache.get_many(keys)

@@ -12,8 +12,8 @@ on what figures. Thresholds are ``settings.LIVE_HARM_SIGNALS`` (``LiveThresholds
   ``velocity_min_tokens`` and at least ``velocity_ratio`` times the player's norm (their median daily spend over the
   days with spend in the last 30, computed nightly); a player without a norm (fewer than 3 such days): at least
   ``velocity_tokens_without_norm``. Ends by itself as the spends leave the window.
-- LIVE_LONG_SESSION: the session (in-app actions no more than ``session_gap_minutes`` apart) is still going and has
-  lasted at least ``long_session_minutes``.
+- LIVE_LONG_SESSION: the play session (game rounds and token spends no more than ``session_gap_minutes`` apart:
+  browsing, quizzes and Company A do not count) is still going and has lasted at least ``long_session_minutes``.
 - LIVE_LATE_NIGHT: the session is still going and at least ``late_night_minutes`` of it lie inside the night
   (``late_night_start_hour``..``late_night_end_hour``, the player's own clock).
 """
@@ -44,7 +44,7 @@ class LiveThresholds:
     velocity_ratio: float = 1.0  # ... at least this times the player's median daily spend
     velocity_min_tokens: int = 500  # ... and at least this many tokens
     velocity_tokens_without_norm: int = 2000  # a player without a norm: at least this many tokens
-    session_gap_minutes: int = 30  # a longer gap between in-app actions ends a session
+    session_gap_minutes: int = 30  # a longer gap between rounds or spends ends a play session
     long_session_minutes: int = 180  # a session at least this long
     late_night_minutes: int = 30  # at least this much of the session inside the night
     late_night_start_hour: int = 0  # the night, the player's local time: [00:00, 05:00)
@@ -166,14 +166,14 @@ def night_minutes(start_ms: int, end_ms: int, tz: dt.tzinfo, th: LiveThresholds)
 def live_state_from_store(
     values: Mapping[str, Any], spends: list[tuple[int, int]], spend_norm: float | None
 ) -> LiveState:
-    """The state from the hot store's hash fields (``core.hotstore.LIVE_FIELDS``), spends and norm."""
+    """The state from the hot store's live object (fields ``core.hotstore.LIVE_FIELDS``), spends and norm."""
 
     def num(name: str) -> int | None:
         value = values.get(name)
         return None if value is None or value == "" else int(float(value))
 
     return LiveState(
-        chase_at=num("ca"),
+        chase_at=num("ca") or None,  # 0: no chasing bet yet
         chase_losses=num("cn") or 0,
         chase_first_bet=num("cf") or 0,
         chase_bet=num("cb") or 0,

@@ -188,5 +188,7 @@ def live_read(*, player_id: int, now: dt.datetime, tz: dt.tzinfo) -> tuple[int, 
     except Exception:
         logger.warning("hot store unreachable: no live state for player %s", player_id, exc_info=True)
         return 0, {}
+    if not values and not spends:  # most players: no play in the last day
+        return streak, {}
     state = live_state_from_store(values, spends, norm)
     return streak, live_signals(state, now=now, tz=tz, thresholds=thresholds)

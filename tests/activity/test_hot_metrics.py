@@ -299,15 +299,14 @@ def test_ingest_writes_the_exact_keys_in_redis(redis_only, post):
     )
     # when Redis is read with a raw client
     r: Any = redis.Redis.from_url(os.environ["REDIS_URL"])
-    # then the spec's key names hold the values, with no prefix, beside the streak's sorted set of wins and each
-    # player's live state (players.live_harm)
+    # then the spec's key names hold the values, with no prefix, beside the streak's sorted set of wins and the
+    # live state of the player who played (players.live_harm: a session start is not play)
     assert sorted(k.decode() for k in r.keys("*user:2[12]*")) == [
         "user:21:last_action_ts",
         "user:21:live",
         "user:21:streak_count",
         "user:21:streak_wins",
         "user:22:last_action_ts",
-        "user:22:live",
     ]
     assert r.get("user:21:last_action_ts") == str(ts(2)).encode()
     assert r.get("user:21:streak_count") == b"2"

@@ -47,14 +47,14 @@ def nightly_marker() -> None:
 def live_loss_chasing() -> None:
     """Four losing rounds in the last minutes, the fourth bet four times the first."""
     start = int((NOW - dt.timedelta(minutes=5)).timestamp() * 1000)
-    events = tuple(LiveEvent(start + i * 60_000, "L", bet, "0") for i, bet in enumerate((10, 20, 30, 40)))
+    events = tuple(LiveEvent(start + i * 60_000, "L", bet, 0) for i, bet in enumerate((10, 20, 30, 40)))
     hot_store.apply_activity({PLAYER: ActivityUpdate(events[-1].at_ms // 1000, events=events)}, live_params())
 
 
 def live_long_session() -> None:
-    """In-app actions every 20 minutes for the last three hours."""
+    """Play (failed games) every 20 minutes for the last three hours."""
     start = int((NOW - dt.timedelta(minutes=180)).timestamp() * 1000)
-    events = tuple(LiveEvent(start + i * 20 * 60_000, "A") for i in range(10))
+    events = tuple(LiveEvent(start + i * 20 * 60_000, "F") for i in range(10))
     hot_store.apply_activity({PLAYER: ActivityUpdate(events[-1].at_ms // 1000, events=events)}, live_params())
 
 

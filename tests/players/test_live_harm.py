@@ -38,7 +38,7 @@ def rounds(*bets_and_results: tuple[int, str], end: dt.datetime = NOW, gap_minut
     """GAME_PLAY rounds ``(bet, "W"|"L")`` a few minutes apart, the last at ``end`` (no payouts)."""
     n = len(bets_and_results)
     return tuple(
-        LiveEvent(ms(end) - int((n - 1 - i) * gap_minutes * MINUTE), kind, bet, "0")
+        LiveEvent(ms(end) - int((n - 1 - i) * gap_minutes * MINUTE), kind, bet, 0)
         for i, (bet, kind) in enumerate(bets_and_results)
     )
 
@@ -204,9 +204,9 @@ def test_late_night_is_the_players_own_night():
 
 
 def test_the_session_signals_come_from_the_script_too():
-    # given in-app actions every 20 minutes for three hours, through the script
+    # given play (failed games) every 20 minutes for three hours, through the script
     start = ms(NOW - dt.timedelta(minutes=180))
-    apply(tuple(LiveEvent(start + i * 20 * MINUTE, "A") for i in range(10)))
+    apply(tuple(LiveEvent(start + i * 20 * MINUTE, "F") for i in range(10)))
     # then the long-session signal holds now
     assert signals()[LIVE_LONG_SESSION]["session_minutes"] == 180
 
