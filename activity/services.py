@@ -81,6 +81,12 @@ def _insert(actions: list[ParsedAction]) -> set[str]:
         return stored
 
 
+# What the live state counts as play (players.live_harm): game rounds and token spends. Other in-app actions
+# (browsing, quizzes, session starts) and what is not the player in the app (Company A, token arrivals) leave it alone.
+_SPEND_TYPES = ("SPEND_CYBER_TOKENS", "UNLOCK_CONTENT")
+_PLAY_TYPES = frozenset({"GAME_PLAY", "FAIL_GAME", *_SPEND_TYPES})
+
+
 def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdate]:
     """What a set of newly stored actions does to each player's hot metrics (see ActivityUpdate).
 
@@ -91,7 +97,7 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
     last_loss: dict[int, dt.datetime] = {}
     wins: dict[int, list[ParsedAction]] = {}
     events: dict[int, list[LiveEvent]] = {}
-    live = settings.LIVE_PROTECTION
+    live = _PLAY_TYPES if settings.LIVE_PROTECTION else ()
     for a in actions:
         user_id, at = a.player_id, a.action_timestamp
         seen = last.get(user_id)
@@ -104,8 +110,7 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
             loss = last_loss.get(user_id)
             if loss is None or at > loss:
                 last_loss[user_id] = at
-        event = live_event(a) if live else None
-        if event is not None:
+        if a.action_type in live and (event := live_event(a)) is not None:
             events.setdefault(user_id, []).append(event)
     updates: dict[int, ActivityUpdate] = {}
     for user_id, at in last.items():
@@ -118,14 +123,17 @@ def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdat
                 for w in wins.get(user_id, ())
                 if loss is None or w.action_timestamp > loss
             ),
-            tuple(sorted(events.get(user_id, ()), key=lambda e: e.at_ms)),
+            _in_time_order(events.get(user_id)),
         )
     return updates
 
 
-# What the live state counts as play (players.live_harm): game rounds and token spends. Other in-app actions
-# (browsing, quizzes, session starts) and what is not the player in the app (Company A, token arrivals) leave it alone.
-_SPEND_TYPES = ("SPEND_CYBER_TOKENS", "UNLOCK_CONTENT")
+def _in_time_order(events: list[LiveEvent] | None) -> tuple[LiveEvent, ...]:
+    if not events:
+        return ()
+    if len(events) > 1:
+        events.sort(key=lambda e: e.at_ms)
+    return tuple(events)
 
 
 def live_event(action: ParsedAction) -> LiveEvent | None:

@@ -129,10 +129,11 @@ def hot_script(lua: str) -> Script:
 
 
 # One script call per batch: atomic, and a single round trip whatever the batch size.
-# ARGV starts with the live rules (LiveParams, 6 values). Per player, KEYS: last_action_ts, streak_count,
-# last_loss_ts, streak_wins, live, spends; ARGV: player id, last action time, last loss time ('' for none), the
-# number n of wins, then n pairs (event_id, time), then the live events as one JSON array of [time ms, kind,
-# amount, extra] ('' for none: the live state is not touched). Times are passed and stored as the client wrote them
+# ARGV starts with the live rules (LiveParams, 6 values) and the number of streak KEYS. Then, per player, KEYS:
+# last_action_ts, streak_count, last_loss_ts, streak_wins; ARGV: last action time, last loss time ('' for none), the
+# number n of wins, then n pairs (event_id, time). Then, per player who played (only they: the others cost what they
+# did before the live state), KEYS: live, spends; ARGV: player id, the play as one JSON array of [time ms, kind,
+# amount, extra]. Times are passed and stored as the client wrote them
 # (Lua would print numbers with 14 digits only, losing microseconds; the live state's milliseconds have 13). The
 # live state is the LIVE_FIELDS' numbers packed as twelve big-endian 64-bit integers (Redis' struct library: a GET
 # and a SET with its expiry; 0 for no chasing bet yet; a third of the cost of JSON, text or a hash in Lua, measured).
@@ -141,12 +142,12 @@ def hot_script(lua: str) -> Script:
 _APPLY_ACTIVITY_LUA = """
 local LIVE = '>i8i8i8i8i8i8i8i8i8i8i8i8'
 local gap, min_losses, ratio, step = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local ttl, window = tonumber(ARGV[5]), tonumber(ARGV[6])
+local ttl, window, streak_keys = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local due = {}
-local a = 7
-for i = 1, #KEYS, 6 do
-  local pid, ts, loss, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
-  local w0 = a + 4
+local a = 8
+for i = 1, streak_keys, 4 do
+  local ts, loss, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local w0 = a + 3
   a = w0 + 2 * n
   local cur = tonumber(redis.call('GET', KEYS[i]) or '0')
   if cur == nil or cur < tonumber(ts) then redis.call('SET', KEYS[i], ts) end
@@ -164,10 +165,12 @@ for i = 1, #KEYS, 6 do
     if ll ~= nil then redis.call('ZREMRANGEBYSCORE', KEYS[i + 3], '-inf', last_loss) end
     redis.call('SET', KEYS[i + 1], redis.call('ZCARD', KEYS[i + 3]))
   end
-  local ev = ARGV[a]
-  a = a + 1
-  if ev ~= '' then
-    local live, spends = KEYS[i + 4], KEYS[i + 5]
+end
+for i = streak_keys + 1, #KEYS, 2 do
+  local pid, ev = ARGV[a], ARGV[a + 1]
+  a = a + 2
+  do
+    local live, spends = KEYS[i], KEYS[i + 1]
     local rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb = 0, 0, 0, nil, nil, 0, 0, 0, 0, 0, 0, 0
     local stored = redis.call('GET', live)
     if stored then rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb = struct.unpack(LIVE, stored) end
@@ -341,20 +344,21 @@ class HotStore:
         live = live or LiveParams()
         if self.is_redis:
             keys: list[str] = []
-            args: list[Any] = list(live)
+            args: list[Any] = [*live, 4 * len(updates)]
             for user_id, u in updates.items():
                 keys += [
                     key_last_action_ts(user_id),
                     key_streak_count(user_id),
                     key_last_loss_ts(user_id),
                     key_streak_wins(user_id),
-                    key_live(user_id),
-                    key_spends(user_id),
                 ]
-                args += [user_id, u.last_action_ts, "" if u.last_loss_ts is None else u.last_loss_ts, len(u.wins)]
+                args += [u.last_action_ts, "" if u.last_loss_ts is None else u.last_loss_ts, len(u.wins)]
                 for event_id, ts in u.wins:
                     args += [event_id, ts]
-                args.append(orjson.dumps(u.events, default=tuple) if u.events else "")  # [[time, kind, ...], ...]
+            for user_id, u in updates.items():
+                if u.events:
+                    keys += [key_live(user_id), key_spends(user_id)]
+                    args += [user_id, orjson.dumps(u.events, default=tuple)]  # [[time, kind, amount, extra], ...]
             flat = self.run_script(_APPLY_ACTIVITY, keys, args)
             return [SessionStep(*map(int, flat[i : i + 6])) for i in range(0, len(flat), 6)]
         self._apply_activity_locally(updates)
