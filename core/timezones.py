@@ -13,3 +13,13 @@ def zone(name: str) -> dt.tzinfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return dt.UTC
+
+
+def night_window(day: dt.date, start_hour: int, end_hour: int, tz: dt.tzinfo) -> tuple[float, float]:
+    """The night that starts on local ``day`` at ``start_hour`` and ends at ``end_hour`` (the next day when the hours
+    wrap, as 23-05 does), as Unix seconds. Measure overlaps with these, not by subtracting two times of the same zone:
+    Python subtracts those by the clock, which is an hour off across a daylight-saving change."""
+    wraps = end_hour <= start_hour
+    start = dt.datetime.combine(day, dt.time(start_hour), tzinfo=tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1) if wraps else day, dt.time(end_hour), tzinfo=tz)
+    return start.timestamp(), end.timestamp()

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from core.hotstore import LiveParams
 from core.thresholds import thresholds_from_settings
+from core.timezones import night_window
 
 LIVE_LOSS_CHASING = "LIVE_LOSS_CHASING"
 LIVE_SPEND_VELOCITY = "LIVE_SPEND_VELOCITY"
@@ -146,19 +147,15 @@ def live_signals(
 
 
 def night_minutes(start_ms: int, end_ms: int, tz: dt.tzinfo, th: LiveThresholds) -> float:
-    """Minutes of [start, end] inside the night (local ``late_night_start_hour``..``late_night_end_hour``)."""
-    began = dt.datetime.fromtimestamp(start_ms / 1000, tz)
-    ended = dt.datetime.fromtimestamp(end_ms / 1000, tz)
-    wraps = th.late_night_end_hour <= th.late_night_start_hour  # e.g. 23:00-05:00 ends the next day
+    """Minutes of [start, end] inside the night (local ``late_night_start_hour``..``late_night_end_hour``), in real
+    elapsed time (a night when the clocks change is an hour longer or shorter)."""
+    start, end = start_ms / 1000, end_ms / 1000
     total = 0.0
-    day = began.date() - dt.timedelta(days=1)
-    while day <= ended.date():
-        w0 = dt.datetime.combine(day, dt.time(th.late_night_start_hour), tzinfo=tz)
-        w1 = dt.datetime.combine(
-            day + dt.timedelta(days=1) if wraps else day, dt.time(th.late_night_end_hour), tzinfo=tz
-        )
-        overlap = (min(ended, w1) - max(began, w0)).total_seconds() / 60
-        total += max(0.0, overlap)
+    day = dt.datetime.fromtimestamp(start, tz).date() - dt.timedelta(days=1)
+    last_day = dt.datetime.fromtimestamp(end, tz).date()
+    while day <= last_day:
+        w0, w1 = night_window(day, th.late_night_start_hour, th.late_night_end_hour, tz)
+        total += max(0.0, min(end, w1) - max(start, w0)) / 60
         day += dt.timedelta(days=1)
     return total
 

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 from activity.registry import NOT_IN_APP  # the detectors' sessions leave these out (recommendations.selectors too)
 from core.thresholds import thresholds_from_settings
+from core.timezones import night_window
 
 LOSS_CHASING = "LOSS_CHASING"
 SPEND_SPIKE = "SPEND_SPIKE"
@@ -207,16 +208,14 @@ def _late_night_sessions(
     today = now.astimezone(tz).date()
     first_night = today - dt.timedelta(days=th.recent_days - 1)
     night_start, night_end = dt.time(th.late_night_start_hour), dt.time(th.late_night_end_hour)
-    wraps = th.late_night_end_hour <= th.late_night_start_hour  # e.g. 23:00-05:00 ends the next day
     longest: dict[dt.date, float] = {}
     for began, ended in sessions:
         day = began.astimezone(tz).date() - dt.timedelta(days=1)
         last_day = ended.astimezone(tz).date()
         while day <= last_day:
             if first_night <= day <= today:
-                w0 = dt.datetime.combine(day, night_start, tzinfo=tz)
-                w1 = dt.datetime.combine(day + dt.timedelta(days=1) if wraps else day, night_end, tzinfo=tz)
-                overlap = (min(ended, w1) - max(began, w0)).total_seconds() / 60
+                w0, w1 = night_window(day, th.late_night_start_hour, th.late_night_end_hour, tz)
+                overlap = (min(ended.timestamp(), w1) - max(began.timestamp(), w0)) / 60
                 if overlap > longest.get(day, 0.0):
                     longest[day] = overlap
             day += dt.timedelta(days=1)

@@ -228,3 +228,21 @@ def test_an_unknown_threshold_name_is_refused(settings):
 
 def test_each_threshold_has_a_default_matching_the_settings(settings):
     assert dataclasses.asdict(LiveThresholds()) == settings.LIVE_HARM_SIGNALS
+
+
+def test_late_night_counts_real_minutes_on_the_night_the_clocks_go_back():
+    # given a London player on 2026-10-25 (02:00 BST becomes 01:00 GMT) playing from 00:05Z (01:05 BST) to 01:03Z
+    # (01:03 GMT, the repeated hour): 58 real minutes, all inside the night
+    start = dt.datetime(2026, 10, 25, 0, 5, tzinfo=dt.UTC)
+    last = dt.datetime(2026, 10, 25, 1, 3, tzinfo=dt.UTC)
+    found = live_signals(session(start, last), now=last, tz=LONDON, thresholds=TH)
+    # then the late-night signal holds with the real minutes (a clock subtraction would give none)
+    assert found[LIVE_LATE_NIGHT]["night_minutes"] == 58
+
+
+def test_late_night_counts_real_minutes_on_the_night_the_clocks_go_forward():
+    # given a London player on 2026-03-29 (01:00 GMT becomes 02:00 BST) playing 00:50Z to 01:10Z: 20 real minutes
+    start = dt.datetime(2026, 3, 29, 0, 50, tzinfo=dt.UTC)
+    last = dt.datetime(2026, 3, 29, 1, 10, tzinfo=dt.UTC)
+    # then no signal (a clock subtraction would count 80 minutes)
+    assert LIVE_LATE_NIGHT not in live_signals(session(start, last), now=last, tz=LONDON, thresholds=TH)

@@ -241,6 +241,21 @@ def test_only_the_part_inside_the_night_counts():
     assert LATE_NIGHT_SESSIONS not in detect(events, late_night_min_minutes=80)
 
 
+def test_a_whole_night_counts_its_real_length_when_the_clocks_go_back():
+    # given a London player in the app from 23:00 on 2026-10-24 to 06:00 on the 25th, the night the clocks go back
+    london = zoneinfo.ZoneInfo("Europe/London")
+    start = dt.datetime(2026, 10, 24, 23, 0, tzinfo=london)
+    end = dt.datetime(2026, 10, 25, 6, 0, tzinfo=london)
+    minutes = int((end - start.astimezone(UTC)).total_seconds() // 60)
+    events = [
+        HarmEvent(start + dt.timedelta(minutes=m), "VIEW_CONTENT", {"content_id": 1}) for m in range(0, minutes + 1, 5)
+    ]
+    # when detected on the 25th with one night enough
+    found = detect(events, tz=london, now=end, late_night_min_nights=1)
+    # then the night 00:00-05:00 lasted six real hours, not five
+    assert found[LATE_NIGHT_SESSIONS]["longest_minutes"] == 360.0
+
+
 def test_gaps_longer_than_half_an_hour_split_sessions():
     # given actions every 40 minutes all night, three nights
     events = list(
