@@ -12,8 +12,11 @@ signals cost the ingest and recommendation benches.
    ``bench/common.py`` hands to the servers it starts. The headline rates (ingest: ``api_actions_per_s``;
    recommendations: the saturation rate ``recommendations.requests_per_s``) are averaged per setting, and the
    ratio on/off is the target (>= 0.9 each: the live signals cost under 10%). The recommendation bench's own
-   ratio to its bare view is reported on and off too (the same comparison with the drift of each run taken out).
-   They run before this process takes the benchmark lock (each takes it in turn).
+   ratio to its bare view is reported on and off too (the same comparison with the drift of each run taken out),
+   and for both benches the CPU that the server, PostgreSQL and Redis spent per 1,000 actions or requests, and the
+   load from outside the run (``other_cores``): a ``--quick`` run is timed for a few seconds, and on a shared
+   machine its rate moves by tens of percent from one run to the next. They run before this process takes the
+   benchmark lock (each takes it in turn).
 2. The simulation, in this process (Django on the bench's database ``<db>_bench`` and Redis DB 15, production
    settings, tasks eager, pushes through the log transport), in simulated time. Every call is the product's own:
    actions through ``parse_batch`` and ``actions_ingest`` (what POST /api/actions runs), spends through the
@@ -69,11 +72,12 @@ Counted at each probe: a stake-raising proposal (HIGH_STAKE, RISKY_PLAY) served 
 (target 0); a marketing push not suppressed (pending or sent) to such a player (target 0): a push held for quiet
 hours counts, since it goes out when the hold ends unless a safeguard holds then. Beside them: how many probes were
 checked in each state, the live signals and nightly markers the recommendation's LIMIT_SUGGESTION names against the
-ones expected (missed and extra, with examples), the pushes' outcomes by state, the stake-raising proposals and
-pushes that reached players nothing protects (the controls), and the wallet's answers to spends against the
-simulator's own expectation (cool-off, self-exclusion, limits). ``MARKETING_PUSH_DAILY_CAP`` is raised for the run
-so that only a safeguard can hold a push (the cap would otherwise hide a miss after a player's second push of the
-day). Each failure is listed in full (player, times in UTC and on their clock, what was expected, what was served).
+ones expected (missed and extra, with examples), the pushes' outcomes by state (their status when recorded: pending
+is handed to the transport after commit, or held for quiet hours), the stake-raising proposals and pushes that
+reached players nothing protects (the controls), and the wallet's answers to spends against the simulator's own
+expectation (cool-off, self-exclusion, limits). ``MARKETING_PUSH_DAILY_CAP`` is raised for the run so that only a
+safeguard can hold a push (the cap would otherwise hide a miss after a player's second push of the day). Each
+failure is listed in full (player, times in UTC and on their clock, what was expected, what was served).
 
 The last stdout line is the JSON result (design brief section 7); progress goes to stderr, a line per simulated day.
 ``--quick``: 1,000 players for 3 days (about a minute) and one off/on pair of each rate bench (half a minute each).
@@ -288,10 +292,11 @@ class Player:
     def night_ms(self, start: int, end: int, rules: Rules) -> int:
         """Elapsed milliseconds of [start, end] inside the player's nights (their clock's 00:00-05:00)."""
         total = 0
+        wraps = dt.timedelta(days=1 if rules.night_end <= rules.night_start else 0)  # e.g. 23:00-05:00
         day = self.local_date(start) - dt.timedelta(days=1)
         while day <= self.local_date(end):
             w0 = _to_ms(dt.datetime.combine(day, dt.time(rules.night_start), tzinfo=self.tz))
-            w1 = _to_ms(dt.datetime.combine(day, dt.time(rules.night_end), tzinfo=self.tz))
+            w1 = _to_ms(dt.datetime.combine(day + wraps, dt.time(rules.night_end), tzinfo=self.tz))
             total += max(0, min(end, w1) - max(start, w0))
             day += dt.timedelta(days=1)
         return total
@@ -397,6 +402,10 @@ class Event(NamedTuple):
     kind: int
     player_id: int
     data: Any  # ACTION: (type, metadata); SPEND: tokens; PROTECT: changes; PROBE: None
+
+
+def _event_order(e: Event) -> tuple[int, int, int]:
+    return e.at, e.kind, e.player_id  # the data may not compare (dicts); the sort is stable
 
 
 @dataclass
@@ -829,7 +838,8 @@ class Simulation:
                     self.log_day(day, time.monotonic() - started)
                 self.plan_local_date(first + dt.timedelta(days=day + 1), tick_start)
             tick_end = tick_start + TICK
-            probes = self.tick(sorted(self.buckets.pop((tick_start - self.start) // TICK, [])), tick_end, by_id)
+            events = sorted(self.buckets.pop((tick_start - self.start) // TICK, []), key=_event_order)
+            probes = self.tick(events, tick_end, by_id)
             if tick_end >= next_nightly:
                 self.run_nightly(tick_end)
                 next_nightly = next(nightly)
@@ -939,21 +949,43 @@ def run_bench(name: str, live: bool) -> dict[str, Any]:
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stderr[-3000:])
         raise SystemExit(f"bench/{name}.py --quick (LIVE_PROTECTION={live}) failed with exit code {proc.returncode}")
-    out = json.loads(lines[-1])
-    r = out["results"]
-    if name == "ingest":
-        run = {"rate": r["api_actions_per_s"], "complete": bool(r["complete"])}
-    else:
-        rec = r["recommendations"]
-        run = {
-            "rate": rec["requests_per_s"],
-            "bare_requests_per_s": r["bare"]["requests_per_s"],
-            "ratio_to_bare": r["ratio_to_bare"],
-            "complete": bool(r["complete"]),
-        }
+    r = json.loads(lines[-1])["results"]
+    run = _ingest_figures(r) if name == "ingest" else _recommend_figures(r)
     run.update(live_protection=live, seconds=round(time.monotonic() - t0, 1))
     log(f"bench/{name}.py --quick, LIVE_PROTECTION={str(live).lower()}: {run}")
     return run
+
+
+# Besides each run's rate, the CPU its server, PostgreSQL and Redis used per unit of work (steadier than a rate on a
+# shared machine) and ``other_cores``, the load from outside the run while it was timed.
+SERVICES = ("server", "postgres", "redis")
+
+
+def _ingest_figures(r: dict[str, Any]) -> dict[str, Any]:
+    cpu = r["cpu_during_api"]
+    per_1k = {f"{s}_cpu_ms_per_1k": cpu.get(f"{s}_cpu_ms_per_1k_actions", 0.0) for s in SERVICES}
+    return {
+        "rate": r["api_actions_per_s"],
+        "cpu_ms_per_1k": round(sum(per_1k.values()), 1),
+        **per_1k,
+        "other_cores": cpu.get("other_cores"),
+        "complete": bool(r["complete"]),
+    }
+
+
+def _recommend_figures(r: dict[str, Any]) -> dict[str, Any]:
+    rec = r["recommendations"]
+    rate = rec["requests_per_s"]
+    per_1k = {f"{s}_cpu_ms_per_1k": round(rec["cpu"].get(f"{s}_cores", 0.0) * 1e6 / rate, 1) for s in SERVICES}
+    return {
+        "rate": rate,
+        "bare_requests_per_s": r["bare"]["requests_per_s"],
+        "ratio_to_bare": r["ratio_to_bare"],
+        "cpu_ms_per_1k": round(sum(per_1k.values()), 1),
+        **per_1k,
+        "other_cores": rec["cpu"].get("other_cores"),
+        "complete": bool(r["complete"]),
+    }
 
 
 def _mean(runs: list[dict[str, Any]], key: str, live: bool) -> float:
@@ -975,6 +1007,10 @@ def rates(rounds: int) -> dict[str, Any]:
             "complete": complete,
             "runs": runs,
         }
+        cpu_off, cpu_on = _mean(runs, "cpu_ms_per_1k", False), _mean(runs, "cpu_ms_per_1k", True)
+        summary["cpu_ms_per_1k_off_mean"] = round(cpu_off, 1)
+        summary["cpu_ms_per_1k_on_mean"] = round(cpu_on, 1)
+        summary["cpu_on_over_off"] = round(cpu_on / cpu_off, 4) if cpu_off else 0.0
         if name == "recommend":
             bare_off, bare_on = _mean(runs, "ratio_to_bare", False), _mean(runs, "ratio_to_bare", True)
             summary["ratio_to_bare_off_mean"] = round(bare_off, 4)
@@ -999,6 +1035,19 @@ def _setup_django(env: BenchEnv) -> None:
 def default_start(days: int) -> dt.date:
     """A start that puts Europe/London's return from summer time inside the run (its middle, or its second day)."""
     return LONDON_DST_END - dt.timedelta(days=min(6, max(1, days // 2)))
+
+
+def thresholds() -> dict[str, Any]:
+    from django.conf import settings
+
+    return {
+        "LIVE_HARM_SIGNALS": settings.LIVE_HARM_SIGNALS,
+        "REALITY_CHECK_MINUTES": settings.REALITY_CHECK_MINUTES,
+        "REALITY_CHECK_STEP_MINUTES": settings.REALITY_CHECK_STEP_MINUTES,
+        "spend_norm": {
+            k: settings.HARM_MARKERS[k] for k in ("spend_spike_baseline_days", "spend_spike_min_baseline_days")
+        },
+    }
 
 
 def simulate(args: argparse.Namespace, env: BenchEnv) -> dict[str, Any]:
@@ -1027,7 +1076,7 @@ def simulate(args: argparse.Namespace, env: BenchEnv) -> dict[str, Any]:
     t = sim.tally
     return {
         "population": population_summary(players, rules),
-        "rules": rules._asdict(),
+        "thresholds": thresholds(),
         "setup_seconds": round(setup_s, 1),
         "simulation_seconds": round(sim_s, 1),
         "actions": t.actions,
