@@ -61,9 +61,9 @@ the code under test:
   norm, the median daily spend over the local days with spend among the 30 before the last nightly run's day,
   when there are at least 3 such days); LIVE_LONG_SESSION and LIVE_LATE_NIGHT while the session is going (its last
   action at most ``session_gap_minutes`` before T), lasting at least ``long_session_minutes``, or with at least
-  ``late_night_minutes`` of elapsed time inside the local night. A session is the in-app actions (every type but
-  Company A's visits and token arrivals) and accepted spends, each at most ``session_gap_minutes`` after the one
-  before.
+  ``late_night_minutes`` of elapsed time inside the local night. A session is play: game rounds (GAME_PLAY,
+  FAIL_GAME) and accepted spends, each at most ``session_gap_minutes`` after the one before (browsing and session
+  starts are not play).
 - reality checks due: per session, one for every full interval of its length (last action minus first) at the
   player's interval (a multiple of ``REALITY_CHECK_STEP_MINUTES``, so counting in steps changes nothing); sent: the
   REALITY_CHECK rows in ``notifications``.
@@ -128,7 +128,6 @@ HIGH_RISK_SHARE = 0.3
 GRANT = 100_000
 GAMES = ("SlotMachine", "Roulette", "RPSGame")
 STAKE_RAISING = frozenset({"HIGH_STAKE", "RISKY_PLAY"})
-NOT_IN_APP = frozenset({"CORPORATE_VISIT", "EARN_CYBER_TOKENS"})  # the product's definition of a session
 EXAMPLES = 20  # failures and mismatches shown in full
 
 
@@ -227,7 +226,7 @@ class Player:
 
     # what happened
     def in_app(self, at: int, rules: Rules, *, bet: int | None = None, lost: bool = False) -> None:
-        """An in-app action (a GAME_PLAY round when ``bet`` is given) or an accepted spend at ``at``."""
+        """Play at ``at``: a GAME_PLAY round when ``bet`` is given, else a failed game or an accepted spend."""
         if self.session_last is None or at - self.session_last > rules.gap:
             self.close_session()
             self.session_start = self.session_last = at
@@ -863,8 +862,8 @@ class Simulation:
                 action_type, metadata = e.data
                 if action_type == "GAME_PLAY":
                     p.in_app(e.at, rules, bet=metadata["bet"], lost=metadata["result"] == "loss")
-                elif action_type not in NOT_IN_APP:
-                    p.in_app(e.at, rules)
+                elif action_type == "FAIL_GAME":
+                    p.in_app(e.at, rules)  # play; other actions (browsing, session starts) are not
             elif e.kind == SPEND:
                 expected = p.expected_refusal(e.at, e.data)
                 actual = self.product.spend(p.id, e.data, e.at)
