@@ -129,22 +129,24 @@ def hot_script(lua: str) -> Script:
 
 
 # One script call per batch: atomic, and a single round trip whatever the batch size.
-# ARGV starts with the live rules (LiveParams, 6 values) and the number of streak KEYS. Then, per player, KEYS:
-# last_action_ts, streak_count, last_loss_ts, streak_wins; ARGV: last action time, last loss time ('' for none), the
-# number n of wins, then n pairs (event_id, time). Then, per player who played (only they: the others cost what they
-# did before the live state), KEYS: live, spends; ARGV: player id, the play as one JSON array of [time ms, kind,
-# amount, extra]. Times are passed and stored as the client wrote them
+# ARGV starts with the live rules (LiveParams, 6 values), the number of streak KEYS and the number m of players who
+# played. Then, per player, KEYS: last_action_ts, streak_count, last_loss_ts, streak_wins; ARGV: last action time,
+# last loss time ('' for none), the number n of wins, then n pairs (event_id, time). Then, per player who played (only
+# they: the others cost what they did before the live state), KEYS: live; ARGV: the play as one JSON array of
+# [time ms, kind, amount, extra]; and last, KEYS: spends, one per player whose play holds a spend, in the same order.
+# Times are passed and stored as the client wrote them
 # (Lua would print numbers with 14 digits only, losing microseconds; the live state's milliseconds have 13). The
 # live state is the LIVE_FIELDS' numbers packed as twelve big-endian 64-bit integers (Redis' struct library: a GET
 # and a SET with its expiry; 0 for no chasing bet yet; a third of the cost of JSON, text or a hash in Lua, measured).
 # Returns the sessions that passed a
-# reality-check step: flat (player id, previous step, step, session start, last action, net tokens).
+# reality-check step: flat (the player's place among the m, previous step, step, session start, last action, net
+# tokens).
 _APPLY_ACTIVITY_LUA = """
 local LIVE = '>i8i8i8i8i8i8i8i8i8i8i8i8'
 local gap, min_losses, ratio, step = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local ttl, window, streak_keys = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local ttl, window, streak_keys, played = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local due = {}
-local a = 8
+local a = 9
 for i = 1, streak_keys, 4 do
   local ts, loss, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   local w0 = a + 3
@@ -166,11 +168,12 @@ for i = 1, streak_keys, 4 do
     redis.call('SET', KEYS[i + 1], redis.call('ZCARD', KEYS[i + 3]))
   end
 end
-for i = streak_keys + 1, #KEYS, 2 do
-  local pid, ev = ARGV[a], ARGV[a + 1]
-  a = a + 2
+local sk = streak_keys + played + 1  -- the next spends key
+for j = 1, played do
+  local ev = ARGV[a]
+  a = a + 1
   do
-    local live, spends = KEYS[i], KEYS[i + 1]
+    local live, spends = KEYS[streak_keys + j], nil
     local rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb = 0, 0, 0, nil, nil, 0, 0, 0, 0, 0, 0, 0
     local stored = redis.call('GET', live)
     if stored then rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb = struct.unpack(LIVE, stored) end
@@ -178,6 +181,7 @@ for i = streak_keys + 1, #KEYS, 2 do
     for _, e in ipairs(cjson.decode(ev)) do
       local t, kind, x, y = e[1], e[2], e[3], e[4]
       if kind == 'S' then
+        if spends == nil then spends, sk = KEYS[sk], sk + 1 end
         redis.call('ZADD', spends, t, y .. ':' .. string.format('%d', x))
         if newest == nil or t > newest then newest = t end
       end
@@ -211,7 +215,7 @@ for i = streak_keys + 1, #KEYS, 2 do
     end
     local s = math.floor((sl - ss) / step)
     if s > rc then
-      for _, x in ipairs({pid, rc0, s, ss, sl, sn}) do table.insert(due, x) end
+      for _, x in ipairs({j, rc0, s, ss, sl, sn}) do table.insert(due, x) end
       rc = s
     end
     redis.call('SET', live, struct.pack(LIVE, rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb), 'PX', ttl)
@@ -344,7 +348,8 @@ class HotStore:
         live = live or LiveParams()
         if self.is_redis:
             keys: list[str] = []
-            args: list[Any] = [*live, 4 * len(updates)]
+            played = [(user_id, u.events) for user_id, u in updates.items() if u.events]
+            args: list[Any] = [*live, 4 * len(updates), len(played)]
             for user_id, u in updates.items():
                 keys += [
                     key_last_action_ts(user_id),
@@ -355,12 +360,14 @@ class HotStore:
                 args += [u.last_action_ts, "" if u.last_loss_ts is None else u.last_loss_ts, len(u.wins)]
                 for event_id, ts in u.wins:
                     args += [event_id, ts]
-            for user_id, u in updates.items():
-                if u.events:
-                    keys += [key_live(user_id), key_spends(user_id)]
-                    args += [user_id, orjson.dumps(u.events, default=tuple)]  # [[time, kind, amount, extra], ...]
+            for user_id, events in played:
+                keys.append(key_live(user_id))
+                args.append(orjson.dumps(events, default=tuple))  # [[time, kind, amount, extra], ...]
+            keys += [key_spends(user_id) for user_id, events in played if any(e.kind == "S" for e in events)]
             flat = self.run_script(_APPLY_ACTIVITY, keys, args)
-            return [SessionStep(*map(int, flat[i : i + 6])) for i in range(0, len(flat), 6)]
+            return [
+                SessionStep(played[int(flat[i]) - 1][0], *map(int, flat[i + 1 : i + 6])) for i in range(0, len(flat), 6)
+            ]
         self._apply_activity_locally(updates)
         return self._apply_live_locally(updates, live)
 
