@@ -189,6 +189,10 @@ register(
 )
 
 
+# Actions that spend tokens, each with its ``spent_tokens``: a game's buy-in and a content unlock. RFM's M, the spend
+# norms, spike markers and the live spend velocity count them all (the wallet's SPEND ledger rows are the same set).
+SPENDING_TYPES = ("SPEND_CYBER_TOKENS", "UNLOCK_CONTENT")
+
 # Actions that are not the player using the app: Company A's visits and every token arrival (Company A's webhook,
 # reward grants). Sessions and harm signals leave them out.
 NOT_IN_APP = frozenset({"CORPORATE_VISIT", "EARN_CYBER_TOKENS"})

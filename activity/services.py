@@ -14,7 +14,7 @@ from django.db import connection, transaction
 
 from activity.models import UserAction, UserReward
 from activity.reality_checks import reality_checks_send
-from activity.registry import NOT_IN_APP, game_outcome
+from activity.registry import NOT_IN_APP, SPENDING_TYPES, game_outcome
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert, reserve_ids
 from core.hotstore import ActivityUpdate, LiveEvent, SessionStep, hot_store
@@ -136,7 +136,7 @@ def live_event(action: ParsedAction) -> LiveEvent | None:
             return LiveEvent(at_ms, "W" if result == "win" else "L", bet, str(payout))
     elif kind == "FAIL_GAME":
         return LiveEvent(at_ms, "F")
-    elif kind == "SPEND_CYBER_TOKENS":
+    elif kind in SPENDING_TYPES:  # a buy-in or a content unlock: tokens spent
         spent = metadata.get("spent_tokens")
         if type(spent) is int and spent > 0:
             return LiveEvent(at_ms, "S", spent, action.event_id)
