@@ -134,9 +134,10 @@ register(
         {
             "content_id": identifier,
             "stage": int_at_least(1, 100),
-            "spent_tokens": int_at_least(0),
+            "spent_tokens": int_at_least(1),
         },
-        "A staged content unlock and the tokens it took.",
+        "A staged content unlock and the tokens it took (with its ledger row: a SPEND).",
+        live_endpoint="POST /api/me/content/{id}/unlock",
     )
 )
 register(ActionType("BUY_ITEM", {"item_id": identifier, "price": int_at_least(0)}, "An item bought."))

@@ -201,6 +201,30 @@ def action_record(action: ParsedAction) -> int:
     ).id
 
 
+REWARD_INSERT_SQL = (
+    "INSERT INTO user_rewards (user_id, reward_type, reward_value, awarded_at, trigger_action_id) "
+    "VALUES (%(reward_player_id)s, %(reward_type)s, %(reward_value)s, %(reward_at)s, %(reward_action_id)s) RETURNING id"
+)
+
+
+def reward_insert_sql() -> str:
+    """The INSERT of one ``user_rewards`` row for another app's statement (PostgreSQL: a data-modifying CTE of it),
+    returning the new row's id. Its parameters come from ``reward_insert_params``."""
+    return REWARD_INSERT_SQL
+
+
+def reward_insert_params(
+    *, player_id: int, reward_type: str, reward_value: int, awarded_at: dt.datetime, trigger_action_id: int | None
+) -> dict[str, Any]:
+    return {
+        "reward_player_id": player_id,
+        "reward_type": reward_type,
+        "reward_value": reward_value,
+        "reward_at": awarded_at,
+        "reward_action_id": trigger_action_id,
+    }
+
+
 def reward_record(
     *, player_id: int, reward_type: str, reward_value: int, awarded_at: dt.datetime, trigger_action_id: int | None
 ) -> int:
