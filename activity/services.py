@@ -319,3 +319,20 @@ def actions_load_with_ids(*, rows: Iterable[tuple[int, str, int, str, str, str]]
 def action_ids_reserve(*, count: int) -> list[int]:
     """``count`` ids for actions stored later by ``actions_load_with_ids``, ascending, never given to another."""
     return reserve_ids(UserAction, count)
+
+
+# (id, user_id, reward_type, reward_value, awarded_at, trigger_action_id): ids from ``reward_ids_reserve`` (other rows
+# point at them), the time as UTC text ('YYYY-MM-DD HH:MM:SS', '+00' added on PostgreSQL).
+RewardLoadRow = tuple[int, int, str, int, str, int | None]
+REWARD_LOAD_COLUMNS = ("id", "user_id", "reward_type", "reward_value", "awarded_at", "trigger_action_id")
+
+
+def reward_ids_reserve(*, count: int) -> list[int]:
+    """``count`` ids for ``user_rewards`` rows stored later by ``rewards_load``, ascending, never given to another."""
+    return reserve_ids(UserReward, count)
+
+
+def rewards_load(*, rows: Iterable[RewardLoadRow]) -> int:
+    """Store many ``user_rewards`` rows at once (demo data), with the actions they point at stored already. A clash
+    raises IntegrityError. Returns how many were stored."""
+    return bulk_insert(UserReward, REWARD_LOAD_COLUMNS, rows)

@@ -160,12 +160,9 @@ def catalog_active() -> list[CatalogStage]:
     ]
 
 
-def catalog_exists() -> bool:
-    return AdultContent.objects.exists()
-
-
-def unlocks_exist(*, first_player_id: int, last_player_id: int) -> bool:
-    return ContentUnlock.objects.filter(user_id__gte=first_player_id, user_id__lte=last_player_id).exists()
+def catalog_stage_ids() -> dict[int, int]:
+    """``{stage number: adult_content id}`` of every stage, offered or not."""
+    return dict(AdultContent.objects.values_list("stage", "id"))
 
 
 # --- who may see adult content ----------------------------------------------------------------------------------
