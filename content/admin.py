@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from content.models import AdultContent, ContentUnlock
 from core.admin import ViewOnlyAdmin
@@ -17,6 +18,7 @@ class AdultContentAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     ordering = ("stage",)
     readonly_fields = ("created_at", "updated_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a URL typed without a scheme is https
 
 
 @admin.register(ContentUnlock)

@@ -77,8 +77,15 @@ class ContentUnlock(models.Model):
     action = models.ForeignKey(
         "activity.UserAction", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
+    # No index of its own: nothing looks an unlock up by its reward (the reward names the action it came from).
     reward = models.ForeignKey(
-        "activity.UserReward", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "activity.UserReward",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
 
     class Meta:
