@@ -134,9 +134,10 @@ register(
         {
             "content_id": identifier,
             "stage": int_at_least(1, 100),
-            "spent_tokens": int_at_least(0),
+            "spent_tokens": int_at_least(1),
         },
-        "A staged content unlock and the tokens it took.",
+        "A staged content unlock and the tokens it took (with its ledger row: a SPEND).",
+        live_endpoint="POST /api/me/content/{id}/unlock",
     )
 )
 register(ActionType("BUY_ITEM", {"item_id": identifier, "price": int_at_least(0)}, "An item bought."))
@@ -188,6 +189,10 @@ register(
     )
 )
 
+
+# Actions that spend tokens, each with its ``spent_tokens``: a game's buy-in and a content unlock. RFM's M, the spend
+# norms, spike markers and the live spend velocity count them all (the wallet's SPEND ledger rows are the same set).
+SPENDING_TYPES = ("SPEND_CYBER_TOKENS", "UNLOCK_CONTENT")
 
 # Actions that are not the player using the app: Company A's visits and every token arrival (Company A's webhook,
 # reward grants). Sessions and harm signals leave them out.

@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import ExtractHour
 
 from activity.models import UserAction
+from activity.registry import SPENDING_TYPES
 from core.timezones import zone
 
 
@@ -92,12 +93,13 @@ def actions_stream(
     chunk_size: int = 5000,
 ) -> Iterator[tuple[int, dt.datetime, str, Any]]:
     """``(user_id, time, action_type, metadata)`` of the players with ids in [first_id, last_id], up to ``until``:
-    their SPEND_CYBER_TOKENS since ``spends_since`` and their other actions (but ``others_excluded``) since
+    their spends (``SPENDING_TYPES``: buy-ins and content unlocks) since ``spends_since`` and their other actions (but
+    ``others_excluded``) since
     ``others_since``, in (user_id, time, id) order. One query, streamed (a server-side cursor on PostgreSQL)."""
     return (
         UserAction.objects.filter(user_id__gte=first_id, user_id__lte=last_id, action_timestamp__lte=until)
         .filter(
-            Q(action_type="SPEND_CYBER_TOKENS", action_timestamp__gte=spends_since)
+            Q(action_type__in=SPENDING_TYPES, action_timestamp__gte=spends_since)
             | (Q(action_timestamp__gte=others_since) & ~Q(action_type__in=list(others_excluded)))
         )
         .order_by("user_id", "action_timestamp", "id")

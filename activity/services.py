@@ -14,7 +14,7 @@ from django.db import connection, transaction
 
 from activity.models import UserAction, UserReward
 from activity.reality_checks import reality_checks_send
-from activity.registry import game_outcome
+from activity.registry import SPENDING_TYPES, game_outcome
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert, reserve_ids
 from core.hotstore import ActivityUpdate, LiveEvent, SessionStep, hot_store
@@ -83,8 +83,7 @@ def _insert(actions: list[ParsedAction]) -> set[str]:
 
 # What the live state counts as play (players.live_harm): game rounds and token spends. Other in-app actions
 # (browsing, quizzes, session starts) and what is not the player in the app (Company A, token arrivals) leave it alone.
-_SPEND_TYPES = ("SPEND_CYBER_TOKENS", "UNLOCK_CONTENT")
-_PLAY_TYPES = frozenset({"GAME_PLAY", "FAIL_GAME", *_SPEND_TYPES})
+_PLAY_TYPES = frozenset({"GAME_PLAY", "FAIL_GAME", *SPENDING_TYPES})
 
 
 def activity_updates(actions: Sequence[ParsedAction]) -> dict[int, ActivityUpdate]:
@@ -146,7 +145,7 @@ def live_event(action: ParsedAction) -> LiveEvent | None:
             return LiveEvent(_ms(action), "W" if result == "win" else "L", bet, payout)
     elif kind == "FAIL_GAME":
         return LiveEvent(_ms(action), "F")
-    elif kind in _SPEND_TYPES:
+    elif kind in SPENDING_TYPES:  # a buy-in or a content unlock: tokens spent
         spent = metadata.get("spent_tokens")
         if type(spent) is int and spent > 0:
             return LiveEvent(_ms(action), "S", spent, action.event_id)
@@ -213,6 +212,30 @@ def action_record(action: ParsedAction) -> int:
         metadata=action.metadata,
         action_timestamp=action.action_timestamp,
     ).id
+
+
+REWARD_INSERT_SQL = (
+    "INSERT INTO user_rewards (user_id, reward_type, reward_value, awarded_at, trigger_action_id) "
+    "VALUES (%(reward_player_id)s, %(reward_type)s, %(reward_value)s, %(reward_at)s, %(reward_action_id)s) RETURNING id"
+)
+
+
+def reward_insert_sql() -> str:
+    """The INSERT of one ``user_rewards`` row for another app's statement (PostgreSQL: a data-modifying CTE of it),
+    returning the new row's id. Its parameters come from ``reward_insert_params``."""
+    return REWARD_INSERT_SQL
+
+
+def reward_insert_params(
+    *, player_id: int, reward_type: str, reward_value: int, awarded_at: dt.datetime, trigger_action_id: int | None
+) -> dict[str, Any]:
+    return {
+        "reward_player_id": player_id,
+        "reward_type": reward_type,
+        "reward_value": reward_value,
+        "reward_at": awarded_at,
+        "reward_action_id": trigger_action_id,
+    }
 
 
 def reward_record(
@@ -309,3 +332,20 @@ def actions_load_with_ids(*, rows: Iterable[tuple[int, str, int, str, str, str]]
 def action_ids_reserve(*, count: int) -> list[int]:
     """``count`` ids for actions stored later by ``actions_load_with_ids``, ascending, never given to another."""
     return reserve_ids(UserAction, count)
+
+
+# (id, user_id, reward_type, reward_value, awarded_at, trigger_action_id): ids from ``reward_ids_reserve`` (other rows
+# point at them), the time as UTC text ('YYYY-MM-DD HH:MM:SS', '+00' added on PostgreSQL).
+RewardLoadRow = tuple[int, int, str, int, str, int | None]
+REWARD_LOAD_COLUMNS = ("id", "user_id", "reward_type", "reward_value", "awarded_at", "trigger_action_id")
+
+
+def reward_ids_reserve(*, count: int) -> list[int]:
+    """``count`` ids for ``user_rewards`` rows stored later by ``rewards_load``, ascending, never given to another."""
+    return reserve_ids(UserReward, count)
+
+
+def rewards_load(*, rows: Iterable[RewardLoadRow]) -> int:
+    """Store many ``user_rewards`` rows at once (demo data), with the actions they point at stored already. A clash
+    raises IntegrityError. Returns how many were stored."""
+    return bulk_insert(UserReward, REWARD_LOAD_COLUMNS, rows)

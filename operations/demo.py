@@ -24,17 +24,24 @@ with it), with event ids ``demo-{seed}-{user_id}-t{n}`` (n counting that player'
   heavy-tailed per-player scale (whales stake far more; about one player in seven hoards and never
   spends); a spend only takes what the running balance holds, and is dropped below 10 tokens;
 - PURCHASE_CYBER_TOKENS: payers (most whales, a few percent of the others) buy a KRW package when a
-  buy-in finds their balance short, just before it.
+  buy-in finds their balance short, just before it;
+- UNLOCK_CONTENT: where the activity above has a verified adult open a content unlock, the player's next stage of
+  the demo catalog (``DEMO_STAGES``, in their order; those needing no segment level, as no segment is computed
+  yet) is unlocked when the running balance holds its price, and the attempt is dropped otherwise: each unlock is a
+  SPEND with its ``user_rewards`` row (``content_unlock``) and its ``content_unlocks`` row, as the unlock endpoint and
+  ``import_actions`` write them. No unlock without its ledger row.
 
 Each token-moving action is stored with the ledger row ``import_actions`` would have written for it
 (key ``import:<event_id>``, the same request hash, actor ``demo``), balances running in time order;
 Company A earns get a ``site_rewards`` row (webhook id: the event id); every player gets a ``wallets``
 row, and after commit Redis' copy of each balance. Players who already have a wallet or ledger rows
-get no token history (a history before their existing rows would break their running balance).
+get no token history (a history before their existing rows would break their running balance). The demo catalog's
+stages are added to ``adult_content`` where their stage numbers are free (a stage staff made under a number is used
+as it is).
 
 This module generates the rows and formats them; each table is written by its owner's bulk-load
 service (``players_load``, ``actions_load``, ``ledger_history_load``, ``wallets_load``,
-``site_rewards_load``).
+``site_rewards_load``, ``rewards_load``, ``catalog_load``, ``unlocks_load``).
 """
 
 from __future__ import annotations
@@ -56,7 +63,17 @@ from django.utils import timezone
 
 from activity.registry import GAMES
 from activity.selectors import actions_exist
-from activity.services import action_ids_reserve, actions_load, actions_load_with_ids, hot_metrics_repair
+from activity.services import (
+    action_ids_reserve,
+    actions_load,
+    actions_load_with_ids,
+    hot_metrics_repair,
+    reward_ids_reserve,
+    rewards_load,
+)
+from content.selectors import catalog_stage_ids
+from content.services import REWARD_TYPE as CONTENT_REWARD_TYPE
+from content.services import catalog_load, content_ids_reserve, unlocks_load
 from corporate.services import site_rewards_load
 from players.services import players_load
 from wallet.selectors import wallet_holders
@@ -143,13 +160,21 @@ VISIT_FUNNEL = ("browse", "view_product", "add_to_cart", "purchase")
 ITEM_PRICES = np.array([50, 100, 200, 300, 500, 1000, 2000, 5000, 10000])
 ITEM_PRICE_SHARES = np.array([0.25, 0.22, 0.16, 0.11, 0.1, 0.08, 0.04, 0.03, 0.01])
 VIEW_CATALOG = 500  # content items, popularity Zipf-like
-UNLOCK_CATALOG = 60  # staged adult content items
+# The activity's UNLOCK_CONTENT draws (kept so the other actions stay as they were): an unlock attempt; what is
+# unlocked is decided by the economy below, from the demo catalog.
+UNLOCK_CATALOG = 60
 UNLOCK_STAGE_PRICE = 50
 
+# The demo catalog (adult_content): stage number, price in tokens, segment level needed. Names and URLs are made up.
+DEMO_STAGES = ((1, 50, 0), (2, 100, 0), (3, 200, 0), (4, 300, 0), (5, 500, 1), (6, 800, 2))
+# Unlocked in the demo: the stages needing no segment level, in order (no segment is computed when it is generated).
+FREE_STAGE_PRICES = np.array([price for _, price, level in DEMO_STAGES if level == 0], dtype=np.int64)
+ADULT_DAYS = 19 * 366  # older than this many days: past the 19th birthday for sure (the demo's own margin)
+
 # Token-moving actions, by code (TokenActions.kind), with their ledger kinds and sources.
-EARN, SPEND, PURCHASE = range(3)
-TOKEN_ACTION_TYPES = ("EARN_CYBER_TOKENS", "SPEND_CYBER_TOKENS", "PURCHASE_CYBER_TOKENS")
-LEDGER_KINDS = (Kind.EARN.value, Kind.SPEND.value, Kind.PURCHASE.value)
+EARN, SPEND, PURCHASE, UNLOCK = range(4)
+TOKEN_ACTION_TYPES = ("EARN_CYBER_TOKENS", "SPEND_CYBER_TOKENS", "PURCHASE_CYBER_TOKENS", "UNLOCK_CONTENT")
+LEDGER_KINDS = (Kind.EARN.value, Kind.SPEND.value, Kind.PURCHASE.value, Kind.SPEND.value)
 CORPORATE, IN_APP, REWARD, CASH = range(4)
 SOURCES = (
     Source.CORPORATE.value,
@@ -241,6 +266,7 @@ class TokenActions:
     balance_after: Ints
     game: Ints  # spends: index into GAMES
     pack: Ints  # purchases: index into PACK_TOKENS
+    stage: Ints  # unlocks: index into the demo catalog's free stages (FREE_STAGE_PRICES), -1 otherwise
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -254,12 +280,18 @@ class DemoData:
     tokens: TokenActions
 
     def counts_by_type(self) -> dict[str, int]:
+        """Actions stored, by type: the activity's (an unlock attempt is not one) and the token economy's."""
         counts = np.bincount(self.actions.kind, minlength=len(KIND_NAMES))
         token_counts = np.bincount(self.tokens.kind, minlength=len(TOKEN_ACTION_TYPES))
         return {
-            **{name: int(counts[i]) for i, name in enumerate(KIND_NAMES)},
+            **{name: int(counts[i]) for i, name in enumerate(KIND_NAMES) if i != UNLOCK_CONTENT},
             **{name: int(token_counts[i]) for i, name in enumerate(TOKEN_ACTION_TYPES)},
         }
+
+    @property
+    def plain_actions(self) -> int:
+        """The activity's actions that are stored as they are (all but the unlock attempts)."""
+        return int(np.count_nonzero(self.actions.kind != UNLOCK_CONTENT))
 
     def final_balances(self) -> Ints:
         """Each player's balance after their last token-moving action (0 without any)."""
@@ -282,6 +314,8 @@ class DemoLoadResult:
     token_actions_skipped: int = 0  # of players who had a wallet or ledger rows already
     wallets_stored: int = 0
     site_rewards_stored: int = 0
+    unlocks_stored: int = 0  # content unlocks (each with its ledger row and reward)
+    stages_stored: int = 0  # stages of the demo catalog added to adult_content
     balances_cached: int = 0
 
     @property
@@ -657,6 +691,16 @@ def _economy(rng: np.random.Generator, spec: DemoSpec, pop: Population, act: Act
     m = m[keep]
     cand.add(act.player[m], act.ts[m], m, SPEND, IN_APP, wanted[keep], game=act.a[m])
 
+    # Content unlocks: the activity's unlock attempts of verified adults, once verified and past 19 for sure (the
+    # settlement decides which stage, and whether the balance holds its price).
+    m = np.flatnonzero(act.kind == UNLOCK_CONTENT)
+    owner = act.player[m]
+    born = pop.birth_day[owner]
+    adult = pop.verified[owner] & (act.ts[m] >= pop.verified_at[owner]) & (born >= 0)
+    adult &= act.ts[m] // DAY - born > ADULT_DAYS
+    m = m[adult]
+    cand.add(act.player[m], act.ts[m], m, UNLOCK, IN_APP, np.zeros(len(m), dtype=np.int64))
+
     cols = cand.columns()
     cols = _settle(rng, cols, n, payer, buy_p, pref_pack)
     balance_after = _cumsum_in_group(cols["player"], cols["amount"])
@@ -672,40 +716,49 @@ def _economy(rng: np.random.Generator, spec: DemoSpec, pop: Population, act: Act
         balance_after=balance_after,
         game=cols["game"],
         pack=cols["pack"],
+        stage=cols["stage"],
     )
 
 
 def _settle(
     rng: np.random.Generator, cols: dict[str, Ints], n: int, payer: Bools, buy_p: Floats, pref_pack: Ints
 ) -> dict[str, Ints]:
-    """Play the spends in time order against the running balances: a payer short of tokens may buy a
-    package first; a spend takes at most what the balance holds, and none below MIN_SPEND.
+    """Play the spends and unlocks in time order against the running balances: a payer short of tokens for a spend
+    may buy a package first; a spend takes at most what the balance holds, and none below MIN_SPEND; an unlock takes
+    the player's next free stage (``FREE_STAGE_PRICES``, in order) when the balance holds its whole price, and
+    nothing otherwise (nor once every free stage is unlocked).
 
-    Vectorized across players: step k settles every player's k-th spend at once. Returns the columns
-    with the purchases added, the spends that happened (amounts negative) and the earns.
+    Vectorized across players: step k settles every player's k-th spend or unlock at once. Returns the columns
+    with the purchases added, the spends and unlocks that happened (amounts negative; an unlock's ``stage``: the
+    index of its stage) and the earns.
     """
     player, kind = cols["player"], cols["kind"]
     credits = _cumsum_in_group(player, np.where(kind == EARN, cols["amount"], 0))
-    spends = np.flatnonzero(kind == SPEND)
+    spends = np.flatnonzero((kind == SPEND) | (kind == UNLOCK))
     spender = player[spends]
+    is_unlock = kind[spends] == UNLOCK
     wanted = cols["amount"][spends]
     credit_before = credits[spends]
     rank = _rank_in_group(spender)
     chance = rng.random(len(spends))
     jitter = rng.integers(-1, 2, len(spends))
+    stages = len(FREE_STAGE_PRICES)
 
     bought = np.zeros(n, dtype=np.int64)
     spent = np.zeros(n, dtype=np.int64)
+    unlocked = np.zeros(n, dtype=np.int64)  # free stages unlocked so far, per player
     taken = np.zeros(len(spends), dtype=np.int64)
     pack = np.full(len(spends), -1, dtype=np.int64)
+    stage = np.full(len(spends), -1, dtype=np.int64)
     by_rank = np.argsort(rank, kind="stable")
     done = 0
     for count in np.bincount(rank).tolist():  # each player at most once per step
         m = by_rank[done : done + count]
         done += count
         p = spender[m]
+        u = is_unlock[m]
         balance = credit_before[m] + bought[p] - spent[p]
-        buy = (wanted[m] > balance) & payer[p] & (chance[m] < buy_p[p])
+        buy = ~u & (wanted[m] > balance) & payer[p] & (chance[m] < buy_p[p])
         if buy.any():
             smallest = np.searchsorted(PACK_TOKENS, wanted[m][buy] - balance[buy])
             choice = np.clip(np.maximum(pref_pack[p[buy]] + jitter[m[buy]], smallest), 0, len(PACK_TOKENS) - 1)
@@ -714,6 +767,15 @@ def _settle(
             balance[buy] += PACK_TOKENS[choice]
         take = np.minimum(wanted[m], balance)
         take = np.where(take >= MIN_SPEND, take, 0)
+        if u.any() and stages:
+            following = unlocked[p]
+            price = FREE_STAGE_PRICES[np.minimum(following, stages - 1)]
+            unlocks = u & (following < stages) & (balance >= price)
+            take = np.where(u, np.where(unlocks, price, 0), take)
+            stage[m[unlocks]] = following[unlocks]
+            unlocked[p[unlocks]] += 1
+        else:
+            take = np.where(u, 0, take)
         taken[m] = take
         spent[p] += take
 
@@ -727,6 +789,7 @@ def _settle(
     out["pack"][purchases] = pack[pack >= 0]
     out["game"][purchases] = -1
     out["amount"][purchases.stop :] = -taken[taken > 0]
+    out["stage"] = np.concatenate([np.full(purchases.stop, -1, dtype=np.int64), stage[taken > 0]])
     return _ledger_order(out)
 
 
@@ -795,22 +858,25 @@ class ActionRows:
 
 
 def action_rows(data: DemoData, start: int, stop: int) -> ActionRows:
+    """The activity's actions in [start, stop) as rows, but the unlock attempts: an unlock is stored only with its
+    ledger row, by the token economy."""
     act, pop = data.actions, data.population
-    kind = act.kind[start:stop]
-    user_id = pop.ids[act.player[start:stop]]
+    keep = np.flatnonzero(act.kind[start:stop] != UNLOCK_CONTENT) + start
+    kind = act.kind[keep]
+    user_id = pop.ids[act.player[keep]]
     metadata = np.empty(len(kind), dtype=object)
     for code in np.unique(kind).tolist():
         m = np.flatnonzero(kind == code)
-        cols = [col[start:stop][m].tolist() for col in (act.a, act.b, act.c, act.d)]
+        cols = [col[keep][m].tolist() for col in (act.a, act.b, act.c, act.d)]
         metadata[m] = metadata_json(code, *cols)
     prefix = f"demo-{data.spec.seed}-"
     users = user_id.tolist()
     return ActionRows(
-        event_id=[f"{prefix}{u}-{n}" for u, n in zip(users, act.seq[start:stop].tolist(), strict=True)],
+        event_id=[f"{prefix}{u}-{n}" for u, n in zip(users, act.seq[keep].tolist(), strict=True)],
         user_id=users,
         action_type=[KIND_NAMES[k] for k in kind.tolist()],
         metadata=metadata.tolist(),
-        timestamp=_utc_text(act.ts[start:stop]),
+        timestamp=_utc_text(act.ts[keep]),
     )
 
 
@@ -832,6 +898,8 @@ class TokenRows:
     amount: list[int]
     balance_after: list[int]
     webhook_id: list[str | None]  # Company A earns: their site_rewards row's webhook id
+    content: list[tuple[int, int] | None]  # unlocks: (adult_content id, stage number)
+    reward_id: list[int | None]  # unlocks: their user_rewards row's id
 
     # ``utc_suffix`` is appended to the times (``+00`` for PostgreSQL).
 
@@ -860,6 +928,35 @@ class TokenRows:
             repeat(LEDGER_DETAILS),
         )
 
+    def reward_rows(self, utc_suffix: str = "") -> list[tuple[int, int, str, int, str, int | None]]:
+        """Unlocks' user_rewards rows: (id, user_id, reward_type, reward_value: the content id, awarded_at,
+        trigger_action_id)."""
+        return [
+            (r, u, CONTENT_REWARD_TYPE, c[0], ts + utc_suffix, aid)
+            for r, u, c, ts, aid in zip(
+                self.reward_id, self.user_id, self.content, self.timestamp, self.action_id, strict=True
+            )
+            if r is not None and c is not None
+        ]
+
+    def unlock_rows(self, utc_suffix: str = "") -> list[tuple[int, int, int, int, str, int, int, int]]:
+        """Unlocks' content_unlocks rows: (user_id, content_id, stage, spent_tokens, unlocked_at, ledger_entry_id,
+        action_id, reward_id)."""
+        return [
+            (u, c[0], c[1], -a, ts + utc_suffix, lid, aid, r)
+            for u, c, a, ts, lid, aid, r in zip(
+                self.user_id,
+                self.content,
+                self.amount,
+                self.timestamp,
+                self.ledger_id,
+                self.action_id,
+                self.reward_id,
+                strict=True,
+            )
+            if r is not None and c is not None
+        ]
+
     def site_reward_rows(self, utc_suffix: str = "") -> list[tuple[int, str, int, str, str, int, int]]:
         """Company A's earns: (user_id, reward_type, reward_value, issued_at, webhook_id, action_id, ledger id)."""
         return [
@@ -871,12 +968,18 @@ class TokenRows:
         ]
 
 
-def token_metadata(kind: int, source: int, amount: int, game: int, pack: int, event_id: str) -> dict[str, Any]:
-    """The metadata of one token-moving action, as the design brief lists it for its type."""
+def token_metadata(
+    kind: int, source: int, amount: int, game: int, pack: int, event_id: str, content: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """The metadata of one token-moving action, as the design brief lists it for its type (an unlock's ``content``:
+    its adult_content id and stage number)."""
     if kind == EARN:
         return {"earned_tokens": amount, "source": SOURCES[source]}
     if kind == SPEND:
         return {"spent_tokens": -amount, "game": GAMES[game]}
+    if kind == UNLOCK:
+        assert content is not None
+        return {"content_id": content[0], "stage": content[1], "spent_tokens": -amount}
     return {
         "tokens": amount,
         "amount_paid": int(PACK_PRICES_KRW[pack]),
@@ -885,11 +988,20 @@ def token_metadata(kind: int, source: int, amount: int, game: int, pack: int, ev
     }
 
 
-def token_rows(data: DemoData, idx: Ints, action_ids: Ints, ledger_ids: Ints) -> TokenRows:
+def token_rows(
+    data: DemoData,
+    idx: Ints,
+    action_ids: Ints,
+    ledger_ids: Ints,
+    stages: list[tuple[int, int]] | None = None,
+    reward_ids: list[int] | None = None,
+) -> TokenRows:
     """Rows for the token-moving actions ``idx`` (indexes into ``data.tokens``, ids ``action_ids``) and
     their ledger rows (ids ``ledger_ids``): the key, source and request hash ``wallet_record_history``
-    gives an import of the same action."""
+    gives an import of the same action. Unlocks name ``stages[i]`` ((adult_content id, stage number) of free stage
+    i) and take their reward rows' ids from ``reward_ids``, in order."""
     tok = data.tokens
+    rewards = iter(reward_ids or ())
     users = data.population.ids[tok.player[idx]].tolist()
     kinds = tok.kind[idx].tolist()
     sources = tok.source[idx].tolist()
@@ -911,8 +1023,10 @@ def token_rows(data: DemoData, idx: Ints, action_ids: Ints, ledger_ids: Ints) ->
         amounts,
         tok.balance_after[idx].tolist(),
         [],
+        [],
+        [],
     )
-    for user, seq, kind, source, amount, game, pack, ts in zip(
+    for user, seq, kind, source, amount, game, pack, stage, ts in zip(
         users,
         tok.seq[idx].tolist(),
         kinds,
@@ -920,12 +1034,19 @@ def token_rows(data: DemoData, idx: Ints, action_ids: Ints, ledger_ids: Ints) ->
         amounts,
         tok.game[idx].tolist(),
         tok.pack[idx].tolist(),
+        tok.stage[idx].tolist(),
         timestamps,
         strict=True,
     ):
         event_id = f"{prefix}{user}-t{seq}"
         action_type = TOKEN_ACTION_TYPES[kind]
-        metadata = token_metadata(kind, source, amount, game, pack, event_id)
+        content = None
+        if kind == UNLOCK:
+            assert stages is not None
+            content = stages[stage]
+        rows.content.append(content)
+        rows.reward_id.append(next(rewards) if content is not None else None)
+        metadata = token_metadata(kind, source, amount, game, pack, event_id, content)
         # As an import parses it: an aware UTC datetime, whose isoformat() this is.
         iso = ts.replace(" ", "T") + "+00:00"
         rows.event_id.append(event_id)
@@ -988,7 +1109,7 @@ def demo_store(data: DemoData, *, on_progress: Progress | None = None) -> DemoLo
     return DemoLoadResult(
         players_generated=len(data.population.ids),
         players_stored=players_stored,
-        actions_generated=len(data.actions),
+        actions_generated=data.plain_actions,
         actions_stored=actions_stored,
         actions_by_type=data.counts_by_type(),
         token_actions_generated=len(data.tokens),
@@ -996,6 +1117,8 @@ def demo_store(data: DemoData, *, on_progress: Progress | None = None) -> DemoLo
         token_actions_skipped=len(data.tokens) - economy.token_actions,
         wallets_stored=economy.wallets,
         site_rewards_stored=economy.site_rewards,
+        unlocks_stored=economy.unlocks,
+        stages_stored=economy.stages,
         balances_cached=cached,
     )
 
@@ -1033,6 +1156,46 @@ class _EconomyStored:
     token_actions: int
     wallets: int
     site_rewards: int
+    unlocks: int = 0
+    stages: int = 0
+
+
+def _now_text() -> str:
+    """Now, as the loads take a time: ISO text on PostgreSQL, UTC text on SQLite."""
+    if connection.vendor == "postgresql":
+        return timezone.now().isoformat()
+    return _utc_text(np.array([int(time.time())], dtype=np.int64))[0]
+
+
+def _demo_catalog() -> tuple[list[tuple[int, int]], int]:
+    """The demo catalog in ``adult_content``: its stages whose numbers are free are added (a stage staff made under a
+    number is used as it is). Returns (adult_content id, stage number) of each free stage, in order, and how many
+    stages were added."""
+    have = catalog_stage_ids()
+    missing = [(number, price, level) for number, price, level in DEMO_STAGES if number not in have]
+    if missing:
+        ids = content_ids_reserve(count=len(missing))
+        now = _now_text()
+        catalog_load(
+            rows=[
+                (
+                    cid,
+                    number,
+                    f"Demo stage {number}",
+                    f"Demo content, stage {number} of {len(DEMO_STAGES)}.",
+                    f"https://cdn.example.com/demo/stage-{number}.jpg",
+                    f"https://cdn.example.com/demo/stage-{number}.mp4",
+                    level,
+                    price,
+                    True,
+                    now,
+                    now,
+                )
+                for cid, (number, price, level) in zip(ids, missing, strict=True)
+            ]
+        )
+        have.update({number: cid for cid, (number, _, _) in zip(ids, missing, strict=True)})
+    return [(have[number], number) for number, _, level in DEMO_STAGES if level == 0], len(missing)
 
 
 def _store_economy(data: DemoData, utc: str, on_progress: Progress | None) -> _EconomyStored:
@@ -1041,12 +1204,14 @@ def _store_economy(data: DemoData, utc: str, on_progress: Progress | None) -> _E
     pop, tok = data.population, data.tokens
     if len(pop.ids) == 0:
         return _EconomyStored(0, 0, 0)
+    stages, stages_added = _demo_catalog()
     wallets_lock_exclusive()  # no wallet write in between: the players found fresh stay fresh until commit
     have_wallet = wallet_holders(first_player_id=int(pop.ids[0]), last_player_id=int(pop.ids[-1]))
     fresh = ~np.isin(pop.ids, np.array(sorted(have_wallet), dtype=np.int64))
     selected = np.flatnonzero(fresh[tok.player])  # still by player, then time
     action_ids = np.array(action_ids_reserve(count=len(selected)), dtype=np.int64)
     ledger_ids = np.array(ledger_ids_reserve(count=len(selected)), dtype=np.int64)
+    reward_ids = reward_ids_reserve(count=int(np.count_nonzero(tok.kind[selected] == UNLOCK)))
 
     # Each fresh player's wallet: the balance after their last row, and that row's id.
     balance = np.zeros(len(pop.ids), dtype=np.int64)
@@ -1057,28 +1222,33 @@ def _store_economy(data: DemoData, utc: str, on_progress: Progress | None) -> _E
         last_entry[tok.player[selected[last]]] = ledger_ids[last]
     players = np.flatnonzero(fresh)
 
-    rewards = 0
+    rewards = unlocks = used = 0
     for start, stop in _chunks(len(selected)):
-        rows = token_rows(data, selected[start:stop], action_ids[start:stop], ledger_ids[start:stop])
-        # The actions first, then the ledger rows and site_rewards pointing at them. A clash stops the load.
+        chunk = selected[start:stop]
+        count = int(np.count_nonzero(tok.kind[chunk] == UNLOCK))
+        rows = token_rows(
+            data, chunk, action_ids[start:stop], ledger_ids[start:stop], stages, reward_ids[used : used + count]
+        )
+        used += count
+        # The actions first, then the ledger rows, site_rewards, user_rewards and unlocks pointing at them. A clash
+        # stops the load.
         actions_load_with_ids(rows=rows.action_rows(utc))
         ledger_history_load(rows=rows.ledger_rows(utc))
         rewards += site_rewards_load(rows=rows.site_reward_rows(utc))
+        rewards_load(rows=rows.reward_rows(utc))
+        unlocks += unlocks_load(rows=rows.unlock_rows(utc))
         if on_progress is not None:
             on_progress(stop - start)
     if on_progress is not None:
         on_progress(len(tok) - len(selected))
-    if connection.vendor == "postgresql":
-        now = timezone.now().isoformat()
-    else:
-        now = _utc_text(np.array([int(time.time())], dtype=np.int64))[0]
+    now = _now_text()
     wallets = [
         (p, b, last, now)
         for p, b, last in zip(
             pop.ids[players].tolist(), balance[players].tolist(), last_entry[players].tolist(), strict=True
         )
     ]
-    return _EconomyStored(len(selected), wallets_load(rows=wallets), rewards)
+    return _EconomyStored(len(selected), wallets_load(rows=wallets), rewards, unlocks, stages_added)
 
 
 @contextmanager

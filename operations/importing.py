@@ -1,7 +1,8 @@
 """Bulk import of actions from a file (``manage.py import_actions``): CSV or JSON Lines.
 
-Token-moving types (EARN_/SPEND_/PURCHASE_CYBER_TOKENS) come in as history with their ledger rows,
-in file order; a line that would take a balance below zero stops the import, named by its number.
+Token-moving types (EARN_/SPEND_/PURCHASE_CYBER_TOKENS, UNLOCK_CONTENT) come in as history with their
+ledger rows, in file order (an unlock with its unlock record and reward row, for a stage of the catalog); a line
+that would take a balance below zero, or an unlock that cannot be recorded, stops the import, named by its number.
 
 The file is streamed and taken in chunks. Each chunk is validated by the same rules as
 ``POST /api/actions`` (``parse_batch``) and stored by ``actions_ingest`` in one transaction with
@@ -30,6 +31,8 @@ from django.utils import timezone
 from activity.registry import REGISTRY
 from activity.services import actions_ingest
 from activity.validation import ParsedAction, parse_batch
+from content.errors import ContentHistoryRefused
+from content.services import content_unlock_record_history
 from core.metrics import ACTIONS_REJECTED
 from operations.models import ImportCheckpoint
 from wallet.errors import IdempotencyKeyReused, InsufficientBalance
@@ -251,18 +254,22 @@ def _checkpoint_for(path: Path, restart: bool) -> ImportCheckpoint:
     return checkpoint
 
 
-class BalanceWouldGoNegative(Exception):
+class BalanceWouldGoNegative(Exception):  # or another refusal of one history line
     def __init__(self, line: int, message: str) -> None:
         super().__init__(f"line {line}: {message}")
         self.line = line
 
 
 def _store_token_history(lined: list[tuple[int, ParsedAction]]) -> tuple[int, int]:
-    """Token-moving actions, one ledger row each, in file order (balances are running sums)."""
+    """Token-moving actions, one ledger row each, in file order (balances are running sums). A content unlock goes
+    through content, which records its unlock and reward with the ledger row."""
     stored = duplicates = 0
     for line, a in lined:
         try:
-            result = wallet_record_history(a)
+            record = content_unlock_record_history if a.action_type == "UNLOCK_CONTENT" else wallet_record_history
+            result = record(a)
+        except ContentHistoryRefused as exc:
+            raise BalanceWouldGoNegative(line, f"UNLOCK_CONTENT of player {a.player_id}: {exc.message}") from exc
         except InsufficientBalance as exc:
             raise BalanceWouldGoNegative(
                 line, f"{a.action_type} of player {a.player_id} would take the balance below zero ({exc.message})"

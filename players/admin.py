@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from core.admin import ViewOnlyAdmin
 from players import selectors, services
-from players.models import Player, PlayerHarmMarker, PlayerProtection
+from players.models import Player, PlayerAgeVerification, PlayerHarmMarker, PlayerProtection
 
 PAUSED_REFUSAL = (
     "a cool-off or self-exclusion is in force, which deleting the player would lift (to forget a player, erase their "
@@ -34,6 +34,8 @@ class PlayerAdmin(admin.ModelAdmin):
     date_hierarchy = "signup_at"
     show_full_result_count = False
     actions = ("delete_selected", "erase_personal_data")
+    # The age comes only from an identity provider, through the audited service (docs/decisions/0014): staff see it.
+    readonly_fields = ("birth_date", "age_verified", "age_verified_at", "erased_at")
 
     def has_delete_permission(self, request: HttpRequest, obj: Player | None = None) -> bool:
         if not super().has_delete_permission(request, obj):
@@ -52,6 +54,8 @@ class PlayerAdmin(admin.ModelAdmin):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         if not selectors.players_paused(player_ids=[p.pk for p in objs], now=timezone.now()):
             perms_needed.discard(str(PlayerProtection._meta.verbose_name))
+        # The age-verification audit (view-only) is the player's and goes with them.
+        perms_needed.discard(str(PlayerAgeVerification._meta.verbose_name))
         return deleted, counts, perms_needed, protected
 
     # Every admin deletion ends in one of these two: checked again under lock, so a safeguard the player set since
@@ -128,3 +132,14 @@ class PlayerHarmMarkerAdmin(ViewOnlyAdmin):
     search_fields = ("=user__id",)
     raw_id_fields = ("user",)
     date_hierarchy = "detected_at"
+
+
+@admin.register(PlayerAgeVerification)
+class PlayerAgeVerificationAdmin(ViewOnlyAdmin):
+    """The audit of age verifications: what each identity provider reported, when, and what it replaced."""
+
+    list_display = ("player_id", "provider", "reference", "verified_at", "recorded_at", "recorded_by")
+    list_filter = ("provider",)
+    search_fields = ("=player__id", "=reference")
+    raw_id_fields = ("player",)
+    date_hierarchy = "recorded_at"

@@ -8,7 +8,7 @@ on what figures. Thresholds are ``settings.LIVE_HARM_SIGNALS`` (``LiveThresholds
 - LIVE_LOSS_CHASING: a GAME_PLAY bet placed after at least ``chase_min_losses`` consecutive losing rounds of the
   session, more than and at least ``chase_bet_ratio`` times the first bet of that losing run. Holds until
   ``calm_minutes`` after the last such bet.
-- LIVE_SPEND_VELOCITY: tokens spent (SPEND_CYBER_TOKENS) in the last ``velocity_window_minutes``: at least
+- LIVE_SPEND_VELOCITY: tokens spent (game buy-ins and content unlocks) in the last ``velocity_window_minutes``: at least
   ``velocity_min_tokens`` and at least ``velocity_ratio`` times the player's norm (their median daily spend over the
   days with spend in the last 30, computed nightly); a player without a norm (fewer than 3 such days): at least
   ``velocity_tokens_without_norm``. Ends by itself as the spends leave the window.

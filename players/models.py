@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from players.age import business_today, is_verified_adult
+
 
 def validate_timezone(value: str) -> None:
     try:
@@ -52,12 +54,10 @@ class Player(models.Model):
         return zoneinfo.ZoneInfo(self.timezone)
 
     def is_verified_adult(self, today: dt.date | None = None) -> bool:
-        if not self.age_verified or self.birth_date is None:
-            return False
-        today = today or timezone.localdate(timezone=self.tzinfo)
-        born = self.birth_date
-        years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-        return years >= settings.ADULT_AGE
+        """A verified adult on ``today`` (default: today in the business timezone; ``players.age``)."""
+        return is_verified_adult(
+            age_verified=self.age_verified, birth_date=self.birth_date, today=today or business_today()
+        )
 
 
 class PlayerProtection(models.Model):
@@ -152,3 +152,32 @@ class PlayerHarmMarker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.marker} for player {self.user_id}"
+
+
+class PlayerAgeVerification(models.Model):
+    """The audit of a player's age verification: one row per verification a trusted identity provider reported
+    (``players.services.age_verification_record``), with what it replaced. Append-only; the provider's reference is
+    the idempotency key (a redelivery is one row). Erasure clears the birth dates and keeps the rest of the trail.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="age_verifications")
+    provider = models.CharField(max_length=50, help_text="The identity provider that verified the age.")
+    reference = models.CharField(max_length=100, help_text="The provider's id for this verification.")
+    birth_date = models.DateField(null=True, blank=True, help_text="As verified (cleared by erasure).")
+    verified_at = models.DateTimeField(help_text="When the provider verified it.")
+    recorded_at = models.DateTimeField(help_text="When TokenLoop recorded it.")
+    recorded_by = models.CharField(max_length=100, blank=True, help_text="The service that reported it.")
+    previous_birth_date = models.DateField(null=True, blank=True, help_text="Before (cleared by erasure).")
+    previous_age_verified = models.BooleanField(default=False)
+    previous_age_verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "player_age_verifications"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "reference"], name="player_age_verifications_reference"),
+        ]
+        indexes = [models.Index(fields=["player", "recorded_at"], name="player_age_verif_player")]
+
+    def __str__(self) -> str:
+        return f"age verification {self.provider}:{self.reference} of player {self.player_id}"

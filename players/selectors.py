@@ -121,6 +121,11 @@ def _aware(value: Any) -> dt.datetime | None:
 # --- which players there are ------------------------------------------------------------------------------------
 
 
+def player_get(*, player_id: int) -> Player | None:
+    """The player with their protection loaded (None for an id never seen)."""
+    return Player.objects.select_related("protection").filter(id=player_id).first()
+
+
 def player_exists(*, player_id: int) -> bool:
     return Player.objects.filter(id=player_id).exists()
 

@@ -75,3 +75,39 @@ class ProtectionOutput(serializers.Serializer):
     self_excluded = serializers.BooleanField()
     reality_check_minutes = RealityCheckField()
     pending = PendingChanges(help_text="Looser settings waiting out the delay, with the time they take effect.")
+
+
+class AgeVerificationInput(serializers.Serializer):
+    """A birth date verified by a trusted identity provider (never the player's own claim)."""
+
+    birth_date = serializers.DateField(help_text="The verified birth date, YYYY-MM-DD.")
+    verified_at = serializers.DateTimeField(help_text="When the provider verified it (ISO 8601 with an offset).")
+    provider = serializers.CharField(max_length=50, help_text="The identity provider, e.g. PASS or NICE.")
+    reference = serializers.CharField(
+        max_length=100, help_text="The provider's id for this verification: a redelivery with it is answered once."
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        """The fields' own checks and unknown fields (a self-declared flag, say), all named in one answer."""
+        unknown = (
+            {k: ["Unknown field."] for k in sorted(set(data) - set(self.fields))} if isinstance(data, dict) else {}
+        )
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, dict):
+                exc.detail.update(unknown)
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class AgeVerificationOutput(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    age_verified = serializers.BooleanField()
+    birth_date = serializers.DateField()
+    age_verified_at = serializers.DateTimeField()
+    adult = serializers.BooleanField(help_text="A verified adult today (business timezone).")
+    adult_from = serializers.DateField(help_text="The first day the player is an adult (their 19th birthday).")
+    verification_id = serializers.IntegerField(help_text="The audit row (player_age_verifications).")

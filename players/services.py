@@ -10,18 +10,27 @@ from typing import Any, NamedTuple
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.bulk import bulk_insert
 from core.exceptions import DomainError, InvalidInput, NotFound
 from core.hotstore import hot_store
-from players.models import Player, PlayerHarmMarker, PlayerProtection
+from players.age import adult_from, business_today, is_verified_adult
+from players.models import Player, PlayerAgeVerification, PlayerHarmMarker, PlayerProtection
 
 
 class ProtectionLocked(DomainError):
     """A cool-off or self-exclusion in force cannot be shortened or lifted."""
 
     code = "protection_locked"
+
+
+class VerificationReferenceReused(DomainError):
+    """The provider's reference came before with another birth date or time (as a reused idempotency key: 422)."""
+
+    status_code = 422
+    code = "verification_reference_reused"
 
 
 def player_ensure_many(*, first_seen: Mapping[int, dt.datetime]) -> None:
@@ -194,6 +203,106 @@ def protection_update(
     return p
 
 
+# --- age verification (from a trusted identity provider) --------------------------------------------------------
+
+EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
+VERIFIED_AT_MAX_SKEW = dt.timedelta(minutes=5)  # a provider's clock a little ahead of ours is not an error
+
+
+@dataclass(frozen=True)
+class AgeVerificationResult:
+    """What ``age_verification_record`` recorded (or found: ``replayed``), and what it means today."""
+
+    player_id: int
+    verification: PlayerAgeVerification
+    birth_date: dt.date
+    age_verified_at: dt.datetime
+    adult: bool  # a verified adult today (business timezone)
+    adult_from: dt.date
+    replayed: bool
+
+
+def age_verification_record(
+    *,
+    player_id: int,
+    birth_date: dt.date,
+    verified_at: dt.datetime,
+    provider: str,
+    reference: str,
+    actor: str = "",
+    now: dt.datetime | None = None,
+) -> AgeVerificationResult:
+    """Record a birth date verified by a trusted identity provider (never the player's own claim): the player's
+    ``birth_date``, ``age_verified`` and ``age_verified_at`` are set, and an audit row keeps what was reported, by
+    whom, and what it replaced. The provider's ``reference`` makes it idempotent: the same verification again
+    answers the first (``replayed``); the same reference with another birth date or time is refused
+    (VerificationReferenceReused, 422). Bad input is refused naming each field, and writes nothing. The player is
+    made on first sight. One transaction, the player's row locked (two reports for one player queue)."""
+    now = now or timezone.now()
+    errors: dict[str, list[str]] = {}
+    if birth_date < EARLIEST_BIRTH_DATE:
+        errors["birth_date"] = [f"Must be on or after {EARLIEST_BIRTH_DATE.isoformat()}."]
+    elif birth_date > business_today(now):
+        errors["birth_date"] = ["Must not be in the future."]
+    if verified_at.tzinfo is None:
+        errors["verified_at"] = ["Must include a UTC offset."]
+    elif verified_at > now + VERIFIED_AT_MAX_SKEW:
+        errors["verified_at"] = ["Must not be in the future."]
+    elif verified_at.date() < birth_date:
+        errors["verified_at"] = ["Must not be before the birth date."]
+    for name, value, limit in (("provider", provider, 50), ("reference", reference, 100)):
+        if not value.strip() or len(value) > limit:
+            errors[name] = [f"Must be a non-empty string of at most {limit} characters."]
+    if errors:
+        raise InvalidInput("Invalid input.", fields=errors)
+    with transaction.atomic():
+        player_get_or_create(player_id=player_id)
+        player = Player.objects.select_for_update().get(id=player_id)
+        known = PlayerAgeVerification.objects.filter(provider=provider, reference=reference).first()
+        if known is not None:
+            if (known.player_id, known.birth_date, known.verified_at) != (player_id, birth_date, verified_at):
+                raise VerificationReferenceReused(
+                    "This provider reference was recorded before with another player, birth date or time.",
+                    fields={"reference": ["Already recorded with a different verification."]},
+                )
+            return _age_result(player_id, known, birth_date, verified_at, now, replayed=True)
+        verification = PlayerAgeVerification.objects.create(
+            player_id=player_id,
+            provider=provider,
+            reference=reference,
+            birth_date=birth_date,
+            verified_at=verified_at,
+            recorded_at=now,
+            recorded_by=actor[:100],
+            previous_birth_date=player.birth_date,
+            previous_age_verified=player.age_verified,
+            previous_age_verified_at=player.age_verified_at,
+        )
+        player.birth_date, player.age_verified, player.age_verified_at = birth_date, True, verified_at
+        player.save(update_fields=["birth_date", "age_verified", "age_verified_at"])
+    return _age_result(player_id, verification, birth_date, verified_at, now, replayed=False)
+
+
+def _age_result(
+    player_id: int,
+    verification: PlayerAgeVerification,
+    birth_date: dt.date,
+    verified_at: dt.datetime,
+    now: dt.datetime,
+    *,
+    replayed: bool,
+) -> AgeVerificationResult:
+    return AgeVerificationResult(
+        player_id=player_id,
+        verification=verification,
+        birth_date=birth_date,
+        age_verified_at=verified_at,
+        adult=is_verified_adult(age_verified=True, birth_date=birth_date, today=business_today(now)),
+        adult_from=adult_from(birth_date),
+        replayed=replayed,
+    )
+
+
 # --- harm markers (found nightly by recommendations' batch) -------------------------------------------------------
 
 
@@ -258,11 +367,16 @@ def player_erase(*, player_id: int, now: dt.datetime | None = None) -> PlayerEra
             raise NotFound(f"There is no player {player_id}.")
         erased_at = player.erased_at or now
         personal = (player.birth_date, player.age_verified, player.age_verified_at)
-        if player.erased_at is not None and personal == (None, False, None):
+        dates_left = PlayerAgeVerification.objects.filter(
+            Q(birth_date__isnull=False) | Q(previous_birth_date__isnull=False), player_id=player_id
+        ).exists()
+        if player.erased_at is not None and personal == (None, False, None) and not dates_left:
             return PlayerErasure(player_id=player_id, erased_at=erased_at, changed=False)
         player.birth_date, player.age_verified, player.age_verified_at = None, False, None
         player.erased_at = erased_at
         player.save(update_fields=["birth_date", "age_verified", "age_verified_at", "erased_at"])
+        # The verifications' trail stays (who verified, when), without the birth dates.
+        PlayerAgeVerification.objects.filter(player_id=player_id).update(birth_date=None, previous_birth_date=None)
     return PlayerErasure(player_id=player_id, erased_at=erased_at, changed=True)
 
 

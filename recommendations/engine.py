@@ -25,7 +25,10 @@ Player protection (design brief section 6) then removes what it must, and each r
 - any harm marker (nightly) or live harm signal (``players.live_harm``: the session the player is in): no
   stake-raising proposal (HIGH_STAKE, RISKY_PLAY), and a LIMIT_SUGGESTION leads the list;
 - self-exclusion also removes the proposals that earn tokens (EARN_MORE, CORPORATE_ENGAGE, CORPORATE_MISSION,
-  QUIZ_MISSION).
+  QUIZ_MISSION);
+- the content proposal (CONTENT_STAGE: spec 2.3.3's "Stage 2", the next stage and its price, for a verified adult
+  whose balance holds it or is within ``CONTENT_CLOSE_SHARE`` of it) asks for a spend: every rule above removes it,
+  any harm marker or live signal too, and so does a spend limit that leaves less than its price.
 
 The win streak is an input (spec 2.3.2) that no rule of 2.3.4 uses; it is deliberately not used to raise
 stakes ("you are on a streak, bet more" is the hot-hand fallacy).
@@ -55,6 +58,7 @@ HIGH_STAKE, MID_STAKE, EARN_MORE = "HIGH_STAKE", "MID_STAKE", "EARN_MORE"
 RISKY_PLAY, SAFE_PLAY = "RISKY_PLAY", "SAFE_PLAY"
 CORPORATE_ENGAGE, CORPORATE_MISSION = "CORPORATE_ENGAGE", "CORPORATE_MISSION"
 QUIZ_MISSION, LIMIT_SUGGESTION = "QUIZ_MISSION", "LIMIT_SUGGESTION"
+CONTENT_STAGE = "CONTENT_STAGE"
 PROPOSAL_TYPES = (
     LIMIT_SUGGESTION,
     HIGH_STAKE,
@@ -62,18 +66,22 @@ PROPOSAL_TYPES = (
     EARN_MORE,
     RISKY_PLAY,
     SAFE_PLAY,
+    CONTENT_STAGE,
     CORPORATE_ENGAGE,
     CORPORATE_MISSION,
     QUIZ_MISSION,
 )
-# Message keys besides the proposal types: CORPORATE_ENGAGE for a player who never visited Company A.
+# Message keys besides the proposal types: CORPORATE_ENGAGE for a player who never visited Company A; CONTENT_STAGE
+# for a balance a little short of the next stage's price.
 CORPORATE_ENGAGE_FIRST = "CORPORATE_ENGAGE_FIRST"
+CONTENT_STAGE_SHORT = "CONTENT_STAGE_SHORT"
 
 # Mission actions (the button's target); rewards come from settings.MISSION_REWARDS (recommendations.missions).
 VISIT_CORPORATE_SITE = "VISIT_CORPORATE_SITE"
 COMPLETE_CORPORATE_QUIZ = "COMPLETE_CORPORATE_QUIZ"
 COMPLETE_PROFILE_QUIZ = "COMPLETE_PROFILE_QUIZ"
 SET_SPEND_LIMIT = "SET_SPEND_LIMIT"  # opens the player's protection settings; not a mission, no reward
+OPEN_CONTENT = "OPEN_CONTENT"  # opens the content screen at the stage (``content_id``), where it is unlocked or not
 
 # Protection states (Context.paused); self-exclusion wins when both are in force.
 SELF_EXCLUSION, COOL_OFF = "self_exclusion", "cool_off"
@@ -84,6 +92,9 @@ HIGH_STAKE_MIN_BALANCE = 500  # balance >= 500: HIGH_STAKE
 MID_STAKE_MIN_BALANCE = 200  # balance >= 200: MID_STAKE; below: EARN_MORE
 CORPORATE_ENGAGE_AFTER = dt.timedelta(days=7)  # last visit strictly more than this ago (or never): engage
 CORPORATE_MISSION_BELOW = 500  # tokens from Company A this month strictly below this: mission
+# The next content stage (spec 2.3.3's "Stage 2" proposal) is proposed to a verified adult whose balance holds its
+# price or is short of it by at most this share of the price ("close to it": 20%, e.g. 40 tokens of 200).
+CONTENT_CLOSE_SHARE = 0.2
 
 # Proposals that ask the player to bet (removed during a pause or with a spend limit used up), those that raise the
 # stake (removed by a harm marker or a live harm signal), and those that earn tokens (removed during a
@@ -91,6 +102,9 @@ CORPORATE_MISSION_BELOW = 500  # tokens from Company A this month strictly below
 BET_PROPOSALS = frozenset({HIGH_STAKE, MID_STAKE, RISKY_PLAY, SAFE_PLAY})
 STAKE_RAISING_PROPOSALS = frozenset({HIGH_STAKE, RISKY_PLAY})
 EARN_PROPOSALS = frozenset({EARN_MORE, CORPORATE_ENGAGE, CORPORATE_MISSION, QUIZ_MISSION})
+# Proposals that ask the player to spend tokens (not a bet): removed during a pause, with a spend limit used up or
+# too tight for the price, and by any harm marker or live harm signal.
+SPEND_PROPOSALS = frozenset({CONTENT_STAGE})
 
 _SEGMENT_RULE: dict[str | None, tuple[int, str]] = {
     WHALE: (3, ROULETTE),
@@ -133,12 +147,26 @@ class Context:
     paused: str | None = None  # SELF_EXCLUSION, COOL_OFF or None
     paused_until: dt.datetime | None = None
     spend_limit_reached: bool = False
+    spend_limit_left: int | None = None  # tokens the tightest spend limit still allows today/this week; None: no limit
     harm_markers: frozenset[str] = frozenset()
     live_signals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # players.live_harm: {signal: figures}
     play_hours: tuple[int, ...] = _NO_PLAY_HOURS
     locale: str = "ko"
     timezone: str = "Asia/Seoul"
     population_peak_hour: int = 20
+    verified_adult: bool = False  # a verified birth date, 19 or over today (business calendar; players.age)
+    next_stage: NextStage | None = None  # only for a verified adult
+
+
+@dataclass(frozen=True, slots=True)
+class NextStage:
+    """The first active adult content stage the player has not unlocked (``content``), read for a verified adult."""
+
+    content_id: int
+    stage: int
+    name: str
+    price: int
+    required_segment_level: int
 
 
 Reason = Mapping[str, Any]  # {"rule": name, <input>: value, ...} as design brief section 5 shows it
@@ -158,6 +186,7 @@ class Proposal:
     game: str | None = None
     action: str | None = None
     reward_tokens: int | None = None
+    content_id: int | None = None  # CONTENT_STAGE: the stage to open
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,11 +261,13 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
     # Which protection rule removes which proposal type (first rule wins: pause, spend limit, harm).
     if paused is not None:
         block: Reason = {"rule": paused, "until": ctx.paused_until}
-        blocked: frozenset[str] = BET_PROPOSALS | EARN_PROPOSALS if paused == SELF_EXCLUSION else BET_PROPOSALS
+        blocked: frozenset[str] = BET_PROPOSALS | SPEND_PROPOSALS
+        if paused == SELF_EXCLUSION:
+            blocked |= EARN_PROPOSALS
     elif ctx.spend_limit_reached:
-        block, blocked = {"rule": "spend_limit_reached"}, BET_PROPOSALS
+        block, blocked = {"rule": "spend_limit_reached"}, BET_PROPOSALS | SPEND_PROPOSALS
     elif harm is not None:
-        block, blocked = harm, STAKE_RAISING_PROPOSALS
+        block, blocked = harm, STAKE_RAISING_PROPOSALS | SPEND_PROPOSALS
     else:
         block, blocked = _NOTHING_BLOCKED, frozenset()
     proposals: list[Proposal] = []
@@ -293,6 +324,40 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
                     game=play,
                 )
             )
+
+    # 3b. Spec 2.3.3's "Stage 2 Adult Content" proposal, facts only: the next stage and its price, for a verified
+    # adult whose segment reaches its level and whose balance holds the price or is close to it. Never to anyone else
+    # (nothing about it, not even a suppression).
+    stage = ctx.next_stage if ctx.verified_adult else None
+    if stage is not None and reward_level >= stage.required_segment_level:
+        short = stage.price - balance
+        if short <= stage.price * CONTENT_CLOSE_SHARE:
+            content_reason = {
+                "rule": "content_next_stage",
+                "verified_adult": True,
+                "content_id": stage.content_id,
+                "stage": stage.stage,
+                "price": stage.price,
+                "token_balance": balance,
+                "segment_level": reward_level,
+                "required_segment_level": stage.required_segment_level,
+            }
+            left = ctx.spend_limit_left
+            if CONTENT_STAGE in blocked:
+                suppressed.append(Suppressed(CONTENT_STAGE, block))
+            elif left is not None and stage.price > left:
+                limit_reason = {"rule": "spend_limit_left", "spend_limit_left": left, "price": stage.price}
+                suppressed.append(Suppressed(CONTENT_STAGE, limit_reason))
+            else:
+                facts = {"stage": stage.stage, "stage_name": stage.name, "price": stage.price, "token_balance": balance}
+                text = (
+                    messages[CONTENT_STAGE](**facts)
+                    if short <= 0
+                    else messages[CONTENT_STAGE_SHORT](**facts, tokens_short=short)
+                )
+                proposals.append(
+                    Proposal(CONTENT_STAGE, text, content_reason, action=OPEN_CONTENT, content_id=stage.content_id)
+                )
 
     # 4. Company A.
     visit = ctx.last_corporate_visit_at

@@ -11,10 +11,11 @@ spend limits.
   and bets at least ``loss_chasing_bet_ratio`` times (and more than) the first bet of that losing run is a
   chase; one losing run with chases is one episode. The marker: at least ``loss_chasing_min_episodes``
   episodes in the last ``recent_days`` days. (FAIL_GAME has no bet: it neither extends nor breaks a run.)
-- SPEND_SPIKE: a local day among the last ``recent_days`` whose spend (SPEND_CYBER_TOKENS ``spent_tokens``)
-  is at least ``spend_spike_min_tokens`` and at least ``spend_spike_ratio`` times the median of the player's
-  daily spend over the ``spend_spike_baseline_days`` days before it, counting only days with spend, and only
-  when there are at least ``spend_spike_min_baseline_days`` such days (a player without a norm has no spike).
+- SPEND_SPIKE: a local day among the last ``recent_days`` whose spend (``spent_tokens`` of game buy-ins and
+  content unlocks, ``activity.registry.SPENDING_TYPES``) is at least ``spend_spike_min_tokens`` and at least
+  ``spend_spike_ratio`` times the median of the player's daily spend over the ``spend_spike_baseline_days`` days
+  before it, counting only days with spend, and only when there are at least ``spend_spike_min_baseline_days``
+  such days (a player without a norm has no spike).
 - LATE_NIGHT_SESSIONS: sessions (actions in the app no more than ``session_gap_minutes`` apart; Company A's
   visits and token arrivals are not the player in the app) that spend more than ``late_night_min_minutes``
   inside the night (``late_night_start_hour``..``late_night_end_hour``, local) on at least
@@ -30,7 +31,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from activity.registry import NOT_IN_APP  # the detectors' sessions leave these out (recommendations.selectors too)
+# NOT_IN_APP: the detectors' sessions leave these out (recommendations.selectors too)
+from activity.registry import NOT_IN_APP, SPENDING_TYPES
 from core.thresholds import thresholds_from_settings
 from core.timezones import night_window
 
@@ -139,7 +141,7 @@ def _loss_chasing(
 def _daily_spend(events: Iterable[HarmEvent], tz: dt.tzinfo) -> dict[dt.date, int]:
     daily: dict[dt.date, int] = defaultdict(int)
     for e in events:
-        if e.action_type == "SPEND_CYBER_TOKENS":
+        if e.action_type in SPENDING_TYPES:
             spent = e.metadata.get("spent_tokens")
             if type(spent) is int and spent > 0:
                 daily[e.at.astimezone(tz).date()] += spent

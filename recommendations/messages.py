@@ -11,6 +11,9 @@ claims odds. The spec's own texts are kept except where they broke that rule (do
   that does not claim a visit); "100토큰" is the configured reward;
 - CORPORATE_MISSION: the spec's ``{corporate_token_count}`` was never filled in (not an f-string); it is
   now the player's real count, and "200토큰" the configured reward.
+- CONTENT_STAGE: the spec's "룰렛 한 판 더 돌리면 Stage 2 Adult Content 언락" ties an unlock to one more spin (a
+  near-miss nudge, declined by docs/decisions/0012); it states the stage, its price and the balance instead (and
+  the tokens short), for verified adults only.
 An override may use only its message's placeholders (the engine passes exactly these) and no odds wording; an
 override that cannot be used (written around the check) gives way to the default text.
 """
@@ -18,6 +21,8 @@ override that cannot be used (written around the check) gives way to the default
 from __future__ import annotations
 
 from recommendations.engine import (
+    CONTENT_STAGE,
+    CONTENT_STAGE_SHORT,
     CORPORATE_ENGAGE,
     CORPORATE_ENGAGE_FIRST,
     CORPORATE_MISSION,
@@ -90,4 +95,19 @@ message_declare(
     LIMIT_SUGGESTION,
     ko="최근 플레이 패턴을 점검해보세요. 일일·주간 토큰 사용 한도와 쿨오프를 언제든 설정할 수 있어요",
     en="Take a look at your recent play. You can set daily and weekly token spending limits or a cool-off at any time",
+)
+message_declare(
+    CONTENT_STAGE,
+    ko="{stage}단계 콘텐츠 '{stage_name}'은(는) {price}토큰으로 언락할 수 있어요. "
+    "현재 잔고는 {token_balance}토큰이에요",
+    en="Stage {stage}, '{stage_name}', unlocks for {price} tokens. Your balance is {token_balance} tokens",
+    placeholders={"stage": int, "stage_name": str, "price": int, "token_balance": int},
+)
+message_declare(
+    CONTENT_STAGE_SHORT,
+    ko="{stage}단계 콘텐츠 '{stage_name}'의 언락 가격은 {price}토큰이에요. 현재 잔고는 {token_balance}토큰으로 "
+    "{tokens_short}토큰이 부족해요",
+    en="Stage {stage}, '{stage_name}', unlocks for {price} tokens. Your balance is {token_balance} tokens, "
+    "{tokens_short} short",
+    placeholders={"stage": int, "stage_name": str, "price": int, "token_balance": int, "tokens_short": int},
 )

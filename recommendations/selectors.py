@@ -14,8 +14,9 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from activity.selectors import actions_by_local_hour, actions_stream
 from core.timezones import zone
+from players.age import business_today, is_verified_adult
 from players.selectors import live_read, protection_columns, protection_from_row
-from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context
+from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context, NextStage
 from recommendations.harm import NOT_IN_APP, HarmEvent, HarmThresholds
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,11 @@ class ContextRow(NamedTuple):
     spent: Any  # (today, this week): PostgreSQL's array or SQLite's JSON text; None without a spend limit
     harm_markers: str | None  # comma-separated
     peak_hour: int | None
+    age_verified: Any  # PostgreSQL's bool, SQLite's 0/1; None without a players row
+    birth_date: Any  # a date (PostgreSQL) or its text (SQLite)
+    next_stage: (
+        Any  # [id, stage, name, price, level] of the first active stage not unlocked, JSON; None unless verified
+    )
 
 
 _PROTECTION_COLUMNS = protection_columns("pp")
@@ -93,12 +99,13 @@ class _Dialect(NamedTuple):
     spent_this_week: str
     pair: tuple[str, str]
     string_agg: str
+    json_array: str
 
 
 def _context_sql(dialect: _Dialect) -> str:
     """The statement; spend today and this week come from one scan of the week's SPEND ledger rows (the local day
     starts inside the local week), the day's share by a FILTER, as a pair: ``pair`` opens and closes it."""
-    visit_as_text, spent_today, spent_this_week, pair, string_agg = dialect
+    visit_as_text, spent_today, spent_this_week, pair, string_agg, json_array = dialect
     return f"""
 SELECT p.locale, p.timezone, w.balance, s.rfm_group, s.risk_profile, ph.hours,
   (SELECT {visit_as_text} FROM site_visits v WHERE v.user_id = p.id ORDER BY v.visit_timestamp DESC LIMIT 1),
@@ -109,6 +116,12 @@ SELECT p.locale, p.timezone, w.balance, s.rfm_group, s.risk_profile, ph.hours,
   ) END,
   (SELECT {string_agg}(m.marker, ',') FROM player_harm_markers m WHERE m.user_id = p.id),
   (SELECT pop.peak_hour FROM play_hours_population pop WHERE pop.id = 1),
+  p.age_verified, p.birth_date,
+  CASE WHEN p.age_verified THEN (
+    SELECT {json_array}(c.id, c.stage, c.name, c.token_price, c.required_segment_level) FROM adult_content c
+    WHERE c.is_active AND NOT EXISTS (SELECT 1 FROM content_unlocks u WHERE u.user_id = p.id AND u.content_id = c.id)
+    ORDER BY c.stage LIMIT 1
+  ) END,
   {_PROTECTION_COLUMNS}
 FROM (SELECT 1 AS one) AS one
 LEFT JOIN players p ON p.id = %s
@@ -128,6 +141,7 @@ _POSTGRESQL_DIALECT = _Dialect(
     "p.timezone)",
     pair=("ARRAY[", "]::bigint[]"),
     string_agg="string_agg",
+    json_array="json_build_array",
 )
 _CONTEXT_SQL_POSTGRESQL = _context_sql(_POSTGRESQL_DIALECT)
 
@@ -144,6 +158,7 @@ _SQLITE_DIALECT = _Dialect(
     ">= django_datetime_trunc('week', %s, p.timezone, 'UTC')",
     pair=("json_array(", ")"),
     string_agg="group_concat",
+    json_array="json_array",
 )
 _CONTEXT_SQL_SQLITE = _context_sql(_SQLITE_DIALECT)
 
@@ -208,8 +223,9 @@ def _context_statement(conn: Any, now: dt.datetime, month_start: dt.datetime, pl
 def recommendation_context(*, player_id: int, now: dt.datetime) -> Context:
     """Everything ``recommendations.engine.recommend`` needs for ``player_id`` at ``now``: one SQL statement
     (player, protection, balance, segment, play hours, last Company A visit, Company A tokens this month, spend
-    today and this week, harm markers, population peak hour) and one hot-store round trip (the win streak and the
-    live harm signals).
+    today and this week, harm markers, population peak hour, the age verification and, for a verified player, the
+    first active content stage they have not unlocked) and one hot-store round trip (the win streak and the live
+    harm signals).
 
     A player without a players row gets a new player's context (no segment, balance 0, never visited, the
     business timezone, Korean). Without a ``user_segments`` row the segment and risk profile are None, which the
@@ -244,6 +260,7 @@ def _context_from_row(
     paused: str | None = None
     paused_until: dt.datetime | None = None
     limit_reached = False
+    limit_left: int | None = None
     protection = protection_from_row(row[_N_CONTEXT_COLUMNS:])
     if protection is not None:
         protection.apply_due(now)  # a pending raise whose time has come counts, as in the wallet (not saved)
@@ -254,7 +271,12 @@ def _context_from_row(
         daily, weekly = protection.daily_spend_limit, protection.weekly_spend_limit
         spent_today, spent_week = _spent_pair(r.spent)
         limit_reached = (daily is not None and spent_today >= daily) or (weekly is not None and spent_week >= weekly)
+        lefts = [limit - spent for limit, spent in ((daily, spent_today), (weekly, spent_week)) if limit is not None]
+        limit_left = max(min(lefts), 0) if lefts else None
     risk = r.risk_profile or None
+    adult = is_verified_adult(
+        age_verified=bool(r.age_verified), birth_date=_date(r.birth_date), today=business_today(now)
+    )
     return Context(
         now=now,
         segment=r.rfm_group or None,
@@ -267,13 +289,33 @@ def _context_from_row(
         paused=paused,
         paused_until=paused_until,
         spend_limit_reached=limit_reached,
+        spend_limit_left=limit_left,
         harm_markers=frozenset(r.harm_markers.split(",")) if r.harm_markers else frozenset(),
         live_signals=live_signals,
         play_hours=_play_hours(r.play_hours),
         locale=r.locale,
         timezone=r.timezone,
         population_peak_hour=peak,
+        verified_adult=adult,
+        next_stage=_next_stage(r.next_stage) if adult else None,
     )
+
+
+def _date(value: Any) -> dt.date | None:
+    """A date from the statement: PostgreSQL's date, or SQLite's text."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+def _next_stage(value: Any) -> NextStage | None:
+    """The next stage from the statement's JSON array (PostgreSQL's driver parses it; SQLite gives its text)."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)):
+        value = orjson.loads(value)
+    content_id, stage, name, price, level = value
+    return NextStage(int(content_id), int(stage), str(name), int(price), int(level))
 
 
 # --- the play-hour rollup's reads ------------------------------------------------------------------------------

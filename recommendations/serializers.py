@@ -20,7 +20,9 @@ _REASON_HELP = (
     'inputs, e.g. `{"rule": "token_balance", "token_balance": 250}`, `{"rule": "risk_profile", '
     '"risk_profile": "Low-Risk"}`, `{"rule": "corporate_tokens_month", "corporate_tokens_month": 150, '
     '"days_since_visit": 2}`, `{"rule": "harm_markers", "harm_markers": ["LOSS_CHASING"]}`, '
-    '`{"rule": "self_exclusion", "until": "..."}`.'
+    '`{"rule": "self_exclusion", "until": "..."}`, `{"rule": "content_next_stage", "verified_adult": true, '
+    '"content_id": 7, "stage": 2, "price": 300, "token_balance": 320, "segment_level": 1, '
+    '"required_segment_level": 0}`.'
 )
 
 
@@ -44,10 +46,14 @@ class ProposalOutput(serializers.Serializer):
     game = serializers.CharField(required=False, help_text="Play proposals only: the game to open.")
     action = serializers.CharField(
         required=False,
-        help_text="Missions and the limit suggestion only: the button's target, e.g. VISIT_CORPORATE_SITE.",
+        help_text="Missions, the limit suggestion and the content proposal only: the button's target, e.g. "
+        "VISIT_CORPORATE_SITE, SET_SPEND_LIMIT, OPEN_CONTENT.",
     )
     reward_tokens = serializers.IntegerField(
         required=False, help_text="Missions only: the tokens the mission pays (settings.MISSION_REWARDS)."
+    )
+    content_id = serializers.IntegerField(
+        required=False, help_text="CONTENT_STAGE only (verified adults): the stage to open, GET /api/me/content."
     )
     reason = ReasonField()
 
@@ -101,6 +107,8 @@ def recommendation_data(served: Served) -> dict[str, Any]:
             item["action"] = p.action
         if p.reward_tokens is not None:
             item["reward_tokens"] = p.reward_tokens
+        if p.content_id is not None:
+            item["content_id"] = p.content_id
         item["reason"] = p.reason
         proposals.append(item)
     window = rec.usage_window

@@ -51,7 +51,9 @@ class UserSegment(models.Model):
     as_of = models.DateField(null=True, blank=True, help_text="Business date the inputs were computed for.")
     recency_days = models.IntegerField(null=True, blank=True)
     frequency = models.IntegerField(default=0, help_text="Actions in [as_of - 30 days, as_of).")
-    monetary = models.BigIntegerField(default=0, help_text="SPEND_CYBER_TOKENS spent_tokens in the window.")
+    monetary = models.BigIntegerField(
+        default=0, help_text="Tokens spent in the window (spent_tokens of SPEND_CYBER_TOKENS and UNLOCK_CONTENT)."
+    )
     corporate_tokens_30d = models.BigIntegerField(default=0, help_text="Tokens earned from Company A in the window.")
     corporate_visits_30d = models.IntegerField(default=0, help_text="Company A visits in the window.")
     balance = models.BigIntegerField(default=0, help_text="Wallet balance when the batch ran.")
@@ -106,6 +108,9 @@ class SegmentRun(models.Model):
     pay_rewards = models.BooleanField(default=True, help_text="False for a backfill: rises are recorded, not paid.")
     rules = models.JSONField(default=list, help_text="The rules this run used, in evaluation order.")
     rules_version = models.BigIntegerField(default=0, help_text="The last rule change this run saw.")
+    figures_version = models.PositiveSmallIntegerField(
+        default=1, help_text="What R, F and M meant for this run (segments.rfm_sql.FIGURES_VERSION)."
+    )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     players = models.BigIntegerField(default=0, help_text="Players covered (every players row).")

@@ -21,9 +21,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from activity.registry import SPENDING_TYPES
 from segments.models import GROUP_RANK, Group
 
 WINDOW_DAYS = 30
+
+# What the figures mean, recorded on each run: an incremental run may start only from a run whose figures meant the
+# same (a change would be added to totals counted another way). 1: M counted SPEND_CYBER_TOKENS only; 2: M counts
+# every spend, content unlocks too (``SPENDING_TYPES``; issue 15).
+FIGURES_VERSION = 2
+_SPENDING = "(" + ", ".join(f"'{t}'" for t in SPENDING_TYPES) + ")"  # code constants, not input
 
 # The columns of the scratch table that user_segments and the history take over, in this order.
 COMPUTED = (
@@ -149,9 +156,10 @@ def window(as_of: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _sums(vendor: str, *, weight: str = "", prefix: str = "") -> str:
-    """The window's per-player figures as aggregate expressions: F (count), the last action, M, the Company A
-    tokens and visits. ``weight``: an expression (+1, 0 or -1 per row) that each figure is multiplied by (the
-    incremental change); the last action is taken over the rows of weight 0 or more."""
+    """The window's per-player figures as aggregate expressions: F (count), the last action, M (the ``spent_tokens``
+    of every spend: game buy-ins and content unlocks), the Company A tokens and visits. ``weight``: an expression
+    (+1, 0 or -1 per row) that each figure is multiplied by (the incremental change); the last action is taken over
+    the rows of weight 0 or more."""
     col = f"{prefix}action_timestamp"
     typ, meta = f"{prefix}action_type", f"{prefix}metadata"
     w = f"{weight} * " if weight else ""
@@ -161,7 +169,7 @@ def _sums(vendor: str, *, weight: str = "", prefix: str = "") -> str:
         return (
             f"{f'sum({weight})' if weight else 'count(*)'} AS f, "
             f"max({col}){f' FILTER (WHERE {weight} >= 0)' if weight else ''} AS last_ts, "
-            f"sum({w}{spent}) FILTER (WHERE {typ} = 'SPEND_CYBER_TOKENS') AS m, "
+            f"sum({w}{spent}) FILTER (WHERE {typ} IN {_SPENDING}) AS m, "
             f"sum({w}{earned}) FILTER (WHERE {corporate}) AS ct, "
             f"{f'sum({weight})' if weight else 'count(*)'} FILTER (WHERE {typ} = 'CORPORATE_VISIT') AS cv"
         )
@@ -171,7 +179,7 @@ def _sums(vendor: str, *, weight: str = "", prefix: str = "") -> str:
     return (
         f"{f'sum({weight})' if weight else 'count(*)'} AS f, "
         f"max({f'CASE WHEN {weight} >= 0 THEN {col} END' if weight else col}) AS last_ts, "
-        f"sum(CASE WHEN {typ} = 'SPEND_CYBER_TOKENS' THEN {w}{spent} END) AS m, "
+        f"sum(CASE WHEN {typ} IN {_SPENDING} THEN {w}{spent} END) AS m, "
         f"sum(CASE WHEN {corporate} THEN {w}{earned} END) AS ct, "
         f"sum(CASE WHEN {typ} = 'CORPORATE_VISIT' THEN {one} ELSE 0 END) AS cv"
     )

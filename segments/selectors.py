@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from django.db.models import Count
 
-from segments.models import Group, SegmentHistory, SegmentRun, UserSegment
+from segments.models import GROUP_RANK, Group, SegmentHistory, SegmentRun, UserSegment
+
+# A group's level (spec 2.3.4's base reward level): Low 0, Medium 1, High Engaged 2, Whale 3. A player without a
+# segment row is Low.
+SEGMENT_LEVELS: dict[str, int] = {str(group): rank for group, rank in GROUP_RANK.items()}
+
+
+def segment_level(rfm_group: str | None) -> int:
+    """The level of ``rfm_group`` (0 for none or an unknown name)."""
+    return SEGMENT_LEVELS.get(rfm_group or "", 0)
+
+
+def segment_level_of(*, player_id: int) -> int:
+    """The player's segment level now (0 without a segment row)."""
+    return segment_level(UserSegment.objects.filter(user_id=player_id).values_list("rfm_group", flat=True).first())
 
 
 def segment_distribution() -> dict[str, int]:

@@ -224,6 +224,7 @@ def segment_run_start(
                 trigger=trigger,
                 rules=rules,
                 rules_version=version,
+                figures_version=rfm_sql.FIGURES_VERSION,
                 business_timezone=settings.BUSINESS_TIMEZONE,
             )
     except IntegrityError as exc:
@@ -253,8 +254,9 @@ def _incremental_base(run: SegmentRun) -> tuple[SegmentRun | None, str]:
     """The run an incremental run as of ``run.as_of`` can start from, with the reason; or None and why not.
 
     It is the last run before this one, done, as of a date at most 30 days earlier (or the same date), in the same
-    business time zone, with a watermark; and user_segments still holds the rows it left (none removed since) and
-    few others (placeholders made since, rows of other dates)."""
+    business time zone, with a watermark, its figures defined as now (``rfm_sql.FIGURES_VERSION``); and user_segments
+    still holds the rows it left (none removed since) and few others (placeholders made since, rows of other
+    dates)."""
     if not settings.SEGMENTS_INCREMENTAL:
         return None, "incremental runs are switched off (SEGMENTS_INCREMENTAL)"
     base = SegmentRun.objects.filter(id__lt=run.id).order_by("-id").first()
@@ -264,6 +266,11 @@ def _incremental_base(run: SegmentRun) -> tuple[SegmentRun | None, str]:
         return None, f"the last run ({base.id}) ended {base.status}"
     if base.watermark is None or base.rows_as_of is None:
         return None, f"the last run ({base.id}) recorded no watermark"
+    if base.figures_version != run.figures_version:
+        return None, (
+            f"the figures' definition changed since the last run ({base.id}): version {base.figures_version} to "
+            f"{run.figures_version}"
+        )
     if base.business_timezone != run.business_timezone:
         return None, f"the business time zone changed ({base.business_timezone} to {run.business_timezone})"
     if base.as_of > run.as_of:

@@ -74,6 +74,9 @@ def test_protection_is_documented_with_the_player_jwt_scheme(schema):
         ("/api/me/notifications", "get", [{"PlayerJWT": []}]),
         ("/api/corporate/webhook", "post", []),
         ("/api/users/{user_id}/segment", "get", [{"ApiKey": []}, {"cookieAuth": []}]),
+        ("/api/users/{user_id}/age-verification", "post", [{"ApiKey": []}]),
+        ("/api/me/content", "get", [{"PlayerJWT": []}]),
+        ("/api/me/content/{content_id}/unlock", "post", [{"PlayerJWT": []}]),
     ],
 )
 def test_every_endpoint_is_documented_with_its_callers_scheme(schema, path, method, security):

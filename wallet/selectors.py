@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Sum
 
 from wallet.balance_cache import balance_cache_get, balance_cache_set_quietly
 from wallet.models import LedgerEntry, Wallet
+
+if TYPE_CHECKING:
+    from players.models import PlayerProtection
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,11 @@ def wallet_balance(*, player_id: int) -> BalanceRead:
     return BalanceRead(balance, from_cache=False)
 
 
+def ledger_entry_by_key(*, idempotency_key: str) -> LedgerEntry | None:
+    """The ledger row written under ``idempotency_key`` (with its namespace), if any."""
+    return LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+
+
 def ledger_recent(*, player_id: int, limit: int = 20) -> list[LedgerEntry]:
     return list(LedgerEntry.objects.filter(player_id=player_id).order_by("-id")[:limit])
 
@@ -42,3 +54,55 @@ def wallet_holders(*, first_player_id: int, last_player_id: int) -> set[int]:
     wallets = Wallet.objects.filter(**between).values_list("player_id", flat=True)
     ledger = LedgerEntry.objects.filter(**between).values_list("player_id", flat=True)
     return set(wallets.union(ledger))
+
+
+# --- spend limits (design brief section 6): what a player has spent against each limit they set -------------------
+
+
+def local_midnight(now: dt.datetime, tz: dt.tzinfo, days_back: int = 0) -> dt.datetime:
+    """00:00 on ``now``'s date on the clock of ``tz``, ``days_back`` days before."""
+    local = now.astimezone(tz).date() - dt.timedelta(days=days_back)
+    return dt.datetime.combine(local, dt.time.min, tzinfo=tz)
+
+
+def spent_since(*, player_id: int, since: dt.datetime) -> int:
+    """Tokens the player spent (SPEND ledger rows: buy-ins and content unlocks) since ``since``."""
+    total = LedgerEntry.objects.filter(
+        player_id=player_id, kind=LedgerEntry.Kind.SPEND, created_at__gte=since
+    ).aggregate(s=Sum("amount"))["s"]
+    return -(total or 0)
+
+
+@dataclass(frozen=True)
+class SpendLimitState:
+    field: str  # daily_spend_limit or weekly_spend_limit
+    limit: int
+    spent: int
+
+    @property
+    def label(self) -> str:
+        return "daily" if self.field == "daily_spend_limit" else "weekly"
+
+    @property
+    def left(self) -> int:
+        return max(self.limit - self.spent, 0)
+
+
+def spend_limit_states(
+    *, player_id: int, protection: PlayerProtection, tz: dt.tzinfo, now: dt.datetime
+) -> list[SpendLimitState]:
+    """Each limit the player set (``protection`` with its due changes applied), with what they spent against it: the
+    day and the week (from Monday) on their own clock. One query per limit set."""
+    bounds = (
+        ("daily_spend_limit", protection.daily_spend_limit, local_midnight(now, tz)),
+        (
+            "weekly_spend_limit",
+            protection.weekly_spend_limit,
+            local_midnight(now, tz, days_back=now.astimezone(tz).weekday()),
+        ),
+    )
+    return [
+        SpendLimitState(name, limit, spent_since(player_id=player_id, since=since))
+        for name, limit, since in bounds
+        if limit is not None
+    ]

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from activity.services import (
@@ -39,6 +38,7 @@ from wallet.errors import (
     SpendLimitReached,
 )
 from wallet.models import LedgerEntry, Wallet
+from wallet.selectors import spend_limit_states
 
 if TYPE_CHECKING:
     from players.models import Player, PlayerProtection
@@ -304,18 +304,6 @@ def _write_pg(entry: LedgerEntry, action: ParsedAction | None) -> bool:
     return True
 
 
-def _local_midnight(now: dt.datetime, tz: Any, days_back: int = 0) -> dt.datetime:
-    local = now.astimezone(tz).date() - dt.timedelta(days=days_back)
-    return dt.datetime.combine(local, dt.time.min, tzinfo=tz)
-
-
-def _spent_since(player_id: int, since: dt.datetime) -> int:
-    total = LedgerEntry.objects.filter(player_id=player_id, kind=Kind.SPEND, created_at__gte=since).aggregate(
-        s=Sum("amount")
-    )["s"]
-    return -(total or 0)
-
-
 def _refuse_while_paused(protection: PlayerProtection, now: dt.datetime, what: str) -> None:
     """Self-exclusion, then cool-off: no ``what`` (spending, purchases) while either is in force."""
     if protection.is_self_excluded(now):
@@ -328,8 +316,9 @@ def _refuse_while_paused(protection: PlayerProtection, now: dt.datetime, what: s
         )
 
 
-def protection_check_spend(player_id: int, amount: int) -> Check:
-    """The rule check for a spend: self-exclusion, cool-off, then daily and weekly limits."""
+def protection_check_spend(player_id: int, amount: int, *, field: str = "amount") -> Check:
+    """The rule check for a spend: self-exclusion, cool-off, then daily and weekly limits. A refusal by a limit names
+    ``field`` (the request's field that holds the amount)."""
 
     def check(wallet: Wallet, now: dt.datetime) -> None:
         protection = protection_of(wallet.player)
@@ -337,25 +326,13 @@ def protection_check_spend(player_id: int, amount: int) -> Check:
             return
         protection.apply_due(now)
         _refuse_while_paused(protection, now, "spending")
-        tz = wallet.player.tzinfo
-        limits = (
-            ("daily_spend_limit", protection.daily_spend_limit, _local_midnight(now, tz)),
-            (
-                "weekly_spend_limit",
-                protection.weekly_spend_limit,
-                _local_midnight(now, tz, days_back=now.astimezone(tz).weekday()),
-            ),
-        )
-        for name, limit, since in limits:
-            if limit is None:
-                continue
-            spent = _spent_since(player_id, since)
-            if spent + amount > limit:
-                label = "daily" if name == "daily_spend_limit" else "weekly"
+        for state in spend_limit_states(player_id=player_id, protection=protection, tz=wallet.player.tzinfo, now=now):
+            if state.spent + amount > state.limit:
+                label, limit, spent, left = state.label, state.limit, state.spent, state.left
                 raise SpendLimitReached(
                     f"This spend of {amount} would pass the player's {label} limit of {limit} tokens "
-                    f"({spent} spent so far, {max(limit - spent, 0)} left).",
-                    fields={"amount": [f"{label.capitalize()} limit {limit}, {max(limit - spent, 0)} left."]},
+                    f"({spent} spent so far, {left} left).",
+                    fields={field: [f"{label.capitalize()} limit {limit}, {left} left."]},
                 )
 
     return check
@@ -510,14 +487,16 @@ _HISTORY_KINDS = {
     "EARN_CYBER_TOKENS": (Kind.EARN, "earned_tokens", 1),
     "SPEND_CYBER_TOKENS": (Kind.SPEND, "spent_tokens", -1),
     "PURCHASE_CYBER_TOKENS": (Kind.PURCHASE, "tokens", 1),
+    "UNLOCK_CONTENT": (Kind.SPEND, "spent_tokens", -1),  # recorded through content (its unlock row comes along)
 }
 
 
-def wallet_record_history(action: ParsedAction) -> LedgerResult:
+def wallet_record_history(action: ParsedAction, *, on_recorded: OnRecorded | None = None) -> LedgerResult:
     """A token-moving action from an import of history, with its ledger row, at its own time.
 
     Idempotent by the action's event_id (a re-import replays). Player protection does not apply to
-    the past; a balance still never goes below zero (InsufficientBalance).
+    the past; a balance still never goes below zero (InsufficientBalance). ``on_recorded`` as in ``ledger_post``
+    (a content unlock's own rows).
     """
     kind, amount_key, sign = _HISTORY_KINDS[action.action_type]
     metadata = action.metadata
@@ -546,7 +525,8 @@ def wallet_record_history(action: ParsedAction) -> LedgerResult:
             event_id=action.event_id,
             actor="import",
             details={"imported": True},
-        )
+        ),
+        on_recorded=on_recorded,
     )
 
 

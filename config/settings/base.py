@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "notifications",
     "corporate",
     "segments",
+    "content",
     "recommendations",
     "operations",
 ]

@@ -89,6 +89,7 @@ BAD_VALUES: list[tuple[str, str, Any]] = [
     ("UNLOCK_CONTENT", "stage", 101),
     ("UNLOCK_CONTENT", "stage", True),
     ("UNLOCK_CONTENT", "spent_tokens", -1),
+    ("UNLOCK_CONTENT", "spent_tokens", 0),  # an unlock is a spend: a ledger row of at least one token
     ("UNLOCK_CONTENT", "spent_tokens", "500"),
     ("BUY_ITEM", "item_id", False),
     ("BUY_ITEM", "price", -1),
@@ -125,6 +126,7 @@ TOKEN_MOVING_ENDPOINTS = {
     "EARN_CYBER_TOKENS": "POST /api/corporate/webhook",
     "SPEND_CYBER_TOKENS": "POST /api/wallet/spend",
     "PURCHASE_CYBER_TOKENS": "POST /api/wallet/purchase",
+    "UNLOCK_CONTENT": "POST /api/me/content/{id}/unlock",
 }
 LIVE_TYPES = sorted(n for n in VALID_METADATA if n not in TOKEN_MOVING_ENDPOINTS)
 REQUIRED_KEYS = [(name, key) for name in sorted(VALID_METADATA) for key in VALID_METADATA[name]]

@@ -16,6 +16,7 @@ from django.db import connection
 from activity.models import UserAction
 from activity.registry import REGISTRY
 from activity.validation import ParsedAction, parse_action
+from content.models import AdultContent, ContentUnlock
 from core.hotstore import hot_store, key_last_action_ts
 from corporate.models import SiteReward
 from operations.demo import DemoSpec, demo_generate
@@ -55,7 +56,8 @@ def player_rows() -> list[tuple[Any, ...]]:
 
 
 def economy_rows() -> tuple[list[tuple[Any, ...]], ...]:
-    """Ledger, wallets and site_rewards, with row ids replaced by what they point at (event ids, order)."""
+    """Ledger, wallets, site_rewards and content unlocks with their rewards, with row ids replaced by what they point
+    at (event ids, order)."""
     ledger = list(
         LedgerEntry.objects.order_by("player_id", "id").values_list(
             "player_id",
@@ -76,11 +78,32 @@ def economy_rows() -> tuple[list[tuple[Any, ...]], ...]:
             "webhook_id", "user_id", "reward_type", "reward_value", "issued_at", "action__event_id"
         )
     )
-    return ledger, wallets, rewards
+    unlocks = list(
+        ContentUnlock.objects.order_by("action__event_id").values_list(
+            "action__event_id",
+            "user_id",
+            "content__stage",
+            "stage",
+            "spent_tokens",
+            "unlocked_at",
+            "ledger_entry__idempotency_key",
+            "reward__reward_type",
+            "reward__reward_value",
+        )
+    )
+    return ledger, wallets, rewards, unlocks
 
 
 def empty_database(
-    tables: tuple[str, ...] = ("site_rewards", "token_ledger", "wallets", "user_actions", "players"),
+    tables: tuple[str, ...] = (
+        "content_unlocks",
+        "user_rewards",
+        "site_rewards",
+        "token_ledger",
+        "wallets",
+        "user_actions",
+        "players",
+    ),
 ) -> None:
     """Remove what the generator wrote (or those of its tables). Ledger rows cannot be deleted through the ORM,
     nor by SQL without the purge marker on SQLite or at all on PostgreSQL (triggers): TRUNCATE is the way there."""
@@ -177,7 +200,8 @@ def test_another_seed_on_the_same_players_leaves_their_wallets_alone():
     generate(seed=6)
     # then their ledgers and wallets are untouched (a second history would break the running balances)
     assert economy_rows() == economy
-    assert not UserAction.objects.filter(event_id__startswith="demo-6-", action_type__endswith="CYBER_TOKENS").exists()
+    moving = [name for name, kind in REGISTRY.items() if kind.moves_tokens]
+    assert not UserAction.objects.filter(event_id__startswith="demo-6-", action_type__in=moving).exists()
     assert "wallet drift 0" in reconcile()
 
 
@@ -350,7 +374,8 @@ def test_every_token_moving_action_has_exactly_one_matching_ledger_row():
     # given a generated data set
     generate(players=300, days=30)
     entries = {e.action_id: e for e in LedgerEntry.objects.all()}
-    actions = list(UserAction.objects.filter(action_type__endswith="_CYBER_TOKENS"))
+    moving = [name for name, kind in REGISTRY.items() if kind.moves_tokens]
+    actions = list(UserAction.objects.filter(action_type__in=moving))
     # then each token-moving action has its own ledger row, and no ledger row is without one
     assert len(actions) == LedgerEntry.objects.count() == len(entries)
     assert {a.id for a in actions} == set(entries)
@@ -364,7 +389,7 @@ def test_every_token_moving_action_has_exactly_one_matching_ledger_row():
                 sources[a.metadata["source"]],
                 a.metadata["earned_tokens"],
             )
-        elif a.action_type == "SPEND_CYBER_TOKENS":
+        elif a.action_type in ("SPEND_CYBER_TOKENS", "UNLOCK_CONTENT"):
             assert (entry.kind, entry.source, entry.amount) == ("SPEND", "in_app", -a.metadata["spent_tokens"])
         else:
             assert (entry.kind, entry.source, entry.amount) == ("PURCHASE", "cash", a.metadata["tokens"])
@@ -381,11 +406,7 @@ def test_every_token_moving_action_has_exactly_one_matching_ledger_row():
                 "action_timestamp": a.action_timestamp.isoformat(),
             }
         )
-    assert Counter(a.action_type for a in actions).keys() == {
-        "EARN_CYBER_TOKENS",
-        "SPEND_CYBER_TOKENS",
-        "PURCHASE_CYBER_TOKENS",
-    }
+    assert Counter(a.action_type for a in actions).keys() == set(moving)
 
 
 def test_the_ledger_rows_are_the_ones_an_import_of_the_same_actions_writes(tmp_path: Path):
@@ -516,12 +537,71 @@ def test_a_rerun_adds_the_economy_to_players_loaded_without_one():
     # given a data set loaded as before the wallet existed: players and actions, no token history
     generate()
     economy = economy_rows()
-    empty_database(("site_rewards", "token_ledger", "wallets"))
+    empty_database(("content_unlocks", "user_rewards", "site_rewards", "token_ledger", "wallets"))
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM user_actions WHERE action_type LIKE %s", ["%_CYBER_TOKENS"])
+        cursor.execute(
+            "DELETE FROM user_actions WHERE action_type LIKE %s OR action_type = 'UNLOCK_CONTENT'", ["%_CYBER_TOKENS"]
+        )
     # when the same arguments run again
     out = generate()
     # then the other actions are all there already, and the economy comes back as it was
     assert ", 0 stored," in out
     assert economy_rows() == economy
     assert "wallet drift 0" in reconcile()
+
+
+# --- adult content: stages, and unlocks made as the unlock endpoint makes them ----------------------------------
+
+
+def test_the_demo_catalog_is_loaded_and_each_unlock_comes_with_its_ledger_row_reward_and_record():
+    # given a generated data set
+    generate(players=400, days=30)
+    catalog = {c.stage: c for c in AdultContent.objects.all()}
+    players = {p.id: p for p in Player.objects.all()}
+    unlocks = list(ContentUnlock.objects.select_related("ledger_entry", "action", "reward").order_by("id"))
+    # then the demo catalog is there, and there are unlocks, every UNLOCK_CONTENT action being one of them
+    assert sorted(catalog) == [1, 2, 3, 4, 5, 6]
+    assert len(unlocks) > 20
+    assert UserAction.objects.filter(action_type="UNLOCK_CONTENT").count() == len(unlocks)
+    by_player: dict[int, list[ContentUnlock]] = defaultdict(list)
+    for u in unlocks:
+        # and each is a SPEND of the stage's price, at the unlock's time, recording its action, with a reward
+        entry, action, reward = u.ledger_entry, u.action, u.reward
+        assert (entry.kind, entry.amount, entry.created_at, entry.action_id) == (
+            "SPEND",
+            -u.spent_tokens,
+            u.unlocked_at,
+            u.action_id,
+        )
+        assert u.spent_tokens == catalog[u.stage].token_price and u.content_id == catalog[u.stage].id
+        assert action.metadata == {"content_id": u.content_id, "stage": u.stage, "spent_tokens": u.spent_tokens}
+        assert reward is not None
+        assert (reward.reward_type, reward.reward_value, reward.trigger_action_id) == (
+            "content_unlock",
+            u.content_id,
+            action.id,
+        )
+        # and only a verified adult unlocks, once verified
+        player = players[u.user_id]
+        assert player.is_verified_adult(u.unlocked_at.date())
+        assert player.age_verified_at is not None and player.age_verified_at <= u.unlocked_at
+        by_player[u.user_id].append(u)
+    # and each player's unlocks run through the stages in order, in time order, only those needing no level
+    for rows in by_player.values():
+        rows.sort(key=lambda u: u.unlocked_at)
+        assert [u.stage for u in rows] == list(range(1, len(rows) + 1))
+        assert all(catalog[u.stage].required_segment_level == 0 for u in rows)
+    assert "wallet drift 0" in reconcile()
+
+
+def test_a_stage_staff_made_under_a_demo_number_is_used_as_it_is():
+    # given staff's own stage 1
+    own = AdultContent.objects.create(
+        stage=1, name="Staff's", media_url="https://cdn.example.com/s.mp4", token_price=50
+    )
+    # when the demo is generated
+    out = generate(players=200, days=20)
+    # then the demo adds the other five stages and its unlocks of stage 1 are of staff's stage
+    assert "5 demo stages added" in out
+    assert AdultContent.objects.get(stage=1) == own
+    assert set(ContentUnlock.objects.filter(stage=1).values_list("content_id", flat=True)) <= {own.id}

@@ -98,6 +98,40 @@ def test_the_answer_has_exactly_the_documented_fields(player_client_factory):
     assert answer["proposals"][0]["type"] == "LIMIT_SUGGESTION"
 
 
+def test_a_verified_adult_gets_the_next_content_stage_with_its_documented_fields(player_client_factory):
+    # given a verified adult with 300 tokens and stage 1 priced 280
+    from players.services import age_verification_record
+    from tests.content.helpers import stage
+
+    h.player(PID, locale="en")
+    age_verification_record(
+        player_id=PID,
+        birth_date=dt.date(1990, 5, 17),
+        verified_at=timezone.now() - dt.timedelta(days=1),
+        provider="PASS",
+        reference="rec-api",
+    )
+    h.fund(PID, 300)
+    item = stage(1, 280, name="Night Walk")
+    # when they ask for their recommendation
+    answer = player_client_factory(PID).get("/api/me/recommendations").json()
+    # then the content proposal names the stage, its price and the balance, facts only, with the stage to open
+    proposal = next(p for p in answer["proposals"] if p["type"] == "CONTENT_STAGE")
+    assert set(proposal) <= set(ProposalOutput().fields)
+    assert (proposal["action"], proposal["content_id"]) == ("OPEN_CONTENT", item.id)
+    assert proposal["message"] == "Stage 1, 'Night Walk', unlocks for 280 tokens. Your balance is 300 tokens"
+    assert proposal["reason"] == {
+        "rule": "content_next_stage",
+        "verified_adult": True,
+        "content_id": item.id,
+        "stage": 1,
+        "price": 280,
+        "token_balance": 300,
+        "segment_level": 0,
+        "required_segment_level": 0,
+    }
+
+
 def test_a_player_reads_only_their_own_recommendation(player_client_factory):
     # given two players
     spec_example_player(PID)

@@ -8,6 +8,9 @@ import zoneinfo
 
 import pytest
 
+from content.models import AdultContent
+from content.services import content_unlock
+from players.services import age_verification_record
 from recommendations import engine
 from recommendations.selectors import business_month_start, recommendation_context
 from tests.recommendations import helpers as h
@@ -53,10 +56,13 @@ def test_every_input_is_read_from_where_it_lives():
 
 
 def test_gathering_is_one_sql_statement(django_assert_num_queries):
-    # given a player with data in every table the context reads
+    # given a verified adult with data in every table the context reads, content stages and an unlock included
     h.player(PID)
+    verify_adult(PID)
+    one, two = content_stage(1, 100), content_stage(2, 300)
     h.segment(PID, "Whale", "High-Risk")
-    h.fund(PID, 900)
+    h.fund(PID, 1_000)
+    content_unlock(player_id=PID, content_id=one.id, idempotency_key="ctx-1")
     h.visit(PID, NOW - DAY)
     h.limits(PID, NOW - DAY, daily_spend_limit=500, weekly_spend_limit=1000)
     h.harm_marker(PID, "LOSS_CHASING", NOW - DAY)
@@ -64,8 +70,66 @@ def test_gathering_is_one_sql_statement(django_assert_num_queries):
     # when the context is gathered
     with django_assert_num_queries(1):
         ctx = recommendation_context(player_id=PID, now=NOW)
-    # then one statement brought it all
+    # then one statement brought it all, the next content stage too
     assert (ctx.segment, ctx.balance, ctx.harm_markers) == ("Whale", 900, frozenset({"LOSS_CHASING"}))
+    assert ctx.verified_adult
+    assert ctx.next_stage == engine.NextStage(two.id, 2, two.name, 300, 0)
+
+
+def verify_adult(player_id: int, born: dt.date = dt.date(1990, 5, 17)) -> None:
+    age_verification_record(
+        player_id=player_id,
+        birth_date=born,
+        verified_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        provider="PASS",
+        reference=f"ctx-{player_id}-{born}",
+    )
+
+
+def content_stage(number: int, price: int, *, active: bool = True, level: int = 0) -> AdultContent:
+    return AdultContent.objects.create(
+        stage=number,
+        name=f"Stage {number}",
+        media_url=f"https://cdn.example.com/{number}.mp4",
+        token_price=price,
+        is_active=active,
+        required_segment_level=level,
+    )
+
+
+def test_the_next_stage_is_the_first_offered_one_not_unlocked_and_only_for_a_verified_adult():
+    # given stages 1 (unlocked by the player), 2 (withdrawn) and 3, and a verified adult
+    one = content_stage(1, 100)
+    content_stage(2, 200, active=False)
+    three = content_stage(3, 300, level=1)
+    h.player(PID)
+    verify_adult(PID)
+    h.fund(PID, 500)
+    content_unlock(player_id=PID, content_id=one.id, idempotency_key="ctx-next")
+    # when the context is gathered
+    ctx = h.context(PID, NOW)
+    # then the next stage is stage 3, with its price and level
+    assert (ctx.verified_adult, ctx.next_stage) == (True, engine.NextStage(three.id, 3, "Stage 3", 300, 1))
+    # and for players who are not verified adults nothing about content is read into the context
+    h.player(PID + 1)  # no verification
+    h.player(PID + 2)
+    verify_adult(PID + 2, born=dt.date(2010, 1, 1))  # a verified minor
+    for other in (PID + 1, PID + 2):
+        ctx = h.context(other, NOW)
+        assert (ctx.verified_adult, ctx.next_stage) == (False, None)
+
+
+def test_a_spend_limit_gives_what_it_still_allows():
+    # given a daily limit of 500 and a weekly one of 600, 300 spent today and 450 this week (Wednesday and today)
+    h.player(PID)
+    h.fund(PID, 2_000)
+    h.limits(PID, NOW - 3 * DAY, daily_spend_limit=500, weekly_spend_limit=600)
+    h.spend_at(PID, 150, NOW - 2 * DAY)
+    h.spend_at(PID, 300, NOW - dt.timedelta(hours=1))
+    # when the context is gathered
+    ctx = h.context(PID, NOW)
+    # then the tightest limit leaves 150 (the week's; the day's leaves 200)
+    assert (ctx.spend_limit_reached, ctx.spend_limit_left) == (False, 150)
 
 
 def test_gathering_is_one_redis_round_trip(redis_round_trips):

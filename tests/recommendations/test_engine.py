@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from players.live_harm import LIVE_SIGNALS
 from recommendations import engine
 from recommendations.engine import Context, recommend
 from recommendations.harm import LATE_NIGHT_SESSIONS, LOSS_CHASING, SPEND_SPIKE
@@ -94,6 +95,13 @@ class Case:
 DAY = dt.timedelta(days=1)
 SEC = dt.timedelta(seconds=1)
 BASE_TYPES = ["MID_STAKE", "SAFE_PLAY", "CORPORATE_MISSION"]
+ADULT = {"verified_adult": True}
+
+
+def stage(*, price: int, level: int = 1) -> engine.NextStage:
+    """Stage 2, content 7, "Night Walk", at ``price`` for segment level ``level`` (the example is High Engaged: 2)."""
+    return engine.NextStage(content_id=7, stage=2, name="Night Walk", price=price, required_segment_level=level)
+
 
 CASES = [
     # 1. segment -> recommended game and reward level
@@ -336,6 +344,106 @@ CASES = [
         BASE_TYPES,
         messages={"MID_STAKE": "토큰이 250개 있어요! 슬롯머신으로 안정적인 보상을 노려보세요"},
     ),
+    # spec 2.3.3's "Stage 2 Adult Content": the next stage and its price, for a verified adult only
+    Case(
+        "verified adult holding the next stage's price",
+        {**ADULT, "next_stage": stage(price=250)},
+        ["MID_STAKE", "SAFE_PLAY", "CONTENT_STAGE", "CORPORATE_MISSION"],
+        messages={
+            "CONTENT_STAGE": "2단계 콘텐츠 'Night Walk'은(는) 250토큰으로 언락할 수 있어요. 현재 잔고는 250토큰이에요"
+        },
+        reasons={
+            "CONTENT_STAGE": {
+                "rule": "content_next_stage",
+                "verified_adult": True,
+                "content_id": 7,
+                "stage": 2,
+                "price": 250,
+                "token_balance": 250,
+                "segment_level": 2,
+                "required_segment_level": 1,
+            }
+        },
+    ),
+    Case(
+        "verified adult short by 20% of the price: close, the shortfall stated",
+        {**ADULT, "next_stage": stage(price=300), "locale": "en"},
+        ["MID_STAKE", "SAFE_PLAY", "CONTENT_STAGE", "CORPORATE_MISSION"],
+        messages={
+            "CONTENT_STAGE": "Stage 2, 'Night Walk', unlocks for 300 tokens. Your balance is 250 tokens, 50 short"
+        },
+    ),
+    Case(
+        "verified adult short by more than 20%: nothing",
+        {**ADULT, "next_stage": stage(price=313)},
+        BASE_TYPES,
+    ),
+    Case("not a verified adult: nothing, not even a suppression", {"next_stage": stage(price=100)}, BASE_TYPES),
+    Case(
+        "verified adult below the stage's segment level: nothing",
+        {**ADULT, "next_stage": stage(price=100, level=3)},
+        BASE_TYPES,
+    ),
+    Case(
+        "verified adult in a cool-off: removed",
+        {**ADULT, "next_stage": stage(price=100), "paused": "cool_off", "paused_until": NOW + DAY},
+        ["CORPORATE_MISSION"],
+        game=None,
+        suppressed={"MID_STAKE": "cool_off", "SAFE_PLAY": "cool_off", "CONTENT_STAGE": "cool_off"},
+        window=None,
+    ),
+    Case(
+        "verified adult self-excluded: removed",
+        {**ADULT, "next_stage": stage(price=100), "paused": "self_exclusion", "paused_until": NOW + 200 * DAY},
+        [],
+        game=None,
+        suppressed={
+            "MID_STAKE": "self_exclusion",
+            "SAFE_PLAY": "self_exclusion",
+            "CONTENT_STAGE": "self_exclusion",
+            "CORPORATE_MISSION": "self_exclusion",
+        },
+        window=None,
+    ),
+    Case(
+        "verified adult with a spend limit used up: removed",
+        {**ADULT, "next_stage": stage(price=100), "spend_limit_reached": True, "spend_limit_left": 0},
+        ["CORPORATE_MISSION"],
+        suppressed={
+            "MID_STAKE": "spend_limit_reached",
+            "SAFE_PLAY": "spend_limit_reached",
+            "CONTENT_STAGE": "spend_limit_reached",
+        },
+    ),
+    Case(
+        "verified adult whose spend limit leaves less than the price: removed",
+        {**ADULT, "next_stage": stage(price=100), "spend_limit_left": 99},
+        BASE_TYPES,
+        suppressed={"CONTENT_STAGE": "spend_limit_left"},
+    ),
+    Case(
+        "verified adult whose spend limit leaves the price: proposed",
+        {**ADULT, "next_stage": stage(price=100), "spend_limit_left": 100},
+        ["MID_STAKE", "SAFE_PLAY", "CONTENT_STAGE", "CORPORATE_MISSION"],
+    ),
+    *[
+        Case(
+            f"verified adult with the harm marker {marker}: removed",
+            {**ADULT, "next_stage": stage(price=100), "harm_markers": frozenset({marker})},
+            ["LIMIT_SUGGESTION", *BASE_TYPES],
+            suppressed={"CONTENT_STAGE": "harm_markers"},
+        )
+        for marker in (LOSS_CHASING, SPEND_SPIKE, LATE_NIGHT_SESSIONS)
+    ],
+    *[
+        Case(
+            f"verified adult with the live signal {signal}: removed",
+            {**ADULT, "next_stage": stage(price=100), "live_signals": {signal: {"figure": 1}}},
+            ["LIMIT_SUGGESTION", *BASE_TYPES],
+            suppressed={"CONTENT_STAGE": "live_harm_signals"},
+        )
+        for signal in LIVE_SIGNALS
+    ],
 ]
 
 
@@ -363,7 +471,8 @@ def test_rules_table(case: Case):
     # and every proposal carries a reason naming its rule, every mission a reward, every play a game
     for p in rec.proposals:
         assert p.reason["rule"]
-        assert (p.reward_tokens is not None) == (p.action is not None and p.action != engine.SET_SPEND_LIMIT)
+        assert (p.reward_tokens is not None) == (p.action not in (None, engine.SET_SPEND_LIMIT, engine.OPEN_CONTENT))
+        assert (p.content_id is not None) == (p.type == engine.CONTENT_STAGE)
         assert (p.game is not None) == (p.type in engine.BET_PROPOSALS)
 
 

@@ -170,6 +170,30 @@ def test_spend_spike_edges(history, spike, found):
         assert result[SPEND_SPIKE]["spent"] == spike
 
 
+def test_content_unlocks_are_spending_for_the_spike():
+    # given a norm of 100 a day in buy-ins and yesterday 1,000 tokens on content unlocks
+    events = daily_spends(YESTERDAY - DAY, [100] * 10)
+    late = dt.datetime.combine(YESTERDAY, dt.time(20), tzinfo=SEOUL)
+    events += [HarmEvent(late, "UNLOCK_CONTENT", {"content_id": 1, "stage": 1, "spent_tokens": 1000})]
+    # when the markers are detected
+    result = detect(events)
+    # then the unlocks are the day's spend: a spike
+    assert result[SPEND_SPIKE]["spent"] == 1000
+
+
+@pytest.mark.django_db
+def test_the_batch_reads_content_unlocks_older_than_the_sessions_window():
+    # given a player whose only spends, three weeks ago and yesterday, were content unlocks
+    uid = factories.make_player(timezone="Asia/Seoul").id
+    unlock = {"content_id": 1, "stage": 1}
+    store(uid, [HarmEvent(NOW - DAY * d, "UNLOCK_CONTENT", {**unlock, "spent_tokens": 100}) for d in (20, 19, 18)])
+    store(uid, [HarmEvent(NOW - DAY, "UNLOCK_CONTENT", {**unlock, "spent_tokens": 1500})])
+    # when the nightly batch runs
+    harm_markers_compute(as_of=NOW)
+    # then the norm came from the old unlocks and yesterday's is a spike
+    assert (uid, SPEND_SPIKE) in stored()
+
+
 def test_spend_spike_eight_days_ago_is_forgotten():
     # given a spike eight days ago and a normal week since
     events = daily_spends(TODAY, [100] * 10 + [3000] + [100] * 8)

@@ -12,6 +12,7 @@ import pytest
 from django.test import override_settings
 
 from activity.models import UserAction
+from activity.registry import SPENDING_TYPES
 from core.hotstore import hot_store, key_streak_count
 from players.models import Player
 from segments.models import SegmentRun, UserSegment
@@ -66,7 +67,7 @@ def reference(as_of: dt.date) -> dict[int, Expected]:
         last = max((a.action_timestamp for a in acts), default=None)
         r = None if last is None else (as_of - last.astimezone(KST).date()).days
         f = len(window)
-        m = sum(a.metadata.get("spent_tokens", 0) for a in window if a.action_type == "SPEND_CYBER_TOKENS")
+        m = sum(a.metadata.get("spent_tokens", 0) for a in window if a.action_type in SPENDING_TYPES)
         ct = sum(
             a.metadata["earned_tokens"]
             for a in window
@@ -97,6 +98,7 @@ def stored() -> dict[int, Expected]:
 _KINDS: list[tuple[str, dict[str, object]]] = [
     ("GAME_PLAY", {"game": "SlotMachine", "bet": 10, "payout": 0, "result": "loss"}),
     ("SPEND_CYBER_TOKENS", {"game": "Roulette"}),
+    ("UNLOCK_CONTENT", {"content_id": 1, "stage": 1}),
     ("EARN_CYBER_TOKENS", {"source": "corporate"}),
     ("EARN_CYBER_TOKENS", {"source": "in_app"}),
     ("CORPORATE_VISIT", {"dwell_seconds": 30, "actions": []}),
@@ -110,7 +112,7 @@ def some_actions(rnd: random.Random, uid: int, *, first: dt.datetime, last: dt.d
     for _ in range(n):
         kind, metadata = rnd.choice(_KINDS)
         metadata = dict(metadata)
-        if kind == "SPEND_CYBER_TOKENS":
+        if kind in SPENDING_TYPES:
             metadata["spent_tokens"] = rnd.choice([50, 99, 400, 1_500, 6_000])
         elif kind == "EARN_CYBER_TOKENS":
             metadata["earned_tokens"] = rnd.choice([100, 500])
@@ -326,6 +328,9 @@ def _mode_after(setup) -> SegmentRun:
             "changed since run",
         ),
         ("last run failed", lambda: SegmentRun.objects.update(status=SegmentRun.Status.FAILED), "ended failed"),
+        # The last run's M did not count content unlocks (before issue 15): adding a day's change to it would mix two
+        # meanings of M.
+        ("figures redefined", lambda: SegmentRun.objects.update(figures_version=1), "definition changed"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )

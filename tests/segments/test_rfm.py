@@ -143,7 +143,7 @@ def test_window_ends_and_recency_are_business_timezone_days(at, in_window, r):
     assert row.recency_days == r
 
 
-def test_monetary_counts_only_spends_in_the_window_and_company_a_figures_are_kept():
+def test_monetary_counts_the_windows_spends_and_unlocks_and_company_a_figures_are_kept():
     # given spends inside and outside the window, Company A and in-app earns, visits and other actions
     uid = player()
     factories.make_actions(
@@ -175,9 +175,10 @@ def test_monetary_counts_only_spends_in_the_window_and_company_a_figures_are_kep
     fund(uid, 1_234)
     # when the batch runs
     run()
-    # then M sums only the window's SPEND_CYBER_TOKENS; Company A tokens and visits are counted in the window
+    # then M sums the window's spends, game buy-ins and the content unlock alike (1,400 + 50); Company A tokens and
+    # visits are counted in the window
     row = segment(uid)
-    assert row.monetary == 1_400
+    assert row.monetary == 1_450
     assert row.corporate_tokens_30d == 300
     assert row.corporate_visits_30d == 2
     assert row.frequency == 7

@@ -40,6 +40,8 @@ def test_each_apps_messages_are_registered():
         "CORPORATE_MISSION",
         "QUIZ_MISSION",
         "LIMIT_SUGGESTION",
+        "CONTENT_STAGE",
+        "CONTENT_STAGE_SHORT",
     }
 
 

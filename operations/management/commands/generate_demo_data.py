@@ -1,8 +1,9 @@
 """``manage.py generate_demo_data``: a realistic synthetic population (see operations/demo.py).
 
-Players, their actions and their token economy: EARN/SPEND/PURCHASE_CYBER_TOKENS actions, each with
-the ledger row ``import_actions`` would have written for it, a wallet per player, ``site_rewards`` for
-Company A's earns, and Redis' copy of each balance.
+Players, their actions and their token economy: EARN/SPEND/PURCHASE_CYBER_TOKENS and UNLOCK_CONTENT actions,
+each with the ledger row ``import_actions`` would have written for it, a wallet per player, ``site_rewards`` for
+Company A's earns, the demo's adult content stages with the unlocks made of them (each with its reward and unlock
+row), and Redis' copy of each balance.
 
 Re-running the same arguments stores nothing new (player ids and event ids already there are
 skipped, and so is the economy of a player who has a wallet already). To add players to a loaded
@@ -89,6 +90,10 @@ class Command(BaseCommand):
             f"{result.token_actions_stored} stored with their ledger rows, {result.token_actions_skipped} skipped "
             f"(their player has a wallet already); wallets: {result.wallets_stored} stored; "
             f"site_rewards: {result.site_rewards_stored} stored; balances cached: {result.balances_cached}"
+        )
+        self.stdout.write(
+            f"adult content: {result.stages_stored} demo stages added to the catalog; {result.unlocks_stored} unlocks "
+            "stored, each with its ledger row and reward"
         )
         for name, count in sorted(result.actions_by_type.items(), key=lambda kv: -kv[1]):
             self.stdout.write(f"  {name:<21} {count:>10}")
