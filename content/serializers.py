@@ -9,29 +9,16 @@ from rest_framework import serializers
 
 from content.selectors import ContentOverview, StageView
 from content.services import MAX_KEY_LENGTH, UnlockResult
+from core.serializers import StrictSerializer
 from wallet.serializers import LedgerEntryOutput
 
 
-class UnlockInput(serializers.Serializer):
+class UnlockInput(StrictSerializer):
     idempotency_key = serializers.CharField(
         min_length=1,
         max_length=MAX_KEY_LENGTH,
         help_text="The client's key for this unlock: a retry with it answers the first result and debits nothing.",
     )
-
-    def to_internal_value(self, data: Any) -> Any:
-        unknown = (
-            {k: ["Unknown field."] for k in sorted(set(data) - set(self.fields))} if isinstance(data, dict) else {}
-        )
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if isinstance(exc.detail, dict):
-                exc.detail.update(unknown)
-            raise
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return value
 
 
 class PreviousStageMissing(serializers.Serializer):

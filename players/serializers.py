@@ -5,6 +5,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from core.serializers import StrictSerializer
+
 
 class LimitField(serializers.IntegerField):
     def __init__(self) -> None:
@@ -77,7 +79,7 @@ class ProtectionOutput(serializers.Serializer):
     pending = PendingChanges(help_text="Looser settings waiting out the delay, with the time they take effect.")
 
 
-class AgeVerificationInput(serializers.Serializer):
+class AgeVerificationInput(StrictSerializer):
     """A birth date verified by a trusted identity provider (never the player's own claim)."""
 
     birth_date = serializers.DateField(help_text="The verified birth date, YYYY-MM-DD.")
@@ -86,21 +88,6 @@ class AgeVerificationInput(serializers.Serializer):
     reference = serializers.CharField(
         max_length=100, help_text="The provider's id for this verification: a redelivery with it is answered once."
     )
-
-    def to_internal_value(self, data: Any) -> Any:
-        """The fields' own checks and unknown fields (a self-declared flag, say), all named in one answer."""
-        unknown = (
-            {k: ["Unknown field."] for k in sorted(set(data) - set(self.fields))} if isinstance(data, dict) else {}
-        )
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if isinstance(exc.detail, dict):
-                exc.detail.update(unknown)
-            raise
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return value
 
 
 class AgeVerificationOutput(serializers.Serializer):
