@@ -43,12 +43,11 @@ from bench.common import (
     Server,
     emit,
     log,
-    percentile,
     pids_named,
     server_label,
     target,
 )
-from bench.load import ARRIVALS, Request, open_summary, run_load, run_open
+from bench.load import ARRIVALS, Request, load_merge, load_summary, open_summary, run_load, run_open
 
 TARGET_RATIO_TO_SPEND = 0.7
 TARGET_OPEN_LOOP_P99_MS = 50.0
@@ -157,50 +156,6 @@ def check_spend(status: int, body: bytes, request: Request) -> str | None:
     if status != 201:
         return f"HTTP {status}: {body[:200]!r}"
     return None
-
-
-def _summary(run: dict[str, Any]) -> dict[str, Any]:
-    rate = run["ok_units"] / run["elapsed"] if run["elapsed"] > 0 else 0.0
-    return {
-        "requests": run["requests"],
-        "ok": run["ok_units"],
-        "errors": run["n_errors"],
-        "error_samples": run["errors"][:3],
-        "elapsed_s": round(run["elapsed"], 2),
-        "requests_per_s": round(rate, 1),
-        "p50_ms": round(percentile(run["latencies"], 50) * 1000, 2),
-        "p99_ms": round(percentile(run["latencies"], 99) * 1000, 2),
-        "max_ms": round(max(run["latencies"]) * 1000, 2) if run["latencies"] else None,
-        "cpu": run["cpu"],
-        "cpu_ms_per_request": {
-            group: round(seconds * 1000 / run["requests"], 3) if run["requests"] else 0.0
-            for group, seconds in run["cpu_seconds"].items()
-        },
-    }
-
-
-def _merged(loads: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several ``run_load`` results as one: counts and times added, latencies pooled, CPU over the whole."""
-    elapsed = sum(x["elapsed"] for x in loads)
-    seconds: dict[str, float] = {}
-    for x in loads:
-        for group, used in x["cpu_seconds"].items():
-            seconds[group] = seconds.get(group, 0.0) + used
-    cpu = {f"{group}_cores": round(used / max(elapsed, 1e-9), 3) for group, used in seconds.items()}
-    cpu["machine_busy_fraction"] = round(
-        sum(x["cpu"]["machine_busy_fraction"] * x["elapsed"] for x in loads) / max(elapsed, 1e-9), 3
-    )
-    cpu["other_cores"] = round(sum(x["cpu"]["other_cores"] * x["elapsed"] for x in loads) / max(elapsed, 1e-9), 3)
-    return {
-        "elapsed": elapsed,
-        "requests": sum(x["requests"] for x in loads),
-        "ok_units": sum(x["ok_units"] for x in loads),
-        "n_errors": sum(x["n_errors"] for x in loads),
-        "errors": [e for x in loads for e in x["errors"]][:10],
-        "latencies": [t for x in loads for t in x["latencies"]],
-        "cpu": cpu,
-        "cpu_seconds": seconds,
-    }
 
 
 def verify(env: BenchEnv, sample: int = 500) -> dict[str, Any]:
@@ -329,7 +284,7 @@ def main() -> int:
                         cpu_groups=groups,
                     )
                 )
-        spend_run, unlock_run = _summary(_merged(spend_loads)), _summary(_merged(unlock_loads))
+        spend_run, unlock_run = load_summary(load_merge(spend_loads)), load_summary(load_merge(unlock_loads))
         log(f"spends: {spend_run['requests_per_s']}/s, unlocks: {unlock_run['requests_per_s']}/s")
         time.sleep(1.0)  # the closed loop's last answers are out of the way
         load_before_open = load_average()
@@ -372,9 +327,9 @@ def main() -> int:
         "unlocks": unlock_run,
         "rounds": [
             {
-                "spends_per_s": _summary(s)["requests_per_s"],
-                "unlocks_per_s": _summary(u)["requests_per_s"],
-                "ratio": round(_summary(u)["requests_per_s"] / max(_summary(s)["requests_per_s"], 1e-9), 3),
+                "spends_per_s": load_summary(s)["requests_per_s"],
+                "unlocks_per_s": load_summary(u)["requests_per_s"],
+                "ratio": round(load_summary(u)["requests_per_s"] / max(load_summary(s)["requests_per_s"], 1e-9), 3),
             }
             for s, u in zip(spend_loads, unlock_loads, strict=True)
         ],

@@ -556,3 +556,49 @@ def open_summary(run: dict[str, Any]) -> dict[str, Any]:
             for group, seconds in run["cpu_seconds"].items()
         },
     }
+
+
+def load_merge(loads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several ``run_load`` results as one: counts and times added, latencies pooled, CPU in cores over the whole."""
+    elapsed = sum(x["elapsed"] for x in loads)
+    seconds: dict[str, float] = {}
+    for x in loads:
+        for group, used in x["cpu_seconds"].items():
+            seconds[group] = seconds.get(group, 0.0) + used
+    cpu = {f"{group}_cores": round(used / max(elapsed, 1e-9), 3) for group, used in seconds.items()}
+    cpu["machine_busy_fraction"] = round(
+        sum(x["cpu"]["machine_busy_fraction"] * x["elapsed"] for x in loads) / max(elapsed, 1e-9), 3
+    )
+    cpu["other_cores"] = round(sum(x["cpu"]["other_cores"] * x["elapsed"] for x in loads) / max(elapsed, 1e-9), 3)
+    return {
+        "elapsed": elapsed,
+        "requests": sum(x["requests"] for x in loads),
+        "ok_units": sum(x["ok_units"] for x in loads),
+        "n_errors": sum(x["n_errors"] for x in loads),
+        "errors": [e for x in loads for e in x["errors"]][:10],
+        "counted": sum(x["counted"] for x in loads),
+        "latencies": [t for x in loads for t in x["latencies"]],
+        "cpu": cpu,
+        "cpu_seconds": seconds,
+    }
+
+
+def load_summary(run: dict[str, Any]) -> dict[str, Any]:
+    """A closed loop's figures as the benches print them: rate, latencies, CPU in cores and per request."""
+    rate = run["ok_units"] / run["elapsed"] if run["elapsed"] > 0 else 0.0
+    return {
+        "requests": run["requests"],
+        "ok": run["ok_units"],
+        "errors": run["n_errors"],
+        "error_samples": run["errors"][:3],
+        "elapsed_s": round(run["elapsed"], 2),
+        "requests_per_s": round(rate, 1),
+        "p50_ms": round(percentile(run["latencies"], 50) * 1000, 2),
+        "p99_ms": round(percentile(run["latencies"], 99) * 1000, 2),
+        "max_ms": round(max(run["latencies"]) * 1000, 2) if run["latencies"] else None,
+        "cpu": run["cpu"],
+        "cpu_ms_per_request": {
+            group: round(seconds * 1000 / run["requests"], 3) if run["requests"] else 0.0
+            for group, seconds in run["cpu_seconds"].items()
+        },
+    }

@@ -56,8 +56,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import orjson
 
 from bench import load
-from bench.common import BenchEnv, CpuGroup, Server, emit, log, percentile, pids_named, server_label, target
-from bench.load import ARRIVALS, Request, open_summary, run_load, run_open
+from bench.common import BenchEnv, CpuGroup, Server, emit, log, pids_named, server_label, target
+from bench.load import ARRIVALS, Request, load_merge, load_summary, open_summary, run_load, run_open
 
 TARGET_ENGINE_US_PER_CALL = 50.0
 TARGET_RATIO_TO_BARE = 0.25
@@ -343,22 +343,6 @@ def make_requests(path: str, count: int, players: int, seed: int) -> list[Reques
     return requests
 
 
-def _summary(run: dict[str, Any]) -> dict[str, Any]:
-    rate = run["ok_units"] / run["elapsed"] if run["elapsed"] > 0 else 0.0
-    return {
-        "requests": run["requests"],
-        "ok": run["ok_units"],
-        "errors": run["n_errors"],
-        "error_samples": run["errors"][:3],
-        "elapsed_s": round(run["elapsed"], 2),
-        "requests_per_s": round(rate, 1),
-        "p50_ms": round(percentile(run["latencies"], 50) * 1000, 2),
-        "p99_ms": round(percentile(run["latencies"], 99) * 1000, 2),
-        "max_ms": round(max(run["latencies"]) * 1000, 2) if run["latencies"] else None,
-        "cpu": run["cpu"],
-    }
-
-
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -440,18 +424,18 @@ def _serve(
         }
         out["load_before"] = load_average()
         bare_loads, rec_loads = _alternate(server.port, args, bare, recs, groups)
-        out["bare"] = _summary(_merged(bare_loads))
+        out["bare"] = load_summary(load_merge(bare_loads))
         out["rounds"] = [
             {
-                "bare_requests_per_s": _summary(b)["requests_per_s"],
-                "recommendations_requests_per_s": _summary(r)["requests_per_s"],
-                "ratio": round(_summary(r)["requests_per_s"] / _summary(b)["requests_per_s"], 3),
+                "bare_requests_per_s": load_summary(b)["requests_per_s"],
+                "recommendations_requests_per_s": load_summary(r)["requests_per_s"],
+                "ratio": round(load_summary(r)["requests_per_s"] / load_summary(b)["requests_per_s"], 3),
             }
             for b, r in zip(bare_loads, rec_loads, strict=True)
         ]
         log(f"bare: {out['bare']['requests_per_s']} req/s, p99 {out['bare']['p99_ms']} ms")
-        rec_load = _merged(rec_loads)
-        rec_run = _summary(rec_load)
+        rec_load = load_merge(rec_loads)
+        rec_run = load_summary(rec_load)
         log(f"recommendations: {rec_run['requests_per_s']} req/s, p99 {rec_run['p99_ms']} ms")
         time.sleep(1.0)  # the closed loop's last answers are out of the way
         load_before_open = load_average()
@@ -515,31 +499,6 @@ def _alternate(
                 )
             )
     return bare_loads, rec_loads
-
-
-def _merged(loads: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several ``run_load`` results as one: counts and times added, latencies pooled, CPU in cores over the whole."""
-    elapsed = sum(x["elapsed"] for x in loads)
-    seconds: dict[str, float] = {}
-    for x in loads:
-        for group, used in x["cpu_seconds"].items():
-            seconds[group] = seconds.get(group, 0.0) + used
-    cpu = {f"{group}_cores": round(used / max(elapsed, 1e-9), 3) for group, used in seconds.items()}
-    cpu["machine_busy_fraction"] = round(
-        sum(x["cpu"]["machine_busy_fraction"] * x["elapsed"] for x in loads) / max(elapsed, 1e-9), 3
-    )
-    cpu["other_cores"] = round(sum(x["cpu"]["other_cores"] * x["elapsed"] for x in loads) / max(elapsed, 1e-9), 3)
-    return {
-        "elapsed": elapsed,
-        "requests": sum(x["requests"] for x in loads),
-        "ok_units": sum(x["ok_units"] for x in loads),
-        "n_errors": sum(x["n_errors"] for x in loads),
-        "errors": [e for x in loads for e in x["errors"]][:10],
-        "counted": sum(x["counted"] for x in loads),
-        "latencies": [t for x in loads for t in x["latencies"]],
-        "cpu": cpu,
-        "cpu_seconds": seconds,
-    }
 
 
 def _token_repeats(warm_up: list[Request], timed: list[Request]) -> dict[str, Any]:
