@@ -16,6 +16,7 @@ from django.conf import settings
 
 from activity.messages import REALITY_CHECK
 from core.hotstore import SessionStep
+from core.metrics import REALITY_CHECKS
 from notifications.services import notification_create
 from players.selectors import reality_check_preferences
 from texts.catalog import text_render
@@ -53,5 +54,6 @@ def reality_checks_send(steps: Sequence[SessionStep]) -> int:
             },
             dedupe_key=f"reality_check:{s.player_id}:{s.session_start_ms}:{number}",
         )
+        REALITY_CHECKS.inc()
         due += 1
     return due

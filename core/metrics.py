@@ -35,3 +35,17 @@ WALLET_DRIFT = Gauge(
     "Players whose balance disagreed with the ledger at the last reconciliation, by store.",
     ["store"],
 )
+
+# Player protection in figures (design brief section 6): what the rules held back, per day with Prometheus'
+# increase(...[1d]); the KPI dashboard shows them beside the players under each safeguard.
+PROPOSALS_SUPPRESSED = Counter(
+    "tokenloop_proposals_suppressed_total",
+    "Proposals the protection rules removed from a recommendation, by proposal type and rule.",
+    ["type", "rule"],
+)
+PUSHES_SUPPRESSED = Counter(
+    "tokenloop_pushes_suppressed_total",
+    "Pushes held back by the protection rules or the marketing cap, by kind and reason.",
+    ["kind", "reason"],
+)
+REALITY_CHECKS = Counter("tokenloop_reality_checks_total", "Reality checks that fell due, handed to the notifications.")

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.metrics import PUSHES_SUPPRESSED
 from core.sql import insert_fields, param, placeholder
 from notifications.models import Notification
 from notifications.policy import local_day_start, parse_quiet_hours, quiet_hours_end
@@ -176,6 +177,8 @@ def notification_create(
         )
         if notification is None:
             return Notification.objects.get(dedupe_key=dedupe_key)
+        if notification.status == Status.SUPPRESSED:
+            transaction.on_commit(lambda: PUSHES_SUPPRESSED.labels(kind, reason).inc())
         if notification.status == Status.PENDING:
             # robust: the record is committed either way; a push that cannot be handed over now (broker down, bad
             # configuration) stays pending for ``notifications_dispatch_due`` instead of failing the caller.
@@ -218,6 +221,7 @@ def notification_send(*, notification_id: int, now: dt.datetime | None = None) -
             blocked = _protected(n.user, now, marketing=n.kind == Kind.MARKETING)  # the player may be protected since
             if blocked:
                 _record(n, status=Status.SUPPRESSED, status_reason=blocked)
+                transaction.on_commit(lambda: PUSHES_SUPPRESSED.labels(n.kind, blocked).inc())
                 return n.status
         attempts = n.attempts + 1
         try:

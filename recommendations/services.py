@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.exceptions import NotFound
+from core.metrics import PROPOSALS_SUPPRESSED
 from core.timezones import zone
 from players.selectors import player_id_ranges, player_timezones
 from players.services import HarmMarkerFound, harm_markers_store, spend_norms_store
@@ -123,6 +124,8 @@ def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> S
     now = now or timezone.now()
     ctx: Context = recommendation_context(player_id=player_id, now=now)
     rec = recommend(ctx, templates_build())
+    for removed in rec.suppressed:
+        PROPOSALS_SUPPRESSED.labels(removed.type, str(removed.reason.get("rule", ""))).inc()
     served_ms = int(now.timestamp() * 1000)
     ids = proposal_ids_new(player_id, len(rec.proposals), served_ms=served_ms)
     if ids:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from notifications.models import Notification
 from players.services import protection_update
@@ -36,12 +37,14 @@ def checks(player_id: int = PLAYER) -> list[Notification]:
 def test_an_hour_into_a_session_the_player_gets_one_reality_check(post_actions):
     # given a Korean player playing a round every 10 minutes for 70 minutes (won 50 on one, 10 staked on each)
     factories.make_player(id=PLAYER, locale="ko")
+    counted = REGISTRY.get_sample_value("tokenloop_reality_checks_total") or 0.0
     post_actions([round_at(m, payout=60 if m == 30 else 0) for m in range(0, 71, 10)])
     # then one reality check, in Korean, stating the session's minutes and its net tokens (60 won - 80 staked)
     [check] = checks()
     assert check.kind == "transactional" and check.status == "sent"
     assert check.message == "지금까지 70분 동안 플레이했습니다. 이번 세션의 게임 결과(획득 - 베팅): -20 토큰."
     assert (check.payload["session_minutes"], check.payload["net_tokens"]) == (70, -20)
+    assert REGISTRY.get_sample_value("tokenloop_reality_checks_total") == counted + 1  # the operators' figure
 
 
 def test_no_reality_check_before_the_interval(post_actions):

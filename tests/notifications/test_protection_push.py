@@ -121,3 +121,23 @@ def test_a_push_held_for_quiet_hours_is_suppressed_if_a_signal_holds_when_it_is_
     # then it is suppressed, not sent
     n.refresh_from_db()
     assert (status, n.status_reason) == ("suppressed", "harm_marker")
+
+
+def suppressed_count(kind: str, reason: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("tokenloop_pushes_suppressed_total", {"kind": kind, "reason": reason}) or 0.0
+
+
+@pytest.mark.parametrize("state", ["cooling off", "self-excluded", "nightly harm marker", "live loss chasing"])
+def test_each_push_held_back_is_counted_by_its_reason(state, django_capture_on_commit_callbacks):
+    # given the player in a protection state
+    factories.make_player(id=PLAYER, timezone="Asia/Seoul")
+    arrange, reason = STATES[state]
+    arrange()
+    before = suppressed_count("marketing", reason)
+    # when a marketing push is held back
+    with django_capture_on_commit_callbacks(execute=True):
+        push("VIP_OFFER")
+    # then the operators' figure of pushes suppressed rises by one under that reason
+    assert suppressed_count("marketing", reason) == before + 1

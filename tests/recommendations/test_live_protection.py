@@ -95,6 +95,23 @@ def test_a_burst_of_spends_through_the_wallet_changes_the_next_recommendation(se
     assert (velocity["spent"], velocity["median_daily_spend"], velocity["threshold"]) == (2500, None, 2000)
 
 
+def test_each_proposal_held_back_is_counted_by_type_and_rule(post_actions, player_client_factory):
+    from prometheus_client import REGISTRY
+
+    def count(type: str) -> float:
+        labels = {"type": type, "rule": "live_harm_signals"}
+        return REGISTRY.get_sample_value("tokenloop_proposals_suppressed_total", labels) or 0.0
+
+    # given the whale right after the loss-chasing burst
+    whale_with_tokens()
+    post_actions(chasing_burst(PID, end=timezone.now()))
+    before = {t: count(t) for t in STAKE_RAISING}
+    # when they open the app
+    recommendation(player_client_factory(PID))
+    # then the operators' figures of proposals suppressed rise by one for each stake-raising type
+    assert {t: count(t) for t in STAKE_RAISING} == {t: n + 1 for t, n in before.items()}
+
+
 def test_an_hour_of_calm_later_the_proposals_return(post_actions, player_client_factory, monkeypatch):
     # given the whale right after the loss-chasing burst (the signal holds)
     whale_with_tokens()
