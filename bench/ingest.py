@@ -79,13 +79,12 @@ def make_actions(
     kinds = (
         ["GAME_PLAY"] * 40
         + ["SESSION_START"] * 14
-        + ["VIEW_CONTENT"] * 10
+        + ["VIEW_CONTENT"] * 14  # (content unlocks move tokens: POST /api/me/content/{id}/unlock, not ingest)
         + ["CORPORATE_VISIT"] * 9
         + ["QUIZ_ANSWER"] * 7
         + ["FAIL_GAME"] * 5
         + ["CLAIM_REWARD"] * 5
         + ["BUY_ITEM"] * 6
-        + ["UNLOCK_CONTENT"] * 4
     )
     step = span / max(count, 1)
     out = []
@@ -121,10 +120,8 @@ def make_actions(
                 "reward_type": rng.choice(("daily_bonus", "streak_bonus", "mission")),
                 "reward_value": rng.choice((10, 50, 100)),
             }
-        elif kind == "BUY_ITEM":
+        else:  # BUY_ITEM
             meta = {"item_id": f"item-{rng.randrange(1, 300)}", "price": rng.choice((100, 250, 1000))}
-        else:  # UNLOCK_CONTENT
-            meta = {"content_id": rng.randrange(1, 50), "stage": rng.randrange(1, 6), "spent_tokens": 500}
         # Players are skewed: a few are very active, most are not.
         user_id = user_base + int(n_users * rng.random() ** 2) + 1
         stamp = (
