@@ -5,20 +5,18 @@ from __future__ import annotations
 
 from rest_framework import status
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, Forbidden
 
 
-class AgeVerificationRequired(DomainError):
+class AgeVerificationRequired(Forbidden):
     """The player's age is not verified by an identity provider: nothing about adult content is shown."""
 
-    status_code = status.HTTP_403_FORBIDDEN
     code = "age_verification_required"
 
 
-class UnderAge(DomainError):
+class UnderAge(Forbidden):
     """The player's verified age is under ``ADULT_AGE`` (19)."""
 
-    status_code = status.HTTP_403_FORBIDDEN
     code = "under_age"
 
 

@@ -4,15 +4,14 @@ once, with one idempotency key and with 100 distinct keys alike."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from activity.models import UserAction, UserReward
 from content import services
 from content.models import ContentUnlock
+from tests.concurrency import run_concurrently, skip_unless_postgresql
 from tests.content import helpers as h
 from tests.wallet.helpers import cached_balance, db_balance, ledger_sum
 from wallet.models import LedgerEntry
@@ -21,31 +20,11 @@ from wallet.services import wallet_spend
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PLAYER = 8300
-THREADS = 32
 
 
 @pytest.fixture(autouse=True)
 def _postgresql_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL's row locks and concurrent connections; SQLite's in-memory test database serializes "
-            "writers (runs in the PostgreSQL + Redis pass)"
-        )
-
-
-def run_concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Every call on a pool of THREADS threads; each answer is the result or the exception raised."""
-
-    def run(call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except Exception as exc:  # noqa: BLE001 - every outcome is returned and counted by the test
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return list(pool.map(run, calls))
+    skip_unless_postgresql()
 
 
 def unlock_call(content_id: int, key: str) -> Callable[[], services.UnlockResult]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 from django.db import OperationalError, connection, transaction
@@ -17,6 +15,7 @@ from activity.selectors import actions_watermark
 from segments import services
 from segments.models import SegmentHistory, SegmentRun, UserSegment
 from tests import factories
+from tests.concurrency import run_concurrently, skip_unless_postgresql
 from tests.segments.helpers import D, history, kst, player, run
 from wallet.models import LedgerEntry
 
@@ -27,21 +26,7 @@ NEXT_DAY = D + dt.timedelta(days=1)
 
 @pytest.fixture(autouse=True)
 def _postgresql_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL's row locks and concurrent connections (runs in the PostgreSQL + Redis pass)")
-
-
-def run_concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
-    def call_and_close(call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except Exception as exc:  # noqa: BLE001 - every outcome is returned to the test
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(call_and_close, calls))
+    skip_unless_postgresql()
 
 
 def test_concurrent_payers_of_one_rise_pay_it_once():

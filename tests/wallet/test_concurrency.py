@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from activity.models import UserAction
 from players import services as player_services
 from tests import factories
+from tests.concurrency import run_concurrently, skip_unless_postgresql
 from tests.wallet.helpers import cached_balance, db_balance, fund, ledger_sum
 from wallet import services
 from wallet.errors import InsufficientBalance
@@ -22,32 +21,11 @@ from wallet.models import LedgerEntry
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PLAYER = 4900
-THREADS = 32
 
 
 @pytest.fixture(autouse=True)
 def _postgresql_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL's row locks and concurrent connections; SQLite's in-memory test "
-            "database serializes writers (runs in the PostgreSQL + Redis pass)"
-        )
-
-
-def run_concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call on a pool of THREADS threads; each answer is the result or the exception raised.
-    Each call closes its thread's database connection when done."""
-
-    def run(call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except Exception as exc:  # noqa: BLE001 - every outcome is returned and counted by the test
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return list(pool.map(run, calls))
+    skip_unless_postgresql()
 
 
 def spend_call(key: str, amount: int = 10) -> Callable[[], services.LedgerResult]:
