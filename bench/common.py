@@ -52,6 +52,11 @@ def log(message: str) -> None:
 # --- statistics and output ---------------------------------------------------------------
 
 
+def load_average() -> list[float]:
+    """The machine's load averages (1, 5, 15 minutes), as every bench reports them beside its figures."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """The p-th percentile (0-100) with linear interpolation; NaN for no values."""
     if not values:

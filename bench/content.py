@@ -29,7 +29,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +41,13 @@ from bench.common import (
     CpuGroup,
     Server,
     emit,
+    load_average,
     log,
     pids_named,
     server_label,
     target,
 )
-from bench.load import ARRIVALS, Request, load_merge, load_summary, open_summary, run_load, run_open
+from bench.load import ARRIVALS, Request, alternate_rounds, load_merge, load_summary, open_phase, run_load
 
 TARGET_RATIO_TO_SPEND = 0.7
 TARGET_OPEN_LOOP_P99_MS = 50.0
@@ -56,10 +56,6 @@ PRICE = 100  # the stage's price; every player holds FUNDS
 SPEND = 10
 FUNDS = 100_000
 WARM_UP = 300  # requests of each kind before timing
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _setup_django(env: BenchEnv) -> None:
@@ -266,31 +262,19 @@ def main() -> int:
             "redis": pids_named("redis-server"),
         }
         load_before = load_average()
-        spend_loads: list[dict[str, Any]] = []
-        unlock_loads: list[dict[str, Any]] = []
-        rounds = max(1, args.rounds)
-        for i in range(rounds):
-            phases = [("spends", spends, check_spend, spend_loads), ("unlocks", unlocks, check_unlock, unlock_loads)]
-            for name, requests, check, loads in phases if i % 2 == 0 else phases[::-1]:
-                chunk = requests[i * len(requests) // rounds : (i + 1) * len(requests) // rounds]
-                log(f"round {i + 1}/{rounds}, {name}: {len(chunk)} requests, {args.concurrency} clients")
-                loads.append(
-                    run_load(
-                        chunk,
-                        port=server.port,
-                        concurrency=args.concurrency,
-                        max_seconds=args.max_seconds,
-                        check=check,
-                        cpu_groups=groups,
-                    )
-                )
+        spend_loads, unlock_loads = alternate_rounds(
+            [("spends", spends, check_spend), ("unlocks", unlocks, check_unlock)],
+            port=server.port,
+            rounds=args.rounds,
+            concurrency=args.concurrency,
+            max_seconds=args.max_seconds,
+            cpu_groups=groups,
+        )
         spend_run, unlock_run = load_summary(load_merge(spend_loads)), load_summary(load_merge(unlock_loads))
         log(f"spends: {spend_run['requests_per_s']}/s, unlocks: {unlock_run['requests_per_s']}/s")
-        time.sleep(1.0)  # the closed loop's last answers are out of the way
-        load_before_open = load_average()
-        log(f"open loop: {open_count} unlocks at {args.open_rate:g}/s ({args.arrivals}); load {load_before_open}")
-        opened = run_open(
+        opened, open_loop = open_phase(
             scheduled,
+            what="unlocks",
             port=server.port,
             rate=args.open_rate,
             arrivals=args.arrivals,
@@ -298,8 +282,6 @@ def main() -> int:
             check=check_unlock,
             cpu_groups=groups,
         )
-        open_loop = {**open_summary(opened), "load_average_before": load_before_open}
-        log(f"open loop: p50 {open_loop['p50_ms']} ms, p99 {open_loop['p99_ms']} ms, errors {open_loop['errors']}")
     checks = verify(env)
     env.drop_database()
     env.flush_redis()  # as the other benches do: nothing of the run is left behind
@@ -344,7 +326,7 @@ def main() -> int:
         {
             "quick": args.quick,
             "requests_per_kind": count,
-            "rounds": rounds,
+            "rounds": max(1, args.rounds),
             "concurrency": args.concurrency,
             "players": players,
             "price": PRICE,

@@ -53,13 +53,14 @@ from bench.common import (
     CpuGroup,
     Server,
     emit,
+    load_average,
     log,
     percentile,
     pids_named,
     process_cpu_seconds,
     target,
 )
-from bench.load import ARRIVALS, Request, open_summary, run_load, run_open
+from bench.load import ARRIVALS, Request, open_phase, run_load
 
 TARGET_API_ACTIONS_PER_S = 20_000
 TARGET_API_TO_COPY = 0.15
@@ -199,10 +200,6 @@ def run_batches(
         "batches": run["requests"],
         "client_cpu_s": run["cpu_seconds"].get("client", 0.0),
     }
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -387,11 +384,9 @@ def main() -> int:
         if api["n_errors"]:
             log(f"API errors ({api['n_errors']}): {api['errors']}")
             server.dump_log()
-        time.sleep(1.0)  # the closed loop's last batches are out of the way
-        load_before_open = load_average()
-        log(f"open loop: {len(open_requests)} batches at {open_rate:g}/s ({args.arrivals}); load {load_before_open}")
-        opened = run_open(
+        opened, open_loop = open_phase(
             open_requests,
+            what="batches",
             port=server.port,
             rate=open_rate,
             arrivals=args.arrivals,
@@ -399,14 +394,11 @@ def main() -> int:
             check=check_batch,
             cpu_groups=groups,
         )
-        open_loop = {
-            **open_summary(opened),
+        open_loop |= {
             "offered_actions_per_s": args.open_actions_per_s,
             "achieved_actions_per_s": round(opened["ok_units"] / opened["elapsed"], 1) if opened["elapsed"] else 0.0,
             "stored": opened["ok_units"],
-            "load_average_before": load_before_open,
         }
-        log(f"open loop: p50 {open_loop['p50_ms']} ms, p99 {open_loop['p99_ms']} ms, errors {open_loop['errors']}")
         if opened["n_errors"]:
             server.dump_log()
     api_rows = count_rows(env)

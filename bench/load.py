@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.common import CpuGroup, CpuMeter, percentile
+from bench.common import CpuGroup, CpuMeter, load_average, log, percentile
 
 
 @dataclass(frozen=True)
@@ -602,3 +602,61 @@ def load_summary(run: dict[str, Any]) -> dict[str, Any]:
             for group, seconds in run["cpu_seconds"].items()
         },
     }
+
+
+def alternate_rounds(
+    phases: list[tuple[str, list[Request], Check | None]],
+    *,
+    port: int,
+    rounds: int,
+    concurrency: int,
+    max_seconds: float,
+    cpu_groups: dict[str, CpuGroup],
+) -> list[list[dict[str, Any]]]:
+    """Each phase's requests ``(name, requests, check)`` in ``rounds`` closed-loop rounds, the phases alternating
+    (in order in even rounds, reversed in odd ones), so that a slow drift of the machine weighs on each alike. Returns
+    each phase's ``run_load`` results, in the phases' order."""
+    loads: list[list[dict[str, Any]]] = [[] for _ in phases]
+    rounds = max(1, rounds)
+    order = list(range(len(phases)))
+    for i in range(rounds):
+        for k in order if i % 2 == 0 else order[::-1]:
+            name, requests, check = phases[k]
+            chunk = requests[i * len(requests) // rounds : (i + 1) * len(requests) // rounds]
+            log(f"round {i + 1}/{rounds}, {name}: {len(chunk)} requests, {concurrency} clients")
+            loads[k].append(
+                run_load(
+                    chunk,
+                    port=port,
+                    concurrency=concurrency,
+                    max_seconds=max_seconds,
+                    check=check,
+                    cpu_groups=cpu_groups,
+                )
+            )
+    return loads
+
+
+def open_phase(
+    requests: list[Request],
+    *,
+    what: str,
+    port: int,
+    rate: float,
+    arrivals: str,
+    seed: int,
+    check: Check | None,
+    cpu_groups: dict[str, CpuGroup],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The open loop after a closed one: a second for the closed loop's last answers to clear, then ``requests`` sent
+    at ``rate`` (``run_open``). Returns the run and its summary (``open_summary`` and the load average before)."""
+    time.sleep(1.0)
+    load_before = load_average()
+    log(f"open loop: {len(requests)} {what} at {rate:g}/s ({arrivals}); load average {load_before}")
+    opened = run_open(requests, port=port, rate=rate, arrivals=arrivals, seed=seed, check=check, cpu_groups=cpu_groups)
+    summary = {**open_summary(opened), "load_average_before": load_before}
+    log(
+        f"open loop: p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms, errors {summary['errors']}, "
+        f"late starts {summary['late_starts']}"
+    )
+    return opened, summary

@@ -105,7 +105,7 @@ from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PYTHON, ROOT, BenchEnv, emit, log, target
+from bench.common import PYTHON, ROOT, BenchEnv, emit, load_average, log, target
 
 MINUTE = 60_000  # times are Unix milliseconds
 HOUR = 60 * MINUTE
@@ -1130,7 +1130,7 @@ def main() -> int:
         else f"ingest.py and recommend.py --quick, {args.rate_rounds} x off/on",
         "cores": os.cpu_count(),
     }
-    results: dict[str, Any] = {"load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    results: dict[str, Any] = {"load_average_at_start": load_average()}
     if not args.skip_rates:
         results["rates"] = rates(args.rate_rounds)
     else:
@@ -1148,7 +1148,7 @@ def main() -> int:
         if not args.keep_db:
             env.drop_database()
             env.flush_redis()
-    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["load_average_at_end"] = load_average()
     checks = results["reality_checks"]
     targets = {
         "stake_raising_to_protected": target(results["stake_raising_to_protected_or_marked"], 0, "<="),

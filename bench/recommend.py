@@ -56,8 +56,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import orjson
 
 from bench import load
-from bench.common import BenchEnv, CpuGroup, Server, emit, log, pids_named, server_label, target
-from bench.load import ARRIVALS, Request, load_merge, load_summary, open_summary, run_load, run_open
+from bench.common import BenchEnv, CpuGroup, Server, emit, load_average, log, pids_named, server_label, target
+from bench.load import ARRIVALS, Request, alternate_rounds, load_merge, load_summary, open_phase, run_load
 
 TARGET_ENGINE_US_PER_CALL = 50.0
 TARGET_RATIO_TO_BARE = 0.25
@@ -343,10 +343,6 @@ def make_requests(path: str, count: int, players: int, seed: int) -> list[Reques
     return requests
 
 
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def http_phase(env: BenchEnv, args: argparse.Namespace, players: int, count: int) -> dict[str, Any]:
     data = generate_data(env, players)
     rng = random.Random(args.seed)
@@ -423,7 +419,14 @@ def _serve(
             "redis": pids_named("redis-server"),
         }
         out["load_before"] = load_average()
-        bare_loads, rec_loads = _alternate(server.port, args, bare, recs, groups)
+        bare_loads, rec_loads = alternate_rounds(
+            [("bare", bare, check_bare), ("recommendations", recs, check_recommendation)],
+            port=server.port,
+            rounds=args.rounds,
+            concurrency=args.concurrency,
+            max_seconds=args.max_seconds,
+            cpu_groups=groups,
+        )
         out["bare"] = load_summary(load_merge(bare_loads))
         out["rounds"] = [
             {
@@ -437,25 +440,15 @@ def _serve(
         rec_load = load_merge(rec_loads)
         rec_run = load_summary(rec_load)
         log(f"recommendations: {rec_run['requests_per_s']} req/s, p99 {rec_run['p99_ms']} ms")
-        time.sleep(1.0)  # the closed loop's last answers are out of the way
-        load_before_open = load_average()
-        log(
-            f"open loop: {len(scheduled)} recommendations at {args.open_rate:g}/s ({args.arrivals}); "
-            f"load average {load_before_open}"
-        )
-        opened = run_open(
+        opened, out["open_loop"] = open_phase(
             scheduled,
+            what="recommendations",
             port=server.port,
             rate=args.open_rate,
             arrivals=args.arrivals,
             seed=args.seed,
             check=check_recommendation,
             cpu_groups=groups,
-        )
-        out["open_loop"] = {**open_summary(opened), "load_average_before": load_before_open}
-        log(
-            f"open loop: p50 {out['open_loop']['p50_ms']} ms, p99 {out['open_loop']['p99_ms']} ms, "
-            f"errors {out['open_loop']['errors']}, late starts {out['open_loop']['late_starts']}"
         )
         served = int(rec_load["counted"]) + int(opened["counted"])
         before_stop = _impressions(env)
@@ -473,32 +466,6 @@ def _serve(
         }
     )
     return out
-
-
-def _alternate(
-    port: int, args: argparse.Namespace, bare: list[Request], recs: list[Request], groups: dict[str, CpuGroup]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The bare view's and the recommendations' timed requests in ``args.rounds`` alternating rounds (bare first in
-    even rounds, recommendations first in odd ones), so that a slow drift of the machine weighs on both alike."""
-    bare_loads: list[dict[str, Any]] = []
-    rec_loads: list[dict[str, Any]] = []
-    rounds = max(1, args.rounds)
-    for i in range(rounds):
-        phases = [("bare", bare, check_bare, bare_loads), ("recommendations", recs, check_recommendation, rec_loads)]
-        for name, requests, check, loads in phases if i % 2 == 0 else phases[::-1]:
-            chunk = requests[i * len(requests) // rounds : (i + 1) * len(requests) // rounds]
-            log(f"round {i + 1}/{rounds}, {name}: {len(chunk)} requests, {args.concurrency} clients")
-            loads.append(
-                run_load(
-                    chunk,
-                    port=port,
-                    concurrency=args.concurrency,
-                    max_seconds=args.max_seconds,
-                    check=check,
-                    cpu_groups=groups,
-                )
-            )
-    return bare_loads, rec_loads
 
 
 def _token_repeats(warm_up: list[Request], timed: list[Request]) -> dict[str, Any]:

@@ -39,20 +39,17 @@ from bench.common import (
     CpuGroup,
     Server,
     emit,
+    load_average,
     log,
     percentile,
     pids_named,
     server_label,
     target,
 )
-from bench.load import ARRIVALS, Request, open_summary, run_load, run_open
+from bench.load import ARRIVALS, Request, open_phase, run_load
 
 TARGET_GRANTS_PER_S = 300.0
 TARGET_OPEN_LOOP_P99_MS = 50.0
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def make_requests(count: int, players: int, seed: int) -> list[Request]:
@@ -217,13 +214,9 @@ def main() -> int:
         )
         log(f"saturation: {run['ok_units'] / max(run['elapsed'], 1e-9):.1f} grants/s, {run['n_errors']} errors")
         open_requests = make_requests(open_count, args.players, args.seed + 2000)  # signed now: fresh timestamps
-        time.sleep(1.0)  # the closed loop's last answers are out of the way
-        load_before_open = load_average()
-        log(
-            f"open loop: {open_count} grants at {args.open_rate:g}/s ({args.arrivals}); load average {load_before_open}"
-        )
-        opened = run_open(
+        opened, open_loop = open_phase(
             open_requests,
+            what="grants",
             port=server.port,
             rate=args.open_rate,
             arrivals=args.arrivals,
@@ -231,8 +224,6 @@ def main() -> int:
             check=check_grant,
             cpu_groups=groups,
         )
-        open_loop = {**open_summary(opened), "load_average_before": load_before_open}
-        log(f"open loop: p50 {open_loop['p50_ms']} ms, p99 {open_loop['p99_ms']} ms, errors {open_loop['errors']}")
     checks = verify(env, run["ok_units"] + opened["ok_units"])
     env.drop_database()
     env.flush_redis()  # as the other benches do: nothing of the run is left behind
