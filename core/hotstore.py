@@ -42,7 +42,8 @@ def key_streak_wins(player_id: int) -> str:
 
 def key_live(player_id: int) -> str:
     """The player's live state (players.live_harm), ``LIVE_FIELDS`` packed as 64-bit integers: the losing run, the
-    play session and its reality-check step, the last chasing bet. Expires a day after the last write."""
+    play session and its reality-check step, the last chasing bet, the session before. Expires a day after the last
+    write."""
     return f"user:{player_id}:live"
 
 
@@ -58,9 +59,11 @@ def key_spend_norm(player_id: int) -> str:
 
 # The live state's fields, in the stored string's order: losing run (length, first bet, time of the last round
 # counted), play session (start, last round or spend, net tokens of its rounds, rounds, reality-check step), last
-# chasing bet (time, run length after it, the run's first bet, the bet; time 0: none yet).
-LIVE_FIELDS = ("rn", "rf", "rt", "ss", "sl", "sn", "sr", "rc", "ca", "cn", "cf", "cb")
-_LIVE_PACKING = struct.Struct(">12q")  # as the script packs them: '>i8' twelve times
+# chasing bet (time, run length after it, the run's first bet, the bet; time 0: none yet), and the session before
+# (start, last, net, rounds, reality-check step; start 0: none), kept so that a late round or spend that falls in the
+# gap between the two, close enough to both, joins them into one session as in time order.
+LIVE_FIELDS = ("rn", "rf", "rt", "ss", "sl", "sn", "sr", "rc", "ca", "cn", "cf", "cb", "ps", "pl", "pn", "pr", "pc")
+_LIVE_PACKING = struct.Struct(">17q")  # as the script packs them: '>i8' seventeen times
 
 
 class LiveEvent(NamedTuple):
@@ -136,13 +139,14 @@ def hot_script(lua: str) -> Script:
 # [time ms, kind, amount, extra]; and last, KEYS: spends, one per player whose play holds a spend, in the same order.
 # Times are passed and stored as the client wrote them
 # (Lua would print numbers with 14 digits only, losing microseconds; the live state's milliseconds have 13). The
-# live state is the LIVE_FIELDS' numbers packed as twelve big-endian 64-bit integers (Redis' struct library: a GET
+# live state is the LIVE_FIELDS' numbers packed as seventeen big-endian 64-bit integers (Redis' struct library: a GET
 # and a SET with its expiry; 0 for no chasing bet yet; a third of the cost of JSON, text or a hash in Lua, measured).
 # Returns the sessions that passed a
 # reality-check step: flat (the player's place among the m, previous step, step, session start, last action, net
 # tokens).
 _APPLY_ACTIVITY_LUA = """
-local LIVE = '>i8i8i8i8i8i8i8i8i8i8i8i8'
+local LIVE = '>i8i8i8i8i8i8i8i8i8i8i8i8i8i8i8i8i8'
+local SIZE = 136  -- bytes: anything else (an older layout) starts afresh
 local gap, min_losses, ratio, step = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local ttl, window, streak_keys, played = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local due = {}
@@ -175,8 +179,11 @@ for j = 1, played do
   do
     local live, spends = KEYS[streak_keys + j], nil
     local rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb = 0, 0, 0, nil, nil, 0, 0, 0, 0, 0, 0, 0
+    local ps, pl, pn, pr, pc = 0, 0, 0, 0, 0
     local stored = redis.call('GET', live)
-    if stored then rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb = struct.unpack(LIVE, stored) end
+    if stored and #stored == SIZE then
+      rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb, ps, pl, pn, pr, pc = struct.unpack(LIVE, stored)
+    end
     local rc0, newest = rc, nil
     for _, e in ipairs(cjson.decode(ev)) do
       local t, kind, x, y = e[1], e[2], e[3], e[4]
@@ -187,13 +194,18 @@ for j = 1, played do
       end
       local counted = true
       if sl == nil or t > sl + gap then
+        if sl ~= nil then ps, pl, pn, pr, pc = ss, sl, sn, sr, rc end
         ss, sl, sn, sr, rc, rc0, rn, rf = t, t, 0, 0, 0, 0, 0, 0
       elseif t > sl then
         sl = t
       elseif t < ss - gap then
         counted = false
       elseif t < ss then
-        ss = t
+        if ps > 0 and t <= pl + gap then  -- late, in the gap and close to both: one session, as in time order
+          ss, sn, sr, rc, rc0, ps = ps, sn + pn, sr + pr, pc, pc, 0
+        else
+          ss = t
+        end
       end
       if counted and (kind == 'W' or kind == 'L') then
         sn = sn + y - x
@@ -218,7 +230,8 @@ for j = 1, played do
       for _, x in ipairs({j, rc0, s, ss, sl, sn}) do table.insert(due, x) end
       rc = s
     end
-    redis.call('SET', live, struct.pack(LIVE, rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb), 'PX', ttl)
+    local packed = struct.pack(LIVE, rn, rf, rt, ss, sl, sn, sr, rc, ca, cn, cf, cb, ps, pl, pn, pr, pc)
+    redis.call('SET', live, packed, 'PX', ttl)
     if newest then
       redis.call('ZREMRANGEBYSCORE', spends, '-inf', '(' .. string.format('%.0f', newest - window))
       redis.call('PEXPIRE', spends, window)
@@ -274,6 +287,7 @@ def _live_step(
     rn, rf, rt = state.get("rn", 0), state.get("rf", 0), state.get("rt", 0)
     ss, sl = state.get("ss"), state.get("sl")
     sn, sr, rc = state.get("sn", 0), state.get("sr", 0), state.get("rc", 0)
+    ps, pl, pn, pr, pc = (state.get(k, 0) for k in ("ps", "pl", "pn", "pr", "pc"))
     rc0 = rc
     gap = live.session_gap_ms
     for e in events:
@@ -282,13 +296,18 @@ def _live_step(
             spends[f"{e.extra}:{x}"] = t
         counted = True
         if ss is None or sl is None or t > sl + gap:
+            if ss is not None and sl is not None:
+                ps, pl, pn, pr, pc = ss, sl, sn, sr, rc
             ss, sl, sn, sr, rc, rc0, rn, rf = t, t, 0, 0, 0, 0, 0, 0
         elif t > sl:
             sl = t
         elif t < ss - gap:
             counted = False
         elif t < ss:
-            ss = t
+            if ps > 0 and t <= pl + gap:  # late, in the gap and close to both: one session, as in time order
+                ss, sn, sr, rc, rc0, ps = ps, sn + pn, sr + pr, pc, pc, 0
+            else:
+                ss = t
         if counted and kind in ("W", "L"):
             sn += int(e.extra) - x
             sr += 1
@@ -304,7 +323,7 @@ def _live_step(
                 rt = t
     if ss is None or sl is None:
         return None
-    state.update(rn=rn, rf=rf, rt=rt, ss=ss, sl=sl, sn=sn, sr=sr)
+    state.update(rn=rn, rf=rf, rt=rt, ss=ss, sl=sl, sn=sn, sr=sr, ps=ps, pl=pl, pn=pn, pr=pr, pc=pc)
     step = (sl - ss) // live.reality_check_step_ms
     state["rc"] = max(rc, step)
     if step > rc:
@@ -429,7 +448,8 @@ class HotStore:
         if self.is_redis:
             keys = [key_streak_count(player_id), key_live(player_id), key_spends(player_id), key_spend_norm(player_id)]
             streak, value, flat, norm = self.run_script(_LIVE_READ, keys, [since, now_ms])
-            live = dict(zip(LIVE_FIELDS, _LIVE_PACKING.unpack(value), strict=True)) if value else {}
+            stored = value is not None and len(value) == _LIVE_PACKING.size  # an older layout reads as none
+            live = dict(zip(LIVE_FIELDS, _LIVE_PACKING.unpack(value), strict=True)) if stored else {}
             spends = [(int(flat[i + 1]), _member_tokens(flat[i])) for i in range(0, len(flat), 2)]
             return (0 if streak is None else int(float(streak))), live, spends, None if norm is None else float(norm)
         keys = [key_streak_count(player_id), key_live(player_id), key_spends(player_id), key_spend_norm(player_id)]

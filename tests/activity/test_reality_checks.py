@@ -98,3 +98,37 @@ def test_a_break_longer_than_thirty_minutes_starts_a_new_session(post_actions):
         post_actions([round_at(m)])
     # then no check: neither session reached an hour
     assert checks() == []
+
+
+def test_a_late_round_in_the_break_joins_the_two_stretches_into_one_session(post_actions):
+    # given 40 minutes of play, then a 31-minute break, then a round at minute 71 (a new session, as far as anyone
+    # knows yet)
+    factories.make_player(id=PLAYER, locale="en")
+    post_actions([round_at(m) for m in (0, 20, 40)])
+    post_actions([round_at(71)])
+    assert checks() == []
+    # when a round played at minute 55 (won 30 on a 10 stake) arrives late
+    post_actions([round_at(55, payout=30)])
+    # then in time order it was one session from minute 0: 71 minutes, with every round's net (30 won - 50 staked)
+    [check] = checks()
+    assert (check.payload["session_minutes"], check.payload["net_tokens"]) == (71, -20)
+    assert check.payload["session_started_at"] == START.isoformat()
+    # and going on to minute 119 sends nothing more; 120 the second check
+    post_actions([round_at(m) for m in (90, 119)])
+    assert len(checks()) == 1
+    post_actions([round_at(120)])
+    assert [c.payload["session_minutes"] for c in checks()] == [71, 120]
+
+
+def test_a_late_round_close_to_the_later_stretch_only_starts_it_earlier(post_actions):
+    # given 10 minutes of play, a break of 35 minutes, then play from minute 45 to 95
+    factories.make_player(id=PLAYER)
+    post_actions([round_at(m) for m in (0, 10)])
+    post_actions([round_at(m) for m in (45, 70, 95)])
+    # when a round at minute 41 arrives late (31 minutes after the first stretch: too far from it)
+    post_actions([round_at(41)])
+    # then the later session starts at minute 41 and is 54 minutes long: no check; at minute 101 it is 60
+    assert checks() == []
+    post_actions([round_at(101)])
+    [check] = checks()
+    assert check.payload["session_minutes"] == 60

@@ -7,6 +7,7 @@ ones read real Redis with a raw client to prove the key names and the single rou
 from __future__ import annotations
 
 import os
+import struct
 from typing import Any
 
 import pytest
@@ -14,9 +15,11 @@ import redis
 
 from core.hotstore import (
     ActivityUpdate,
+    LiveEvent,
     hot_store,
     key_last_action_ts,
     key_last_loss_ts,
+    key_live,
     key_streak_count,
     key_streak_wins,
 )
@@ -218,6 +221,19 @@ def test_microseconds_survive_the_round_trip_through_lua(redis_only):
     # then the win is still after the loss
     assert hot_store.streak_state(42) == (t, {"win": t + 1e-6})
     assert read(42)["user:42:streak_count"] == 1
+
+
+@pytest.mark.redis
+def test_a_live_state_in_an_older_layout_reads_as_none_and_is_replaced(redis_only):
+    # given a live state written by the previous release (twelve packed integers, where there are seventeen now)
+    r = raw_redis()
+    r.set(key_live(42), struct.pack(">12q", *range(1, 13)))
+    # then it reads as no live state
+    assert hot_store.live_read(42, now_ms=1_700_000_000_000, window_ms=3_600_000)[1] == {}
+    # and the next round starts a session afresh, in the new layout
+    hot_store.apply_activity({42: ActivityUpdate(1_700_000_000, None, (), (LiveEvent(1_700_000_000_000, "L", 10),))})
+    live = hot_store.live_read(42, now_ms=1_700_000_000_000, window_ms=3_600_000)[1]
+    assert (live["ss"], live["sl"], live["rn"], live["ps"]) == (1_700_000_000_000, 1_700_000_000_000, 1, 0)
 
 
 @pytest.mark.redis
