@@ -37,9 +37,11 @@ cool-off (half set before the run, half during it, 1 to 4 days), 1% self-exclude
 rest ordinary players (mostly Seoul, some London and New York; a few play for three hours or more). 10% of players
 chose reality checks every 30 minutes, 5% every 90, the rest keep the default (``REALITY_CHECK_MINUTES``).
 Sessions have an action every two minutes or so (at times a pause of 10 to 29 minutes), some with spends. Time
-advances in 5-minute ticks: each tick's actions are posted in batches of up to 1,000, then its spends and safeguard
-changes in time order, then (at the tick's end) the probes: a recommendation and a marketing push attempt for
-each player due one. A session gets a probe at a random moment in it (two in a late-night session), one at its end
+advances in 5-minute ticks: each tick's spends and safeguard changes in time order (the wallet and the settings are
+called when they happen), then its actions, posted in batches of up to 1,000 at the tick's end (as a game server
+reports its rounds), then the probes: a recommendation and a marketing push attempt for each player due one. So
+rounds arrive up to five minutes late, after the spends of their tick: the live state sees play out of order, as
+it will in production. A session gets a probe at a random moment in it (two in a late-night session), one at its end
 and, for some, one 10 to 90 minutes after it.
 
 The simulated fortnight is placed by default so that it holds Europe/London's return from summer time (2026-10-25:
@@ -674,14 +676,15 @@ class Product:
             stored[user_id].add(marker)
         return report.as_dict(), {k: frozenset(v) for k, v in stored.items()}
 
-    def reality_checks_sent(self) -> Counter[int]:
-        from django.db.models import Count
-
+    def reality_checks_sent(self) -> dict[int, list[tuple[str, int]]]:
+        """Per player, the reality checks recorded: (the session's start as stated, its minutes), in order."""
         from activity.reality_checks import TYPE
         from notifications.models import Notification
 
-        rows = Notification.objects.filter(type=TYPE).values_list("user_id").annotate(n=Count("id"))
-        return Counter(dict(rows))
+        sent: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        for user_id, payload in Notification.objects.filter(type=TYPE).order_by("id").values_list("user_id", "payload"):
+            sent[user_id].append((payload["session_started_at"], payload["session_minutes"]))
+        return sent
 
 
 # --- the tally ------------------------------------------------------------------------------------------------
@@ -849,11 +852,10 @@ class Simulation:
             p.close_session()
 
     def tick(self, events: list[Event], tick_end: int, by_id: dict[int, Player]) -> set[int]:
-        """The tick's actions posted (in batches), then its spends and safeguard changes in time order; the ground
-        truth follows every event in time order. Returns the players to probe at the tick's end."""
-        actions = [e for e in events if e.kind == ACTION]
-        if actions:
-            self.tally.actions += self.product.ingest(actions, tick_end)
+        """The tick's spends and safeguard changes in time order, each when it happens (the wallet and the player's
+        settings are called at that moment), then the tick's actions posted in batches at its end (as a game server
+        reports its rounds); the ground truth follows every event in time order. Returns the players to probe at
+        the tick's end."""
         rules = self.rules
         probes: set[int] = set()
         for e in events:
@@ -875,6 +877,9 @@ class Simulation:
                 self.tally.safeguards_during_run += 1
             else:  # a probe: at the tick's end, after every event of the tick
                 probes.add(p.id)
+        actions = [e for e in events if e.kind == ACTION]
+        if actions:
+            self.tally.actions += self.product.ingest(actions, tick_end)
         return probes
 
     def run_nightly(self, at: int) -> None:
@@ -903,19 +908,20 @@ class Simulation:
         )
 
 
-def reality_checks(players: list[Player], sent: Counter[int]) -> dict[str, Any]:
+def reality_checks(players: list[Player], sent: dict[int, list[tuple[str, int]]]) -> dict[str, Any]:
     due = sum(p.checks_due for p in players)
-    total_sent = sum(sent.values())
+    total_sent = sum(len(checks) for checks in sent.values())
     mismatches = []
     for p in players:
-        if p.checks_due != sent.get(p.id, 0):
+        if p.checks_due != len(sent.get(p.id, ())):
             mismatches.append(
                 {
                     "player": p.id,
                     "kind": p.kind,
                     "interval_minutes": p.interval,
                     "due": p.checks_due,
-                    "sent": sent.get(p.id, 0),
+                    "sent": len(sent.get(p.id, ())),
+                    "checks_sent": [{"session_start": start, "minutes": m} for start, m in sent.get(p.id, ())],
                     "sessions_with_a_check_due": [
                         {"start": _at(s).isoformat(), "last_action": _at(e).isoformat(), "minutes": (e - s) / MINUTE}
                         for s, e in p.sessions
