@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "content",
     "recommendations",
     "operations",
+    "webclient",
 ]
 
 MIDDLEWARE = [
@@ -313,3 +314,14 @@ LIVE_PROTECTION = env.bool("LIVE_PROTECTION", default=True)
 REALITY_CHECK_MINUTES = env.int("REALITY_CHECK_MINUTES", default=60)
 REALITY_CHECK_STEP_MINUTES = 15
 REALITY_CHECK_MAX_MINUTES = 240
+
+# --- The player's web client (frontend/, built into webclient/static/webclient/, served at /app/; docs/decisions/0016)
+# Where its buttons lead: "Go to game" ({game} is the game's name, e.g. SlotMachine: a deep link the app's web view
+# hands to the game), "Go to Company A", and the limit suggestion's button (empty: no button).
+WEBCLIENT_GAME_URL = env.str("WEBCLIENT_GAME_URL", default="tokenloop://game/{game}")
+WEBCLIENT_CORPORATE_URL = env.str("WEBCLIENT_CORPORATE_URL", default="https://company-a.example.com/")
+WEBCLIENT_PROTECTION_URL = env.str("WEBCLIENT_PROTECTION_URL", default="")
+# /dev/players/ (open the client as a demo player, with a token minted there): the local settings turn it on with
+# DEBUG; the production settings never do.
+DEV_PAGES = False
+DEV_PLAYER_TOKEN_TTL_SECONDS = 15 * 60
