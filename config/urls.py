@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("corporate.urls")),
     path("api/", include("notifications.urls")),
     path("api/", include("segments.urls")),
+    path("api/", include("quiz.urls")),
     path("api/", include("content.urls")),
     path("api/", include("recommendations.urls")),
     path("", include("webclient.urls")),  # /app/ (the player's web client); /dev/players/ only with DEV_PAGES
