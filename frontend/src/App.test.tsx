@@ -85,4 +85,16 @@ describe("App", () => {
     render(<App api={makeApi("/api", "t", impl)} config={CONFIG} navigate={vi.fn()} fallbackLocale="en" />);
     expect(await screen.findByRole("alert")).toHaveTextContent("Your session has expired.");
   });
+
+  it("with no quiz published, offers no way into the form (the card's quiz mission has no button)", async () => {
+    const { impl } = fakeFetch({
+      "GET /api/quiz": () => ({ status: 200, body: quiz({ version: null, steps: [] }) }),
+      "GET /api/me/recommendations": () => ({ status: 200, body: recommendation() }),
+    });
+    render(<App api={makeApi("/api", "t", impl)} config={CONFIG} navigate={vi.fn()} />);
+    expect(await screen.findByText("The quiz cannot be loaded right now.")).toBeInTheDocument();
+    const item = screen.getByText(/Take the quiz: 200 tokens/).closest("li")!;
+    expect(within(item).queryByRole("button")).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Take the quiz" })).not.toBeInTheDocument();
+  });
 });

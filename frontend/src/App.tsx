@@ -94,12 +94,12 @@ export function App({ api, config, navigate, fallbackLocale }: AppProps) {
             <TodayCard
               recommendation={recommendation}
               onFollow={follow}
-              canOpen={(target) => target.kind === "quiz" || urlOf(config, target) !== null}
+              canOpen={(target) => (target.kind === "quiz" ? quizOpen(quiz) : urlOf(config, target) !== null)}
             />
             <QuizPanel quiz={quiz} onStart={() => setView("quiz")} />
           </>
         )}
-        {status === "ready" && view === "quiz" && quiz && (
+        {status === "ready" && view === "quiz" && quiz && quizOpen(quiz) && (
           <QuizForm steps={quiz.steps} onSubmit={submit} onCancel={() => setView("home")} />
         )}
         {status === "ready" && view === "result" && result && (
@@ -163,10 +163,15 @@ function Failed({ onRetry }: { onRetry: () => void }) {
   );
 }
 
+/** The form can be opened: a published version (steps) that the player may take now. */
+function quizOpen(quiz: Quiz | null): quiz is Quiz {
+  return quiz !== null && quiz.can_submit && quiz.steps.length > 0;
+}
+
 function QuizPanel({ quiz, onStart }: { quiz: Quiz | null; onStart: () => void }) {
   const t = useT();
   const locale = useLocale();
-  if (!quiz) {
+  if (!quiz || (quiz.steps.length === 0 && !quiz.current_profile)) {
     return (
       <section className="card" aria-label={t.quizTitle}>
         <p>{t.quizUnavailable}</p>
@@ -177,7 +182,7 @@ function QuizPanel({ quiz, onStart }: { quiz: Quiz | null; onStart: () => void }
   if (quiz.current_profile) {
     return (
       <ProfileFacts profile={quiz.current_profile}>
-        {quiz.can_submit ? (
+        {quizOpen(quiz) ? (
           <div className="actions">
             <button type="button" className="secondary" onClick={onStart}>
               {t.retakeQuiz}
@@ -193,7 +198,7 @@ function QuizPanel({ quiz, onStart }: { quiz: Quiz | null; onStart: () => void }
     <section className="card" aria-labelledby="quiz-panel-title">
       <h2 id="quiz-panel-title">{t.quizTitle}</h2>
       <p>{t.quizIntro}</p>
-      {quiz.can_submit ? (
+      {quizOpen(quiz) ? (
         <div className="actions">
           <button type="button" className="primary" onClick={onStart}>
             {t.takeQuiz}

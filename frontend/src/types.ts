@@ -27,7 +27,7 @@ export interface Profile {
 
 export interface Quiz {
   user_id: number;
-  version: number;
+  version: number | null; // null: no quiz published
   locale: string;
   steps: Question[][];
   can_submit: boolean;
