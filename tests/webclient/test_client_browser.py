@@ -97,22 +97,11 @@ class Shots:
         assert path.stat().st_size > 0
 
 
-def quiz_backend_missing() -> bool:
-    from django.urls import Resolver404, resolve
-
-    try:
-        resolve("/api/quiz")
-    except Resolver404:
-        return True
-    return False
-
-
 def demo_player(player_id: int, locale: str) -> None:
     """A High Engaged player with 250 tokens and no quiz taken: Slot machine, MID_STAKE, Company A, QUIZ_MISSION.
     The default quiz (its data migration) is there too, also after an earlier transactional test emptied the tables."""
-    if not quiz_backend_missing():
-        importlib.import_module("quiz.migrations.0002_default_quiz").create(apps, None)
-        quiz_versions_forget()
+    importlib.import_module("quiz.migrations.0002_default_quiz").create(apps, None)
+    quiz_versions_forget()
     player(player_id, locale=locale, timezone="Asia/Seoul")
     segment(player_id, "High Engaged")
     fund(player_id, 250)
@@ -163,7 +152,6 @@ def test_the_card_as_a_demo_player_and_go_to_game(phone, live_server, transactio
     assert clicked(pid) == ["MID_STAKE"]
 
 
-@pytest.mark.skipif(quiz_backend_missing(), reason="the quiz backend (issue 14 items 1-5, branch quiz) is not merged")
 @pytest.mark.parametrize("locale", ["ko", "en"])
 def test_the_whole_flow_quiz_profile_card_changes_go_to_game(
     phone, live_server, transactional_db, client_settings, locale
