@@ -41,7 +41,7 @@ def assert_paid_once(player_id: int, mission: str, tokens: int, *, message: str 
     paid = mission_paid(player_id, mission)
     assert paid.counts == (1, 1, 1), paid.counts
     grant, reward, push = paid.grants[0], paid.rewards[0], paid.pushes[0]
-    assert grant.amount == tokens and grant.source == LedgerEntry.Source.REWARD
+    assert grant.amount == tokens and grant.source == LedgerEntry.Source.REWARD and grant.action_id is not None
     action = UserAction.objects.get(id=grant.action_id)
     assert action.action_type == "EARN_CYBER_TOKENS" and action.metadata["earned_tokens"] == tokens
     assert (reward.reward_value, reward.trigger_action_id) == (tokens, grant.action_id)
