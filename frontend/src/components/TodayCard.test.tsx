@@ -96,4 +96,25 @@ describe("TodayCard", () => {
     const item = screen.getByText("Set a limit").closest("li")!;
     expect(within(item).queryByRole("button")).not.toBeInTheDocument();
   });
+
+  it("'Go to game' for the Quiz game opens the profile quiz with the quiz mission, or is not offered", async () => {
+    // given a Low player: the recommended game is Quiz, which no game server runs
+    const onFollow = vi.fn();
+    const low = recommendation({ recommended_game: "Quiz" });
+    const { unmount } = renderIn("en", <TodayCard recommendation={low} onFollow={onFollow} canOpen={canOpen} />);
+    await userEvent.click(screen.getByRole("button", { name: "Go to game" }));
+    expect(onFollow).toHaveBeenCalledWith({ kind: "quiz" }, expect.objectContaining({ id: "p-quiz" }));
+    unmount();
+    // and once the quiz cannot be taken, there is no "Go to game"
+    renderIn("en", <TodayCard recommendation={low} onFollow={onFollow} canOpen={(t) => t.kind !== "quiz"} />);
+    expect(screen.getByTestId("recommended-game")).toHaveTextContent("Quiz");
+    expect(screen.queryByRole("button", { name: "Go to game" })).not.toBeInTheDocument();
+  });
+
+  it("a proposal's button is described by its message", () => {
+    renderIn("en", <TodayCard recommendation={recommendation()} onFollow={vi.fn()} canOpen={canOpen} />);
+    expect(screen.getByRole("button", { name: "Play Slot machine" })).toHaveAccessibleDescription(
+      "You have 250 tokens! Aim for stable rewards on the slot machine",
+    );
+  });
 });

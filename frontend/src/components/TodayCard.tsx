@@ -7,6 +7,8 @@ import { gameName, useT } from "../i18n";
 import { targetOf, type Target } from "../links";
 import type { Proposal, Recommendation } from "../types";
 
+const QUIZ_GAME = "Quiz";
+
 export interface TodayCardProps {
   recommendation: Recommendation;
   /** Records the click (best effort) and leads to the target. */
@@ -29,7 +31,14 @@ export function TodayCard({ recommendation, onFollow, canOpen }: TodayCardProps)
     }
   }
 
-  const gameProposal = game ? (proposals.find((p) => p.game === game) ?? null) : null;
+  // "Quiz" (spec 2.3.4's game for the Low segment) is no game the game server runs: its "Go to game" is the profile
+  // quiz here, when the player may take it, with the quiz mission's click.
+  const gameTarget: Target | null =
+    game === null ? null : game === QUIZ_GAME ? { kind: "quiz" } : { kind: "game", game };
+  const gameProposal =
+    gameTarget === null
+      ? null
+      : (proposals.find((p) => (gameTarget.kind === "quiz" ? targetOf(p).kind === "quiz" : p.game === game)) ?? null);
   const corporateProposal = proposals.find((p) => targetOf(p).kind === "corporate") ?? null;
 
   return (
@@ -64,12 +73,12 @@ export function TodayCard({ recommendation, onFollow, canOpen }: TodayCardProps)
         </ul>
       )}
       <div className="actions">
-        {game && (
+        {gameTarget && canOpen(gameTarget) && (
           <button
             type="button"
             className="primary"
             disabled={busy}
-            onClick={() => follow({ kind: "game", game }, gameProposal)}
+            onClick={() => follow(gameTarget, gameProposal)}
           >
             {t.goToGame}
           </button>
@@ -103,10 +112,18 @@ function ProposalItem({
   const label = buttonLabel(t, target, proposal);
   return (
     <li className="proposal" data-type={proposal.type}>
-      <p className="message">{proposal.message}</p>
+      <p className="message" id={`proposal-${proposal.id}`}>
+        {proposal.message}
+      </p>
       {proposal.reward_tokens != null && <p className="reward">{t.reward(proposal.reward_tokens)}</p>}
       {label && canOpen(target) && (
-        <button type="button" className="link" disabled={busy} onClick={() => onFollow(target)}>
+        <button
+          type="button"
+          className="link"
+          disabled={busy}
+          aria-describedby={`proposal-${proposal.id}`}
+          onClick={() => onFollow(target)}
+        >
           {label}
         </button>
       )}
