@@ -4,11 +4,11 @@ player's profile and the overview ``GET /api/quiz`` answers."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass
 
 from django.utils import timezone
 
+from core.caches import LocalCache
 from players.selectors import player_get
 from quiz import scoring
 from quiz.messages import CHOICE_LABELS
@@ -46,9 +46,10 @@ class VersionView:
         return [steps[s] for s in sorted(steps)]
 
 
-# Published versions never change (quiz.services refuses an edit, the admin shows them read-only): kept per process.
-_versions: dict[int, VersionView] = {}
-_versions_lock = threading.Lock()
+# Published versions never change (the admin shows them read-only, quiz.services refuses to publish one again): kept
+# per process, with nothing to invalidate.
+_versions: LocalCache[int, VersionView] = LocalCache("quiz-versions", max_entries=100)
+VERSION_TTL_SECONDS = 3600.0
 
 
 def _version_view(version_id: int, number: int) -> VersionView:
@@ -66,15 +67,13 @@ def _version_view(version_id: int, number: int) -> VersionView:
         for q in QuizQuestion.objects.filter(version_id=version_id).order_by("position", "id")
     )
     view = VersionView(id=version_id, number=number, questions=questions)
-    with _versions_lock:
-        _versions[version_id] = view
+    _versions.set(version_id, view, ttl=VERSION_TTL_SECONDS)
     return view
 
 
 def quiz_versions_forget() -> None:
-    """Drop this process's copies (tests that edit a draft and publish it)."""
-    with _versions_lock:
-        _versions.clear()
+    """Drop this process's copies (tests that replace the versions)."""
+    _versions.clear()
 
 
 def quiz_current_version(*, now: dt.datetime | None = None) -> VersionView | None:

@@ -3,7 +3,10 @@ risk score, and what a submission writes, counted."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
+
+from django.apps import apps
 
 from activity.models import UserAction, UserReward
 from notifications.models import Notification
@@ -11,6 +14,14 @@ from players.models import PlayerHarmMarker
 from quiz.models import QuizProfile, QuizSubmission
 from segments.models import UserSegment
 from wallet.models import LedgerEntry, Wallet
+
+_default_quiz = importlib.import_module("quiz.migrations.0002_default_quiz")
+
+
+def default_quiz_ensure() -> None:
+    """The default quiz as its migration makes it, unless it is there (a transactional test empties every table)."""
+    _default_quiz.create(apps, None)
+
 
 # The default quiz: q1 (1-5, +1) and q2 (yes/no, +1, chasing), q3 (1-5, -1) and q4 (yes/no, -1) are the risk
 # questions; q5, q6 (1-5, +1) and q7 (yes/no, -1) reward sensitivity; q8 (1-5, -1) and q9 (yes/no, +1) preference.
