@@ -14,7 +14,8 @@ CHECK_DEPLOY_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	PLAYER_JWT_SECRET=make-test-check-deploy-only-not-a-secret \
 	CORPORATE_WEBHOOK_SECRET=whsec_bWFrZS10ZXN0LWNoZWNrLWRlcGxveS1vbmx5
 
-.PHONY: install run dev prepare test lint imports typecheck checks pytest migrate clean
+.PHONY: install run dev prepare test lint imports typecheck checks pytest migrate clean \
+	frontend frontend-install frontend-test frontend-check frontend-build
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -61,7 +62,35 @@ checks: install
 pytest: install
 	$(VENV)/bin/pytest
 
-test: lint imports typecheck checks pytest
+# The player's web client (frontend/: React, Vite, TypeScript). Its built bundle is committed in $(BUNDLE), so
+# `make run` needs Python alone; `make test` needs Node.js 20.19+ and npm to check it (docs/decisions/0016).
+FRONTEND := frontend
+BUNDLE := webclient/static/webclient
+
+$(FRONTEND)/node_modules/.installed: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+frontend-install: $(FRONTEND)/node_modules/.installed
+
+# Type check, then the components' tests (Vitest, Testing Library, jsdom).
+frontend-test: frontend-install
+	cd $(FRONTEND) && npm run --silent typecheck && npm test --silent
+
+# The committed bundle is exactly what a fresh build of frontend/ gives (the build is deterministic).
+frontend-check: frontend-install
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd $(FRONTEND) && npx --no-install vite build --outDir "$$tmp" --emptyOutDir --logLevel warn) && \
+	if diff -r "$$tmp" $(BUNDLE); then echo "$(BUNDLE) matches a fresh build of $(FRONTEND)/"; \
+	else echo "$(BUNDLE) differs from a fresh build of $(FRONTEND)/: run 'make frontend-build' and commit it" >&2; exit 1; fi
+
+# After a change in frontend/: rebuild the bundle into $(BUNDLE), then commit both.
+frontend-build: frontend-install
+	cd $(FRONTEND) && npm run build
+
+frontend: frontend-test frontend-check
+
+test: lint imports typecheck checks frontend pytest
 
 clean:
-	rm -rf $(VENV) db.sqlite3* var staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3* var staticfiles .pytest_cache .mypy_cache .ruff_cache $(FRONTEND)/node_modules

@@ -20,8 +20,10 @@ urlpatterns = [
     path("api/", include("corporate.urls")),
     path("api/", include("notifications.urls")),
     path("api/", include("segments.urls")),
+    path("api/", include("quiz.urls")),
     path("api/", include("content.urls")),
     path("api/", include("recommendations.urls")),
+    path("", include("webclient.urls")),  # /app/ (the player's web client); /dev/players/ only with DEV_PAGES
 ]
 
 if settings.BENCH_ENDPOINTS:  # benchmarks only (bench/recommend.py): a bare Django JSON view to compare against

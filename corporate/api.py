@@ -21,6 +21,7 @@ from corporate import services
 from corporate.serializers import (
     DEFAULT_REWARD_TYPE,
     REWARD_TYPE_MAX_LENGTH,
+    QuizCompletedData,
     SiteVisitData,
     TokenEarnedData,
     WebhookEnvelope,
@@ -40,7 +41,12 @@ _HEADERS = [
 
 
 class CorporateWebhookApi(APIView):
-    """Company A's events, signed with Standard Webhooks. The signature is checked on the raw bytes first."""
+    """Company A's events, signed with Standard Webhooks. The signature is checked on the raw bytes first.
+
+    ``token.earned`` (tokens earned at Company A: credited, ``NEW_TOKEN_ARRIVAL`` pushed), ``site.visit`` (a visit;
+    the first after the day's ``VISIT_CORPORATE_SITE`` proposal pays that mission) and ``quiz.completed`` (data
+    ``{user_id, quiz_id, completed_at}``: Company A's quiz done; the first of a business month pays the
+    ``COMPLETE_CORPORATE_QUIZ`` mission)."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
@@ -94,12 +100,16 @@ def _validated_and_applied(webhook_id: str, payload: object) -> services.Webhook
         earned = TokenEarnedData(data=envelope.validated_data["data"])
         _valid_or_raise(earned)
         return services.corporate_token_earned(webhook_id=webhook_id, **earned.validated_data)
+    if envelope.validated_data["type"] == "quiz.completed":
+        completed = QuizCompletedData(data=envelope.validated_data["data"])
+        _valid_or_raise(completed)
+        return services.corporate_quiz_completed(webhook_id=webhook_id, **completed.validated_data)
     visit = SiteVisitData(data=envelope.validated_data["data"])
     _valid_or_raise(visit)
     return services.corporate_site_visit(webhook_id=webhook_id, **visit.validated_data)
 
 
-def _valid_or_raise(serializer: TokenEarnedData | SiteVisitData) -> None:
+def _valid_or_raise(serializer: TokenEarnedData | SiteVisitData | QuizCompletedData) -> None:
     if not serializer.is_valid():
         raise InvalidInput("Invalid input.", fields=flatten_errors(serializer.errors, "data"))
 

@@ -46,3 +46,46 @@ class SiteReward(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reward_value} tokens to {self.user_id}"
+
+
+class SiteQuizCompletion(models.Model):
+    """Company A's quiz completed by a player (the ``quiz.completed`` event), one row per webhook id. The first
+    completion of a business month pays the ``COMPLETE_CORPORATE_QUIZ`` mission (``reward_entry_id``: its GRANT);
+    later ones that month are recorded and pay nothing (docs/decisions/0015)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="+", db_index=False)
+    quiz_id = models.CharField(max_length=100, help_text="Company A's id of the quiz.")
+    completed_at = models.DateTimeField()
+    webhook_id = models.CharField(max_length=200, unique=True)
+    reward_tokens = models.PositiveIntegerField(null=True, blank=True)
+    reward_entry_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        db_table = "site_quiz_completions"
+        indexes = [models.Index(fields=["user", "completed_at"], name="site_quiz_completions_user_ts")]
+
+    def __str__(self) -> str:
+        return f"Company A quiz {self.quiz_id} by {self.user_id}"
+
+
+class VisitMissionOffer(models.Model):
+    """A ``VISIT_CORPORATE_SITE`` proposal served to a player on a business day (recorded by the recommender through
+    ``corporate.services.visit_mission_offer_record``): the player's first Company A visit after it that day pays the
+    mission (``paid_entry_id``: its GRANT)."""
+
+    id = models.BigAutoField(primary_key=True)
+    # No constraint: a proposal may be served to an id before its first action makes the players row.
+    user = models.ForeignKey(
+        "players.Player", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
+    )
+    day = models.DateField(help_text="The business day (BUSINESS_TIMEZONE) it was served.")
+    offered_at = models.DateTimeField(help_text="The first time it was served that day.")
+    paid_entry_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        db_table = "corporate_visit_offers"
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="corporate_visit_offers_user_day")]
+
+    def __str__(self) -> str:
+        return f"visit mission offered to {self.user_id} on {self.day}"

@@ -23,8 +23,14 @@ class SiteVisitData(serializers.Serializer):
     actions = serializers.ListField(child=serializers.CharField(max_length=100), max_length=1000)
 
 
+class QuizCompletedData(serializers.Serializer):
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID, source="player_id")
+    quiz_id = serializers.CharField(max_length=100)
+    completed_at = serializers.DateTimeField()
+
+
 class WebhookEnvelope(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["token.earned", "site.visit"])
+    type = serializers.ChoiceField(choices=["token.earned", "site.visit", "quiz.completed"])
     timestamp = serializers.DateTimeField()
     data = serializers.DictField()  # type: ignore[assignment]  # the envelope field is named "data"
 

@@ -7,18 +7,22 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from activity.selectors import action_id as action_id_of
 from activity.services import actions_ingest
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert
+from core.caches import LocalCache
 from core.exceptions import InvalidInput
-from corporate.models import SiteReward, SiteVisit
+from corporate.models import SiteQuizCompletion, SiteReward, SiteVisit, VisitMissionOffer
 from notifications.services import Kind, notification_create
+from players.age import business_today
+from players.services import player_ensure_many
 from texts.catalog import text_render
 from texts.registry import FALLBACK_LOCALE
 from wallet.errors import IdempotencyKeyReused
+from wallet.missions import COMPLETE_CORPORATE_QUIZ, VISIT_CORPORATE_SITE, mission_pay
 from wallet.services import LedgerResult, Source, wallet_earn
 
 # The id is stored as "corporate:<webhook-id>" in columns of 200 characters (ledger key, notification dedupe key).
@@ -108,7 +112,9 @@ def corporate_token_earned(
 def corporate_site_visit(
     *, webhook_id: str, player_id: int, visit_timestamp: dt.datetime, dwell_seconds: int, actions: list[str]
 ) -> WebhookOutcome:
-    """A visit to Company A: a site_visits row and its CORPORATE_VISIT action, once."""
+    """A visit to Company A: a site_visits row and its CORPORATE_VISIT action, once; and, when a
+    ``VISIT_CORPORATE_SITE`` proposal was served to the player earlier that business day, the visit mission
+    (``_visit_mission_pay``), in the same transaction."""
     _check_webhook_id(webhook_id)
     with transaction.atomic():
         if SiteVisit.objects.filter(webhook_id=webhook_id).exists():
@@ -137,7 +143,73 @@ def corporate_site_visit(
                 "action_id": action_id,
             },
         )
+        if created:
+            _visit_mission_pay(player_id=player_id, visit_timestamp=visit_timestamp)
     return WebhookOutcome(webhook_id, duplicate=not created)
+
+
+# --- missions (docs/decisions/0015) ------------------------------------------------------------------------------
+
+# The (player, business day) pairs whose offer this process has stored: a later serving that day need not INSERT
+# again. Only skips an insert that would change nothing (the row is there; rows are never deleted but with the
+# player), so it can never be wrong, and it empties itself.
+_offers_stored: LocalCache[tuple[int, dt.date], bool] = LocalCache("visit-mission-offers", max_entries=100_000)
+
+
+def visit_mission_offer_record(*, player_id: int, now: dt.datetime) -> None:
+    """A ``VISIT_CORPORATE_SITE`` proposal was served to the player now: the day's offer is stored (the first serving
+    of the business day counts; later ones change nothing). Called by the recommender, which serves the proposal."""
+    day = business_today(now)
+    if _offers_stored.get((player_id, day)):
+        return
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if own_transaction and connection.vendor == "postgresql":
+            # Seen at once by a visit that follows (the commit makes it visible), without waiting for the WAL flush:
+            # a database crash may lose the last fraction of a second of offers, which the next serving records again.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        VisitMissionOffer.objects.bulk_create(
+            [VisitMissionOffer(user_id=player_id, day=day, offered_at=now)], ignore_conflicts=True
+        )
+    _offers_stored.set((player_id, day), True, ttl=86_400)
+
+
+def _visit_mission_pay(*, player_id: int, visit_timestamp: dt.datetime) -> None:
+    """The visit mission, in the caller's transaction: paid for the visit's business day when the proposal was served
+    to the player that day before the visit; once a day (the mission's key), whatever other visits come."""
+    day = business_today(visit_timestamp)
+    offer = VisitMissionOffer.objects.filter(user_id=player_id, day=day, offered_at__lte=visit_timestamp).first()
+    if offer is None or offer.paid_entry_id is not None:
+        return
+    payment = mission_pay(player_id=player_id, mission=VISIT_CORPORATE_SITE, period=day.isoformat())
+    if payment is not None:
+        VisitMissionOffer.objects.filter(id=offer.id).update(paid_entry_id=payment.entry_id)
+
+
+def corporate_quiz_completed(
+    *, webhook_id: str, player_id: int, quiz_id: str, completed_at: dt.datetime
+) -> WebhookOutcome:
+    """Company A's quiz completed (``quiz.completed``): a ``site_quiz_completions`` row, once per webhook id, and the
+    ``COMPLETE_CORPORATE_QUIZ`` mission for the completion's business month (``wallet.missions.mission_pay``), in one
+    transaction. A redelivery, or a concurrent delivery of the same event, is a duplicate and pays nothing; another
+    completion in a month already paid is recorded and pays nothing."""
+    _check_webhook_id(webhook_id)
+    with transaction.atomic():
+        player_ensure_many(first_seen={player_id: completed_at})
+        completion, created = SiteQuizCompletion.objects.get_or_create(
+            webhook_id=webhook_id,
+            defaults={"user_id": player_id, "quiz_id": quiz_id, "completed_at": completed_at},
+        )
+        if not created:
+            return WebhookOutcome(webhook_id, duplicate=True)
+        month = business_today(completed_at).strftime("%Y-%m")
+        payment = mission_pay(player_id=player_id, mission=COMPLETE_CORPORATE_QUIZ, period=month)
+        if payment is not None:
+            SiteQuizCompletion.objects.filter(id=completion.id).update(
+                reward_tokens=payment.tokens, reward_entry_id=payment.entry_id
+            )
+    return WebhookOutcome(webhook_id, duplicate=False)
 
 
 # --- bulk loads (operations) -------------------------------------------------------------------------------------

@@ -22,3 +22,24 @@ SEGMENT_UPGRADE = message_declare(
     en="Your tier is now {group}: {reward_tokens} cyber tokens have been added to your balance.",
     placeholders={"group": str, "reward_tokens": int},
 )
+
+# A mission paid (wallet.missions.mission_pay), one text per mission: the tokens granted are the amount the proposal
+# stated (settings.MISSION_REWARDS).
+MISSION_REWARD_COMPLETE_PROFILE_QUIZ = message_declare(
+    "MISSION_REWARD_COMPLETE_PROFILE_QUIZ",
+    ko="프로필 퀴즈 완료! 보상으로 {reward_tokens} 사이버 토큰이 지급되었습니다.",
+    en="Profile quiz complete: {reward_tokens} cyber tokens have been added to your balance.",
+    placeholders={"reward_tokens": int},
+)
+MISSION_REWARD_COMPLETE_CORPORATE_QUIZ = message_declare(
+    "MISSION_REWARD_COMPLETE_CORPORATE_QUIZ",
+    ko="A 업체 퀴즈 완료! 보상으로 {reward_tokens} 사이버 토큰이 지급되었습니다.",
+    en="Company A quiz complete: {reward_tokens} cyber tokens have been added to your balance.",
+    placeholders={"reward_tokens": int},
+)
+MISSION_REWARD_VISIT_CORPORATE_SITE = message_declare(
+    "MISSION_REWARD_VISIT_CORPORATE_SITE",
+    ko="A 업체 방문 미션 완료! 보상으로 {reward_tokens} 사이버 토큰이 지급되었습니다.",
+    en="Company A visit mission complete: {reward_tokens} cyber tokens have been added to your balance.",
+    placeholders={"reward_tokens": int},
+)

@@ -126,7 +126,8 @@ class PlayerProtection(models.Model):
 
 class PlayerHarmMarker(models.Model):
     """A harm marker the nightly batch found in a player's recent behaviour (the detectors are
-    ``recommendations.harm``; the batch stores its findings through ``players.services.harm_markers_store``).
+    ``recommendations.harm``; the batch stores its findings through ``players.services.harm_markers_store``), or one
+    the player reported in the quiz (``SELF_REPORTED_CHASING``, through ``players.services.harm_marker_self_report``).
 
     Part of the player's protection: the recommender and the push rules read it. One row per player and marker
     while the behaviour lasts: ``detected_at`` is the run that first found it, ``as_of`` the latest run that still
@@ -138,6 +139,9 @@ class PlayerHarmMarker(models.Model):
         LOSS_CHASING = "LOSS_CHASING", "Loss chasing"
         SPEND_SPIKE = "SPEND_SPIKE", "Spend spike"
         LATE_NIGHT_SESSIONS = "LATE_NIGHT_SESSIONS", "Late-night sessions"
+        # Reported by the player in the quiz (quiz.services: a chasing item agreed with and a high reward
+        # sensitivity); kept while their latest submission says so, never touched by the nightly batch.
+        SELF_REPORTED_CHASING = "SELF_REPORTED_CHASING", "Self-reported chasing (quiz)"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="harm_markers", db_index=False)

@@ -130,6 +130,12 @@ def player_exists(*, player_id: int) -> bool:
     return Player.objects.filter(id=player_id).exists()
 
 
+def players_first(*, limit: int) -> list[dict[str, Any]]:
+    """The first players by id (id, locale, timezone): the development page that opens the web client as one."""
+    rows = Player.objects.order_by("id").values_list("id", "locale", "timezone")[:limit]
+    return [{"id": pid, "locale": locale, "timezone": tz} for pid, locale, tz in rows]
+
+
 def player_count() -> int:
     return Player.objects.count()
 

@@ -326,9 +326,33 @@ def harm_markers_store(*, found: Iterable[HarmMarkerFound], as_of: dt.datetime, 
                 rows, update_conflicts=True, unique_fields=["user", "marker"], update_fields=["as_of", "details"]
             )
         cleared, _ = (
-            PlayerHarmMarker.objects.filter(user_id__gte=first_id, user_id__lte=last_id).exclude(as_of=as_of).delete()
+            PlayerHarmMarker.objects.filter(user_id__gte=first_id, user_id__lte=last_id)
+            .exclude(as_of=as_of)
+            .exclude(marker__in=SELF_REPORTED_MARKERS)
+            .delete()
         )
     return cleared
+
+
+SELF_REPORTED_MARKERS = (PlayerHarmMarker.Marker.SELF_REPORTED_CHASING,)
+
+
+def harm_marker_self_report(
+    *, player_id: int, marker: str, present: bool, details: Mapping[str, object], at: dt.datetime
+) -> None:
+    """A harm marker the player reported (the quiz's latest submission): stored when ``present`` (one still present
+    keeps its ``detected_at``), deleted when not. The nightly batch never deletes these (``harm_markers_store``)."""
+    if marker not in SELF_REPORTED_MARKERS:
+        raise ValueError(f"{marker!r} is not a self-reported harm marker")
+    if present:
+        PlayerHarmMarker.objects.bulk_create(
+            [PlayerHarmMarker(user_id=player_id, marker=marker, detected_at=at, as_of=at, details=dict(details))],
+            update_conflicts=True,
+            unique_fields=["user", "marker"],
+            update_fields=["as_of", "details"],
+        )
+    else:
+        PlayerHarmMarker.objects.filter(user_id=player_id, marker=marker).delete()
 
 
 def spend_norms_store(*, norms: Mapping[int, float]) -> None:

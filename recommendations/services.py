@@ -18,9 +18,10 @@ from django.utils import timezone
 from core.exceptions import NotFound
 from core.metrics import PROPOSALS_SUPPRESSED
 from core.timezones import zone
+from corporate.services import visit_mission_offer_record
 from players.selectors import player_id_ranges, player_timezones
 from players.services import HarmMarkerFound, harm_markers_store, spend_norms_store
-from recommendations.engine import HOURS, Context, Recommendation, recommend
+from recommendations.engine import HOURS, VISIT_CORPORATE_SITE, Context, Recommendation, recommend
 from recommendations.harm import HarmThresholds, detect_harm_markers, spend_norm
 from recommendations.impressions import ImpressionRow, impression_buffer
 from recommendations.models import (
@@ -120,7 +121,8 @@ class Served:
 
 def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> Served:
     """The recommendation for the player now: context (one SQL statement and one hot-store round trip), the engine,
-    an id per proposal, and the impressions handed to this process's buffer (written in bulk later, not here)."""
+    an id per proposal, and the impressions handed to this process's buffer (written in bulk later, not here); a
+    ``VISIT_CORPORATE_SITE`` proposal's offer is stored in corporate, once a player and business day."""
     now = now or timezone.now()
     ctx: Context = recommendation_context(player_id=player_id, now=now)
     rec = recommend(ctx, templates_build())
@@ -135,6 +137,10 @@ def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> S
                 for i, (pid, p) in enumerate(zip(ids, rec.proposals, strict=True))
             ]
         )
+    if any(p.action == VISIT_CORPORATE_SITE for p in rec.proposals):
+        # The visit mission pays for a visit after the proposal was served that day: corporate keeps that fact (one
+        # INSERT a player and day; docs/decisions/0015), durably, unlike the impressions.
+        visit_mission_offer_record(player_id=player_id, now=now)
     return Served(player_id=player_id, recommendation=rec, proposal_ids=ids)
 
 

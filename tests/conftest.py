@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,3 +108,36 @@ def redis_round_trips(redis_only: None, monkeypatch: pytest.MonkeyPatch) -> Call
 
     monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counting)
     return lambda: len(sent)
+
+
+# --- Browser tests: Debian's Chromium driven by Playwright, against pytest-django's live server ------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(django_db_setup: None, live_server: Any) -> Iterator[Any]:
+    """One Chromium for the module, started after the test database and the live server exist."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests"
+        if os.environ.get("REQUIRE_BROWSER"):  # CI (.ci/run) installs it: there a missing browser is a failure
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
+        # Playwright's sync API keeps an asyncio event loop running in this thread while the browser is open,
+        # so Django's ORM calls here (creating the staff user, transactional_db's flush) would raise
+        # SynchronousOnlyOperation. No async code shares a connection with them: allow it, for this module only.
+        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

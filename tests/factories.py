@@ -158,3 +158,10 @@ def ledger_purge_allowed() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM token_ledger_purge")
+
+
+def quiz_completed_body(
+    *, user_id: int, quiz_id: str = "brand-quiz-7", completed_at: str = "2026-11-20T11:57:00+00:00"
+) -> bytes:
+    """Company A's ``quiz.completed`` event: the player finished Company A's quiz."""
+    return webhook_body("quiz.completed", {"user_id": user_id, "quiz_id": quiz_id, "completed_at": completed_at})

@@ -1,4 +1,5 @@
-"""Pages in a real browser: Debian's Chromium driven by Playwright, against pytest-django's live server.
+"""Pages in a real browser: Debian's Chromium driven by Playwright (the ``browser`` fixture, tests/conftest.py),
+against pytest-django's live server.
 
 Screenshots go to /tmp/tokenloop-*.png for a human look; they are not asserted.
 """
@@ -7,45 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import factories
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PASSWORD = "correct-horse-battery"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser(django_db_setup: None, live_server: Any) -> Iterator[Any]:
-    """One Chromium for the module, started after the test database and the live server exist."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests"
-        if os.environ.get("REQUIRE_BROWSER"):  # CI (.ci/run) installs it: there a missing browser is a failure
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
-        # Playwright's sync API keeps an asyncio event loop running in this thread while the browser is open,
-        # so Django's ORM calls here (creating the staff user, transactional_db's flush) would raise
-        # SynchronousOnlyOperation. No async code shares a connection with them: allow it, for this module only.
-        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

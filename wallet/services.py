@@ -442,8 +442,17 @@ def wallet_earn(
     )
 
 
-def wallet_grant(*, player_id: int, amount: int, idempotency_key: str, reason: str, actor: str = "") -> LedgerResult:
-    """A reward paid by TokenLoop itself (upgrade rewards, missions)."""
+def wallet_grant(
+    *,
+    player_id: int,
+    amount: int,
+    idempotency_key: str,
+    reason: str,
+    actor: str = "",
+    on_recorded: OnRecorded | None = None,
+) -> LedgerResult:
+    """A reward paid by TokenLoop itself (upgrade rewards, missions: ``wallet.missions``). ``on_recorded`` as in
+    ``ledger_post``."""
     _require_tokens(amount, "amount")
     return ledger_post(
         Posting(
@@ -457,7 +466,8 @@ def wallet_grant(*, player_id: int, amount: int, idempotency_key: str, reason: s
             action_metadata={"earned_tokens": amount, "source": "reward"},
             actor=actor,
             reason=reason,
-        )
+        ),
+        on_recorded=on_recorded,
     )
 
 

@@ -38,9 +38,11 @@ INSTALLED_APPS = [
     "notifications",
     "corporate",
     "segments",
+    "quiz",
     "content",
     "recommendations",
     "operations",
+    "webclient",
 ]
 
 MIDDLEWARE = [
@@ -256,13 +258,18 @@ CORPORATE_WEBHOOK_SECRETS = env.list(
 CORPORATE_WEBHOOK_TOLERANCE_SECONDS = 300
 
 # --- Recommendations (spec 2.3; docs/decisions/0009-recommendation-engine.md)
-# Tokens a mission pays: the recommender states these numbers and the granting code pays them
-# (recommendations.missions.mission_reward).
+# Tokens a mission pays: the recommender states these numbers and the granting code pays them, once per player and
+# mission period (wallet.missions: mission_reward, mission_pay; docs/decisions/0015).
 MISSION_REWARDS = {
     "VISIT_CORPORATE_SITE": env.int("MISSION_REWARD_VISIT_CORPORATE_SITE", default=100),
     "COMPLETE_CORPORATE_QUIZ": env.int("MISSION_REWARD_COMPLETE_CORPORATE_QUIZ", default=200),
     "COMPLETE_PROFILE_QUIZ": env.int("MISSION_REWARD_COMPLETE_PROFILE_QUIZ", default=200),
 }
+# --- Quiz (spec 2.4; docs/quiz.md, docs/decisions/0015)
+# Days after a submission before the player may take the same version again (a newer version may be taken at once).
+QUIZ_RETAKE_DAYS = env.int("QUIZ_RETAKE_DAYS", default=30)
+# A reward-sensitivity score (0-100) at or above this, with a "yes" to a chasing item, is a self-reported harm marker.
+QUIZ_HIGH_REWARD_SENSITIVITY = env.int("QUIZ_HIGH_REWARD_SENSITIVITY", default=67)
 # Impressions of served proposals: buffered per process and written in bulk by a thread when the buffer holds
 # this many rows or its oldest is this old (recommendations.impressions). 0 seconds: each request writes its own
 # at once (the default on SQLite, where a second writer thread would only contend for the file's lock).
@@ -313,3 +320,14 @@ LIVE_PROTECTION = env.bool("LIVE_PROTECTION", default=True)
 REALITY_CHECK_MINUTES = env.int("REALITY_CHECK_MINUTES", default=60)
 REALITY_CHECK_STEP_MINUTES = 15
 REALITY_CHECK_MAX_MINUTES = 240
+
+# --- The player's web client (frontend/, built into webclient/static/webclient/, served at /app/; docs/decisions/0016)
+# Where its buttons lead: "Go to game" ({game} is the game's name, e.g. SlotMachine: a deep link the app's web view
+# hands to the game), "Go to Company A", and the limit suggestion's button (empty: no button).
+WEBCLIENT_GAME_URL = env.str("WEBCLIENT_GAME_URL", default="tokenloop://game/{game}")
+WEBCLIENT_CORPORATE_URL = env.str("WEBCLIENT_CORPORATE_URL", default="https://company-a.example.com/")
+WEBCLIENT_PROTECTION_URL = env.str("WEBCLIENT_PROTECTION_URL", default="")
+# /dev/players/ (open the client as a demo player, with a token minted there): the local settings turn it on with
+# DEBUG; the production settings never do.
+DEV_PAGES = False
+DEV_PLAYER_TOKEN_TTL_SECONDS = 15 * 60

@@ -10,6 +10,7 @@ DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 PLAYER_JWT_SECRET = env.str("PLAYER_JWT_SECRET")
 CORPORATE_WEBHOOK_SECRETS = env.list("CORPORATE_WEBHOOK_SECRET")  # whsec_...; no default in production
+DEV_PAGES = False  # /dev/players/ mints player tokens for anyone: never here, whatever the environment says
 
 # --- HTTPS. granian speaks plain HTTP; TLS ends at the proxy or load balancer in front of it, which sets
 # X-Forwarded-Proto (and drops a client's own). With nothing in front (or granian's own --ssl-* options), set

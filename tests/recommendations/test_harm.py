@@ -450,9 +450,10 @@ def test_staff_see_markers_but_cannot_change_them(players):
 
 
 def test_model_choices_name_every_marker():
-    # given the detector's marker names
+    # given the detector's marker names and the self-reported ones (the quiz)
     # when the model's choices are listed
     # then they are the same names
+    from players.services import SELF_REPORTED_MARKERS
     from recommendations.harm import MARKERS
 
-    assert tuple(PlayerHarmMarker.Marker.values) == MARKERS
+    assert tuple(PlayerHarmMarker.Marker.values) == MARKERS + SELF_REPORTED_MARKERS
