@@ -242,7 +242,7 @@ class BenchEnv:
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
+            "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdefghij",
             "PLAYER_JWT_SECRET": "bench-player-jwt-secret-0123456789abcdef",
             "CORPORATE_WEBHOOK_SECRET": BENCH_WEBHOOK_SECRET,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -15,7 +15,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-insecure-change-me")
+# Development defaults of the secrets (local and test settings use them). Production refuses every one of them
+# (core.checks, corporate.checks): a token or a signature made with a value published here is never accepted there.
+DEV_SECRET_KEY = "dev-insecure-change-me"
+DEV_PLAYER_JWT_SECRET = "dev-player-jwt-secret-change-me-32b"
+DEV_CORPORATE_WEBHOOK_SECRET = "whsec_ZGV2LWNvcnBvcmF0ZS13ZWJob29rLXNlY3JldA=="
+DEVELOPMENT_SECRETS = frozenset({DEV_SECRET_KEY, DEV_PLAYER_JWT_SECRET, DEV_CORPORATE_WEBHOOK_SECRET})
+# Production settings set this: the system checks then refuse DEBUG and missing, weak or development secrets.
+PRODUCTION = False
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
@@ -157,8 +166,21 @@ ACTIONS_MAX_BATCH = env.int("ACTIONS_MAX_BATCH", default=5000)
 ACTIONS_MAX_FUTURE_SECONDS = env.int("ACTIONS_MAX_FUTURE_SECONDS", default=3600)
 
 # --- Auth
-PLAYER_JWT_SECRET = env.str("PLAYER_JWT_SECRET", default="dev-player-jwt-secret-change-me-32b")
+# Player tokens (core.auth; docs/decisions/0017): HS256, signed with the secret of PLAYER_JWT_KID (named in the
+# token's header), verified with the secret its kid names. A rotation: the new secret becomes PLAYER_JWT_SECRET under
+# a new PLAYER_JWT_KID, the old one moves to PLAYER_JWT_OLD_SECRETS ("kid=secret,kid=secret") until every token it
+# signed has expired, then is removed (its tokens are refused from then on).
+PLAYER_JWT_SECRET = env.str("PLAYER_JWT_SECRET", default=DEV_PLAYER_JWT_SECRET)
+PLAYER_JWT_KID = env.str("PLAYER_JWT_KID", default="k1")
+PLAYER_JWT_SECRETS: dict[str, str] = {
+    **env.dict("PLAYER_JWT_OLD_SECRETS", default={}),
+    PLAYER_JWT_KID: PLAYER_JWT_SECRET,
+}
+PLAYER_JWT_ISSUER = env.str("PLAYER_JWT_ISSUER", default="tokenloop")
+PLAYER_JWT_AUDIENCE = env.str("PLAYER_JWT_AUDIENCE", default="tokenloop-player")
 PLAYER_JWT_TTL_SECONDS = env.int("PLAYER_JWT_TTL_SECONDS", default=3600)
+# No token is accepted whose exp - iat is longer than this, whoever signed it.
+PLAYER_JWT_MAX_LIFETIME_SECONDS = env.int("PLAYER_JWT_MAX_LIFETIME_SECONDS", default=24 * 3600)
 # Verified player tokens kept per process until their exp (core.auth): a player's app repeats its token.
 PLAYER_JWT_CACHE_SIZE = env.int("PLAYER_JWT_CACHE_SIZE", default=10_000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60)
@@ -250,9 +272,7 @@ SEGMENTS_WATERMARK_WAIT_SECONDS = env.float("SEGMENTS_WATERMARK_WAIT_SECONDS", d
 
 # --- Company A
 # Standard Webhooks secrets (whsec_<base64>), comma-separated: the first signs, all verify (rotation).
-CORPORATE_WEBHOOK_SECRETS = env.list(
-    "CORPORATE_WEBHOOK_SECRET", default=["whsec_ZGV2LWNvcnBvcmF0ZS13ZWJob29rLXNlY3JldA=="]
-)
+CORPORATE_WEBHOOK_SECRETS = env.list("CORPORATE_WEBHOOK_SECRET", default=[DEV_CORPORATE_WEBHOOK_SECRET])
 CORPORATE_WEBHOOK_TOLERANCE_SECONDS = 300
 
 # --- Recommendations (spec 2.3; docs/decisions/0009-recommendation-engine.md)
