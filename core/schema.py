@@ -65,6 +65,7 @@ class ApiKeyScheme(_KindScheme):
 
 class PlayerJWTScheme(_KindScheme):
     target_class = "core.auth.PlayerJWTAuthentication"
+    match_subclasses = True  # settings name players.auth's subclass (revocation)
     name = "PlayerJWT"
     kind = "player"
 
@@ -73,7 +74,7 @@ class PlayerJWTScheme(_KindScheme):
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "JWT",
-            "description": "Player token: HS256, `sub` = player id.",
+            "description": "Player token: HS256 with a `kid` header; `sub` = player id, `iss`, `aud`, `iat`, `exp`.",
         }
 
 

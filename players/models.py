@@ -42,6 +42,11 @@ class Player(models.Model):
     erased_at = models.DateTimeField(
         null=True, blank=True, help_text="When the player's personal data was erased (their safeguards are kept)."
     )
+    tokens_valid_after = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Player tokens issued before this time are refused (revoked; players.services.player_tokens_revoke).",
+    )
 
     class Meta:
         db_table = "players"

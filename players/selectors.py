@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -197,3 +198,14 @@ def live_read(*, player_id: int, now: dt.datetime, tz: dt.tzinfo) -> tuple[int, 
         return streak, {}
     state = live_state_from_store(values, spends, norm)
     return streak, live_signals(state, now=now, tz=tz, thresholds=thresholds)
+
+
+def player_tokens_valid_after(*, player_id: int) -> dt.datetime | None:
+    """The time before which the player's tokens are refused (None: none revoked, or no such player)."""
+    found = Player.objects.filter(id=player_id).values_list("tokens_valid_after", flat=True).first()
+    return _aware(found)
+
+
+def tokens_valid_after_seconds(valid_after: dt.datetime | None) -> int:
+    """Unix seconds, rounded up (a token whose ``iat`` is below it is refused); 0 for none."""
+    return 0 if valid_after is None else math.ceil(valid_after.timestamp())

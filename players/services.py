@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from core.bulk import bulk_insert
 from core.exceptions import DomainError, InvalidInput, NotFound
-from core.hotstore import hot_store
+from core.hotstore import hot_store, key_tokens_valid_after
 from players.age import adult_from, business_today, is_verified_adult
 from players.models import Player, PlayerAgeVerification, PlayerHarmMarker, PlayerProtection
+from players.selectors import tokens_valid_after_seconds
 
 
 class ProtectionLocked(DomainError):
@@ -403,3 +404,33 @@ PLAYER_LOAD_COLUMNS = ("id", "signup_at", "locale", "timezone", "birth_date", "a
 def players_load(*, rows: Iterable[PlayerLoadRow]) -> int:
     """Store many players at once (demo data); ids already there are skipped. Returns how many were stored."""
     return bulk_insert(Player, PLAYER_LOAD_COLUMNS, rows, skip_conflicts_on=("id",))
+
+
+def player_tokens_revoke(*, player_id: int, at: dt.datetime | None = None) -> dt.datetime:
+    """Refuse every token of the player issued before ``at`` (default now): ``players.tokens_valid_after``, the
+    truth, moves forward to it (never back: an earlier revocation cannot re-admit tokens), and after commit its copy
+    in the hot store is set (``players.auth``), so the next request in any process refuses those tokens. Returns the
+    time in force. A hot store that cannot be written fails the call after the database has committed: run it again
+    (until it succeeds, a process that had the old copy may accept those tokens until the copy expires).
+
+    Tokens carry whole seconds: a token issued in the second of ``at`` is refused too (the app logs in again).
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        player_lock(player_id=player_id)
+        Player.objects.filter(id=player_id).filter(
+            Q(tokens_valid_after__isnull=True) | Q(tokens_valid_after__lt=at)
+        ).update(tokens_valid_after=at)
+        in_force = Player.objects.values_list("tokens_valid_after", flat=True).get(id=player_id)
+        assert in_force is not None  # set above, or later than at
+        transaction.on_commit(lambda: tokens_valid_after_publish(player_id=player_id, valid_after=in_force))
+    return in_force
+
+
+def tokens_valid_after_publish(*, player_id: int, valid_after: dt.datetime | None) -> None:
+    """Put the player's revocation time into the hot store (overwriting any copy), for ``players.auth``."""
+    hot_store.cache.set(
+        key_tokens_valid_after(player_id),
+        tokens_valid_after_seconds(valid_after),
+        timeout=settings.PLAYER_TOKEN_REVOCATION_CACHE_SECONDS,
+    )

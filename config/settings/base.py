@@ -181,6 +181,8 @@ PLAYER_JWT_AUDIENCE = env.str("PLAYER_JWT_AUDIENCE", default="tokenloop-player")
 PLAYER_JWT_TTL_SECONDS = env.int("PLAYER_JWT_TTL_SECONDS", default=3600)
 # No token is accepted whose exp - iat is longer than this, whoever signed it.
 PLAYER_JWT_MAX_LIFETIME_SECONDS = env.int("PLAYER_JWT_MAX_LIFETIME_SECONDS", default=24 * 3600)
+# How long the hot store keeps its copy of a player's token revocation time (players.auth); the database holds it.
+PLAYER_TOKEN_REVOCATION_CACHE_SECONDS = env.int("PLAYER_TOKEN_REVOCATION_CACHE_SECONDS", default=24 * 3600)
 # Verified player tokens kept per process until their exp (core.auth): a player's app repeats its token.
 PLAYER_JWT_CACHE_SIZE = env.int("PLAYER_JWT_CACHE_SIZE", default=10_000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60)
@@ -195,7 +197,7 @@ AUTH_PASSWORD_VALIDATORS = [
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "core.auth.ApiKeyAuthentication",
-        "core.auth.PlayerJWTAuthentication",
+        "players.auth.PlayerTokenAuthentication",  # core.auth's player JWT, and its revocation
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
