@@ -247,6 +247,8 @@ class BenchEnv:
             "CORPORATE_WEBHOOK_SECRET": BENCH_WEBHOOK_SECRET,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no TLS proxy in front
+            "THROTTLE_PLAYER_RATE": "",  # a bench drives a few players and keys far past any per-caller rate
+            "THROTTLE_SERVICE_RATE": "",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }

@@ -76,6 +76,8 @@ def server(db: None, tmp_path: Path) -> Iterator[str]:
         PY=sys.executable,
         PORT=str(port),
         PLAYER_JWT_SECRET=settings.PLAYER_JWT_SECRET,
+        THROTTLE_PLAYER_RATE="",  # 64 clients as a few players: no per-caller rate (as the test settings)
+        THROTTLE_SERVICE_RATE="",
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
         LOG_LEVEL="WARNING",
     )

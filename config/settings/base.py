@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body past REQUEST_BODY_MAX_BYTES is refused (413) before anything reads it.
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, API docs) served by the app under granian: from the apps' static directories while
     # DEBUG is on, else from STATIC_ROOT (`manage.py collectstatic`; `make run` runs it).
@@ -165,6 +167,22 @@ ACTIONS_MAX_BATCH = env.int("ACTIONS_MAX_BATCH", default=5000)
 # Accept action timestamps at most this far in the future (clock skew of game servers).
 ACTIONS_MAX_FUTURE_SECONDS = env.int("ACTIONS_MAX_FUTURE_SECONDS", default=3600)
 
+# --- Limits (issue 13, item 3; docs/decisions/0017)
+# A request body past this is refused with 413 before anything parses it (core.middleware on Content-Length,
+# core.parsers on what it reads; Django's request.body and forms through DATA_UPLOAD_MAX_MEMORY_SIZE). A full ingest
+# batch of 5,000 actions with ordinary metadata is about 2 MB; a bigger one must be split.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=8 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# One action's metadata (activity.validation): its JSON in bytes, and how deep objects and lists nest in it.
+ACTIONS_METADATA_MAX_BYTES = env.int("ACTIONS_METADATA_MAX_BYTES", default=4096)
+ACTIONS_METADATA_MAX_DEPTH = env.int("ACTIONS_METADATA_MAX_DEPTH", default=5)
+# Requests per player (Bearer token) and per service key (Api-Key), DRF's "N/s|min|hour|day" (core.throttles): past
+# it, 429 with Retry-After. Empty: no limit (benches set both empty; tests run with none).
+THROTTLE_RATES: dict[str, str | None] = {
+    "player": env.str("THROTTLE_PLAYER_RATE", default="300/min") or None,
+    "service": env.str("THROTTLE_SERVICE_RATE", default="60000/min") or None,
+}
+
 # --- Auth
 # Player tokens (core.auth; docs/decisions/0017): HS256, signed with the secret of PLAYER_JWT_KID (named in the
 # token's header), verified with the secret its kid names. A rotation: the new secret becomes PLAYER_JWT_SECRET under
@@ -202,6 +220,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.ORJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.ServiceRateThrottle", "core.throttles.PlayerRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.ORJSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
@@ -221,6 +240,10 @@ SPECTACULAR_SETTINGS = {
     # "type" names several choice sets: each gets its own name.
     "ENUM_NAME_OVERRIDES": {"ProposalTypeEnum": "recommendations.engine.PROPOSAL_TYPES"},
     # Security schemes come from core/schema.py (one per caller kind, listed per operation).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.limit_responses",  # 413 and 429, declared once
+    ],
 }
 
 STATIC_URL = "static/"
@@ -289,6 +312,9 @@ MISSION_REWARDS = {
 # this many rows or its oldest is this old (recommendations.impressions). 0 seconds: each request writes its own
 # at once (the default on SQLite, where a second writer thread would only contend for the file's lock).
 RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE = env.int("RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE", default=500)
+# At most this many impressions are recorded per player per business-timezone day; the excess is served but not
+# recorded (recommendations.services.impressions_within_daily_cap; 0: no bound).
+RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY = env.int("RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY", default=500)
 RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = env.float(
     "RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS",
     default=1.0 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0.0,
