@@ -219,6 +219,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def url_shown(url: str) -> str:
+    """``url`` without its user and password, for logs (a Redis or database URL may hold a password)."""
+    parts = urlsplit(url)
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def _with_path(url: str, path: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))

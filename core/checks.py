@@ -83,6 +83,21 @@ def _production_errors(player_secrets: dict[str, str]) -> list[checks.CheckMessa
                 "Set DJANGO_SECRET_KEY, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(50))'.",
             )
         )
+    plain = [origin for origin in getattr(settings, "CSRF_TRUSTED_ORIGINS", []) if not origin.startswith("https://")]
+    if plain:
+        errors.append(
+            error(
+                30,
+                f"CSRF_TRUSTED_ORIGINS holds origins that are not HTTPS: {', '.join(plain)}.",
+                "Production serves HTTPS only: list https:// origins.",
+            )
+        )
+    if "*" in settings.ALLOWED_HOSTS:
+        errors.append(
+            error(
+                31, "ALLOWED_HOSTS accepts any host ('*').", "Set DJANGO_ALLOWED_HOSTS to the names this service has."
+            )
+        )
     for kid, secret in sorted(player_secrets.items()):
         name = f"PLAYER_JWT_SECRETS[{kid!r}]"
         if not secret:

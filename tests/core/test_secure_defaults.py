@@ -123,6 +123,8 @@ def test_strong_production_settings_pass(production):
             lambda s: setattr(s, "CORPORATE_WEBHOOK_SECRETS", [STRONG_WEBHOOK, settings.DEV_CORPORATE_WEBHOOK_SECRET]),
             "tokenloop.E022",
         ),
+        (lambda s: setattr(s, "CSRF_TRUSTED_ORIGINS", ["http://admin.example.com"]), "tokenloop.E030"),
+        (lambda s: setattr(s, "ALLOWED_HOSTS", ["*"]), "tokenloop.E031"),
     ],
 )
 def test_production_refuses_debug_and_missing_weak_or_development_secrets(production, spoil, expected):
@@ -204,3 +206,16 @@ def test_serve_sh_prints_no_broker_credential():
     for line in source.splitlines():
         if line.strip().startswith("echo") and "_URL" in line:
             assert "%%://*" in line, line
+
+
+def test_benches_log_urls_without_their_credentials():
+    # given the benches' sources, and the helper they log URLs through
+    from bench.common import url_shown
+
+    assert url_shown("redis://:s3cret@127.0.0.1:6379/15") == "redis://127.0.0.1:6379/15"
+    assert url_shown("postgres://user:pw@db.internal:5432/tl") == "postgres://db.internal:5432/tl"
+    # then no log line prints a URL setting whole
+    for path in (settings.BASE_DIR / "bench").glob("*.py"):
+        for line in path.read_text().splitlines():
+            if "log(" in line or "print(" in line:
+                assert "redis_url}" not in line and "database_url}" not in line, f"{path.name}: {line.strip()}"
