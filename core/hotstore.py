@@ -56,12 +56,6 @@ def key_spend_norm(player_id: int) -> str:
     return f"user:{player_id}:spend_norm"
 
 
-def key_tokens_valid_after(player_id: int) -> str:
-    """The player's token revocation time (players.auth): Unix seconds, 0 for none; a copy of
-    ``players.tokens_valid_after``, which is the truth."""
-    return f"user:{player_id}:tokens_valid_after"
-
-
 # The live state's fields, in the stored string's order: losing run (length, first bet, time of the last round
 # counted), play session (start, last round or spend, net tokens of its rounds, rounds, reality-check step), last
 # chasing bet (time, run length after it, the run's first bet, the bet; time 0: none yet).

@@ -1,57 +1,89 @@
 """Player tokens, revocable: ``core.auth``'s Bearer authentication plus "all of this player's tokens issued before a
 time are refused" (issue 13, item 5; docs/decisions/0017).
 
-The truth is ``players.tokens_valid_after`` (set by ``services.player_tokens_revoke``: the admin's "Revoke tokens"
-action, ``manage.py revoke_player_tokens``). Each request compares the token's ``iat`` with a copy of it in the hot
-store, ``user:{id}:tokens_valid_after`` (Unix seconds, 0 for none), so the check needs no database round trip.
+The truth is ``players.tokens_valid_after``, set by ``services.player_tokens_revoke`` (the admin's "Revoke tokens"
+action, ``manage.py revoke_player_tokens``). Only revocations of the last ``PLAYER_JWT_MAX_LIFETIME_SECONDS`` can
+matter (every token issued before an older one has expired), and they are few; so each process keeps all of them, a
+snapshot read in one indexed query (``selectors.players_tokens_revoked_since``, the partial index
+``players_tokens_revoked``), and a request compares its token's ``iat`` with a dict entry.
 
-What it costs: one hot-store GET per player request (a Redis round trip in production, well under a millisecond on
-the same network; a SQLite read on the embedded default), on the authentication path before the view. On a miss (the
-player's first request since the copy expired, ``PLAYER_TOKEN_REVOCATION_CACHE_SECONDS``, or since Redis was
-flushed): one indexed primary-key read of ``players`` and an ``ADD`` (SET NX) of the copy. A hot store that fails
-costs the database read on each request, never an answer.
-
-Why the copy cannot stay stale: the revocation overwrites it after its transaction commits, and a reader only ever
-*adds* it where it is missing, so a reader that read the database before the revocation cannot put the old value
-back over the new one.
+What it costs: per request, a dict lookup, no database or Redis round trip. Per process, one query of the recent
+revocations every ``PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS`` (1 s) while it serves: a request that finds the
+snapshot older than that starts the reload on a thread of its own and answers from the snapshot, so no request waits
+for it; a request that finds it older than twice that (an idle process, the first request after start) reloads it
+first, and pays that one query. A revocation is therefore refused in every process within about the refresh interval
+(two at most), and at once in the process that made it (its snapshot is dropped after commit). No writer has to
+remember anything: the snapshot is always read from the database.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import threading
+import time
 
 from django.conf import settings
+from django.db import connections
+from django.utils import timezone
 from rest_framework import exceptions
 
 from core.auth import PlayerJWTAuthentication, VerifiedToken
-from core.hotstore import hot_store, key_tokens_valid_after
-from players.selectors import player_tokens_valid_after, tokens_valid_after_seconds
+from core.caches import LocalCache
+from players.selectors import players_tokens_revoked_since
 
 logger = logging.getLogger(__name__)
 
+# "snapshot" -> (time it was read, monotonic; {player id: revocation time, Unix seconds}); kept for twice the refresh
+# interval, emptied by local_caches_clear() like every per-process cache.
+_snapshot: LocalCache[str, tuple[float, dict[int, int]]] = LocalCache("token-revocations", max_entries=1)
+_reloading = threading.Lock()  # held while a thread reloads: one reload at a time
 
-def tokens_valid_after(player_id: int) -> int:
-    """The player's revocation time in Unix seconds (0: none): the hot store's copy, else the database's value."""
-    key = key_tokens_valid_after(player_id)
-    cache = hot_store.cache
+
+def _load() -> tuple[float, dict[int, int]]:
+    started = time.monotonic()
+    since = timezone.now() - dt.timedelta(seconds=settings.PLAYER_JWT_MAX_LIFETIME_SECONDS)
+    loaded = (started, players_tokens_revoked_since(since=since))
+    _snapshot.set("snapshot", loaded, ttl=2 * settings.PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS)
+    return loaded
+
+
+def _reload_in_background() -> None:
     try:
-        cached = cache.get(key)
-    except Exception:  # the hot store is down: the database answers
-        logger.warning("token revocation: the hot store cannot be read; reading the database", exc_info=True)
-        return tokens_valid_after_seconds(player_tokens_valid_after(player_id=player_id))
-    if cached is not None:
-        return int(cached)
-    seconds = tokens_valid_after_seconds(player_tokens_valid_after(player_id=player_id))
-    try:
-        cache.add(key, seconds, timeout=settings.PLAYER_TOKEN_REVOCATION_CACHE_SECONDS)
-    except Exception:
-        logger.warning("token revocation: the hot store cannot be written", exc_info=True)
-    return seconds
+        _load()
+    except Exception:  # the next request tries again (inline once the snapshot is too old)
+        logger.exception("token revocations: reload failed")
+    finally:
+        connections.close_all()  # this thread's own connection
+        _reloading.release()
+
+
+def revocations() -> dict[int, int]:
+    """{player id: Unix seconds before which their tokens are refused}: this process's snapshot, reloaded as the
+    module's docstring says."""
+    found = _snapshot.get("snapshot")
+    if found is None:
+        return _load()[1]
+    loaded_at, times = found
+    if time.monotonic() - loaded_at >= settings.PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS and _reloading.acquire(
+        blocking=False
+    ):
+        try:
+            threading.Thread(target=_reload_in_background, name="token-revocations", daemon=True).start()
+        except Exception:
+            _reloading.release()
+            raise
+    return times
+
+
+def revocations_forget() -> None:
+    """Drop this process's snapshot: the next request reads it again (after a revocation made here)."""
+    _snapshot.clear()
 
 
 class PlayerTokenAuthentication(PlayerJWTAuthentication):
-    """``Authorization: Bearer <JWT>``, refused when the player revoked their tokens after this one was issued."""
+    """``Authorization: Bearer <JWT>``, refused when the player's tokens were revoked after this one was issued."""
 
     def check_not_revoked(self, verified: VerifiedToken) -> None:
-        if verified.issued_at < tokens_valid_after(verified.player_id):
+        if verified.issued_at < revocations().get(verified.player_id, 0):
             raise exceptions.AuthenticationFailed("Token has been revoked.")

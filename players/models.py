@@ -50,6 +50,15 @@ class Player(models.Model):
 
     class Meta:
         db_table = "players"
+        indexes = [
+            # The few players whose tokens were revoked: each web process reads the recent ones every second
+            # (players.auth).
+            models.Index(
+                fields=["tokens_valid_after"],
+                name="players_tokens_revoked",
+                condition=models.Q(tokens_valid_after__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"player {self.id}"

@@ -200,10 +200,11 @@ def live_read(*, player_id: int, now: dt.datetime, tz: dt.tzinfo) -> tuple[int, 
     return streak, live_signals(state, now=now, tz=tz, thresholds=thresholds)
 
 
-def player_tokens_valid_after(*, player_id: int) -> dt.datetime | None:
-    """The time before which the player's tokens are refused (None: none revoked, or no such player)."""
-    found = Player.objects.filter(id=player_id).values_list("tokens_valid_after", flat=True).first()
-    return _aware(found)
+def players_tokens_revoked_since(*, since: dt.datetime) -> dict[int, int]:
+    """{player id: revocation time in Unix seconds, rounded up} for the revocations later than ``since`` (the partial
+    index ``players_tokens_revoked``: as many rows as recent revocations)."""
+    rows = Player.objects.filter(tokens_valid_after__gt=since).values_list("id", "tokens_valid_after")
+    return {player_id: tokens_valid_after_seconds(_aware(at)) for player_id, at in rows}
 
 
 def tokens_valid_after_seconds(valid_after: dt.datetime | None) -> int:

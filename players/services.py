@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from core.bulk import bulk_insert
 from core.exceptions import DomainError, InvalidInput, NotFound
-from core.hotstore import hot_store, key_tokens_valid_after
+from core.hotstore import hot_store
 from players.age import adult_from, business_today, is_verified_adult
+from players.auth import revocations_forget
 from players.models import Player, PlayerAgeVerification, PlayerHarmMarker, PlayerProtection
-from players.selectors import tokens_valid_after_seconds
 
 
 class ProtectionLocked(DomainError):
@@ -407,11 +407,10 @@ def players_load(*, rows: Iterable[PlayerLoadRow]) -> int:
 
 
 def player_tokens_revoke(*, player_id: int, at: dt.datetime | None = None) -> dt.datetime:
-    """Refuse every token of the player issued before ``at`` (default now): ``players.tokens_valid_after``, the
-    truth, moves forward to it (never back: an earlier revocation cannot re-admit tokens), and after commit its copy
-    in the hot store is set (``players.auth``), so the next request in any process refuses those tokens. Returns the
-    time in force. A hot store that cannot be written fails the call after the database has committed: run it again
-    (until it succeeds, a process that had the old copy may accept those tokens until the copy expires).
+    """Refuse every token of the player issued before ``at`` (default now): ``players.tokens_valid_after`` moves
+    forward to it (never back: an earlier revocation cannot re-admit tokens). Returns the time in force. Every web
+    process reads the recent revocations again each second (``players.auth``); this one drops its snapshot after
+    commit, so it refuses them at once.
 
     Tokens carry whole seconds: a token issued in the second of ``at`` is refused too (the app logs in again).
     """
@@ -423,14 +422,5 @@ def player_tokens_revoke(*, player_id: int, at: dt.datetime | None = None) -> dt
         ).update(tokens_valid_after=at)
         in_force = Player.objects.values_list("tokens_valid_after", flat=True).get(id=player_id)
         assert in_force is not None  # set above, or later than at
-        transaction.on_commit(lambda: tokens_valid_after_publish(player_id=player_id, valid_after=in_force))
+        transaction.on_commit(revocations_forget)
     return in_force
-
-
-def tokens_valid_after_publish(*, player_id: int, valid_after: dt.datetime | None) -> None:
-    """Put the player's revocation time into the hot store (overwriting any copy), for ``players.auth``."""
-    hot_store.cache.set(
-        key_tokens_valid_after(player_id),
-        tokens_valid_after_seconds(valid_after),
-        timeout=settings.PLAYER_TOKEN_REVOCATION_CACHE_SECONDS,
-    )

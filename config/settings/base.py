@@ -199,8 +199,9 @@ PLAYER_JWT_AUDIENCE = env.str("PLAYER_JWT_AUDIENCE", default="tokenloop-player")
 PLAYER_JWT_TTL_SECONDS = env.int("PLAYER_JWT_TTL_SECONDS", default=3600)
 # No token is accepted whose exp - iat is longer than this, whoever signed it.
 PLAYER_JWT_MAX_LIFETIME_SECONDS = env.int("PLAYER_JWT_MAX_LIFETIME_SECONDS", default=24 * 3600)
-# How long the hot store keeps its copy of a player's token revocation time (players.auth); the database holds it.
-PLAYER_TOKEN_REVOCATION_CACHE_SECONDS = env.int("PLAYER_TOKEN_REVOCATION_CACHE_SECONDS", default=24 * 3600)
+# Each web process reads the recent token revocations again this often (players.auth): a revocation is refused
+# everywhere within about this long (at once in the process that made it).
+PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS = env.float("PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS", default=1.0)
 # Verified player tokens kept per process until their exp (core.auth): a player's app repeats its token.
 PLAYER_JWT_CACHE_SIZE = env.int("PLAYER_JWT_CACHE_SIZE", default=10_000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60)

@@ -20,13 +20,12 @@ from rest_framework.request import Request
 from rest_framework.test import APIClient
 
 from core import auth
-from core.hotstore import hot_store, key_tokens_valid_after
 from players.admin import PlayerAdmin
-from players.auth import PlayerTokenAuthentication
+from players.auth import PlayerTokenAuthentication, revocations
 from players.models import Player, PlayerProtection
-from players.selectors import tokens_valid_after_seconds
 from players.services import player_tokens_revoke
 from tests import factories
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -155,11 +154,10 @@ def revoke_by_admin(player_id: int) -> None:
 def test_a_revoked_token_is_refused_and_a_later_one_is_accepted(
     revoke: Callable[[int], None], django_capture_on_commit_callbacks: Any
 ):
-    # given a player whose token works, and whose revocation state is in the hot store already
+    # given a player whose token works (and this process's snapshot of the revocations read already)
     factories.make_player(id=77)
     token = issued_before_now(77)
     assert get_protection(token).status_code == 200
-    assert hot_store.cache.get(key_tokens_valid_after(77)) == 0
     # when their tokens are revoked (service, command or admin action)
     with django_capture_on_commit_callbacks(execute=True):
         revoke(77)
@@ -173,19 +171,35 @@ def test_a_revoked_token_is_refused_and_a_later_one_is_accepted(
     assert get_protection(factories.player_token(77)).status_code == 200
 
 
-def test_revocation_holds_when_the_hot_store_has_lost_its_copy(django_capture_on_commit_callbacks: Any):
-    # given a player whose tokens were revoked, then a hot store flushed (Redis restarted empty)
+def test_a_revocation_made_elsewhere_is_refused_once_the_snapshot_is_too_old(settings):
+    # given a process that read the revocations (none) while serving player 78
+    settings.PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS = 0.2
     factories.make_player(id=78)
     token = issued_before_now(78)
-    with django_capture_on_commit_callbacks(execute=True):
-        player_tokens_revoke(player_id=78)
-    hot_store.flush()
-    # when the old token is used
-    response = get_protection(token)
-    # then the database, the truth, refuses it, and the copy is back
-    assert response.status_code == 401
-    valid_after = Player.objects.get(id=78).tokens_valid_after
-    assert hot_store.cache.get(key_tokens_valid_after(78)) == tokens_valid_after_seconds(valid_after)
+    assert get_protection(token).status_code == 200
+    # when another process revokes their tokens (the database changes; this process is not told)
+    Player.objects.filter(id=78).update(tokens_valid_after=timezone.now())
+    time.sleep(0.45)  # past twice the refresh interval: the next request reads the revocations first
+    # then the token is refused
+    assert get_protection(token).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_process_reloads_the_revocations_on_a_thread_within_the_refresh_interval(settings):
+    # given a process serving player 82 with a snapshot read just now
+    settings.PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS = 0.5
+    factories.make_player(id=82)
+    token = issued_before_now(82)
+    assert get_protection(token).status_code == 200
+    # when another process revokes their tokens, and a request comes after the refresh interval
+    Player.objects.filter(id=82).update(tokens_valid_after=timezone.now())
+    time.sleep(0.6)
+    first = get_protection(token)
+    # then that request was answered from the snapshot it had (it started the reload, and did not wait for it), and
+    # the token is refused as soon as the reload has read the revocation
+    assert first.status_code == 200
+    assert wait_for(lambda: 82 in revocations(), seconds=2)
+    assert get_protection(token).status_code == 401
 
 
 def test_a_revocation_never_moves_back():
@@ -199,12 +213,24 @@ def test_a_revocation_never_moves_back():
     assert in_force == later == Player.objects.get(id=79).tokens_valid_after
 
 
+@pytest.fixture
+def redis_round_trips_or_none(request: pytest.FixtureRequest) -> Callable[[], int | None]:
+    """The Redis commands sent from now on (``redis_round_trips``) with REDIS_URL set; otherwise None."""
+    from core.hotstore import hot_store
+
+    if not hot_store.is_redis:
+        return lambda: None
+    counter: Callable[[], int] = request.getfixturevalue("redis_round_trips")
+    start = counter()
+    return lambda: counter() - start
+
+
 def bearer_request(token: str) -> Request:
     return Request(RequestFactory().get(PROTECTION, HTTP_AUTHORIZATION=f"Bearer {token}"))
 
 
-def test_checking_revocation_costs_no_database_query_once_its_copy_is_in_the_hot_store():
-    # given a player who made one request (the copy is now in the hot store; the token is verified and kept)
+def test_checking_revocation_costs_no_query_once_the_snapshot_is_read(redis_round_trips_or_none):
+    # given a player who made one request (this process has read the revocations; the token is verified and kept)
     factories.make_player(id=80)
     token = factories.player_token(80)
     authenticator = PlayerTokenAuthentication()
@@ -212,9 +238,10 @@ def test_checking_revocation_costs_no_database_query_once_its_copy_is_in_the_hot
     # when they authenticate again
     with CaptureQueriesContext(connection) as queries:
         found = authenticator.authenticate(bearer_request(token))
-    # then no SQL statement ran
+    # then no SQL statement ran, nor any Redis command
     assert found is not None and found[0].player_id == 80
     assert len(queries) == 0
+    assert redis_round_trips_or_none() in (None, 0)
 
 
 def test_verified_tokens_are_still_checked_for_revocation(django_capture_on_commit_callbacks: Any):

@@ -35,7 +35,7 @@ def test_a_player_sees_only_their_own_notifications_newest_first(player_client_f
     notify(OTHER, "not mine", minutes=1)
     notify(ME, "second", minutes=2)
     client = player_client_factory(ME)
-    client.get(URL)  # my first request today reads my token revocation time once (players.auth)
+    client.get(URL)  # the first request of a process reads the token revocations once (players.auth)
     # when I read my notifications
     with django_assert_num_queries(1):
         response = client.get(URL)
