@@ -19,9 +19,9 @@ class RequestBodyLimitMiddleware:
     """413 for a request whose ``Content-Length`` is over ``REQUEST_BODY_MAX_BYTES``, before anything reads its body
     (400 for a ``Content-Length`` that is not a number). First in MIDDLEWARE: costs one header read per request.
 
-    A body without ``Content-Length`` (chunked) is read by Django's WSGI request as empty, so nothing arrives past
-    this check that way; our JSON parser still reads at most the limit plus one byte (``core.parsers``), and Django's
-    own ``request.body`` and form parsing stop at ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (set to the same limit).
+    A chunked body (no ``Content-Length``) gets 411: Django's WSGI request would read it as empty. Past this check,
+    our JSON parser still reads at most the limit plus one byte (``core.parsers``), and Django's own ``request.body``
+    and form parsing stop at ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (set to the same limit).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -29,6 +29,11 @@ class RequestBodyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         length = request.META.get("CONTENT_LENGTH")
+        if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # Django's WSGI request reads a body without Content-Length as empty: say so rather than answer as if
+            # nothing had been sent.
+            message = "A request body needs a Content-Length (chunked transfer encoding is not accepted)."
+            return JsonResponse(error_body("length_required", message, {"Content-Length": [message]}), status=411)
         if length:
             try:
                 declared = int(length)
