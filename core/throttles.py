@@ -58,7 +58,7 @@ class _FixedWindowThrottle(SimpleRateThrottle):
             return True
         if count <= self.num_requests:
             return True
-        self._retry_after = (window + 1) * self.duration - now
+        self._retry_after = max(1.0, (window + 1) * self.duration - now)
         return False
 
     def wait(self) -> float | None:

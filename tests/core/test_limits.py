@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from activity.models import UserAction
 from activity.validation import MetadataLimits, metadata_problem, nesting_depth
 from core.parsers import ORJSONParser, RequestTooLarge
+from core.throttles import _FixedWindowThrottle
 from corporate.models import SiteReward
 from players.models import Player
 from recommendations.impressions import ImpressionRow
@@ -200,21 +201,27 @@ def test_import_applies_the_same_metadata_limits(tmp_path):
 # --- throttles -----------------------------------------------------------------------------------------------------
 
 
-def test_a_player_past_their_rate_gets_429_with_retry_after(settings, player_client_factory):
-    # given a rate of 3 requests a minute per player
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The throttles' clock stopped 30 s into a minute (no window ends during the test)."""
+    monkeypatch.setattr(_FixedWindowThrottle, "timer", staticmethod(lambda: 60 * 16_667 + 30.0))
+
+
+def test_a_player_past_their_rate_gets_429_with_retry_after(settings, player_client_factory, clock):
+    # given a rate of 3 requests a minute per player, 30 s into a minute
     settings.THROTTLE_RATES = {"player": "3/min", "service": None}
     me, other = player_client_factory(31), player_client_factory(32)
     # when one player asks 4 times
     answers = [me.get("/api/me/protection") for _ in range(4)]
-    # then the 4th is a 429 JSON error with Retry-After (seconds, at most a minute), and another player is not held
+    # then the 4th is a 429 JSON error with Retry-After: the 30 s left of the minute; another player is not held
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     refused = answers[-1]
     assert refused.json()["error"] == "throttled"
-    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused["Retry-After"] == "30"
     assert other.get("/api/me/protection").status_code == 200
 
 
-def test_a_service_key_past_its_rate_gets_429_and_writes_nothing(settings):
+def test_a_service_key_past_its_rate_gets_429_and_writes_nothing(settings, clock):
     # given a rate of 2 requests a minute per key, and two keys
     settings.THROTTLE_RATES = {"player": None, "service": "2/min"}
     clients = []
@@ -282,3 +289,18 @@ def test_the_bound_applies_to_served_recommendations(settings, player_client_fac
     # then every answer is served, but at most 4 impressions are recorded
     assert served > 4
     assert RecommendationImpression.objects.filter(user_id=64).count() == 4
+
+
+def test_a_new_window_lets_the_player_in_again(settings, player_client_factory, monkeypatch):
+    # given a player held back at the end of a minute
+    settings.THROTTLE_RATES = {"player": "1/min", "service": None}
+    now = [60 * 16_667 + 59.5]
+    monkeypatch.setattr(_FixedWindowThrottle, "timer", staticmethod(lambda: now[0]))
+    me = player_client_factory(34)
+    assert me.get("/api/me/protection").status_code == 200
+    held = me.get("/api/me/protection")
+    assert held.status_code == 429 and held["Retry-After"] == "1"
+    # when the next minute begins
+    now[0] += 1.0
+    # then they are let in again
+    assert me.get("/api/me/protection").status_code == 200

@@ -219,3 +219,13 @@ def test_benches_log_urls_without_their_credentials():
         for line in path.read_text().splitlines():
             if "log(" in line or "print(" in line:
                 assert "redis_url}" not in line and "database_url}" not in line, f"{path.name}: {line.strip()}"
+
+
+def test_a_celery_worker_refuses_to_start_as_the_web_processes_do(production):
+    # given production settings with DEBUG on
+    from config.celery import _refuse_to_start
+
+    production.DEBUG = True
+    # when a worker starts, then it stops naming the setting
+    with pytest.raises(ImproperlyConfigured, match=r"tokenloop\.E001"):
+        _refuse_to_start()
