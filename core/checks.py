@@ -50,6 +50,16 @@ def configuration_errors() -> list[checks.CheckMessage]:
                 "The signing kid's secret is PLAYER_JWT_SECRET; older kids come from PLAYER_JWT_OLD_SECRETS.",
             )
         )
+    ttl, longest = settings.PLAYER_JWT_TTL_SECONDS, settings.PLAYER_JWT_MAX_LIFETIME_SECONDS
+    if not 0 < ttl <= longest:
+        errors.append(
+            error(
+                15,
+                f"PLAYER_JWT_TTL_SECONDS ({ttl}) must be positive and at most "
+                f"PLAYER_JWT_MAX_LIFETIME_SECONDS ({longest}).",
+                "Issued tokens would be refused: lower PLAYER_JWT_TTL_SECONDS or raise the maximum.",
+            )
+        )
     if is_production():
         errors += _production_errors(player_secrets)
     return errors

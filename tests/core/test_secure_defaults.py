@@ -125,6 +125,7 @@ def test_strong_production_settings_pass(production):
         ),
         (lambda s: setattr(s, "CSRF_TRUSTED_ORIGINS", ["http://admin.example.com"]), "tokenloop.E030"),
         (lambda s: setattr(s, "ALLOWED_HOSTS", ["*"]), "tokenloop.E031"),
+        (lambda s: setattr(s, "PLAYER_JWT_TTL_SECONDS", 90_000), "tokenloop.E015"),
     ],
 )
 def test_production_refuses_debug_and_missing_weak_or_development_secrets(production, spoil, expected):
