@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any, NamedTuple
 
 import orjson
+from django.conf import settings
 
 from activity.registry import REGISTRY
 
@@ -24,6 +25,51 @@ _TS_TOO_EARLY = "Is before 2000-01-01T00:00:00Z, the earliest time accepted (a s
 NUL = "\x00"
 NUL_JSON_ESCAPE = b"\\u0000"
 NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
+
+
+class MetadataLimits(NamedTuple):
+    """How big one action's metadata may be: its JSON in bytes, and how deep objects and lists nest in it (the
+    metadata object itself is level 1). From ``ACTIONS_METADATA_MAX_BYTES`` and ``ACTIONS_METADATA_MAX_DEPTH``."""
+
+    max_bytes: int
+    max_depth: int
+
+    @classmethod
+    def from_settings(cls) -> MetadataLimits:
+        return cls(settings.ACTIONS_METADATA_MAX_BYTES, settings.ACTIONS_METADATA_MAX_DEPTH)
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deep objects and lists nest in ``value`` (a scalar: 0), counted no further than ``limit + 1``."""
+    if type(value) is dict:
+        children: Any = value.values()
+    elif type(value) is list:
+        children = value
+    else:
+        return 0
+    if limit <= 0:
+        return 1
+    deepest = 0
+    for child in children:
+        deepest = max(deepest, nesting_depth(child, limit - 1))
+        if deepest >= limit:
+            break
+    return 1 + deepest
+
+
+def metadata_problem(metadata: dict[str, Any], limits: MetadataLimits) -> str | None:
+    """Why ``metadata`` is too big or too deep, or None. One orjson dump (C speed); the nesting is walked only
+    when the JSON holds more brackets than the depth allowed."""
+    try:
+        dumped = orjson.dumps(metadata)
+    except (orjson.JSONEncodeError, TypeError):  # not JSON-shaped (a Python caller): only the depth is checked
+        dumped = None
+    if dumped is not None and len(dumped) > limits.max_bytes:
+        return f"Must be at most {limits.max_bytes} bytes as JSON (it is {len(dumped)})."
+    openers = limits.max_depth + 1 if dumped is None else dumped.count(b"{") + dumped.count(b"[")
+    if openers > limits.max_depth and nesting_depth(metadata, limits.max_depth) > limits.max_depth:
+        return f"Must not nest objects and lists more than {limits.max_depth} levels deep."
+    return None
 
 
 class ParsedAction(NamedTuple):
@@ -73,9 +119,18 @@ def nul_path(value: Any, path: str) -> str | None:
 
 
 def parse_action(
-    item: Any, *, now: dt.datetime, max_future: dt.timedelta, allow_token_moving: bool, check_nul: bool = True
+    item: Any,
+    *,
+    now: dt.datetime,
+    max_future: dt.timedelta,
+    allow_token_moving: bool,
+    check_nul: bool = True,
+    limits: MetadataLimits | None = None,
 ) -> tuple[ParsedAction | None, dict[str, str]]:
     """One action. Returns the parsed action, or None and ``{field path: problem}``.
+
+    ``limits``: the metadata's size and depth (default: from settings); over either, the problem names
+    ``metadata``.
 
     ``check_nul=False`` skips the search for U+0000: only for a caller that knows the item's serialized
     form holds none (``core.parsers.body_may_contain_nul``).
@@ -104,6 +159,11 @@ def parse_action(
     if type(metadata) is not dict:
         errors["metadata"] = "Must be an object."
         metadata = None
+    elif metadata:
+        too_big = metadata_problem(metadata, limits or MetadataLimits.from_settings())
+        if too_big is not None:
+            errors["metadata"] = too_big
+            metadata = None  # nothing more is looked at in it
 
     type_name = item.get("action_type")
     spec = REGISTRY.get(type_name) if type(type_name) is str else None
@@ -140,6 +200,7 @@ def parse_batch(
     allow_token_moving: bool,
     prefix: str = "actions",
     check_nul: bool = True,
+    limits: MetadataLimits | None = None,
 ) -> tuple[list[ParsedAction], dict[str, list[str]]]:
     """All items, all-or-nothing: the errors name ``actions[i].field`` for every bad item.
 
@@ -149,11 +210,17 @@ def parse_batch(
     if check_nul:
         with contextlib.suppress(orjson.JSONEncodeError):  # not JSON-shaped (a Python caller): check each item
             check_nul = NUL_JSON_ESCAPE in orjson.dumps(items)
+    limits = limits or MetadataLimits.from_settings()
     parsed: list[ParsedAction] = []
     errors: dict[str, list[str]] = {}
     for index, item in enumerate(items):
         action, problems = parse_action(
-            item, now=now, max_future=max_future, allow_token_moving=allow_token_moving, check_nul=check_nul
+            item,
+            now=now,
+            max_future=max_future,
+            allow_token_moving=allow_token_moving,
+            check_nul=check_nul,
+            limits=limits,
         )
         if action is not None:
             parsed.append(action)

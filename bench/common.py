@@ -219,6 +219,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def url_shown(url: str) -> str:
+    """``url`` without its user and password, for logs (a Redis or database URL may hold a password)."""
+    parts = urlsplit(url)
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def _with_path(url: str, path: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
@@ -242,11 +249,13 @@ class BenchEnv:
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
+            "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdefghij",
             "PLAYER_JWT_SECRET": "bench-player-jwt-secret-0123456789abcdef",
             "CORPORATE_WEBHOOK_SECRET": BENCH_WEBHOOK_SECRET,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no TLS proxy in front
+            "THROTTLE_PLAYER_RATE": "",  # a bench drives a few players and keys far past any per-caller rate
+            "THROTTLE_SERVICE_RATE": "",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }

@@ -59,6 +59,7 @@ from bench.common import (
     pids_named,
     process_cpu_seconds,
     target,
+    url_shown,
 )
 from bench.load import ARRIVALS, Request, open_phase, run_load
 
@@ -331,7 +332,7 @@ def main() -> int:
     }
 
     env = BenchEnv()
-    log(f"bench database {env.dbname}, redis {env.redis_url}")
+    log(f"bench database {env.dbname}, redis {url_shown(env.redis_url)}")
     env.prepare()
     key = env.create_api_key("bench")
 

@@ -107,7 +107,7 @@ from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PYTHON, ROOT, BenchEnv, emit, load_average, log, target
+from bench.common import PYTHON, ROOT, BenchEnv, emit, load_average, log, target, url_shown
 
 MINUTE = 60_000  # times are Unix milliseconds
 HOUR = 60 * MINUTE
@@ -1142,7 +1142,7 @@ def main() -> int:
     else:
         results["rates"] = {"skipped": True}
     env = BenchEnv()
-    log(f"bench database {env.dbname}, redis {env.redis_url}")
+    log(f"bench database {env.dbname}, redis {url_shown(env.redis_url)}")
     env.prepare()
     _setup_django(env)
     try:

@@ -60,7 +60,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchEnv, emit, log, target
+from bench.common import BenchEnv, emit, log, target, url_shown
 
 TARGET_RATIO_TO_AGGREGATE = 1.5
 TARGET_SPEEDUP_VS_PER_PLAYER = 100.0
@@ -478,7 +478,7 @@ def main() -> int:
     sample = args.sample or (500 if args.quick else 2_000)
 
     env = BenchEnv()
-    log(f"bench database {env.dbname}, redis {env.redis_url}")
+    log(f"bench database {env.dbname}, redis {url_shown(env.redis_url)}")
     env.prepare()
     _setup_django(env)
     from django.conf import settings

@@ -6,4 +6,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Platform (auth, health, errors)"
 
     def ready(self) -> None:
-        from core import schema  # noqa: F401 - registers the OpenAPI authentication extensions
+        from core import checks, schema  # noqa: F401 - registers the system checks and the OpenAPI extensions

@@ -1,7 +1,8 @@
 """Who is calling (design brief section 5).
 
 - trusted services: ``Authorization: Api-Key <key>``;
-- the player's app: ``Authorization: Bearer <JWT>`` (HS256, ``sub`` = player id);
+- the player's app: ``Authorization: Bearer <JWT>`` (HS256, ``kid``, ``sub`` = player id, ``iss``, ``aud``;
+  ``player_token_verify``; revocation in ``players.auth``);
 - staff: Django session (DRF's SessionAuthentication, listed in settings).
 
 Principals are small objects, not database users, so authenticating a service
@@ -20,7 +21,6 @@ import jwt
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
@@ -111,60 +111,122 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 
 def player_token_issue(*, player_id: int, ttl_seconds: int | None = None) -> str:
-    now = int(timezone.now().timestamp())
+    """A player token: HS256 with the current kid's secret (``PLAYER_JWT_KID`` in the header), ``sub``, ``iat``,
+    ``exp``, ``iss`` and ``aud`` from settings. The one place tokens are minted (the login service, tests, benches,
+    ``issue_player_token``). A lifetime over ``PLAYER_JWT_MAX_LIFETIME_SECONDS`` is refused: no check would accept it.
+    """
+    now = int(time.time())
     ttl = settings.PLAYER_JWT_TTL_SECONDS if ttl_seconds is None else ttl_seconds
-    payload: dict[str, Any] = {"sub": str(player_id), "iat": now, "exp": now + ttl}
-    return jwt.encode(payload, settings.PLAYER_JWT_SECRET, algorithm="HS256")
+    if ttl > settings.PLAYER_JWT_MAX_LIFETIME_SECONDS:
+        raise ValueError(f"A player token lives at most {settings.PLAYER_JWT_MAX_LIFETIME_SECONDS} s, not {ttl} s.")
+    payload: dict[str, Any] = {
+        "sub": str(player_id),
+        "iat": now,
+        "exp": now + ttl,
+        "iss": settings.PLAYER_JWT_ISSUER,
+        "aud": settings.PLAYER_JWT_AUDIENCE,
+    }
+    kid = settings.PLAYER_JWT_KID
+    return jwt.encode(payload, settings.PLAYER_JWT_SECRETS[kid], algorithm="HS256", headers={"kid": kid})
 
 
-# Verified player tokens, per process: token -> player id, kept until the token's ``exp``. A player's app sends the
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    player_id: int
+    issued_at: int  # the token's iat, Unix seconds: what revocation compares (players.auth)
+
+
+# Verified player tokens, per process: token -> VerifiedToken, kept until the token's ``exp``. A player's app sends the
 # same token with every request until it expires, so a token is verified once and then recognised until then, as
-# PyJWT would accept it (no leeway; ``iat`` and ``nbf``, once passed, stay passed). Only tokens that passed every
-# check are kept. Bounded by PLAYER_JWT_CACHE_SIZE; dropped when the secret changes (tests; in production a new
-# secret comes with a restart).
-_tokens: LocalCache[str, int] = LocalCache("player-tokens", max_entries=settings.PLAYER_JWT_CACHE_SIZE)
+# the checks below would accept it (no leeway; ``iat`` and ``nbf``, once passed, stay passed). Only tokens that passed
+# every check are kept. Bounded by PLAYER_JWT_CACHE_SIZE; dropped when the keys or the claims' rules change (tests;
+# in production a new secret, a removed kid or a new issuer comes with a restart). Revocation is not cached here: it
+# is checked on every request (players.auth).
+_tokens: LocalCache[str, VerifiedToken] = LocalCache("player-tokens", max_entries=settings.PLAYER_JWT_CACHE_SIZE)
+_TOKEN_SETTINGS = frozenset(
+    {
+        "PLAYER_JWT_SECRET",
+        "PLAYER_JWT_SECRETS",
+        "PLAYER_JWT_KID",
+        "PLAYER_JWT_ISSUER",
+        "PLAYER_JWT_AUDIENCE",
+        "PLAYER_JWT_MAX_LIFETIME_SECONDS",
+        "PLAYER_JWT_CACHE_SIZE",
+    }
+)
 
 
 @receiver(setting_changed)
 def _forget_verified_tokens(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("PLAYER_JWT_SECRET", "PLAYER_JWT_CACHE_SIZE"):
+    if setting in _TOKEN_SETTINGS:
         _tokens.max_entries = settings.PLAYER_JWT_CACHE_SIZE
         _tokens.clear()
 
 
-def player_id_from_token(token: str) -> int:
-    """The player id a valid player JWT names; AuthenticationFailed (401) for anything else."""
+def player_token_verify(token: str) -> VerifiedToken:
+    """The player and issue time of a valid player JWT; AuthenticationFailed (401) for anything else.
+
+    Valid: HS256 signed with the secret its header's ``kid`` names in ``PLAYER_JWT_SECRETS`` (a kid removed from it
+    is refused), ``iss`` and ``aud`` as configured, ``sub`` a player id, ``iat`` passed and ``exp`` not, and
+    ``exp - iat`` at most ``PLAYER_JWT_MAX_LIFETIME_SECONDS``. Whether the player revoked it: ``players.auth``.
+    """
     known = _tokens.get(token)
     if known is not None:
         return known
     try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.InvalidTokenError as exc:
+        raise exceptions.AuthenticationFailed(f"Invalid token: {exc}.") from exc
+    secret = settings.PLAYER_JWT_SECRETS.get(kid) if isinstance(kid, str) else None
+    if not secret:
+        raise exceptions.AuthenticationFailed("Invalid token: unknown or retired signing key (kid).")
+    try:
         claims = jwt.decode(
             token,
-            settings.PLAYER_JWT_SECRET,
+            secret,
             algorithms=["HS256"],
-            options={"require": ["sub", "exp"]},
+            audience=settings.PLAYER_JWT_AUDIENCE,
+            issuer=settings.PLAYER_JWT_ISSUER,
+            options={"require": ["sub", "iat", "exp", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise exceptions.AuthenticationFailed("Token has expired.") from exc
     except jwt.InvalidTokenError as exc:
         raise exceptions.AuthenticationFailed(f"Invalid token: {exc}.") from exc
-    sub = claims["sub"]
+    sub, iat, exp = claims["sub"], int(claims["iat"]), float(claims["exp"])
     # ASCII digits only ("²".isdigit() is true but int() refuses it), within a bigint.
     if not isinstance(sub, str) or not (sub.isascii() and sub.isdigit()) or not 0 < int(sub) <= MAX_PLAYER_ID:
         raise exceptions.AuthenticationFailed("Invalid token: 'sub' must be a player id.")
-    player_id = int(sub)
-    _tokens.set(token, player_id, ttl=float(claims["exp"]) - time.time())
-    return player_id
+    if exp - iat > settings.PLAYER_JWT_MAX_LIFETIME_SECONDS:
+        raise exceptions.AuthenticationFailed(
+            f"Invalid token: it lives longer than {settings.PLAYER_JWT_MAX_LIFETIME_SECONDS} s (exp - iat)."
+        )
+    verified = VerifiedToken(player_id=int(sub), issued_at=iat)
+    _tokens.set(token, verified, ttl=exp - time.time())
+    return verified
+
+
+def player_id_from_token(token: str) -> int:
+    """The player id a valid player JWT names (``player_token_verify``; revocation is not checked here)."""
+    return player_token_verify(token).player_id
 
 
 class PlayerJWTAuthentication(BaseAuthentication):
+    """A player's Bearer token (``player_token_verify``). The class in settings is ``players.auth``'s subclass,
+    which also refuses revoked tokens."""
+
     keyword = b"Bearer"
 
     def authenticate(self, request: Request) -> tuple[PlayerPrincipal, str] | None:
         token = _credentials(request, self.keyword)
         if token is None:
             return None
-        return PlayerPrincipal(player_id=player_id_from_token(token)), token
+        verified = player_token_verify(token)
+        self.check_not_revoked(verified)
+        return PlayerPrincipal(player_id=verified.player_id), token
+
+    def check_not_revoked(self, verified: VerifiedToken) -> None:
+        """Raise AuthenticationFailed for a revoked token (subclasses; none here)."""
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="tokenloop"'

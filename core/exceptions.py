@@ -90,6 +90,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, drf_exceptions.ValidationError):
         fields = flatten_errors(exc.detail)
         return Response(error_body("validation_error", "Invalid input.", fields), status=400)
+    if isinstance(exc, drf_exceptions.APIException) and exc.status_code == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        # core.parsers.RequestTooLarge: the body is what is wrong
+        return Response(error_body("request_too_large", str(exc.detail), {"body": [str(exc.detail)]}), status=413)
     if isinstance(exc, drf_exceptions.ParseError):
         return Response(error_body("parse_error", str(exc.detail), {"body": [str(exc.detail)]}), status=400)
     response = drf_exception_handler(exc, context)

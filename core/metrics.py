@@ -49,3 +49,8 @@ PUSHES_SUPPRESSED = Counter(
     ["kind", "reason"],
 )
 REALITY_CHECKS = Counter("tokenloop_reality_checks_total", "Reality checks that fell due, handed to the notifications.")
+# Limits (issue 13, item 3): what a bound left out.
+IMPRESSIONS_OVER_CAP = Counter(
+    "tokenloop_impressions_over_cap_total",
+    "Served proposals not recorded as impressions: past the player's RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY.",
+)

@@ -65,6 +65,7 @@ class ApiKeyScheme(_KindScheme):
 
 class PlayerJWTScheme(_KindScheme):
     target_class = "core.auth.PlayerJWTAuthentication"
+    match_subclasses = True  # settings name players.auth's subclass (revocation)
     name = "PlayerJWT"
     kind = "player"
 
@@ -73,7 +74,7 @@ class PlayerJWTScheme(_KindScheme):
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "JWT",
-            "description": "Player token: HS256, `sub` = player id.",
+            "description": "Player token: HS256 with a `kid` header; `sub` = player id, `iss`, `aud`, `iat`, `exp`.",
         }
 
 
@@ -90,3 +91,49 @@ class StaffSessionScheme(_KindScheme):
             "name": settings.SESSION_COOKIE_NAME,
             "description": "Staff session (log in at /admin/).",
         }
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error's body (core.exceptions).",
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+    "required": ["error", "message"],
+}
+
+
+def limit_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the limits every operation shares (issue 13, item 3), declared once as
+    components and referenced: 413 on each operation that takes a body, 429 (with ``Retry-After``) on each one a
+    service key or a player token calls (the throttled callers)."""
+    components = result.setdefault("components", {})
+    components.setdefault("schemas", {}).setdefault("Error", _ERROR_SCHEMA)
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    components.setdefault("responses", {}).update(
+        {
+            "RequestTooLarge": {"description": "The body is larger than REQUEST_BODY_MAX_BYTES.", "content": error},
+            "Throttled": {
+                "description": "Too many requests from this player or key (THROTTLE_RATES).",
+                "headers": {
+                    "Retry-After": {
+                        "description": "Seconds until a request is accepted.",
+                        "schema": {"type": "integer"},
+                    }
+                },
+                "content": error,
+            },
+        }
+    )
+    throttled = {"ApiKey", "PlayerJWT"}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            if "requestBody" in operation:
+                operation["responses"].setdefault("413", {"$ref": "#/components/responses/RequestTooLarge"})
+            if any(throttled & set(requirement) for requirement in operation.get("security", [])):
+                operation["responses"].setdefault("429", {"$ref": "#/components/responses/Throttled"})
+    return result

@@ -33,9 +33,9 @@ class PlayerAdmin(admin.ModelAdmin):
     search_fields = ("id",)
     date_hierarchy = "signup_at"
     show_full_result_count = False
-    actions = ("delete_selected", "erase_personal_data")
+    actions = ("delete_selected", "erase_personal_data", "revoke_tokens")
     # The age comes only from an identity provider, through the audited service (docs/decisions/0014): staff see it.
-    readonly_fields = ("birth_date", "age_verified", "age_verified_at", "erased_at")
+    readonly_fields = ("birth_date", "age_verified", "age_verified_at", "erased_at", "tokens_valid_after")
 
     def has_delete_permission(self, request: HttpRequest, obj: Player | None = None) -> bool:
         if not super().has_delete_permission(request, obj):
@@ -102,6 +102,14 @@ class PlayerAdmin(admin.ModelAdmin):
             )
         else:
             self.message_user(request, "Nothing to erase: the selected players were already erased.", messages.INFO)
+
+    @admin.action(permissions=["change"], description="Revoke tokens (the player's app must log in again)")
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
+        now = timezone.now()
+        revoked = list(queryset.values_list("pk", flat=True))
+        for player_id in revoked:
+            services.player_tokens_revoke(player_id=player_id, at=now)
+        self.message_user(request, f"Tokens issued before now are refused for {_players(revoked)}.", messages.SUCCESS)
 
 
 @admin.register(PlayerProtection)

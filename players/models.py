@@ -42,9 +42,23 @@ class Player(models.Model):
     erased_at = models.DateTimeField(
         null=True, blank=True, help_text="When the player's personal data was erased (their safeguards are kept)."
     )
+    tokens_valid_after = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Player tokens issued before this time are refused (revoked; players.services.player_tokens_revoke).",
+    )
 
     class Meta:
         db_table = "players"
+        indexes = [
+            # The few players whose tokens were revoked: each web process reads the recent ones every second
+            # (players.auth).
+            models.Index(
+                fields=["tokens_valid_after"],
+                name="players_tokens_revoked",
+                condition=models.Q(tokens_valid_after__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"player {self.id}"

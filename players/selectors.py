@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -203,3 +204,15 @@ def live_read(*, player_id: int, now: dt.datetime, tz: dt.tzinfo) -> tuple[int, 
         return streak, {}
     state = live_state_from_store(values, spends, norm)
     return streak, live_signals(state, now=now, tz=tz, thresholds=thresholds)
+
+
+def players_tokens_revoked_since(*, since: dt.datetime) -> dict[int, int]:
+    """{player id: revocation time in Unix seconds, rounded up} for the revocations later than ``since`` (the partial
+    index ``players_tokens_revoked``: as many rows as recent revocations)."""
+    rows = Player.objects.filter(tokens_valid_after__gt=since).values_list("id", "tokens_valid_after")
+    return {player_id: tokens_valid_after_seconds(_aware(at)) for player_id, at in rows}
+
+
+def tokens_valid_after_seconds(valid_after: dt.datetime | None) -> int:
+    """Unix seconds, rounded up (a token whose ``iat`` is below it is refused); 0 for none."""
+    return 0 if valid_after is None else math.ceil(valid_after.timestamp())

@@ -17,6 +17,7 @@ from core.bulk import bulk_insert
 from core.exceptions import DomainError, InvalidInput, NotFound
 from core.hotstore import hot_store
 from players.age import adult_from, business_today, is_verified_adult
+from players.auth import revocations_forget
 from players.models import Player, PlayerAgeVerification, PlayerHarmMarker, PlayerProtection
 
 
@@ -427,3 +428,23 @@ PLAYER_LOAD_COLUMNS = ("id", "signup_at", "locale", "timezone", "birth_date", "a
 def players_load(*, rows: Iterable[PlayerLoadRow]) -> int:
     """Store many players at once (demo data); ids already there are skipped. Returns how many were stored."""
     return bulk_insert(Player, PLAYER_LOAD_COLUMNS, rows, skip_conflicts_on=("id",))
+
+
+def player_tokens_revoke(*, player_id: int, at: dt.datetime | None = None) -> dt.datetime:
+    """Refuse every token of the player issued before ``at`` (default now): ``players.tokens_valid_after`` moves
+    forward to it (never back: an earlier revocation cannot re-admit tokens). Returns the time in force. Every web
+    process reads the recent revocations again each second (``players.auth``); this one drops its snapshot after
+    commit, so it refuses them at once.
+
+    Tokens carry whole seconds: a token issued in the second of ``at`` is refused too (the app logs in again).
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        player_lock(player_id=player_id)
+        Player.objects.filter(id=player_id).filter(
+            Q(tokens_valid_after__isnull=True) | Q(tokens_valid_after__lt=at)
+        ).update(tokens_valid_after=at)
+        in_force = Player.objects.values_list("tokens_valid_after", flat=True).get(id=player_id)
+        assert in_force is not None  # set above, or later than at
+        transaction.on_commit(revocations_forget)
+    return in_force

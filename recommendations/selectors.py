@@ -331,3 +331,17 @@ def play_hour_counts(
     return actions_by_local_hour(
         first_id=first_id, last_id=last_id, timezone=timezone, action_types=ROUND_TYPES, since=since, until=until
     )
+
+
+def impression_counts(*, player_ids: Sequence[int], since: dt.datetime, until: dt.datetime) -> dict[int, int]:
+    """Impressions recorded per player served in [since, until) (the ``(user_id, served_at)`` index)."""
+    from django.db.models import Count
+
+    from recommendations.models import RecommendationImpression
+
+    return dict(
+        RecommendationImpression.objects.filter(user_id__in=player_ids, served_at__gte=since, served_at__lt=until)
+        .values("user_id")
+        .annotate(n=Count("proposal_id"))
+        .values_list("user_id", "n")
+    )

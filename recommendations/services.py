@@ -12,11 +12,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import orjson
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.exceptions import NotFound
-from core.metrics import PROPOSALS_SUPPRESSED
+from core.metrics import IMPRESSIONS_OVER_CAP, PROPOSALS_SUPPRESSED
 from core.timezones import zone
 from corporate.services import visit_mission_offer_record
 from players.selectors import player_id_ranges, player_timezones
@@ -33,6 +34,7 @@ from recommendations.proposal_ids import proposal_id_verify, proposal_ids_new
 from recommendations.selectors import (
     DEFAULT_PEAK_HOUR,
     harm_events_by_player,
+    impression_counts,
     play_hour_counts,
     recommendation_context,
 )
@@ -157,9 +159,41 @@ ON CONFLICT (proposal_id) DO UPDATE SET
 """  # noqa: S608 (names from code, values bound)
 
 
+def impressions_within_daily_cap(rows: Sequence[ImpressionRow]) -> list[ImpressionRow]:
+    """The rows that fit each player's ``RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY`` (business-timezone days; 0: no
+    bound), in serving order; the others are not recorded, and counted in ``tokenloop_impressions_over_cap_total``.
+
+    One grouped, indexed count per day the rows span (one, except around midnight). Processes write their buffers
+    independently, so a player served by several at once can pass the bound by up to one buffer per process: a
+    bound on what one player can make us store, not an exact count. A click on a proposal whose impression was not
+    recorded still records the click (``proposal_click`` writes the row).
+    """
+    cap = settings.RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY
+    if cap <= 0 or not rows:
+        return list(rows)
+    tz = zone(settings.BUSINESS_TIMEZONE)
+    by_day: dict[dt.date, list[ImpressionRow]] = {}
+    for row in rows:
+        by_day.setdefault(row.served_at.astimezone(tz).date(), []).append(row)
+    kept: list[ImpressionRow] = []
+    for day, day_rows in sorted(by_day.items()):
+        start = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+        counts = impression_counts(player_ids=sorted({r.player_id for r in day_rows}), since=start, until=end)
+        for row in sorted(day_rows, key=lambda r: (r.served_at, r.position)):
+            if counts.get(row.player_id, 0) < cap:
+                counts[row.player_id] = counts.get(row.player_id, 0) + 1
+                kept.append(row)
+    if len(kept) < len(rows):
+        IMPRESSIONS_OVER_CAP.inc(len(rows) - len(kept))
+    return kept
+
+
 def impressions_record(*, rows: Sequence[ImpressionRow]) -> int:
     """Write impressions in one statement (``INSERT ... ON CONFLICT (proposal_id) DO UPDATE``). A row a click
-    wrote first gets its details and keeps its ``clicked_at``."""
+    wrote first gets its details and keeps its ``clicked_at``. Rows past a player's daily bound are left out
+    (``impressions_within_daily_cap``). Returns the rows written."""
+    rows = impressions_within_daily_cap(rows)
     if not rows:
         return 0
     if connection.vendor == "postgresql":

@@ -32,7 +32,8 @@ fi
 if [[ -n "${CELERY_BROKER_URL:-}" ]]; then
   "$PY" -m celery -A config worker --loglevel INFO --concurrency 2 & pids+=($!)
   "$PY" -m celery -A config beat --loglevel INFO & pids+=($!)
-  echo "Celery worker and beat started (broker ${CELERY_BROKER_URL%%@*}...)."
+  # The broker's scheme only: its URL may hold a password.
+  echo "Celery worker and beat started (broker: ${CELERY_BROKER_URL%%://*})."
 fi
 if [[ $DEV == 1 ]]; then
   server="Django's development server (runserver)"

@@ -94,3 +94,22 @@ def test_spectacular_validates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target), stderr=StringIO())
     # then it succeeds and writes the document
     assert "/api/actions" in yaml.safe_load(target.read_text())["paths"]
+
+
+def test_the_limits_are_documented_once_and_referenced(schema):
+    # given the document
+    responses = schema["components"]["responses"]
+    # then 413 and 429 are declared once (429 with Retry-After), with the error body
+    assert "Retry-After" in responses["Throttled"]["headers"]
+    assert responses["RequestTooLarge"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+    # and referenced where they apply: ingest (a body, a service key) both; Company A's webhook (a body, no caller
+    # to throttle) 413 only; a player's GET 429 only
+    ingest = schema["paths"]["/api/actions"]["post"]["responses"]
+    assert ingest["413"] == {"$ref": "#/components/responses/RequestTooLarge"}
+    assert ingest["429"] == {"$ref": "#/components/responses/Throttled"}
+    webhook = schema["paths"]["/api/corporate/webhook"]["post"]["responses"]
+    assert "413" in webhook and "429" not in webhook
+    wallet = schema["paths"]["/api/me/wallet"]["get"]["responses"]
+    assert "429" in wallet and "413" not in wallet

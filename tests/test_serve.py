@@ -9,6 +9,7 @@ queues a task.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -20,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -76,6 +78,8 @@ def server(db: None, tmp_path: Path) -> Iterator[str]:
         PY=sys.executable,
         PORT=str(port),
         PLAYER_JWT_SECRET=settings.PLAYER_JWT_SECRET,
+        THROTTLE_PLAYER_RATE="",  # 64 clients as a few players: no per-caller rate (as the test settings)
+        THROTTLE_SERVICE_RATE="",
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
         LOG_LEVEL="WARNING",
     )
@@ -165,3 +169,36 @@ def test_make_runs_server_answers_64_concurrent_keep_alive_clients_without_a_con
     assert len(flat) == CLIENTS * ROUNDS * len(ROUTES)
     assert [a for a in flat if a[1] != 200 or not a[2]] == []
     print(f"{len(flat)} requests from {CLIENTS} keep-alive clients in {took:.2f} s")
+
+
+def test_the_server_refuses_a_10_mb_body_with_413_and_a_chunked_body_with_411(server):
+    # given the server and a well-formed ingest batch of just over 10 MB
+    item = {
+        "event_id": "e",
+        "user_id": 1,
+        "action_type": "SESSION_START",
+        "action_timestamp": "2026-11-25T20:15:00+09:00",
+    }
+    body = orjson.dumps(
+        {"actions": [{**item, "event_id": f"e{i}", "metadata": {"pad": "x" * 1000}} for i in range(10_000)]}
+    )
+    assert len(body) > 10 * 1024 * 1024
+    headers = {"Authorization": "Api-Key tl_unknown", "Content-Type": "application/json"}
+    # when it is posted with its Content-Length
+    conn = http.client.HTTPConnection(server, timeout=60)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the answer may come before the body is sent
+        conn.request("POST", "/api/actions", body=body, headers=headers)
+    response = conn.getresponse()
+    # then the answer is a 413 JSON error, given before authentication
+    assert response.status == 413
+    assert orjson.loads(response.read())["error"] == "request_too_large"
+    conn.close()
+    # when a body is sent chunked (no Content-Length: a WSGI application cannot read it)
+    conn = http.client.HTTPConnection(server, timeout=60)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        conn.request("POST", "/api/actions", body=iter([b'{"actions": []}']), headers=headers, encode_chunked=True)
+    response = conn.getresponse()
+    # then the answer is a 411 JSON error naming Content-Length
+    assert response.status == 411
+    assert "Content-Length" in orjson.loads(response.read())["fields"]
+    conn.close()

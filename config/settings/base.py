@@ -15,7 +15,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-insecure-change-me")
+# Development defaults of the secrets (local and test settings use them). Production refuses every one of them
+# (core.checks, corporate.checks): a token or a signature made with a value published here is never accepted there.
+DEV_SECRET_KEY = "dev-insecure-change-me"
+DEV_PLAYER_JWT_SECRET = "dev-player-jwt-secret-change-me-32b"
+DEV_CORPORATE_WEBHOOK_SECRET = "whsec_ZGV2LWNvcnBvcmF0ZS13ZWJob29rLXNlY3JldA=="
+DEVELOPMENT_SECRETS = frozenset({DEV_SECRET_KEY, DEV_PLAYER_JWT_SECRET, DEV_CORPORATE_WEBHOOK_SECRET})
+# Production settings set this: the system checks then refuse DEBUG and missing, weak or development secrets.
+PRODUCTION = False
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
@@ -46,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body past REQUEST_BODY_MAX_BYTES is refused (413) before anything reads it.
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, API docs) served by the app under granian: from the apps' static directories while
     # DEBUG is on, else from STATIC_ROOT (`manage.py collectstatic`; `make run` runs it).
@@ -158,9 +169,41 @@ ACTIONS_MAX_BATCH = env.int("ACTIONS_MAX_BATCH", default=5000)
 # Accept action timestamps at most this far in the future (clock skew of game servers).
 ACTIONS_MAX_FUTURE_SECONDS = env.int("ACTIONS_MAX_FUTURE_SECONDS", default=3600)
 
+# --- Limits (issue 13, item 3; docs/decisions/0017)
+# A request body past this is refused with 413 before anything parses it (core.middleware on Content-Length,
+# core.parsers on what it reads; Django's request.body and forms through DATA_UPLOAD_MAX_MEMORY_SIZE). A full ingest
+# batch of 5,000 actions with ordinary metadata is about 2 MB; a bigger one must be split.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=8 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# One action's metadata (activity.validation): its JSON in bytes, and how deep objects and lists nest in it.
+ACTIONS_METADATA_MAX_BYTES = env.int("ACTIONS_METADATA_MAX_BYTES", default=4096)
+ACTIONS_METADATA_MAX_DEPTH = env.int("ACTIONS_METADATA_MAX_DEPTH", default=5)
+# Requests per player (Bearer token) and per service key (Api-Key), DRF's "N/s|min|hour|day" (core.throttles): past
+# it, 429 with Retry-After. Empty: no limit (benches set both empty; tests run with none).
+THROTTLE_RATES: dict[str, str | None] = {
+    "player": env.str("THROTTLE_PLAYER_RATE", default="300/min") or None,
+    "service": env.str("THROTTLE_SERVICE_RATE", default="60000/min") or None,
+}
+
 # --- Auth
-PLAYER_JWT_SECRET = env.str("PLAYER_JWT_SECRET", default="dev-player-jwt-secret-change-me-32b")
+# Player tokens (core.auth; docs/decisions/0017): HS256, signed with the secret of PLAYER_JWT_KID (named in the
+# token's header), verified with the secret its kid names. A rotation: the new secret becomes PLAYER_JWT_SECRET under
+# a new PLAYER_JWT_KID, the old one moves to PLAYER_JWT_OLD_SECRETS ("kid=secret,kid=secret") until every token it
+# signed has expired, then is removed (its tokens are refused from then on).
+PLAYER_JWT_SECRET = env.str("PLAYER_JWT_SECRET", default=DEV_PLAYER_JWT_SECRET)
+PLAYER_JWT_KID = env.str("PLAYER_JWT_KID", default="k1")
+PLAYER_JWT_SECRETS: dict[str, str] = {
+    **env.dict("PLAYER_JWT_OLD_SECRETS", default={}),
+    PLAYER_JWT_KID: PLAYER_JWT_SECRET,
+}
+PLAYER_JWT_ISSUER = env.str("PLAYER_JWT_ISSUER", default="tokenloop")
+PLAYER_JWT_AUDIENCE = env.str("PLAYER_JWT_AUDIENCE", default="tokenloop-player")
 PLAYER_JWT_TTL_SECONDS = env.int("PLAYER_JWT_TTL_SECONDS", default=3600)
+# No token is accepted whose exp - iat is longer than this, whoever signed it.
+PLAYER_JWT_MAX_LIFETIME_SECONDS = env.int("PLAYER_JWT_MAX_LIFETIME_SECONDS", default=24 * 3600)
+# Each web process reads the recent token revocations again this often (players.auth): a revocation is refused
+# everywhere within about this long (at once in the process that made it).
+PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS = env.float("PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS", default=1.0)
 # Verified player tokens kept per process until their exp (core.auth): a player's app repeats its token.
 PLAYER_JWT_CACHE_SIZE = env.int("PLAYER_JWT_CACHE_SIZE", default=10_000)
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60)
@@ -175,11 +218,12 @@ AUTH_PASSWORD_VALIDATORS = [
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "core.auth.ApiKeyAuthentication",
-        "core.auth.PlayerJWTAuthentication",
+        "players.auth.PlayerTokenAuthentication",  # core.auth's player JWT, and its revocation
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.ORJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.ServiceRateThrottle", "core.throttles.PlayerRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.ORJSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
@@ -199,6 +243,10 @@ SPECTACULAR_SETTINGS = {
     # "type" names several choice sets: each gets its own name.
     "ENUM_NAME_OVERRIDES": {"ProposalTypeEnum": "recommendations.engine.PROPOSAL_TYPES"},
     # Security schemes come from core/schema.py (one per caller kind, listed per operation).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.limit_responses",  # 413 and 429, declared once
+    ],
 }
 
 STATIC_URL = "static/"
@@ -252,9 +300,7 @@ SEGMENTS_WATERMARK_WAIT_SECONDS = env.float("SEGMENTS_WATERMARK_WAIT_SECONDS", d
 
 # --- Company A
 # Standard Webhooks secrets (whsec_<base64>), comma-separated: the first signs, all verify (rotation).
-CORPORATE_WEBHOOK_SECRETS = env.list(
-    "CORPORATE_WEBHOOK_SECRET", default=["whsec_ZGV2LWNvcnBvcmF0ZS13ZWJob29rLXNlY3JldA=="]
-)
+CORPORATE_WEBHOOK_SECRETS = env.list("CORPORATE_WEBHOOK_SECRET", default=[DEV_CORPORATE_WEBHOOK_SECRET])
 CORPORATE_WEBHOOK_TOLERANCE_SECONDS = 300
 
 # --- Recommendations (spec 2.3; docs/decisions/0009-recommendation-engine.md)
@@ -274,6 +320,9 @@ QUIZ_HIGH_REWARD_SENSITIVITY = env.int("QUIZ_HIGH_REWARD_SENSITIVITY", default=6
 # this many rows or its oldest is this old (recommendations.impressions). 0 seconds: each request writes its own
 # at once (the default on SQLite, where a second writer thread would only contend for the file's lock).
 RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE = env.int("RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE", default=500)
+# At most this many impressions are recorded per player per business-timezone day; the excess is served but not
+# recorded (recommendations.services.impressions_within_daily_cap; 0: no bound).
+RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY = env.int("RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY", default=500)
 RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = env.float(
     "RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS",
     default=1.0 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0.0,

@@ -4,12 +4,17 @@
 """
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import PLAYER_JWT_KID, env
 
-DEBUG = False
-SECRET_KEY = env.str("DJANGO_SECRET_KEY")
-PLAYER_JWT_SECRET = env.str("PLAYER_JWT_SECRET")
-CORPORATE_WEBHOOK_SECRETS = env.list("CORPORATE_WEBHOOK_SECRET")  # whsec_...; no default in production
+# No default for any secret, and DEBUG only if asked for: the system checks (core.checks, corporate.checks) then
+# refuse to start, naming the setting, when DEBUG is on or a secret is missing, weak or a development default
+# (`manage.py check`, every command that checks first, config/wsgi.py and the Celery worker).
+PRODUCTION = True
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+PLAYER_JWT_SECRET = env.str("PLAYER_JWT_SECRET", default="")
+PLAYER_JWT_SECRETS = {**env.dict("PLAYER_JWT_OLD_SECRETS", default={}), PLAYER_JWT_KID: PLAYER_JWT_SECRET}
+CORPORATE_WEBHOOK_SECRETS = env.list("CORPORATE_WEBHOOK_SECRET", default=[])  # whsec_...
 DEV_PAGES = False  # /dev/players/ mints player tokens for anyone: never here, whatever the environment says
 
 # --- HTTPS. granian speaks plain HTTP; TLS ends at the proxy or load balancer in front of it, which sets

@@ -11,6 +11,10 @@ from .base import *  # noqa: F403
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_KEY_CACHE_SECONDS = 0
+THROTTLE_RATES = {"player": None, "service": None}  # no throttling; tests that are about it set a rate
+# No reload thread in tests (it would read the database outside the test's transaction): a test's process reads the
+# revocations once per test (the caches are emptied between tests) and again after each revocation it makes.
+PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS = 3600.0
 RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = 0.0  # each request writes its impressions at once (no thread)
 
 # The embedded default's hot store is a SQLite file: one per test process, so parallel runs never share it.

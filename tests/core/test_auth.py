@@ -129,9 +129,12 @@ def test_staff_session_on_a_service_endpoint_is_403():
 
 def _token(**claims: object) -> str:
     now = int(dt.datetime.now(dt.UTC).timestamp())
-    payload = {"sub": "9", "iat": now, "exp": now + 600, **claims}
+    payload = {"sub": "9", "iat": now, "exp": now + 600, "iss": "tokenloop", "aud": "tokenloop-player", **claims}
     return jwt.encode(
-        {k: v for k, v in payload.items() if v is not None}, "dev-player-jwt-secret-change-me-32b", algorithm="HS256"
+        {k: v for k, v in payload.items() if v is not None},
+        "dev-player-jwt-secret-change-me-32b",
+        algorithm="HS256",
+        headers={"kid": "k1"},
     )
 
 
@@ -160,7 +163,7 @@ def _token(**claims: object) -> str:
 )
 def test_bad_player_token_is_401(settings, token, message_part):
     # given a token that is expired, signed with another secret, unsigned, malformed or without a usable sub
-    settings.PLAYER_JWT_SECRET = "dev-player-jwt-secret-change-me-32b"
+    settings.PLAYER_JWT_SECRETS = {"k1": "dev-player-jwt-secret-change-me-32b"}
     client = client_with(f"Bearer {token()}")
     # when it reads its protection
     response = client.get(PROTECTION)
@@ -267,7 +270,7 @@ def test_a_new_secret_forgets_the_tokens_verified_with_the_old_one(settings):
     token = factories.player_token(9)
     assert auth.player_id_from_token(token) == 9
     # when the secret changes
-    settings.PLAYER_JWT_SECRET = "another-secret-of-32-bytes-or-more!"
+    settings.PLAYER_JWT_SECRETS = {"k1": "another-secret-of-32-bytes-or-more!"}
     # then the token is checked again, and refused
     with pytest.raises(AuthenticationFailed, match="Invalid token"):
         auth.player_id_from_token(token)

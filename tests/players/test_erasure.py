@@ -61,6 +61,7 @@ def test_erasure_clears_the_personal_data_and_keeps_the_rest_of_the_player():
         "age_verified": False,
         "age_verified_at": None,
         "erased_at": NOW,
+        "tokens_valid_after": None,
     }
 
 

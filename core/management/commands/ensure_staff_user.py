@@ -9,7 +9,10 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Create the staff superuser if it does not exist, printing its generated password."
+    help = (
+        "Create the staff superuser if it does not exist: with a generated password it prints (development), or "
+        "under production settings with no usable password (set one with changepassword; nothing secret printed)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default="admin")
@@ -22,6 +25,13 @@ class Command(BaseCommand):
                 f"reset it with: DJANGO_SETTINGS_MODULE={settings.SETTINGS_MODULE} .venv/bin/python manage.py "
                 f"changepassword {username})."
             )
+            return
+        reset = (
+            f"DJANGO_SETTINGS_MODULE={settings.SETTINGS_MODULE} .venv/bin/python manage.py changepassword {username}"
+        )
+        if getattr(settings, "PRODUCTION", False):  # a deployment's output ends up in logs: print no credential
+            User.objects.create_superuser(username=username, email="", password=None)
+            self.stdout.write(self.style.SUCCESS(f"Staff user {username!r} created; set its password with: {reset}"))
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)
