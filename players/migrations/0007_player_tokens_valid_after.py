@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('players', '0005_age_verifications'),
+        ('players', '0006_alter_playerharmmarker_marker'),
     ]
 
     operations = [
