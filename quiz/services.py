@@ -110,6 +110,8 @@ def quiz_submit(*, player_id: int, answers: Any, now: dt.datetime | None = None)
                 f"from {profile.next_allowed_at.isoformat()}.",
                 fields={"answers": [f"A retake is allowed from {profile.next_allowed_at.isoformat()}."]},
             )
+        # A version's first submission pays the mission; the key (player, version) makes it once, whatever retries.
+        payment = mission_pay(player_id=player_id, mission=COMPLETE_PROFILE_QUIZ, period=f"v{version.number}")
         submission = QuizSubmission.objects.create(
             user_id=player_id,
             version_id=version.id,
@@ -121,6 +123,8 @@ def quiz_submit(*, player_id: int, answers: Any, now: dt.datetime | None = None)
             chasing=score.chasing,
             self_reported_harm=score.self_reported_harm,
             submitted_at=now,
+            reward_tokens=None if payment is None else payment.tokens,
+            reward_entry_id=None if payment is None else payment.entry_id,
         )
         actions_ingest(
             actions=[
@@ -135,26 +139,20 @@ def quiz_submit(*, player_id: int, answers: Any, now: dt.datetime | None = None)
             ],
             path=ACTIONS_PATH,
         )
-        UserService.set_risk_profile(player_id=player_id, risk_profile=score.risk_profile)
-        harm_marker_self_report(
-            player_id=player_id,
-            marker=SELF_REPORTED_CHASING,
-            present=score.self_reported_harm,
-            details={
-                "submission_id": submission.id,
-                "version": version.number,
-                "chasing": score.chasing,
-                "reward_sensitivity": score.reward_sensitivity,
-                "threshold": settings.QUIZ_HIGH_REWARD_SENSITIVITY,
-            },
-            at=now,
-        )
-        # A version's first submission pays the mission; the key (player, version) makes it once, whatever retries.
-        payment = mission_pay(player_id=player_id, mission=COMPLETE_PROFILE_QUIZ, period=f"v{version.number}")
-        if payment is not None:
-            submission.reward_tokens, submission.reward_entry_id = payment.tokens, payment.entry_id
-            QuizSubmission.objects.filter(id=submission.id).update(
-                reward_tokens=payment.tokens, reward_entry_id=payment.entry_id
+        UserService.risk_profile_record(player_id=player_id, risk_profile=score.risk_profile)
+        if score.self_reported_harm or (latest is not None and latest.self_reported_harm):  # only the quiz sets it
+            harm_marker_self_report(
+                player_id=player_id,
+                marker=SELF_REPORTED_CHASING,
+                present=score.self_reported_harm,
+                details={
+                    "submission_id": submission.id,
+                    "version": version.number,
+                    "chasing": score.chasing,
+                    "reward_sensitivity": score.reward_sensitivity,
+                    "threshold": settings.QUIZ_HIGH_REWARD_SENSITIVITY,
+                },
+                at=now,
             )
         next_allowed = now + dt.timedelta(days=settings.QUIZ_RETAKE_DAYS)
         QuizProfile.objects.filter(user_id=player_id).update(submission=submission, next_allowed_at=next_allowed)
