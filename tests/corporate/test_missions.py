@@ -6,6 +6,7 @@ Redis' copy, user_rewards row with the grant's action, push in the player's loca
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -259,18 +260,20 @@ def test_a_visit_and_its_offer_written_at_the_same_time_pay_once():
     skip_unless_postgresql()
     # given 20 players, each with a visit and the offer before it, both written at the same moment
     players = list(range(PID, PID + 20))
-    calls = []
-    for pid in players:
-        calls.append(lambda pid=pid: visit_mission_offers_record(offers=[(pid, NOW)]))
-        calls.append(
-            lambda pid=pid: services.corporate_site_visit(
-                webhook_id=f"race-visit-{pid}",
-                player_id=pid,
-                visit_timestamp=NOW + dt.timedelta(minutes=1),
-                dwell_seconds=30,
-                actions=["login"],
-            )
+
+    def offer(pid: int) -> Callable[[], object]:
+        return lambda: visit_mission_offers_record(offers=[(pid, NOW)])
+
+    def came(pid: int) -> Callable[[], object]:
+        return lambda: services.corporate_site_visit(
+            webhook_id=f"race-visit-{pid}",
+            player_id=pid,
+            visit_timestamp=NOW + dt.timedelta(minutes=1),
+            dwell_seconds=30,
+            actions=["login"],
         )
+
+    calls = [call for pid in players for call in (offer(pid), came(pid))]
     results = run_concurrently(calls)
     # then nothing failed, and each player was paid the visit mission exactly once (whichever wrote second paid)
     assert not [r for r in results if isinstance(r, Exception)]
