@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from activity.services import actions_ingest
 from activity.validation import ParsedAction
@@ -159,10 +160,32 @@ def quiz_submit(*, player_id: int, answers: Any, now: dt.datetime | None = None)
     return _result(submission, version.number, next_allowed, replayed=False)
 
 
+# Made on first use, or locked (the no-op update takes the row's lock, as FOR UPDATE would), and read: one statement.
+_PROFILE_LOCK = (
+    "INSERT INTO quiz_profiles (user_id, submission_id, next_allowed_at) VALUES (%s, NULL, NULL) "
+    "ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id RETURNING submission_id, next_allowed_at"
+)
+
+
 def _profile_lock(player_id: int) -> QuizProfile:
-    """The player's ``quiz_profiles`` row (made on first use), locked for this transaction with its submission."""
-    QuizProfile.objects.bulk_create([QuizProfile(user_id=player_id)], ignore_conflicts=True)
-    return QuizProfile.objects.select_for_update(of=("self",)).select_related("submission").get(user_id=player_id)
+    """The player's ``quiz_profiles`` row (made on first use), locked for this transaction, with its submission (read
+    only when there is one: a retake or a replay)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PROFILE_LOCK, [player_id])
+        submission_id, next_allowed_at = cursor.fetchone()
+    profile = QuizProfile(user_id=player_id, submission_id=submission_id, next_allowed_at=_aware(next_allowed_at))
+    if submission_id is not None:
+        profile.submission = QuizSubmission.objects.get(id=submission_id)
+    return profile
+
+
+def _aware(value: object) -> dt.datetime | None:
+    """A time read by raw SQL as Django reads it (SQLite answers naive UTC text)."""
+    if value is None or (isinstance(value, dt.datetime) and timezone.is_aware(value)):
+        return value
+    parsed = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
+    assert parsed is not None, value
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
 
 
 def _result(
