@@ -70,9 +70,9 @@ class SiteQuizCompletion(models.Model):
 
 
 class VisitMissionOffer(models.Model):
-    """A ``VISIT_CORPORATE_SITE`` proposal served to a player on a business day (recorded by the recommender through
-    ``corporate.services.visit_mission_offer_record``): the player's first Company A visit after it that day pays the
-    mission (``paid_entry_id``: its GRANT)."""
+    """A ``VISIT_CORPORATE_SITE`` proposal served to a player on a business day (written by the recommender with its
+    impressions, through ``corporate.services.visit_mission_offers_record``): the player's first Company A visit after
+    it that day pays the mission (``paid_entry_id``: its GRANT), whichever of the two is written second."""
 
     id = models.BigAutoField(primary_key=True)
     # No constraint: a proposal may be served to an id before its first action makes the players row.

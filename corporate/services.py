@@ -13,7 +13,6 @@ from activity.selectors import action_id as action_id_of
 from activity.services import actions_ingest
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert
-from core.caches import LocalCache
 from core.exceptions import InvalidInput
 from corporate.models import SiteQuizCompletion, SiteReward, SiteVisit, VisitMissionOffer
 from notifications.services import Kind, notification_create
@@ -150,41 +149,77 @@ def corporate_site_visit(
 
 # --- missions (docs/decisions/0015) ------------------------------------------------------------------------------
 
-# The (player, business day) pairs whose offer this process has stored: a later serving that day need not INSERT
-# again. Only skips an insert that would change nothing (the row is there; rows are never deleted but with the
-# player), so it can never be wrong, and it empties itself.
-_offers_stored: LocalCache[tuple[int, dt.date], bool] = LocalCache("visit-mission-offers", max_entries=100_000)
 
-
-def visit_mission_offer_record(*, player_id: int, now: dt.datetime) -> None:
-    """A ``VISIT_CORPORATE_SITE`` proposal was served to the player now: the day's offer is stored (the first serving
-    of the business day counts; later ones change nothing). Called by the recommender, which serves the proposal."""
-    day = business_today(now)
-    if _offers_stored.get((player_id, day)):
+def _mission_lock(player_ids: Iterable[int]) -> None:
+    """Serialize, per player, the two writes that may complete the visit mission (a visit, the offer's write), for the
+    rest of the caller's transaction: whichever commits second sees the other and pays. Ascending order: no deadlock.
+    SQLite serializes every write transaction already."""
+    ids = sorted(set(player_ids))
+    if connection.vendor != "postgresql" or not ids:
         return
-    own_transaction = not connection.in_atomic_block
-    with transaction.atomic():
-        if own_transaction and connection.vendor == "postgresql":
-            # Seen at once by a visit that follows (the commit makes it visible), without waiting for the WAL flush:
-            # a database crash may lose the last fraction of a second of offers, which the next serving records again.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-        VisitMissionOffer.objects.bulk_create(
-            [VisitMissionOffer(user_id=player_id, day=day, offered_at=now)], ignore_conflicts=True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('visit-mission:' || id, 0)) FROM unnest(%s::bigint[]) AS id",
+            [ids],
         )
-    _offers_stored.set((player_id, day), True, ttl=86_400)
+
+
+def visit_mission_offers_record(*, offers: Iterable[tuple[int, dt.datetime]]) -> int:
+    """``VISIT_CORPORATE_SITE`` proposals served, as ``(player, when)`` (the recommender's impressions, written in
+    bulk): each player's first offer of a business day is stored, and a visit of that day at or after it that came
+    first (its webhook found no offer yet) is paid now. One transaction; returns how many missions it paid."""
+    first: dict[tuple[int, dt.date], dt.datetime] = {}
+    for player_id, at in offers:
+        key = (player_id, business_today(at))
+        if key not in first or at < first[key]:
+            first[key] = at
+    if not first:
+        return 0
+    paid = 0
+    with transaction.atomic():
+        VisitMissionOffer.objects.bulk_create(
+            [VisitMissionOffer(user_id=p, day=d, offered_at=at) for (p, d), at in sorted(first.items())],
+            ignore_conflicts=True,
+        )
+        players = {p for p, _ in first}
+        _mission_lock(players)
+        unpaid = list(
+            VisitMissionOffer.objects.filter(
+                user_id__in=players, day__in={d for _, d in first}, paid_entry_id__isnull=True
+            )
+        )
+        if not unpaid:
+            return 0
+        visits: dict[int, list[dt.datetime]] = {}
+        for player_id, at in SiteVisit.objects.filter(
+            user_id__in={o.user_id for o in unpaid}, visit_timestamp__gte=min(o.offered_at for o in unpaid)
+        ).values_list("user_id", "visit_timestamp"):
+            visits.setdefault(player_id, []).append(at)
+        for offer in sorted(unpaid, key=lambda o: o.user_id):
+            if any(at >= offer.offered_at and business_today(at) == offer.day for at in visits.get(offer.user_id, ())):
+                paid += _visit_offer_pay(offer)
+    return paid
 
 
 def _visit_mission_pay(*, player_id: int, visit_timestamp: dt.datetime) -> None:
-    """The visit mission, in the caller's transaction: paid for the visit's business day when the proposal was served
-    to the player that day before the visit; once a day (the mission's key), whatever other visits come."""
+    """The visit mission, in the caller's transaction (a new visit): paid for the visit's business day when the
+    proposal was served to the player that day before the visit and its offer is written; once a day (the mission's
+    key), whatever other visits come. An offer written after this commits pays on its own write."""
+    _mission_lock([player_id])
     day = business_today(visit_timestamp)
-    offer = VisitMissionOffer.objects.filter(user_id=player_id, day=day, offered_at__lte=visit_timestamp).first()
-    if offer is None or offer.paid_entry_id is not None:
-        return
-    payment = mission_pay(player_id=player_id, mission=VISIT_CORPORATE_SITE, period=day.isoformat())
-    if payment is not None:
-        VisitMissionOffer.objects.filter(id=offer.id).update(paid_entry_id=payment.entry_id)
+    offer = VisitMissionOffer.objects.filter(
+        user_id=player_id, day=day, offered_at__lte=visit_timestamp, paid_entry_id__isnull=True
+    ).first()
+    if offer is not None:
+        _visit_offer_pay(offer)
+
+
+def _visit_offer_pay(offer: VisitMissionOffer) -> int:
+    payment = mission_pay(player_id=offer.user_id, mission=VISIT_CORPORATE_SITE, period=offer.day.isoformat())
+    if payment is None:
+        return 0
+    VisitMissionOffer.objects.filter(id=offer.id).update(paid_entry_id=payment.entry_id)
+    return 1
 
 
 def corporate_quiz_completed(

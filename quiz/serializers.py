@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.auth import MAX_PLAYER_ID
@@ -17,7 +18,15 @@ RISK_PROFILES = [HIGH_RISK, MODERATE_RISK, LOW_RISK]
 TOKEN_PREFERENCES = [SMALL_FREQUENT, RARE_LARGE, BALANCED]
 
 
+@extend_schema_field({"type": "integer", "description": "1-5 (scale_1_5) or 1 yes / 0 no (yes_no)."})
+class AnswerField(serializers.JSONField):
+    """An answer as sent: judged against its question's scale by the service (strictly: "4", 4.0 or true are not
+    4), so that every bad answer is named ``answers.<key>`` in one 400."""
+
+
 class SubmitInput(StrictSerializer):
+    """Spec 2.4.2's body ``{"user_id": 42, "answers": {"q1": 4, "q2": 1, ...}}``; an unknown field is refused."""
+
     user_id = StrictIntegerField(
         min_value=1,
         max_value=MAX_PLAYER_ID,
@@ -25,7 +34,7 @@ class SubmitInput(StrictSerializer):
         help_text="The player (spec 2.4.2). A player may leave it out or send their own id; a service must send it.",
     )
     answers = serializers.DictField(
-        child=serializers.JSONField(),
+        child=AnswerField(),
         help_text='Every question of the current version: {"q1": 4, "q2": 1, ...}; 1-5 on a scale_1_5 question, '
         "1 (yes) or 0 (no) on a yes_no question.",
     )

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from activity.services import actions_ingest
 from activity.validation import ParsedAction
@@ -110,6 +111,8 @@ def quiz_submit(*, player_id: int, answers: Any, now: dt.datetime | None = None)
                 f"from {profile.next_allowed_at.isoformat()}.",
                 fields={"answers": [f"A retake is allowed from {profile.next_allowed_at.isoformat()}."]},
             )
+        # A version's first submission pays the mission; the key (player, version) makes it once, whatever retries.
+        payment = mission_pay(player_id=player_id, mission=COMPLETE_PROFILE_QUIZ, period=f"v{version.number}")
         submission = QuizSubmission.objects.create(
             user_id=player_id,
             version_id=version.id,
@@ -121,6 +124,8 @@ def quiz_submit(*, player_id: int, answers: Any, now: dt.datetime | None = None)
             chasing=score.chasing,
             self_reported_harm=score.self_reported_harm,
             submitted_at=now,
+            reward_tokens=None if payment is None else payment.tokens,
+            reward_entry_id=None if payment is None else payment.entry_id,
         )
         actions_ingest(
             actions=[
@@ -135,36 +140,52 @@ def quiz_submit(*, player_id: int, answers: Any, now: dt.datetime | None = None)
             ],
             path=ACTIONS_PATH,
         )
-        UserService.set_risk_profile(player_id=player_id, risk_profile=score.risk_profile)
-        harm_marker_self_report(
-            player_id=player_id,
-            marker=SELF_REPORTED_CHASING,
-            present=score.self_reported_harm,
-            details={
-                "submission_id": submission.id,
-                "version": version.number,
-                "chasing": score.chasing,
-                "reward_sensitivity": score.reward_sensitivity,
-                "threshold": settings.QUIZ_HIGH_REWARD_SENSITIVITY,
-            },
-            at=now,
-        )
-        # A version's first submission pays the mission; the key (player, version) makes it once, whatever retries.
-        payment = mission_pay(player_id=player_id, mission=COMPLETE_PROFILE_QUIZ, period=f"v{version.number}")
-        if payment is not None:
-            submission.reward_tokens, submission.reward_entry_id = payment.tokens, payment.entry_id
-            QuizSubmission.objects.filter(id=submission.id).update(
-                reward_tokens=payment.tokens, reward_entry_id=payment.entry_id
+        UserService.risk_profile_record(player_id=player_id, risk_profile=score.risk_profile)
+        if score.self_reported_harm or (latest is not None and latest.self_reported_harm):  # only the quiz sets it
+            harm_marker_self_report(
+                player_id=player_id,
+                marker=SELF_REPORTED_CHASING,
+                present=score.self_reported_harm,
+                details={
+                    "submission_id": submission.id,
+                    "version": version.number,
+                    "chasing": score.chasing,
+                    "reward_sensitivity": score.reward_sensitivity,
+                    "threshold": settings.QUIZ_HIGH_REWARD_SENSITIVITY,
+                },
+                at=now,
             )
         next_allowed = now + dt.timedelta(days=settings.QUIZ_RETAKE_DAYS)
         QuizProfile.objects.filter(user_id=player_id).update(submission=submission, next_allowed_at=next_allowed)
     return _result(submission, version.number, next_allowed, replayed=False)
 
 
+# Made on first use, or locked (the no-op update takes the row's lock, as FOR UPDATE would), and read: one statement.
+_PROFILE_LOCK = (
+    "INSERT INTO quiz_profiles (user_id, submission_id, next_allowed_at) VALUES (%s, NULL, NULL) "
+    "ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id RETURNING submission_id, next_allowed_at"
+)
+
+
 def _profile_lock(player_id: int) -> QuizProfile:
-    """The player's ``quiz_profiles`` row (made on first use), locked for this transaction with its submission."""
-    QuizProfile.objects.bulk_create([QuizProfile(user_id=player_id)], ignore_conflicts=True)
-    return QuizProfile.objects.select_for_update(of=("self",)).select_related("submission").get(user_id=player_id)
+    """The player's ``quiz_profiles`` row (made on first use), locked for this transaction, with its submission (read
+    only when there is one: a retake or a replay)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PROFILE_LOCK, [player_id])
+        submission_id, next_allowed_at = cursor.fetchone()
+    profile = QuizProfile(user_id=player_id, submission_id=submission_id, next_allowed_at=_aware(next_allowed_at))
+    if submission_id is not None:
+        profile.submission = QuizSubmission.objects.get(id=submission_id)
+    return profile
+
+
+def _aware(value: object) -> dt.datetime | None:
+    """A time read by raw SQL as Django reads it (SQLite answers naive UTC text)."""
+    if value is None or (isinstance(value, dt.datetime) and timezone.is_aware(value)):
+        return value
+    parsed = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
+    assert parsed is not None, value
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
 
 
 def _result(

@@ -19,7 +19,7 @@ from django.utils import timezone
 from core.exceptions import NotFound
 from core.metrics import IMPRESSIONS_OVER_CAP, PROPOSALS_SUPPRESSED
 from core.timezones import zone
-from corporate.services import visit_mission_offer_record
+from corporate.services import visit_mission_offers_record
 from players.selectors import player_id_ranges, player_timezones
 from players.services import HarmMarkerFound, harm_markers_store, spend_norms_store
 from recommendations.engine import HOURS, VISIT_CORPORATE_SITE, Context, Recommendation, recommend
@@ -123,8 +123,8 @@ class Served:
 
 def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> Served:
     """The recommendation for the player now: context (one SQL statement and one hot-store round trip), the engine,
-    an id per proposal, and the impressions handed to this process's buffer (written in bulk later, not here); a
-    ``VISIT_CORPORATE_SITE`` proposal's offer is stored in corporate, once a player and business day."""
+    an id per proposal, and the impressions handed to this process's buffer (written in bulk later, not here, with
+    the offers of the visit mission: ``impressions_record``)."""
     now = now or timezone.now()
     ctx: Context = recommendation_context(player_id=player_id, now=now)
     rec = recommend(ctx, templates_build())
@@ -139,10 +139,6 @@ def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> S
                 for i, (pid, p) in enumerate(zip(ids, rec.proposals, strict=True))
             ]
         )
-    if any(p.action == VISIT_CORPORATE_SITE for p in rec.proposals):
-        # The visit mission pays for a visit after the proposal was served that day: corporate keeps that fact (one
-        # INSERT a player and day; docs/decisions/0015), durably, unlike the impressions.
-        visit_mission_offer_record(player_id=player_id, now=now)
     return Served(player_id=player_id, recommendation=rec, proposal_ids=ids)
 
 
@@ -192,10 +188,20 @@ def impressions_within_daily_cap(rows: Sequence[ImpressionRow]) -> list[Impressi
 def impressions_record(*, rows: Sequence[ImpressionRow]) -> int:
     """Write impressions in one statement (``INSERT ... ON CONFLICT (proposal_id) DO UPDATE``). A row a click
     wrote first gets its details and keeps its ``clicked_at``. Rows past a player's daily bound are left out
-    (``impressions_within_daily_cap``). Returns the rows written."""
-    rows = impressions_within_daily_cap(rows)
+    (``impressions_within_daily_cap``). The served proposals with the ``VISIT_CORPORATE_SITE`` mission go to
+    corporate with them, bound or not (``visit_mission_offers_record``: the day's offer, and the mission paid at once
+    for a visit that came before this write; docs/decisions/0015). Returns the rows written."""
     if not rows:
         return 0
+    offers = [(r.player_id, r.served_at) for r in rows if r.action == VISIT_CORPORATE_SITE]
+    kept = impressions_within_daily_cap(rows)
+    written = _impressions_write(kept) if kept else 0
+    if offers:
+        visit_mission_offers_record(offers=offers)
+    return written
+
+
+def _impressions_write(rows: Sequence[ImpressionRow]) -> int:
     if connection.vendor == "postgresql":
         document = orjson.dumps(
             [

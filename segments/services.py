@@ -106,8 +106,24 @@ class UserService:
             )
         with transaction.atomic():
             UserService.get_or_create_segment(player_id)
-            UserSegment.objects.filter(user_id=player_id).update(risk_profile=risk_profile, last_updated=timezone.now())
+            UserService.risk_profile_record(player_id=player_id, risk_profile=risk_profile)
         return UserSegment.objects.get(user_id=player_id)
+
+    @staticmethod
+    def risk_profile_record(*, player_id: int, risk_profile: str | None) -> None:
+        """Record the quiz's risk profile of a known player (the quiz's submission, which made the player) in one
+        statement, without reading the segment back: its row is updated, or made as ``get_or_create_segment`` makes
+        one (Low, not yet computed) with the profile."""
+        if risk_profile is not None and risk_profile not in RiskProfile.values:
+            raise InvalidInput(
+                "Unknown risk profile.", fields={"risk_profile": [f"Must be one of: {', '.join(RiskProfile.values)}."]}
+            )
+        UserSegment.objects.bulk_create(
+            [UserSegment(user_id=player_id, risk_profile=risk_profile, last_updated=timezone.now())],
+            update_conflicts=True,
+            unique_fields=["user"],
+            update_fields=["risk_profile", "last_updated"],
+        )
 
     @staticmethod
     def segment_history(*, player_id: int, limit: int = 100) -> list[SegmentHistory]:

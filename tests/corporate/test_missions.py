@@ -6,6 +6,7 @@ Redis' copy, user_rewards row with the grant's action, push in the player's loca
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from django.apps import apps
 
 from corporate import services
 from corporate.models import SiteQuizCompletion, VisitMissionOffer
+from corporate.services import visit_mission_offers_record
+from recommendations.impressions import impression_buffer_new, impression_buffer_set
 from recommendations.services import recommendation_serve
 from tests import factories
 from tests.concurrency import run_concurrently, skip_unless_postgresql
@@ -195,3 +198,84 @@ def test_a_player_who_is_not_offered_the_visit_mission_has_no_offer(client):
     # then no visit mission is offered, and none is stored
     assert not any(p.action == "VISIT_CORPORATE_SITE" for p in served.proposals)
     assert not VisitMissionOffer.objects.filter(user_id=PID).exists()
+
+
+@pytest.fixture
+def held_impressions():
+    """This process's impressions held in a buffer until flushed (as on a server, where a thread writes them every
+    second), instead of written by each request (the tests' setting)."""
+    buffer = impression_buffer_new(max_rows=10_000, max_age=3600)
+    previous = impression_buffer_set(buffer)
+    yield buffer
+    buffer.stop()
+    impression_buffer_set(previous)
+
+
+@pytest.mark.django_db
+def test_serving_the_visit_mission_stays_one_statement_the_offer_goes_with_the_impressions(
+    held_impressions, django_assert_num_queries
+):
+    # given a player never seen at Company A, on a server that writes impressions behind the requests (and has read
+    # the message texts once)
+    make_player(id=PID)
+    recommendation_serve(player_id=PID + 1, now=NOW)
+    # when their recommendation (with the visit mission) is served, then the request reads once and writes nothing
+    with django_assert_num_queries(1):
+        recommendation_serve(player_id=PID, now=NOW)
+    assert not VisitMissionOffer.objects.filter(user_id=PID).exists()
+    # and the buffer's write stores the offer with the impressions
+    held_impressions.flush()
+    assert list(VisitMissionOffer.objects.filter(user_id=PID).values_list("day", "offered_at")) == [
+        (dt.date(2026, 11, 20), NOW)
+    ]
+
+
+@pytest.mark.django_db
+def test_a_visit_reported_before_its_offer_was_written_is_paid_when_the_offer_is_written(
+    client, held_impressions, django_capture_on_commit_callbacks
+):
+    # given the proposal served at noon, its impression (and offer) still in the buffer
+    make_player(id=PID, locale="en")
+    recommendation_serve(player_id=PID, now=NOW)
+    # when Company A reports the visit a minute later, before the buffer is written
+    visit(client, NOW + dt.timedelta(minutes=1))
+    assert mission_paid(PID, "VISIT_CORPORATE_SITE").counts == (0, 0, 0)
+    # then the buffer's write pays it, once (a second write of the same offer pays nothing more)
+    with django_capture_on_commit_callbacks(execute=True):
+        held_impressions.flush()
+    assert visit_mission_offers_record(offers=[(PID, NOW)]) == 0
+    assert_paid_once(PID, "VISIT_CORPORATE_SITE", 100)
+
+
+@pytest.mark.django_db
+def test_an_offer_written_after_an_earlier_visit_of_the_day_pays_nothing(client):
+    make_player(id=PID)
+    visit(client, NOW - dt.timedelta(minutes=1))
+    assert visit_mission_offers_record(offers=[(PID, NOW)]) == 0
+    assert mission_paid(PID, "VISIT_CORPORATE_SITE").counts == (0, 0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_visit_and_its_offer_written_at_the_same_time_pay_once():
+    skip_unless_postgresql()
+    # given 20 players, each with a visit and the offer before it, both written at the same moment
+    players = list(range(PID, PID + 20))
+
+    def offer(pid: int) -> Callable[[], object]:
+        return lambda: visit_mission_offers_record(offers=[(pid, NOW)])
+
+    def came(pid: int) -> Callable[[], object]:
+        return lambda: services.corporate_site_visit(
+            webhook_id=f"race-visit-{pid}",
+            player_id=pid,
+            visit_timestamp=NOW + dt.timedelta(minutes=1),
+            dwell_seconds=30,
+            actions=["login"],
+        )
+
+    calls = [call for pid in players for call in (offer(pid), came(pid))]
+    results = run_concurrently(calls)
+    # then nothing failed, and each player was paid the visit mission exactly once (whichever wrote second paid)
+    assert not [r for r in results if isinstance(r, Exception)]
+    for pid in players:
+        assert mission_paid(pid, "VISIT_CORPORATE_SITE").counts == (1, 1, 1), pid

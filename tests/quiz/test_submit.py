@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from activity.models import UserAction
 from quiz.errors import RetakeNotAllowed
-from quiz.models import QuizSubmission
+from quiz.models import QuizSubmission, QuizVersion
 from quiz.services import quiz_submit
 from segments.services import UserService
 from tests.factories import make_player
@@ -193,3 +193,12 @@ def test_a_retake_one_second_before_the_interval_ends_is_refused(me):
     with pytest.raises(RetakeNotAllowed):
         quiz_submit(player_id=PID, answers=h.answers(-3), now=allowed - dt.timedelta(seconds=1))
     assert quiz_submit(player_id=PID, answers=h.answers(-3), now=allowed).replayed is False
+
+
+def test_with_no_version_published_the_quiz_is_unavailable_and_nothing_is_written(me):
+    QuizVersion.objects.update(published_at=None)
+    response = submit(me, h.answers(0))
+    assert response.status_code == 409 and response.json()["error"] == "quiz_unavailable"
+    assert h.written(PID) == h.NOTHING
+    body = me.get("/api/quiz").json()
+    assert (body["version"], body["steps"], body["can_submit"]) == (None, [], False)

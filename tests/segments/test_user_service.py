@@ -57,6 +57,29 @@ def test_set_risk_profile_creates_or_updates_and_validates():
     assert UserSegment.objects.get(user_id=uid).risk_profile == "High-Risk"
 
 
+def test_risk_profile_record_is_one_statement_that_makes_or_updates_the_row_and_keeps_the_group(
+    django_assert_num_queries,
+):
+    # given a computed Whale, and a known player without a segment (seen after the batch)
+    whale = player()
+    history(whale, r=1, f=30, m=10_000)
+    run()
+    new = player()
+    # when the quiz records their profiles, each in one statement
+    with django_assert_num_queries(1):
+        UserService.risk_profile_record(player_id=new, risk_profile="Low-Risk")
+    with django_assert_num_queries(1):
+        UserService.risk_profile_record(player_id=whale, risk_profile="High-Risk")
+    # then the new player has the row get_or_create_segment would make, with the profile; the Whale keeps the
+    # batch's figures
+    made = UserSegment.objects.get(user_id=new)
+    assert (made.rfm_group, made.as_of, made.risk_profile) == ("Low", None, "Low-Risk")
+    kept = UserSegment.objects.get(user_id=whale)
+    assert (kept.rfm_group, kept.as_of, kept.frequency, kept.risk_profile) == ("Whale", D, 30, "High-Risk")
+    with pytest.raises(InvalidInput):
+        UserService.risk_profile_record(player_id=new, risk_profile="Reckless")
+
+
 def test_history_and_distribution():
     # given two computed players
     whale, low = player(), player()
