@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/", include("segments.urls")),
     path("api/", include("content.urls")),
     path("api/", include("recommendations.urls")),
+    path("api/", include("analytics.urls")),
 ]
 
 if settings.BENCH_ENDPOINTS:  # benchmarks only (bench/recommend.py): a bare Django JSON view to compare against
