@@ -141,10 +141,7 @@ def rollup_figures_range(*, d0: dt.date, d1: dt.date) -> int:
         f = days[sql.as_date(row[0])]
         f.dau, f.wau, f.mau, f.active_14d, f.paying_players_30d = (int(v) for v in row[1:])
     for row in _execute(sql.corporate_select(d), params):
-        f = days[sql.as_date(row[0])]
-        f.corporate_only_players, f.corporate_players, f.corporate_earners, f.corporate_earners_spent_7d = (
-            int(v or 0) for v in row[1:]
-        )
+        _corporate_set(days[sql.as_date(row[0])], row)
     for first_day, count in _execute(sql.new_players_select(d), params):
         days[sql.as_date(first_day)].new_players = int(count)
     for row in _execute(sql.whales_select(d), params):
@@ -167,6 +164,30 @@ def rollup_figures_range(*, d0: dt.date, d1: dt.date) -> int:
     Day.objects.filter(day__gte=d0, day__lte=d1).delete()
     Day.objects.bulk_create(days.values(), batch_size=1000)
     return len(days)
+
+
+def _corporate_set(f: Day, row: tuple[Any, ...]) -> None:
+    f.corporate_only_players, f.corporate_players, f.corporate_earners, f.corporate_earners_spent_7d = (
+        int(v or 0) for v in row[1:]
+    )
+
+
+def rollup_loop_range(*, d0: dt.date, d1: dt.date) -> None:
+    """Only the Company A figures of [d0, d1] (the loop of a day looks 7 days ahead: a spend today moves the loop of
+    the week before, and nothing else of those days)."""
+    d = sql.Dialect(connection.vendor)
+    days = {f.day: f for f in Day.objects.filter(day__gte=d0, day__lte=d1)}
+    for f in days.values():
+        f.corporate_only_players = f.corporate_players = f.corporate_earners = f.corporate_earners_spent_7d = 0
+    for row in _execute(sql.corporate_select(d), _params(d0, d1)):
+        f_day = sql.as_date(row[0])
+        if f_day in days:
+            _corporate_set(days[f_day], row)
+    Day.objects.bulk_update(
+        days.values(),
+        ["corporate_only_players", "corporate_players", "corporate_earners", "corporate_earners_spent_7d"],
+        batch_size=1000,
+    )
 
 
 def rollup_rfm_range(*, d0: dt.date, d1: dt.date) -> None:
@@ -255,7 +276,7 @@ def analytics_refresh(*, now: dt.datetime | None = None, nightly: bool = False) 
             report.dirty.append(f"{d0}..{d1}")
         state.first_day = min([state.first_day, *dirty])
         # Figures: from the first dirty day (less the loop's reach back) or the day after the last refresh, to today.
-        starts = [min(dirty) - dt.timedelta(days=LOOP_DAYS)] if dirty else []
+        starts = [min(dirty)] if dirty else []
         starts.append(state.first_day if first_run or state.last_day is None else state.last_day)
         history_from, history_top = _execute(sql.DIRTY_HISTORY, {"lo": state.history_watermark})[0]
         runs_from = _execute(sql.RUNS_DONE_SINCE, {"lo": state.coverage_run_id})[0][0]
@@ -269,6 +290,10 @@ def analytics_refresh(*, now: dt.datetime | None = None, nightly: bool = False) 
             starts.append(today - dt.timedelta(days=LOOP_DAYS))
         figures_from = max(min(starts), state.first_day)
         figures_to = max(today, max(dirty, default=today))
+        if dirty and min(dirty) > state.first_day:  # the week before: only its Company A loop can have moved
+            loop_from = max(min(dirty) - dt.timedelta(days=LOOP_DAYS), state.first_day)
+            if loop_from < figures_from:
+                rollup_loop_range(d0=loop_from, d1=figures_from - dt.timedelta(days=1))
         rollup_figures_range(d0=figures_from, d1=figures_to)
         report.figures_from, report.figures_to = figures_from, figures_to
         rfm_from = report.rfm_from if report.rfm_from is not None else (state.last_day or state.first_day)

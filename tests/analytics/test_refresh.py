@@ -141,3 +141,29 @@ def test_a_finished_rfm_run_is_folded_in_even_when_the_history_ids_passed_it():
     assert today["mix"]["Low"] >= 1
     assert {"from": None, "to": "Low", "players": today["mix"]["Low"]} in today["transitions"]
     assert today["coverage"]["low_at_risk"] >= 1
+
+
+def test_a_late_spend_moves_the_loop_of_the_week_before_and_nothing_else():
+    # given a Company A earn on 11-10 with no spend yet, rolled up on 11-20
+    uid = factories.make_player().id
+    factories.make_actions(user_id=uid, at=[kst(11, 9)], action_type="SESSION_START")
+    factories.make_actions(
+        user_id=uid, at=[kst(11, 10, 10)], action_type="EARN_CYBER_TOKENS", earned_tokens=300, source="corporate"
+    )
+    services.analytics_refresh(now=NOW)
+    assert Day.objects.get(day=dt.date(2026, 11, 10)).corporate_earners_spent_7d == 0
+    # when a spend of 11-17 (day 7) is logged late
+    factories.make_actions(
+        user_id=uid, at=[kst(11, 17, 9)], action_type="SPEND_CYBER_TOKENS", spent_tokens=10, game="SlotMachine"
+    )
+    report = services.analytics_refresh(now=NOW + dt.timedelta(minutes=5))
+    # then only 11-17 was recomputed from the log, the loop of 11-10 counts the spend, and every figure is what a
+    # refresh from nothing finds
+    assert report.dirty == ["2026-11-17..2026-11-17"]
+    assert Day.objects.get(day=dt.date(2026, 11, 10)).corporate_earners_spent_7d == 1
+    incremental = sorted(Day.objects.values_list(*[f.name for f in Day._meta.fields if f.name != "computed_at"]))
+    RollupState.objects.all().delete()
+    Day.objects.all().delete()
+    services.analytics_refresh(now=NOW + dt.timedelta(minutes=5))
+    full = sorted(Day.objects.values_list(*[f.name for f in Day._meta.fields if f.name != "computed_at"]))
+    assert incremental == full
