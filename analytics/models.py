@@ -94,7 +94,9 @@ class TokenFlow(models.Model):
 
     class Meta:
         db_table = "analytics_token_flows"
-        indexes = [models.Index(fields=["day"], name="analytics_token_flows_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "direction", "category", "key"], name="analytics_token_flows_uniq")
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.direction} {self.category}:{self.key} {self.tokens}"
@@ -111,7 +113,7 @@ class HourCell(models.Model):
 
     class Meta:
         db_table = "analytics_hour_cells"
-        indexes = [models.Index(fields=["day"], name="analytics_hour_cells_day")]
+        constraints = [models.UniqueConstraint(fields=["day", "weekday", "hour"], name="analytics_hour_cells_uniq")]
 
     def __str__(self) -> str:
         return f"{self.day} weekday {self.weekday} {self.hour:02d}h: {self.actions}"

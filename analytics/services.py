@@ -1,12 +1,14 @@
 """Every write of the analytics app: the rollups (docs/metrics.md), refreshed from the raw tables.
 
 ``analytics_refresh`` (every few minutes, and nightly after the RFM run) folds in what arrived since the last refresh:
-the business days of the actions and ledger rows logged since its watermarks are dirty, whatever their timestamp
-(late and imported actions included); each dirty day's player-days, token flows and hour cells are recomputed from the
-log, then the day figures from the first dirty day on (windows reach 30 days forward, the Company A loop 7 back), the
-RFM mix and transitions from the earliest segment change seen, and today's proposals. ``analytics_rebuild`` recomputes
-any date range the same way (``manage.py rollup_analytics``). Each family is one statement per range of consecutive
-days (``analytics.sql``); a refresh and a rebuild take the state row's lock, so they run one at a time.
+the actions logged since its watermark are merged into the player-days, token flows and hour cells (counts added:
+the log is append-only, so this equals a recount, and the cost follows the new actions, not the days they land on);
+their business days, and those of new ledger rows, are dirty whatever their timestamp (late and imported actions
+included): the day figures are recomputed from the first dirty day on (windows reach 30 days forward; the Company A
+loop of the week before), the RFM mix and transitions from the earliest segment change or finished run seen, and
+today's proposals. ``analytics_rebuild`` recounts any date range from the log (``manage.py rollup_analytics``). Each
+family is one statement per refresh or per range of days (``analytics.sql``); a refresh and a rebuild take the state
+row's lock, so they run one at a time.
 """
 
 from __future__ import annotations
@@ -113,18 +115,34 @@ class RollupReport:
 
 
 def rollup_base_range(*, d0: dt.date, d1: dt.date, watermark: int) -> None:
-    """Player-days, spans, token flows and hour cells of the business days [d0, d1], from the log (ids up to
-    ``watermark``). Callers hold the state lock."""
+    """Player-days, spans, token flows and hour cells of the business days [d0, d1], recounted from the log (ids up to
+    ``watermark``, the state's: a refresh merges the later ones). Callers hold the state lock."""
     d = sql.Dialect(connection.vendor)
     params = _params(d0, d1, wm=watermark)
     between = {"day__gte": d0, "day__lte": d1}
     PlayerDay.objects.filter(**between).delete()
     TokenFlow.objects.filter(**between).delete()
     HourCell.objects.filter(**between).delete()
-    _execute(sql.player_days_insert(d), params)
-    _execute(sql.player_spans_upsert(d), params)
-    _execute(sql.token_flows_insert(d), params)
-    _execute(sql.hour_cells_insert(d), params)
+    _execute(sql.player_days_insert(d, sql.IN_RANGE, merge=False), params)
+    _execute(sql.player_spans_upsert(d, users=sql.users_of_days(d)), params)
+    _execute(sql.token_flows_insert(d, sql.IN_RANGE, merge=False), params)
+    _execute(sql.hour_cells_insert(d, sql.IN_RANGE, merge=False), params)
+
+
+def rollup_merge_logged(*, lo: int, hi: int, outside: tuple[dt.date, dt.date] | None = None) -> set[dt.date]:
+    """Merge the actions logged since the last refresh (ids in (lo, hi]; with ``outside``, only those whose day is
+    not in that range) into the player-days, spans, token flows and hour cells: the cost follows the new actions, not
+    the days they land on. Answers their business days. Callers hold the state lock."""
+    d = sql.Dialect(connection.vendor)
+    where = sql.LOGGED_SINCE if outside is None else sql.LOGGED_SINCE_OUTSIDE
+    params = {**(_params(*outside) if outside else _bt()), "lo": lo, "hi": hi}
+    days = {sql.as_date(r[0]) for r in _execute(sql.action_days(d, where), params)}
+    if days:
+        _execute(sql.player_days_insert(d, where, merge=True), params)
+        _execute(sql.player_spans_upsert(d, users=sql.users_logged(where)), params)
+        _execute(sql.token_flows_insert(d, where, merge=True), params)
+        _execute(sql.hour_cells_insert(d, where, merge=True), params)
+    return days
 
 
 def rollup_figures_range(*, d0: dt.date, d1: dt.date) -> int:
@@ -258,22 +276,17 @@ def analytics_refresh(*, now: dt.datetime | None = None, nightly: bool = False) 
         d = sql.Dialect(connection.vendor)
         watermark = max(watermark, state.actions_watermark)
         ledger_top = int(_execute(sql.LEDGER_MAX_ID, {})[0][0])
-        dirty = {
-            sql.as_date(r[0])
-            for r in _execute(sql.dirty_action_days(d), {"lo": state.actions_watermark, "hi": watermark, **_bt()})
-        }
-        dirty |= {
-            sql.as_date(r[0])
-            for r in _execute(sql.dirty_ledger_days(d), {"lo": state.ledger_watermark, "hi": ledger_top, **_bt()})
-        }
         first_run = state.last_day is None
         if first_run:
             state.first_day = _first_day(today)
         assert state.first_day is not None
-        for d0, d1 in day_ranges(dirty):
-            rollup_base_range(d0=d0, d1=d1, watermark=watermark)
-            report.days_rolled += (d1 - d0).days + 1
-            report.dirty.append(f"{d0}..{d1}")
+        dirty = rollup_merge_logged(lo=state.actions_watermark, hi=watermark)
+        report.days_rolled = len(dirty)
+        report.dirty = [f"{d0}..{d1}" for d0, d1 in day_ranges(dirty)]
+        dirty |= {
+            sql.as_date(r[0])
+            for r in _execute(sql.dirty_ledger_days(d), {"lo": state.ledger_watermark, "hi": ledger_top, **_bt()})
+        }
         state.first_day = min([state.first_day, *dirty])
         # Figures: from the first dirty day (less the loop's reach back) or the day after the last refresh, to today.
         starts = [min(dirty)] if dirty else []
@@ -319,22 +332,33 @@ def _bt() -> dict[str, str]:
 def analytics_rebuild(
     *, d0: dt.date, d1: dt.date, chunk_days: int = 7, on_progress: Callable[[int], object] | None = None
 ) -> RollupReport:
-    """Recompute every rollup of the business days [d0, d1] from the raw tables, ``chunk_days`` days per
-    transaction (``on_progress(days)`` after each), then the day figures that depend on them (the loop's week before,
-    the windows' 30 days after, up to the last day rolled up), the RFM mix and transitions and the proposals."""
+    """Recount every rollup of the business days [d0, d1] from the raw tables, ``chunk_days`` days per transaction
+    (``on_progress(days)`` after each), then the day figures that depend on them (the loop's week before, the windows'
+    30 days after, up to the last day rolled up), the RFM mix and transitions and the proposals.
+
+    First, in one transaction, the actions logged since the last refresh whose days lie outside the range are merged
+    in and the watermark moves past them (their days' figures are recomputed at the end); each chunk then counts the
+    actions up to the state's watermark, read under the lock, so a refresh running between two chunks neither loses
+    nor doubles an action."""
     if d1 < d0:
         raise ValueError("The range ends before it starts.")
     watermark = actions_watermark(wait_seconds=settings.SEGMENTS_WATERMARK_WAIT_SECONDS)
-    report = RollupReport(mode="rebuild", actions_watermark=watermark)
+    report = RollupReport(mode="rebuild")
+    with transaction.atomic():
+        state = _state_locked()
+        watermark = max(watermark, state.actions_watermark)
+        caught = rollup_merge_logged(lo=state.actions_watermark, hi=watermark, outside=(d0, d1))
+        state.actions_watermark = watermark
+        earliest = _first_day(business_today())
+        state.first_day = min(earliest, state.first_day or earliest)
+        state.save()
+    report.actions_watermark = watermark
     chunk = d0
     while chunk <= d1:
         end = min(d1, chunk + dt.timedelta(days=chunk_days - 1))
         with transaction.atomic():
             state = _state_locked()
-            rollup_base_range(d0=chunk, d1=end, watermark=max(watermark, state.actions_watermark))
-            earliest = _first_day(business_today())
-            state.first_day = min(earliest, state.first_day or earliest)
-            state.save()
+            rollup_base_range(d0=chunk, d1=end, watermark=state.actions_watermark)
         report.days_rolled += (end - chunk).days + 1
         report.dirty.append(f"{chunk}..{end}")
         if on_progress is not None:
@@ -343,8 +367,8 @@ def analytics_rebuild(
     with transaction.atomic():
         state = _state_locked()
         last = max(d1, state.last_day or d1)
-        figures_from = max(d0 - dt.timedelta(days=LOOP_DAYS), state.first_day or d0)
-        figures_to = min(last, d1 + dt.timedelta(days=WINDOW_DAYS))
+        figures_from = max(min([d0 - dt.timedelta(days=LOOP_DAYS), *caught]), state.first_day or d0)
+        figures_to = max([last, *caught]) if caught else min(last, d1 + dt.timedelta(days=WINDOW_DAYS))
         rollup_figures_range(d0=figures_from, d1=figures_to)
         rollup_rfm_range(d0=d0, d1=d1)
         rollup_proposals_range(d0=d0, d1=d1)

@@ -88,13 +88,46 @@ SPENDING = _in_list(SPENDING_TYPES)
 CORPORATE_EARN = "(a.action_type = 'EARN_CYBER_TOKENS' AND {src} = 'corporate')"
 
 
-def player_days_insert(d: Dialect) -> str:
-    """The range's player-days from the log: actions with ids up to ``%(wm)s`` whose business date is in
-    [``d0``, ``d1``] (bounded by their UTC instants ``s``, ``e``)."""
+# Which actions a statement reads: a range of business days (``s``, ``e``: its UTC bounds) up to the watermark ``wm``
+# (a rebuild), or the actions logged since the last refresh, ids in (``lo``, ``hi``] (a refresh merges them in), or
+# those of them outside a range (a rebuild's catch-up).
+IN_RANGE = "a.action_timestamp >= %(s)s AND a.action_timestamp < %(e)s AND a.id <= %(wm)s"
+LOGGED_SINCE = "a.id > %(lo)s AND a.id <= %(hi)s"
+LOGGED_SINCE_OUTSIDE = f"{LOGGED_SINCE} AND (a.action_timestamp < %(s)s OR a.action_timestamp >= %(e)s)"
+
+
+def _earliest(table: str, column: str) -> str:
+    """The earlier of the stored and the incoming value (either may be null)."""
+    old, new = f"{table}.{column}", f"excluded.{column}"
+    return f"CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL OR {new} < {old} THEN {new} ELSE {old} END"
+
+
+def _latest(table: str, column: str) -> str:
+    old, new = f"{table}.{column}", f"excluded.{column}"
+    return f"CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL OR {new} > {old} THEN {new} ELSE {old} END"
+
+
+def player_days_insert(d: Dialect, where: str, *, merge: bool) -> str:
+    """Player-days of the actions ``where`` selects: inserted (a rebuilt range, emptied first) or merged into the
+    stored rows (counts added, the earliest earn and the latest spend kept): the log is append-only, so adding the
+    new actions' figures to a day's row gives what recounting the day would."""
     corporate_earn = CORPORATE_EARN.format(src=d.json_text("a.metadata", "source"))
     day = d.bdate("a.action_timestamp")
     app = f"SUM(CASE WHEN a.action_type IN {APP} THEN 1 ELSE 0 END)"
     corporate = f"SUM(CASE WHEN a.action_type = 'CORPORATE_VISIT' OR {corporate_earn} THEN 1 ELSE 0 END)"  # Company A
+    t = "analytics_player_days"
+    conflict = (
+        f"""
+ON CONFLICT (day, user_id) DO UPDATE SET
+  app_actions = {t}.app_actions + excluded.app_actions,
+  corporate_actions = {t}.corporate_actions + excluded.corporate_actions,
+  spends = {t}.spends + excluded.spends,
+  purchases = {t}.purchases + excluded.purchases,
+  first_corporate_earn_at = {_earliest(t, "first_corporate_earn_at")},
+  last_spend_at = {_latest(t, "last_spend_at")}"""
+        if merge
+        else ""
+    )
     return f"""
 INSERT INTO analytics_player_days
   (day, user_id, app_actions, corporate_actions, spends, purchases, first_corporate_earn_at, last_spend_at)
@@ -104,26 +137,34 @@ SELECT {day}, a.user_id, {app}, {corporate},
   MIN(CASE WHEN {corporate_earn} THEN a.action_timestamp END),
   MAX(CASE WHEN a.action_type IN {SPENDING} THEN a.action_timestamp END)
 FROM user_actions a
-WHERE a.action_timestamp >= %(s)s AND a.action_timestamp < %(e)s AND a.id <= %(wm)s
+WHERE {where}
 GROUP BY {day}, a.user_id
-HAVING {app} > 0 OR {corporate} > 0
+HAVING {app} > 0 OR {corporate} > 0{conflict}
 """  # noqa: S608 (names from code, values bound)
 
 
-def player_spans_upsert(d: Dialect) -> str:
-    """First and last active day of every player with a player-day in [d0, d1] (from all their player-days)."""
+def player_spans_upsert(d: Dialect, *, users: str) -> str:
+    """First and last active day, from all their player-days, of the players ``users`` (a subquery) selects."""
     return f"""
 INSERT INTO analytics_players (user_id, first_active_day, last_active_day)
 SELECT pd.user_id, MIN(pd.day), MAX(pd.day) FROM analytics_player_days pd
-WHERE pd.app_actions > 0 AND pd.user_id IN (
-  SELECT r.user_id FROM analytics_player_days r WHERE r.day >= {d.date_param("d0")} AND r.day <= {d.date_param("d1")})
+WHERE pd.app_actions > 0 AND pd.user_id IN ({users})
 GROUP BY pd.user_id
 ON CONFLICT (user_id) DO UPDATE
 SET first_active_day = excluded.first_active_day, last_active_day = excluded.last_active_day
 """  # noqa: S608 (names from code, values bound)
 
 
-def token_flows_insert(d: Dialect) -> str:
+def users_of_days(d: Dialect) -> str:
+    days = f"r.day >= {d.date_param('d0')} AND r.day <= {d.date_param('d1')}"
+    return f"SELECT r.user_id FROM analytics_player_days r WHERE {days}"  # noqa: S608 (names from code, values bound)
+
+
+def users_logged(where: str) -> str:
+    return f"SELECT a.user_id FROM user_actions a WHERE {where}"  # noqa: S608 (names from code, values bound)
+
+
+def token_flows_insert(d: Dialect, where: str, *, merge: bool) -> str:
     day = d.bdate("a.action_timestamp")
     source = d.json_text("a.metadata", "source")
     key = (
@@ -143,33 +184,45 @@ def token_flows_insert(d: Dialect) -> str:
         "CASE a.action_type WHEN 'SPEND_CYBER_TOKENS' THEN 'game' WHEN 'UNLOCK_CONTENT' THEN 'content' "
         "ELSE 'source' END"
     )
+    t = "analytics_token_flows"
+    conflict = (
+        f"\nON CONFLICT (day, direction, category, key) DO UPDATE SET tokens = {t}.tokens + excluded.tokens, "
+        f"actions = {t}.actions + excluded.actions"
+        if merge
+        else ""
+    )
     return f"""
 INSERT INTO analytics_token_flows (day, direction, category, key, tokens, actions)
 SELECT {day}, {direction}, {category}, COALESCE({key}, ''), SUM({tokens}), COUNT(*)
 FROM user_actions a
-WHERE a.action_timestamp >= %(s)s AND a.action_timestamp < %(e)s AND a.id <= %(wm)s
+WHERE {where}
   AND a.action_type IN ('EARN_CYBER_TOKENS', 'PURCHASE_CYBER_TOKENS', 'SPEND_CYBER_TOKENS', 'UNLOCK_CONTENT')
-GROUP BY {day}, {direction}, {category}, COALESCE({key}, '')
+GROUP BY {day}, {direction}, {category}, COALESCE({key}, ''){conflict}
 """  # noqa: S608 (names from code, values bound)
 
 
-def hour_cells_insert(d: Dialect) -> str:
+def hour_cells_insert(d: Dialect, where: str, *, merge: bool) -> str:
     tz = "COALESCE(p.timezone, %(btz)s)"
     day = d.bdate("a.action_timestamp")
     weekday = d.local_isodow("a.action_timestamp", tz)
     hour = d.local_hour("a.action_timestamp", tz)
+    conflict = (
+        "\nON CONFLICT (day, weekday, hour) DO UPDATE SET actions = analytics_hour_cells.actions + excluded.actions"
+        if merge
+        else ""
+    )
     return f"""
 INSERT INTO analytics_hour_cells (day, weekday, hour, actions)
 SELECT {day}, {weekday}, {hour}, COUNT(*)
 FROM user_actions a LEFT JOIN players p ON p.id = a.user_id
-WHERE a.action_timestamp >= %(s)s AND a.action_timestamp < %(e)s AND a.id <= %(wm)s AND a.action_type IN {APP}
-GROUP BY {day}, {weekday}, {hour}
+WHERE {where} AND a.action_type IN {APP}
+GROUP BY {day}, {weekday}, {hour}{conflict}
 """  # noqa: S608 (names from code, values bound)
 
 
-def dirty_action_days(d: Dialect) -> str:
-    """The business dates of the actions logged since the watermark (ids in (``lo``, ``hi``])."""
-    return f"SELECT DISTINCT {d.bdate('a.action_timestamp')} FROM user_actions a WHERE a.id > %(lo)s AND a.id <= %(hi)s"  # noqa: S608 (names from code, values bound)
+def action_days(d: Dialect, where: str) -> str:
+    """The business dates of the actions ``where`` selects."""
+    return f"SELECT DISTINCT {d.bdate('a.action_timestamp')} FROM user_actions a WHERE {where}"  # noqa: S608 (names from code, values bound)
 
 
 def dirty_ledger_days(d: Dialect) -> str:
