@@ -240,19 +240,69 @@ LEDGER_MAX_ID = "SELECT COALESCE(MAX(l.id), 0) FROM token_ledger l"
 # --- the day figures, over the rollups, for every day in [d0, d1] ----------------------------------------------
 
 
-def windows_select(d: Dialect) -> str:
-    """Per day: DAU, WAU, MAU, active in the last 14 days, paying in 30 days."""
+# The trailing windows of the day figures: name, length in days, and which player-days count.
+WINDOWS = (
+    ("wau", 7, "app_actions > 0"),
+    ("active_14d", 14, "app_actions > 0"),
+    ("mau", 30, "app_actions > 0"),
+    ("paying_players_30d", 30, "purchases > 0"),
+)
+WINDOW_REACH = 2 * max(w for _, w, _ in WINDOWS) - 2  # how far before d0 a statement reads player-days
+
+
+def dau_select(d: Dialect) -> str:
+    return f"""
+SELECT day, COUNT(*) FROM analytics_player_days
+WHERE app_actions > 0 AND day >= {d.date_param("d0")} AND day <= {d.date_param("d1")}
+GROUP BY day
+"""  # noqa: S608 (names from code, values bound)
+
+
+def windows_join_select(d: Dialect) -> str:
+    """The same counts as ``windows_select``, as ``(day, wau, active_14d, mau, paying_players_30d)``, by joining each
+    day to the player-days of its 30 days: cheaper than ``windows_select`` for a range of a few days (it reads 30 days
+    of player-days per day asked; ``windows_select`` reads the range plus 58 days once)."""
     return f"""
 WITH RECURSIVE {d.days_cte()}
 SELECT d.day,
-  COUNT(DISTINCT CASE WHEN pd.day = d.day THEN pd.user_id END),
   COUNT(DISTINCT CASE WHEN pd.day >= {d.add_days("d.day", -6)} THEN pd.user_id END),
-  COUNT(DISTINCT pd.user_id),
   COUNT(DISTINCT CASE WHEN pd.day >= {d.add_days("d.day", -13)} THEN pd.user_id END),
+  COUNT(DISTINCT pd.user_id),
   COUNT(DISTINCT CASE WHEN pd.purchases > 0 THEN pd.user_id END)
 FROM days d JOIN analytics_player_days pd
   ON pd.day >= {d.add_days("d.day", -29)} AND pd.day <= d.day AND pd.app_actions > 0
 GROUP BY d.day
+"""  # noqa: S608 (names from code, values bound)
+
+
+def windows_select(d: Dialect) -> str:
+    """The trailing-window counts (WAU, active in 14 days, MAU, paying in 30 days) of every day in [d0, d1] as changes:
+    ``(window, day, change)`` rows, to be summed day by day from d0 (``analytics.services``).
+
+    A player-day x whose player's previous counted day is p covers the days [x, x+W-1] not covered already by p:
+    [max(x, p+W), x+W-1]. These spans are disjoint per player, so the count of day d is the number of spans that hold
+    it: +1 where a span starts (from d0 on), -1 the day after it ends. One pass over the player-days of
+    [d0 - WINDOW_REACH, d1] (a day's previous counted day matters only within W days), no lookup per player or day."""
+    d0, d1 = d.date_param("d0"), d.date_param("d1")
+    lows = d.add_days(d0, -WINDOW_REACH)
+    ctes, spans = [], []
+    for i, (name, length, counted) in enumerate(WINDOWS):
+        ctes.append(
+            f"r{i} AS (SELECT day, LAG(day) OVER (PARTITION BY user_id ORDER BY day) AS prev "  # noqa: S608 (names from code, values bound)
+            f"FROM analytics_player_days WHERE {counted} AND day >= {lows} AND day <= {d1})"
+        )
+        covered = d.add_days("prev", length)
+        start = f"CASE WHEN prev IS NULL OR prev <= {d.add_days('day', -length)} THEN day ELSE {covered} END"
+        end = d.add_days("day", length - 1)
+        spans.append(f"SELECT '{name}' AS w, {start} AS s, {end} AS e FROM r{i}")  # noqa: S608 (names from code, values bound)
+    return f"""
+WITH {", ".join(ctes)},
+spans AS ({" UNION ALL ".join(spans)})
+SELECT w, CASE WHEN s < {d0} THEN {d0} ELSE s END, 1, COUNT(*) FROM spans WHERE e >= {d0} AND s <= {d1}
+GROUP BY w, CASE WHEN s < {d0} THEN {d0} ELSE s END
+UNION ALL
+SELECT w, {d.add_days("e", 1)}, -1, COUNT(*) FROM spans WHERE e >= {d0} AND e < {d1} AND s <= {d1}
+GROUP BY w, {d.add_days("e", 1)}
 """  # noqa: S608 (names from code, values bound)
 
 
@@ -451,11 +501,13 @@ GROUP BY p.first_active_day
 
 
 def monthly_churn_select(d: Dialect) -> str:
-    """Players active in [``p0``, ``m0``) (the month before) and of them those not active in [``m0``, ``m1``)."""
+    """Players active in [``p0``, ``m0``) (the month before) and of them those not active in [``m0``, ``m1``): the two
+    months' distinct players, joined once (no lookup per player)."""
     return f"""
-SELECT COUNT(DISTINCT a.user_id), COUNT(DISTINCT CASE WHEN NOT EXISTS (
-    SELECT 1 FROM analytics_player_days b WHERE b.user_id = a.user_id AND b.app_actions > 0
-      AND b.day >= {d.date_param("m0")} AND b.day < {d.date_param("m1")}) THEN a.user_id END)
-FROM analytics_player_days a
-WHERE a.app_actions > 0 AND a.day >= {d.date_param("p0")} AND a.day < {d.date_param("m0")}
+SELECT COUNT(*), SUM(CASE WHEN c.user_id IS NULL THEN 1 ELSE 0 END)
+FROM (SELECT DISTINCT a.user_id FROM analytics_player_days a
+      WHERE a.app_actions > 0 AND a.day >= {d.date_param("p0")} AND a.day < {d.date_param("m0")}) b
+LEFT JOIN (SELECT DISTINCT n.user_id FROM analytics_player_days n
+      WHERE n.app_actions > 0 AND n.day >= {d.date_param("m0")} AND n.day < {d.date_param("m1")}) c
+  ON c.user_id = b.user_id
 """  # noqa: S608 (names from code, values bound)
