@@ -86,6 +86,10 @@ class ActionType:
     description: str = ""
     # Token-moving types are written only by the wallet and Company A paths; this names the endpoint.
     live_endpoint: str | None = None
+    # The player using the app (analytics' "active", docs/metrics.md): True for play, spends, purchases, unlocks,
+    # views, quiz answers, session starts and claims; False for what arrives from elsewhere (Company A's visits, token
+    # earns). Every type must say which: ``register`` refuses a type that does not.
+    app_activity: bool | None = None
 
     @property
     def moves_tokens(self) -> bool:
@@ -109,6 +113,8 @@ REGISTRY: dict[str, ActionType] = {}
 def register(action_type: ActionType) -> ActionType:
     if action_type.name in REGISTRY:
         raise ValueError(f"Action type {action_type.name} is registered already.")
+    if action_type.app_activity is None:
+        raise ValueError(f"Action type {action_type.name} must say whether it is app activity (app_activity).")
     REGISTRY[action_type.name] = action_type
     return action_type
 
@@ -123,11 +129,18 @@ GAME_PLAY = register(
             "result": one_of("win", "loss"),
         },
         "A mini-game round: slots, roulette or rock-paper-scissors.",
+        app_activity=True,
     )
 )
-FAIL_GAME = register(ActionType("FAIL_GAME", {"game": one_of(*GAMES)}, "A mini-game failed or was abandoned."))
-register(ActionType("CLAIM_REWARD", {"reward_type": text(50), "reward_value": scalar}, "A reward claimed."))
-register(ActionType("VIEW_CONTENT", {"content_id": identifier}, "A content item viewed."))
+FAIL_GAME = register(
+    ActionType("FAIL_GAME", {"game": one_of(*GAMES)}, "A mini-game failed or was abandoned.", app_activity=True)
+)
+register(
+    ActionType(
+        "CLAIM_REWARD", {"reward_type": text(50), "reward_value": scalar}, "A reward claimed.", app_activity=True
+    )
+)
+register(ActionType("VIEW_CONTENT", {"content_id": identifier}, "A content item viewed.", app_activity=True))
 register(
     ActionType(
         "UNLOCK_CONTENT",
@@ -138,10 +151,17 @@ register(
         },
         "A staged content unlock and the tokens it took (with its ledger row: a SPEND).",
         live_endpoint="POST /api/me/content/{id}/unlock",
+        app_activity=True,
     )
 )
-register(ActionType("BUY_ITEM", {"item_id": identifier, "price": int_at_least(0)}, "An item bought."))
-register(ActionType("QUIZ_ANSWER", {"question": text(100), "answer": scalar}, "One quiz or survey answer."))
+register(
+    ActionType("BUY_ITEM", {"item_id": identifier, "price": int_at_least(0)}, "An item bought.", app_activity=True)
+)
+register(
+    ActionType(
+        "QUIZ_ANSWER", {"question": text(100), "answer": scalar}, "One quiz or survey answer.", app_activity=True
+    )
+)
 register(
     ActionType(
         "CORPORATE_VISIT",
@@ -150,9 +170,10 @@ register(
             "actions": actions_performed,
         },
         "A visit to Company A: dwell time and actions performed.",
+        app_activity=False,
     )
 )
-register(ActionType("SESSION_START", {}, "The app came to the foreground."))
+register(ActionType("SESSION_START", {}, "The app came to the foreground.", app_activity=True))
 register(
     ActionType(
         "EARN_CYBER_TOKENS",
@@ -162,6 +183,7 @@ register(
         },
         "Tokens earned.",
         live_endpoint="POST /api/corporate/webhook (Company A) or the wallet's grant path",
+        app_activity=False,
     )
 )
 register(
@@ -173,6 +195,7 @@ register(
         },
         "Tokens spent.",
         live_endpoint="POST /api/wallet/spend",
+        app_activity=True,
     )
 )
 register(
@@ -186,6 +209,7 @@ register(
         },
         "Tokens bought for cash.",
         live_endpoint="POST /api/wallet/purchase",
+        app_activity=True,
     )
 )
 
@@ -197,6 +221,11 @@ SPENDING_TYPES = ("SPEND_CYBER_TOKENS", "UNLOCK_CONTENT")
 # Actions that are not the player using the app: Company A's visits and every token arrival (Company A's webhook,
 # reward grants). Sessions and harm signals leave them out.
 NOT_IN_APP = frozenset({"CORPORATE_VISIT", "EARN_CYBER_TOKENS"})
+
+
+def app_activity_types() -> tuple[str, ...]:
+    """The registered types that count a player as active (``ActionType.app_activity``), sorted."""
+    return tuple(sorted(name for name, t in REGISTRY.items() if t.app_activity))
 
 
 # Mini-game outcomes that move the win streak: True is a win, False ends the streak.

@@ -24,6 +24,18 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 3600},
         "nightly": True,
     },
+    # After the RFM run (its segment changes, the coverage of its rules): the day's rollups (docs/metrics.md).
+    "analytics-rollup-nightly": {
+        "task": "analytics.tasks.rollup_nightly",
+        "schedule": crontab(hour=3, minute=15),
+        "options": {"expires": 3600},
+        "nightly": True,
+    },
+    "analytics-rollup-refresh": {
+        "task": "analytics.tasks.rollup_refresh",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 290},
+    },
     "recommendations-harm-markers": {
         "task": "recommendations.tasks.compute_harm_markers",
         "schedule": crontab(hour=3, minute=30),

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "quiz",
     "content",
     "recommendations",
+    "analytics",
     "operations",
     "webclient",
 ]
@@ -264,6 +265,7 @@ from config.schedule import celery_beat_schedule, nightly_task_names  # noqa: E4
 
 CELERY_BEAT_SCHEDULE = celery_beat_schedule()
 NIGHTLY_TASKS = nightly_task_names()  # what `manage.py run_nightly` runs, in order
+ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=400)  # the analytics API's longest range
 CELERY_TIMEZONE = BUSINESS_TIMEZONE
 
 # --- Player protection (design brief section 6)

@@ -1,0 +1,214 @@
+"""Daily rollups of the raw log for the KPI figures (spec 2.5.1; docs/metrics.md defines each figure).
+
+Every table here is written only by ``analytics.services`` (set-based SQL in ``analytics.sql``) and can be rebuilt
+for any date range from the raw tables (``manage.py rollup_analytics --from --to``). Days are business-timezone
+calendar days (``BUSINESS_TIMEZONE``). ``RollupState`` records how far the log has been folded in: the next refresh
+recomputes every day that received an action, a ledger row or a segment change since.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class PlayerDay(models.Model):
+    """One row per player and business day with at least one app-activity or Company A action: the base of DAU, WAU,
+    MAU, retention, churn and the Company A loop."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    user_id = models.BigIntegerField()
+    app_actions = models.IntegerField(help_text="Actions of types the registry marks as app activity.")
+    corporate_actions = models.IntegerField(help_text="Company A visits and Company A token earns.")
+    spends = models.IntegerField(help_text="Token spends (game buy-ins and content unlocks).")
+    purchases = models.IntegerField(help_text="Cash purchases of tokens.")
+    first_corporate_earn_at = models.DateTimeField(null=True, help_text="The day's first Company A earn.")
+    last_spend_at = models.DateTimeField(null=True, help_text="The day's last spend.")
+
+    class Meta:
+        db_table = "analytics_player_days"
+        constraints = [models.UniqueConstraint(fields=["day", "user_id"], name="analytics_player_days_uniq")]
+        indexes = [models.Index(fields=["user_id", "day"], name="analytics_player_days_user")]
+
+    def __str__(self) -> str:
+        return f"player {self.user_id} on {self.day}"
+
+
+class PlayerSpan(models.Model):
+    """A player's first and last active day (app activity): cohorts and the "on or after" retention."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    first_active_day = models.DateField()
+    last_active_day = models.DateField()
+
+    class Meta:
+        db_table = "analytics_players"
+        indexes = [models.Index(fields=["first_active_day"], name="analytics_players_first")]
+
+    def __str__(self) -> str:
+        return f"player {self.user_id}: {self.first_active_day}..{self.last_active_day}"
+
+
+class Day(models.Model):
+    """The day's figures (the daily endpoint reads one row per day)."""
+
+    day = models.DateField(primary_key=True)
+    dau = models.IntegerField(default=0)
+    wau = models.IntegerField(default=0)
+    mau = models.IntegerField(default=0)
+    new_players = models.IntegerField(default=0)
+    corporate_only_players = models.IntegerField(default=0, help_text="Company A actions that day, no app activity.")
+    corporate_players = models.IntegerField(default=0, help_text="Players with Company A actions that day.")
+    active_14d = models.IntegerField(default=0, help_text="Active in the 14 days ending that day.")
+    paying_players_30d = models.IntegerField(default=0)
+    whale_players = models.IntegerField(default=0, help_text="MAU players whose RFM group that day is Whale.")
+    earned_corporate = models.BigIntegerField(default=0)
+    earned_in_app = models.BigIntegerField(default=0)
+    earned_reward = models.BigIntegerField(default=0)
+    earned_purchase = models.BigIntegerField(default=0)
+    spent_games = models.BigIntegerField(default=0)
+    spent_content = models.BigIntegerField(default=0)
+    ledger_net = models.BigIntegerField(default=0, help_text="Sum of the day's ledger amounts (net issuance).")
+    outstanding_balance = models.BigIntegerField(default=0, help_text="Sum of every ledger amount up to the day's end.")
+    corporate_earners = models.IntegerField(default=0, help_text="Players with a Company A earn that day.")
+    corporate_earners_spent_7d = models.IntegerField(default=0, help_text="Of them, spent in the app within 7 days.")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "analytics_days"
+
+    def __str__(self) -> str:
+        return f"figures of {self.day}"
+
+
+class TokenFlow(models.Model):
+    """Tokens earned by source and spent by game and by content, per day (from the action log)."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    direction = models.CharField(max_length=6, help_text="earned or spent")
+    category = models.CharField(max_length=10, help_text="source (earned), game or content (spent)")
+    key = models.CharField(max_length=100, help_text="corporate, in_app, reward, purchase; a game; a content id")
+    tokens = models.BigIntegerField()
+    actions = models.IntegerField()
+
+    class Meta:
+        db_table = "analytics_token_flows"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "direction", "category", "key"], name="analytics_token_flows_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.direction} {self.category}:{self.key} {self.tokens}"
+
+
+class HourCell(models.Model):
+    """App-activity actions of one business day by weekday and hour on the player's own clock."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    weekday = models.PositiveSmallIntegerField(help_text="ISO: 1 Monday .. 7 Sunday, on the player's clock.")
+    hour = models.PositiveSmallIntegerField(help_text="0..23 on the player's clock.")
+    actions = models.IntegerField()
+
+    class Meta:
+        db_table = "analytics_hour_cells"
+        constraints = [models.UniqueConstraint(fields=["day", "weekday", "hour"], name="analytics_hour_cells_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.day} weekday {self.weekday} {self.hour:02d}h: {self.actions}"
+
+
+class RfmMix(models.Model):
+    """Players per RFM group as of a day (the group of the latest segment change on or before it)."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    rfm_group = models.CharField(max_length=20)
+    players = models.IntegerField()
+
+    class Meta:
+        db_table = "analytics_rfm_mix"
+        indexes = [models.Index(fields=["day"], name="analytics_rfm_mix_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.rfm_group}: {self.players}"
+
+
+class RfmTransition(models.Model):
+    """Players by (group the day before, group on the day): the night's transition matrix. ``from_group`` is empty
+    for a player's first group."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    from_group = models.CharField(max_length=20, blank=True)
+    to_group = models.CharField(max_length=20)
+    players = models.IntegerField()
+
+    class Meta:
+        db_table = "analytics_rfm_transitions"
+        indexes = [models.Index(fields=["day"], name="analytics_rfm_transitions_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.from_group or '-'} -> {self.to_group}: {self.players}"
+
+
+class RfmCoverage(models.Model):
+    """The rules' coverage for one RFM run's date: its Low players split into ``at_risk`` (the spec's Low: R > 15 or
+    F < 5, or no action) and, for the others, the gap between the groups they fell through (a label naming the
+    conditions of the nearest groups they miss). A snapshot of the run's inputs, taken when the run is seen."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    bucket = models.CharField(max_length=300)
+    players = models.IntegerField()
+    run_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "analytics_rfm_coverage"
+        indexes = [models.Index(fields=["day"], name="analytics_rfm_coverage_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.bucket}: {self.players}"
+
+
+class ProposalDay(models.Model):
+    """Proposals served on a day by type, the player's RFM group that day and locale, and how many were clicked."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    proposal_type = models.CharField(max_length=40)
+    rfm_group = models.CharField(max_length=20)
+    locale = models.CharField(max_length=5)
+    impressions = models.IntegerField()
+    clicks = models.IntegerField()
+
+    class Meta:
+        db_table = "analytics_proposals"
+        indexes = [models.Index(fields=["day"], name="analytics_proposals_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.proposal_type} {self.rfm_group} {self.locale}: {self.impressions}"
+
+
+class RollupState(models.Model):
+    """How far the raw tables are folded in (one row, id 1): ids up to these watermarks are counted; a row above
+    them marks its business day dirty for the next refresh."""
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID)
+    actions_watermark = models.BigIntegerField(default=0)
+    ledger_watermark = models.BigIntegerField(default=0)
+    history_watermark = models.BigIntegerField(default=0)
+    coverage_run_id = models.BigIntegerField(default=0, help_text="The RFM run whose coverage was taken last.")
+    first_day = models.DateField(null=True, help_text="The first day rolled up (the earliest action's).")
+    last_day = models.DateField(null=True, help_text="The last day rolled up (today when the last refresh ran).")
+    refreshed_at = models.DateTimeField(null=True)
+    business_timezone = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        db_table = "analytics_rollup_state"
+
+    def __str__(self) -> str:
+        return f"analytics rolled up to {self.last_day}"

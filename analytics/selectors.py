@@ -1,0 +1,273 @@
+"""Reads of the rollups for the API (docs/metrics.md): never the raw log. Each answer is plain data in the shape the
+API documents (``analytics.serializers``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.db import connection
+from django.db.models import Sum
+
+from analytics import sql
+from analytics.models import (
+    Day,
+    HourCell,
+    ProposalDay,
+    RfmCoverage,
+    RfmMix,
+    RfmTransition,
+    RollupState,
+    TokenFlow,
+)
+from analytics.sql import RETENTION_DAYS
+
+GROUPS = ("Low", "Medium", "High Engaged", "Whale")
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _dates(d0: dt.date, d1: dt.date) -> dict[str, Any]:
+    ops = connection.ops
+    return {"d0": ops.adapt_datefield_value(d0), "d1": ops.adapt_datefield_value(d1)}
+
+
+def rollup_last_day() -> dt.date | None:
+    """The last day rolled up (today at the last refresh), or None before the first."""
+    return RollupState.objects.filter(id=RollupState.SINGLETON_ID).values_list("last_day", flat=True).first()
+
+
+def daily_figures(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
+    rows = Day.objects.filter(day__gte=d0, day__lte=d1).order_by("day")
+    return [
+        {
+            "date": f.day.isoformat(),
+            "dau": f.dau,
+            "wau": f.wau,
+            "mau": f.mau,
+            "stickiness": _ratio(f.dau, f.mau),
+            "new_players": f.new_players,
+            "corporate_only_players": f.corporate_only_players,
+            "paying_players_30d": f.paying_players_30d,
+            "paying_ratio": _ratio(f.paying_players_30d, f.mau),
+            "whale_players": f.whale_players,
+            "whale_share": _ratio(f.whale_players, f.mau),
+            "tokens_earned": {
+                "corporate": f.earned_corporate,
+                "in_app": f.earned_in_app,
+                "reward": f.earned_reward,
+                "purchase": f.earned_purchase,
+            },
+            "tokens_spent": {"games": f.spent_games, "content": f.spent_content},
+            "net_issuance": f.ledger_net,
+            "outstanding_balance": f.outstanding_balance,
+            "corporate_loop": {
+                "earners": f.corporate_earners,
+                "spent_within_7d": f.corporate_earners_spent_7d,
+                "share": _ratio(f.corporate_earners_spent_7d, f.corporate_earners),
+            },
+        }
+        for f in rows
+    ]
+
+
+def retention_cohorts(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
+    """Cohorts by first active day; a day c+N after the last day rolled up is ``None`` (not reached yet)."""
+    last = rollup_last_day()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.retention_select(sql.Dialect(connection.vendor)), _dates(d0, d1))
+        rows = cursor.fetchall()
+    cohorts = []
+    k = len(RETENTION_DAYS)
+    for row in sorted(rows, key=lambda r: sql.as_date(r[0])):
+        day = sql.as_date(row[0])
+
+        def reached(n: int, value: Any, day: dt.date = day) -> int | None:
+            return int(value or 0) if last is not None and day + dt.timedelta(days=n) <= last else None
+
+        cohorts.append(
+            {
+                "date": day.isoformat(),
+                "size": int(row[1]),
+                "retained": {str(n): reached(n, row[2 + i]) for i, n in enumerate(RETENTION_DAYS)},
+                "retained_on_or_after": {str(n): reached(n, row[2 + k + i]) for i, n in enumerate(RETENTION_DAYS)},
+            }
+        )
+    return cohorts
+
+
+def _month_start(day: dt.date, shift: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 + shift
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def churn_figures(*, d0: dt.date, d1: dt.date) -> dict[str, Any]:
+    """Daily churn (of the players active in the 30 days ending the day, those with no activity in its last 14) and
+    monthly churn (of the players active in month m-1, those not active in m) for the months the range touches (one
+    statement per month; a month not over yet is ``complete: false``)."""
+    days = [
+        {
+            "date": f.day.isoformat(),
+            "active_30d": f.mau,
+            "churned_14d": f.mau - f.active_14d,
+            "rate": _ratio(f.mau - f.active_14d, f.mau),
+        }
+        for f in Day.objects.filter(day__gte=d0, day__lte=d1).order_by("day")
+    ]
+    last = rollup_last_day()
+    d = sql.Dialect(connection.vendor)
+    ops = connection.ops
+    months = []
+    month = _month_start(d0)
+    while month <= d1:
+        following = _month_start(month, 1)
+        params = {
+            "p0": ops.adapt_datefield_value(_month_start(month, -1)),
+            "m0": ops.adapt_datefield_value(month),
+            "m1": ops.adapt_datefield_value(following),
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(sql.monthly_churn_select(d), params)
+            base, churned = cursor.fetchone()
+        months.append(
+            {
+                "month": f"{month:%Y-%m}",
+                "active_previous_month": int(base or 0),
+                "churned": int(churned or 0),
+                "rate": _ratio(int(churned or 0), int(base or 0)),
+                "complete": last is not None and following <= last,
+            }
+        )
+        month = following
+    return {"days": days, "months": months}
+
+
+def token_flows(*, d0: dt.date, d1: dt.date) -> dict[str, Any]:
+    """Per day and per month (the range's days in it): earned by source, spent by game and by content, net issuance;
+    the outstanding balance at each day's end."""
+    per_day: dict[dt.date, dict[str, Any]] = {}
+    for f in Day.objects.filter(day__gte=d0, day__lte=d1).order_by("day"):
+        per_day[f.day] = {
+            "date": f.day.isoformat(),
+            "earned": {"corporate": 0, "in_app": 0, "reward": 0, "purchase": 0},
+            "spent_by_game": {},
+            "spent_by_content": {},
+            "net_issuance": f.ledger_net,
+            "outstanding_balance": f.outstanding_balance,
+        }
+    flows = (
+        TokenFlow.objects.filter(day__gte=d0, day__lte=d1)
+        .values("day", "direction", "category", "key")
+        .annotate(n=Sum("tokens"))
+        .values_list("day", "direction", "category", "key", "n")
+    )
+    for day, direction, category, key, tokens in flows:
+        entry = per_day.get(day)
+        if entry is None:
+            continue
+        if direction == "earned":
+            if key in entry["earned"]:
+                entry["earned"][key] += int(tokens)
+        else:
+            bucket = entry["spent_by_game" if category == "game" else "spent_by_content"]
+            bucket[key] = bucket.get(key, 0) + int(tokens)
+    months: dict[str, dict[str, Any]] = {}
+    for day, entry in sorted(per_day.items()):
+        m = months.setdefault(
+            f"{day:%Y-%m}",
+            {
+                "month": f"{day:%Y-%m}",
+                "days": 0,
+                "earned": dict.fromkeys(entry["earned"], 0),
+                "spent_by_game": defaultdict(int),
+                "spent_by_content": defaultdict(int),
+                "net_issuance": 0,
+            },
+        )
+        m["days"] += 1
+        m["net_issuance"] += entry["net_issuance"]
+        for key, value in entry["earned"].items():
+            m["earned"][key] += value
+        for field in ("spent_by_game", "spent_by_content"):
+            for key, value in entry[field].items():
+                m[field][key] += value
+    for m in months.values():
+        m["spent_by_game"] = dict(m["spent_by_game"])
+        m["spent_by_content"] = dict(m["spent_by_content"])
+    return {"days": list(per_day.values()), "months": list(months.values())}
+
+
+def peak_hours(*, d0: dt.date, d1: dt.date) -> dict[str, Any]:
+    """App-activity actions of the range by weekday (ISO, 1 = Monday) and hour, each on the player's own clock: all
+    168 cells."""
+    counts = {
+        (w, h): int(n or 0)
+        for w, h, n in HourCell.objects.filter(day__gte=d0, day__lte=d1)
+        .values("weekday", "hour")
+        .annotate(n=Sum("actions"))
+        .values_list("weekday", "hour", "n")
+    }
+    cells = [{"weekday": w, "hour": h, "actions": counts.get((w, h), 0)} for w in range(1, 8) for h in range(24)]
+    return {"clock": "player", "cells": cells}
+
+
+def _clean_gap(bucket: str) -> str:
+    return " | ".join(p.strip().rstrip(";").strip() for p in bucket.split("|") if p.strip())
+
+
+def rfm_figures(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
+    """Per day: players per group, the night's transitions (from the group the day before, "" for a first group) and,
+    for a day an RFM run's coverage was taken, Low split into at risk and the named gaps."""
+    out: dict[dt.date, dict[str, Any]] = {}
+
+    def entry(day: dt.date) -> dict[str, Any]:
+        return out.setdefault(
+            day, {"date": day.isoformat(), "mix": dict.fromkeys(GROUPS, 0), "transitions": [], "coverage": None}
+        )
+
+    for day, group, players in RfmMix.objects.filter(day__gte=d0, day__lte=d1).values_list(
+        "day", "rfm_group", "players"
+    ):
+        entry(day)["mix"][group] = players
+    for day, a, b, players in (
+        RfmTransition.objects.filter(day__gte=d0, day__lte=d1)
+        .order_by("day", "from_group", "to_group")
+        .values_list("day", "from_group", "to_group", "players")
+    ):
+        entry(day)["transitions"].append({"from": a or None, "to": b, "players": players})
+    for day, bucket, players in (
+        RfmCoverage.objects.filter(day__gte=d0, day__lte=d1).order_by("day", "-players", "bucket")
+    ).values_list("day", "bucket", "players"):
+        cov = entry(day)["coverage"]
+        if cov is None:
+            cov = entry(day)["coverage"] = {"low_at_risk": 0, "low_in_gaps": 0, "gaps": []}
+        if bucket == "at_risk":
+            cov["low_at_risk"] += players
+        else:
+            cov["low_in_gaps"] += players
+            cov["gaps"].append({"gap": _clean_gap(bucket), "players": players})
+    return [out[day] for day in sorted(out)]
+
+
+def proposal_figures(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
+    """Impressions, clicks and CTR by proposal type, the player's RFM group on the serving day, and locale."""
+    rows = (
+        ProposalDay.objects.filter(day__gte=d0, day__lte=d1)
+        .values("proposal_type", "rfm_group", "locale")
+        .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
+        .order_by("proposal_type", "rfm_group", "locale")
+    )
+    return [
+        {
+            "type": r["proposal_type"],
+            "segment": r["rfm_group"],
+            "locale": r["locale"],
+            "impressions": int(r["impressions"]),
+            "clicks": int(r["clicks"]),
+            "ctr": _ratio(int(r["clicks"]), int(r["impressions"])),
+        }
+        for r in rows
+    ]
