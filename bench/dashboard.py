@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchEnv, Server, emit, load_average, log, percentile, target
+from bench.common import BenchEnv, Server, emit, load_average, log, percentile, target, url_shown
 from bench.rfm import _setup_django, checkpoint, generate, generate_day, plan, run_batch
 
 TARGET_REFRESH_TO_AGGREGATE = 3.0
@@ -131,7 +131,7 @@ def main() -> int:
     actions = args.actions or (600_000 if args.quick else 30_000_000)
 
     env = BenchEnv()
-    log(f"bench database {env.dbname}, redis {env.redis_url}")
+    log(f"bench database {env.dbname}, redis {url_shown(env.redis_url)}")
     env.prepare()
     _setup_django(env)
     from segments.services import business_today
