@@ -47,7 +47,7 @@ from bench.common import (
     server_label,
     target,
 )
-from bench.load import ARRIVALS, Request, alternate_rounds, load_merge, load_summary, open_phase, run_load
+from bench.load import ARRIVALS, Phase, Request, against_baseline
 
 TARGET_RATIO_TO_SPEND = 0.7
 TARGET_OPEN_LOOP_P99_MS = 50.0
@@ -251,37 +251,26 @@ def main() -> int:
     log(f"{len(unlocks) + len(scheduled) + len(spends)} requests built; load average {load_average()}")
 
     with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads) as server:
-        for warm, check in ((warm_spends, check_spend), (warm_unlocks, check_unlock)):
-            run = run_load(warm, port=server.port, concurrency=4, max_seconds=60, check=check, cpu_groups={})
-            if run["n_errors"]:
-                server.dump_log()
-                raise SystemExit(f"warm-up errors: {run['errors']}")
         groups: dict[str, CpuGroup] = {
             "server": server.worker_pids(),
             "postgres": env.postgres_pids_now,  # listed every second: connections are reopened every minute
             "redis": pids_named("redis-server"),
         }
-        load_before = load_average()
-        spend_loads, unlock_loads = alternate_rounds(
-            [("spends", spends, check_spend), ("unlocks", unlocks, check_unlock)],
-            port=server.port,
+        compared = against_baseline(
+            server,
+            groups,
+            Phase("spends", spends, check_spend, warm_spends),
+            Phase("unlocks", unlocks, check_unlock, warm_unlocks),
+            scheduled=scheduled,
             rounds=args.rounds,
             concurrency=args.concurrency,
             max_seconds=args.max_seconds,
-            cpu_groups=groups,
-        )
-        spend_run, unlock_run = load_summary(load_merge(spend_loads)), load_summary(load_merge(unlock_loads))
-        log(f"spends: {spend_run['requests_per_s']}/s, unlocks: {unlock_run['requests_per_s']}/s")
-        opened, open_loop = open_phase(
-            scheduled,
-            what="unlocks",
-            port=server.port,
-            rate=args.open_rate,
+            open_rate=args.open_rate,
             arrivals=args.arrivals,
             seed=args.seed,
-            check=check_unlock,
-            cpu_groups=groups,
         )
+    spend_run, unlock_run, opened, open_loop = compared.baseline, compared.subject, compared.opened, compared.open_loop
+    load_before = compared.load_before
     checks = verify(env)
     env.drop_database()
     env.flush_redis()  # as the other benches do: nothing of the run is left behind
@@ -307,14 +296,7 @@ def main() -> int:
         "cores": os.cpu_count(),
         "spends": spend_run,
         "unlocks": unlock_run,
-        "rounds": [
-            {
-                "spends_per_s": load_summary(s)["requests_per_s"],
-                "unlocks_per_s": load_summary(u)["requests_per_s"],
-                "ratio": round(load_summary(u)["requests_per_s"] / max(load_summary(s)["requests_per_s"], 1e-9), 3),
-            }
-            for s, u in zip(spend_loads, unlock_loads, strict=True)
-        ],
+        "rounds": compared.round_rates(),
         "ratio_to_spend": round(ratio, 3),
         "open_loop": open_loop,
         "load_average_at_end": load_average(),

@@ -660,3 +660,85 @@ def open_phase(
         f"late starts {summary['late_starts']}"
     )
     return opened, summary
+
+
+@dataclass
+class Phase:
+    """A kind of request to time: its name, the timed requests, the check of each answer and a warm-up's requests."""
+
+    name: str
+    requests: list[Request]
+    check: Check | None
+    warm_up: list[Request]
+
+
+@dataclass
+class Compared:
+    """``against_baseline``'s results: each phase's rounds and their summary, the open loop's run and summary."""
+
+    baseline_rounds: list[dict[str, Any]]
+    subject_rounds: list[dict[str, Any]]
+    baseline: dict[str, Any]
+    subject: dict[str, Any]
+    opened: dict[str, Any]
+    open_loop: dict[str, Any]
+    load_before: list[float]
+    names: tuple[str, str]
+
+    def round_rates(self) -> list[dict[str, float]]:
+        """Per round: each phase's rate (``<name>_per_s``) and the subject's as a share of the baseline's."""
+        base_name, subject_name = self.names
+        rates = []
+        for base, subject in zip(self.baseline_rounds, self.subject_rounds, strict=True):
+            b, s = load_summary(base)["requests_per_s"], load_summary(subject)["requests_per_s"]
+            rates.append({f"{base_name}_per_s": b, f"{subject_name}_per_s": s, "ratio": round(s / max(b, 1e-9), 3)})
+        return rates
+
+
+def against_baseline(
+    server: Any,
+    cpu_groups: dict[str, CpuGroup],
+    baseline: Phase,
+    subject: Phase,
+    *,
+    scheduled: list[Request],
+    rounds: int,
+    concurrency: int,
+    max_seconds: float,
+    open_rate: float,
+    arrivals: str,
+    seed: int,
+) -> Compared:
+    """A request's saturation rate against a baseline's on the same server (``bench.common.Server``), then its open
+    loop: both warmed up (4 clients; an error there stops the run with the server's log), then ``rounds``
+    alternating closed-loop rounds (``alternate_rounds``), then ``scheduled`` sent at ``open_rate``
+    (``open_phase``)."""
+    for phase in (baseline, subject):
+        run = run_load(phase.warm_up, port=server.port, concurrency=4, max_seconds=60, check=phase.check, cpu_groups={})
+        if run["n_errors"]:
+            server.dump_log()
+            raise SystemExit(f"warm-up errors: {run['errors']}")
+    load_before = load_average()
+    base_loads, subject_loads = alternate_rounds(
+        [(baseline.name, baseline.requests, baseline.check), (subject.name, subject.requests, subject.check)],
+        port=server.port,
+        rounds=rounds,
+        concurrency=concurrency,
+        max_seconds=max_seconds,
+        cpu_groups=cpu_groups,
+    )
+    base_run, subject_run = load_summary(load_merge(base_loads)), load_summary(load_merge(subject_loads))
+    log(f"{baseline.name}: {base_run['requests_per_s']}/s, {subject.name}: {subject_run['requests_per_s']}/s")
+    opened, open_loop = open_phase(
+        scheduled,
+        what=subject.name,
+        port=server.port,
+        rate=open_rate,
+        arrivals=arrivals,
+        seed=seed,
+        check=subject.check,
+        cpu_groups=cpu_groups,
+    )
+    return Compared(
+        base_loads, subject_loads, base_run, subject_run, opened, open_loop, load_before, (baseline.name, subject.name)
+    )

@@ -41,7 +41,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BenchEnv, CpuGroup, Server, emit, load_average, log, pids_named, server_label, target
-from bench.load import ARRIVALS, Request, alternate_rounds, load_merge, load_summary, open_phase, run_load
+from bench.load import ARRIVALS, Phase, Request, against_baseline
 from bench.wallet import check_grant, create_players
 from bench.wallet import make_requests as grant_requests
 
@@ -251,37 +251,26 @@ def main() -> int:
     log(f"{len(submits) + len(scheduled) + len(grants)} requests built; load average {load_average()}")
 
     with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads) as server:
-        for warm, check in ((warm_grants, check_grant), (warm_submits, check_submit)):
-            run = run_load(warm, port=server.port, concurrency=4, max_seconds=60, check=check, cpu_groups={})
-            if run["n_errors"]:
-                server.dump_log()
-                raise SystemExit(f"warm-up errors: {run['errors']}")
         groups: dict[str, CpuGroup] = {
             "server": server.worker_pids(),
             "postgres": env.postgres_pids_now,  # listed every second: connections are reopened every minute
             "redis": pids_named("redis-server"),
         }
-        load_before = load_average()
-        grant_loads, submit_loads = alternate_rounds(
-            [("grants", grants, check_grant), ("submissions", submits, check_submit)],
-            port=server.port,
+        compared = against_baseline(
+            server,
+            groups,
+            Phase("grants", grants, check_grant, warm_grants),
+            Phase("submissions", submits, check_submit, warm_submits),
+            scheduled=scheduled,
             rounds=args.rounds,
             concurrency=args.concurrency,
             max_seconds=args.max_seconds,
-            cpu_groups=groups,
-        )
-        grant_run, submit_run = load_summary(load_merge(grant_loads)), load_summary(load_merge(submit_loads))
-        log(f"grants: {grant_run['requests_per_s']}/s, submissions: {submit_run['requests_per_s']}/s")
-        opened, open_loop = open_phase(
-            scheduled,
-            what="submissions",
-            port=server.port,
-            rate=args.open_rate,
+            open_rate=args.open_rate,
             arrivals=args.arrivals,
             seed=args.seed,
-            check=check_submit,
-            cpu_groups=groups,
         )
+    grant_run, submit_run, opened, open_loop = compared.baseline, compared.subject, compared.opened, compared.open_loop
+    load_before = compared.load_before
     checks = verify(env)
     env.drop_database()
     env.flush_redis()  # as the other benches do: nothing of the run is left behind
@@ -299,14 +288,7 @@ def main() -> int:
         "cores": os.cpu_count(),
         "grants": grant_run,
         "submissions": submit_run,
-        "rounds": [
-            {
-                "grants_per_s": load_summary(g)["requests_per_s"],
-                "submissions_per_s": load_summary(s)["requests_per_s"],
-                "ratio": round(load_summary(s)["requests_per_s"] / max(load_summary(g)["requests_per_s"], 1e-9), 3),
-            }
-            for g, s in zip(grant_loads, submit_loads, strict=True)
-        ],
+        "rounds": compared.round_rates(),
         "ratio_to_grant": round(ratio, 3),
         "open_loop": open_loop,
         "load_average_at_end": load_average(),
