@@ -419,6 +419,15 @@ class Server:
     def worker_pids(self) -> list[int]:
         return children_of(self.proc.pid) if self.proc else []
 
+    def cpu_groups(self) -> dict[str, CpuGroup]:
+        """What a timed phase's CPU is counted for: the server's workers, PostgreSQL's processes (listed every second:
+        connections are reopened every minute) and Redis."""
+        return {
+            "server": self.worker_pids(),
+            "postgres": self.bench_env.postgres_pids_now,
+            "redis": pids_named("redis-server"),
+        }
+
     def start(self, timeout: float = 60) -> None:
         self.port = free_port()
         if self.worker_class == "granian":

@@ -40,7 +40,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchEnv, CpuGroup, Server, emit, load_average, log, pids_named, server_label, target
+from bench.common import BenchEnv, Server, emit, load_average, log, server_label, target
 from bench.load import ARRIVALS, Phase, Request, against_baseline
 from bench.wallet import check_grant, create_players
 from bench.wallet import make_requests as grant_requests
@@ -251,11 +251,7 @@ def main() -> int:
     log(f"{len(submits) + len(scheduled) + len(grants)} requests built; load average {load_average()}")
 
     with Server(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads) as server:
-        groups: dict[str, CpuGroup] = {
-            "server": server.worker_pids(),
-            "postgres": env.postgres_pids_now,  # listed every second: connections are reopened every minute
-            "redis": pids_named("redis-server"),
-        }
+        groups = server.cpu_groups()
         compared = against_baseline(
             server,
             groups,

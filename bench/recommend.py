@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import orjson
 
 from bench import load
-from bench.common import BenchEnv, CpuGroup, Server, emit, load_average, log, pids_named, server_label, target
+from bench.common import BenchEnv, Server, emit, load_average, log, server_label, target
 from bench.load import ARRIVALS, Request, alternate_rounds, load_merge, load_summary, open_phase, run_load
 
 TARGET_ENGINE_US_PER_CALL = 50.0
@@ -413,11 +413,7 @@ def _serve(
         with env.connect() as conn:
             conn.execute("TRUNCATE recommendation_impressions")
             conn.commit()
-        groups: dict[str, CpuGroup] = {
-            "server": server.worker_pids(),
-            "postgres": env.postgres_pids_now,  # listed every second: connections are reopened every minute
-            "redis": pids_named("redis-server"),
-        }
+        groups = server.cpu_groups()
         out["load_before"] = load_average()
         bare_loads, rec_loads = alternate_rounds(
             [("bare", bare, check_bare), ("recommendations", recs, check_recommendation)],

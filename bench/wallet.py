@@ -36,13 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     BENCH_WEBHOOK_SECRET,
     BenchEnv,
-    CpuGroup,
     Server,
     emit,
     load_average,
     log,
     percentile,
-    pids_named,
     server_label,
     target,
 )
@@ -197,11 +195,7 @@ def main() -> int:
         with env.connect() as conn:
             conn.execute("TRUNCATE site_rewards, notifications")
             warm_rows = conn.execute("SELECT count(*) FROM token_ledger").fetchone()[0]
-        groups: dict[str, CpuGroup] = {
-            "server": server.worker_pids(),
-            "postgres": env.postgres_pids_now,  # listed every second: connections are reopened every minute
-            "redis": pids_named("redis-server"),
-        }
+        groups = server.cpu_groups()
         load_before = load_average()
         log(f"saturation: {count} grants, {args.concurrency} clients in a closed loop; load average {load_before}")
         run = run_load(
