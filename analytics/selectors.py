@@ -271,3 +271,16 @@ def proposal_figures(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def dau_today() -> int:
+    """Today's DAU (the business calendar) from the rollup the 5-minute refresh keeps; 0 before its first run."""
+    from analytics.services import business_today
+
+    return Day.objects.filter(day=business_today()).values_list("dau", flat=True).first() or 0
+
+
+def dau_today_metric_set() -> None:
+    from core.metrics import DAU_TODAY
+
+    DAU_TODAY.set(dau_today())

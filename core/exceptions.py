@@ -19,6 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from core.metrics import dependency_error_record
+
 logger = logging.getLogger(__name__)
 
 SERVER_ERROR_MESSAGE = "An unexpected error occurred. It has been logged; please retry later."
@@ -99,6 +101,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if response is None:
         # Not an error DRF knows (a bug, the database or Redis failing): a JSON 500, the traceback in the log.
         request = context.get("request")
+        dependency_error_record(exc)
         logger.error(
             "unhandled exception in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"), exc_info=exc
         )

@@ -10,7 +10,7 @@ from django.views import defaults
 
 from core.exceptions import SERVER_ERROR_MESSAGE, error_body
 from core.hotstore import hot_store
-from core.metrics import render_metrics
+from core.metrics import DEPENDENCY_UP, render_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -19,28 +19,39 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def readyz(request: HttpRequest) -> JsonResponse:
-    """Each dependency "ok" or "down", nothing more: anyone may ask, so the answer names no host, user or error
-    (a driver's message often holds the connection string's host and user). Why it is down goes to the log."""
+def dependency_checks() -> dict[str, str]:
+    """Each dependency "ok" or "down" (``database``, and ``redis`` or ``cache`` for the hot store); why it is down
+    goes to the log, never to the answer."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         checks["database"] = "ok"
     except Exception:  # any failure means not ready
-        logger.exception("readyz: the database is down")
+        logger.exception("dependency check: the database is down")
         checks["database"] = "down"
     store = "redis" if hot_store.is_redis else "cache"
     try:
         checks[store] = "ok" if hot_store.ping() else "down"
     except Exception:
-        logger.exception("readyz: the hot store (%s) is down", store)
+        logger.exception("dependency check: the hot store (%s) is down", store)
         checks[store] = "down"
+    return checks
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Each dependency "ok" or "down", nothing more: anyone may ask, so the answer names no host, user or error
+    (a driver's message often holds the connection string's host and user). Why it is down goes to the log."""
+    checks = dependency_checks()
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus' scrape: first the dependencies' reachability (``tokenloop_dependency_up``; the embedded cache
+    stands in for Redis when no REDIS_URL is set), then every figure (``core.metrics.render_metrics``)."""
+    for name, state in dependency_checks().items():
+        DEPENDENCY_UP.labels("redis" if name == "cache" else name).set(1 if state == "ok" else 0)
     body, content_type = render_metrics()
     return HttpResponse(body, content_type=content_type)
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 
 from core.hotstore import hot_script, hot_store
+from core.metrics import dependency_error_record
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ def balance_cache_get(player_id: int) -> int | None:
     """The cached balance, or None when it is missing or Redis cannot be reached."""
     try:
         return hot_store.get_many([key_balance(player_id)]).get(key_balance(player_id))
-    except Exception:  # Redis down: the caller falls back to the database
+    except Exception as exc:  # Redis down: the caller falls back to the database
+        dependency_error_record(exc)
         logger.warning("balance cache unreachable for player %s", player_id, exc_info=True)
         return None
 
@@ -112,5 +114,6 @@ def balance_cache_set_quietly(player_id: int, balance: int, seq: int, *, force: 
     """After-commit hook: a failure leaves the key stale or missing, which reads and reconciliation repair."""
     try:
         balance_cache_set({player_id: (balance, seq)}, force=force)
-    except Exception:
+    except Exception as exc:
+        dependency_error_record(exc)
         logger.exception("balance cache update failed for player %s", player_id)

@@ -27,6 +27,7 @@ from activity.services import (
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert, reserve_ids
 from core.exceptions import DomainError, InvalidInput
+from core.metrics import LEDGER_ENTRIES
 from players.selectors import player_from_row, player_with_protection_columns, protection_of
 from players.services import player_ensure_many, player_get_or_create
 from wallet.balance_cache import balance_cache_set, balance_cache_set_quietly
@@ -210,6 +211,7 @@ def _after_commit(posting: Posting, entry: LedgerEntry, action: ParsedAction | N
     and live state (a spend counts for spend velocity and the session), through activity's service, in the same one
     round trip. Each failure is logged and repaired later (reads and the nightly reconciliation; the nightly
     hot-metric repair)."""
+    LEDGER_ENTRIES.labels(posting.kind).inc()
     balance_cache_set_quietly(posting.player_id, entry.balance_after, entry.id)
     if action is not None:
         hot_metrics_apply(activity_updates([action]))

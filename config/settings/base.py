@@ -56,7 +56,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a body past REQUEST_BODY_MAX_BYTES is refused (413) before anything reads it.
+    # Outermost: every request counted and timed by its route pattern (core.metrics; docs/decisions/0019).
+    "core.metrics.RequestMetricsMiddleware",
+    # Then: a body past REQUEST_BODY_MAX_BYTES is refused (413) before anything reads it.
     "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, API docs) served by the app under granian: from the apps' static directories while
