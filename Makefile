@@ -15,7 +15,7 @@ CHECK_DEPLOY_ENV := DJANGO_SETTINGS_MODULE=config.settings.production \
 	CORPORATE_WEBHOOK_SECRET=whsec_bWFrZS10ZXN0LWNoZWNrLWRlcGxveS1vbmx5
 
 .PHONY: install run dev prepare test lint imports typecheck checks pytest migrate clean \
-	frontend frontend-install frontend-test frontend-check frontend-build
+	frontend frontend-install frontend-test frontend-check frontend-build monitoring-check
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -92,7 +92,12 @@ frontend-build: frontend-install
 
 frontend: frontend-test frontend-check
 
-test: lint imports typecheck checks frontend pytest
+# The alert rules (promtool check rules, and their unit tests), the Prometheus and Alertmanager example configs
+# (deploy/monitoring/). Skips with the reason when promtool is missing, fails then when REQUIRE_PROMTOOL is set.
+monitoring-check:
+	deploy/monitoring/check.sh
+
+test: lint imports typecheck checks frontend monitoring-check pytest
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var staticfiles .pytest_cache .mypy_cache .ruff_cache $(FRONTEND)/node_modules
