@@ -21,7 +21,7 @@ def _refuse_to_start(**kwargs: Any) -> None:
     refuse_to_start()
 
 
-# --- Task outcomes and the nightly jobs' figures (core.metrics; docs/decisions/0019-monitoring.md). The handlers
+# --- Task outcomes and the nightly jobs' figures (core.metrics; docs/decisions/0020-monitoring.md). The handlers
 # run in the worker (and in-process when tasks run eagerly); with PROMETHEUS_MULTIPROC_DIR shared with the web
 # processes, their figures show on the web's /metrics.
 _started: dict[str, float] = {}

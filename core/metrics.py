@@ -4,7 +4,7 @@ are summed, and every gauge here is ``mostrecent`` (the value last set by any pr
 exits), so a gauge set by the nightly job in the worker shows on the web processes' ``/metrics``.
 
 Labels are bounded: a route is its URL pattern (``api/users/<str:user_id>/segment``), never the raw path; a task is
-its registered name; a dependency is ``database`` or ``redis``. docs/decisions/0019-monitoring.md; the alert rules
+its registered name; a dependency is ``database`` or ``redis``. docs/decisions/0020-monitoring.md; the alert rules
 and the dashboard that read these are in ``deploy/monitoring/``."""
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def scrape_hook_register(hook: Callable[[], None]) -> None:
 class RequestMetricsMiddleware:
     """Counts and times every request by its route pattern (``request.resolver_match.route``), method and status.
     First in MIDDLEWARE, so a request refused by the body limit is counted too (as ``<unmatched>``). Why not
-    django-prometheus: docs/decisions/0019-monitoring.md."""
+    django-prometheus: docs/decisions/0020-monitoring.md."""
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
         self.get_response = get_response

@@ -56,7 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: every request counted and timed by its route pattern (core.metrics; docs/decisions/0019).
+    # Outermost: every request counted and timed by its route pattern (core.metrics; docs/decisions/0020).
     "core.metrics.RequestMetricsMiddleware",
     # Then: a body past REQUEST_BODY_MAX_BYTES is refused (413) before anything reads it.
     "core.middleware.RequestBodyLimitMiddleware",

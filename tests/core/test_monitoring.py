@@ -1,4 +1,4 @@
-"""Monitoring (issue 16, item 5; docs/decisions/0019-monitoring.md): per-route request figures, dependency errors,
+"""Monitoring (issue 16, item 5; docs/decisions/0020-monitoring.md): per-route request figures, dependency errors,
 Celery task outcomes, the nightly jobs' figures, and the alert rules and dashboard naming only metrics /metrics
 exports. promtool checks the rules themselves (deploy/monitoring/check.sh; `test_alert_rules_pass_promtool`)."""
 
