@@ -16,12 +16,14 @@ from core.exceptions import InvalidInput
 from core.metrics import ACTIONS_REJECTED
 from core.parsers import body_may_contain_nul
 from core.permissions import IsService
+from core.scopes import Scope
 
 
 class ActionIngestApi(APIView):
     """Batch ingest of player actions from trusted services."""
 
     permission_classes = [IsService]
+    required_scope = Scope.INGEST
 
     @extend_schema(request=ActionBatchInput, responses={200: ActionBatchOutput}, tags=["activity"])
     def post(self, request: Request) -> Response:

@@ -26,6 +26,7 @@ from analytics.serializers import (
     TokensOutput,
 )
 from core.permissions import IsService, IsStaff
+from core.scopes import Scope
 
 _RANGE = [
     OpenApiParameter("from", OpenApiTypes.DATE, OpenApiParameter.QUERY, required=True, description="First day."),
@@ -45,6 +46,7 @@ def _view(
 ) -> type[APIView]:
     class View(APIView):
         permission_classes = [IsService | IsStaff]
+        required_scope = Scope.ANALYTICS_READ
 
         @extend_schema(parameters=_RANGE, responses={200: output, 400: _BAD}, tags=["analytics"], description=doc)
         def get(self, request: Request) -> Response:

@@ -328,8 +328,10 @@ class BenchEnv:
                 self._postmaster_pid = int(f.read().rsplit(")", 1)[1].split()[1])
         return self._postmaster_pid
 
-    def create_api_key(self, name: str = "bench") -> str:
-        return self.manage("create_api_key", name).strip().splitlines()[-1].strip()
+    def create_api_key(self, name: str = "bench", scopes: tuple[str, ...] = ()) -> str:
+        """A key holding ``scopes`` (every scope when none are named)."""
+        given = [f"--scope={scope}" for scope in scopes] or ["--all-scopes"]
+        return self.manage("create_api_key", name, *given).strip().splitlines()[-1].strip()
 
     # Redis
     def redis(self) -> Any:

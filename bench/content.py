@@ -235,7 +235,7 @@ def main() -> int:
     env.prepare()
     _setup_django(env)
     content_id = generate_data(env, players)
-    key = env.create_api_key()
+    key = env.create_api_key("bench", scopes=("wallet:spend",))
     ids = list(range(1, players + 1))
     random.Random(args.seed).shuffle(ids)
     warm_unlocks = unlock_requests(ids[:WARM_UP], content_id, args.seed)

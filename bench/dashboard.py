@@ -176,7 +176,7 @@ def main() -> int:
     check = check_day(env, day=new_day)
     log(f"check: {check}")
 
-    key = env.create_api_key("bench-dashboard")
+    key = env.create_api_key("bench-dashboard", scopes=("analytics:read",))
     from django.db import connections
 
     connections.close_all()

@@ -334,7 +334,7 @@ def main() -> int:
     env = BenchEnv()
     log(f"bench database {env.dbname}, redis {url_shown(env.redis_url)}")
     env.prepare()
-    key = env.create_api_key("bench")
+    key = env.create_api_key("bench", scopes=("ingest",))
 
     rng = random.Random(args.seed)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -1,6 +1,7 @@
 """Who is calling (design brief section 5).
 
-- trusted services: ``Authorization: Api-Key <key>``;
+- trusted services: ``Authorization: Api-Key <key>``, a key holding scopes (``core.scopes``), with an optional
+  expiry, revocable (the key snapshot below);
 - the player's app: ``Authorization: Bearer <JWT>`` (HS256, ``kid``, ``sub`` = player id, ``iss``, ``aud``;
   ``player_token_verify``; revocation in ``players.auth``);
 - staff: Django session (DRF's SessionAuthentication, listed in settings).
@@ -11,22 +12,31 @@ or a player costs no query once the key is cached.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import logging
 import secrets
+import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import connections, transaction
 from django.dispatch import receiver
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
 from core.caches import LocalCache
 from core.models import ApiKey
+from core.scopes import ALL_SCOPES
+
+logger = logging.getLogger(__name__)
 
 API_KEY_PREFIX = "tl_"
 MAX_PLAYER_ID = 2**63 - 1  # players.id is a bigint
@@ -36,6 +46,7 @@ MAX_PLAYER_ID = 2**63 - 1  # players.id is a bigint
 class ServicePrincipal:
     key_id: int
     name: str
+    scopes: frozenset[str] = frozenset()
     is_authenticated: bool = True
     is_staff: bool = False
     kind: str = "service"
@@ -53,24 +64,129 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_key_create(*, name: str) -> tuple[ApiKey, str]:
-    """Make a key; the plain key is returned once and never stored."""
+def api_key_create(*, name: str, scopes: Iterable[str], expires_at: dt.datetime | None = None) -> tuple[ApiKey, str]:
+    """Make a key holding ``scopes`` (``core.scopes.Scope`` values); the plain key is returned once and never
+    stored."""
+    wanted = sorted(set(scopes))
+    unknown = [scope for scope in wanted if scope not in ALL_SCOPES]
+    if unknown:
+        raise ValueError(f"Unknown scope(s): {', '.join(unknown)}; known: {', '.join(ALL_SCOPES)}.")
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    obj = ApiKey.objects.create(name=name, prefix=key[:10], key_hash=hash_api_key(key))
+    obj = ApiKey.objects.create(
+        name=name, prefix=key[:10], key_hash=hash_api_key(key), scopes=wanted, expires_at=expires_at
+    )
     return obj, key
 
 
-# key hash -> principal (False: no such key). Revocation takes effect within API_KEY_CACHE_SECONDS.
-_keys: LocalCache[str, ServicePrincipal | bool] = LocalCache("api-keys")  # False: an unknown or revoked key
+def api_key_revoke(*, key_id: int) -> bool:
+    """Revoke a key (False when it was revoked already). Refused at once in this process (after commit) and within
+    a second in every other one (the snapshot below)."""
+    revoked = ApiKey.objects.filter(pk=key_id, revoked_at__isnull=True).update(revoked_at=timezone.now()) == 1
+    transaction.on_commit(api_keys_forget)
+    return revoked
 
 
-def _lookup_key(key_hash: str) -> ServicePrincipal | None:
-    found = _keys.get(key_hash)
+# Service keys, the way players.auth keeps player-token revocations: each process holds a snapshot of every key not
+# revoked ({key hash: (principal, expiry as Unix seconds or None)}), read in one query of the small api key table
+# (``ApiKey.objects.filter(revoked_at=None)``), and a request looks its key's hash up in a dict: no database or
+# Redis round trip per request, and an unknown key costs no query either. A request that finds the snapshot older
+# than API_KEY_REFRESH_SECONDS (0.5 s) starts a reload on a thread of its own and answers from the snapshot; one
+# that finds it older than twice that (an idle process, the first request) reloads it first. So a revocation, a
+# new scope or a new expiry reaches every process within a second (twice the refresh interval), and the process
+# that revoked at once (``api_keys_forget`` after commit). Expiry is compared with the clock on every request, so
+# it is exact. No writer has to remember anything: the snapshot is always read from the database.
+#
+# Last used: a request notes its key's id in a dict when this process has not noted it for API_KEY_LAST_USED_SECONDS
+# (60 s); a reload that finds notes older than that writes them, in one UPDATE, before reading the keys. So a key's
+# ``last_used_at`` is written at most once a minute per process, by the reload (on its thread under load; an idle
+# process's inline reload carries it), never as a statement of the request's own; it is late by a minute or two at
+# most, which is what it is for (finding unused keys).
+KeyEntry = tuple[ServicePrincipal, float | None]
+_snapshot: LocalCache[str, tuple[float, dict[str, KeyEntry]]] = LocalCache("api-keys", max_entries=1)
+_reloading = threading.Lock()  # held while a thread reloads: one reload at a time
+_used_lock = threading.Lock()
+# key id -> True while this process noted it as used within API_KEY_LAST_USED_SECONDS
+_noted: LocalCache[int, bool] = LocalCache("api-keys-noted")
+# "unwritten" -> {key id: when it was noted (monotonic)}, not yet written; a LocalCache so tests empty it too
+_unwritten: LocalCache[str, dict[int, float]] = LocalCache("api-keys-unwritten", max_entries=1)
+
+
+def _write_last_used() -> None:
+    now = time.monotonic()
+    with _used_lock:
+        unwritten = _unwritten.get("unwritten") or {}
+        due = [key_id for key_id, noted in unwritten.items() if now - noted >= settings.API_KEY_LAST_USED_SECONDS]
+        for key_id in due:
+            del unwritten[key_id]
+    if due:
+        ApiKey.objects.filter(pk__in=due).update(last_used_at=timezone.now())
+
+
+def _load() -> tuple[float, dict[str, KeyEntry]]:
+    started = time.monotonic()
+    _write_last_used()
+    keys: dict[str, KeyEntry] = {}
+    rows = ApiKey.objects.filter(revoked_at__isnull=True).values_list("id", "name", "key_hash", "scopes", "expires_at")
+    for key_id, name, key_hash, scopes, expires_at in rows:
+        principal = ServicePrincipal(key_id=key_id, name=name, scopes=frozenset(scopes or ()))
+        keys[key_hash] = (principal, expires_at.timestamp() if expires_at is not None else None)
+    loaded = (started, keys)
+    _snapshot.set("snapshot", loaded, ttl=2 * settings.API_KEY_REFRESH_SECONDS)
+    return loaded
+
+
+def _reload_in_background() -> None:
+    try:
+        _load()
+    except Exception:  # the next request tries again (inline once the snapshot is too old)
+        logger.exception("api keys: reload failed")
+    finally:
+        connections.close_all()  # this thread's own connection
+        _reloading.release()
+
+
+def api_keys() -> dict[str, KeyEntry]:
+    """{key hash: (principal, expiry)} of every key not revoked: this process's snapshot, reloaded as said above."""
+    found = _snapshot.get("snapshot")
     if found is None:
-        row = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).values_list("id", "name").first()
-        found = ServicePrincipal(key_id=row[0], name=row[1]) if row else False
-        _keys.set(key_hash, found, ttl=settings.API_KEY_CACHE_SECONDS)
-    return found if isinstance(found, ServicePrincipal) else None
+        return _load()[1]
+    loaded_at, keys = found
+    if time.monotonic() - loaded_at >= settings.API_KEY_REFRESH_SECONDS and _reloading.acquire(blocking=False):
+        try:
+            threading.Thread(target=_reload_in_background, name="api-keys", daemon=True).start()
+        except Exception:
+            _reloading.release()
+            raise
+    return keys
+
+
+def api_keys_forget() -> None:
+    """Drop this process's snapshot: the next request reads the keys again (after a revocation made here)."""
+    _snapshot.clear()
+
+
+def _note_used(key_id: int) -> None:
+    if _noted.get(key_id):
+        return  # a dict lookup: what nearly every request costs
+    every = settings.API_KEY_LAST_USED_SECONDS
+    with _used_lock:
+        _noted.set(key_id, True, ttl=every)
+        unwritten = _unwritten.get("unwritten")
+        if unwritten is None:
+            unwritten = {}
+            _unwritten.set("unwritten", unwritten, ttl=365 * 24 * 3600.0)
+        unwritten.setdefault(key_id, time.monotonic())
+
+
+def _lookup_key(key_hash: str) -> ServicePrincipal:
+    entry = api_keys().get(key_hash)
+    if entry is None:
+        raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+    principal, expires_at = entry
+    if expires_at is not None and time.time() >= expires_at:
+        raise exceptions.AuthenticationFailed("API key has expired.")
+    _note_used(principal.key_id)
+    return principal
 
 
 def _credentials(request: Request, keyword: bytes) -> str | None:
@@ -101,10 +217,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         key = _credentials(request, self.keyword)
         if key is None:
             return None
-        principal = _lookup_key(hash_api_key(key))
-        if principal is None:
-            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
-        return principal, None
+        return _lookup_key(hash_api_key(key)), None
 
     def authenticate_header(self, request: Request) -> str:
         return 'Api-Key realm="tokenloop"'

@@ -15,6 +15,11 @@ class ApiKey(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(default=list, blank=True, help_text="What the key may call (core.scopes.Scope).")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Refused (401) from this time; empty: never.")
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Written at most once a minute per key per process."
+    )
 
     class Meta:
         verbose_name = "service API key"

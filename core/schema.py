@@ -14,6 +14,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.permissions import AND, OR, BasePermission
 
 from core.permissions import IsPlayer, IsService, IsStaff
+from core.scopes import Scope
 
 ALL_KINDS = frozenset({"service", "player", "staff"})
 _KIND_OF = {IsService: "service", IsPlayer: "player", IsStaff: "staff"}
@@ -59,7 +60,12 @@ class ApiKeyScheme(_KindScheme):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Api-Key <key>` (trusted services; keys from `manage.py create_api_key`).",
+            "description": (
+                "`Api-Key <key>` (trusted services; keys from `manage.py create_api_key`). Each operation needs one "
+                "scope of the key (403 `missing_scope` naming it without; 401 for an expired or revoked key): "
+                + "; ".join(f"`{scope.value}`: {scope.label}" for scope in Scope)
+                + "."
+            ),
         }
 
 

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from core.auth import MAX_PLAYER_ID, player_id_of
 from core.exceptions import NotFound
 from core.permissions import IsPlayer, IsService
+from core.scopes import Scope
 from players import selectors, services
 from players.serializers import AgeVerificationInput, AgeVerificationOutput, ProtectionInput, ProtectionOutput
 
@@ -39,6 +40,7 @@ class AgeVerificationApi(APIView):
     player's own claim is never taken: there is no player endpoint for this. Every change is audited."""
 
     permission_classes = [IsService]
+    required_scope = Scope.AGE_VERIFY
 
     @extend_schema(
         request=AgeVerificationInput,

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from core.auth import MAX_PLAYER_ID, PlayerPrincipal
 from core.exceptions import Forbidden, InvalidInput
 from core.permissions import IsPlayer, IsService
+from core.scopes import Scope
 from quiz import selectors, services
 from quiz.serializers import QuizOutput, SubmitInput, SubmitOutput, quiz_data, submit_data
 
@@ -39,6 +40,7 @@ class QuizApi(APIView):
     and when they may (re)take it, and their current profile."""
 
     permission_classes = [IsPlayer | IsService]
+    required_scope = Scope.QUIZ_READ
 
     @extend_schema(
         parameters=[
@@ -65,6 +67,7 @@ class QuizSubmitApi(APIView):
     (``Idempotent-Replayed: true``) and pay nothing."""
 
     permission_classes = [IsPlayer | IsService]
+    required_scope = Scope.QUIZ_SUBMIT
 
     @extend_schema(
         request=SubmitInput,

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from core.auth import MAX_PLAYER_ID, player_id_of
 from core.exceptions import NotFound
 from core.permissions import IsPlayer, IsService, IsStaff
+from core.scopes import Scope
 from recommendations import services
 from recommendations.serializers import ClickOutput, RecommendationOutput, click_data, recommendation_data
 
@@ -31,6 +32,7 @@ class UserRecommendationsApi(APIView):
     """A player's recommendation, for the game server (Api-Key) or staff. Its proposals are recorded as served."""
 
     permission_classes = [IsService | IsStaff]
+    required_scope = Scope.RECOMMENDATIONS_READ
 
     @extend_schema(
         responses={200: RecommendationOutput, 404: OpenApiResponse(description="Not a player id.")}, tags=_TAGS

@@ -47,7 +47,7 @@ cat <<TXT
     API docs         http://${HOST}:${PORT}/api/docs/
     Admin            http://${HOST}:${PORT}/admin/   (staff user printed above)
     Health           http://${HOST}:${PORT}/readyz
-  A service key:     $manage create_api_key my-service
+  A service key:     $manage create_api_key my-service --all-scopes
   A player token:    $manage issue_player_token 1
   Stop with Ctrl-C.
 

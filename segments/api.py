@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from core.auth import MAX_PLAYER_ID
 from core.exceptions import NotFound
 from core.permissions import IsService, IsStaff
+from core.scopes import Scope
 from segments.serializers import SegmentOutput
 from segments.services import UserService
 
@@ -16,6 +17,7 @@ class UserSegmentApi(APIView):
     """A player's RFM segment, through ``UserService.get_or_create_segment`` (spec 2.8)."""
 
     permission_classes = [IsService | IsStaff]
+    required_scope = Scope.SEGMENTS_READ
 
     @extend_schema(
         responses={200: SegmentOutput, 404: OpenApiResponse(description="No such player.")}, tags=["segments"]

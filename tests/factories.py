@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 
 from core.auth import api_key_create, player_token_issue
 from core.models import ApiKey
+from core.scopes import ALL_SCOPES
 from corporate.signing import sign
 from players.models import Player
 
@@ -26,8 +27,11 @@ def make_player(**fields: Any) -> Player:
     return Player.objects.create(**fields)
 
 
-def make_api_key(name: str | None = None) -> tuple[ApiKey, str]:
-    return api_key_create(name=name or f"service-{next(_seq)}")
+def make_api_key(
+    name: str | None = None, *, scopes: Iterable[str] = ALL_SCOPES, expires_at: dt.datetime | None = None
+) -> tuple[ApiKey, str]:
+    """A service key; every scope unless told (tests about scopes name theirs)."""
+    return api_key_create(name=name or f"service-{next(_seq)}", scopes=scopes, expires_at=expires_at)
 
 
 def make_staff_user(username: str | None = None, password: str = "correct-horse-battery") -> User:

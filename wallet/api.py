@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from core.auth import MAX_PLAYER_ID, player_id_of
 from core.exceptions import NotFound
 from core.permissions import IsPlayer, IsService, IsStaff
+from core.scopes import Scope
 from wallet import selectors, services
 from wallet.serializers import LedgerResultOutput, PurchaseInput, SpendInput, WalletOutput
 
@@ -33,6 +34,7 @@ def _actor(request: Request) -> str:
 
 class SpendApi(APIView):
     permission_classes = [IsService]
+    required_scope = Scope.WALLET_SPEND
 
     @extend_schema(
         request=SpendInput, responses={201: LedgerResultOutput, 409: _REFUSED, 422: _REUSED}, tags=["wallet"]
@@ -45,6 +47,7 @@ class SpendApi(APIView):
 
 class PurchaseApi(APIView):
     permission_classes = [IsService]
+    required_scope = Scope.WALLET_PURCHASE
 
     @extend_schema(
         request=PurchaseInput, responses={201: LedgerResultOutput, 409: _REFUSED, 422: _REUSED}, tags=["wallet"]
@@ -77,6 +80,7 @@ class MyWalletApi(APIView):
 
 class UserWalletApi(APIView):
     permission_classes = [IsService | IsStaff]
+    required_scope = Scope.WALLET_READ
 
     @extend_schema(responses=WalletOutput, tags=["wallet"])
     def get(self, request: Request, user_id: int) -> Response:

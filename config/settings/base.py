@@ -209,7 +209,11 @@ PLAYER_JWT_MAX_LIFETIME_SECONDS = env.int("PLAYER_JWT_MAX_LIFETIME_SECONDS", def
 PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS = env.float("PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS", default=1.0)
 # Verified player tokens kept per process until their exp (core.auth): a player's app repeats its token.
 PLAYER_JWT_CACHE_SIZE = env.int("PLAYER_JWT_CACHE_SIZE", default=10_000)
-API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60)
+# Each web process reads the service keys again this often (core.auth): a revoked key, a new scope or expiry is
+# seen everywhere within twice this long (at once in the process that revoked it).
+API_KEY_REFRESH_SECONDS = env.float("API_KEY_REFRESH_SECONDS", default=0.5)
+# A key's last_used_at is written at most this often per process (by the key reload, not by the request).
+API_KEY_LAST_USED_SECONDS = env.float("API_KEY_LAST_USED_SECONDS", default=60.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

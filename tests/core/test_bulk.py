@@ -13,7 +13,7 @@ from players.models import Player
 
 pytestmark = pytest.mark.django_db
 
-COLUMNS = ("name", "prefix", "key_hash", "created_at", "revoked_at")
+COLUMNS = ("name", "prefix", "key_hash", "created_at", "revoked_at", "scopes")
 AT = dt.datetime(2026, 11, 20, 12, 30, 5, tzinfo=dt.UTC)
 
 
@@ -22,8 +22,8 @@ def utc(text: str) -> str:
     return text + "+00" if connection.vendor == "postgresql" else text
 
 
-def key_row(name: str, key_hash: str, revoked: str | None = None) -> tuple[str, str, str, str, str | None]:
-    return (name, name[:4], key_hash, utc("2026-11-20 12:30:05"), revoked)
+def key_row(name: str, key_hash: str, revoked: str | None = None) -> tuple[str, str, str, str, str | None, str]:
+    return (name, name[:4], key_hash, utc("2026-11-20 12:30:05"), revoked, "[]")
 
 
 def stored() -> list[tuple[object, ...]]:
