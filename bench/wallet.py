@@ -26,6 +26,7 @@ import os
 import random
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +56,23 @@ def make_requests(count: int, players: int, seed: int) -> list[Request]:
 
     rng = random.Random(seed)
     now = int(time.time())
+    issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60))  # within the webhook's event-time bounds
+    run = uuid.uuid4().hex[:8]  # ids of this run only: a rerun against a kept database is no reuse of an id
     requests = []
     for i in range(count):
         user_id = rng.randint(1, players)
         body = orjson.dumps(
             {
                 "type": "token.earned",
-                "timestamp": "2026-11-25T12:00:00Z",
+                "timestamp": issued,
                 "data": {
                     "user_id": user_id,
                     "earned_tokens": rng.choice((100, 200, 300, 500)),
-                    "issued_at": "2026-11-25T12:00:00Z",
+                    "issued_at": issued,
                 },
             }
         )
-        msg_id = f"msg_bench_{seed}_{i}"
+        msg_id = f"msg_bench_{run}_{seed}_{i}"
         requests.append(
             Request(
                 "POST",
