@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.admin import ViewOnlyAdmin
-from corporate.models import SiteQuizCompletion, SiteReward, SiteVisit, VisitMissionOffer, WebhookReceipt
+from corporate.models import SiteQuizCompletion, SiteReward, SiteVisit, VisitMissionOffer
 
 
 class _CompanyAEventAdmin(ViewOnlyAdmin):
@@ -28,9 +28,3 @@ class VisitMissionOfferAdmin(ViewOnlyAdmin):
     list_display = ("user_id", "day", "offered_at", "paid_entry_id")
     search_fields = ("=user__id",)
     date_hierarchy = "offered_at"
-
-
-@admin.register(WebhookReceipt)
-class WebhookReceiptAdmin(ViewOnlyAdmin):
-    list_display = ("webhook_id", "type", "received_at")
-    search_fields = ("=webhook_id",)

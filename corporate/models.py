@@ -89,20 +89,3 @@ class VisitMissionOffer(models.Model):
 
     def __str__(self) -> str:
         return f"visit mission offered to {self.user_id} on {self.day}"
-
-
-class WebhookReceipt(models.Model):
-    """One per Company A webhook id applied, whatever its event type: the event's fingerprint (sha256 of its type and
-    data as applied), written in the event's transaction. The same id again with the same fingerprint is a replay;
-    with another, a conflict (409), never a second event (docs/decisions/0017)."""
-
-    webhook_id = models.CharField(max_length=200, primary_key=True)
-    type = models.CharField(max_length=50)
-    fingerprint = models.CharField(max_length=64, help_text="sha256 (hex) of the event's type and data, as applied.")
-    received_at = models.DateTimeField()
-
-    class Meta:
-        db_table = "corporate_webhook_receipts"
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.webhook_id}"

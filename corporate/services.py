@@ -1,26 +1,20 @@
-"""Company A's events (spec 2.2.3 "event trigger"), each applied exactly once by its webhook id; the id reused for
-another event is refused (``corporate_webhook_receipts``), an event of an unknown type ignored."""
+"""Company A's events (spec 2.2.3 "event trigger"), each applied exactly once by its webhook id."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn
 
-import orjson
 from django.db import connection, transaction
-from django.utils import timezone
 
 from activity.selectors import action_id as action_id_of
 from activity.services import actions_ingest
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert
-from core.exceptions import DomainError, InvalidInput
-from corporate.metrics import WEBHOOK_EVENTS_IGNORED, WEBHOOK_ID_CONFLICTS, ignored_type_label
-from corporate.models import SiteQuizCompletion, SiteReward, SiteVisit, VisitMissionOffer, WebhookReceipt
+from core.exceptions import InvalidInput
+from corporate.models import SiteQuizCompletion, SiteReward, SiteVisit, VisitMissionOffer
 from notifications.services import Kind, notification_create
 from players.age import business_today
 from players.services import player_ensure_many
@@ -35,62 +29,11 @@ WEBHOOK_ID_MAX_LENGTH = 190
 NEW_TOKEN_ARRIVAL = "NEW_TOKEN_ARRIVAL"
 EARN_SOURCE = Source.CORPORATE
 
-logger = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class WebhookOutcome:
     webhook_id: str
     duplicate: bool
-
-
-class WebhookIdReused(DomainError):
-    """The webhook id was applied already to another event (another type, or other data): refused, never applied."""
-
-    status_code = 409
-    code = "webhook_id_reused"
-
-
-def _fingerprint(event_type: str, facts: dict[str, Any]) -> str:
-    """sha256 of the event as applied: its type and data, times in UTC (so a resent body serialised otherwise, or with
-    a new envelope timestamp, is the same event)."""
-    utc = {k: v.astimezone(dt.UTC) if isinstance(v, dt.datetime) else v for k, v in facts.items()}
-    return hashlib.sha256(orjson.dumps({"type": event_type, "data": utc}, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def _receipt_claim(*, webhook_id: str, event_type: str, facts: dict[str, Any]) -> None:
-    """Record, in the caller's transaction, that this id carries this event; WebhookIdReused when it carried another.
-    The insert waits for a concurrent delivery of the same id to end, so the read after it sees what that one wrote.
-    The same event again passes: the caller's own idempotency then answers it as a duplicate."""
-    fingerprint = _fingerprint(event_type, facts)
-    WebhookReceipt.objects.bulk_create(
-        [WebhookReceipt(webhook_id=webhook_id, type=event_type, fingerprint=fingerprint, received_at=timezone.now())],
-        ignore_conflicts=True,
-    )
-    stored = WebhookReceipt.objects.filter(webhook_id=webhook_id).values_list("type", "fingerprint").get()
-    if stored != (event_type, fingerprint):
-        _refuse_reused_id(webhook_id=webhook_id, event_type=event_type, first_type=stored[0])
-
-
-def _refuse_reused_id(*, webhook_id: str, event_type: str, first_type: str) -> NoReturn:
-    WEBHOOK_ID_CONFLICTS.labels(event_type).inc()
-    logger.warning(
-        "Company A webhook-id %r was applied to a %s event and came again with a different %s event: refused (409).",
-        webhook_id,
-        first_type,
-        event_type,
-    )
-    raise WebhookIdReused(
-        "This webhook-id was used already for a different event.",
-        fields={"webhook-id": ["Already used with a different body; a redelivery must resend the same event."]},
-    )
-
-
-def corporate_event_ignored(*, webhook_id: str, event_type: str) -> None:
-    """An event of a type we do not handle: accepted so that Company A does not retry it, logged and counted, and
-    nothing written."""
-    WEBHOOK_EVENTS_IGNORED.labels(ignored_type_label(event_type)).inc()
-    logger.info("Company A event of unknown type %r ignored (webhook-id %r).", event_type[:200], webhook_id[:200])
 
 
 def _check_webhook_id(webhook_id: str) -> None:
@@ -118,9 +61,9 @@ def corporate_token_earned(
 ) -> WebhookOutcome:
     """Tokens earned at Company A, in one transaction: the EARN_CYBER_TOKENS action, the ledger row and the balance
     (the wallet), then, for a new grant, the site_rewards row and the NEW_TOKEN_ARRIVAL notification. After commit
-    Redis' balance is raised and the push dispatched. The webhook receipt refuses the id with another event (409);
-    the ledger's idempotency key (checked under the player's wallet lock) makes the grant once: a redelivery, or a
-    concurrent delivery that committed first, changes nothing."""
+    Redis' balance is raised and the push dispatched. The ledger's idempotency key (checked under the player's
+    wallet lock) makes the grant once: a redelivery, or a concurrent delivery that committed first, changes
+    nothing."""
     _check_webhook_id(webhook_id)
 
     def record(result: LedgerResult) -> None:
@@ -150,20 +93,17 @@ def corporate_token_earned(
             player=result.player,
         )
 
-    facts = {"user_id": player_id, "earned_tokens": earned_tokens, "reward_type": reward_type, "issued_at": issued_at}
-    with transaction.atomic():
-        _receipt_claim(webhook_id=webhook_id, event_type="token.earned", facts=facts)
-        try:
-            result = wallet_earn(
-                player_id=player_id,
-                amount=earned_tokens,
-                source=EARN_SOURCE,
-                idempotency_key=f"corporate:{webhook_id}",
-                details={"webhook_id": webhook_id, "reward_type": reward_type},
-                on_recorded=record,
-            )
-        except IdempotencyKeyReused:  # granted before receipts were kept, with other content
-            _refuse_reused_id(webhook_id=webhook_id, event_type="token.earned", first_type="token.earned")
+    try:
+        result = wallet_earn(
+            player_id=player_id,
+            amount=earned_tokens,
+            source=EARN_SOURCE,
+            idempotency_key=f"corporate:{webhook_id}",
+            details={"webhook_id": webhook_id, "reward_type": reward_type},
+            on_recorded=record,
+        )
+    except IdempotencyKeyReused:  # the same webhook id with other content: Company A's id rules
+        return WebhookOutcome(webhook_id, duplicate=True)
     # replayed: a redelivery, or a concurrent delivery that committed first
     return WebhookOutcome(webhook_id, duplicate=result.replayed)
 
@@ -175,14 +115,7 @@ def corporate_site_visit(
     ``VISIT_CORPORATE_SITE`` proposal was served to the player earlier that business day, the visit mission
     (``_visit_mission_pay``), in the same transaction."""
     _check_webhook_id(webhook_id)
-    facts = {
-        "user_id": player_id,
-        "visit_timestamp": visit_timestamp,
-        "dwell_seconds": dwell_seconds,
-        "actions": actions,
-    }
     with transaction.atomic():
-        _receipt_claim(webhook_id=webhook_id, event_type="site.visit", facts=facts)
         if SiteVisit.objects.filter(webhook_id=webhook_id).exists():
             return WebhookOutcome(webhook_id, duplicate=True)
         event_id = _visit_event_id(webhook_id)
@@ -297,9 +230,7 @@ def corporate_quiz_completed(
     transaction. A redelivery, or a concurrent delivery of the same event, is a duplicate and pays nothing; another
     completion in a month already paid is recorded and pays nothing."""
     _check_webhook_id(webhook_id)
-    facts = {"user_id": player_id, "quiz_id": quiz_id, "completed_at": completed_at}
     with transaction.atomic():
-        _receipt_claim(webhook_id=webhook_id, event_type="quiz.completed", facts=facts)
         player_ensure_many(first_seen={player_id: completed_at})
         completion, created = SiteQuizCompletion.objects.get_or_create(
             webhook_id=webhook_id,

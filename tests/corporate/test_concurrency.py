@@ -132,25 +132,3 @@ def test_one_site_visit_delivered_200_times_at_once_is_stored_once(live_server):
     assert SiteVisit.objects.count() == 1
     assert UserAction.objects.filter(action_type="CORPORATE_VISIT").count() == 1
     assert SiteVisit.objects.get().action_id == UserAction.objects.get().id
-
-
-def test_one_webhook_id_carrying_two_different_events_at_once_applies_one_and_refuses_the_other(live_server):
-    # given one webhook-id signed over two different events: a grant of 500 tokens and a visit
-    player = 9_400_001
-    grant = factories.token_earned_body(user_id=player, earned_tokens=500)
-    visit = factories.site_visit_body(user_id=player)
-    deliveries = [
-        (body, factories.webhook_headers(body, msg_id="msg_two_faces")) for body in [grant, visit] * (DELIVERIES // 10)
-    ]
-    # when both are delivered 100 times each, concurrently
-    answers = post_concurrently(live_server.url, deliveries)
-    # then exactly one was applied: its copies are duplicates and every copy of the other is a 409
-    outcomes = Counter((status, body.get("status") or body.get("error")) for status, body in answers)
-    assert outcomes[(200, "processed")] == 1
-    assert outcomes[(200, "duplicate")] == DELIVERIES // 10 - 1
-    assert outcomes[(409, "webhook_id_reused")] == DELIVERIES // 10
-    # and only that event's rows exist
-    granted = SiteReward.objects.count()
-    assert granted + SiteVisit.objects.count() == 1
-    assert LedgerEntry.objects.count() == granted
-    assert Wallet.objects.filter(player_id=player, balance=500).count() == granted
