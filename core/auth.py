@@ -25,14 +25,14 @@ from typing import Any
 import jwt
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import connections, transaction
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from core.caches import LocalCache
+from core.caches import LocalCache, RefreshedSnapshot
 from core.models import ApiKey
 from core.scopes import ALL_SCOPES
 
@@ -86,12 +86,13 @@ def api_key_revoke(*, key_id: int) -> bool:
     return revoked
 
 
-# Service keys, the way players.auth keeps player-token revocations: each process holds a snapshot of every key not
-# revoked ({key hash: (principal, expiry as Unix seconds or None)}), read in one query of the small api key table
-# (``ApiKey.objects.filter(revoked_at=None)``), and a request looks its key's hash up in a dict: no database or
-# Redis round trip per request, and an unknown key costs no query either. A request that finds the snapshot older
-# than API_KEY_REFRESH_SECONDS (0.5 s) starts a reload on a thread of its own and answers from the snapshot; one
-# that finds it older than twice that (an idle process, the first request) reloads it first. So a revocation, a
+# Service keys, kept as players.auth keeps token revocations (``core.caches.RefreshedSnapshot``): each process
+# holds a snapshot of every key not revoked ({key hash: (principal, expiry as Unix seconds or None)}), read in one
+# query of the small api key table (``ApiKey.objects.filter(revoked_at=None)``), and a request looks its key's hash
+# up in a dict: no database or Redis round trip per request, and an unknown key costs no query either. A request
+# that finds the snapshot older than API_KEY_REFRESH_SECONDS (0.5 s) starts a reload on a thread of its own and
+# answers from the snapshot; one that finds it older than twice that (an idle process, the first request) reloads
+# it first. So a revocation, a
 # new scope or a new expiry reaches every process within a second (twice the refresh interval), and the process
 # that revoked at once (``api_keys_forget`` after commit). Expiry is compared with the clock on every request, so
 # it is exact. No writer has to remember anything: the snapshot is always read from the database.
@@ -102,8 +103,6 @@ def api_key_revoke(*, key_id: int) -> bool:
 # process's inline reload carries it), never as a statement of the request's own; it is late by a minute or two at
 # most, which is what it is for (finding unused keys).
 KeyEntry = tuple[ServicePrincipal, float | None]
-_snapshot: LocalCache[str, tuple[float, dict[str, KeyEntry]]] = LocalCache("api-keys", max_entries=1)
-_reloading = threading.Lock()  # held while a thread reloads: one reload at a time
 _used_lock = threading.Lock()
 # key id -> True while this process noted it as used within API_KEY_LAST_USED_SECONDS
 _noted: LocalCache[int, bool] = LocalCache("api-keys-noted")
@@ -122,47 +121,27 @@ def _write_last_used() -> None:
         ApiKey.objects.filter(pk__in=due).update(last_used_at=timezone.now())
 
 
-def _load() -> tuple[float, dict[str, KeyEntry]]:
-    started = time.monotonic()
+def _load() -> dict[str, KeyEntry]:
     _write_last_used()
     keys: dict[str, KeyEntry] = {}
     rows = ApiKey.objects.filter(revoked_at__isnull=True).values_list("id", "name", "key_hash", "scopes", "expires_at")
     for key_id, name, key_hash, scopes, expires_at in rows:
         principal = ServicePrincipal(key_id=key_id, name=name, scopes=frozenset(scopes or ()))
         keys[key_hash] = (principal, expires_at.timestamp() if expires_at is not None else None)
-    loaded = (started, keys)
-    _snapshot.set("snapshot", loaded, ttl=2 * settings.API_KEY_REFRESH_SECONDS)
-    return loaded
+    return keys
 
 
-def _reload_in_background() -> None:
-    try:
-        _load()
-    except Exception:  # the next request tries again (inline once the snapshot is too old)
-        logger.exception("api keys: reload failed")
-    finally:
-        connections.close_all()  # this thread's own connection
-        _reloading.release()
+_keys = RefreshedSnapshot("api-keys", _load, lambda: settings.API_KEY_REFRESH_SECONDS)
 
 
 def api_keys() -> dict[str, KeyEntry]:
     """{key hash: (principal, expiry)} of every key not revoked: this process's snapshot, reloaded as said above."""
-    found = _snapshot.get("snapshot")
-    if found is None:
-        return _load()[1]
-    loaded_at, keys = found
-    if time.monotonic() - loaded_at >= settings.API_KEY_REFRESH_SECONDS and _reloading.acquire(blocking=False):
-        try:
-            threading.Thread(target=_reload_in_background, name="api-keys", daemon=True).start()
-        except Exception:
-            _reloading.release()
-            raise
-    return keys
+    return _keys.get()
 
 
 def api_keys_forget() -> None:
     """Drop this process's snapshot: the next request reads the keys again (after a revocation made here)."""
-    _snapshot.clear()
+    _keys.forget()
 
 
 def _note_used(key_id: int) -> None:

@@ -9,6 +9,7 @@ reaching into a module's private state.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import weakref
@@ -17,6 +18,8 @@ from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+logger = logging.getLogger(__name__)
 
 _registry: weakref.WeakSet[LocalCache[object, object]] = weakref.WeakSet()
 
@@ -71,3 +74,56 @@ def local_caches_clear() -> None:
     """Empty every ``LocalCache`` of this process (tests, and a settings change that invalidates them all)."""
     for cache in list(_registry):
         cache.clear()
+
+
+class RefreshedSnapshot(Generic[V]):
+    """A per-process copy of something read from the database, for a hot path that may make no round trip for it.
+
+    ``get()`` answers from the copy. A call that finds it older than ``refresh_seconds()`` starts one reload on a
+    thread of its own and still answers from the copy, so no request waits; a call that finds none, or one older
+    than twice that (an idle process, the first request after start), loads it first and pays that one read. So a
+    change in the database is seen by every process within about ``refresh_seconds()`` (twice at most), and at once
+    by the process that calls ``forget()`` after its own change. ``load`` reads the truth every time: no writer has
+    to remember the copy. A failed background reload is logged; the next call tries again.
+    """
+
+    def __init__(self, name: str, load: Callable[[], V], refresh_seconds: Callable[[], float]) -> None:
+        self.name = name
+        self._load = load
+        self._refresh_seconds = refresh_seconds  # a function: settings may change (tests override them)
+        self._copy: LocalCache[str, tuple[float, V]] = LocalCache(name, max_entries=1)
+        self._reloading = threading.Lock()  # held while a thread reloads: one reload at a time
+
+    def _read(self) -> V:
+        started = time.monotonic()
+        value = self._load()
+        self._copy.set("copy", (started, value), ttl=2 * self._refresh_seconds())
+        return value
+
+    def _reload_in_background(self) -> None:
+        from django.db import connections
+
+        try:
+            self._read()
+        except Exception:  # the next call tries again (inline once the copy is too old)
+            logger.exception("%s: reload failed", self.name)
+        finally:
+            connections.close_all()  # this thread's own connection
+            self._reloading.release()
+
+    def get(self) -> V:
+        found = self._copy.get("copy")
+        if found is None:
+            return self._read()
+        loaded_at, value = found
+        if time.monotonic() - loaded_at >= self._refresh_seconds() and self._reloading.acquire(blocking=False):
+            try:
+                threading.Thread(target=self._reload_in_background, name=self.name, daemon=True).start()
+            except Exception:
+                self._reloading.release()
+                raise
+        return value
+
+    def forget(self) -> None:
+        """Drop this process's copy: the next call reads it again (after a change made here)."""
+        self._copy.clear()

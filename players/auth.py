@@ -19,66 +19,36 @@ remember anything: the snapshot is always read from the database.
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import threading
-import time
 
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 from rest_framework import exceptions
 
 from core.auth import PlayerJWTAuthentication, VerifiedToken
-from core.caches import LocalCache
+from core.caches import RefreshedSnapshot
 from players.selectors import players_tokens_revoked_since
 
-logger = logging.getLogger(__name__)
 
-# "snapshot" -> (time it was read, monotonic; {player id: revocation time, Unix seconds}); kept for twice the refresh
-# interval, emptied by local_caches_clear() like every per-process cache.
-_snapshot: LocalCache[str, tuple[float, dict[int, int]]] = LocalCache("token-revocations", max_entries=1)
-_reloading = threading.Lock()  # held while a thread reloads: one reload at a time
-
-
-def _load() -> tuple[float, dict[int, int]]:
-    started = time.monotonic()
+def _recent_revocations() -> dict[int, int]:
     since = timezone.now() - dt.timedelta(seconds=settings.PLAYER_JWT_MAX_LIFETIME_SECONDS)
-    loaded = (started, players_tokens_revoked_since(since=since))
-    _snapshot.set("snapshot", loaded, ttl=2 * settings.PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS)
-    return loaded
+    return players_tokens_revoked_since(since=since)
 
 
-def _reload_in_background() -> None:
-    try:
-        _load()
-    except Exception:  # the next request tries again (inline once the snapshot is too old)
-        logger.exception("token revocations: reload failed")
-    finally:
-        connections.close_all()  # this thread's own connection
-        _reloading.release()
+# {player id: revocation time, Unix seconds}, per process (core.caches.RefreshedSnapshot).
+_revocations = RefreshedSnapshot(
+    "token-revocations", _recent_revocations, lambda: settings.PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS
+)
 
 
 def revocations() -> dict[int, int]:
     """{player id: Unix seconds before which their tokens are refused}: this process's snapshot, reloaded as the
     module's docstring says."""
-    found = _snapshot.get("snapshot")
-    if found is None:
-        return _load()[1]
-    loaded_at, times = found
-    if time.monotonic() - loaded_at >= settings.PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS and _reloading.acquire(
-        blocking=False
-    ):
-        try:
-            threading.Thread(target=_reload_in_background, name="token-revocations", daemon=True).start()
-        except Exception:
-            _reloading.release()
-            raise
-    return times
+    return _revocations.get()
 
 
 def revocations_forget() -> None:
     """Drop this process's snapshot: the next request reads it again (after a revocation made here)."""
-    _snapshot.clear()
+    _revocations.forget()
 
 
 class PlayerTokenAuthentication(PlayerJWTAuthentication):

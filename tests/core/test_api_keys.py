@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework.permissions import AND, OR
 from rest_framework.test import APIClient
 
-from core import auth
+from core import auth, caches
 from core.models import ApiKey
 from core.permissions import IsService
 from core.scopes import ALL_SCOPES, Scope
@@ -217,9 +217,9 @@ def test_between_half_a_second_and_a_second_a_request_starts_a_reload_and_does_n
             started.append(name)
 
         def start(self) -> None:
-            auth._reloading.release()
+            auth._keys._reloading.release()  # as the reload's own end would
 
-    monkeypatch.setattr(auth.threading, "Thread", Recorder)
+    monkeypatch.setattr(caches.threading, "Thread", Recorder)
     # when a request comes at t=0.6
     clock.now += 0.6
     # then it is answered from the snapshot, and a reload was started on its own thread
