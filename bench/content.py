@@ -45,7 +45,7 @@ from bench.common import (
     server_label,
     target,
 )
-from bench.load import ARRIVALS, Phase, Request, against_baseline
+from bench.load import Phase, Request, add_comparison_arguments, against_baseline
 
 TARGET_RATIO_TO_SPEND = 0.7
 TARGET_OPEN_LOOP_P99_MS = 50.0
@@ -209,18 +209,7 @@ def verify(env: BenchEnv, sample: int = 500) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a small run that ends within a minute")
-    parser.add_argument("--requests", type=int, default=None, help="timed requests of each kind (default 20,000)")
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds of spends and unlocks")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (granian: blocking threads)")
-    parser.add_argument("--worker-class", default="granian", choices=["granian", "gthread", "sync"])
-    parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each timed round")
-    parser.add_argument("--open-rate", type=float, default=OPEN_LOOP_RATE, help="offered unlocks a second")
-    parser.add_argument("--open-seconds", type=float, default=None, help="the open loop's length (30; quick 8)")
-    parser.add_argument("--arrivals", choices=ARRIVALS, default="poisson", help="the open loop's schedule")
-    parser.add_argument("--seed", type=int, default=1)
+    add_comparison_arguments(parser, baseline="spends", subject="unlocks", open_rate=OPEN_LOOP_RATE)
     args = parser.parse_args()
     count = args.requests or (3_000 if args.quick else 20_000)
     open_seconds = args.open_seconds or (8.0 if args.quick else 30.0)

@@ -742,3 +742,19 @@ def against_baseline(
     return Compared(
         base_loads, subject_loads, base_run, subject_run, opened, open_loop, load_before, (baseline.name, subject.name)
     )
+
+
+def add_comparison_arguments(parser: Any, *, baseline: str, subject: str, open_rate: float) -> None:
+    """The command-line options of a bench built on ``against_baseline``."""
+    parser.add_argument("--quick", action="store_true", help="a small run that ends within a minute")
+    parser.add_argument("--requests", type=int, default=None, help="timed requests of each kind (default 20,000)")
+    parser.add_argument("--rounds", type=int, default=4, help=f"alternating rounds of {baseline} and {subject}")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (granian: blocking threads)")
+    parser.add_argument("--worker-class", default="granian", choices=["granian", "gthread", "sync"])
+    parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each timed round")
+    parser.add_argument("--open-rate", type=float, default=open_rate, help=f"offered {subject} a second")
+    parser.add_argument("--open-seconds", type=float, default=None, help="the open loop's length (30; quick 8)")
+    parser.add_argument("--arrivals", choices=ARRIVALS, default="poisson", help="the open loop's schedule")
+    parser.add_argument("--seed", type=int, default=1)
