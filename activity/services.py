@@ -252,20 +252,22 @@ def reward_record(
     ).id
 
 
-def actions_ingest(*, actions: Sequence[ParsedAction], path: str = "api") -> IngestResult:
+def actions_ingest(*, actions: Sequence[ParsedAction], path: str = "api", players_known: bool = False) -> IngestResult:
     """Store validated actions; replays (same event_id) are counted as duplicates, not stored.
 
-    One transaction: the players first seen here are created, the actions inserted in one
-    statement (PostgreSQL). After commit the hot metrics of the stored actions are updated in
-    one Redis round trip.
+    One transaction: the players first seen here are created (unless ``players_known``: the caller made them in its
+    transaction), the actions inserted in one statement (PostgreSQL). Inside a caller's transaction it takes no
+    savepoint: an error ends the caller's transaction. After commit the hot metrics of the stored actions are updated
+    in one Redis round trip.
     """
     unique = _dedupe(actions)
     first_seen: dict[int, dt.datetime] = {}
-    for a in unique:
-        seen = first_seen.get(a.player_id)
-        if seen is None or a.action_timestamp < seen:
-            first_seen[a.player_id] = a.action_timestamp
-    with transaction.atomic():
+    if not players_known:
+        for a in unique:
+            seen = first_seen.get(a.player_id)
+            if seen is None or a.action_timestamp < seen:
+                first_seen[a.player_id] = a.action_timestamp
+    with transaction.atomic(savepoint=False):
         player_ensure_many(first_seen=first_seen)
         stored_ids = _insert(unique)
         stored = [a for a in unique if a.event_id in stored_ids] if len(stored_ids) != len(unique) else unique

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 
-from core.caches import LocalCache
+from core.caches import LocalCache, RefreshedSnapshot
 from players.selectors import player_get
 from quiz import scoring
 from quiz.messages import CHOICE_LABELS
@@ -71,21 +72,35 @@ def _version_view(version_id: int, number: int) -> VersionView:
     return view
 
 
+def _published_versions() -> tuple[tuple[dt.datetime, int, int], ...]:
+    """``(published_at, id, number)`` of every published version (a time may lie ahead: scheduled), highest first."""
+    return tuple(
+        QuizVersion.objects.filter(published_at__isnull=False)
+        .order_by("-number")
+        .values_list("published_at", "id", "number")
+    )
+
+
+# Which versions are published, read again every QUIZ_VERSIONS_REFRESH_SECONDS (a submission makes no round trip for
+# it); a publish is seen at once by the process that made it (``quiz_versions_forget``).
+_published = RefreshedSnapshot(
+    "quiz-published-versions", _published_versions, lambda: settings.QUIZ_VERSIONS_REFRESH_SECONDS
+)
+
+
 def quiz_versions_forget() -> None:
-    """Drop this process's copies (tests that replace the versions)."""
+    """Drop this process's copies (after a publish, and tests that replace the versions)."""
     _versions.clear()
+    _published.forget()
 
 
 def quiz_current_version(*, now: dt.datetime | None = None) -> VersionView | None:
     """The version offered now: the published one with the highest number (None when none is published)."""
     now = now or timezone.now()
-    row = (
-        QuizVersion.objects.filter(published_at__isnull=False, published_at__lte=now)
-        .order_by("-number")
-        .values_list("id", "number")
-        .first()
-    )
-    return None if row is None else _version_view(*row)
+    for published_at, version_id, number in _published.get():
+        if published_at <= now:
+            return _version_view(version_id, number)
+    return None
 
 
 def quiz_version_has_submissions(*, version_id: int) -> bool:

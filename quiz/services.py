@@ -139,6 +139,7 @@ def quiz_submit(*, player_id: int, answers: Any, now: dt.datetime | None = None)
                 for key, value in checked.items()
             ],
             path=ACTIONS_PATH,
+            players_known=True,  # made above
         )
         UserService.risk_profile_record(player_id=player_id, risk_profile=score.risk_profile)
         if score.self_reported_harm or (latest is not None and latest.self_reported_harm):  # only the quiz sets it
@@ -251,6 +252,7 @@ def quiz_version_publish(*, version_id: int, now: dt.datetime | None = None) -> 
             raise InvalidInput(f"Version {version.number} cannot be published.", fields={"questions": problems})
         version.published_at = now
         version.save(update_fields=["published_at", "updated_at"])
+        transaction.on_commit(selectors.quiz_versions_forget)  # offered at once here, elsewhere within seconds
     return version
 
 

@@ -324,6 +324,9 @@ MISSION_REWARDS = {
 QUIZ_RETAKE_DAYS = env.int("QUIZ_RETAKE_DAYS", default=30)
 # A reward-sensitivity score (0-100) at or above this, with a "yes" to a chasing item, is a self-reported harm marker.
 QUIZ_HIGH_REWARD_SENSITIVITY = env.int("QUIZ_HIGH_REWARD_SENSITIVITY", default=67)
+# Each web process reads the list of published versions again this often (quiz.selectors): a version published or
+# scheduled in the admin is offered everywhere within about twice this long (at once in the process that published it).
+QUIZ_VERSIONS_REFRESH_SECONDS = env.float("QUIZ_VERSIONS_REFRESH_SECONDS", default=5.0)
 # Impressions of served proposals: buffered per process and written in bulk by a thread when the buffer holds
 # this many rows or its oldest is this old (recommendations.impressions). 0 seconds: each request writes its own
 # at once (the default on SQLite, where a second writer thread would only contend for the file's lock).

@@ -13,6 +13,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Every request reads the keys again (no reload thread: it would read outside the test's transaction), so a test
 # sees a key it changed at once.
 API_KEY_REFRESH_SECONDS = 0.0
+QUIZ_VERSIONS_REFRESH_SECONDS = 0.0  # the same for the quiz's published versions
 THROTTLE_RATES = {"player": None, "service": None}  # no throttling; tests that are about it set a rate
 # No reload thread in tests (it would read the database outside the test's transaction): a test's process reads the
 # revocations once per test (the caches are emptied between tests) and again after each revocation it makes.
