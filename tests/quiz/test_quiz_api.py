@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from quiz.models import QuizVersion
-from quiz.selectors import quiz_versions_forget
+from quiz.selectors import quiz_current_version, quiz_versions_forget
 from quiz.services import quiz_version_copy, quiz_version_publish
 from tests.factories import make_player
 from tests.quiz import helpers as h
@@ -99,3 +100,26 @@ def test_another_players_id_is_403(me):
     make_player(id=PID + 1)
     assert me.get(URL, {"user_id": PID + 1}).status_code == 403
     assert me.get(URL, {"user_id": PID}).status_code == 200
+
+
+def test_a_publish_is_offered_at_once_by_the_process_that_made_it(settings, django_capture_on_commit_callbacks):
+    # given the published versions kept per process for an hour, and version 1 read into this process's copy
+    settings.QUIZ_VERSIONS_REFRESH_SECONDS = 3600.0
+    assert quiz_current_version().number == 1
+    draft = quiz_version_copy(version_id=QuizVersion.objects.get(number=1).id)
+    # when staff publish version 2 here (its transaction commits)
+    with django_capture_on_commit_callbacks(execute=True):
+        quiz_version_publish(version_id=draft.id)
+    # then this process offers version 2 at once, without waiting for the copy to expire
+    assert quiz_current_version().number == 2
+
+
+def test_a_version_scheduled_ahead_is_offered_from_its_time(settings):
+    # given version 2 published with a time an hour ahead, and the versions kept per process
+    settings.QUIZ_VERSIONS_REFRESH_SECONDS = 3600.0
+    draft = quiz_version_copy(version_id=QuizVersion.objects.get(number=1).id)
+    later = timezone.now() + dt.timedelta(hours=1)
+    QuizVersion.objects.filter(id=draft.id).update(published_at=later)
+    # then version 1 is offered until that time, version 2 from it, from the same copy
+    assert quiz_current_version(now=later - dt.timedelta(seconds=1)).number == 1
+    assert quiz_current_version(now=later).number == 2
