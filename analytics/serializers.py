@@ -9,6 +9,22 @@ from django.conf import settings
 from rest_framework import serializers
 
 DATE_FORMAT = "%Y-%m-%d"
+# The dates a range may name: far outside any log, and far enough from the calendar's ends that the figures' own
+# windows (30 days back, cohorts' 30 days on) stay dates.
+EARLIEST_DATE, LATEST_DATE = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+
+
+def _date_field() -> serializers.DateField:
+    return serializers.DateField(
+        input_formats=[DATE_FORMAT],
+        validators=[_within_calendar],
+        help_text=f"YYYY-MM-DD, from {EARLIEST_DATE} to {LATEST_DATE}.",
+    )
+
+
+def _within_calendar(value: dt.date) -> None:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise serializers.ValidationError(f"Must be from {EARLIEST_DATE} to {LATEST_DATE}.")
 
 
 class DateRangeInput(serializers.Serializer):
@@ -17,8 +33,8 @@ class DateRangeInput(serializers.Serializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {
-            "from": serializers.DateField(input_formats=[DATE_FORMAT]),
-            "to": serializers.DateField(input_formats=[DATE_FORMAT]),
+            "from": _date_field(),
+            "to": _date_field(),
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

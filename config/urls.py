@@ -30,5 +30,7 @@ urlpatterns = [
 if settings.BENCH_ENDPOINTS:  # benchmarks only (bench/recommend.py): a bare Django JSON view to compare against
     urlpatterns.append(path("api/bench/bare", core_views.bench_bare, name="bench-bare"))
 
-# Unhandled exceptions outside DRF's handler: JSON on /api/ paths, Django's HTML page elsewhere (admin, dashboard).
+# Unhandled exceptions outside DRF's handler, and paths no route matches: JSON on /api/ paths, Django's HTML pages
+# elsewhere (admin, dashboard).
 handler500 = "core.views.server_error"
+handler404 = "core.views.page_not_found"

@@ -111,15 +111,28 @@ _ERROR_SCHEMA = {
 }
 
 
-def limit_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """drf-spectacular postprocessing hook: the limits every operation shares (issue 13, item 3), declared once as
-    components and referenced: 413 on each operation that takes a body, 429 (with ``Retry-After``) on each one a
-    service key or a player token calls (the throttled callers)."""
+def shared_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the error answers operations share, declared once as components and
+    referenced where an operation does not declare its own (each with the one error body of ``core.exceptions``):
+
+    - 400 on each operation that takes a body or parameters (a bad field, named);
+    - 401 and 403 on each secured operation (no or bad credentials; another kind of caller, a missing scope);
+    - 404 on each operation with a path parameter (no such object);
+    - 413 on each operation that takes a body (issue 13, item 3);
+    - 429 with ``Retry-After`` on each one a service key or a player token calls (the throttled callers).
+    """
     components = result.setdefault("components", {})
     components.setdefault("schemas", {}).setdefault("Error", _ERROR_SCHEMA)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     components.setdefault("responses", {}).update(
         {
+            "InvalidInput": {"description": "A bad field or parameter, each named in `fields`.", "content": error},
+            "Unauthenticated": {"description": "No credentials, or ones that are not valid.", "content": error},
+            "Forbidden": {
+                "description": "Another kind of caller, a key without the operation's scope, or another player.",
+                "content": error,
+            },
+            "NotFound": {"description": "No such object.", "content": error},
             "RequestTooLarge": {"description": "The body is larger than REQUEST_BODY_MAX_BYTES.", "content": error},
             "Throttled": {
                 "description": "Too many requests from this player or key (THROTTLE_RATES).",
@@ -138,8 +151,17 @@ def limit_responses(result: dict[str, Any], generator: Any, request: Any, public
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            responses = operation["responses"]
+            parameters = operation.get("parameters", [])
+            if "requestBody" in operation or parameters:
+                responses.setdefault("400", {"$ref": "#/components/responses/InvalidInput"})
+            if operation.get("security"):
+                responses.setdefault("401", {"$ref": "#/components/responses/Unauthenticated"})
+                responses.setdefault("403", {"$ref": "#/components/responses/Forbidden"})
+            if any(p.get("in") == "path" for p in parameters):
+                responses.setdefault("404", {"$ref": "#/components/responses/NotFound"})
             if "requestBody" in operation:
-                operation["responses"].setdefault("413", {"$ref": "#/components/responses/RequestTooLarge"})
+                responses.setdefault("413", {"$ref": "#/components/responses/RequestTooLarge"})
             if any(throttled & set(requirement) for requirement in operation.get("security", [])):
-                operation["responses"].setdefault("429", {"$ref": "#/components/responses/Throttled"})
+                responses.setdefault("429", {"$ref": "#/components/responses/Throttled"})
     return result

@@ -71,3 +71,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
     return defaults.server_error(request)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: JSON for API paths (no route matched: ``/api/users/x/wallet``), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", f"No route for {request.path}."), status=404)
+    return defaults.page_not_found(request, exception)

@@ -252,7 +252,7 @@ SPECTACULAR_SETTINGS = {
     # Security schemes come from core/schema.py (one per caller kind, listed per operation).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "core.schema.limit_responses",  # 413 and 429, declared once
+        "core.schema.shared_responses",  # 400, 401, 403, 404, 413 and 429, declared once
     ],
 }
 

@@ -75,8 +75,19 @@ def test_a_non_staff_session_is_refused(api_client):
         ({"to": "2026-03-01"}, {"from"}),
         ({}, {"from", "to"}),
         ({"from": "2024-01-01", "to": "2026-11-20"}, {"to"}),
+        ({"from": "0001-01-01", "to": "0001-01-01"}, {"from", "to"}),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, {"from", "to"}),
     ],
-    ids=["from-after-to", "unparsable", "no-such-day", "missing-from", "missing-both", "too-long"],
+    ids=[
+        "from-after-to",
+        "unparsable",
+        "no-such-day",
+        "missing-from",
+        "missing-both",
+        "too-long",
+        "calendars-first-day",
+        "calendars-last-day",
+    ],
 )
 def test_bad_ranges_are_400_naming_each_bad_field(service_client, query, fields):
     # given a bad range
