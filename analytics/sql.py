@@ -479,8 +479,10 @@ def as_date(value: Any) -> dt.date:
 RETENTION_DAYS = (1, 7, 14, 30)
 
 
-def retention_select(d: Dialect) -> str:
-    """Per cohort (first active day in [d0, d1]): size, active on day c+N, and last active on or after c+N."""
+def retention_select(d: Dialect, *, group: bool = False, locale: bool = False) -> str:
+    """Per cohort (first active day in [d0, d1]): size, active on day c+N, and last active on or after c+N; with
+    ``group`` / ``locale``, only the players whose group on day c is ``%(group)s`` / whose locale is ``%(locale)s``
+    (``players_filter``)."""
     joins = "\n".join(
         f"LEFT JOIN analytics_player_days a{n} ON a{n}.user_id = p.user_id "
         f"AND a{n}.day = {d.add_days('p.first_active_day', n)} AND a{n}.app_actions > 0"
@@ -491,12 +493,63 @@ def retention_select(d: Dialect) -> str:
         f"SUM(CASE WHEN p.last_active_day >= {d.add_days('p.first_active_day', n)} THEN 1 ELSE 0 END)"
         for n in RETENTION_DAYS
     )
+    cte, joined, where = players_filter("p.user_id", "p.first_active_day", group=group, locale=locale)
     return f"""
-SELECT p.first_active_day, COUNT(*), {on_day}, {after}
-FROM analytics_players p
+{cte}SELECT p.first_active_day, COUNT(*), {on_day}, {after}
+FROM analytics_players p{joined}
 {joins}
-WHERE p.first_active_day >= {d.date_param("d0")} AND p.first_active_day <= {d.date_param("d1")}
+WHERE p.first_active_day >= {d.date_param("d0")} AND p.first_active_day <= {d.date_param("d1")}{where}
 GROUP BY p.first_active_day
+"""  # noqa: S608 (names from code, values bound)
+
+
+# --- the dashboard's filters (docs/metrics.md, "Filters"): a player's RFM group on the day, their locale -------------
+
+
+def players_filter(user: str, day: str, *, group: bool, locale: bool, cte: bool = True) -> tuple[str, str, str]:
+    """The pieces that keep only the players whose RFM group on ``day`` is ``%(group)s`` (the ``to_group`` of their
+    latest segment change on or before it; Low for a player the batch has not assigned yet) and whose locale
+    (``players.locale``) is ``%(locale)s``: a ``WITH`` clause (``cte``: the caller writes its own otherwise), the joins
+    and the ``WHERE`` conditions, for the rows whose player is ``user``. A row's player has at most one group held
+    on a day (``held``), so the joins never multiply rows."""
+    joins = where = ""
+    if locale:
+        joins += f"\nJOIN players fp ON fp.id = {user} AND fp.locale = %(locale)s"
+    if group:
+        joins += f"\nLEFT JOIN g fg ON fg.user_id = {user} AND {held('fg', day)}"
+        where = " AND COALESCE(fg.to_group, %(low)s) = %(group)s"
+    return (f"WITH {groups_cte()}\n" if group and cte else ""), joins, where
+
+
+def player_counts_select(d: Dialect, *, group: bool, locale: bool) -> str:
+    """The day figures that count players (DAU, WAU, active in 14 days, MAU, paying in 30 days) of every day in
+    [d0, d1], as ``(day, dau, wau, active_14d, mau, paying_players_30d)``, for the players ``players_filter`` keeps
+    on that day: each day joined to the player-days of its 30 days (the rollups' ``windows_join_select``, with the
+    filter; it reads 30 days of the kept players' player-days per day asked)."""
+    days = d.days_cte() + (f", {groups_cte()}" if group else "")
+    _, joins, where = players_filter("pd.user_id", "d.day", group=group, locale=locale, cte=False)
+    return f"""
+WITH RECURSIVE {days}
+SELECT d.day,
+  COUNT(DISTINCT CASE WHEN pd.day = d.day THEN pd.user_id END),
+  COUNT(DISTINCT CASE WHEN pd.day >= {d.add_days("d.day", -6)} THEN pd.user_id END),
+  COUNT(DISTINCT CASE WHEN pd.day >= {d.add_days("d.day", -13)} THEN pd.user_id END),
+  COUNT(DISTINCT pd.user_id),
+  COUNT(DISTINCT CASE WHEN pd.purchases > 0 THEN pd.user_id END)
+FROM days d JOIN analytics_player_days pd
+  ON pd.day >= {d.add_days("d.day", -29)} AND pd.day <= d.day AND pd.app_actions > 0{joins}
+WHERE 1 = 1{where}
+GROUP BY d.day
+"""  # noqa: S608 (names from code, values bound)
+
+
+def new_players_filtered_select(d: Dialect, *, group: bool, locale: bool) -> str:
+    """New players per day in [d0, d1] whom ``players_filter`` keeps on their first active day."""
+    cte, joins, where = players_filter("s.user_id", "s.first_active_day", group=group, locale=locale)
+    return f"""
+{cte}SELECT s.first_active_day, COUNT(*) FROM analytics_players s{joins}
+WHERE s.first_active_day >= {d.date_param("d0")} AND s.first_active_day <= {d.date_param("d1")}{where}
+GROUP BY s.first_active_day
 """  # noqa: S608 (names from code, values bound)
 
 
