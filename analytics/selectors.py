@@ -90,25 +90,34 @@ def player_counts(
     group on that day is ``group`` and whose locale is ``locale`` (either None: any): DAU, WAU, MAU, stickiness,
     new players (kept by their group on their first active day), paying players and ratio, and churn (active in
     the 30 days ending the day, none in its last 14). Without a filter, the day rows as the daily endpoint reads
-    them; with one, two statements over the player-day rollups (``sql.player_counts_select``)."""
+    them; with one, two statements over the player-day rollups (``sql.player_counts_select``, the windows' changes
+    summed here day by day, and ``sql.new_players_filtered_select``)."""
     days = Day.objects.filter(day__gte=d0, day__lte=d1).order_by("day")
     fields = ("dau", "wau", "active_14d", "mau", "paying_players_30d", "new_players")
     counts: dict[dt.date, list[int]] = {day: list(figures) for day, *figures in days.values_list("day", *fields)}
     if (group or locale) and counts:
         d = sql.Dialect(connection.vendor)
         params = _filter_params(d0, d1, group, locale)
-        counts = {day: [0] * len(fields) for day in counts}
+        statement = sql.player_counts_select(d, group=bool(group), locale=bool(locale), low=group == GROUPS[0])
+        changes: dict[str, dict[dt.date, int]] = {name: {} for name, _, _ in sql.FILTERED_WINDOWS}
         with connection.cursor() as cursor:
-            cursor.execute(sql.player_counts_select(d, group=bool(group), locale=bool(locale)), params)
-            for day, *figures in cursor.fetchall():
-                if (entry := counts.get(sql.as_date(day))) is not None:
-                    entry[:5] = [int(n or 0) for n in figures]
+            cursor.execute(statement, params)
+            for name, day, sign, n in cursor.fetchall():
+                step = changes[name]
+                key = sql.as_date(day)
+                step[key] = step.get(key, 0) + int(sign) * int(n)
             cursor.execute(sql.new_players_filtered_select(d, group=bool(group), locale=bool(locale)), params)
-            for day, n in cursor.fetchall():
-                if (entry := counts.get(sql.as_date(day))) is not None:
-                    entry[5] = int(n)
+            new = {sql.as_date(day): int(n) for day, n in cursor.fetchall()}
+        running = dict.fromkeys(changes, 0)
+        day = d0
+        while day <= d1:
+            for name, step in changes.items():
+                running[name] += step.get(day, 0)
+            if day in counts:
+                counts[day] = [*(running[name] for name, _, _ in sql.FILTERED_WINDOWS), new.get(day, 0)]
+            day += dt.timedelta(days=1)
     out = []
-    for day, (dau, wau, active_14d, mau, paying, new) in counts.items():
+    for day, (dau, wau, active_14d, mau, paying, new_players) in counts.items():
         out.append(
             {
                 "date": day.isoformat(),
@@ -116,7 +125,7 @@ def player_counts(
                 "wau": wau,
                 "mau": mau,
                 "stickiness": _ratio(dau, mau),
-                "new_players": new,
+                "new_players": new_players,
                 "paying_players_30d": paying,
                 "paying_ratio": _ratio(paying, mau),
                 "churned_14d": mau - active_14d,

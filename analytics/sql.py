@@ -521,25 +521,77 @@ def players_filter(user: str, day: str, *, group: bool, locale: bool, cte: bool 
     return (f"WITH {groups_cte()}\n" if group and cte else ""), joins, where
 
 
-def player_counts_select(d: Dialect, *, group: bool, locale: bool) -> str:
-    """The day figures that count players (DAU, WAU, active in 14 days, MAU, paying in 30 days) of every day in
-    [d0, d1], as ``(day, dau, wau, active_14d, mau, paying_players_30d)``, for the players ``players_filter`` keeps
-    on that day: each day joined to the player-days of its 30 days (the rollups' ``windows_join_select``, with the
-    filter; it reads 30 days of the kept players' player-days per day asked)."""
-    days = d.days_cte() + (f", {groups_cte()}" if group else "")
-    _, joins, where = players_filter("pd.user_id", "d.day", group=group, locale=locale, cte=False)
+# The player counts a filter narrows: name, length in days, and which player-days count (``WINDOWS`` and DAU).
+FILTERED_WINDOWS = (
+    ("dau", 1, "app"),
+    ("wau", 7, "app"),
+    ("active_14d", 14, "app"),
+    ("mau", 30, "app"),
+    ("paying_players_30d", 30, "pay"),
+)
+
+
+def player_counts_select(d: Dialect, *, group: bool, locale: bool, low: bool) -> str:
+    """DAU, WAU, active in 14 days, MAU and paying in 30 days of every day in [d0, d1] for the players kept on that
+    day (``players_filter``'s rule: locale ``%(locale)s``, group on the day ``%(group)s``; ``low`` when that group is
+    Low, which also holds a player on the days before the batch first assigns them one), as changes
+    ``(window, day, change)`` to be summed day by day from d0 (``analytics.selectors.player_counts``).
+
+    ``windows_select``'s spans (a player-day x covers [max(x, p+W), x+W-1], p the player's previous counted day:
+    disjoint per player), cut to the days the player holds the group: each span is intersected with the player's
+    intervals in it (from a segment change until the next), so a player counts on a day only with the group held that
+    day. One pass over the kept players' player-days of [d0 - WINDOW_REACH, d1] and over the segment history, whatever
+    the range; no join of each day to its window."""
+    d0, d1 = d.date_param("d0"), d.date_param("d1")
+    lows = d.add_days(d0, -WINDOW_REACH)
+    kept_locale = "\n  JOIN players fp ON fp.id = pd.user_id AND fp.locale = %(locale)s" if locale else ""
+    ctes = [
+        f"r_{name} AS (SELECT pd.user_id, pd.day, LAG(pd.day) OVER (PARTITION BY pd.user_id ORDER BY pd.day) AS prev "  # noqa: S608 (names from code, values bound)
+        f"FROM analytics_player_days pd{kept_locale}\n  WHERE {counted} AND pd.day >= {lows} AND pd.day <= {d1})"
+        for name, counted in (("app", "pd.app_actions > 0"), ("pay", "pd.purchases > 0"))
+    ]
+    spans = []
+    for name, length, rows in FILTERED_WINDOWS:
+        covered = d.add_days("prev", length)
+        start = f"CASE WHEN prev IS NULL OR prev <= {d.add_days('day', -length)} THEN day ELSE {covered} END"
+        spans.append(
+            f"SELECT user_id, '{name}' AS w, {start} AS s, {d.add_days('day', length - 1)} AS e FROM r_{rows} "  # noqa: S608 (names from code, values bound)
+            f"WHERE day >= {d.add_days(d0, 1 - length)}"  # a span ending before d0 counts for no day asked
+        )
+    ctes.append(f"spans AS ({' UNION ALL '.join(spans)})")
+    if group:
+        ctes.append(groups_cte())
+        before_first = never = ""
+        if low:  # each player's first assignment: Low before it, and Low throughout for a player with none
+            ctes.append(
+                "firsts AS (SELECT user_id, MIN(as_of) AS first_as_of FROM user_segment_history GROUP BY user_id)"
+            )
+            before_first = f" UNION ALL SELECT user_id, NULL, {d.add_days('first_as_of', -1)} FROM firsts"  # noqa: S608
+            never = (
+                " UNION ALL SELECT sp.w, sp.s, sp.e FROM spans sp LEFT JOIN firsts f ON f.user_id = sp.user_id "
+                "WHERE f.user_id IS NULL"
+            )
+        # The days [s, e] (NULL: unbounded) the player holds the group.
+        ctes.append(
+            f"iv AS (SELECT g.user_id, g.as_of AS s, {d.add_days('g.until', -1)} AS e FROM g "  # noqa: S608 (names from code, values bound)
+            f"WHERE g.to_group = %(group)s AND (g.until IS NULL OR g.until > g.as_of){before_first})"
+        )
+        ctes.append(
+            "kept AS (SELECT sp.w, CASE WHEN iv.s IS NOT NULL AND iv.s > sp.s THEN iv.s ELSE sp.s END AS s, "  # noqa: S608 (names from code, values bound)
+            "CASE WHEN iv.e IS NOT NULL AND iv.e < sp.e THEN iv.e ELSE sp.e END AS e "
+            "FROM spans sp JOIN iv ON iv.user_id = sp.user_id AND (iv.s IS NULL OR iv.s <= sp.e) "
+            f"AND (iv.e IS NULL OR iv.e >= sp.s){never})"
+        )
+    else:
+        ctes.append("kept AS (SELECT w, s, e FROM spans)")
+    with_clause = ",\n".join(ctes)
     return f"""
-WITH RECURSIVE {days}
-SELECT d.day,
-  COUNT(DISTINCT CASE WHEN pd.day = d.day THEN pd.user_id END),
-  COUNT(DISTINCT CASE WHEN pd.day >= {d.add_days("d.day", -6)} THEN pd.user_id END),
-  COUNT(DISTINCT CASE WHEN pd.day >= {d.add_days("d.day", -13)} THEN pd.user_id END),
-  COUNT(DISTINCT pd.user_id),
-  COUNT(DISTINCT CASE WHEN pd.purchases > 0 THEN pd.user_id END)
-FROM days d JOIN analytics_player_days pd
-  ON pd.day >= {d.add_days("d.day", -29)} AND pd.day <= d.day AND pd.app_actions > 0{joins}
-WHERE 1 = 1{where}
-GROUP BY d.day
+WITH {with_clause}
+SELECT w, CASE WHEN s < {d0} THEN {d0} ELSE s END, 1, COUNT(*) FROM kept WHERE e >= {d0} AND s <= {d1} AND s <= e
+GROUP BY w, CASE WHEN s < {d0} THEN {d0} ELSE s END
+UNION ALL
+SELECT w, {d.add_days("e", 1)}, -1, COUNT(*) FROM kept WHERE e >= {d0} AND e < {d1} AND s <= {d1} AND s <= e
+GROUP BY w, {d.add_days("e", 1)}
 """  # noqa: S608 (names from code, values bound)
 
 

@@ -52,6 +52,20 @@ def test_the_whale_filter_counts_the_whale_only_from_the_day_its_group_is_whale(
     assert rows[TODAY.isoformat()]["mau"] == 1 and rows[TODAY.isoformat()]["dau"] == 0
 
 
+def test_a_player_the_batch_never_assigned_counts_as_low(rolled_up):
+    # given a player first seen after the last RFM run, with actions logged late on 10-15 and 10-16 (no segment history)
+    population.add_late(rolled_up)
+    services.analytics_refresh(now=population.now() + dt.timedelta(minutes=5))
+    # when the Low group's counts are read
+    rows = {r["date"]: r for r in selectors.player_counts(d0=D0, d1=TODAY, group="Low")}
+    # then that player is in them as the raw log has it, and in no other group's
+    assert rows["2026-10-15"]["dau"] == rows["2026-10-15"]["new_players"] == 1
+    for day in ("2026-10-15", "2026-10-16", "2026-11-13", TODAY.isoformat()):
+        assert counted(rows[day]) == reference.player_counts(dt.date.fromisoformat(day), group="Low"), day
+    for group in GROUPS[1:]:
+        assert selectors.player_counts(d0=dt.date(2026, 10, 15), d1=dt.date(2026, 10, 16), group=group)[0]["dau"] == 0
+
+
 def test_the_groups_and_the_locales_each_split_the_unfiltered_counts(rolled_up):
     # given the unfiltered counts
     whole = selectors.player_counts(d0=D0, d1=TODAY)
