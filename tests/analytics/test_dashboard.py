@@ -88,6 +88,21 @@ def test_the_default_range_is_the_30_days_ending_the_last_day_rolled_up(rolled_u
     assert 'value="2026-10-22"' in html and 'value="2026-11-20"' in html
 
 
+def test_before_the_first_refresh_the_page_says_there_is_nothing_yet(staff):
+    # given nothing rolled up
+    # when staff open the dashboard and a panel's CSV
+    response = staff.get(URL)
+    data = staff.get(f"{URL}activity.csv")
+    # then the page answers with empty panels, and the CSV is its header row alone
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "No cohort in this range." in html and "no previous figure" in html
+    assert (
+        data.content.decode()
+        == "date,dau,wau,mau,stickiness,new_players,paying_players_30d,paying_ratio,churned_14d,churn_rate\n"
+    )
+
+
 @pytest.mark.parametrize("path", [URL, f"{URL}activity.csv"])
 def test_a_user_who_is_not_staff_gets_the_admin_login_and_no_figure(rolled_up, path):
     # given a logged-in user who is not staff, and a caller with no session
