@@ -1,4 +1,4 @@
-"""The rollups are read by the API and (later) the dashboard views; the admin shows how far they reach."""
+"""The rollups are read by the API and the dashboard views (analytics.views); the admin shows how far they reach."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from analytics import sql
 from analytics.models import (
@@ -74,11 +74,77 @@ def daily_figures(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-def retention_cohorts(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
-    """Cohorts by first active day; a day c+N after the last day rolled up is ``None`` (not reached yet)."""
+def _filter_params(d0: dt.date, d1: dt.date, group: str | None, locale: str | None) -> dict[str, Any]:
+    params = _dates(d0, d1)
+    if group:
+        params.update(group=group, low=GROUPS[0])
+    if locale:
+        params["locale"] = locale
+    return params
+
+
+def player_counts(
+    *, d0: dt.date, d1: dt.date, group: str | None = None, locale: str | None = None
+) -> list[dict[str, Any]]:
+    """Per day rolled up in the range, the figures that count players (docs/metrics.md), for the players whose RFM
+    group on that day is ``group`` and whose locale is ``locale`` (either None: any): DAU, WAU, MAU, stickiness,
+    new players (kept by their group on their first active day), paying players and ratio, and churn (active in
+    the 30 days ending the day, none in its last 14). Without a filter, the day rows as the daily endpoint reads
+    them; with one, two statements over the player-day rollups (``sql.player_counts_select``, the windows' changes
+    summed here day by day, and ``sql.new_players_filtered_select``)."""
+    days = Day.objects.filter(day__gte=d0, day__lte=d1).order_by("day")
+    fields = ("dau", "wau", "active_14d", "mau", "paying_players_30d", "new_players")
+    counts: dict[dt.date, list[int]] = {day: list(figures) for day, *figures in days.values_list("day", *fields)}
+    if (group or locale) and counts:
+        d = sql.Dialect(connection.vendor)
+        params = _filter_params(d0, d1, group, locale)
+        statement = sql.player_counts_select(d, group=bool(group), locale=bool(locale), low=group == GROUPS[0])
+        changes: dict[str, dict[dt.date, int]] = {name: {} for name, _, _ in sql.FILTERED_WINDOWS}
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            for name, day, sign, n in cursor.fetchall():
+                step = changes[name]
+                key = sql.as_date(day)
+                step[key] = step.get(key, 0) + int(sign) * int(n)
+            cursor.execute(sql.new_players_filtered_select(d, group=bool(group), locale=bool(locale)), params)
+            new = {sql.as_date(day): int(n) for day, n in cursor.fetchall()}
+        running = dict.fromkeys(changes, 0)
+        day = d0
+        while day <= d1:
+            for name, step in changes.items():
+                running[name] += step.get(day, 0)
+            if day in counts:
+                counts[day] = [*(running[name] for name, _, _ in sql.FILTERED_WINDOWS), new.get(day, 0)]
+            day += dt.timedelta(days=1)
+    out = []
+    for day, (dau, wau, active_14d, mau, paying, new_players) in counts.items():
+        out.append(
+            {
+                "date": day.isoformat(),
+                "dau": dau,
+                "wau": wau,
+                "mau": mau,
+                "stickiness": _ratio(dau, mau),
+                "new_players": new_players,
+                "paying_players_30d": paying,
+                "paying_ratio": _ratio(paying, mau),
+                "churned_14d": mau - active_14d,
+                "churn_rate": _ratio(mau - active_14d, mau),
+            }
+        )
+    return out
+
+
+def retention_cohorts(
+    *, d0: dt.date, d1: dt.date, group: str | None = None, locale: str | None = None
+) -> list[dict[str, Any]]:
+    """Cohorts by first active day; a day c+N after the last day rolled up is ``None`` (not reached yet). With
+    ``group`` / ``locale``, each cohort keeps only its players whose group on day c is ``group`` / whose locale is
+    ``locale``."""
     last = rollup_last_day()
+    statement = sql.retention_select(sql.Dialect(connection.vendor), group=bool(group), locale=bool(locale))
     with connection.cursor() as cursor:
-        cursor.execute(sql.retention_select(sql.Dialect(connection.vendor)), _dates(d0, d1))
+        cursor.execute(statement, _filter_params(d0, d1, group, locale))
         rows = cursor.fetchall()
     cohorts = []
     k = len(RETENTION_DAYS)
@@ -218,29 +284,33 @@ def _clean_gap(bucket: str) -> str:
     return " | ".join(p.strip().rstrip(";").strip() for p in bucket.split("|") if p.strip())
 
 
-def rfm_figures(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
+def rfm_figures(*, d0: dt.date, d1: dt.date, group: str | None = None) -> list[dict[str, Any]]:
     """Per day: players per group, the night's transitions (from the group the day before, "" for a first group) and,
-    for a day an RFM run's coverage was taken, Low split into at risk and the named gaps."""
+    for a day an RFM run's coverage was taken, Low split into at risk and the named gaps. With ``group``: that
+    group's players only (its count in the mix, the transitions into or out of it, the coverage when it is Low)."""
     out: dict[dt.date, dict[str, Any]] = {}
+    groups = (group,) if group else GROUPS
 
     def entry(day: dt.date) -> dict[str, Any]:
         return out.setdefault(
-            day, {"date": day.isoformat(), "mix": dict.fromkeys(GROUPS, 0), "transitions": [], "coverage": None}
+            day, {"date": day.isoformat(), "mix": dict.fromkeys(groups, 0), "transitions": [], "coverage": None}
         )
 
-    for day, group, players in RfmMix.objects.filter(day__gte=d0, day__lte=d1).values_list(
-        "day", "rfm_group", "players"
-    ):
-        entry(day)["mix"][group] = players
-    for day, a, b, players in (
-        RfmTransition.objects.filter(day__gte=d0, day__lte=d1)
-        .order_by("day", "from_group", "to_group")
-        .values_list("day", "from_group", "to_group", "players")
+    mix = RfmMix.objects.filter(day__gte=d0, day__lte=d1)
+    transitions = RfmTransition.objects.filter(day__gte=d0, day__lte=d1)
+    coverage = RfmCoverage.objects.filter(day__gte=d0, day__lte=d1)
+    if group:
+        mix = mix.filter(rfm_group=group)
+        transitions = transitions.filter(Q(from_group=group) | Q(to_group=group))
+        if group != GROUPS[0]:
+            coverage = coverage.none()
+    for day, group_name, players in mix.values_list("day", "rfm_group", "players"):
+        entry(day)["mix"][group_name] = players
+    for day, a, b, players in transitions.order_by("day", "from_group", "to_group").values_list(
+        "day", "from_group", "to_group", "players"
     ):
         entry(day)["transitions"].append({"from": a or None, "to": b, "players": players})
-    for day, bucket, players in (
-        RfmCoverage.objects.filter(day__gte=d0, day__lte=d1).order_by("day", "-players", "bucket")
-    ).values_list("day", "bucket", "players"):
+    for day, bucket, players in coverage.order_by("day", "-players", "bucket").values_list("day", "bucket", "players"):
         cov = entry(day)["coverage"]
         if cov is None:
             cov = entry(day)["coverage"] = {"low_at_risk": 0, "low_in_gaps": 0, "gaps": []}
@@ -252,11 +322,18 @@ def rfm_figures(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
     return [out[day] for day in sorted(out)]
 
 
-def proposal_figures(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
-    """Impressions, clicks and CTR by proposal type, the player's RFM group on the serving day, and locale."""
+def proposal_figures(
+    *, d0: dt.date, d1: dt.date, group: str | None = None, locale: str | None = None
+) -> list[dict[str, Any]]:
+    """Impressions, clicks and CTR by proposal type, the player's RFM group on the serving day, and locale (only
+    ``group``'s and ``locale``'s rows when given)."""
+    days = ProposalDay.objects.filter(day__gte=d0, day__lte=d1)
+    if group:
+        days = days.filter(rfm_group=group)
+    if locale:
+        days = days.filter(locale=locale)
     rows = (
-        ProposalDay.objects.filter(day__gte=d0, day__lte=d1)
-        .values("proposal_type", "rfm_group", "locale")
+        days.values("proposal_type", "rfm_group", "locale")
         .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
         .order_by("proposal_type", "rfm_group", "locale")
     )

@@ -479,8 +479,10 @@ def as_date(value: Any) -> dt.date:
 RETENTION_DAYS = (1, 7, 14, 30)
 
 
-def retention_select(d: Dialect) -> str:
-    """Per cohort (first active day in [d0, d1]): size, active on day c+N, and last active on or after c+N."""
+def retention_select(d: Dialect, *, group: bool = False, locale: bool = False) -> str:
+    """Per cohort (first active day in [d0, d1]): size, active on day c+N, and last active on or after c+N; with
+    ``group`` / ``locale``, only the players whose group on day c is ``%(group)s`` / whose locale is ``%(locale)s``
+    (``players_filter``)."""
     joins = "\n".join(
         f"LEFT JOIN analytics_player_days a{n} ON a{n}.user_id = p.user_id "
         f"AND a{n}.day = {d.add_days('p.first_active_day', n)} AND a{n}.app_actions > 0"
@@ -491,12 +493,115 @@ def retention_select(d: Dialect) -> str:
         f"SUM(CASE WHEN p.last_active_day >= {d.add_days('p.first_active_day', n)} THEN 1 ELSE 0 END)"
         for n in RETENTION_DAYS
     )
+    cte, joined, where = players_filter("p.user_id", "p.first_active_day", group=group, locale=locale)
     return f"""
-SELECT p.first_active_day, COUNT(*), {on_day}, {after}
-FROM analytics_players p
+{cte}SELECT p.first_active_day, COUNT(*), {on_day}, {after}
+FROM analytics_players p{joined}
 {joins}
-WHERE p.first_active_day >= {d.date_param("d0")} AND p.first_active_day <= {d.date_param("d1")}
+WHERE p.first_active_day >= {d.date_param("d0")} AND p.first_active_day <= {d.date_param("d1")}{where}
 GROUP BY p.first_active_day
+"""  # noqa: S608 (names from code, values bound)
+
+
+# --- the dashboard's filters (docs/metrics.md, "Filters"): a player's RFM group on the day, their locale -------------
+
+
+def players_filter(user: str, day: str, *, group: bool, locale: bool, cte: bool = True) -> tuple[str, str, str]:
+    """The pieces that keep only the players whose RFM group on ``day`` is ``%(group)s`` (the ``to_group`` of their
+    latest segment change on or before it; Low for a player the batch has not assigned yet) and whose locale
+    (``players.locale``) is ``%(locale)s``: a ``WITH`` clause (``cte``: the caller writes its own otherwise), the joins
+    and the ``WHERE`` conditions, for the rows whose player is ``user``. A row's player has at most one group held
+    on a day (``held``), so the joins never multiply rows."""
+    joins = where = ""
+    if locale:
+        joins += f"\nJOIN players fp ON fp.id = {user} AND fp.locale = %(locale)s"
+    if group:
+        joins += f"\nLEFT JOIN g fg ON fg.user_id = {user} AND {held('fg', day)}"
+        where = " AND COALESCE(fg.to_group, %(low)s) = %(group)s"
+    return (f"WITH {groups_cte()}\n" if group and cte else ""), joins, where
+
+
+# The player counts a filter narrows: name, length in days, and which player-days count (``WINDOWS`` and DAU).
+FILTERED_WINDOWS = (
+    ("dau", 1, "app"),
+    ("wau", 7, "app"),
+    ("active_14d", 14, "app"),
+    ("mau", 30, "app"),
+    ("paying_players_30d", 30, "pay"),
+)
+
+
+def player_counts_select(d: Dialect, *, group: bool, locale: bool, low: bool) -> str:
+    """DAU, WAU, active in 14 days, MAU and paying in 30 days of every day in [d0, d1] for the players kept on that
+    day (``players_filter``'s rule: locale ``%(locale)s``, group on the day ``%(group)s``; ``low`` when that group is
+    Low, which also holds a player on the days before the batch first assigns them one), as changes
+    ``(window, day, change)`` to be summed day by day from d0 (``analytics.selectors.player_counts``).
+
+    ``windows_select``'s spans (a player-day x covers [max(x, p+W), x+W-1], p the player's previous counted day:
+    disjoint per player), cut to the days the player holds the group: each span is intersected with the player's
+    intervals in it (from a segment change until the next), so a player counts on a day only with the group held that
+    day. One pass over the kept players' player-days of [d0 - WINDOW_REACH, d1] and over the segment history, whatever
+    the range; no join of each day to its window."""
+    d0, d1 = d.date_param("d0"), d.date_param("d1")
+    lows = d.add_days(d0, -WINDOW_REACH)
+    kept_locale = "\n  JOIN players fp ON fp.id = pd.user_id AND fp.locale = %(locale)s" if locale else ""
+    ctes = [
+        f"r_{name} AS (SELECT pd.user_id, pd.day, LAG(pd.day) OVER (PARTITION BY pd.user_id ORDER BY pd.day) AS prev "  # noqa: S608 (names from code, values bound)
+        f"FROM analytics_player_days pd{kept_locale}\n  WHERE {counted} AND pd.day >= {lows} AND pd.day <= {d1})"
+        for name, counted in (("app", "pd.app_actions > 0"), ("pay", "pd.purchases > 0"))
+    ]
+    spans = []
+    for name, length, rows in FILTERED_WINDOWS:
+        covered = d.add_days("prev", length)
+        start = f"CASE WHEN prev IS NULL OR prev <= {d.add_days('day', -length)} THEN day ELSE {covered} END"
+        spans.append(
+            f"SELECT user_id, '{name}' AS w, {start} AS s, {d.add_days('day', length - 1)} AS e FROM r_{rows} "  # noqa: S608 (names from code, values bound)
+            f"WHERE day >= {d.add_days(d0, 1 - length)}"  # a span ending before d0 counts for no day asked
+        )
+    ctes.append(f"spans AS ({' UNION ALL '.join(spans)})")
+    if group:
+        ctes.append(groups_cte())
+        before_first = never = ""
+        if low:  # each player's first assignment: Low before it, and Low throughout for a player with none
+            ctes.append(
+                "firsts AS (SELECT user_id, MIN(as_of) AS first_as_of FROM user_segment_history GROUP BY user_id)"
+            )
+            before_first = f" UNION ALL SELECT user_id, NULL, {d.add_days('first_as_of', -1)} FROM firsts"  # noqa: S608
+            never = (
+                " UNION ALL SELECT sp.w, sp.s, sp.e FROM spans sp LEFT JOIN firsts f ON f.user_id = sp.user_id "
+                "WHERE f.user_id IS NULL"
+            )
+        # The days [s, e] (NULL: unbounded) the player holds the group.
+        ctes.append(
+            f"iv AS (SELECT g.user_id, g.as_of AS s, {d.add_days('g.until', -1)} AS e FROM g "  # noqa: S608 (names from code, values bound)
+            f"WHERE g.to_group = %(group)s AND (g.until IS NULL OR g.until > g.as_of){before_first})"
+        )
+        ctes.append(
+            "kept AS (SELECT sp.w, CASE WHEN iv.s IS NOT NULL AND iv.s > sp.s THEN iv.s ELSE sp.s END AS s, "  # noqa: S608 (names from code, values bound)
+            "CASE WHEN iv.e IS NOT NULL AND iv.e < sp.e THEN iv.e ELSE sp.e END AS e "
+            "FROM spans sp JOIN iv ON iv.user_id = sp.user_id AND (iv.s IS NULL OR iv.s <= sp.e) "
+            f"AND (iv.e IS NULL OR iv.e >= sp.s){never})"
+        )
+    else:
+        ctes.append("kept AS (SELECT w, s, e FROM spans)")
+    with_clause = ",\n".join(ctes)
+    return f"""
+WITH {with_clause}
+SELECT w, CASE WHEN s < {d0} THEN {d0} ELSE s END, 1, COUNT(*) FROM kept WHERE e >= {d0} AND s <= {d1} AND s <= e
+GROUP BY w, CASE WHEN s < {d0} THEN {d0} ELSE s END
+UNION ALL
+SELECT w, {d.add_days("e", 1)}, -1, COUNT(*) FROM kept WHERE e >= {d0} AND e < {d1} AND s <= {d1} AND s <= e
+GROUP BY w, {d.add_days("e", 1)}
+"""  # noqa: S608 (names from code, values bound)
+
+
+def new_players_filtered_select(d: Dialect, *, group: bool, locale: bool) -> str:
+    """New players per day in [d0, d1] whom ``players_filter`` keeps on their first active day."""
+    cte, joins, where = players_filter("s.user_id", "s.first_active_day", group=group, locale=locale)
+    return f"""
+{cte}SELECT s.first_active_day, COUNT(*) FROM analytics_players s{joins}
+WHERE s.first_active_day >= {d.date_param("d0")} AND s.first_active_day <= {d.date_param("d1")}{where}
+GROUP BY s.first_active_day
 """  # noqa: S608 (names from code, values bound)
 
 

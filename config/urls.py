@@ -8,6 +8,8 @@ from core import views as core_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    # The staff KPI dashboard: custom views inside the admin (its login, staff check and navigation).
+    path("admin/dashboard/", include("analytics.dashboard_urls")),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),

@@ -251,3 +251,69 @@ def coverage(as_of: dt.date) -> tuple[int, int]:
     )
     low = one("SELECT COUNT(*) FROM user_segments WHERE as_of = :d AND rfm_group = 'Low'", d=as_of)
     return at_risk, low - at_risk
+
+
+# --- the dashboard's filters: the same figures for the players of one RFM group (on the day) and one locale ----------
+
+
+def kept(user: str, group: str | None, locale: str | None) -> str:
+    """Conditions on the player ``user``: their group on ``:d`` (the latest history row on or before it; Low when
+    none) is ``group``, their ``players.locale`` is ``locale``. Test constants, written into the text."""
+    out = ""
+    if group:
+        out += f" AND COALESCE({group_of(user, 'd')}, 'Low') = '{group}'"
+    if locale:
+        out += f" AND (SELECT p.locale FROM players p WHERE p.id = {user}) = '{locale}'"
+    return out
+
+
+def player_counts(d: dt.date, *, group: str | None = None, locale: str | None = None) -> dict[str, Any]:
+    """DAU, WAU, MAU, new players, paying players and churned of day ``d`` for the players ``kept`` on ``d``."""
+
+    def active(a: dt.date, action_types: str = APP) -> int:
+        return one(
+            f"SELECT COUNT(DISTINCT u.user_id) FROM user_actions u WHERE u.action_type IN {action_types} "
+            f"AND BD(u.action_timestamp) BETWEEN :a AND :d{kept('u.user_id', group, locale)}",
+            a=a,
+            d=d,
+        )
+
+    mau = active(days(d, -29))
+    return {
+        "date": d.isoformat(),
+        "dau": active(d),
+        "wau": active(days(d, -6)),
+        "mau": mau,
+        "new_players": one(
+            f"SELECT COUNT(*) FROM (SELECT user_id, MIN(BD(action_timestamp)) AS f FROM user_actions "
+            f"WHERE action_type IN {APP} GROUP BY user_id) x WHERE x.f = :d{kept('x.user_id', group, locale)}",
+            d=d,
+        ),
+        "paying_players_30d": active(days(d, -29), "('PURCHASE_CYBER_TOKENS')"),
+        "churned_14d": mau - active(days(d, -13)),
+    }
+
+
+def cohort_kept(c: dt.date, today: dt.date, *, group: str | None = None, locale: str | None = None) -> dict[str, Any]:
+    """``cohort`` for the players of cohort c ``kept`` on day c."""
+    first = (
+        f"SELECT user_id FROM user_actions WHERE action_type IN {APP} GROUP BY user_id "
+        "HAVING MIN(BD(action_timestamp)) = :d"
+    )
+    first = f"SELECT f0.user_id FROM ({first}) f0 WHERE 1 = 1{kept('f0.user_id', group, locale)}"
+    out: dict[str, Any] = {
+        "date": c.isoformat(),
+        "size": len(q(first, d=c)),
+        "retained": {},
+        "retained_on_or_after": {},
+    }
+    for n in (1, 7, 14, 30):
+        for key, op in (("retained", "="), ("retained_on_or_after", ">=")):
+            value = one(
+                f"SELECT COUNT(*) FROM ({first}) f WHERE EXISTS (SELECT 1 FROM user_actions a "
+                f"WHERE a.user_id = f.user_id AND a.action_type IN {APP} AND BD(a.action_timestamp) {op} :cn)",
+                d=c,
+                cn=days(c, n),
+            )
+            out[key][str(n)] = value if days(c, n) <= today else None
+    return out
