@@ -74,10 +74,9 @@ def _version_view(version_id: int, number: int) -> VersionView:
 
 def _published_versions() -> tuple[tuple[dt.datetime, int, int], ...]:
     """``(published_at, id, number)`` of every published version (a time may lie ahead: scheduled), highest first."""
+    rows = QuizVersion.objects.filter(published_at__isnull=False).order_by("-number")
     return tuple(
-        QuizVersion.objects.filter(published_at__isnull=False)
-        .order_by("-number")
-        .values_list("published_at", "id", "number")
+        (at, version_id, number) for at, version_id, number in rows.values_list("published_at", "id", "number") if at
     )
 
 
