@@ -13,9 +13,20 @@ from core.exceptions import NotFound
 from core.permissions import IsPlayer, IsService, IsStaff
 from core.scopes import Scope
 from wallet import selectors, services
-from wallet.serializers import LedgerResultOutput, PurchaseInput, SpendInput, WalletOutput
+from wallet.serializers import (
+    LedgerResultOutput,
+    PurchaseCheckInput,
+    PurchaseCheckOutput,
+    PurchaseInput,
+    SpendInput,
+    WalletOutput,
+)
 
 _REFUSED = OpenApiResponse(description="Refused: balance, spend limit, cool-off or self-exclusion (body says which).")
+_PURCHASE_REFUSED = OpenApiResponse(
+    description="Refused: self-exclusion (self_excluded), cool-off (cooling_off) or the monthly purchase limit "
+    "(purchase_limit_reached, naming tokens and what is left this month)."
+)
 _REUSED = OpenApiResponse(description="The idempotency key was used with a different request.")
 
 
@@ -50,7 +61,9 @@ class PurchaseApi(APIView):
     required_scope = Scope.WALLET_PURCHASE
 
     @extend_schema(
-        request=PurchaseInput, responses={201: LedgerResultOutput, 409: _REFUSED, 422: _REUSED}, tags=["wallet"]
+        request=PurchaseInput,
+        responses={201: LedgerResultOutput, 409: _PURCHASE_REFUSED, 422: _REUSED},
+        tags=["wallet"],
     )
     def post(self, request: Request) -> Response:
         data = PurchaseInput(data=request.data)
@@ -58,6 +71,26 @@ class PurchaseApi(APIView):
         v: dict[str, Any] = dict(data.validated_data)
         v["amount_paid"] = str(v["amount_paid"])
         return _ledger_response(services.wallet_purchase(**v, actor=_actor(request)))
+
+
+class PurchaseCheckApi(APIView):
+    """Whether a purchase would be accepted now, asked before the player pays: the purchase's own rules (self-exclusion,
+    cool-off, monthly purchase limit), nothing written. The purchase decides again when it is recorded."""
+
+    permission_classes = [IsService]
+    required_scope = Scope.WALLET_PURCHASE
+
+    @extend_schema(
+        request=PurchaseCheckInput,
+        responses={200: PurchaseCheckOutput, 409: _PURCHASE_REFUSED},
+        tags=["wallet"],
+    )
+    def post(self, request: Request) -> Response:
+        data = PurchaseCheckInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        services.wallet_purchase_check(player_id=v["player_id"], tokens=v["tokens"])
+        return Response(PurchaseCheckOutput({"allowed": True}).data)
 
 
 def _wallet_body(player_id: int) -> dict[str, Any]:

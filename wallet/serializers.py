@@ -24,12 +24,25 @@ class SpendInput(serializers.Serializer):
     idempotency_key = serializers.CharField(min_length=1, max_length=150)
 
 
-class PurchaseInput(serializers.Serializer):
+class PurchaseCheckInput(serializers.Serializer):
+    """A purchase as it will be sent, before the player pays (no payment_id yet)."""
+
     user_id = StrictIntegerField(min_value=1, max_value=MAX_PLAYER_ID, source="player_id")
     tokens = StrictIntegerField(min_value=1, max_value=MAX_TOKENS)
     amount_paid = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, e.g. KRW.")
-    payment_id = serializers.CharField(min_length=1, max_length=150)
+
+
+class PurchaseInput(PurchaseCheckInput):
+    payment_id = serializers.CharField(
+        min_length=1,
+        max_length=150,
+        help_text="The payment provider's id: the purchase's idempotency key, the same whichever service reports it.",
+    )
+
+
+class PurchaseCheckOutput(serializers.Serializer):
+    allowed = serializers.BooleanField(help_text="Always true: a refusal is the purchase's own 409.")
 
 
 class LedgerEntryOutput(serializers.Serializer):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -28,7 +29,7 @@ from activity.validation import ParsedAction
 from core.bulk import bulk_insert, reserve_ids
 from core.exceptions import DomainError, InvalidInput
 from core.metrics import LEDGER_ENTRIES
-from players.selectors import player_from_row, player_with_protection_columns, protection_of
+from players.selectors import player_from_row, player_get, player_with_protection_columns, protection_of
 from players.services import player_ensure_many, player_get_or_create
 from wallet.balance_cache import balance_cache_set, balance_cache_set_quietly
 from wallet.errors import (
@@ -36,10 +37,11 @@ from wallet.errors import (
     InsufficientBalance,
     PlayerCoolingOff,
     PlayerSelfExcluded,
+    PurchaseLimitReached,
     SpendLimitReached,
 )
 from wallet.models import LedgerEntry, Wallet
-from wallet.selectors import spend_limit_states
+from wallet.selectors import business_month_start, purchase_limit_state, spend_limit_states
 
 if TYPE_CHECKING:
     from players.models import Player, PlayerProtection
@@ -340,13 +342,33 @@ def protection_check_spend(player_id: int, amount: int, *, field: str = "amount"
     return check
 
 
-def protection_check_purchase(player_id: int) -> Check:
-    """The rule check for a purchase: no buying tokens during self-exclusion or cool-off."""
+def purchase_rules_check(*, player: Player | None, tokens: int, now: dt.datetime) -> None:
+    """The rules a purchase of ``tokens`` must pass, written once: the purchase runs them under the wallet lock
+    (``protection_check_purchase``), the pre-check on a plain read (``wallet_purchase_check``). No buying during a
+    self-exclusion or a cool-off; none past the monthly purchase limit (tokens bought this business month, named
+    ``tokens`` with what is left). ``player`` with its protection loaded, None for a player never seen (no rules)."""
+    protection = protection_of(player) if player is not None else None
+    if protection is None:
+        return
+    assert player is not None
+    protection.apply_due(now)  # in memory: a raise that fell due counts now (saved by the next protection write)
+    _refuse_while_paused(protection, now, "purchases")
+    state = purchase_limit_state(player_id=player.id, protection=protection, now=now)
+    if state is not None and state.bought + tokens > state.limit:
+        limit, bought, left = state.limit, state.bought, state.left
+        resets = (business_month_start(now) + dt.timedelta(days=32)).replace(day=1)
+        raise PurchaseLimitReached(
+            f"This purchase of {tokens} tokens would pass the player's monthly purchase limit of {limit} tokens "
+            f"({bought} bought this month, {left} left until {resets:%Y-%m-%d %H:%M} {settings.BUSINESS_TIMEZONE}).",
+            fields={"tokens": [f"Monthly purchase limit {limit}, {left} left this month."]},
+        )
+
+
+def protection_check_purchase(player_id: int, tokens: int) -> Check:
+    """The rule check for a purchase (``purchase_rules_check``), under the wallet lock."""
 
     def check(wallet: Wallet, now: dt.datetime) -> None:
-        protection = protection_of(wallet.player)
-        if protection is not None:
-            _refuse_while_paused(protection, now, "purchases")
+        purchase_rules_check(player=wallet.player, tokens=tokens, now=now)
 
     return check
 
@@ -408,8 +430,18 @@ def wallet_purchase(
             details={"amount_paid": amount_paid, "currency": currency, "payment_id": payment_id},
             key_field="payment_id",
         ),
-        check=protection_check_purchase(player_id),
+        check=protection_check_purchase(player_id, tokens),
     )
+
+
+def wallet_purchase_check(*, player_id: int, tokens: int, now: dt.datetime | None = None) -> None:
+    """Whether a purchase of ``tokens`` would be refused now, asked before the player pays: the purchase's own rules
+    (``purchase_rules_check``) on a plain read of the player and their protection. Returns when it would be allowed;
+    raises the purchase's refusal (PlayerSelfExcluded, PlayerCoolingOff, PurchaseLimitReached: 409) otherwise. Writes
+    nothing (a player never seen is not made). The purchase decides again under the wallet lock: the answer holds
+    for this moment only."""
+    _require_tokens(tokens, "tokens")
+    purchase_rules_check(player=player_get(player_id=player_id), tokens=tokens, now=now or timezone.now())
 
 
 def wallet_earn(

@@ -32,6 +32,7 @@ SCOPED = [
     ("post", "/api/actions", Scope.INGEST),
     ("post", "/api/wallet/spend", Scope.WALLET_SPEND),
     ("post", "/api/wallet/purchase", Scope.WALLET_PURCHASE),
+    ("post", "/api/wallet/purchase/check", Scope.WALLET_PURCHASE),
     ("get", "/api/users/1/wallet", Scope.WALLET_READ),
     ("get", "/api/users/1/segment", Scope.SEGMENTS_READ),
     ("get", "/api/users/1/recommendations", Scope.RECOMMENDATIONS_READ),
