@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.auth import MAX_PLAYER_ID, player_id_of
+from core.auth import MAX_PLAYER_ID, ServicePrincipal, player_id_of
 from core.exceptions import NotFound
 from core.permissions import IsPlayer, IsService, IsStaff
 from core.scopes import Scope
@@ -43,6 +43,12 @@ def _actor(request: Request) -> str:
     return str(getattr(request.user, "name", "") or getattr(request.user, "username", ""))
 
 
+def _api_key_id(request: Request) -> int:
+    """The calling service's API key (``IsService`` admitted it): the scope of the idempotency keys it chooses."""
+    assert isinstance(request.user, ServicePrincipal)
+    return request.user.key_id
+
+
 class SpendApi(APIView):
     permission_classes = [IsService]
     required_scope = Scope.WALLET_SPEND
@@ -53,7 +59,9 @@ class SpendApi(APIView):
     def post(self, request: Request) -> Response:
         data = SpendInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return _ledger_response(services.wallet_spend(**data.validated_data, actor=_actor(request)))
+        return _ledger_response(
+            services.wallet_spend(**data.validated_data, actor=_actor(request), api_key_id=_api_key_id(request))
+        )
 
 
 class PurchaseApi(APIView):

@@ -385,24 +385,53 @@ def _require_tokens(value: int, field: str, *, signed: bool = False) -> None:
         )
 
 
-def wallet_spend(*, player_id: int, amount: int, game: str, idempotency_key: str, actor: str = "") -> LedgerResult:
+def caller_key(namespace: str, key: str, api_key_id: int | None) -> str:
+    """The ledger's idempotency key for a key a caller chose: scoped to the calling service's API key
+    (``spend@<key id>:<key>``), so two services that pick the same key never meet; ``<namespace>:<key>`` for
+    TokenLoop's own callers (no API key), as every key was before they were scoped. The two forms never collide: an
+    unscoped key starts with ``<namespace>:`` and a scoped one with ``<namespace>@`` (docs/decisions/0025)."""
+    return f"{namespace}:{key}" if api_key_id is None else f"{namespace}@{api_key_id}:{key}"
+
+
+def _unscoped_replay(key: str, posting: Posting) -> LedgerResult | None:
+    """While ``WALLET_UNSCOPED_KEYS_UNTIL`` is in the future (the deploy that scoped the keys): the row written under
+    the key as it was before scoping, when it records this very request (same body, player and caller's name), as a
+    replay. Anything else there was another caller's: not this request's answer."""
+    until = settings.WALLET_UNSCOPED_KEYS_UNTIL
+    if until is None or timezone.now() >= until:
+        return None
+    row = LedgerEntry.objects.filter(idempotency_key=key).first()
+    if row is None or (row.request_hash, row.player_id, row.actor) != (
+        posting.fingerprint,
+        posting.player_id,
+        posting.actor,
+    ):
+        return None
+    return LedgerResult(row, replayed=True)
+
+
+def wallet_spend(
+    *, player_id: int, amount: int, game: str, idempotency_key: str, actor: str = "", api_key_id: int | None = None
+) -> LedgerResult:
+    """Tokens spent on a game. Idempotent by ``idempotency_key`` within the calling API key's (``api_key_id``) keys
+    (``caller_key``)."""
     _require_tokens(amount, "amount")
     payload = {"user_id": player_id, "amount": amount, "game": game}
-    return ledger_post(
-        Posting(
-            player_id=player_id,
-            kind=Kind.SPEND,
-            source=Source.IN_APP,
-            amount=-amount,
-            idempotency_key=f"spend:{idempotency_key}",
-            fingerprint=request_fingerprint(payload),
-            action_type="SPEND_CYBER_TOKENS",
-            action_metadata={"spent_tokens": amount, "game": game},
-            actor=actor,
-            details={"game": game},
-        ),
-        check=protection_check_spend(player_id, amount),
+    posting = Posting(
+        player_id=player_id,
+        kind=Kind.SPEND,
+        source=Source.IN_APP,
+        amount=-amount,
+        idempotency_key=caller_key("spend", idempotency_key, api_key_id),
+        fingerprint=request_fingerprint(payload),
+        action_type="SPEND_CYBER_TOKENS",
+        action_metadata={"spent_tokens": amount, "game": game},
+        actor=actor,
+        details={"game": game},
     )
+    if api_key_id is not None and (replay := _unscoped_replay(f"spend:{idempotency_key}", posting)) is not None:
+        return replay
+    return ledger_post(posting, check=protection_check_spend(player_id, amount))
 
 
 def wallet_purchase(
