@@ -18,6 +18,8 @@ from wallet.serializers import (
     PurchaseCheckInput,
     PurchaseCheckOutput,
     PurchaseInput,
+    RefundInput,
+    RefundOutput,
     SpendInput,
     WalletOutput,
 )
@@ -99,6 +101,29 @@ class PurchaseCheckApi(APIView):
         v = data.validated_data
         services.wallet_purchase_check(player_id=v["player_id"], tokens=v["tokens"])
         return Response(PurchaseCheckOutput({"allowed": True}).data)
+
+
+class RefundApi(APIView):
+    """A purchase reversed by the payment provider (refund or chargeback): the tokens the balance still holds, up to
+    those bought, are taken back; the rest, spent already, is recorded (docs/decisions/0024). Once per payment: a
+    second report answers the first (``Idempotent-Replayed: true``)."""
+
+    permission_classes = [IsService]
+    required_scope = Scope.WALLET_REFUND
+
+    @extend_schema(
+        request=RefundInput,
+        responses={201: RefundOutput, 404: OpenApiResponse(description="No purchase with this payment_id.")},
+        tags=["wallet"],
+    )
+    def post(self, request: Request) -> Response:
+        data = RefundInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.wallet_refund(**data.validated_data, actor=_actor(request))
+        response = Response(RefundOutput(result).data, status=status.HTTP_201_CREATED)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 def _wallet_body(player_id: int) -> dict[str, Any]:

@@ -45,6 +45,14 @@ class PurchaseCheckOutput(serializers.Serializer):
     allowed = serializers.BooleanField(help_text="Always true: a refusal is the purchase's own 409.")
 
 
+class RefundInput(serializers.Serializer):
+    payment_id = serializers.CharField(
+        min_length=1, max_length=150, help_text="The payment provider's id of the purchase to reverse."
+    )
+    kind = serializers.ChoiceField(choices=["refund", "chargeback"])
+    reason = serializers.CharField(min_length=1, max_length=500, help_text="As the payment provider gave it.")
+
+
 class LedgerEntryOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
@@ -65,3 +73,22 @@ class WalletOutput(serializers.Serializer):
     user_id = serializers.IntegerField()
     balance = serializers.IntegerField()
     recent = LedgerEntryOutput(many=True)
+
+
+class RefundOutput(serializers.Serializer):
+    user_id = serializers.IntegerField(source="refund.player_id")
+    payment_id = serializers.CharField(source="refund.payment_id")
+    kind = serializers.CharField(source="refund.kind")
+    reason = serializers.CharField(source="refund.reason")
+    purchased_tokens = serializers.IntegerField(source="refund.tokens", help_text="Tokens the purchase bought.")
+    recovered_tokens = serializers.IntegerField(
+        source="refund.recovered", help_text="Tokens taken back: what the balance still held, up to those bought."
+    )
+    unrecovered_tokens = serializers.IntegerField(
+        source="refund.unrecovered", help_text="Tokens the player had spent already: not taken back, recorded."
+    )
+    balance = serializers.IntegerField(help_text="The balance once the refund was recorded.")
+    entry = LedgerEntryOutput(
+        source="refund.entry", allow_null=True, help_text="The REFUND ledger row; null when the balance held nothing."
+    )
+    refunded_at = serializers.DateTimeField(source="refund.created_at")

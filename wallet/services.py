@@ -27,8 +27,8 @@ from activity.services import (
 )
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert, reserve_ids
-from core.exceptions import DomainError, InvalidInput
-from core.metrics import LEDGER_ENTRIES
+from core.exceptions import DomainError, InvalidInput, NotFound
+from core.metrics import LEDGER_ENTRIES, REFUND_UNRECOVERED_TOKENS, REFUNDS
 from players.selectors import player_from_row, player_get, player_with_protection_columns, protection_of
 from players.services import player_ensure_many, player_get_or_create
 from wallet.balance_cache import balance_cache_set, balance_cache_set_quietly
@@ -40,8 +40,8 @@ from wallet.errors import (
     PurchaseLimitReached,
     SpendLimitReached,
 )
-from wallet.models import LedgerEntry, Wallet
-from wallet.selectors import business_month_start, purchase_limit_state, spend_limit_states
+from wallet.models import LedgerEntry, Refund, Wallet
+from wallet.selectors import business_month_start, ledger_entry_by_key, purchase_limit_state, spend_limit_states
 
 if TYPE_CHECKING:
     from players.models import Player, PlayerProtection
@@ -471,6 +471,94 @@ def wallet_purchase_check(*, player_id: int, tokens: int, now: dt.datetime | Non
     for this moment only."""
     _require_tokens(tokens, "tokens")
     purchase_rules_check(player=player_get(player_id=player_id), tokens=tokens, now=now or timezone.now())
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund: Refund
+    replayed: bool
+
+    @property
+    def balance(self) -> int:
+        """The balance once the refund was recorded: its ledger row's, or 0 when the balance held nothing to take."""
+        entry = self.refund.entry
+        return entry.balance_after if entry is not None else 0
+
+
+def wallet_refund(*, payment_id: str, kind: str, reason: str, actor: str = "") -> RefundResult:
+    """Reverse the purchase paid by ``payment_id`` (a refund by the shop or a chargeback; docs/decisions/0024).
+
+    The tokens bought are taken back from what the balance holds now, never below zero: a REFUND ledger row (source
+    cash, through ``ledger_post``; rows are never edited) of minus the smaller of the two, and none when the balance
+    is empty. The tokens the player had spent already are recorded as ``unrecovered`` on the ``Refund`` row (and the
+    ledger row's details), counted by ``tokenloop_refund_unrecovered_tokens_total`` and shown to staff in the admin.
+    A payment is reversed once: a second report of it, refund or chargeback, answers the first (``replayed``). An
+    unknown payment is NotFound (404), and nothing is written. No protection rule applies: it is no spend of the
+    player's. One transaction, under the wallet's lock (the balance read is the one debited).
+    """
+    fields: dict[str, list[str]] = {}
+    if kind not in Refund.Kind.values:
+        fields["kind"] = [f"One of: {', '.join(Refund.Kind.values)}."]
+    if not payment_id or len(payment_id) > 150:
+        fields["payment_id"] = ["Must be a non-empty string of at most 150 characters."]
+    if fields:
+        raise InvalidInput("Invalid input.", fields=fields)
+    purchase = ledger_entry_by_key(idempotency_key=f"purchase:{payment_id}")
+    if purchase is None:
+        raise NotFound(
+            f"No purchase was recorded with payment_id {payment_id!r}.",
+            fields={"payment_id": ["No purchase with this payment_id."]},
+        )
+    with transaction.atomic():
+        # The wallet's lock first, as every balance change takes it: a refund and a spend of the player queue, and two
+        # reports of one payment too (the second then finds the first's row).
+        wallet = Wallet.objects.select_for_update().get(player_id=purchase.player_id)
+        existing = Refund.objects.select_related("entry").filter(payment_id=payment_id).first()
+        if existing is not None:
+            return RefundResult(existing, replayed=True)
+        recovered = min(purchase.amount, wallet.balance)
+        unrecovered = purchase.amount - recovered
+        entry = None
+        if recovered > 0:
+            entry = ledger_post(
+                Posting(
+                    player_id=purchase.player_id,
+                    kind=Kind.REFUND,
+                    source=Source.CASH,
+                    amount=-recovered,
+                    idempotency_key=f"refund:{payment_id}",
+                    fingerprint=request_fingerprint({"payment_id": payment_id, "kind": kind, "tokens": recovered}),
+                    actor=actor,
+                    reason=reason,
+                    details={
+                        "payment_id": payment_id,
+                        "reversal": kind,
+                        "purchase_entry_id": purchase.id,
+                        "purchased_tokens": purchase.amount,
+                        "unrecovered_tokens": unrecovered,
+                    },
+                )
+            ).entry
+        refund = Refund.objects.create(
+            payment_id=payment_id,
+            player_id=purchase.player_id,
+            kind=kind,
+            reason=reason,
+            purchase_entry=purchase,
+            entry=entry,
+            tokens=purchase.amount,
+            recovered=recovered,
+            unrecovered=unrecovered,
+            actor=actor,
+        )
+        transaction.on_commit(lambda: _refund_count(kind, recovered, unrecovered))
+    return RefundResult(refund, replayed=False)
+
+
+def _refund_count(kind: str, recovered: int, unrecovered: int) -> None:
+    REFUNDS.labels(kind, "all" if unrecovered == 0 else "part" if recovered else "none").inc()
+    if unrecovered:
+        REFUND_UNRECOVERED_TOKENS.labels(kind).inc(unrecovered)
 
 
 def wallet_earn(
