@@ -389,7 +389,7 @@ def caller_key(namespace: str, key: str, api_key_id: int | None) -> str:
     """The ledger's idempotency key for a key a caller chose: scoped to the calling service's API key
     (``spend@<key id>:<key>``), so two services that pick the same key never meet; ``<namespace>:<key>`` for
     TokenLoop's own callers (no API key), as every key was before they were scoped. The two forms never collide: an
-    unscoped key starts with ``<namespace>:`` and a scoped one with ``<namespace>@`` (docs/decisions/0025)."""
+    unscoped key starts with ``<namespace>:`` and a scoped one with ``<namespace>@`` (docs/decisions/0026)."""
     return f"{namespace}:{key}" if api_key_id is None else f"{namespace}@{api_key_id}:{key}"
 
 

@@ -284,7 +284,7 @@ PROTECTION_SELF_EXCLUSION_MIN_DAYS = env.int("PROTECTION_SELF_EXCLUSION_MIN_DAYS
 PROTECTION_SELF_EXCLUSION_MAX_DAYS = env.int("PROTECTION_SELF_EXCLUSION_MAX_DAYS", default=5 * 366)
 SPEND_LIMIT_MAX = 1_000_000_000
 
-# --- Wallet (docs/decisions/0006, 0024, 0025)
+# --- Wallet (docs/decisions/0006, 0024, 0026)
 # The idempotency key a service chooses for a spend is scoped to its API key (``spend@<key id>:<key>``). Until this
 # time (ISO 8601 with an offset; unset: never) a spend also looks its key up as written before keys were scoped
 # (``spend:<key>``) and answers a row of the same request by the same caller: for the deploy that scopes the keys, set

@@ -202,7 +202,7 @@ def test_an_adjustment_must_move_a_non_zero_amount_in_range(amount):
     assert not LedgerEntry.objects.filter(kind="ADJUST").exists()
 
 
-# --- keys scoped to the calling API key (docs/decisions/0025) ---------------------------------------------------------
+# --- keys scoped to the calling API key (docs/decisions/0026) ---------------------------------------------------------
 
 
 def service(name: str) -> tuple[APIClient, ApiKey]:

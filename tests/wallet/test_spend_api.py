@@ -52,7 +52,7 @@ def test_spend_writes_ledger_row_balance_and_action_together():
         "details": {"game": "Roulette"},
     }
     # and the ledger row, the wallet and the SPEND_CYBER_TOKENS action agree, the row naming who asked (its key
-    # scoped to the caller's API key: docs/decisions/0025)
+    # scoped to the caller's API key: docs/decisions/0026)
     entry = LedgerEntry.objects.get(id=answer["entry"]["id"])
     key_id = ApiKey.objects.get(name="game-server").id
     assert (entry.idempotency_key, entry.actor) == (f"spend@{key_id}:spin-1", "game-server")
