@@ -68,6 +68,9 @@ class Day(models.Model):
     earned_purchase = models.BigIntegerField(default=0)
     spent_games = models.BigIntegerField(default=0)
     spent_content = models.BigIntegerField(default=0)
+    refunded_purchase = models.BigIntegerField(
+        default=0, help_text="Tokens taken back by refunds and chargebacks (REFUND ledger rows, by the row's day)."
+    )
     ledger_net = models.BigIntegerField(default=0, help_text="Sum of the day's ledger amounts (net issuance).")
     outstanding_balance = models.BigIntegerField(default=0, help_text="Sum of every ledger amount up to the day's end.")
     corporate_earners = models.IntegerField(default=0, help_text="Players with a Company A earn that day.")

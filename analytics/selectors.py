@@ -62,6 +62,7 @@ def daily_figures(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
                 "purchase": f.earned_purchase,
             },
             "tokens_spent": {"games": f.spent_games, "content": f.spent_content},
+            "tokens_refunded": f.refunded_purchase,
             "net_issuance": f.ledger_net,
             "outstanding_balance": f.outstanding_balance,
             "corporate_loop": {
@@ -221,6 +222,7 @@ def token_flows(*, d0: dt.date, d1: dt.date) -> dict[str, Any]:
             "earned": {"corporate": 0, "in_app": 0, "reward": 0, "purchase": 0},
             "spent_by_game": {},
             "spent_by_content": {},
+            "refunded": f.refunded_purchase,
             "net_issuance": f.ledger_net,
             "outstanding_balance": f.outstanding_balance,
         }
@@ -250,10 +252,12 @@ def token_flows(*, d0: dt.date, d1: dt.date) -> dict[str, Any]:
                 "earned": dict.fromkeys(entry["earned"], 0),
                 "spent_by_game": defaultdict(int),
                 "spent_by_content": defaultdict(int),
+                "refunded": 0,
                 "net_issuance": 0,
             },
         )
         m["days"] += 1
+        m["refunded"] += entry["refunded"]
         m["net_issuance"] += entry["net_issuance"]
         for key, value in entry["earned"].items():
             m["earned"][key] += value

@@ -83,6 +83,9 @@ class DayOutput(serializers.Serializer):
     whale_share = serializers.FloatField(allow_null=True)
     tokens_earned = EarnedOutput()
     tokens_spent = SpentOutput()
+    tokens_refunded = serializers.IntegerField(
+        help_text="Tokens taken back by refunds and chargebacks (counted apart: tokens_earned.purchase stays gross)."
+    )
     net_issuance = serializers.IntegerField()
     outstanding_balance = serializers.IntegerField()
     corporate_loop = LoopOutput()
@@ -133,6 +136,9 @@ class TokenDayOutput(serializers.Serializer):
     earned = EarnedOutput()
     spent_by_game = serializers.DictField(child=serializers.IntegerField())
     spent_by_content = serializers.DictField(child=serializers.IntegerField())
+    refunded = serializers.IntegerField(
+        help_text="Tokens taken back by refunds and chargebacks (counted apart: earned purchase stays gross)."
+    )
     net_issuance = serializers.IntegerField()
     outstanding_balance = serializers.IntegerField()
 
@@ -143,6 +149,9 @@ class TokenMonthOutput(serializers.Serializer):
     earned = EarnedOutput()
     spent_by_game = serializers.DictField(child=serializers.IntegerField())
     spent_by_content = serializers.DictField(child=serializers.IntegerField())
+    refunded = serializers.IntegerField(
+        help_text="Tokens taken back by refunds and chargebacks (counted apart: earned purchase stays gross)."
+    )
     net_issuance = serializers.IntegerField()
 
 

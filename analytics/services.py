@@ -193,9 +193,11 @@ def rollup_figures_range(*, d0: dt.date, d1: dt.date) -> int:
         elif direction == "spent":
             f.spent_content += tokens
     balance = int(_execute(sql.ledger_before(), params)[0][0] or 0)
-    net = {sql.as_date(k): int(v or 0) for k, v in _execute(sql.ledger_days(d), params)}
+    ledger = {
+        sql.as_date(k): (int(net or 0), int(refunded or 0)) for k, net, refunded in _execute(sql.ledger_days(d), params)
+    }
     for day, f in sorted(days.items()):
-        f.ledger_net = net.get(day, 0)
+        f.ledger_net, f.refunded_purchase = ledger.get(day, (0, 0))
         balance += f.ledger_net
         f.outstanding_balance = balance
     Day.objects.filter(day__gte=d0, day__lte=d1).delete()

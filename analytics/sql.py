@@ -369,9 +369,12 @@ def ledger_before() -> str:
 
 
 def ledger_days(d: Dialect) -> str:
+    """Per business day: the sum of the ledger's amounts (net issuance) and the tokens refunds and chargebacks took
+    back (REFUND rows, docs/decisions/0024)."""
     day = d.bdate("l.created_at")
     return f"""
-SELECT {day}, SUM(l.amount) FROM token_ledger l WHERE l.created_at >= %(s)s AND l.created_at < %(e)s GROUP BY {day}
+SELECT {day}, SUM(l.amount), SUM(CASE WHEN l.kind = 'REFUND' THEN -l.amount ELSE 0 END)
+FROM token_ledger l WHERE l.created_at >= %(s)s AND l.created_at < %(e)s GROUP BY {day}
 """  # noqa: S608 (names from code, values bound)
 
 

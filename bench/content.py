@@ -184,7 +184,9 @@ def verify(env: BenchEnv, sample: int = 500) -> dict[str, Any]:
                 "HAVING count(*) > 1) x"
             ).fetchone()[0],
             "spends": conn.execute(
-                "SELECT count(*) FROM token_ledger WHERE kind = 'SPEND' AND idempotency_key LIKE 'spend:%%'"
+                # a service's spend: spend@<api key id>:<key> (docs/decisions/0026); spend:<key> before keys were scoped
+                "SELECT count(*) FROM token_ledger WHERE kind = 'SPEND' "
+                "AND (idempotency_key LIKE 'spend@%%' OR idempotency_key LIKE 'spend:%%')"
             ).fetchone()[0],
         }
         balances = dict(

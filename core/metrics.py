@@ -181,6 +181,17 @@ LEDGER_ENTRIES = Counter(
     "Token ledger rows committed through the wallet's write path, by kind (GRANT, SPEND, PURCHASE, EARN, ...).",
     ["kind"],
 )
+REFUNDS = Counter(
+    "tokenloop_refunds_total",
+    "Purchases reversed (wallet.services.wallet_refund), by kind (refund, chargeback) and how much of the tokens "
+    "bought the balance still held (all, part, none).",
+    ["kind", "recovered"],
+)
+REFUND_UNRECOVERED_TOKENS = Counter(
+    "tokenloop_refund_unrecovered_tokens_total",
+    "Tokens of reversed purchases the player had spent already, so not taken back (docs/decisions/0024), by kind.",
+    ["kind"],
+)
 NOTIFICATION_BACKLOG_AGE = Gauge(
     "tokenloop_notification_backlog_age_seconds",
     "Age of the oldest pending notification whose send time has come (0 when none waits), read at each scrape.",

@@ -13,7 +13,8 @@ from django.db import models
 class Scope(models.TextChoices):
     INGEST = "ingest", "POST /api/actions: ingest players' actions"
     WALLET_SPEND = "wallet:spend", "POST /api/wallet/spend: spend a player's tokens"
-    WALLET_PURCHASE = "wallet:purchase", "POST /api/wallet/purchase: credit tokens bought with cash"
+    WALLET_PURCHASE = "wallet:purchase", "POST /api/wallet/purchase, /purchase/check: credit tokens bought, ask first"
+    WALLET_REFUND = "wallet:refund", "POST /api/wallet/refund: reverse a purchase (refund or chargeback)"
     WALLET_READ = "wallet:read", "GET /api/users/{id}/wallet: a player's balance and recent ledger"
     SEGMENTS_READ = "segments:read", "GET /api/users/{id}/segment: a player's RFM segment"
     RECOMMENDATIONS_READ = "recommendations:read", "GET /api/users/{id}/recommendations: a player's proposals"

@@ -114,7 +114,14 @@ class PlayerAdmin(admin.ModelAdmin):
 
 @admin.register(PlayerProtection)
 class PlayerProtectionAdmin(ViewOnlyAdmin):
-    list_display = ("player_id", "daily_spend_limit", "weekly_spend_limit", "cool_off_until", "self_excluded_until")
+    list_display = (
+        "player_id",
+        "daily_spend_limit",
+        "weekly_spend_limit",
+        "monthly_purchase_limit",
+        "cool_off_until",
+        "self_excluded_until",
+    )
     search_fields = ("player__id",)
     raw_id_fields = ("player",)
 

@@ -74,12 +74,25 @@ class Player(models.Model):
         )
 
 
+# Each limit a player sets, with the fields of its pending raise: (limit, pending value, pending effective_at). Every
+# limit follows one rule (``players.services.protection_update``): lower now, raise or remove after
+# PROTECTION_RAISE_DELAY_HOURS.
+LIMIT_FIELDS = (
+    ("daily_spend_limit", "pending_daily_spend_limit", "pending_daily_effective_at"),
+    ("weekly_spend_limit", "pending_weekly_spend_limit", "pending_weekly_effective_at"),
+    ("monthly_purchase_limit", "pending_monthly_purchase_limit", "pending_monthly_purchase_effective_at"),
+)
+
+
 class PlayerProtection(models.Model):
     """A player's own safeguards (design brief section 6).
 
     Lowering a limit acts at once; raising or removing one waits (``pending_*``) for
     PROTECTION_RAISE_DELAY. Cool-off and self-exclusion cannot be shortened once set.
     A pending change with a null value means "remove the limit" once due.
+
+    The spend limits count tokens spent per day and week on the player's clock; the purchase limit counts tokens
+    bought for cash per calendar month of the business timezone (docs/decisions/0005).
     """
 
     player = models.OneToOneField(Player, on_delete=models.CASCADE, primary_key=True, related_name="protection")
@@ -89,6 +102,11 @@ class PlayerProtection(models.Model):
     pending_daily_effective_at = models.DateTimeField(null=True, blank=True)
     pending_weekly_spend_limit = models.PositiveBigIntegerField(null=True, blank=True)
     pending_weekly_effective_at = models.DateTimeField(null=True, blank=True)
+    monthly_purchase_limit = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Tokens bought for cash per calendar month (business timezone); null: none."
+    )
+    pending_monthly_purchase_limit = models.PositiveBigIntegerField(null=True, blank=True)
+    pending_monthly_purchase_effective_at = models.DateTimeField(null=True, blank=True)
     cool_off_until = models.DateTimeField(null=True, blank=True)
     self_excluded_until = models.DateTimeField(null=True, blank=True)
     reality_check_minutes = models.PositiveSmallIntegerField(
@@ -109,6 +127,10 @@ class PlayerProtection(models.Model):
                 condition=models.Q(weekly_spend_limit__gt=0) | models.Q(weekly_spend_limit__isnull=True),
                 name="protection_weekly_limit_positive",
             ),
+            models.CheckConstraint(
+                condition=models.Q(monthly_purchase_limit__gt=0) | models.Q(monthly_purchase_limit__isnull=True),
+                name="protection_monthly_purchase_limit_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -127,14 +149,13 @@ class PlayerProtection(models.Model):
     def apply_due(self, now: dt.datetime) -> bool:
         """Move pending raises whose time has come into force. Returns whether anything changed."""
         changed = False
-        if self.pending_daily_effective_at is not None and self.pending_daily_effective_at <= now:
-            self.daily_spend_limit = self.pending_daily_spend_limit
-            self.pending_daily_spend_limit = self.pending_daily_effective_at = None
-            changed = True
-        if self.pending_weekly_effective_at is not None and self.pending_weekly_effective_at <= now:
-            self.weekly_spend_limit = self.pending_weekly_spend_limit
-            self.pending_weekly_spend_limit = self.pending_weekly_effective_at = None
-            changed = True
+        for limit, pending_value, pending_at in LIMIT_FIELDS:
+            effective_at = getattr(self, pending_at)
+            if effective_at is not None and effective_at <= now:
+                setattr(self, limit, getattr(self, pending_value))
+                setattr(self, pending_value, None)
+                setattr(self, pending_at, None)
+                changed = True
         return changed
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from core.hotstore import hot_store, key_streak_count
 from players.live_harm import LiveThresholds, live_signals, live_state_from_store
-from players.models import Player, PlayerHarmMarker, PlayerProtection
+from players.models import LIMIT_FIELDS, Player, PlayerHarmMarker, PlayerProtection
 
 logger = logging.getLogger(__name__)
 
@@ -22,19 +22,16 @@ if TYPE_CHECKING:
 
 def protection_as_dict(*, protection: PlayerProtection, now: dt.datetime) -> dict[str, Any]:
     pending: dict[str, dict[str, Any]] = {}
-    if protection.pending_daily_effective_at is not None:
-        pending["daily_spend_limit"] = {
-            "value": protection.pending_daily_spend_limit,
-            "effective_at": protection.pending_daily_effective_at,
-        }
-    if protection.pending_weekly_effective_at is not None:
-        pending["weekly_spend_limit"] = {
-            "value": protection.pending_weekly_spend_limit,
-            "effective_at": protection.pending_weekly_effective_at,
-        }
+    for limit, pending_value, pending_at in LIMIT_FIELDS:
+        if getattr(protection, pending_at) is not None:
+            pending[limit] = {
+                "value": getattr(protection, pending_value),
+                "effective_at": getattr(protection, pending_at),
+            }
     return {
         "daily_spend_limit": protection.daily_spend_limit,
         "weekly_spend_limit": protection.weekly_spend_limit,
+        "monthly_purchase_limit": protection.monthly_purchase_limit,
         "cool_off_until": protection.cool_off_until,
         "self_excluded_until": protection.self_excluded_until,
         "cooling_off": protection.is_cooling_off(now),

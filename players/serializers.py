@@ -9,14 +9,17 @@ from core.serializers import StrictSerializer
 
 
 class LimitField(serializers.IntegerField):
-    def __init__(self) -> None:
+    def __init__(self, help_text: str = "Tokens spent") -> None:
         super().__init__(
             min_value=1,
             max_value=settings.SPEND_LIMIT_MAX,
             allow_null=True,
             required=False,
-            help_text="Tokens; null removes the limit (after the waiting period).",
+            help_text=f"{help_text}; lowering acts at once, raising or null (no limit) after the waiting period.",
         )
+
+
+MONTHLY_PURCHASE_HELP = "Tokens bought for cash per calendar month (business timezone)"
 
 
 class RealityCheckField(serializers.IntegerField):
@@ -41,8 +44,9 @@ class RealityCheckField(serializers.IntegerField):
 class ProtectionInput(serializers.Serializer):
     """Any subset of the settings; fields left out stay as they are."""
 
-    daily_spend_limit = LimitField()
-    weekly_spend_limit = LimitField()
+    daily_spend_limit = LimitField("Tokens spent per day (the player's clock)")
+    weekly_spend_limit = LimitField("Tokens spent per week from Monday (the player's clock)")
+    monthly_purchase_limit = LimitField(MONTHLY_PURCHASE_HELP)
     cool_off_until = serializers.DateTimeField(allow_null=True, required=False)
     self_excluded_until = serializers.DateTimeField(allow_null=True, required=False)
     reality_check_minutes = RealityCheckField(required=False)
@@ -66,11 +70,13 @@ class PendingChange(serializers.Serializer):
 class PendingChanges(serializers.Serializer):
     daily_spend_limit = PendingChange(required=False)
     weekly_spend_limit = PendingChange(required=False)
+    monthly_purchase_limit = PendingChange(required=False)
 
 
 class ProtectionOutput(serializers.Serializer):
     daily_spend_limit = serializers.IntegerField(allow_null=True)
     weekly_spend_limit = serializers.IntegerField(allow_null=True)
+    monthly_purchase_limit = serializers.IntegerField(allow_null=True, help_text=MONTHLY_PURCHASE_HELP + ".")
     cool_off_until = serializers.DateTimeField(allow_null=True)
     self_excluded_until = serializers.DateTimeField(allow_null=True)
     cooling_off = serializers.BooleanField()

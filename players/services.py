@@ -18,7 +18,7 @@ from core.exceptions import DomainError, InvalidInput, NotFound
 from core.hotstore import hot_store
 from players.age import adult_from, business_today, is_verified_adult
 from players.auth import revocations_forget
-from players.models import Player, PlayerAgeVerification, PlayerHarmMarker, PlayerProtection
+from players.models import LIMIT_FIELDS, Player, PlayerAgeVerification, PlayerHarmMarker, PlayerProtection
 
 
 class ProtectionLocked(DomainError):
@@ -98,10 +98,7 @@ class _Limit:
     pending_at: str
 
 
-_LIMITS = (
-    _Limit("daily_spend_limit", "pending_daily_spend_limit", "pending_daily_effective_at"),
-    _Limit("weekly_spend_limit", "pending_weekly_spend_limit", "pending_weekly_effective_at"),
-)
+_LIMITS = tuple(_Limit(*fields) for fields in LIMIT_FIELDS)
 
 
 def _check_lock(
@@ -140,9 +137,10 @@ def protection_update(
 ) -> PlayerProtection:
     """Apply a player's change to their safeguards.
 
-    ``changes`` holds any of daily_spend_limit, weekly_spend_limit (positive int or None for no
-    limit), cool_off_until, self_excluded_until (aware datetimes or None), reality_check_minutes (acts at
-    once). Every field is checked before anything is written: a refused request changes nothing.
+    ``changes`` holds any of daily_spend_limit, weekly_spend_limit, monthly_purchase_limit (positive int or None for
+    no limit: each lowered at once, raised or removed after PROTECTION_RAISE_DELAY_HOURS), cool_off_until,
+    self_excluded_until (aware datetimes or None), reality_check_minutes (acts at once). Every field is checked before
+    anything is written: a refused request changes nothing.
     """
     now = now or timezone.now()
     delay = dt.timedelta(hours=settings.PROTECTION_RAISE_DELAY_HOURS)

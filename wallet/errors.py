@@ -13,6 +13,12 @@ class SpendLimitReached(DomainError):
     code = "spend_limit_reached"
 
 
+class PurchaseLimitReached(DomainError):
+    """A purchase would pass the player's monthly purchase limit."""
+
+    code = "purchase_limit_reached"
+
+
 class PlayerCoolingOff(DomainError):
     code = "cooling_off"
 

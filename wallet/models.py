@@ -54,6 +54,7 @@ class LedgerEntry(models.Model):
         PURCHASE = "PURCHASE"
         GRANT = "GRANT"
         ADJUST = "ADJUST"
+        REFUND = "REFUND"  # a purchase reversed (refund or chargeback), source cash: ``Refund``, docs/decisions/0024
 
     class Source(models.TextChoices):
         CORPORATE = "corporate"
@@ -98,3 +99,54 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError(IMMUTABLE)
+
+
+class Refund(models.Model):
+    """A cash purchase reversed: refunded by the shop or charged back through the player's bank (docs/decisions/0024).
+
+    One per payment (``payment_id``, the provider's id of the purchase): a second report of it, refund or chargeback,
+    answers the first. The tokens bought are taken back from what the balance still holds (``recovered``, the REFUND
+    ledger row ``entry``; none when the balance was empty), never below zero; the rest the player had spent already
+    (``unrecovered``) is recorded here, counted (``tokenloop_refund_unrecovered_tokens_total``) and shown to staff.
+    Written only by ``wallet.services.wallet_refund``, in the ledger row's transaction; never edited.
+    """
+
+    class Kind(models.TextChoices):
+        REFUND = "refund"
+        CHARGEBACK = "chargeback"
+
+    id = models.BigAutoField(primary_key=True)
+    payment_id = models.CharField(max_length=150, unique=True, help_text="The payment provider's id of the purchase.")
+    player = models.ForeignKey("players.Player", on_delete=models.PROTECT, related_name="+", db_index=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.TextField(blank=True, help_text="As the payment service reported it.")
+    purchase_entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, related_name="refund", help_text="The PURCHASE ledger row reversed."
+    )
+    entry = models.OneToOneField(
+        LedgerEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The REFUND ledger row that took the tokens back; empty when the balance held none.",
+    )
+    tokens = models.BigIntegerField(help_text="Tokens the purchase bought.")
+    recovered = models.BigIntegerField(help_text="Tokens taken back from the balance.")
+    unrecovered = models.BigIntegerField(help_text="Tokens the player had spent already: not taken back.")
+    actor = models.CharField(max_length=150, blank=True, help_text="The service key that reported it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "wallet_refunds"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recovered__gte=0, unrecovered__gte=0, recovered__lte=models.F("tokens"))
+                & models.Q(unrecovered=models.F("tokens") - models.F("recovered")),
+                name="wallet_refund_tokens_add_up",
+            )
+        ]
+        indexes = [models.Index(fields=["player", "created_at"], name="wallet_refunds_player_ts")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.payment_id}: {self.recovered} of {self.tokens} tokens back"

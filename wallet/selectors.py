@@ -6,8 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import Sum
 
+from core.timezones import zone
 from wallet.balance_cache import balance_cache_get, balance_cache_set_quietly
 from wallet.models import LedgerEntry, Wallet
 
@@ -106,3 +108,41 @@ def spend_limit_states(
         for name, limit, since in bounds
         if limit is not None
     ]
+
+
+# --- the monthly purchase limit (docs/decisions/0005): tokens bought for cash per business-timezone month ------------
+
+
+def business_month_start(now: dt.datetime) -> dt.datetime:
+    """00:00 on the first day of ``now``'s calendar month in the business timezone."""
+    tz = zone(settings.BUSINESS_TIMEZONE)
+    return dt.datetime.combine(now.astimezone(tz).date().replace(day=1), dt.time.min, tzinfo=tz)
+
+
+def purchased_since(*, player_id: int, since: dt.datetime) -> int:
+    """Tokens the player bought for cash (PURCHASE ledger rows) since ``since``. A refund does not make room again."""
+    total = LedgerEntry.objects.filter(
+        player_id=player_id, kind=LedgerEntry.Kind.PURCHASE, created_at__gte=since
+    ).aggregate(s=Sum("amount"))["s"]
+    return int(total or 0)
+
+
+@dataclass(frozen=True)
+class PurchaseLimitState:
+    limit: int
+    bought: int  # this business month
+
+    @property
+    def left(self) -> int:
+        return max(self.limit - self.bought, 0)
+
+
+def purchase_limit_state(
+    *, player_id: int, protection: PlayerProtection, now: dt.datetime
+) -> PurchaseLimitState | None:
+    """The player's monthly purchase limit (``protection`` with its due changes applied) and the tokens bought against
+    it this business month; None without a limit (and no query)."""
+    limit = protection.monthly_purchase_limit
+    if limit is None:
+        return None
+    return PurchaseLimitState(limit, purchased_since(player_id=player_id, since=business_month_start(now)))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -26,9 +27,9 @@ from activity.services import (
 )
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert, reserve_ids
-from core.exceptions import DomainError, InvalidInput
-from core.metrics import LEDGER_ENTRIES
-from players.selectors import player_from_row, player_with_protection_columns, protection_of
+from core.exceptions import DomainError, InvalidInput, NotFound
+from core.metrics import LEDGER_ENTRIES, REFUND_UNRECOVERED_TOKENS, REFUNDS
+from players.selectors import player_from_row, player_get, player_with_protection_columns, protection_of
 from players.services import player_ensure_many, player_get_or_create
 from wallet.balance_cache import balance_cache_set, balance_cache_set_quietly
 from wallet.errors import (
@@ -36,10 +37,11 @@ from wallet.errors import (
     InsufficientBalance,
     PlayerCoolingOff,
     PlayerSelfExcluded,
+    PurchaseLimitReached,
     SpendLimitReached,
 )
-from wallet.models import LedgerEntry, Wallet
-from wallet.selectors import spend_limit_states
+from wallet.models import LedgerEntry, Refund, Wallet
+from wallet.selectors import business_month_start, ledger_entry_by_key, purchase_limit_state, spend_limit_states
 
 if TYPE_CHECKING:
     from players.models import Player, PlayerProtection
@@ -340,13 +342,33 @@ def protection_check_spend(player_id: int, amount: int, *, field: str = "amount"
     return check
 
 
-def protection_check_purchase(player_id: int) -> Check:
-    """The rule check for a purchase: no buying tokens during self-exclusion or cool-off."""
+def purchase_rules_check(*, player: Player | None, tokens: int, now: dt.datetime) -> None:
+    """The rules a purchase of ``tokens`` must pass, written once: the purchase runs them under the wallet lock
+    (``protection_check_purchase``), the pre-check on a plain read (``wallet_purchase_check``). No buying during a
+    self-exclusion or a cool-off; none past the monthly purchase limit (tokens bought this business month, named
+    ``tokens`` with what is left). ``player`` with its protection loaded, None for a player never seen (no rules)."""
+    protection = protection_of(player) if player is not None else None
+    if protection is None:
+        return
+    assert player is not None
+    protection.apply_due(now)  # in memory: a raise that fell due counts now (saved by the next protection write)
+    _refuse_while_paused(protection, now, "purchases")
+    state = purchase_limit_state(player_id=player.id, protection=protection, now=now)
+    if state is not None and state.bought + tokens > state.limit:
+        limit, bought, left = state.limit, state.bought, state.left
+        resets = (business_month_start(now) + dt.timedelta(days=32)).replace(day=1)
+        raise PurchaseLimitReached(
+            f"This purchase of {tokens} tokens would pass the player's monthly purchase limit of {limit} tokens "
+            f"({bought} bought this month, {left} left until {resets:%Y-%m-%d %H:%M} {settings.BUSINESS_TIMEZONE}).",
+            fields={"tokens": [f"Monthly purchase limit {limit}, {left} left this month."]},
+        )
+
+
+def protection_check_purchase(player_id: int, tokens: int) -> Check:
+    """The rule check for a purchase (``purchase_rules_check``), under the wallet lock."""
 
     def check(wallet: Wallet, now: dt.datetime) -> None:
-        protection = protection_of(wallet.player)
-        if protection is not None:
-            _refuse_while_paused(protection, now, "purchases")
+        purchase_rules_check(player=wallet.player, tokens=tokens, now=now)
 
     return check
 
@@ -363,24 +385,53 @@ def _require_tokens(value: int, field: str, *, signed: bool = False) -> None:
         )
 
 
-def wallet_spend(*, player_id: int, amount: int, game: str, idempotency_key: str, actor: str = "") -> LedgerResult:
+def caller_key(namespace: str, key: str, api_key_id: int | None) -> str:
+    """The ledger's idempotency key for a key a caller chose: scoped to the calling service's API key
+    (``spend@<key id>:<key>``), so two services that pick the same key never meet; ``<namespace>:<key>`` for
+    TokenLoop's own callers (no API key), as every key was before they were scoped. The two forms never collide: an
+    unscoped key starts with ``<namespace>:`` and a scoped one with ``<namespace>@`` (docs/decisions/0026)."""
+    return f"{namespace}:{key}" if api_key_id is None else f"{namespace}@{api_key_id}:{key}"
+
+
+def _unscoped_replay(key: str, posting: Posting) -> LedgerResult | None:
+    """While ``WALLET_UNSCOPED_KEYS_UNTIL`` is in the future (the deploy that scoped the keys): the row written under
+    the key as it was before scoping, when it records this very request (same body, player and caller's name), as a
+    replay. Anything else there was another caller's: not this request's answer."""
+    until = settings.WALLET_UNSCOPED_KEYS_UNTIL
+    if until is None or timezone.now() >= until:
+        return None
+    row = LedgerEntry.objects.filter(idempotency_key=key).first()
+    if row is None or (row.request_hash, row.player_id, row.actor) != (
+        posting.fingerprint,
+        posting.player_id,
+        posting.actor,
+    ):
+        return None
+    return LedgerResult(row, replayed=True)
+
+
+def wallet_spend(
+    *, player_id: int, amount: int, game: str, idempotency_key: str, actor: str = "", api_key_id: int | None = None
+) -> LedgerResult:
+    """Tokens spent on a game. Idempotent by ``idempotency_key`` within the calling API key's (``api_key_id``) keys
+    (``caller_key``)."""
     _require_tokens(amount, "amount")
     payload = {"user_id": player_id, "amount": amount, "game": game}
-    return ledger_post(
-        Posting(
-            player_id=player_id,
-            kind=Kind.SPEND,
-            source=Source.IN_APP,
-            amount=-amount,
-            idempotency_key=f"spend:{idempotency_key}",
-            fingerprint=request_fingerprint(payload),
-            action_type="SPEND_CYBER_TOKENS",
-            action_metadata={"spent_tokens": amount, "game": game},
-            actor=actor,
-            details={"game": game},
-        ),
-        check=protection_check_spend(player_id, amount),
+    posting = Posting(
+        player_id=player_id,
+        kind=Kind.SPEND,
+        source=Source.IN_APP,
+        amount=-amount,
+        idempotency_key=caller_key("spend", idempotency_key, api_key_id),
+        fingerprint=request_fingerprint(payload),
+        action_type="SPEND_CYBER_TOKENS",
+        action_metadata={"spent_tokens": amount, "game": game},
+        actor=actor,
+        details={"game": game},
     )
+    if api_key_id is not None and (replay := _unscoped_replay(f"spend:{idempotency_key}", posting)) is not None:
+        return replay
+    return ledger_post(posting, check=protection_check_spend(player_id, amount))
 
 
 def wallet_purchase(
@@ -408,8 +459,106 @@ def wallet_purchase(
             details={"amount_paid": amount_paid, "currency": currency, "payment_id": payment_id},
             key_field="payment_id",
         ),
-        check=protection_check_purchase(player_id),
+        check=protection_check_purchase(player_id, tokens),
     )
+
+
+def wallet_purchase_check(*, player_id: int, tokens: int, now: dt.datetime | None = None) -> None:
+    """Whether a purchase of ``tokens`` would be refused now, asked before the player pays: the purchase's own rules
+    (``purchase_rules_check``) on a plain read of the player and their protection. Returns when it would be allowed;
+    raises the purchase's refusal (PlayerSelfExcluded, PlayerCoolingOff, PurchaseLimitReached: 409) otherwise. Writes
+    nothing (a player never seen is not made). The purchase decides again under the wallet lock: the answer holds
+    for this moment only."""
+    _require_tokens(tokens, "tokens")
+    purchase_rules_check(player=player_get(player_id=player_id), tokens=tokens, now=now or timezone.now())
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund: Refund
+    replayed: bool
+
+    @property
+    def balance(self) -> int:
+        """The balance once the refund was recorded: its ledger row's, or 0 when the balance held nothing to take."""
+        entry = self.refund.entry
+        return entry.balance_after if entry is not None else 0
+
+
+def wallet_refund(*, payment_id: str, kind: str, reason: str, actor: str = "") -> RefundResult:
+    """Reverse the purchase paid by ``payment_id`` (a refund by the shop or a chargeback; docs/decisions/0024).
+
+    The tokens bought are taken back from what the balance holds now, never below zero: a REFUND ledger row (source
+    cash, through ``ledger_post``; rows are never edited) of minus the smaller of the two, and none when the balance
+    is empty. The tokens the player had spent already are recorded as ``unrecovered`` on the ``Refund`` row (and the
+    ledger row's details), counted by ``tokenloop_refund_unrecovered_tokens_total`` and shown to staff in the admin.
+    A payment is reversed once: a second report of it, refund or chargeback, answers the first (``replayed``). An
+    unknown payment is NotFound (404), and nothing is written. No protection rule applies: it is no spend of the
+    player's. One transaction, under the wallet's lock (the balance read is the one debited).
+    """
+    fields: dict[str, list[str]] = {}
+    if kind not in Refund.Kind.values:
+        fields["kind"] = [f"One of: {', '.join(Refund.Kind.values)}."]
+    if not payment_id or len(payment_id) > 150:
+        fields["payment_id"] = ["Must be a non-empty string of at most 150 characters."]
+    if fields:
+        raise InvalidInput("Invalid input.", fields=fields)
+    purchase = ledger_entry_by_key(idempotency_key=f"purchase:{payment_id}")
+    if purchase is None:
+        raise NotFound(
+            f"No purchase was recorded with payment_id {payment_id!r}.",
+            fields={"payment_id": ["No purchase with this payment_id."]},
+        )
+    with transaction.atomic():
+        # The wallet's lock first, as every balance change takes it: a refund and a spend of the player queue, and two
+        # reports of one payment too (the second then finds the first's row).
+        wallet = Wallet.objects.select_for_update().get(player_id=purchase.player_id)
+        existing = Refund.objects.select_related("entry").filter(payment_id=payment_id).first()
+        if existing is not None:
+            return RefundResult(existing, replayed=True)
+        recovered = min(purchase.amount, wallet.balance)
+        unrecovered = purchase.amount - recovered
+        entry = None
+        if recovered > 0:
+            entry = ledger_post(
+                Posting(
+                    player_id=purchase.player_id,
+                    kind=Kind.REFUND,
+                    source=Source.CASH,
+                    amount=-recovered,
+                    idempotency_key=f"refund:{payment_id}",
+                    fingerprint=request_fingerprint({"payment_id": payment_id, "kind": kind, "tokens": recovered}),
+                    actor=actor,
+                    reason=reason,
+                    details={
+                        "payment_id": payment_id,
+                        "reversal": kind,
+                        "purchase_entry_id": purchase.id,
+                        "purchased_tokens": purchase.amount,
+                        "unrecovered_tokens": unrecovered,
+                    },
+                )
+            ).entry
+        refund = Refund.objects.create(
+            payment_id=payment_id,
+            player_id=purchase.player_id,
+            kind=kind,
+            reason=reason,
+            purchase_entry=purchase,
+            entry=entry,
+            tokens=purchase.amount,
+            recovered=recovered,
+            unrecovered=unrecovered,
+            actor=actor,
+        )
+        transaction.on_commit(lambda: _refund_count(kind, recovered, unrecovered))
+    return RefundResult(refund, replayed=False)
+
+
+def _refund_count(kind: str, recovered: int, unrecovered: int) -> None:
+    REFUNDS.labels(kind, "all" if unrecovered == 0 else "part" if recovered else "none").inc()
+    if unrecovered:
+        REFUND_UNRECOVERED_TOKENS.labels(kind).inc(unrecovered)
 
 
 def wallet_earn(

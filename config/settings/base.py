@@ -6,6 +6,7 @@ embedded default (SQLite file, local-memory cache, Celery tasks in-process).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -282,6 +283,17 @@ PROTECTION_COOL_OFF_MAX_DAYS = env.int("PROTECTION_COOL_OFF_MAX_DAYS", default=4
 PROTECTION_SELF_EXCLUSION_MIN_DAYS = env.int("PROTECTION_SELF_EXCLUSION_MIN_DAYS", default=183)
 PROTECTION_SELF_EXCLUSION_MAX_DAYS = env.int("PROTECTION_SELF_EXCLUSION_MAX_DAYS", default=5 * 366)
 SPEND_LIMIT_MAX = 1_000_000_000
+
+# --- Wallet (docs/decisions/0006, 0024, 0026)
+# The idempotency key a service chooses for a spend is scoped to its API key (``spend@<key id>:<key>``). Until this
+# time (ISO 8601 with an offset; unset: never) a spend also looks its key up as written before keys were scoped
+# (``spend:<key>``) and answers a row of the same request by the same caller: for the deploy that scopes the keys, set
+# it to the deploy's time plus a day, so a retry that spans the deploy is not spent twice. One statement more per
+# spend while it is in the future.
+_unscoped_until = env.str("WALLET_UNSCOPED_KEYS_UNTIL", default="")
+WALLET_UNSCOPED_KEYS_UNTIL = dt.datetime.fromisoformat(_unscoped_until) if _unscoped_until else None
+if WALLET_UNSCOPED_KEYS_UNTIL is not None and WALLET_UNSCOPED_KEYS_UNTIL.tzinfo is None:
+    raise ValueError("WALLET_UNSCOPED_KEYS_UNTIL needs a UTC offset, e.g. 2027-01-02T09:00:00+09:00.")
 
 # --- Texts (every message a player sees; texts/)
 # The operators' overrides are read once per process and kept this many seconds: other processes see an edit

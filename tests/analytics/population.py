@@ -3,8 +3,8 @@
 Business timezone Asia/Seoul (KST, UTC+9); "today" is ``TODAY``. Each player is one edge: actions at 23:59 and 00:00
 business time, players on other clocks (New York across its clock change, London, Kolkata's half hour), a player
 active only at Company A, the Company A loop's edges (a spend 7 days after the earn, a spend before the earn, a spend
-8 days after, a spend a second after), a cohort whose day 30 is not reached, a purchaser, a Whale, a player in the gap
-between the RFM groups, proposals served either side of midnight, ledger rows either side of midnight.
+8 days after, a spend a second after), a cohort whose day 30 is not reached, a purchaser (and a refund), a Whale, a
+player in the gap between the RFM groups, proposals served either side of midnight, ledger rows either side of midnight.
 """
 
 from __future__ import annotations
@@ -138,6 +138,8 @@ def build() -> Population:
     _ledger(h, kst(10, 26, 0, 0, 0), -50, 950, "SPEND")
     _ledger(w, kst(11, 19, 22), 12_000, 12_000)
     _ledger(w, kst(11, 19, 22, 1), -10_000, 2_000, "SPEND")
+    # A refund at the last second of a day (the tokens it took back count for that day, apart from the purchase).
+    _ledger(h, kst(10, 28, 23, 59, 59), -600, 350, "REFUND")
     # Proposals either side of midnight, to a player whose group changes at it.
     _impression(w, kst(11, 19, 23, 59), "MID_STAKE", clicked=True)
     _impression(w, kst(11, 20, 0, 0), "HIGH_STAKE", clicked=False)
@@ -152,7 +154,8 @@ def build() -> Population:
 
 def add_late(pop: Population) -> None:
     """Actions logged after the days were rolled up, stamped with those days: a new player's first day in the past,
-    an earlier first day for the open cohort, the day-8 loop player spending on day 7, a ledger correction."""
+    an earlier first day for the open cohort, the day-8 loop player spending on day 7, a ledger correction, a chargeback
+    of the Whale's tokens."""
     late = factories.make_player(timezone="Asia/Seoul").id
     pop.ids["late"] = late
     _acts(late, [kst(10, 15, 0, 0), kst(10, 16, 23, 59)])
@@ -160,6 +163,7 @@ def add_late(pop: Population) -> None:
     _spend(pop.ids["loop_day8"], kst(11, 17, 23, 59), 5)
     _acts(pop.ids["midnight"], [kst(11, 20, 9)], "VIEW_CONTENT", content_id=3)
     _ledger(pop.ids["purchaser"], kst(10, 20, 0, 0), 7, 7, "ADJUST")
+    _ledger(pop.ids["whale"], kst(11, 20, 0, 0), -2_000, 0, "REFUND")
 
 
 def now() -> dt.datetime:

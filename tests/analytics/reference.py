@@ -144,6 +144,9 @@ def daily(d: dt.date) -> dict[str, Any]:
                 d=d,
             ),
         },
+        "tokens_refunded": -one(
+            "SELECT SUM(amount) FROM token_ledger WHERE kind = 'REFUND' AND BD(created_at) = :d", d=d
+        ),
         "net_issuance": one("SELECT SUM(amount) FROM token_ledger WHERE BD(created_at) = :d", d=d),
         "outstanding_balance": one("SELECT SUM(amount) FROM token_ledger WHERE BD(created_at) <= :d", d=d),
         "corporate_loop": {"earners": int(loop[0] or 0), "spent_within_7d": int(loop[1] or 0)},

@@ -134,6 +134,7 @@ def test_daily_answer_has_the_documented_shape(rolled_up, service_client):
         "whale_share",
         "tokens_earned",
         "tokens_spent",
+        "tokens_refunded",
         "net_issuance",
         "outstanding_balance",
         "corporate_loop",
@@ -170,6 +171,9 @@ def test_the_other_endpoints_answer_in_their_shape(rolled_up, service_client):
     assert set(tokens) == {"days", "months"}
     october = next(m for m in tokens["months"] if m["month"] == "2026-10")
     assert october["earned"]["purchase"] == 1000 and october["spent_by_content"] == {"7": 50}
+    # and refunds are counted apart, on the day of their ledger row: the purchase stays gross, the net issuance nets it
+    assert october["refunded"] == 600
+    assert next(d for d in tokens["days"] if d["date"] == "2026-10-28")["refunded"] == 600
     assert len(peak["cells"]) == 7 * 24 and peak["clock"] == "player"
     today = next(d for d in rfm["days"] if d["date"] == "2026-11-20")
     assert today["mix"]["Whale"] == 1 and today["coverage"]["low_in_gaps"] >= 1

@@ -39,6 +39,27 @@ def test_staff_can_view_a_protection(staff, excluded):
     assert response.status_code == 200
 
 
+def test_staff_see_the_monthly_purchase_limit_and_its_pending_raise_read_only(staff):
+    # given a player with a monthly purchase limit of 5,000 tokens and a raise to 9,000 waiting
+    player = factories.make_player()
+    PlayerProtection.objects.create(
+        player=player,
+        monthly_purchase_limit=5_000,
+        pending_monthly_purchase_limit=9_000,
+        pending_monthly_purchase_effective_at=timezone.now() + dt.timedelta(hours=20),
+    )
+    # when staff open the list and the row
+    listing = staff.get("/admin/players/playerprotection/")
+    page = staff.get(f"/admin/players/playerprotection/{player.pk}/change/")
+    # then both show the limit, the row its pending raise, and the row has no form field to change them
+    assert listing.status_code == page.status_code == 200
+    assert "monthly_purchase_limit" in listing.content.decode()
+    content = page.content.decode()
+    assert "5,000" in content or "5000" in content
+    assert "9,000" in content or "9000" in content
+    assert 'name="monthly_purchase_limit"' not in content
+
+
 def test_staff_cannot_delete_a_protection(staff, excluded):
     # given a self-excluded player
     # when staff try to delete the protection row

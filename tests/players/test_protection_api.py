@@ -50,6 +50,7 @@ def test_defaults_are_no_limits_and_no_lock(me):
     assert response.json() == {
         "daily_spend_limit": None,
         "weekly_spend_limit": None,
+        "monthly_purchase_limit": None,
         "cool_off_until": None,
         "self_excluded_until": None,
         "cooling_off": False,
@@ -149,7 +150,7 @@ def test_limits_are_independent(me):
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, "abc", "", True, [5], {"v": 5}, 1_000_000_001])
-@pytest.mark.parametrize("field", ["daily_spend_limit", "weekly_spend_limit"])
+@pytest.mark.parametrize("field", ["daily_spend_limit", "weekly_spend_limit", "monthly_purchase_limit"])
 def test_bad_limit_is_400_naming_the_field(me, field, value):
     # given a daily limit of 500
     put(me, daily_spend_limit=500)
@@ -158,7 +159,39 @@ def test_bad_limit_is_400_naming_the_field(me, field, value):
     # then the answer is 400 naming the field, and nothing changes
     assert response.status_code == 400
     assert list(response.json()["fields"]) == [field]
-    assert (stored().daily_spend_limit, stored().weekly_spend_limit) == (500, None)
+    assert (stored().daily_spend_limit, stored().weekly_spend_limit, stored().monthly_purchase_limit) == (
+        500,
+        None,
+        None,
+    )
+
+
+def test_the_monthly_purchase_limit_is_lowered_at_once_and_raised_or_removed_after_24_hours(me):
+    # given no purchase limit
+    # when the player sets 10,000 tokens a month, then lowers it to 5,000
+    first = put(me, monthly_purchase_limit=10_000).json()
+    lowered = put(me, monthly_purchase_limit=5_000).json()
+    # then each is in force at once, nothing waits
+    assert (first["monthly_purchase_limit"], first["pending"]) == (10_000, {})
+    assert (lowered["monthly_purchase_limit"], lowered["pending"]) == (5_000, {})
+    # when they raise it to 20,000
+    before = timezone.now()
+    raised = put(me, monthly_purchase_limit=20_000).json()
+    # then 5,000 stays in force and 20,000 waits 24 hours under pending
+    assert raised["monthly_purchase_limit"] == 5_000
+    pending = raised["pending"]["monthly_purchase_limit"]
+    assert pending["value"] == 20_000
+    effective_at = parse_time(pending["effective_at"])
+    assert before + 24 * HOUR <= effective_at <= timezone.now() + 24 * HOUR
+    early = services.protection_get(player_id=PLAYER, now=effective_at - dt.timedelta(minutes=1))
+    assert early.monthly_purchase_limit == 5_000
+    assert services.protection_get(player_id=PLAYER, now=effective_at).monthly_purchase_limit == 20_000
+    # and removing it (null) waits the same 24 hours before there is no limit
+    removal = put(me, monthly_purchase_limit=None).json()
+    assert removal["monthly_purchase_limit"] == 20_000
+    assert removal["pending"]["monthly_purchase_limit"]["value"] is None
+    due = parse_time(removal["pending"]["monthly_purchase_limit"]["effective_at"])
+    assert services.protection_get(player_id=PLAYER, now=due).monthly_purchase_limit is None
 
 
 def test_unknown_fields_are_400_naming_them(me):

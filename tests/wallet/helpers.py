@@ -57,6 +57,29 @@ def spend_at(player_id: int, amount: int, at: dt.datetime, key: str | None = Non
     )
 
 
+def purchase_at(player_id: int, tokens: int, at: dt.datetime, payment_id: str | None = None) -> services.LedgerResult:
+    """A purchase decided at the instant ``at``: the same posting and rule check as ``wallet_purchase``, with the clock
+    fixed, so month boundaries can be placed exactly."""
+    payment_id = payment_id or f"test-pay-at:{next(_seq)}"
+    details = {"amount_paid": "1.00", "currency": "USD", "payment_id": payment_id}
+    return services.ledger_post(
+        services.Posting(
+            player_id=player_id,
+            kind=LedgerEntry.Kind.PURCHASE,
+            source=LedgerEntry.Source.CASH,
+            amount=tokens,
+            idempotency_key=f"purchase:{payment_id}",
+            fingerprint=services.request_fingerprint({"user_id": player_id, "tokens": tokens}),
+            action_type="PURCHASE_CYBER_TOKENS",
+            action_metadata={"tokens": tokens, **details},
+            occurred_at=at,
+            details=details,
+            key_field="payment_id",
+        ),
+        check=services.protection_check_purchase(player_id, tokens),
+    )
+
+
 def ledger_sum(player_id: int) -> int:
     return int(LedgerEntry.objects.filter(player_id=player_id).aggregate(s=Sum("amount"))["s"] or 0)
 

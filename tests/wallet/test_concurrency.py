@@ -120,3 +120,24 @@ def test_concurrent_spends_and_earns_keep_the_ledger_and_the_balance_equal():
     spent = sum(1 for r in results if isinstance(r, services.LedgerResult) and r.entry.kind == "SPEND")
     assert db_balance(PLAYER) == ledger_sum(PLAYER) == cached_balance(PLAYER) == 100 + 50 * 10 - spent * 10
     assert not LedgerEntry.objects.filter(player_id=PLAYER, balance_after__lt=0).exists()
+
+
+def test_a_refund_racing_spends_takes_back_only_what_the_balance_holds_and_never_goes_below_zero():
+    # given a player who bought 1,000 tokens
+    factories.make_player(id=PLAYER)
+    services.wallet_purchase(player_id=PLAYER, tokens=1000, amount_paid="9900.00", currency="KRW", payment_id="race")
+    # when 60 spends of 20 and the payment's refund, reported twice, run at once
+    calls: list[Callable[[], Any]] = [spend_call(f"refund-race-{i}", amount=20) for i in range(60)]
+    for at in (20, 40):
+        calls.insert(at, lambda: services.wallet_refund(payment_id="race", kind="chargeback", reason="race"))
+    results = run_concurrently(calls)
+    # then the payment was reversed once, taking back what the balance held at its turn, the rest recorded unrecovered
+    assert all(isinstance(r, services.LedgerResult | services.RefundResult | InsufficientBalance) for r in results)
+    refunds = [r for r in results if isinstance(r, services.RefundResult)]
+    assert sorted(r.replayed for r in refunds) == [False, True]
+    refund = refunds[0].refund
+    assert refund.recovered + refund.unrecovered == 1000
+    spent = 20 * sum(1 for r in results if isinstance(r, services.LedgerResult))
+    assert db_balance(PLAYER) == ledger_sum(PLAYER) == cached_balance(PLAYER) == 1000 - spent - refund.recovered
+    assert not LedgerEntry.objects.filter(player_id=PLAYER, balance_after__lt=0).exists()
+    assert LedgerEntry.objects.filter(player_id=PLAYER, kind="REFUND").count() == (1 if refund.recovered else 0)

@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from core.exceptions import InvalidInput
+from core.models import ApiKey
 from players import services as player_services
 from players.models import Player
+from tests import factories
 from tests.wallet.helpers import counts, db_balance, fund, spend
 from wallet import services
 from wallet.errors import IdempotencyKeyReused
@@ -127,7 +130,7 @@ def test_spend_and_purchase_keys_live_in_separate_namespaces(service_client):
     assert response.status_code == 201
     assert "Idempotent-Replayed" not in response
     assert set(LedgerEntry.objects.filter(player_id=PLAYER).values_list("idempotency_key", flat=True)) >= {
-        "spend:abc",
+        f"spend@{ApiKey.objects.get().id}:abc",
         "purchase:abc",
     }
     assert db_balance(PLAYER) == 120
@@ -197,3 +200,135 @@ def test_an_adjustment_must_move_a_non_zero_amount_in_range(amount):
     # then it is refused naming amount, and nothing is written
     assert list(refused.value.fields) == ["amount"]
     assert not LedgerEntry.objects.filter(kind="ADJUST").exists()
+
+
+# --- keys scoped to the calling API key (docs/decisions/0026) ---------------------------------------------------------
+
+
+def service(name: str) -> tuple[APIClient, ApiKey]:
+    obj, key = factories.make_api_key(name)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client, obj
+
+
+def test_two_services_using_the_same_idempotency_key_each_spend_once():
+    # given a player with 100 tokens and two game servers that both name their next spend "round-9"
+    fund(PLAYER, 100)
+    (slots, slots_key), (roulette, roulette_key) = service("slots"), service("roulette")
+    # when each sends its own spend of 30 under that key
+    first = slots.post(SPEND, spend_body(), format="json")
+    second = roulette.post(SPEND, spend_body(), format="json")
+    # then both are new spends, neither the other's answer: two rows, each under its caller's key
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert "Idempotent-Replayed" not in first and "Idempotent-Replayed" not in second
+    assert first.json()["entry"]["id"] != second.json()["entry"]["id"]
+    assert db_balance(PLAYER) == 40
+    keys = set(LedgerEntry.objects.filter(kind="SPEND").values_list("idempotency_key", flat=True))
+    assert keys == {f"spend@{slots_key.id}:round-9", f"spend@{roulette_key.id}:round-9"}
+
+
+def test_two_services_using_the_same_key_with_different_bodies_are_not_a_reuse():
+    # given a player with 100 tokens and a spend of 30 by one service under "round-9"
+    fund(PLAYER, 100)
+    (slots, _), (roulette, _) = service("slots"), service("roulette")
+    slots.post(SPEND, spend_body(), format="json")
+    # when another service spends 50 on another game under the same key
+    response = roulette.post(SPEND, spend_body(amount=50, game="Roulette"), format="json")
+    # then it is its own spend, not a 422
+    assert response.status_code == 201
+    assert db_balance(PLAYER) == 20
+
+
+def test_the_same_key_twice_from_one_service_replays():
+    # given two services, one of which spent 30 under "round-9"
+    fund(PLAYER, 100)
+    (slots, _), (roulette, _) = service("slots"), service("roulette")
+    first = slots.post(SPEND, spend_body(), format="json")
+    roulette.post(SPEND, spend_body(amount=10), format="json")
+    # when the first service retries its spend, then sends the key with another body
+    retry = slots.post(SPEND, spend_body(), format="json")
+    reused = slots.post(SPEND, spend_body(amount=31), format="json")
+    # then the retry is its first answer, and the other body is a 422 naming the key: keys hold within one caller
+    assert retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert reused.status_code == 422
+    assert list(reused.json()["fields"]) == ["idempotency_key"]
+    assert db_balance(PLAYER) == 60
+
+
+def test_a_payment_id_stays_one_payment_whichever_service_reports_it():
+    # given a purchase reported by one service
+    (shop, _), (webhooks, _) = service("shop"), service("payment-webhooks")
+    purchase = {"user_id": PLAYER, "tokens": 50, "amount_paid": "1.00", "currency": "USD", "payment_id": "pay-9"}
+    first = shop.post(PURCHASE, purchase, format="json")
+    # when another service reports the same payment
+    again = webhooks.post(PURCHASE, purchase, format="json")
+    # then it is the same purchase, answered once: the provider's id is not scoped by the caller
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert db_balance(PLAYER) == 50
+
+
+def unscoped_spend(key: str, actor: str, amount: int = 30) -> LedgerEntry:
+    """A spend as it was recorded before keys were scoped: ``spend:<key>``, naming its caller."""
+    return services.ledger_post(
+        services.Posting(
+            player_id=PLAYER,
+            kind=LedgerEntry.Kind.SPEND,
+            source=LedgerEntry.Source.IN_APP,
+            amount=-amount,
+            idempotency_key=f"spend:{key}",
+            fingerprint=services.request_fingerprint({"user_id": PLAYER, "amount": amount, "game": "RPSGame"}),
+            action_type="SPEND_CYBER_TOKENS",
+            action_metadata={"spent_tokens": amount, "game": "RPSGame"},
+            actor=actor,
+            details={"game": "RPSGame"},
+        )
+    ).entry
+
+
+def test_a_retry_that_spans_the_deploy_gets_the_first_answer_while_the_window_is_open(settings):
+    # given a spend of 30 under "round-9" recorded by the game server before keys were scoped, and the deploy's window
+    # open
+    fund(PLAYER, 100)
+    client, _ = service("game-server")
+    before = unscoped_spend("round-9", "game-server")
+    settings.WALLET_UNSCOPED_KEYS_UNTIL = timezone.now() + dt.timedelta(hours=1)
+    # when the game server retries it after the deploy
+    retry = client.post(SPEND, spend_body(), format="json")
+    # then the retry is that first spend's answer, and nothing is spent twice
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json()["entry"]["id"] == before.id
+    assert db_balance(PLAYER) == 70
+
+
+def test_an_unscoped_row_of_another_caller_is_not_the_answer(settings):
+    # given a spend under "round-9" recorded before the deploy by another service, the window open
+    fund(PLAYER, 100)
+    client, _ = service("game-server")
+    unscoped_spend("round-9", "other-service")
+    settings.WALLET_UNSCOPED_KEYS_UNTIL = timezone.now() + dt.timedelta(hours=1)
+    # when the game server spends under that key
+    response = client.post(SPEND, spend_body(), format="json")
+    # then it is its own new spend
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert db_balance(PLAYER) == 40
+
+
+def test_once_the_window_has_closed_an_unscoped_row_is_no_longer_looked_up(settings):
+    # given a spend under "round-9" recorded before keys were scoped, and the window closed
+    fund(PLAYER, 100)
+    client, _ = service("game-server")
+    unscoped_spend("round-9", "game-server")
+    settings.WALLET_UNSCOPED_KEYS_UNTIL = timezone.now() - dt.timedelta(seconds=1)
+    # when the game server sends that key again
+    response = client.post(SPEND, spend_body(), format="json")
+    # then it is a new spend (the decision record says so: retries span a deploy by seconds, the window by a day)
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert db_balance(PLAYER) == 40

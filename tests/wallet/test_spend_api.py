@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from core.models import ApiKey
 from players.models import Player
 from tests import factories
 from tests.wallet.helpers import cached_balance, counts, db_balance, fund, ledger_sum
@@ -50,9 +51,11 @@ def test_spend_writes_ledger_row_balance_and_action_together():
         "balance_after": 70,
         "details": {"game": "Roulette"},
     }
-    # and the ledger row, the wallet and the SPEND_CYBER_TOKENS action agree, the row naming who asked
+    # and the ledger row, the wallet and the SPEND_CYBER_TOKENS action agree, the row naming who asked (its key
+    # scoped to the caller's API key: docs/decisions/0026)
     entry = LedgerEntry.objects.get(id=answer["entry"]["id"])
-    assert (entry.idempotency_key, entry.actor) == ("spend:spin-1", "game-server")
+    key_id = ApiKey.objects.get(name="game-server").id
+    assert (entry.idempotency_key, entry.actor) == (f"spend@{key_id}:spin-1", "game-server")
     action = entry.action
     assert action is not None
     assert (action.user_id, action.action_type, action.metadata) == (

@@ -45,7 +45,12 @@ def _safeguards(player_id: int, now: dt.datetime) -> str:
         kept.append(f"self-excluded until {state['self_excluded_until'].isoformat()}")
     if state["cooling_off"]:
         kept.append(f"cooling off until {state['cool_off_until'].isoformat()}")
-    for field, label in (("daily_spend_limit", "daily limit"), ("weekly_spend_limit", "weekly limit")):
+    limits = (
+        ("daily_spend_limit", "daily limit"),
+        ("weekly_spend_limit", "weekly limit"),
+        ("monthly_purchase_limit", "monthly purchase limit"),
+    )
+    for field, label in limits:
         if state[field] is not None:
             kept.append(f"{label} {state[field]:,}")
     return ", ".join(kept) or "none set"
