@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from core.hotstore import hot_script, hot_store
 from core.metrics import dependency_error_record
@@ -100,14 +101,22 @@ def balance_cache_replace(values: Mapping[int, tuple[int, int, int]]) -> int:
     return written
 
 
-def balance_cache_get(player_id: int) -> int | None:
-    """The cached balance, or None when it is missing or Redis cannot be reached."""
+class CachedBalance(NamedTuple):
+    """What Redis' copy said: the balance (None when it has none) and whether Redis answered at all."""
+
+    balance: int | None
+    reachable: bool
+
+
+def balance_cache_get(player_id: int) -> CachedBalance:
+    """The cached balance; None when it is missing or Redis cannot be reached (down, or no answer within
+    ``REDIS_SOCKET_TIMEOUT_SECONDS``: logged and counted)."""
     try:
-        return hot_store.get_many([key_balance(player_id)]).get(key_balance(player_id))
-    except Exception as exc:  # Redis down: the caller falls back to the database
+        return CachedBalance(hot_store.get_many([key_balance(player_id)]).get(key_balance(player_id)), True)
+    except Exception as exc:  # Redis down or hung: the caller falls back to the database
         dependency_error_record(exc)
         logger.warning("balance cache unreachable for player %s", player_id, exc_info=True)
-        return None
+        return CachedBalance(None, False)
 
 
 def balance_cache_set_quietly(player_id: int, balance: int, seq: int, *, force: bool = False) -> None:

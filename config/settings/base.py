@@ -117,23 +117,45 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and hot metrics: REDIS_URL (Redis), local memory by default.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
+# Every Redis call gives up after these (issue 13 item 7; docs/decisions/0023), so a hung Redis never stalls a
+# request: each caller then falls back as the design brief says (a recommendation without the live state, a balance
+# from PostgreSQL, a Redis write skipped, logged and counted in tokenloop_dependency_errors_total). Connect, and each
+# read of an answer, for a call about one player or a few (REDIS_BULK_KEYS keys at most; the request path):
+REDIS_CONNECT_TIMEOUT_SECONDS = env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=0.05)
+REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=0.05)
+# ... and for a bulk call (more keys: an ingest batch's one script, the nightly jobs, reconciliation), whose script
+# alone runs tens to hundreds of milliseconds (5,000 players' activity: 70-150 ms measured on 2 cores).
+REDIS_BULK_KEYS = env.int("REDIS_BULK_KEYS", default=256)
+REDIS_BULK_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_BULK_SOCKET_TIMEOUT_SECONDS", default=2.0)
+
+
+def redis_caches(url: str) -> dict[str, dict[str, object]]:
+    """The two django-redis caches on ``url``, with the Redis timeouts above (tests point them elsewhere)."""
+    options = {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT_SECONDS,
+        "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+    }
+    return {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": url,
             "KEY_PREFIX": "tl",
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": dict(options),
         },
         # Raw keyspace for the spec's hot metrics (user:{id}:streak_count, ...): no prefix, no version.
         "hot": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": url,
             "KEY_FUNCTION": "core.hotstore.raw_cache_key",
             "TIMEOUT": None,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": dict(options),
         },
     }
+
+
+if REDIS_URL:
+    CACHES = redis_caches(REDIS_URL)
 else:
     CACHES = {
         "default": {
