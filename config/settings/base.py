@@ -95,6 +95,9 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+# A kept connection is checked (one SELECT 1) before the first query of each request and replaced if the server
+# closed it (a PostgreSQL restart or failover, an idle timeout): without it that request would fail with a 500.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dev server read while a command writes; wait instead of failing on a lock.
     DATABASES["default"]["OPTIONS"] = {

@@ -1,5 +1,5 @@
-"""Faults (issue 13, item 7; docs/decisions/0023): a hung Redis never stalls a request, and every caller falls back
-as the design brief says.
+"""Faults (issue 13, item 7; docs/decisions/0023): a hung Redis never stalls a request, every caller falls back as
+the design brief says, and a PostgreSQL connection the server closed costs no 500.
 
 The hung Redis is real at the socket level: a listener on 127.0.0.1 that accepts every connection and never answers,
 so each test runs in both passes (SQLite and PostgreSQL) with no Redis of its own. A request's duration is asserted
@@ -14,10 +14,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.core.cache import caches
-from django.test import override_settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
+from django.test import RequestFactory, override_settings
 
 from config.settings.base import redis_caches
 from core import metrics
@@ -138,3 +141,68 @@ def test_with_redis_hung_a_balance_is_read_from_the_database_and_no_rebuild_is_t
     assert "balance cache unreachable" in caplog.text
     assert "balance cache update failed" not in caplog.text
     assert redis_errors() - errors_before == 2
+
+
+# --- PostgreSQL: a connection the server closed ---------------------------------------------------------------
+
+
+def wsgi_call(method: str, path: str, body: bytes = b"", **headers: str) -> tuple[int, bytes]:
+    """One request through Django's WSGI handler in this thread, as granian's thread runs it: the request's start
+    and end signals included (Django's test client leaves out the connection checks they make)."""
+    environ = RequestFactory().generic(method, path, body, content_type="application/json", **headers).environ
+    status: list[str] = []
+    response = WSGIHandler()(environ, lambda s, h, *exc: status.append(s))
+    try:
+        content = b"".join(response)
+    finally:
+        response.close()
+    return int(status[0].split()[0]), content
+
+
+def backend_gone(pid: int) -> bool:
+    with psycopg.connect(**admin_params(), autocommit=True) as admin:
+        return admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone() == (0,)
+
+
+def admin_params() -> dict[str, Any]:
+    s = connection.settings_dict
+    return {
+        "dbname": s["NAME"],
+        "user": s["USER"],
+        "password": s["PASSWORD"] or None,
+        "host": s["HOST"] or "127.0.0.1",
+        "port": s["PORT"] or 5432,
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_connection_the_server_closed_costs_the_next_request_no_server_error():
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs a database server that can close a connection (pg_terminate_backend); SQLite has none "
+            "(runs in the PostgreSQL + Redis pass)"
+        )
+    # given a player with 100 tokens, a service key, and a request served on this thread's kept connection
+    factories.make_player(id=PLAYER)
+    fund(PLAYER, 100)
+    _, key = factories.make_api_key()
+    auth = {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
+    assert wsgi_call("GET", f"/api/users/{PLAYER}/wallet", **auth)[0] == 200
+    assert connection.connection is not None  # kept for the next request (CONN_MAX_AGE)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    # when the server closes that connection (as a restart or a failover does), and the next request spends 30
+    with psycopg.connect(**admin_params(), autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
+    deadline = time.monotonic() + 10
+    while not backend_gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    body = b'{"user_id": %d, "amount": 30, "game": "Roulette", "idempotency_key": "after-restart"}' % PLAYER
+    status, content = wsgi_call("POST", "/api/wallet/spend", body, **auth)
+    # then the request found the connection dead before using it, opened another and was served
+    assert status == 201, content
+    assert db_balance(PLAYER) == 70
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != pid
