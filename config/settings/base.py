@@ -130,6 +130,10 @@ REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default
 # alone runs tens to hundreds of milliseconds (5,000 players' activity: 70-150 ms measured on 2 cores).
 REDIS_BULK_KEYS = env.int("REDIS_BULK_KEYS", default=256)
 REDIS_BULK_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_BULK_SOCKET_TIMEOUT_SECONDS", default=2.0)
+# Redis' copy of each balance expires this long after its last write (wallet.balance_cache), and the next read
+# refills it from PostgreSQL: a write that failed (Redis down or hung at that moment) leaves a stale balance served
+# for at most this long, not until the nightly reconciliation.
+WALLET_BALANCE_CACHE_SECONDS = env.float("WALLET_BALANCE_CACHE_SECONDS", default=300.0)
 
 
 def redis_caches(url: str) -> dict[str, dict[str, object]]:
