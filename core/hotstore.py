@@ -338,7 +338,9 @@ def _bulk_client(url: str, connect_timeout: float, socket_timeout: float) -> Any
     """A client of its own for bulk calls (its own pool: django-redis keeps one pool per URL, whatever the timeouts)."""
     import redis
 
-    pool = redis.ConnectionPool.from_url(url, socket_connect_timeout=connect_timeout, socket_timeout=socket_timeout)
+    from core.redis_faults import FailFastConnectionPool
+
+    pool = FailFastConnectionPool.from_url(url, socket_connect_timeout=connect_timeout, socket_timeout=socket_timeout)
     return redis.Redis(connection_pool=pool)
 
 
@@ -346,7 +348,8 @@ class HotStore:
     """Redis calls time out (docs/decisions/0023): a call about a few keys (at most ``settings.REDIS_BULK_KEYS``, what
     a request for one player sends) after ``REDIS_SOCKET_TIMEOUT_SECONDS``, through the cache's django-redis client;
     a bulk call after ``REDIS_BULK_SOCKET_TIMEOUT_SECONDS``, through a client of its own. A timeout raises redis-py's
-    ``TimeoutError`` (a ``RedisError``), which every caller on the request path catches and falls back from."""
+    ``TimeoutError`` (a ``RedisError``), which every caller on the request path catches and falls back from; for
+    ``REDIS_RETRY_AFTER_SECONDS`` after it, every call raises ``core.redis_faults.RedisPaused`` at once."""
 
     def __init__(self, alias: str = "hot") -> None:
         self.alias = alias

@@ -7,6 +7,7 @@ embedded default (SQLite file, local-memory cache, Celery tasks in-process).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -130,16 +131,22 @@ REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default
 # alone runs tens to hundreds of milliseconds (5,000 players' activity: 70-150 ms measured on 2 cores).
 REDIS_BULK_KEYS = env.int("REDIS_BULK_KEYS", default=256)
 REDIS_BULK_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_BULK_SOCKET_TIMEOUT_SECONDS", default=2.0)
+# After a call that could not connect or timed out, each process fails every Redis call at once for this long, then
+# asks again (core.redis_faults): a hung Redis costs a process one timeout per interval, not one per call, so its
+# threads stay free. 0: no pause (every call waits for its own timeout).
+REDIS_RETRY_AFTER_SECONDS = env.float("REDIS_RETRY_AFTER_SECONDS", default=1.0)
 # Redis' copy of each balance expires this long after its last write (wallet.balance_cache), and the next read
 # refills it from PostgreSQL: a write that failed (Redis down or hung at that moment) leaves a stale balance served
 # for at most this long, not until the nightly reconciliation.
 WALLET_BALANCE_CACHE_SECONDS = env.float("WALLET_BALANCE_CACHE_SECONDS", default=300.0)
 
 
-def redis_caches(url: str) -> dict[str, dict[str, object]]:
-    """The two django-redis caches on ``url``, with the Redis timeouts above (tests point them elsewhere)."""
+def redis_caches(url: str) -> dict[str, dict[str, Any]]:
+    """The two django-redis caches on ``url``, with the Redis timeouts above, their calls failing fast while Redis
+    does not answer (tests point them elsewhere)."""
     options = {
         "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "CONNECTION_POOL_CLASS": "core.redis_faults.FailFastConnectionPool",
         "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT_SECONDS,
         "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
     }

@@ -21,10 +21,12 @@ from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.test import RequestFactory, override_settings
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config.settings.base import redis_caches
 from core import metrics
 from core.hotstore import hot_store
+from core.redis_faults import FailFastConnectionPool, RedisPaused
 from tests import factories
 from tests.faults import HungRedis
 from tests.wallet.helpers import db_balance, fund
@@ -66,13 +68,35 @@ def test_every_redis_client_times_out_as_the_settings_say():
         }
         kwargs = {name: client.connection_pool.connection_kwargs for name, client in clients.items()}
     # then each gives up connecting after REDIS_CONNECT_TIMEOUT_SECONDS, and reading after the short timeout (the
-    # bulk one: its own, longer)
+    # bulk one: its own, longer), and each fails fast while Redis does not answer
     for name in ("hot", "default", "bulk"):
         assert kwargs[name]["socket_connect_timeout"] == settings.REDIS_CONNECT_TIMEOUT_SECONDS
+        assert isinstance(clients[name].connection_pool, FailFastConnectionPool)
     short = settings.REDIS_SOCKET_TIMEOUT_SECONDS
     assert kwargs["hot"]["socket_timeout"] == kwargs["default"]["socket_timeout"] == short
     assert kwargs["bulk"]["socket_timeout"] == settings.REDIS_BULK_SOCKET_TIMEOUT_SECONDS
     assert settings.REDIS_CONNECT_TIMEOUT_SECONDS < 0.1 and settings.REDIS_SOCKET_TIMEOUT_SECONDS < 0.1
+
+
+@pytest.mark.django_db
+@override_settings(REDIS_RETRY_AFTER_SECONDS=0.3)
+def test_after_a_redis_timeout_calls_fail_at_once_for_a_while_and_then_ask_redis_again(hung_redis):
+    # given a call that timed out on the hung Redis
+    with pytest.raises(RedisTimeoutError):
+        hot_store.get_many(["user:1:streak_count"])
+    asked = hung_redis.connections
+    # when the next calls come at once, and one more after REDIS_RETRY_AFTER_SECONDS
+    with pytest.raises(RedisPaused):
+        hot_store.get_many(["user:1:streak_count"])
+    with pytest.raises(RedisPaused):
+        caches["default"].get("anything")
+    paused_calls_asked = hung_redis.connections - asked
+    time.sleep(0.35)
+    with pytest.raises(RedisTimeoutError):
+        hot_store.get_many(["user:1:streak_count"])
+    # then the calls in the pause never reached Redis (both caches alike), and the one after it did
+    assert paused_calls_asked == 0
+    assert hung_redis.connections > asked
 
 
 @pytest.mark.django_db

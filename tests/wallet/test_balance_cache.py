@@ -253,7 +253,7 @@ def test_a_rebuild_from_an_older_read_never_replaces_a_newer_balance(committed):
 # --- a write Redis missed ---------------------------------------------------------------------------------------
 
 
-@override_settings(WALLET_BALANCE_CACHE_SECONDS=0.5)
+@override_settings(WALLET_BALANCE_CACHE_SECONDS=0.5, REDIS_RETRY_AFTER_SECONDS=0)  # Redis asked again at once
 def test_a_grant_whose_redis_write_failed_is_served_once_the_stale_copy_expires(
     committed, django_capture_on_commit_callbacks, caplog
 ):
