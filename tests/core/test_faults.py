@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -63,7 +63,7 @@ def test_every_redis_client_times_out_as_the_settings_say():
         # when the clients the project builds are made: the hot store's, its bulk one, the default cache's
         clients = {
             "hot": hot_store.redis(),
-            "default": caches["default"].client.get_client(write=True),
+            "default": cast(Any, caches["default"]).client.get_client(write=True),
             "bulk": hot_store.redis(bulk=True),
         }
         kwargs = {name: client.connection_pool.connection_kwargs for name, client in clients.items()}
@@ -170,12 +170,23 @@ def test_with_redis_hung_a_balance_is_read_from_the_database_and_no_rebuild_is_t
 # --- PostgreSQL: a connection the server closed ---------------------------------------------------------------
 
 
-def wsgi_call(method: str, path: str, body: bytes = b"", **headers: str) -> tuple[int, bytes]:
+def wsgi_call(method: str, path: str, body: bytes = b"", *, authorization: str) -> tuple[int, bytes]:
     """One request through Django's WSGI handler in this thread, as granian's thread runs it: the request's start
     and end signals included (Django's test client leaves out the connection checks they make)."""
-    environ = RequestFactory().generic(method, path, body, content_type="application/json", **headers).environ
+    environ = (
+        RequestFactory()
+        .generic(method, path, body, content_type="application/json", HTTP_AUTHORIZATION=authorization)
+        .environ
+    )
     status: list[str] = []
-    response = WSGIHandler()(environ, lambda s, h, *exc: status.append(s))
+
+    def start_response(
+        status_line: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        status.append(status_line)
+        return lambda data: None
+
+    response = WSGIHandler()(environ, start_response)
     try:
         content = b"".join(response)
     finally:
@@ -210,8 +221,8 @@ def test_a_database_connection_the_server_closed_costs_the_next_request_no_serve
     factories.make_player(id=PLAYER)
     fund(PLAYER, 100)
     _, key = factories.make_api_key()
-    auth = {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
-    assert wsgi_call("GET", f"/api/users/{PLAYER}/wallet", **auth)[0] == 200
+    auth = f"Api-Key {key}"
+    assert wsgi_call("GET", f"/api/users/{PLAYER}/wallet", authorization=auth)[0] == 200
     assert connection.connection is not None  # kept for the next request (CONN_MAX_AGE)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -223,7 +234,7 @@ def test_a_database_connection_the_server_closed_costs_the_next_request_no_serve
     while not backend_gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     body = b'{"user_id": %d, "amount": 30, "game": "Roulette", "idempotency_key": "after-restart"}' % PLAYER
-    status, content = wsgi_call("POST", "/api/wallet/spend", body, **auth)
+    status, content = wsgi_call("POST", "/api/wallet/spend", body, authorization=auth)
     # then the request found the connection dead before using it, opened another and was served
     assert status == 201, content
     assert db_balance(PLAYER) == 70
