@@ -289,6 +289,8 @@ def _open_client(
     waited = bytearray(len(indices))  # 1: found no connection free when due
     started = bytearray(len(indices))  # 1: sent (or being sent)
     latencies: list[float] = []  # answer read - scheduled send
+    answered: list[int] = []  # the request (its index in the list) of each latency
+    failed: list[int] = []  # the requests that failed (answered wrongly, connection failed, or never answered)
     service: list[float] = []  # answer read - actual send
     delays: list[float] = []  # actual send - scheduled send, for requests that found a connection free
     units = ok_units = ok_requests = 0
@@ -307,6 +309,7 @@ def _open_client(
         nonlocal done
         if slot.index >= 0:
             errors.append(f"request {indices[slot.index]}: {problem}")
+            failed.append(indices[slot.index])
             done += 1
         sel.unregister(slot.sock)
         slot.sock.close()
@@ -394,12 +397,14 @@ def _open_client(
             k = slot.index
             status, body, _used, close = answer
             latencies.append(last - t0 - offsets[k])
+            answered.append(indices[k])
             service.append(last - slot.sent_at)
             req = _REQUESTS[indices[k]]
             units += req.units
             problem = _CHECK(status, body, req) if _CHECK else None
             if problem:
                 errors.append(f"request {indices[k]}: {problem}")
+                failed.append(indices[k])
             else:
                 ok_units += req.units
                 ok_requests += 1
@@ -418,6 +423,8 @@ def _open_client(
     out.put(
         {
             "latencies": latencies,
+            "answered": answered,
+            "failed": failed + [indices[k] for k in unanswered],
             "service": service,
             "delays": delays,
             "units": units,
@@ -493,6 +500,8 @@ def run_open(
         "ok_units": sum(r["ok_units"] for r in results),
         "ok_requests": sum(r["ok_requests"] for r in results),
         "latencies": [x for r in results for x in r["latencies"]],
+        "answered_indices": [i for r in results for i in r["answered"]],  # the request of each latency, in order
+        "failed_indices": sorted(i for r in results for i in r["failed"]),
         "service_latencies": [x for r in results for x in r["service"]],
         "start_delays": [x for r in results for x in r["delays"]],
         "late_no_connection": sum(r["waited"] for r in results),

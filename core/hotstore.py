@@ -7,12 +7,14 @@ holds only what can be rebuilt from the database (design brief section 2).
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
+from django.conf import settings
 from django.core.cache import caches
 from redis.commands.core import Script
 
@@ -331,7 +333,24 @@ def _live_step(
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _bulk_client(url: str, connect_timeout: float, socket_timeout: float) -> Any:
+    """A client of its own for bulk calls (its own pool: django-redis keeps one pool per URL, whatever the timeouts)."""
+    import redis
+
+    from core.redis_faults import FailFastConnectionPool
+
+    pool = FailFastConnectionPool.from_url(url, socket_connect_timeout=connect_timeout, socket_timeout=socket_timeout)
+    return redis.Redis(connection_pool=pool)
+
+
 class HotStore:
+    """Redis calls time out (docs/decisions/0023): a call about a few keys (at most ``settings.REDIS_BULK_KEYS``, what
+    a request for one player sends) after ``REDIS_SOCKET_TIMEOUT_SECONDS``, through the cache's django-redis client;
+    a bulk call after ``REDIS_BULK_SOCKET_TIMEOUT_SECONDS``, through a client of its own. A timeout raises redis-py's
+    ``TimeoutError`` (a ``RedisError``), which every caller on the request path catches and falls back from; for
+    ``REDIS_RETRY_AFTER_SECONDS`` after it, every call raises ``core.redis_faults.RedisPaused`` at once."""
+
     def __init__(self, alias: str = "hot") -> None:
         self.alias = alias
 
@@ -343,13 +362,21 @@ class HotStore:
     def is_redis(self) -> bool:
         return type(self.cache).__module__.startswith("django_redis")
 
-    def redis(self) -> Any:
+    def redis(self, *, bulk: bool = False) -> Any:
+        """The Redis client: for a call about a few keys, or (``bulk``) one whose answer may take longer."""
+        if bulk:
+            location = settings.CACHES[self.alias]["LOCATION"]
+            url = location if isinstance(location, str) else location[0]
+            return _bulk_client(url, settings.REDIS_CONNECT_TIMEOUT_SECONDS, settings.REDIS_BULK_SOCKET_TIMEOUT_SECONDS)
         from django_redis import get_redis_connection
 
         return get_redis_connection(self.alias)
 
+    def is_bulk(self, keys: int) -> bool:
+        return keys > settings.REDIS_BULK_KEYS
+
     def run_script(self, script: Script, keys: list[str], args: list[Any]) -> Any:
-        return script(keys=keys, args=args, client=self.redis())
+        return script(keys=keys, args=args, client=self.redis(bulk=self.is_bulk(len(keys))))
 
     def load_scripts(self) -> None:
         """Load every script into Redis now (their first run is then one round trip too)."""
@@ -464,7 +491,7 @@ class HotStore:
         if not norms:
             return
         if self.is_redis:
-            pipe = self.redis().pipeline(transaction=False)
+            pipe = self.redis(bulk=self.is_bulk(len(norms))).pipeline(transaction=False)
             for player_id, norm in norms.items():
                 pipe.set(key_spend_norm(player_id), norm, ex=ttl_seconds)
             pipe.execute()
@@ -513,7 +540,7 @@ class HotStore:
         if not keys:
             return {}
         if self.is_redis:
-            values = self.redis().mget(keys)
+            values = self.redis(bulk=self.is_bulk(len(keys))).mget(keys)
             return {k: int(float(v)) for k, v in zip(keys, values, strict=True) if v is not None}
         return {k: int(v) for k, v in self.cache.get_many(keys).items()}
 
@@ -526,7 +553,7 @@ class HotStore:
     def flush(self) -> None:
         """Empty the keyspace (tests and benchmarks only)."""
         if self.is_redis:
-            self.redis().flushdb()
+            self.redis(bulk=True).flushdb()
         else:
             self.cache.clear()
 

@@ -390,7 +390,7 @@ def _read_streaks(run: SegmentRun, first_id: int, last_id: int) -> dict[int, int
             values = hot_store.get_many(key_streak_count(uid) for uid in chunk)
             streaks.update((uid, n) for uid in chunk if (n := values.get(key_streak_count(uid))))
         return streaks
-    client = hot_store.redis()
+    client = hot_store.redis(bulk=True)
     for i in range(0, len(chunks), MGET_PIPELINE):
         batch = chunks[i : i + MGET_PIPELINE]
         pipe = client.pipeline(transaction=False)

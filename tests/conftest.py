@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from core.caches import local_caches_clear
 from core.hotstore import hot_store
+from core.redis_faults import redis_pause_clear
 from tests import factories
 
 
@@ -36,9 +37,12 @@ def _ledger_purge_during_flush() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _clean_caches() -> Iterator[None]:
-    """Each test starts with an empty hot keyspace and cache, and no cached API keys or message texts."""
+    """Each test starts with Redis asked again (no pause left by an earlier test's timeouts), an empty hot keyspace
+    and cache, and no cached API keys or message texts."""
+    redis_pause_clear()
     hot_store.flush()
-    caches["default"].clear()
+    if not hot_store.is_redis:  # on Redis both caches are REDIS_URL's database, which the flush just emptied
+        caches["default"].clear()
     local_caches_clear()
     yield
 

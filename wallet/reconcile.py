@@ -2,6 +2,10 @@
 
 The spec's "previous balance + earned - spent" made exact: the ledger's sum per player is the
 balance. Set-based, one range of player ids at a time.
+
+A balance Redis holds and gets wrong is drift, and is replaced. One it does not hold is no drift: Redis' copy
+expires (``WALLET_BALANCE_CACHE_SECONDS``, wallet.balance_cache) and the player's next read refills it, so the
+missing ones are only counted (``redis_missing``), never written here (they would expire again unread).
 """
 
 from __future__ import annotations
@@ -109,8 +113,7 @@ def wallet_reconcile(*, chunk_size: int = 10_000) -> ReconcileReport:
             if seq > last_id_seen:
                 ahead[pid] = seq
             elif have is None:
-                report.redis_missing += 1
-                fixes[pid] = (ledger_sum, last_id_seen)
+                report.redis_missing += 1  # expired or never read: the next read refills it
             else:
                 report.redis_drift += 1
                 fixes[pid] = (ledger_sum, last_id_seen)
@@ -119,7 +122,6 @@ def wallet_reconcile(*, chunk_size: int = 10_000) -> ReconcileReport:
         report.redis_drift += _repair_ahead(ahead)
     WALLET_DRIFT.labels("wallet").set(report.wallet_drift)
     WALLET_DRIFT.labels("redis").set(report.redis_drift)
-    WALLET_DRIFT.labels("redis_missing").set(report.redis_missing)
     logger.info(
         "wallet reconcile: %d players, wallet drift %d, redis drift %d, redis missing %d",
         report.players,

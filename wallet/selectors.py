@@ -29,15 +29,18 @@ def wallet_balance(*, player_id: int) -> BalanceRead:
     The rebuild is forced at an equal sequence number: a balance key lost on its own (evicted while
     its ``_seq`` key stayed) comes back too, while a newer value written meanwhile still wins. A player
     with no wallet reads 0 and leaves nothing in Redis (it holds only what the database can rebuild).
+    Redis unreachable (down, or hung past its timeout): the database's balance, and no rebuild is tried (it
+    would wait for the timeout a second time).
     """
     cached = balance_cache_get(player_id)
-    if cached is not None:
-        return BalanceRead(cached, from_cache=True)
+    if cached.balance is not None:
+        return BalanceRead(cached.balance, from_cache=True)
     row = Wallet.objects.filter(player_id=player_id).values_list("balance", "last_entry_id").first()
     if row is None:
         return BalanceRead(0, from_cache=False)
     balance, seq = row
-    balance_cache_set_quietly(player_id, balance, seq, force=True)
+    if cached.reachable:
+        balance_cache_set_quietly(player_id, balance, seq, force=True)
     return BalanceRead(balance, from_cache=False)
 
 

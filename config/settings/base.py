@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -96,6 +97,9 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+# A kept connection is checked (one SELECT 1) before the first query of each request and replaced if the server
+# closed it (a PostgreSQL restart or failover, an idle timeout): without it that request would fail with a 500.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dev server read while a command writes; wait instead of failing on a lock.
     DATABASES["default"]["OPTIONS"] = {
@@ -118,23 +122,55 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and hot metrics: REDIS_URL (Redis), local memory by default.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
+# Every Redis call gives up after these (issue 13 item 7; docs/decisions/0023), so a hung Redis never stalls a
+# request: each caller then falls back as the design brief says (a recommendation without the live state, a balance
+# from PostgreSQL, a Redis write skipped, logged and counted in tokenloop_dependency_errors_total). Connect, and each
+# read of an answer, for a call about one player or a few (REDIS_BULK_KEYS keys at most; the request path):
+REDIS_CONNECT_TIMEOUT_SECONDS = env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=0.05)
+REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=0.05)
+# ... and for a bulk call (more keys: an ingest batch's one script, the nightly jobs, reconciliation), whose script
+# alone runs tens to hundreds of milliseconds (5,000 players' activity: 70-150 ms measured on 2 cores).
+REDIS_BULK_KEYS = env.int("REDIS_BULK_KEYS", default=256)
+REDIS_BULK_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_BULK_SOCKET_TIMEOUT_SECONDS", default=2.0)
+# After a call that could not connect or timed out, each process fails every Redis call at once for this long, then
+# asks again (core.redis_faults): a hung Redis costs a process one timeout per interval, not one per call, so its
+# threads stay free. 0: no pause (every call waits for its own timeout).
+REDIS_RETRY_AFTER_SECONDS = env.float("REDIS_RETRY_AFTER_SECONDS", default=1.0)
+# Redis' copy of each balance expires this long after its last write (wallet.balance_cache), and the next read
+# refills it from PostgreSQL: a write that failed (Redis down or hung at that moment) leaves a stale balance served
+# for at most this long, not until the nightly reconciliation.
+WALLET_BALANCE_CACHE_SECONDS = env.float("WALLET_BALANCE_CACHE_SECONDS", default=300.0)
+
+
+def redis_caches(url: str) -> dict[str, dict[str, Any]]:
+    """The two django-redis caches on ``url``, with the Redis timeouts above, their calls failing fast while Redis
+    does not answer (tests point them elsewhere)."""
+    options = {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "CONNECTION_POOL_CLASS": "core.redis_faults.FailFastConnectionPool",
+        "SOCKET_CONNECT_TIMEOUT": REDIS_CONNECT_TIMEOUT_SECONDS,
+        "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+    }
+    return {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": url,
             "KEY_PREFIX": "tl",
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": dict(options),
         },
         # Raw keyspace for the spec's hot metrics (user:{id}:streak_count, ...): no prefix, no version.
         "hot": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": url,
             "KEY_FUNCTION": "core.hotstore.raw_cache_key",
             "TIMEOUT": None,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": dict(options),
         },
     }
+
+
+if REDIS_URL:
+    CACHES = redis_caches(REDIS_URL)
 else:
     CACHES = {
         "default": {

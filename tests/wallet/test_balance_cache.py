@@ -1,11 +1,13 @@
 """Redis' copy of each balance, ``user:{id}:cyber_token_balance`` (spec 2.6, exact name): it follows every
 committed change, reads fall back to the database and rebuild it when it is missing or Redis is down,
-and commits landing out of order never leave an older balance."""
+commits landing out of order never leave an older balance, and a write Redis missed leaves a stale balance for at
+most the copy's lifetime (``WALLET_BALANCE_CACHE_SECONDS``)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 import pytest
@@ -14,7 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
 
+from config.settings.base import redis_caches
 from core.hotstore import hot_store, key_last_action_ts
+from tests.faults import HungRedis
 from tests.wallet.helpers import cached_balance, cached_seq, db_balance, fund, spend
 from wallet import selectors, services
 from wallet.balance_cache import balance_cache_set, balance_cache_set_quietly, key_balance, key_balance_seq
@@ -66,10 +70,13 @@ def test_redis_holds_the_balance_under_the_exact_key(redis_only, committed):
         entry = spend(PLAYER, 30).entry
     # when Redis is read with a plain client, no Django in between
     client = raw_redis()
-    # then user:{id}:cyber_token_balance holds 70 with no expiry, and its sequence is the last ledger row
+    # then user:{id}:cyber_token_balance holds 70, its sequence is the last ledger row, and both expire within the
+    # copy's lifetime
     assert client.get(f"user:{PLAYER}:cyber_token_balance") == b"70"
-    assert client.ttl(f"user:{PLAYER}:cyber_token_balance") == -1
     assert client.get(f"user:{PLAYER}:cyber_token_balance_seq") == str(entry.id).encode()
+    lifetime_ms = settings.WALLET_BALANCE_CACHE_SECONDS * 1000
+    assert 0 < client.pttl(f"user:{PLAYER}:cyber_token_balance") <= lifetime_ms
+    assert 0 < client.pttl(f"user:{PLAYER}:cyber_token_balance_seq") <= lifetime_ms
 
 
 def test_the_cached_balance_follows_every_committed_change(committed):
@@ -241,3 +248,45 @@ def test_a_rebuild_from_an_older_read_never_replaces_a_newer_balance(committed):
     balance_cache_set_quietly(PLAYER, 100, first.entry.id, force=True)
     # then the cache keeps 70
     assert cached_balance(PLAYER) == 70
+
+
+# --- a write Redis missed ---------------------------------------------------------------------------------------
+
+
+@override_settings(WALLET_BALANCE_CACHE_SECONDS=0.5, REDIS_RETRY_AFTER_SECONDS=0)  # Redis asked again at once
+def test_a_grant_whose_redis_write_failed_is_served_once_the_stale_copy_expires(
+    committed, django_capture_on_commit_callbacks, caplog
+):
+    # given a cached balance of 100, written with a lifetime of half a second
+    with committed():
+        fund(PLAYER, 100)
+    assert cached_balance(PLAYER) == 100
+    # when a grant of 50 commits while Redis hangs (its after-commit write times out), and then Redis is back
+    with django_capture_on_commit_callbacks() as hooks:
+        services.wallet_grant(player_id=PLAYER, amount=50, idempotency_key="grant-hung", reason="upgrade")
+    with HungRedis() as hung, override_settings(CACHES=redis_caches(hung.url)), caplog.at_level(logging.WARNING):
+        for hook in hooks:
+            hook()
+    assert "balance cache update failed" in caplog.text
+    stale = selectors.wallet_balance(player_id=PLAYER)
+    time.sleep(0.6)
+    served = selectors.wallet_balance(player_id=PLAYER)
+    # then the copy missed the grant (100 until it expires, within its lifetime), and once it has expired the
+    # balance served is the ledger's, read from the database, and the copy is refilled with it
+    assert stale == selectors.BalanceRead(100, from_cache=True)
+    assert served == selectors.BalanceRead(150, from_cache=False) and db_balance(PLAYER) == 150
+    assert selectors.wallet_balance(player_id=PLAYER) == selectors.BalanceRead(150, from_cache=True)
+
+
+@override_settings(WALLET_BALANCE_CACHE_SECONDS=0.5)
+def test_every_write_of_the_copy_restarts_its_lifetime(committed):
+    # given a balance of 100 cached
+    with committed():
+        fund(PLAYER, 100)
+    # when the player spends 30 just before the copy would expire, and the first copy's lifetime passes
+    time.sleep(0.3)
+    with committed():
+        spend(PLAYER, 30)
+    time.sleep(0.3)
+    # then the spend's copy is still served: each write gets the whole lifetime
+    assert selectors.wallet_balance(player_id=PLAYER) == selectors.BalanceRead(70, from_cache=True)

@@ -1,5 +1,6 @@
 """Nightly reconciliation (Celery beat and ``manage.py reconcile_balances``): every balance recomputed from
-the ledger, Redis repaired, drift reported as the metric tokenloop_wallet_drift_players and a log line.
+the ledger, Redis repaired, drift reported as the metric tokenloop_wallet_drift_players and a log line. A balance
+Redis does not hold (expired: wallet.balance_cache) is counted, not drift, and left for the next read to refill.
 Includes the crash between commit and the Redis update, with a process that really dies."""
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def test_a_clean_run_reports_no_drift_and_changes_nothing(three_players, caplog)
     # then it saw three players and no drift, says so in the log and the metric, and nothing changed
     assert (report.players, report.wallet_drift, report.redis_drift, report.redis_missing) == (3, 0, 0, 0)
     assert "wallet reconcile: 3 players, wallet drift 0, redis drift 0, redis missing 0" in caplog.text
-    assert drift_metric("redis") == drift_metric("wallet") == drift_metric("redis_missing") == 0
+    assert drift_metric("redis") == drift_metric("wallet") == 0
     assert [cached_balance(p) for p in (A, B, C)] == [100, 200, 300]
 
 
@@ -80,15 +81,17 @@ def test_drift_in_redis_is_repaired_and_reported(three_players, caplog):
 
 
 @pytest.mark.django_db
-def test_missing_keys_are_rebuilt(three_players):
-    # given an emptied Redis
+def test_missing_keys_are_counted_as_no_drift_and_left_for_reads_to_refill(three_players):
+    # given an emptied Redis (keys expired, or flushed)
     hot_store.flush()
     # when reconciliation runs
     report = wallet_reconcile()
-    # then every key is back with the ledger's balance, and the missing ones are counted
-    assert [cached_balance(p) for p in (A, B, C)] == [100, 200, 300]
-    assert report.redis_missing == 3
-    assert drift_metric("redis_missing") == 3
+    # then the missing ones are counted, no drift is reported and nothing is written; a read refills the key
+    assert (report.redis_missing, report.redis_drift) == (3, 0)
+    assert drift_metric("redis") == 0
+    assert [cached_balance(p) for p in (A, B, C)] == [None, None, None]
+    assert selectors.wallet_balance(player_id=A) == selectors.BalanceRead(100, from_cache=False)
+    assert cached_balance(A) == 100
 
 
 @pytest.mark.django_db
@@ -129,9 +132,9 @@ def test_the_command_reports_what_it_did(three_players):
     out = StringIO()
     # when an operator runs manage.py reconcile_balances
     call_command("reconcile_balances", stdout=out)
-    # then it prints the counts and Redis is repaired
+    # then it prints the counts and the drifted key is repaired (the missing one is left for a read)
     assert "players 3, wallet drift 0, redis drift 1, redis missing 1" in out.getvalue()
-    assert [cached_balance(p) for p in (A, B, C)] == [100, 200, 300]
+    assert [cached_balance(p) for p in (A, B, C)] == [100, 200, None]
 
 
 @pytest.mark.django_db
@@ -141,10 +144,9 @@ def test_the_nightly_celery_task_reconciles(three_players):
     hot_store.flush()
     # when the scheduled task runs (in-process here)
     result = tasks.reconcile_balances.delay().get()
-    # then the schedule names this task nightly, and the task repaired Redis and answered its counts
+    # then the schedule names this task nightly, and the task answered its counts
     assert (entry["task"], entry.get("nightly")) == ("wallet.tasks.reconcile_balances", True)
     assert result == {"players": 3, "wallet_drift": 0, "redis_drift": 0, "redis_missing": 3}
-    assert cached_balance(A) == 100
 
 
 # --- a process killed between commit and the Redis update ------------------------------------------------
@@ -207,9 +209,11 @@ def test_a_process_killed_after_commit_before_the_redis_update_is_repaired(redis
     # when the nightly reconciliation runs
     out = StringIO()
     call_command("reconcile_balances", stdout=out)
-    # then Redis holds 70 again, reported as the drift it was, and reads serve 70 from the cache
-    assert cached_balance(A) == 70
+    # then a stale 100 is replaced by 70, reported as the drift it was (a missing key is counted, and the next
+    # read refills it), and reads serve 70
     expected = "redis drift 1, redis missing 0" if redis_before == "stale" else "redis drift 0, redis missing 1"
     assert expected in out.getvalue()
+    assert cached_balance(A) == (70 if redis_before == "stale" else None)
+    assert selectors.wallet_balance(player_id=A).balance == 70
     assert selectors.wallet_balance(player_id=A) == selectors.BalanceRead(70, from_cache=True)
     assert Wallet.objects.get(player_id=A).last_entry_id == cached_seq(A)
