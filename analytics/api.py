@@ -21,6 +21,7 @@ from analytics.serializers import (
     DateRangeInput,
     PeakHoursOutput,
     ProposalsOutput,
+    ProtectionFiguresOutput,
     RetentionOutput,
     RfmOutput,
     TokensOutput,
@@ -104,4 +105,12 @@ ProposalsApi = _view(
     ProposalsOutput,
     lambda d0, d1: {"rows": selectors.proposal_figures(d0=d0, d1=d1)},
     "Proposals served in the range: impressions, clicks and CTR by type, RFM group and locale.",
+)
+ProtectionApi = _view(
+    "ProtectionApi",
+    ProtectionFiguresOutput,
+    lambda d0, d1: {"days": selectors.protection_figures(d0=d0, d1=d1)},
+    "Per business day: players with spend limits, in a cool-off or a self-exclusion and with each nightly harm marker "
+    "(as the day's last refresh saw them; null where none ran), and what protection held back: proposals by type and "
+    "rule, the players each live harm signal held proposals back from, pushes suppressed by kind and reason.",
 )

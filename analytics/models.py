@@ -194,6 +194,46 @@ class ProposalDay(models.Model):
         return f"{self.day} {self.proposal_type} {self.rfm_group} {self.locale}: {self.impressions}"
 
 
+class ProtectionDay(models.Model):
+    """Player protection on a business day (docs/metrics.md, "Protection"): one row per (day, figure, key).
+
+    ``figure`` is one of ``FIGURES``. What protection removed (``proposals*``, ``live_signal``, ``pushes*``) is
+    counted from the raw tables by day, by the refresh and by a rebuild. The state (``state``: limits, cool-offs,
+    exclusions) and the nightly markers in force (``nightly_marker``) are snapshots: tables that hold only the present
+    say nothing of a past day, so the refresh writes today's rows each time it runs (the day's last refresh stays) and
+    nothing recomputes a past day's."""
+
+    STATE = "state"  # key: a STATE_KEYS entry
+    NIGHTLY_MARKER = "nightly_marker"  # key: the marker
+    LIVE_SIGNAL = "live_signal"  # key: the live signal (players whose proposals it held back)
+    PROPOSALS = "proposals"  # key: "" (every proposal held back)
+    PROPOSALS_BY_TYPE = "proposals_by_type"  # key: the proposal type
+    PROPOSALS_BY_RULE = "proposals_by_rule"  # key: the protection rule
+    PUSHES = "pushes"  # key: "" (every push suppressed)
+    PUSHES_BY_REASON = "pushes_by_reason"  # key: "kind:reason"
+    SNAPSHOTS = (STATE, NIGHTLY_MARKER)
+    COUNTED = (LIVE_SIGNAL, PROPOSALS, PROPOSALS_BY_TYPE, PROPOSALS_BY_RULE, PUSHES, PUSHES_BY_REASON)
+    FIGURES = SNAPSHOTS + COUNTED
+    STATE_KEYS = ("daily_spend_limit", "weekly_spend_limit", "cool_off", "self_exclusion", "limit_raise_pending")
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    figure = models.CharField(max_length=30)
+    key = models.CharField(max_length=100, blank=True)
+    players = models.IntegerField(help_text="Distinct players.")
+    events = models.IntegerField(help_text="Proposals or pushes held back; for a snapshot, the players again.")
+    computed_at = models.DateTimeField(help_text="For a snapshot: the moment it shows.")
+
+    class Meta:
+        db_table = "analytics_protection"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "figure", "key"], name="analytics_protection_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.figure}:{self.key} {self.players}"
+
+
 class RollupState(models.Model):
     """How far the raw tables are folded in (one row, id 1): ids up to these watermarks are counted; a row above
     them marks its business day dirty for the next refresh."""
@@ -205,6 +245,9 @@ class RollupState(models.Model):
     ledger_watermark = models.BigIntegerField(default=0)
     history_watermark = models.BigIntegerField(default=0)
     coverage_run_id = models.BigIntegerField(default=0, help_text="The RFM run whose coverage was taken last.")
+    pending_pushes_from = models.DateField(
+        null=True, help_text="The business day of the oldest push pending at the last refresh (it may be suppressed)."
+    )
     first_day = models.DateField(null=True, help_text="The first day rolled up (the earliest action's).")
     last_day = models.DateField(null=True, help_text="The last day rolled up (today when the last refresh ran).")
     refreshed_at = models.DateTimeField(null=True)

@@ -15,6 +15,7 @@ from analytics.models import (
     Day,
     HourCell,
     ProposalDay,
+    ProtectionDay,
     RfmCoverage,
     RfmMix,
     RfmTransition,
@@ -352,6 +353,66 @@ def proposal_figures(
         }
         for r in rows
     ]
+
+
+def _counts(players: int, events: int, noun: str) -> dict[str, int]:
+    return {"players": players, noun: events}
+
+
+def protection_figures(*, d0: dt.date, d1: dt.date) -> list[dict[str, Any]]:
+    """Per business day rolled up in [d0, d1]: the protection state and the nightly markers in force (null for a day
+    no refresh took them on), the live signals that held proposals back, the proposals held back (all, by type, by
+    rule) and the pushes suppressed (all, by kind and reason); docs/metrics.md, "Protection"."""
+    state = RollupState.objects.filter(id=RollupState.SINGLETON_ID).values_list("first_day", "last_day").first()
+    rows = list(
+        ProtectionDay.objects.filter(day__gte=d0, day__lte=d1)
+        .order_by("day", "figure", "key")
+        .values_list("day", "figure", "key", "players", "events", "computed_at")
+    )
+    days = {r[0] for r in rows}
+    if state is not None and state[0] is not None and state[1] is not None:
+        day, last = max(d0, state[0]), min(d1, state[1])
+        while day <= last:
+            days.add(day)
+            day += dt.timedelta(days=1)
+    out: dict[dt.date, dict[str, Any]] = {
+        day: {
+            "date": day.isoformat(),
+            "snapshot_at": None,
+            "players": None,
+            "nightly_markers": None,
+            "live_signals": {},
+            "proposals_suppressed": {**_counts(0, 0, "proposals"), "by_type": {}, "by_rule": {}},
+            "pushes_suppressed": {**_counts(0, 0, "pushes"), "by_reason": []},
+        }
+        for day in sorted(days)
+    }
+    for day, figure, key, players, events, computed_at in rows:
+        entry = out[day]
+        if figure == ProtectionDay.STATE:
+            if entry["players"] is None:
+                entry["players"] = dict.fromkeys(ProtectionDay.STATE_KEYS, 0)
+                entry["nightly_markers"] = entry["nightly_markers"] or {}
+                entry["snapshot_at"] = computed_at.isoformat()
+            entry["players"][key] = players
+        elif figure == ProtectionDay.NIGHTLY_MARKER:
+            entry["nightly_markers"] = {**(entry["nightly_markers"] or {}), key: players}
+        elif figure == ProtectionDay.LIVE_SIGNAL:
+            entry["live_signals"][key] = _counts(players, events, "proposals")
+        elif figure == ProtectionDay.PROPOSALS:
+            entry["proposals_suppressed"].update(_counts(players, events, "proposals"))
+        elif figure == ProtectionDay.PROPOSALS_BY_TYPE:
+            entry["proposals_suppressed"]["by_type"][key] = _counts(players, events, "proposals")
+        elif figure == ProtectionDay.PROPOSALS_BY_RULE:
+            entry["proposals_suppressed"]["by_rule"][key] = _counts(players, events, "proposals")
+        elif figure == ProtectionDay.PUSHES:
+            entry["pushes_suppressed"].update(_counts(players, events, "pushes"))
+        elif figure == ProtectionDay.PUSHES_BY_REASON:
+            kind, _, reason = key.partition(":")
+            entry["pushes_suppressed"]["by_reason"].append(
+                {"kind": kind, "reason": reason, **_counts(players, events, "pushes")}
+            )
+    return list(out.values())
 
 
 def dau_today() -> int:

@@ -215,3 +215,68 @@ class ProposalRowOutput(serializers.Serializer):
 
 class ProposalsOutput(serializers.Serializer):
     rows = ProposalRowOutput(many=True)
+
+
+class ProtectionStateOutput(serializers.Serializer):
+    daily_spend_limit = serializers.IntegerField(help_text="Players with a daily spend limit in force.")
+    weekly_spend_limit = serializers.IntegerField(help_text="Players with a weekly spend limit in force.")
+    cool_off = serializers.IntegerField(help_text="Players in a cool-off.")
+    self_exclusion = serializers.IntegerField(help_text="Players in a self-exclusion.")
+    limit_raise_pending = serializers.IntegerField(
+        help_text="Players with a looser limit waiting out its delay (the only future-dated change there is)."
+    )
+
+
+class HeldBackOutput(serializers.Serializer):
+    players = serializers.IntegerField()
+    proposals = serializers.IntegerField(help_text="Proposals held back (one per recommendation served).")
+
+
+class ProposalsSuppressedOutput(serializers.Serializer):
+    players = serializers.IntegerField(help_text="Players with at least one proposal held back.")
+    proposals = serializers.IntegerField()
+    by_type = serializers.DictField(child=HeldBackOutput(), help_text="By proposal type.")
+    by_rule = serializers.DictField(
+        child=HeldBackOutput(),
+        help_text="By protection rule: cool_off, self_exclusion, spend_limit_reached, spend_limit_left, harm_markers, "
+        "live_harm_signals.",
+    )
+
+
+class PushReasonOutput(serializers.Serializer):
+    kind = serializers.CharField(help_text="marketing or transactional")
+    reason = serializers.CharField(
+        help_text="self_excluded, cooling_off, harm_marker, live_harm_signal; frequency_cap (the marketing cap)."
+    )
+    players = serializers.IntegerField()
+    pushes = serializers.IntegerField()
+
+
+class PushesSuppressedOutput(serializers.Serializer):
+    players = serializers.IntegerField()
+    pushes = serializers.IntegerField()
+    by_reason = PushReasonOutput(many=True)
+
+
+class ProtectionFiguresDayOutput(serializers.Serializer):
+    date = serializers.DateField()
+    snapshot_at = serializers.DateTimeField(
+        allow_null=True, help_text="When `players` and `nightly_markers` were taken: the day's last refresh."
+    )
+    players = ProtectionStateOutput(
+        allow_null=True, help_text="The protection state at `snapshot_at`; null for a day no refresh ran on."
+    )
+    nightly_markers = serializers.DictField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        help_text="Players per nightly harm marker in force at `snapshot_at`; null for a day no refresh ran on.",
+    )
+    live_signals = serializers.DictField(
+        child=HeldBackOutput(), help_text="Per live harm signal: the players and proposals it held back."
+    )
+    proposals_suppressed = ProposalsSuppressedOutput()
+    pushes_suppressed = PushesSuppressedOutput()
+
+
+class ProtectionFiguresOutput(serializers.Serializer):
+    days = ProtectionFiguresDayOutput(many=True)

@@ -5,10 +5,11 @@ the actions logged since its watermark are merged into the player-days, token fl
 the log is append-only, so this equals a recount, and the cost follows the new actions, not the days they land on);
 their business days, and those of new ledger rows, are dirty whatever their timestamp (late and imported actions
 included): the day figures are recomputed from the first dirty day on (windows reach 30 days forward; the Company A
-loop of the week before), the RFM mix and transitions from the earliest segment change or finished run seen, and
-today's proposals. ``analytics_rebuild`` recounts any date range from the log (``manage.py rollup_analytics``). Each
-family is one statement per refresh or per range of days (``analytics.sql``); a refresh and a rebuild take the state
-row's lock, so they run one at a time.
+loop of the week before), the RFM mix and transitions from the earliest segment change or finished run seen,
+today's proposals and what protection removed, and a snapshot of the protection state and the nightly markers in
+force (they cannot be recounted later: docs/metrics.md, "Protection"). ``analytics_rebuild`` recounts any date range
+from the log (``manage.py rollup_analytics``). Each family is one statement per refresh or per range of days
+(``analytics.sql``); a refresh and a rebuild take the state row's lock, so they run one at a time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from analytics.models import (
     PlayerDay,
     PlayerSpan,
     ProposalDay,
+    ProtectionDay,
     RfmCoverage,
     RfmMix,
     RfmTransition,
@@ -245,6 +247,45 @@ def rollup_proposals_range(*, d0: dt.date, d1: dt.date) -> None:
     _execute(sql.proposals_insert(d), _params(d0, d1))
 
 
+def rollup_protection_range(*, d0: dt.date, d1: dt.date) -> None:
+    """What protection removed on [d0, d1] (proposals held back, live signals, pushes suppressed), recounted from the
+    raw tables; the snapshots (state, nightly markers) are left as they are."""
+    d = sql.Dialect(connection.vendor)
+    params = _params(d0, d1, now=connection.ops.adapt_datetimefield_value(timezone.now()))
+    ProtectionDay.objects.filter(day__gte=d0, day__lte=d1, figure__in=ProtectionDay.COUNTED).delete()
+    _execute(sql.protection_suppressions_insert(d), params)
+    _execute(sql.protection_pushes_insert(d), params)
+
+
+def rollup_protection_snapshot(*, now: dt.datetime) -> None:
+    """Today's protection state and nightly markers in force, as they are at ``now`` (replacing the day's earlier
+    snapshot): the tables hold only the present, so this is the only moment the day's figures can be taken."""
+    day = business_today(now)
+    state = _execute(sql.PROTECTION_STATE, {"now": connection.ops.adapt_datetimefield_value(now)})[0]
+    markers = _execute(sql.HARM_MARKERS, {})
+    rows = [
+        ProtectionDay(day=day, figure=ProtectionDay.STATE, key=key, players=int(n), events=int(n), computed_at=now)
+        for key, n in zip(ProtectionDay.STATE_KEYS, state, strict=True)
+    ]
+    rows += [
+        ProtectionDay(
+            day=day, figure=ProtectionDay.NIGHTLY_MARKER, key=str(m), players=int(n), events=int(n), computed_at=now
+        )
+        for m, n in markers
+    ]
+    ProtectionDay.objects.filter(day=day, figure__in=ProtectionDay.SNAPSHOTS).delete()
+    ProtectionDay.objects.bulk_create(rows)
+
+
+def _pending_pushes_from() -> dt.date | None:
+    oldest = _execute(sql.PENDING_PUSHES_FROM, {})[0][0]
+    if oldest is None:
+        return None
+    if isinstance(oldest, str):
+        oldest = dt.datetime.fromisoformat(oldest).replace(tzinfo=dt.UTC)
+    return timezone.localdate(oldest, timezone=business_zone())
+
+
 def rollup_coverage_take(*, state: RollupState) -> int | None:
     """The rules' coverage of the latest finished RFM run, once per run (its inputs are in ``user_segments`` only
     until the next run): the run's id, or None when it was taken already."""
@@ -271,8 +312,9 @@ def _state_locked() -> RollupState:
         for model in (PlayerDay, Day, TokenFlow, HourCell, RfmMix, RfmTransition, RfmCoverage, ProposalDay):
             model.objects.all().delete()
         PlayerSpan.objects.all().delete()
+        ProtectionDay.objects.all().delete()  # the snapshots too: they are filed under days that now mean others
         state.actions_watermark = state.ledger_watermark = state.history_watermark = state.coverage_run_id = 0
-        state.first_day = state.last_day = None
+        state.first_day = state.last_day = state.pending_pushes_from = None
         state.business_timezone = settings.BUSINESS_TIMEZONE
     return state
 
@@ -336,6 +378,14 @@ def analytics_refresh(*, now: dt.datetime | None = None, nightly: bool = False) 
             state.first_day if first_run else today - dt.timedelta(days=PROPOSAL_DAYS_NIGHTLY if nightly else 1)
         )
         rollup_proposals_range(d0=proposals_from, d1=today)
+        # Protection: the proposals' days and at least from the last refresh's day (suppressions reach the table up
+        # to a buffer's age late), and from the day of the oldest push pending at the last refresh (sent since, or
+        # suppressed: its creation day's figure moved).
+        pending_from = _pending_pushes_from()  # read before the count: a push pending now is counted again next time
+        protection_from = min(d for d in (proposals_from, state.last_day, state.pending_pushes_from) if d is not None)
+        rollup_protection_range(d0=protection_from, d1=today)
+        state.pending_pushes_from = pending_from
+        rollup_protection_snapshot(now=now or timezone.now())
         report.coverage_run = rollup_coverage_take(state=state)
         state.actions_watermark = watermark
         state.ledger_watermark = max(ledger_top, state.ledger_watermark)
@@ -393,6 +443,7 @@ def analytics_rebuild(
         rollup_figures_range(d0=figures_from, d1=figures_to)
         rollup_rfm_range(d0=d0, d1=d1)
         rollup_proposals_range(d0=d0, d1=d1)
+        rollup_protection_range(d0=d0, d1=d1)  # not the snapshots: a past day's cannot be taken again
         report.figures_from, report.figures_to = figures_from, figures_to
         state.last_day = last
         state.save()

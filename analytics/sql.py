@@ -3,10 +3,11 @@
 Each figure family is one statement over a range of business days (never a statement per player or per day). Values
 travel as named parameters; the SQL text is built only from code constants (action types from the registry, column
 names, the segment rules' shape). The dialect differs in four places only: a timestamp's date and clock on a named
-time zone, date arithmetic, JSON metadata and the list of days (a recursive CTE).
+time zone, date arithmetic, JSON metadata (and a JSON array's elements) and the list of days (a recursive CTE).
 
 Reads of other apps' tables here (``user_actions``, ``token_ledger``, ``players``, ``user_segment_history``,
-``user_segments``, ``recommendation_impressions``) are reads only, where one statement is the point
+``user_segments``, ``recommendation_impressions``, ``recommendation_suppressions``, ``notifications``,
+``player_protection``, ``player_harm_markers``) are reads only, where one statement is the point
 (docs/ARCHITECTURE.md); analytics writes only its own tables.
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from activity.registry import SPENDING_TYPES, app_activity_types
+from players.live_harm import LIVE_SIGNALS
 from segments.rfm_sql import Rule
 
 
@@ -67,6 +69,12 @@ class Dialect:
         if self.pg:
             return f"({column} ->> '{key}')"
         return f"CAST(json_extract({column}, '$.{key}') AS TEXT)"
+
+    def json_elements(self, column: str, alias: str) -> str:
+        """A join to the text elements of the JSON array ``column``, one row each, as ``{alias}.value``."""
+        if self.pg:
+            return f"CROSS JOIN LATERAL jsonb_array_elements_text({column}) AS {alias}(value)"
+        return f"JOIN json_each({column}) AS {alias}"
 
     def least(self, exprs: Sequence[str]) -> str:
         if len(exprs) == 1:
@@ -416,6 +424,75 @@ FROM (
 ) x
 GROUP BY day, proposal_type, rfm_group, locale
 """  # noqa: S608 (names from code, values bound)
+
+
+# --- player protection (docs/metrics.md "Protection") -------------------------------------------------------------
+
+LIVE_HARM_RULE = "live_harm_signals"  # recommendations.engine.harm_reason: the rule of a live signal's suppression
+SUPPRESSED = "suppressed"  # notifications' status of a push held back
+
+
+def protection_suppressions_insert(d: Dialect) -> str:
+    """What protection removed from recommendations on the days [d0, d1] (``recommendation_suppressions`` by the
+    business day of ``served_at``): all, by proposal type, by rule, and per live signal (the suppressions whose
+    ``signals`` name it): distinct players and suppressed proposals."""
+    live = d.json_elements("s.signals", "sig")
+    t = "analytics_protection"
+    return f"""
+INSERT INTO {t} (day, figure, key, players, events, computed_at)
+WITH s AS (
+  SELECT {d.bdate("x.served_at")} AS day, x.user_id, x.proposal_type, x.rule, x.signals
+  FROM recommendation_suppressions x WHERE x.served_at >= %(s)s AND x.served_at < %(e)s
+)
+SELECT day, 'proposals', '', COUNT(DISTINCT user_id), COUNT(*), %(now)s FROM s GROUP BY day
+UNION ALL
+SELECT day, 'proposals_by_type', proposal_type, COUNT(DISTINCT user_id), COUNT(*), %(now)s FROM s
+GROUP BY day, proposal_type
+UNION ALL
+SELECT day, 'proposals_by_rule', rule, COUNT(DISTINCT user_id), COUNT(*), %(now)s FROM s GROUP BY day, rule
+UNION ALL
+SELECT s.day, 'live_signal', sig.value, COUNT(DISTINCT s.user_id), COUNT(*), %(now)s FROM s {live}
+WHERE s.rule = '{LIVE_HARM_RULE}' AND sig.value IN {_in_list(LIVE_SIGNALS)}
+GROUP BY s.day, sig.value
+"""  # noqa: S608 (names from code, values bound)
+
+
+def protection_pushes_insert(d: Dialect) -> str:
+    """Pushes suppressed on the days [d0, d1] (``notifications`` with status ``suppressed``, by the business day of
+    ``created_at``): all, and by kind and reason (``kind:reason``): distinct players and pushes."""
+    return f"""
+INSERT INTO analytics_protection (day, figure, key, players, events, computed_at)
+WITH p AS (
+  SELECT {d.bdate("n.created_at")} AS day, n.user_id, n.kind, n.status_reason
+  FROM notifications n
+  WHERE n.status = '{SUPPRESSED}' AND n.created_at >= %(s)s AND n.created_at < %(e)s
+)
+SELECT day, 'pushes', '', COUNT(DISTINCT user_id), COUNT(*), %(now)s FROM p GROUP BY day
+UNION ALL
+SELECT day, 'pushes_by_reason', kind || ':' || status_reason, COUNT(DISTINCT user_id), COUNT(*), %(now)s FROM p
+GROUP BY day, kind, status_reason
+"""  # noqa: S608 (names from code, values bound)
+
+
+# The oldest push still pending: it may yet be suppressed when it is sent, which changes its creation day's figure.
+PENDING_PUSHES_FROM = "SELECT MIN(n.created_at) FROM notifications n WHERE n.status = 'pending'"
+
+# The protection state at %(now)s, one row: limits in force (a raise or removal whose time has come counts as done,
+# as ``PlayerProtection.apply_due`` does on the next read), cool-offs, self-exclusions, raises still waiting.
+PROTECTION_STATE = """
+SELECT
+  COALESCE(SUM(CASE WHEN (CASE WHEN pp.pending_daily_effective_at <= %(now)s THEN pp.pending_daily_spend_limit
+    ELSE pp.daily_spend_limit END) IS NOT NULL THEN 1 ELSE 0 END), 0),
+  COALESCE(SUM(CASE WHEN (CASE WHEN pp.pending_weekly_effective_at <= %(now)s THEN pp.pending_weekly_spend_limit
+    ELSE pp.weekly_spend_limit END) IS NOT NULL THEN 1 ELSE 0 END), 0),
+  COALESCE(SUM(CASE WHEN pp.cool_off_until > %(now)s THEN 1 ELSE 0 END), 0),
+  COALESCE(SUM(CASE WHEN pp.self_excluded_until > %(now)s THEN 1 ELSE 0 END), 0),
+  COALESCE(SUM(CASE WHEN pp.pending_daily_effective_at > %(now)s OR pp.pending_weekly_effective_at > %(now)s
+    THEN 1 ELSE 0 END), 0)
+FROM player_protection pp
+"""
+
+HARM_MARKERS = "SELECT m.marker, COUNT(DISTINCT m.user_id) FROM player_harm_markers m GROUP BY m.marker"
 
 
 # --- the rules' coverage (one RFM run's Low players) -------------------------------------------------------------

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from analytics.api import ChurnApi, DailyApi, PeakHoursApi, ProposalsApi, RetentionApi, RfmApi, TokensApi
+from analytics.api import (
+    ChurnApi,
+    DailyApi,
+    PeakHoursApi,
+    ProposalsApi,
+    ProtectionApi,
+    RetentionApi,
+    RfmApi,
+    TokensApi,
+)
 
 urlpatterns = [
     path("analytics/daily", DailyApi.as_view(), name="analytics-daily"),
@@ -10,4 +19,5 @@ urlpatterns = [
     path("analytics/peak-hours", PeakHoursApi.as_view(), name="analytics-peak-hours"),
     path("analytics/rfm", RfmApi.as_view(), name="analytics-rfm"),
     path("analytics/proposals", ProposalsApi.as_view(), name="analytics-proposals"),
+    path("analytics/protection", ProtectionApi.as_view(), name="analytics-protection"),
 ]

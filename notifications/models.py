@@ -40,7 +40,12 @@ class Notification(models.Model):
 
     class Meta:
         db_table = "notifications"
-        indexes = [models.Index(fields=["user", "created_at"], name="notifications_user_ts")]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="notifications_user_ts"),
+            # By status over time: the analytics rollup's pushes suppressed per day, the oldest pending push (the
+            # backlog gauge, the rollup's recount).
+            models.Index(fields=["status", "created_at"], name="notifications_status_ts"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} to {self.user_id} ({self.status})"

@@ -76,3 +76,37 @@ class RecommendationImpression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal_type or '?'} to player {self.user_id} at {self.served_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RecommendationSuppression(models.Model):
+    """One proposal player protection removed from a served recommendation (``engine.Suppressed``): which type,
+    the protection rule that removed it (``reason["rule"]``: ``cool_off``, ``self_exclusion``,
+    ``spend_limit_reached``, ``spend_limit_left``, ``harm_markers``, ``live_harm_signals``) and, for a harm rule, the
+    names of what fired (the live signals, then the nightly markers). Counted by analytics (docs/metrics.md,
+    "Protection").
+
+    Written in bulk from the impressions' in-process buffer (``recommendations.impressions``), with the same loss
+    window; append-only. No id of the proposal: a suppressed proposal was never served, so none was made.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        "players.Player", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    proposal_type = models.CharField(max_length=40)
+    rule = models.CharField(max_length=40, help_text="The protection rule that removed the proposal.")
+    signals = models.JSONField(
+        default=list, blank=True, help_text="For a harm rule: the live signals and nightly markers that fired."
+    )
+    served_at = models.DateTimeField(help_text="When the recommendation it was removed from was served.")
+
+    class Meta:
+        db_table = "recommendation_suppressions"
+        indexes = [
+            # The analytics rollup reads a range of days; the flush counts a player's rows of the day (the bound).
+            models.Index(fields=["served_at"], name="rec_suppressions_ts"),
+            models.Index(fields=["user", "served_at"], name="rec_suppressions_user_ts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_type} held back ({self.rule}) from {self.user_id} at {self.served_at:%Y-%m-%d %H:%M}"

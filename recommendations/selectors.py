@@ -333,15 +333,29 @@ def play_hour_counts(
     )
 
 
-def impression_counts(*, player_ids: Sequence[int], since: dt.datetime, until: dt.datetime) -> dict[int, int]:
-    """Impressions recorded per player served in [since, until) (the ``(user_id, served_at)`` index)."""
-    from django.db.models import Count
+def served_row_counts(
+    *, impressions_of: Sequence[int], suppressions_of: Sequence[int], since: dt.datetime, until: dt.datetime
+) -> dict[tuple[str, int], int]:
+    """Rows recorded in [since, until) per kind (``impression``, ``suppression``) and player: the impressions of the
+    players ``impressions_of`` and the suppressions of ``suppressions_of``. One statement (a UNION ALL of two grouped
+    counts, each on its table's ``(user_id, served_at)`` index; just one of them when the other list is empty)."""
+    from django.db.models import Count, Value
 
-    from recommendations.models import RecommendationImpression
+    from recommendations.models import RecommendationImpression, RecommendationSuppression
 
-    return dict(
-        RecommendationImpression.objects.filter(user_id__in=player_ids, served_at__gte=since, served_at__lt=until)
-        .values("user_id")
-        .annotate(n=Count("proposal_id"))
-        .values_list("user_id", "n")
-    )
+    parts: list[Any] = []
+    for kind, model, player_ids in (
+        ("impression", RecommendationImpression, impressions_of),
+        ("suppression", RecommendationSuppression, suppressions_of),
+    ):
+        if player_ids:
+            parts.append(
+                model.objects.filter(user_id__in=player_ids, served_at__gte=since, served_at__lt=until)
+                .values("user_id")
+                .annotate(n=Count("*"), kind=Value(kind))
+                .values_list("kind", "user_id", "n")
+            )
+    if not parts:
+        return {}
+    query = parts[0] if len(parts) == 1 else parts[0].union(parts[1], all=True)
+    return {(str(kind), int(user_id)): int(n) for kind, user_id, n in query}

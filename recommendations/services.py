@@ -22,21 +22,22 @@ from core.timezones import zone
 from corporate.services import visit_mission_offers_record
 from players.selectors import player_id_ranges, player_timezones
 from players.services import HarmMarkerFound, harm_markers_store, spend_norms_store
-from recommendations.engine import HOURS, VISIT_CORPORATE_SITE, Context, Recommendation, recommend
+from recommendations.engine import HOURS, VISIT_CORPORATE_SITE, Context, Reason, Recommendation, recommend
 from recommendations.harm import HarmThresholds, detect_harm_markers, spend_norm
-from recommendations.impressions import ImpressionRow, impression_buffer
+from recommendations.impressions import ImpressionRow, ServedRow, SuppressionRow, impression_buffer
 from recommendations.models import (
     PlayerPlayHours,
     PopulationPlayHours,
     RecommendationImpression,
+    RecommendationSuppression,
 )
 from recommendations.proposal_ids import proposal_id_verify, proposal_ids_new
 from recommendations.selectors import (
     DEFAULT_PEAK_HOUR,
     harm_events_by_player,
-    impression_counts,
     play_hour_counts,
     recommendation_context,
+    served_row_counts,
 )
 from recommendations.templates import templates_build
 
@@ -123,23 +124,33 @@ class Served:
 
 def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> Served:
     """The recommendation for the player now: context (one SQL statement and one hot-store round trip), the engine,
-    an id per proposal, and the impressions handed to this process's buffer (written in bulk later, not here, with
-    the offers of the visit mission: ``impressions_record``)."""
+    an id per proposal, and the impressions and the proposals protection removed (suppressions) handed to this
+    process's buffer (written in bulk later, not here, with the offers of the visit mission: ``impressions_record``)."""
     now = now or timezone.now()
     ctx: Context = recommendation_context(player_id=player_id, now=now)
     rec = recommend(ctx, templates_build())
+    rows: list[ServedRow] = []
     for removed in rec.suppressed:
-        PROPOSALS_SUPPRESSED.labels(removed.type, str(removed.reason.get("rule", ""))).inc()
+        rule = str(removed.reason.get("rule", ""))
+        PROPOSALS_SUPPRESSED.labels(removed.type, rule).inc()
+        rows.append(SuppressionRow(player_id, removed.type, rule, suppression_signals(removed.reason), now))
     served_ms = int(now.timestamp() * 1000)
     ids = proposal_ids_new(player_id, len(rec.proposals), served_ms=served_ms)
-    if ids:
-        impression_buffer().add(
-            [
-                ImpressionRow(pid, player_id, p.type, str(p.reason.get("rule", "")), i, p.game, p.action, p.reason, now)
-                for i, (pid, p) in enumerate(zip(ids, rec.proposals, strict=True))
-            ]
-        )
+    rows += [
+        ImpressionRow(pid, player_id, p.type, str(p.reason.get("rule", "")), i, p.game, p.action, p.reason, now)
+        for i, (pid, p) in enumerate(zip(ids, rec.proposals, strict=True))
+    ]
+    if rows:
+        impression_buffer().add(rows)
     return Served(player_id=player_id, recommendation=rec, proposal_ids=ids)
+
+
+def suppression_signals(reason: Reason) -> tuple[str, ...]:
+    """What made a harm rule fire, by name: the live signals (``live_harm_signals``), then the nightly markers (both
+    rules); nothing for the other protection rules (a pause, a spend limit)."""
+    live = reason.get("live_signals") or {}
+    markers = reason.get("harm_markers") or ()
+    return (*sorted(str(name) for name in live), *(str(name) for name in markers))
 
 
 _IMPRESSION_FIELDS = ["user", "proposal_type", "rule", "position", "game", "action", "reason", "served_at"]
@@ -155,47 +166,67 @@ ON CONFLICT (proposal_id) DO UPDATE SET
 """  # noqa: S608 (names from code, values bound)
 
 
-def impressions_within_daily_cap(rows: Sequence[ImpressionRow]) -> list[ImpressionRow]:
+def served_rows_within_daily_cap(rows: Sequence[ServedRow]) -> list[ServedRow]:
     """The rows that fit each player's ``RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY`` (business-timezone days; 0: no
-    bound), in serving order; the others are not recorded, and counted in ``tokenloop_impressions_over_cap_total``.
+    bound), impressions and suppressions each bounded on their own, in serving order; the others are not recorded.
+    Impressions left out are counted in ``tokenloop_impressions_over_cap_total``; suppressions left out are the
+    difference between ``tokenloop_proposals_suppressed_total`` (counted in the request) and the rows.
 
-    One grouped, indexed count per day the rows span (one, except around midnight). Processes write their buffers
-    independently, so a player served by several at once can pass the bound by up to one buffer per process: a
-    bound on what one player can make us store, not an exact count. A click on a proposal whose impression was not
-    recorded still records the click (``proposal_click`` writes the row).
+    One grouped, indexed count per day the rows span (one, except around midnight; both kinds in one statement:
+    ``selectors.served_row_counts``). Processes write their buffers independently, so a player served by several at
+    once can pass the bound by up to one buffer per process: a bound on what one player can make us store, not an
+    exact count. A click on a proposal whose impression was not recorded still records the click
+    (``proposal_click`` writes the row).
     """
     cap = settings.RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY
     if cap <= 0 or not rows:
         return list(rows)
     tz = zone(settings.BUSINESS_TIMEZONE)
-    by_day: dict[dt.date, list[ImpressionRow]] = {}
+    by_day: dict[dt.date, list[ServedRow]] = {}
     for row in rows:
         by_day.setdefault(row.served_at.astimezone(tz).date(), []).append(row)
-    kept: list[ImpressionRow] = []
+    kept: list[ServedRow] = []
+    over = 0
     for day, day_rows in sorted(by_day.items()):
         start = dt.datetime.combine(day, dt.time(), tzinfo=tz)
         end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-        counts = impression_counts(player_ids=sorted({r.player_id for r in day_rows}), since=start, until=end)
-        for row in sorted(day_rows, key=lambda r: (r.served_at, r.position)):
-            if counts.get(row.player_id, 0) < cap:
-                counts[row.player_id] = counts.get(row.player_id, 0) + 1
+        counts = served_row_counts(
+            impressions_of=sorted({r.player_id for r in day_rows if isinstance(r, ImpressionRow)}),
+            suppressions_of=sorted({r.player_id for r in day_rows if isinstance(r, SuppressionRow)}),
+            since=start,
+            until=end,
+        )
+        for row in sorted(day_rows, key=lambda r: r.served_at):  # stable: a request's rows keep their order
+            key = ("impression" if isinstance(row, ImpressionRow) else "suppression", row.player_id)
+            if counts.get(key, 0) < cap:
+                counts[key] = counts.get(key, 0) + 1
                 kept.append(row)
-    if len(kept) < len(rows):
-        IMPRESSIONS_OVER_CAP.inc(len(rows) - len(kept))
+            elif isinstance(row, ImpressionRow):
+                over += 1
+    if over:
+        IMPRESSIONS_OVER_CAP.inc(over)
     return kept
 
 
-def impressions_record(*, rows: Sequence[ImpressionRow]) -> int:
-    """Write impressions in one statement (``INSERT ... ON CONFLICT (proposal_id) DO UPDATE``). A row a click
-    wrote first gets its details and keeps its ``clicked_at``. Rows past a player's daily bound are left out
-    (``impressions_within_daily_cap``). The served proposals with the ``VISIT_CORPORATE_SITE`` mission go to
-    corporate with them, bound or not (``visit_mission_offers_record``: the day's offer, and the mission paid at once
-    for a visit that came before this write; docs/decisions/0015). Returns the rows written."""
+def impressions_record(*, rows: Sequence[ServedRow]) -> int:
+    """Write a buffer's rows: the impressions in one statement (``INSERT ... ON CONFLICT (proposal_id) DO UPDATE``:
+    a row a click wrote first gets its details and keeps its ``clicked_at``) and the suppressions, when there are
+    any, in one more (a plain bulk INSERT: they are append-only and a buffer writes each row once). Rows past a
+    player's daily bound are left out (``served_rows_within_daily_cap``). The served proposals with the
+    ``VISIT_CORPORATE_SITE`` mission go to corporate with them, bound or not (``visit_mission_offers_record``: the
+    day's offer, and the mission paid at once for a visit that came before this write; docs/decisions/0015).
+    Returns the rows written."""
     if not rows:
         return 0
-    offers = [(r.player_id, r.served_at) for r in rows if r.action == VISIT_CORPORATE_SITE]
-    kept = impressions_within_daily_cap(rows)
-    written = _impressions_write(kept) if kept else 0
+    offers = [
+        (r.player_id, r.served_at) for r in rows if isinstance(r, ImpressionRow) and r.action == VISIT_CORPORATE_SITE
+    ]
+    kept = served_rows_within_daily_cap(rows)
+    impressions = [r for r in kept if isinstance(r, ImpressionRow)]
+    suppressions = [r for r in kept if isinstance(r, SuppressionRow)]
+    written = _impressions_write(impressions) if impressions else 0
+    if suppressions:
+        written += _suppressions_write(suppressions)
     if offers:
         visit_mission_offers_record(offers=offers)
     return written
@@ -246,6 +277,25 @@ def _impressions_write(rows: Sequence[ImpressionRow]) -> int:
         update_fields=_IMPRESSION_FIELDS,
     )
     return len(rows)
+
+
+def _suppressions_write(rows: Sequence[SuppressionRow]) -> int:
+    objs = [
+        RecommendationSuppression(
+            user_id=r.player_id,
+            proposal_type=r.proposal_type,
+            rule=r.rule,
+            signals=list(r.signals),
+            served_at=r.served_at,
+        )
+        for r in rows
+    ]
+    # As for the impressions: inside a caller's transaction on PostgreSQL, a savepoint keeps a failed write from
+    # breaking it.
+    savepoint = connection.vendor == "postgresql" and connection.in_atomic_block
+    with transaction.atomic() if savepoint else nullcontext():
+        RecommendationSuppression.objects.bulk_create(objs, batch_size=len(objs))
+    return len(objs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -379,8 +379,9 @@ QUIZ_VERSIONS_REFRESH_SECONDS = env.float("QUIZ_VERSIONS_REFRESH_SECONDS", defau
 # this many rows or its oldest is this old (recommendations.impressions). 0 seconds: each request writes its own
 # at once (the default on SQLite, where a second writer thread would only contend for the file's lock).
 RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE = env.int("RECOMMENDATION_IMPRESSIONS_BUFFER_SIZE", default=500)
-# At most this many impressions are recorded per player per business-timezone day; the excess is served but not
-# recorded (recommendations.services.impressions_within_daily_cap; 0: no bound).
+# At most this many impressions, and as many suppressions (proposals protection removed), are recorded per player per
+# business-timezone day; the excess is served but not recorded (recommendations.services.served_rows_within_daily_cap;
+# 0: no bound).
 RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY = env.int("RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY", default=500)
 RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = env.float(
     "RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS",

@@ -14,7 +14,7 @@ from tests.analytics import population
 
 pytestmark = pytest.mark.django_db
 
-ENDPOINTS = ("daily", "retention", "churn", "tokens", "peak-hours", "rfm", "proposals")
+ENDPOINTS = ("daily", "retention", "churn", "tokens", "peak-hours", "rfm", "proposals", "protection")
 RANGE = {"from": "2026-10-01", "to": "2026-11-20"}
 
 

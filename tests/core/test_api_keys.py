@@ -42,7 +42,7 @@ SCOPED = [
     ("post", "/api/users/1/age-verification", Scope.AGE_VERIFY),
     *[
         ("get", f"/api/analytics/{name}?from={TODAY}&to={TODAY}", Scope.ANALYTICS_READ)
-        for name in ("daily", "retention", "churn", "tokens", "peak-hours", "rfm", "proposals")
+        for name in ("daily", "retention", "churn", "tokens", "peak-hours", "rfm", "proposals", "protection")
     ],
 ]
 

@@ -95,7 +95,7 @@ def written_by(captured: Any) -> list[str]:
     """The statements a ``CaptureQueriesContext`` saw, by verb, without transaction bookkeeping (a savepoint
     inside the test's transaction, BEGIN/COMMIT around a write)."""
     bookkeeping = {"SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"}
-    verbs = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    verbs = [q["sql"].split()[0].upper().lstrip("(") for q in captured.captured_queries]  # "(SELECT": a UNION
     return [v for v in verbs if v not in bookkeeping]
 
 
