@@ -16,6 +16,8 @@ from typing import Any
 from analytics import selectors
 from analytics.selectors import GROUPS
 from analytics.sql import RETENTION_DAYS
+from players.live_harm import LIVE_SIGNALS
+from players.models import PlayerHarmMarker
 
 DEFAULT_DAYS = 30
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -442,6 +444,45 @@ def _proposals(f: Filters, out: Dashboard) -> None:
     )
 
 
+PROTECTION_COLUMNS = [
+    "date",
+    "daily_spend_limit",
+    "weekly_spend_limit",
+    "cool_off",
+    "self_exclusion",
+    "limit_raise_pending",
+    *(f"marker:{m}" for m in PlayerHarmMarker.Marker.values),
+    *(f"live:{s}" for s in LIVE_SIGNALS),
+    "proposals_held_back",
+    "players_held_back",
+    "pushes_suppressed",
+    "players_not_pushed",
+]
+
+
+def _protection(f: Filters, out: Dashboard) -> None:
+    """Player protection per day (issue 12 item 5; docs/metrics.md "Protection"): the state and the nightly markers
+    in force as the day's last refresh saw them (empty where none ran), the players each live signal held back, and
+    the proposals and pushes protection held back. Every player; the group and locale filters do not narrow it."""
+    rows = []
+    for day in selectors.protection_figures(d0=f.d0, d1=f.d1):
+        state, markers = day["players"], day["nightly_markers"]
+        proposals, pushes = day["proposals_suppressed"], day["pushes_suppressed"]
+        rows.append(
+            [
+                day["date"],
+                *(None if state is None else state[k] for k in PROTECTION_COLUMNS[1:6]),
+                *(None if markers is None else markers.get(m, 0) for m in PlayerHarmMarker.Marker.values),
+                *(day["live_signals"].get(s, {}).get("players", 0) for s in LIVE_SIGNALS),
+                proposals["proposals"],
+                proposals["players"],
+                pushes["pushes"],
+                pushes["players"],
+            ]
+        )
+    out.tables["protection"] = Table("protection", "Player protection per day", PROTECTION_COLUMNS, rows, "all players")
+
+
 # Each panel: what it builds. ``panel_table`` builds only the one asked for.
 BUILDERS: dict[str, Callable[[Filters, Dashboard], None]] = {
     "kpis": _kpis_and_activity,
@@ -454,6 +495,7 @@ BUILDERS: dict[str, Callable[[Filters, Dashboard], None]] = {
     "tokens": _tokens,
     "token_spends": _tokens,
     "proposals": _proposals,
+    "protection": _protection,
 }
 PANELS = tuple(BUILDERS)
 

@@ -7,13 +7,16 @@ and nothing recounts a past day's."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections import defaultdict
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from analytics import selectors, services
 from analytics.models import ProtectionDay
@@ -340,3 +343,35 @@ def test_the_protection_answer_has_the_documented_shape(service_client):
     assert {"kind": "transactional", "reason": "self_excluded", "players": 1, "pushes": 1} in today[
         "pushes_suppressed"
     ]["by_reason"]
+
+
+def test_the_dashboards_protection_panel_and_its_csv_hold_the_apis_figures(service_client):
+    # given the edges rolled up at NOW, and a staff session
+    build()
+    services.analytics_refresh(now=NOW)
+    staff = Client()
+    staff.force_login(factories.make_staff_user())
+    query = {"from": "2026-11-19", "to": "2026-11-20"}
+    days = service_client.get("/api/analytics/protection", query).json()["days"]
+    # when staff open the dashboard for those days, and download the protection panel
+    page = staff.get("/admin/dashboard/", query).content.decode()
+    response = staff.get("/admin/dashboard/protection.csv", query)
+    # then the page has the panel, and each CSV row is the API's day, value for value (empty where no snapshot)
+    assert 'id="panel-protection"' in page
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [r["date"] for r in rows] == [d["date"] for d in days]
+    for row, day in zip(rows, days, strict=True):
+        state, markers = day["players"], day["nightly_markers"]
+        for key in ("daily_spend_limit", "weekly_spend_limit", "cool_off", "self_exclusion", "limit_raise_pending"):
+            assert row[key] == ("" if state is None else str(state[key])), (day["date"], key)
+        for marker in PlayerHarmMarker.Marker.values:
+            assert row[f"marker:{marker}"] == ("" if markers is None else str(markers.get(marker, 0)))
+        for signal, figures in day["live_signals"].items():
+            assert row[f"live:{signal}"] == str(figures["players"])
+        assert int(row["proposals_held_back"]) == day["proposals_suppressed"]["proposals"]
+        assert int(row["players_held_back"]) == day["proposals_suppressed"]["players"]
+        assert int(row["pushes_suppressed"]) == day["pushes_suppressed"]["pushes"]
+        assert int(row["players_not_pushed"]) == day["pushes_suppressed"]["players"]
+    # and the days hold figures of each kind (the test shows something)
+    assert rows[0]["live:LIVE_LOSS_CHASING"] == "1" and rows[1]["cool_off"] == "1"
