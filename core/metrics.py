@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -76,6 +78,47 @@ IMPRESSIONS_OVER_CAP = Counter(
     "tokenloop_impressions_over_cap_total",
     "Served proposals not recorded as impressions: past the player's RECOMMENDATION_IMPRESSIONS_PER_PLAYER_DAY.",
 )
+# Company A's webhook (issue 13, item 4): what it accepted without applying, and what it refused as a reused id.
+WEBHOOK_EVENTS_IGNORED = Counter(
+    "tokenloop_webhook_events_ignored_total",
+    "Company A events of a type we do not handle, answered 200 and ignored, by type (bounded: BoundedLabels).",
+    ["type"],
+)
+WEBHOOK_ID_CONFLICTS = Counter(
+    "tokenloop_webhook_id_conflicts_total",
+    "Company A deliveries refused (409): the webhook-id was applied already to a different event, by the new type.",
+    ["type"],
+)
+
+
+class BoundedLabels:
+    """Label values taken from what a caller sent, kept few whatever arrives: each value is cut to ``max_length``
+    characters of ``[a-z0-9._-]`` (others become ``_``), and once a process has given out ``max_values`` distinct
+    ones, any new one is counted as ``other``. A log line keeps the value as sent."""
+
+    OTHER = "other"
+    _UNSAFE = re.compile(r"[^a-z0-9._-]")
+
+    def __init__(self, *, max_values: int, max_length: int) -> None:
+        self.max_values = max_values
+        self.max_length = max_length
+        self._given: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        label = self._UNSAFE.sub("_", value[: self.max_length].lower())[: self.max_length]
+        if not label:
+            return self.OTHER
+        with self._lock:
+            if label in self._given:
+                return label
+            if len(self._given) < self.max_values:
+                self._given.add(label)
+                return label
+        return self.OTHER
+
+
+webhook_ignored_type_label = BoundedLabels(max_values=20, max_length=40)
 
 # --- Requests (core.middleware.RequestMetricsMiddleware): per route pattern, never the raw path.
 HTTP_REQUESTS = Counter(

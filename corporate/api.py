@@ -20,12 +20,14 @@ from core.exceptions import InvalidInput, flatten_errors
 from corporate import services
 from corporate.serializers import (
     DEFAULT_REWARD_TYPE,
+    EVENT_TYPES,
     REWARD_TYPE_MAX_LENGTH,
     QuizCompletedData,
     SiteVisitData,
     TokenEarnedData,
     WebhookEnvelope,
     WebhookResult,
+    event_time_problem,
 )
 from corporate.signing import SignatureError, verify
 from wallet.serializers import MAX_TOKENS
@@ -46,7 +48,15 @@ class CorporateWebhookApi(APIView):
     ``token.earned`` (tokens earned at Company A: credited, ``NEW_TOKEN_ARRIVAL`` pushed), ``site.visit`` (a visit;
     the first after the day's ``VISIT_CORPORATE_SITE`` proposal pays that mission) and ``quiz.completed`` (data
     ``{user_id, quiz_id, completed_at}``: Company A's quiz done; the first of a business month pays the
-    ``COMPLETE_CORPORATE_QUIZ`` mission)."""
+    ``COMPLETE_CORPORATE_QUIZ`` mission).
+
+    Each event is applied once per ``webhook-id``: the same event again is answered ``duplicate``; the id with a
+    different event (other data, or another type) is a 409 ``webhook_id_reused`` and changes nothing. Another
+    non-empty ``type`` is answered 200 ``ignored`` (logged, counted, nothing written), so Company A does not retry it.
+    An event's own time (``issued_at``, ``visit_timestamp``, ``completed_at``) at most
+    ``CORPORATE_WEBHOOK_EVENT_MAX_FUTURE_SECONDS`` ahead of our clock and ``CORPORATE_WEBHOOK_EVENT_MAX_AGE_DAYS`` old,
+    else 400 naming it. A body past ``REQUEST_BODY_MAX_BYTES`` is a 413 before the signature is checked
+    (docs/decisions/0017, 0029)."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
@@ -57,8 +67,13 @@ class CorporateWebhookApi(APIView):
         auth=[],
         responses={
             200: WebhookResult,
-            400: OpenApiResponse(description="Bad payload (fields named)."),
+            400: OpenApiResponse(description="Bad payload (fields named), an event time out of bounds included."),
             401: OpenApiResponse(description="Bad, missing or expired signature."),
+            409: OpenApiResponse(
+                description="The webhook-id was applied already to a different event (`webhook_id_reused`, field "
+                "`webhook-id`); nothing changed. A redelivery must resend the same event."
+            ),
+            413: OpenApiResponse(description="Body larger than REQUEST_BODY_MAX_BYTES (before the signature check)."),
         },
         tags=["corporate"],
     )
@@ -81,6 +96,9 @@ class CorporateWebhookApi(APIView):
         earned = _plain_token_earned(payload)
         if earned is not None:  # the usual delivery, checked without the serializers
             outcome = services.corporate_token_earned(webhook_id=webhook_id, **earned)
+        elif (unknown := _unknown_type(payload)) is not None:
+            services.corporate_event_ignored(webhook_id=webhook_id, event_type=unknown)
+            return Response({"status": "ignored", "webhook_id": webhook_id, "type": unknown}, status=status.HTTP_200_OK)
         else:
             outcome = _validated_and_applied(webhook_id, payload)
         return Response(
@@ -90,6 +108,13 @@ class CorporateWebhookApi(APIView):
 
     def get_authenticate_header(self, request: Request) -> str:
         return 'Webhook realm="corporate"'
+
+
+def _unknown_type(payload: object) -> str | None:
+    """The event's type when it is a non-empty text we do not handle; None otherwise (a known type, or no usable type,
+    which the serializers then name)."""
+    event_type = payload.get("type") if type(payload) is dict else None
+    return event_type if type(event_type) is str and event_type and event_type not in EVENT_TYPES else None
 
 
 def _validated_and_applied(webhook_id: str, payload: object) -> services.WebhookOutcome:
@@ -142,6 +167,7 @@ def _plain_token_earned(payload: object) -> dict[str, Any] | None:
         and type(tokens) is int
         and 1 <= tokens <= MAX_TOKENS
         and issued_at is not None
+        and event_time_problem(issued_at) is None
         and type(reward_type) is str
         and 0 < len(reward_type) <= REWARD_TYPE_MAX_LENGTH
         and reward_type.isprintable()

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from django.db import models
 
+# The webhook-id is Company A's idempotency key: the same id again must carry the same event (a redelivery), and the
+# fingerprint is how a different one is told apart (corporate.services.event_fingerprint; docs/decisions/0029).
+FINGERPRINT_HELP = "sha256 (hex) of the event as applied: its type and data, times in UTC. Empty: stored before 0029."
+
 
 class SiteVisit(models.Model):
     """A visit to Company A (spec 2.6 ``site_visits``; source "corporate_site")."""
@@ -13,6 +17,7 @@ class SiteVisit(models.Model):
     dwell_seconds = models.PositiveIntegerField(default=0)
     actions = models.JSONField(default=list, blank=True)
     webhook_id = models.CharField(max_length=200, unique=True)
+    fingerprint = models.CharField(max_length=64, null=True, blank=True, help_text=FINGERPRINT_HELP)
     action = models.ForeignKey(
         "activity.UserAction", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
@@ -58,6 +63,7 @@ class SiteQuizCompletion(models.Model):
     quiz_id = models.CharField(max_length=100, help_text="Company A's id of the quiz.")
     completed_at = models.DateTimeField()
     webhook_id = models.CharField(max_length=200, unique=True)
+    fingerprint = models.CharField(max_length=64, null=True, blank=True, help_text=FINGERPRINT_HELP)
     reward_tokens = models.PositiveIntegerField(null=True, blank=True)
     reward_entry_id = models.BigIntegerField(null=True, blank=True)
 

@@ -358,6 +358,10 @@ SEGMENTS_WATERMARK_WAIT_SECONDS = env.float("SEGMENTS_WATERMARK_WAIT_SECONDS", d
 # Standard Webhooks secrets (whsec_<base64>), comma-separated: the first signs, all verify (rotation).
 CORPORATE_WEBHOOK_SECRETS = env.list("CORPORATE_WEBHOOK_SECRET", default=[DEV_CORPORATE_WEBHOOK_SECRET])
 CORPORATE_WEBHOOK_TOLERANCE_SECONDS = 300
+# An event's own time (issued_at, visit_timestamp, completed_at) may be at most this far ahead of our clock (skew) and
+# this old; outside, the delivery is a 400 naming the field (docs/decisions/0029).
+CORPORATE_WEBHOOK_EVENT_MAX_FUTURE_SECONDS = env.int("CORPORATE_WEBHOOK_EVENT_MAX_FUTURE_SECONDS", default=300)
+CORPORATE_WEBHOOK_EVENT_MAX_AGE_DAYS = env.int("CORPORATE_WEBHOOK_EVENT_MAX_AGE_DAYS", default=30)
 
 # --- Recommendations (spec 2.3; docs/decisions/0009-recommendation-engine.md)
 # Tokens a mission pays: the recommender states these numbers and the granting code pays them, once per player and

@@ -97,6 +97,43 @@ def test_the_wsgi_application_starts_with_production_settings_and_strong_secrets
     assert result.stdout.strip() == "started"
 
 
+# Company A secrets that look right to the eye: Standard Webhooks' whsec_ and standard base64 of 24 to 64 bytes only.
+MALFORMED_WEBHOOK_SECRETS = {
+    "a trailing newline (pasted from a file)": STRONG_WEBHOOK + "\n",
+    "a space before it (after a comma in a list)": " " + STRONG_WEBHOOK,
+    "URL-safe base64": "whsec_" + "-_" * 16,
+    "padding in the middle": "whsec_QUJDRA==QUJDRA==",
+    "no prefix": STRONG_WEBHOOK.removeprefix("whsec_"),
+    "the prefix capitalised": "W" + STRONG_WEBHOOK[1:],
+    "an empty key": "whsec_",
+}
+
+
+@pytest.mark.parametrize("secret", MALFORMED_WEBHOOK_SECRETS.values(), ids=list(MALFORMED_WEBHOOK_SECRETS))
+def test_a_malformed_webhook_secret_refuses_to_start_naming_the_setting(production, secret):
+    # given production settings whose Company A secret is malformed (a rotation's second secret)
+    production.CORPORATE_WEBHOOK_SECRETS = [STRONG_WEBHOOK, secret]
+    # when the checks run, then the service refuses to start, naming the setting and which secret
+    with pytest.raises(ImproperlyConfigured, match=r"tokenloop\.E020: CORPORATE_WEBHOOK_SECRET \(secret 2 of 2\)"):
+        refuse_to_start()
+
+
+def test_the_wsgi_application_refuses_to_start_with_a_malformed_webhook_secret():
+    # given production settings whose Company A secret is not whsec_<base64> (its base64 URL-safe)
+    secret = "whsec_" + "-_" * 16
+    # when a server imports the WSGI application
+    result = run_python(
+        ["-c", "import config.wsgi"],
+        DJANGO_SECRET_KEY=STRONG_KEY,
+        PLAYER_JWT_SECRET=STRONG_JWT,
+        CORPORATE_WEBHOOK_SECRET=secret,
+    )
+    # then it stops before serving, naming the setting, not the secret
+    assert result.returncode != 0
+    assert "tokenloop.E020" in result.stderr and "CORPORATE_WEBHOOK_SECRET" in result.stderr
+    assert secret not in result.stderr
+
+
 def test_strong_production_settings_pass(production):
     assert error_ids() == set()
     refuse_to_start()  # raises nothing

@@ -132,3 +132,48 @@ def test_one_site_visit_delivered_200_times_at_once_is_stored_once(live_server):
     assert SiteVisit.objects.count() == 1
     assert UserAction.objects.filter(action_type="CORPORATE_VISIT").count() == 1
     assert SiteVisit.objects.get().action_id == UserAction.objects.get().id
+
+
+COPIES = 50
+
+
+@pytest.mark.parametrize(
+    "other",
+    [{"user_id": 9_400_002}, {"earned_tokens": 700}],
+    ids=["another player (two wallets, one key)", "other tokens (one wallet)"],
+)
+def test_one_webhook_id_carrying_two_different_grants_at_once_pays_one_once_and_refuses_the_other(
+    live_server, other: dict[str, Any]
+):
+    # given one webhook-id signed over two different grants: 500 tokens to a player, and the same but for `other`
+    first: dict[str, Any] = {"user_id": 9_400_001, "earned_tokens": 500}
+    bodies = [factories.token_earned_body(**first), factories.token_earned_body(**{**first, **other})]
+    deliveries = [(body, factories.webhook_headers(body, msg_id="msg_two_grants")) for body in bodies * COPIES]
+    # when each is delivered 50 times, all at once
+    answers = post_concurrently(live_server.url, deliveries)
+    # then one of them was granted once, its other copies are duplicates, and every copy of the other is a 409
+    outcomes = Counter((status, body.get("status") or body.get("error")) for status, body in answers)
+    assert outcomes == {(200, "processed"): 1, (200, "duplicate"): COPIES - 1, (409, "webhook_id_reused"): COPIES}
+    # and only that grant's rows exist
+    entry = LedgerEntry.objects.get()
+    assert SiteReward.objects.get().ledger_entry_id == entry.id
+    assert Notification.objects.count() == 1
+    assert UserAction.objects.filter(action_type="EARN_CYBER_TOKENS").count() == 1
+    assert Wallet.objects.get(player_id=entry.player_id).balance == entry.amount
+    assert Wallet.objects.exclude(player_id=entry.player_id).filter(balance__gt=0).count() == 0
+    assert balance_cache_get(entry.player_id) == entry.amount
+
+
+def test_one_webhook_id_carrying_two_different_visits_at_once_stores_one_and_refuses_the_other(live_server):
+    # given one webhook-id signed over two visits of one player that differ in length
+    player = 9_500_001
+    bodies = [factories.site_visit_body(user_id=player, dwell_seconds=s) for s in (42, 43)]
+    deliveries = [(body, factories.webhook_headers(body, msg_id="msg_two_visits")) for body in bodies * COPIES]
+    # when each is delivered 50 times, all at once
+    answers = post_concurrently(live_server.url, deliveries)
+    # then one is stored once, its other copies are duplicates, and every copy of the other is a 409
+    outcomes = Counter((status, body.get("status") or body.get("error")) for status, body in answers)
+    assert outcomes == {(200, "processed"): 1, (200, "duplicate"): COPIES - 1, (409, "webhook_id_reused"): COPIES}
+    visit = SiteVisit.objects.get()
+    assert UserAction.objects.get(action_type="CORPORATE_VISIT").id == visit.action_id
+    assert UserAction.objects.get().metadata["dwell_seconds"] == visit.dwell_seconds

@@ -386,7 +386,8 @@ BAD_PAYLOADS: dict[str, tuple[bytes, set[str]]] = {
     "reward_type too long": (_earned(reward_type="x" * 51), {"data.reward_type"}),
     "reward_type with U+0000": (_earned(reward_type="MISSION\x00"), {"data.reward_type"}),
     "two bad fields": (_earned(earned_tokens=-1, issued_at="soon"), {"data.earned_tokens", "data.issued_at"}),
-    "unknown type": (factories.webhook_body("token.spent", {"user_id": PLAYER}), {"type"}),
+    "type empty": (factories.webhook_body("", {"user_id": PLAYER}), {"type"}),
+    "type not a string": (orjson.dumps({"type": 7, "timestamp": "2026-11-20T12:00:00+00:00", "data": {}}), {"type"}),
     "type missing": (orjson.dumps({"timestamp": "2026-11-20T12:00:00+00:00", "data": {}}), {"type"}),
     "timestamp missing": (orjson.dumps({"type": "token.earned", "data": {}}), {"timestamp"}),
     "data not an object": (
