@@ -17,7 +17,7 @@ from analytics import selectors
 from analytics.selectors import GROUPS
 from analytics.sql import RETENTION_DAYS
 from players.live_harm import LIVE_SIGNALS
-from players.models import PlayerHarmMarker
+from players.selectors import HARM_MARKER_KINDS
 
 DEFAULT_DAYS = 30
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -451,7 +451,7 @@ PROTECTION_COLUMNS = [
     "cool_off",
     "self_exclusion",
     "limit_raise_pending",
-    *(f"marker:{m}" for m in PlayerHarmMarker.Marker.values),
+    *(f"marker:{m}" for m in HARM_MARKER_KINDS),
     *(f"live:{s}" for s in LIVE_SIGNALS),
     "proposals_held_back",
     "players_held_back",
@@ -472,7 +472,7 @@ def _protection(f: Filters, out: Dashboard) -> None:
             [
                 day["date"],
                 *(None if state is None else state[k] for k in PROTECTION_COLUMNS[1:6]),
-                *(None if markers is None else markers.get(m, 0) for m in PlayerHarmMarker.Marker.values),
+                *(None if markers is None else markers.get(m, 0) for m in HARM_MARKER_KINDS),
                 *(day["live_signals"].get(s, {}).get("players", 0) for s in LIVE_SIGNALS),
                 proposals["proposals"],
                 proposals["players"],

@@ -175,6 +175,10 @@ def reality_check_preferences(*, player_ids: Sequence[int]) -> dict[int, tuple[s
     return {pid: (locale, minutes or settings.REALITY_CHECK_MINUTES) for pid, locale, minutes in rows}
 
 
+# Every kind of harm marker, in the order staff see them (the nightly batch's, then the quiz's self-report).
+HARM_MARKER_KINDS: tuple[str, ...] = tuple(PlayerHarmMarker.Marker.values)
+
+
 def harm_marker_names(*, player_id: int) -> frozenset[str]:
     """The nightly harm markers the player has now (``player_harm_markers``)."""
     return frozenset(PlayerHarmMarker.objects.filter(user_id=player_id).values_list("marker", flat=True))

@@ -161,7 +161,7 @@ def test_one_webhook_id_carrying_two_different_grants_at_once_pays_one_once_and_
     assert UserAction.objects.filter(action_type="EARN_CYBER_TOKENS").count() == 1
     assert Wallet.objects.get(player_id=entry.player_id).balance == entry.amount
     assert Wallet.objects.exclude(player_id=entry.player_id).filter(balance__gt=0).count() == 0
-    assert balance_cache_get(entry.player_id) == entry.amount
+    assert balance_cache_get(entry.player_id).balance == entry.amount
 
 
 def test_one_webhook_id_carrying_two_different_visits_at_once_stores_one_and_refuses_the_other(live_server):
