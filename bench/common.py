@@ -114,6 +114,24 @@ def per_process_cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
     return out
 
 
+def process_memory_kib(pid: int) -> dict[str, int] | None:
+    """A process's resident memory from /proc/<pid>/status, in KiB: ``VmRSS`` and its parts ``RssAnon`` (private:
+    heap and stacks), ``RssFile`` (mapped files: code) and ``RssShmem`` (shared memory: PostgreSQL's shared buffers
+    as a backend touches them); None when the process is gone."""
+    wanted = {"VmRSS", "RssAnon", "RssFile", "RssShmem"}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    out = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name in wanted:
+            out[name] = int(value.split()[0])
+    return out if "VmRSS" in out else None
+
+
 def pids_named(comm: str) -> list[int]:
     """Processes whose command name is ``comm`` (e.g. every PostgreSQL backend: "postgres")."""
     found = []
@@ -403,8 +421,10 @@ class Server:
         threads: int = 1,
         extra_env: dict[str, str] | None = None,
         extra_args: Sequence[str] = (),
+        ready_path: str = "/readyz",
     ) -> None:
         self.bench_env = bench_env
+        self.ready_path = ready_path  # answers 200 once the server serves (/healthz where a dependency is down)
         self.workers = workers
         self.worker_class = worker_class
         self.threads = threads
@@ -487,7 +507,7 @@ class Server:
                 self.dump_log()
                 raise SystemExit(f"{args[2]} exited with code {self.proc.returncode}")
             try:
-                with urllib.request.urlopen(self.base_url + "/readyz", timeout=5) as resp:
+                with urllib.request.urlopen(self.base_url + self.ready_path, timeout=5) as resp:
                     if resp.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
