@@ -294,6 +294,28 @@ class BenchEnv:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
         log(f"database {self.dbname} recreated")
 
+    def copy_database(self, suffix: str) -> BenchEnv:
+        """A copy of the bench database as it is now, ``<dbname>_<suffix>`` (recreated; ``CREATE DATABASE ...
+        TEMPLATE``, so nothing may be connected to the bench database), as an environment of its own on the same
+        Redis DB."""
+        import copy
+
+        from psycopg import sql
+
+        other = copy.copy(self)
+        other.dbname = f"{self.dbname}_{suffix}"
+        other.database_url = _with_path(self.source_database_url, "/" + other.dbname)
+        other.env = {**self.env, "DATABASE_URL": other.database_url}
+        other._postmaster_pid = 0
+        with self.connect(admin=True, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(other.dbname)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(other.dbname), sql.Identifier(self.dbname)
+                )
+            )
+        return other
+
     def drop_database(self) -> None:
         from psycopg import sql
 
