@@ -37,7 +37,8 @@ grows with the shared buffers it touches, which is not its memory growing), the 
 Afterwards (the server stopped): every wallet equals the sum and the last of its ledger rows; Redis' balance equals
 the wallet for every player (MGET in chunks); and the rows of each kind are exact: one ledger row per webhook id (and
 one ``site_rewards`` row), per spend key, per payment id; one submission per quiz player with one mission grant; ten
-stored actions per batch; one click per clicked proposal; every proposal served written as an impression.
+stored actions per batch; one click per clicked proposal; every proposal served written as an impression (a request
+that got no answer, which an overloaded run can leave, may have been applied or not: it is allowed either way).
 
 Targets: achieved rate at least 99% of the offered, p99 under 100 ms, 0 server errors (5xx) and 0 other errors,
 memory growth of every process under 10%, ledger = wallets = Redis, the counts exact.
@@ -580,16 +581,30 @@ def row_counts(env: BenchEnv, prefix: str) -> dict[str, int]:
         return {name: int(conn.execute(sql, params).fetchone()[0]) for name, (sql, params) in queries.items()}
 
 
-def counts_exact(counts: dict[str, int], ok: Counter[str], proposals_served: int) -> dict[str, bool]:
-    """Each kind's rows against the requests of that kind answered rightly (warm-up and run)."""
+def counts_exact(
+    counts: dict[str, int], ok: Counter[str], unanswered: Counter[str], proposals_served: int
+) -> dict[str, bool]:
+    """Each kind's rows against the requests of that kind answered rightly (warm-up and run): exactly one each. A
+    request that got no answer (the run's end came first, or its connection failed) may have been applied or not:
+    when some did, a kind's rows may exceed its answered requests by at most their number."""
+
+    def once(rows: int, kind: str, per_request: int = 1) -> bool:
+        return per_request * ok[kind] <= rows <= per_request * (ok[kind] + unanswered[kind])
+
+    served = counts["impressions"] == proposals_served
+    if unanswered["recommendation"]:  # the proposals of an unanswered request were served and written, not counted
+        served = counts["impressions"] >= proposals_served
     return {
-        "grants": counts["grant_rows"] == ok["grant"] == counts["site_rewards"] and counts["grant_keys_twice"] == 0,
-        "spends": counts["spend_rows"] == ok["spend"],
-        "purchases": counts["purchase_rows"] == ok["purchase"],
-        "ingest": counts["stored_actions"] == BATCH * ok["ingest"],
-        "quiz": counts["quiz_submissions"] == counts["quiz_players"] == counts["quiz_mission_grants"] == ok["quiz"],
-        "clicks": counts["clicks"] == ok["click"],
-        "impressions": counts["impressions"] == proposals_served,
+        "grants": once(counts["grant_rows"], "grant")
+        and counts["site_rewards"] == counts["grant_rows"]
+        and counts["grant_keys_twice"] == 0,
+        "spends": once(counts["spend_rows"], "spend"),
+        "purchases": once(counts["purchase_rows"], "purchase"),
+        "ingest": once(counts["stored_actions"], "ingest", BATCH),
+        "quiz": once(counts["quiz_submissions"], "quiz")
+        and counts["quiz_submissions"] == counts["quiz_players"] == counts["quiz_mission_grants"],
+        "clicks": once(counts["clicks"], "click"),
+        "impressions": served,
     }
 
 
@@ -770,7 +785,8 @@ def main() -> int:
     proposals_served = served_before + warm_served + int(run["counted"])
     checks = ledger_checks(env, args.players)
     counts = row_counts(env, prefix)
-    exact = counts_exact(counts, ok, proposals_served)
+    unanswered = Counter({kind: kinds_run[kind]["no_answer"] for kind in SHARES})
+    exact = counts_exact(counts, ok, unanswered, proposals_served)
     mem = memory.report(warm_s)
     env.drop_database()
     env.flush_redis()  # as the other benches do: nothing of the run is left behind

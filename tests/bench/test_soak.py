@@ -97,3 +97,27 @@ def test_a_process_memory_is_read_from_proc():
     memory = process_memory_kib(os.getpid())
     assert memory is not None and memory["VmRSS"] > 0 and "RssAnon" in memory
     assert process_memory_kib(2**22 + 7) is None  # no such process
+
+
+def test_rows_are_exact_for_answered_requests_and_at_most_once_for_unanswered_ones():
+    from bench.soak import counts_exact
+
+    counts = {
+        "grant_rows": 11,
+        "site_rewards": 11,
+        "grant_keys_twice": 0,
+        "spend_rows": 5,
+        "purchase_rows": 3,
+        "stored_actions": 40,
+        "quiz_submissions": 2,
+        "quiz_players": 2,
+        "quiz_mission_grants": 2,
+        "clicks": 1,
+        "impressions": 9,
+    }
+    ok = Counter({"grant": 10, "spend": 5, "purchase": 3, "ingest": 4, "quiz": 2, "click": 1})
+    # given one grant that got no answer and was applied: allowed; none unanswered: the extra row is not
+    assert all(counts_exact(counts, ok, Counter({"grant": 1}), proposals_served=9).values())
+    assert not counts_exact(counts, ok, Counter(), proposals_served=9)["grants"]
+    # and a spend answered but missing its row is never allowed
+    assert not counts_exact({**counts, "spend_rows": 4}, ok, Counter({"spend": 3}), proposals_served=9)["spends"]
