@@ -653,6 +653,57 @@ def warm_up(port: int, requests: dict[str, list[Request]], server: Server) -> tu
     return ok, served
 
 
+CALIBRATE_SECONDS = 8.0
+
+
+def calibrate(
+    server: Server,
+    alone: dict[str, list[Request]],
+    rate: float,
+    seed: int,
+    pick: Callable[[], int],
+    prefix: str,
+    ok: Counter[str],
+    unanswered: Counter[str],
+) -> dict[str, Any]:
+    """Each kind alone, open loop at ``rate`` for CALIBRATE_SECONDS: its latencies and CPU per request by process
+    group; then what the mix's shares of those costs add up to (CPU a mixed request, and the cores the mix takes at
+    the soak's rate). Adds to ``ok`` and ``unanswered`` what it sent."""
+    out: dict[str, Any] = {"rate_per_s": rate, "seconds": CALIBRATE_SECONDS}
+    served = 0
+    groups = server.cpu_groups()
+    for kind in SHARES:
+        requests = alone[kind] if kind != "grant" else []
+        offsets = schedule(len(alone["recommendation"]), rate, "poisson", seed)
+        if kind == "grant":
+            start = time.time() + 1.0
+            requests = [grant_request(pick(), 300, f"{prefix}cal-{i}", start + at) for i, at in enumerate(offsets)]
+        time.sleep(1.0)
+        run = run_open(
+            requests, port=server.port, rate=rate, check=check_any, cpu_groups=groups, offsets=offsets[: len(requests)]
+        )
+        summary = open_summary(run)
+        ok[kind] += summary["ok"]
+        unanswered[kind] += sum(1 for s in run["status_by_request"] if s == 0)
+        served += int(run["counted"])
+        out[kind] = {
+            "requests": len(requests),
+            "errors": summary["errors"],
+            "p50_ms": summary["p50_ms"],
+            "p99_ms": summary["p99_ms"],
+            "cpu_ms_per_request": summary["cpu_ms_per_request"],
+            "other_cores": summary["cpu"].get("other_cores"),
+        }
+        log(f"alone, {kind}: p99 {summary['p99_ms']} ms; CPU ms a request {summary['cpu_ms_per_request']}")
+    mixed = {
+        group: round(sum(SHARES[k] * out[k]["cpu_ms_per_request"].get(group, 0.0) for k in SHARES), 3)
+        for group in ("server", "postgres", "redis", "client")
+    }
+    out["mix_cpu_ms_per_request"] = mixed
+    out["proposals_served"] = served
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="60 s instead of 600, memory compared from 10 s on")
@@ -664,15 +715,23 @@ def main() -> int:
     parser.add_argument("--arrivals", choices=ARRIVALS, default="poisson")
     parser.add_argument("--throttles", choices=("production", "off"), default="production")
     parser.add_argument("--memory-every", type=float, default=10.0, help="seconds between memory samples")
+    parser.add_argument(
+        "--calibrate",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="before the mixed run, each kind alone at RATE a second for 8 s: its CPU per request (default: off)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     seconds = args.seconds or (60.0 if args.quick else 600.0)
+    cal_n = round(args.calibrate * CALIBRATE_SECONDS)
     warm_s = 10.0 if args.quick else 60.0
     total = round(args.rate * seconds)
     kinds = plan_kinds(total, SHARES, args.seed)
     planned = Counter(kinds)
-    if planned["quiz"] + WARM_UP > args.players:
-        raise SystemExit(f"{planned['quiz'] + WARM_UP} quiz submissions need as many players (--players)")
+    if planned["quiz"] + WARM_UP + cal_n > args.players:
+        raise SystemExit(f"{planned['quiz'] + WARM_UP + cal_n} quiz submissions need as many players (--players)")
 
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     log(f"uptime: {uptime}")
@@ -691,7 +750,7 @@ def main() -> int:
     quiz_bench._QUESTIONS[:] = questions
     prefix = f"soak{args.seed}-"
     rng = random.Random(args.seed)
-    quiz_players = rng.sample(range(1, args.players + 1), planned["quiz"] + WARM_UP)
+    quiz_players = rng.sample(range(1, args.players + 1), planned["quiz"] + WARM_UP + cal_n)
 
     def pick() -> int:
         return rng.randint(1, args.players)
@@ -708,26 +767,33 @@ def main() -> int:
         if kind == "purchase":
             return [purchase_request(key, pick(), f"{prefix}{tag}-{i}") for i in range(count)]
         if kind == "quiz":
-            chosen = quiz_players[:WARM_UP] if tag == "warm" else quiz_players[WARM_UP:]
-            return quiz_requests(tokens, chosen[:count], questions, seed)
+            first = {"warm": 0, "cal": WARM_UP, "run": WARM_UP + cal_n}[tag]
+            return quiz_requests(tokens, quiz_players[first : first + count], questions, seed)
         raise ValueError(kind)
 
     simple = ("recommendation", "ingest", "spend", "purchase", "quiz")
     warm = {kind: build(kind, WARM_UP, "warm", args.seed + 1000) for kind in simple}
     timed = {kind: build(kind, planned[kind], "run", args.seed) for kind in simple}
+    alone = {kind: build(kind, cal_n, "cal", args.seed + 2000) for kind in simple} if cal_n else {}
     from django.db import connections
 
     connections.close_all()  # no connection crosses the fork into the client processes
     log(f"{total:,} requests planned ({dict(planned)}); load average {load_average()}")
 
     with Server(env, workers=args.workers, worker_class="granian", threads=args.threads) as server:
-        proposals, served_before = serve_proposals(server.port, tokens, planned["click"] + WARM_UP, args.seed)
+        proposals, served_before = serve_proposals(server.port, tokens, planned["click"] + WARM_UP + cal_n, args.seed)
         log(f"{len(proposals):,} proposals served for the clicks ({served_before:,} in all)")
         warm["click"] = [click_request(tokens[pid], pid_) for pid, pid_ in proposals[:WARM_UP]]
         now = time.time()
         warm["grant"] = [grant_request(pick(), 300, f"{prefix}warm-{i}", now) for i in range(WARM_UP)]
         ok, warm_served = warm_up(server.port, warm, server)
-        clicks = iter(click_request(tokens[pid], proposal) for pid, proposal in proposals[WARM_UP:])
+        calibration: dict[str, Any] = {}
+        unanswered: Counter[str] = Counter()
+        if cal_n:
+            alone["click"] = [click_request(tokens[pid], p) for pid, p in proposals[WARM_UP : WARM_UP + cal_n]]
+            calibration = calibrate(server, alone, args.calibrate, args.seed, pick, prefix, ok, unanswered)
+            warm_served += calibration.pop("proposals_served")
+        clicks = iter(click_request(tokens[pid], proposal) for pid, proposal in proposals[WARM_UP + cal_n :])
         offsets = schedule(total, args.rate, args.arrivals, args.seed)
         lead = 1.0 + total / 100_000  # the generator builds its requests' bytes before the start
         start = time.time() + lead + 0.5  # about the start: the list below takes a moment to build
@@ -785,7 +851,7 @@ def main() -> int:
     proposals_served = served_before + warm_served + int(run["counted"])
     checks = ledger_checks(env, args.players)
     counts = row_counts(env, prefix)
-    unanswered = Counter({kind: kinds_run[kind]["no_answer"] for kind in SHARES})
+    unanswered.update({kind: kinds_run[kind]["no_answer"] for kind in SHARES})
     exact = counts_exact(counts, ok, unanswered, proposals_served)
     mem = memory.report(warm_s)
     env.drop_database()
@@ -822,6 +888,7 @@ def main() -> int:
         "cpu": summary["cpu"],
         "cpu_ms_per_request": summary["cpu_ms_per_request"],
         "memory": mem,
+        "calibration_each_kind_alone": calibration or None,
         "server_workers_replaced_during_run": worker_restarts,
         "warm_up_requests_per_kind": WARM_UP,
         "proposals_served": proposals_served,
