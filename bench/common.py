@@ -114,6 +114,24 @@ def per_process_cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
     return out
 
 
+def process_memory_kib(pid: int) -> dict[str, int] | None:
+    """A process's resident memory from /proc/<pid>/status, in KiB: ``VmRSS`` and its parts ``RssAnon`` (private:
+    heap and stacks), ``RssFile`` (mapped files: code) and ``RssShmem`` (shared memory: PostgreSQL's shared buffers
+    as a backend touches them); None when the process is gone."""
+    wanted = {"VmRSS", "RssAnon", "RssFile", "RssShmem"}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    out = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name in wanted:
+            out[name] = int(value.split()[0])
+    return out if "VmRSS" in out else None
+
+
 def pids_named(comm: str) -> list[int]:
     """Processes whose command name is ``comm`` (e.g. every PostgreSQL backend: "postgres")."""
     found = []
@@ -276,6 +294,28 @@ class BenchEnv:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
         log(f"database {self.dbname} recreated")
 
+    def copy_database(self, suffix: str) -> BenchEnv:
+        """A copy of the bench database as it is now, ``<dbname>_<suffix>`` (recreated; ``CREATE DATABASE ...
+        TEMPLATE``, so nothing may be connected to the bench database), as an environment of its own on the same
+        Redis DB."""
+        import copy
+
+        from psycopg import sql
+
+        other = copy.copy(self)
+        other.dbname = f"{self.dbname}_{suffix}"
+        other.database_url = _with_path(self.source_database_url, "/" + other.dbname)
+        other.env = {**self.env, "DATABASE_URL": other.database_url}
+        other._postmaster_pid = 0
+        with self.connect(admin=True, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(other.dbname)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(other.dbname), sql.Identifier(self.dbname)
+                )
+            )
+        return other
+
     def drop_database(self) -> None:
         from psycopg import sql
 
@@ -403,8 +443,10 @@ class Server:
         threads: int = 1,
         extra_env: dict[str, str] | None = None,
         extra_args: Sequence[str] = (),
+        ready_path: str = "/readyz",
     ) -> None:
         self.bench_env = bench_env
+        self.ready_path = ready_path  # answers 200 once the server serves (/healthz where a dependency is down)
         self.workers = workers
         self.worker_class = worker_class
         self.threads = threads
@@ -487,7 +529,7 @@ class Server:
                 self.dump_log()
                 raise SystemExit(f"{args[2]} exited with code {self.proc.returncode}")
             try:
-                with urllib.request.urlopen(self.base_url + "/readyz", timeout=5) as resp:
+                with urllib.request.urlopen(self.base_url + self.ready_path, timeout=5) as resp:
                     if resp.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError, TimeoutError):

@@ -24,13 +24,16 @@ from __future__ import annotations
 import collections
 import gc
 import http.client
+import math
 import multiprocessing as mp
 import os
+import queue
 import random
 import resource
 import selectors
 import socket
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -262,12 +265,25 @@ class _Slot:
 
 
 def _open_client(
-    port: int, indices: list[int], offsets: list[float], t0: float, max_connections: int, drain_s: float, out: Any
+    process: int,
+    port: int,
+    indices: list[int],
+    offsets: list[float],
+    t0: float,
+    max_connections: int,
+    drain_s: float,
+    keep_errors: int,
+    progress: Any,
+    out: Any,
 ) -> None:
     """One generator process: sends its requests at their scheduled times (``t0`` + offset) on as many keep-alive
     connections as are busy at once, all multiplexed on one select loop. A connection is opened when a request is
     due and none is idle (up to ``max_connections``), and closed after ``IDLE_CLOSE_S`` idle (the most recently
-    used is reused first). A request due while every connection is busy waits for one (a late start)."""
+    used is reused first). A request due while every connection is busy waits for one (a late start).
+
+    Besides the pooled figures it returns each request's outcome (status, 0 for none; latency, NaN for none; whether
+    it failed), and keeps its counts of requests sent, answered and failed in ``progress`` (three slots from
+    ``3 * process``, written by this process alone) for the parent to read while it runs."""
     # A client on another machine is not delayed by this one's load: where allowed, the generator (a few percent
     # of a core, asleep in select between sends) takes the lowest real-time priority, so a busy machine does not
     # make it send late (measured under load: p99 lateness 0.7 ms instead of 2 to 4, the worst 1 ms instead of
@@ -290,13 +306,16 @@ def _open_client(
     started = bytearray(len(indices))  # 1: sent (or being sent)
     latencies: list[float] = []  # answer read - scheduled send
     answered: list[int] = []  # the request (its index in the list) of each latency
-    failed: list[int] = []  # the requests that failed (answered wrongly, connection failed, or never answered)
     service: list[float] = []  # answer read - actual send
     delays: list[float] = []  # actual send - scheduled send, for requests that found a connection free
     units = ok_units = ok_requests = 0
     errors: list[str] = []
     opened = max_busy = 0
     n = len(indices)
+    status_of = array("H", bytes(2 * n))  # each request's HTTP status; 0: no answer
+    latency_of = array("d", [math.nan]) * n  # each request's latency from its scheduled send time
+    failed = bytearray(n)  # 1: no answer, a connection error, or the check found a problem
+    at = 3 * process
     while time.monotonic() < t0:
         time.sleep(min(0.05, max(0.0, t0 - time.monotonic())))
     deadline = t0 + (offsets[-1] if offsets else 0.0) + drain_s
@@ -309,8 +328,10 @@ def _open_client(
         nonlocal done
         if slot.index >= 0:
             errors.append(f"request {indices[slot.index]}: {problem}")
-            failed.append(indices[slot.index])
+            failed[slot.index] = 1
             done += 1
+            progress[at + 1] += 1
+            progress[at + 2] += 1
         sel.unregister(slot.sock)
         slot.sock.close()
         slots.discard(slot)
@@ -332,6 +353,7 @@ def _open_client(
     def send(slot: _Slot, k: int, now: float) -> None:
         slot.index, slot.out, slot.buf, slot.sent_at = k, memoryview(wires[k]), b"", now
         started[k] = 1
+        progress[at] += 1
         if write(slot) and slot.out:
             sel.modify(slot.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, slot)
 
@@ -399,12 +421,15 @@ def _open_client(
             latencies.append(last - t0 - offsets[k])
             answered.append(indices[k])
             service.append(last - slot.sent_at)
+            status_of[k], latency_of[k] = status, latencies[-1]
+            progress[at + 1] += 1
             req = _REQUESTS[indices[k]]
             units += req.units
             problem = _CHECK(status, body, req) if _CHECK else None
             if problem:
                 errors.append(f"request {indices[k]}: {problem}")
-                failed.append(indices[k])
+                failed[k] = 1
+                progress[at + 2] += 1
             else:
                 ok_units += req.units
                 ok_requests += 1
@@ -417,6 +442,8 @@ def _open_client(
                 idle.append(slot)
     in_flight = {s.index for s in slots if s.index >= 0}
     unanswered = [k for k in range(n) if not started[k] or k in in_flight]
+    for k in unanswered:
+        failed[k] = 1
     for slot in list(slots):
         slot.sock.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -424,13 +451,19 @@ def _open_client(
         {
             "latencies": latencies,
             "answered": answered,
-            "failed": failed + [indices[k] for k in unanswered],
+            "failed_requests": [indices[k] for k in range(n) if failed[k]],  # wrong, broken or unanswered
             "service": service,
             "delays": delays,
             "units": units,
             "ok_units": ok_units,
             "ok_requests": ok_requests,
-            "errors": (errors + [f"request {indices[k]}: no answer by the end" for k in unanswered[:20]])[:20],
+            "process": process,
+            "status_of": status_of,
+            "latency_of": latency_of,
+            "failed": failed,
+            "errors": (errors + [f"request {indices[k]}: no answer by the end" for k in unanswered[:keep_errors]])[
+                :keep_errors
+            ],
             "n_errors": len(errors) + len(unanswered),
             "unanswered": len(unanswered),
             "waited": sum(waited),
@@ -456,26 +489,57 @@ def run_open(
     drain_seconds: float = 60.0,
     check: Check | None,
     cpu_groups: dict[str, CpuGroup],
+    error_samples: int = 10,
+    progress: Callable[[dict[str, int]], object] | None = None,
+    progress_every: float = 10.0,
+    offsets: list[float] | None = None,
+    lead_seconds: float = 1.0,
 ) -> dict[str, Any]:
     """Send ``requests`` on a schedule: ``rate`` a second on average (``arrivals``: Poisson or constant), whether
     or not earlier answers have come; each latency counted from the request's scheduled send time, so a stalled
     server (or a late generator) shows as latency. ``processes`` generator processes share the schedule
     (request i goes to process i mod P). Requests not answered ``drain_seconds`` after the last one's scheduled
-    time count as errors."""
+    time count as errors.
+
+    ``offsets``: the schedule (seconds from the start, ``schedule``'s answer), when the caller built it to put the
+    send times into the requests (a signature's timestamp); by default ``schedule(len(requests), rate, arrivals,
+    seed)``. The schedule starts ``lead_seconds`` after the call: the time the processes have to build their
+    requests' bytes (about a second for 300,000); ``started_at`` in the result is that start's wall-clock time.
+    Each request's outcome is in the result by its index: ``status_by_request`` (0: no answer),
+    ``latency_by_request`` (NaN: none), ``failed_by_request`` (1: no answer, a connection error or a problem its
+    check found). ``progress``, if given, is called every ``progress_every`` seconds while the load runs with the
+    counts so far (sent, answered, failed). Up to ``error_samples`` errors are kept as samples."""
     global _REQUESTS, _CHECK
     _REQUESTS, _CHECK = requests, check
     COUNTED[0] = 0
-    offsets = schedule(len(requests), rate, arrivals, seed)
+    if offsets is None:
+        offsets = schedule(len(requests), rate, arrivals, seed)
+    if len(offsets) != len(requests):
+        raise ValueError("one offset per request")
     ctx = mp.get_context("fork")
     out = ctx.Queue()
-    t0 = time.monotonic() + 1.0  # every process has built its requests' bytes by then
+    counts = ctx.RawArray("q", 3 * processes)  # per process: sent, answered, failed (each written by its process)
+    keep = max(20, error_samples)
+    t0 = time.monotonic() + lead_seconds  # every process has built its requests' bytes by then
+    started_at = time.time() + lead_seconds
     procs = []
     for i in range(processes):
         indices = list(range(i, len(requests), processes))
         procs.append(
             ctx.Process(
                 target=_open_client,
-                args=(port, indices, [offsets[i] for i in indices], t0, max_connections, drain_seconds, out),
+                args=(
+                    i,
+                    port,
+                    indices,
+                    [offsets[i] for i in indices],
+                    t0,
+                    max_connections,
+                    drain_seconds,
+                    keep,
+                    counts,
+                    out,
+                ),
                 daemon=True,
             )
         )
@@ -484,12 +548,40 @@ def run_open(
     meter = CpuMeter({**cpu_groups, "client": [p.pid for p in procs if p.pid]})
     time.sleep(max(0.0, t0 - time.monotonic()))
     meter.start()
-    results = [out.get(timeout=(offsets[-1] if offsets else 0) + drain_seconds + 60) for _ in procs]
+    results: list[dict[str, Any]] = []
+    give_up = time.monotonic() + (offsets[-1] if offsets else 0) + drain_seconds + 60
+    while len(results) < len(procs):
+        wait = max(0.0, give_up - time.monotonic())
+        try:
+            results.append(out.get(timeout=min(wait, progress_every) if progress is not None else wait))
+        except queue.Empty:
+            if time.monotonic() >= give_up:
+                raise
+            if progress is not None:
+                progress(
+                    {
+                        "sent": sum(counts[3 * i] for i in range(processes)),
+                        "answered": sum(counts[3 * i + 1] for i in range(processes)),
+                        "failed": sum(counts[3 * i + 2] for i in range(processes)),
+                    }
+                )
     cpu = meter.stop()
     for p in procs:
         p.join(timeout=10)
     _REQUESTS, _CHECK = [], None
+    status_by_request = [0] * len(requests)
+    latency_by_request = [math.nan] * len(requests)
+    failed_by_request = bytearray(len(requests))
+    for r in results:
+        for j, k in enumerate(range(r["process"], len(requests), processes)):
+            status_by_request[k] = r["status_of"][j]
+            latency_by_request[k] = r["latency_of"][j]
+            failed_by_request[k] = r["failed"][j]
     return {
+        "started_at": started_at,
+        "status_by_request": status_by_request,
+        "latency_by_request": latency_by_request,
+        "failed_by_request": failed_by_request,
         "arrivals": arrivals,
         "offered_per_s": rate,
         "scheduled": len(requests),
@@ -501,7 +593,7 @@ def run_open(
         "ok_requests": sum(r["ok_requests"] for r in results),
         "latencies": [x for r in results for x in r["latencies"]],
         "answered_indices": [i for r in results for i in r["answered"]],  # the request of each latency, in order
-        "failed_indices": sorted(i for r in results for i in r["failed"]),
+        "failed_indices": sorted(i for r in results for i in r["failed_requests"]),
         "service_latencies": [x for r in results for x in r["service"]],
         "start_delays": [x for r in results for x in r["delays"]],
         "late_no_connection": sum(r["waited"] for r in results),
@@ -510,7 +602,7 @@ def run_open(
         "n_errors": sum(r["n_errors"] for r in results),
         "unanswered": sum(r["unanswered"] for r in results),
         "counted": sum(r["counted"] for r in results),
-        "errors": [e for r in results for e in r["errors"]][:10],
+        "errors": [e for r in results for e in r["errors"]][:error_samples],
         "processes": processes,
         "scheduling": sorted({r["scheduling"] for r in results}),
         "cpu": cpu,
