@@ -76,6 +76,22 @@ def target(value: float, goal: float, op: str) -> dict[str, Any]:
     return {"value": value, "target": goal, "op": op, "ok": bool(ok)}
 
 
+def fund_players(conn: Any, *, players: int, tokens: int) -> None:
+    """Players 1..N (made already) each hold ``tokens``: one GRANT ledger row apiece (key ``bench-fund:<id>``) and the
+    wallets written from the ledger, as the wallet's own path would leave them (ledger = wallets)."""
+    conn.execute(
+        "INSERT INTO token_ledger (player_id, idempotency_key, request_hash, kind, source, amount, balance_after, "
+        "created_at, action_id, actor, reason, details) "
+        "SELECT g, 'bench-fund:' || g, 'bench', 'GRANT', 'reward', %s, %s, now() - interval '1 day', NULL, "
+        "'bench', 'bench funds', '{}'::jsonb FROM generate_series(1, %s) g",
+        [tokens, tokens, players],
+    )
+    conn.execute(
+        "INSERT INTO wallets (player_id, balance, last_entry_id, updated_at) "
+        "SELECT player_id, balance_after, id, now() FROM token_ledger"
+    )
+
+
 def emit(bench: str, params: dict[str, Any], results: dict[str, Any], targets: dict[str, Any]) -> None:
     """Print the benchmark's one JSON line, last on stdout."""
     sys.stderr.flush()

@@ -40,6 +40,7 @@ from bench.common import (
     BenchEnv,
     Server,
     emit,
+    fund_players,
     load_average,
     log,
     server_label,
@@ -74,17 +75,7 @@ def generate_data(env: BenchEnv, players: int) -> int:
             "now() - interval '30 days' FROM generate_series(1, %s) g",
             [players],
         )
-        conn.execute(
-            "INSERT INTO token_ledger (player_id, idempotency_key, request_hash, kind, source, amount, balance_after, "
-            "created_at, action_id, actor, reason, details) "
-            "SELECT g, 'bench-fund:' || g, 'bench', 'GRANT', 'reward', %s, %s, now() - interval '1 day', NULL, "
-            "'bench', 'bench funds', '{}'::jsonb FROM generate_series(1, %s) g",
-            [FUNDS, FUNDS, players],
-        )
-        conn.execute(
-            "INSERT INTO wallets (player_id, balance, last_entry_id, updated_at) "
-            "SELECT player_id, balance_after, id, now() FROM token_ledger"
-        )
+        fund_players(conn, players=players, tokens=FUNDS)
         rows = conn.execute(
             "INSERT INTO adult_content (stage, name, description, thumbnail_url, media_url, required_segment_level, "
             "token_price, is_active, created_at, updated_at) "

@@ -48,6 +48,7 @@ from bench.common import (
     BenchEnv,
     Server,
     emit,
+    fund_players,
     load_average,
     log,
     percentile,
@@ -162,17 +163,7 @@ def create_players(env: BenchEnv, players: int) -> None:
             "SELECT g, now() - interval '30 days', 'ko', 'Asia/Seoul', false FROM generate_series(1, %s) g",
             [players],
         )
-        conn.execute(
-            "INSERT INTO token_ledger (player_id, idempotency_key, request_hash, kind, source, amount, balance_after, "
-            "created_at, action_id, actor, reason, details) "
-            "SELECT g, 'bench-fund:' || g, 'bench', 'GRANT', 'reward', %s, %s, now() - interval '1 day', NULL, "
-            "'bench', 'bench funds', '{}'::jsonb FROM generate_series(1, %s) g",
-            [FUNDS, FUNDS, players],
-        )
-        conn.execute(
-            "INSERT INTO wallets (player_id, balance, last_entry_id, updated_at) "
-            "SELECT player_id, balance_after, id, now() FROM token_ledger"
-        )
+        fund_players(conn, players=players, tokens=FUNDS)
         conn.execute("ANALYZE")
     log(f"{players} players with {FUNDS} tokens each")
 

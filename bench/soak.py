@@ -75,6 +75,7 @@ from bench.common import (
     BenchEnv,
     Server,
     emit,
+    fund_players,
     load_average,
     log,
     percentile,
@@ -149,17 +150,7 @@ def create_funded_players(env: BenchEnv, players: int, *, funds: int = FUNDS, co
             "ELSE 'Asia/Seoul' END, false FROM generate_series(1, %s) g",
             [players],
         )
-        conn.execute(
-            "INSERT INTO token_ledger (player_id, idempotency_key, request_hash, kind, source, amount, balance_after, "
-            "created_at, action_id, actor, reason, details) "
-            "SELECT g, 'bench-fund:' || g, 'bench', 'GRANT', 'reward', %s, %s, now() - interval '1 day', NULL, "
-            "'bench', 'bench funds', '{}'::jsonb FROM generate_series(1, %s) g",
-            [funds, funds, players],
-        )
-        conn.execute(
-            "INSERT INTO wallets (player_id, balance, last_entry_id, updated_at) "
-            "SELECT player_id, balance_after, id, now() FROM token_ledger"
-        )
+        fund_players(conn, players=players, tokens=funds)
         if context:
             for sql in _CONTEXT_SQL:
                 conn.execute(sql, {"n": players})
