@@ -44,7 +44,10 @@ Targets: achieved rate at least 99% of the offered, p99 under 100 ms, 0 server e
 memory growth of every process under 10%, ledger = wallets = Redis, the counts exact.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/soak.py [--quick] [--rate 500]
-        [--seconds 600] [--players 50000] [--throttles production|off] [--seed 1]
+        [--seconds 600] [--players 50000] [--throttles production|off] [--calibrate RATE] [--seed 1]
+
+``--calibrate RATE``: before the mixed run, each kind alone at RATE a second for 8 s (open loop): its p99 and CPU per
+request by process group, and the mix's CPU per request those add up to (what says whether a rate fits the cores).
 """
 
 from __future__ import annotations
