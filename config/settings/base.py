@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "quiz",
     "content",
     "recommendations",
+    "predictions",
     "analytics",
     "operations",
     "webclient",
@@ -309,6 +310,17 @@ from config.schedule import celery_beat_schedule, nightly_task_names  # noqa: E4
 CELERY_BEAT_SCHEDULE = celery_beat_schedule()
 NIGHTLY_TASKS = nightly_task_names()  # what `manage.py run_nightly` runs, in order
 ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=400)  # the analytics API's longest range
+
+# --- Churn and lifetime-value predictions (spec 2.5.3; docs/predictions.md, docs/decisions/0030)
+PREDICTIONS_CHURN_HORIZON_DAYS = env.int("PREDICTIONS_CHURN_HORIZON_DAYS", default=7)  # churn: no app activity in N days
+PREDICTIONS_LTV_HORIZON_DAYS = env.int("PREDICTIONS_LTV_HORIZON_DAYS", default=90)  # LTV: cash spend in the next H days
+PREDICTIONS_KEEP_DAYS = env.int("PREDICTIONS_KEEP_DAYS", default=35)  # scores older than this are removed by scoring
+# The "special invitation" push: players active in the last 30 days whose churn probability is at least this,
+# at most once in this many days (marketing: every protection rule of the notifications policy applies).
+PREDICTIONS_INVITATION_THRESHOLD = env.float("PREDICTIONS_INVITATION_THRESHOLD", default=0.6)
+PREDICTIONS_INVITATION_EVERY_DAYS = env.int("PREDICTIONS_INVITATION_EVERY_DAYS", default=14)
+# Whale candidates: the top predicted-LTV decile, not already Whale; a VIP badge and this one-time reward in tokens.
+PREDICTIONS_VIP_REWARD_TOKENS = env.int("PREDICTIONS_VIP_REWARD_TOKENS", default=500)
 CELERY_TIMEZONE = BUSINESS_TIMEZONE
 
 # --- Player protection (design brief section 6)
