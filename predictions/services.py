@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from core.bulk import bulk_insert
 from core.exceptions import DomainError
-from players.models import Player
+from players.selectors import player_count
 from predictions.features import (
     NAMES,
     FeatureFrame,
@@ -217,7 +217,7 @@ def models_train(
     if churn_days < 1 or ltv_days < 1:
         raise DomainError("The horizons must be at least one day.")
     churn_dates, ltv_dates = _grid(as_of=as_of, churn_days=churn_days, ltv_days=ltv_days)
-    players = Player.objects.count()
+    players = player_count()
     sample = min(1.0, settings.PREDICTIONS_TRAIN_MAX_PLAYERS_PER_DATE / max(players, 1))
     dates = sorted(set(churn_dates) | set(ltv_dates))
     periods: dict[dt.date, _Period] = {}

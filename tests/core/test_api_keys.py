@@ -40,6 +40,7 @@ SCOPED = [
     ("get", "/api/quiz?user_id=1", Scope.QUIZ_READ),
     ("post", "/api/quiz/submit", Scope.QUIZ_SUBMIT),
     ("post", "/api/users/1/age-verification", Scope.AGE_VERIFY),
+    ("get", "/api/users/1/predictions", Scope.PREDICTIONS_READ),
     *[
         ("get", f"/api/analytics/{name}?from={TODAY}&to={TODAY}", Scope.ANALYTICS_READ)
         for name in ("daily", "retention", "churn", "tokens", "peak-hours", "rfm", "proposals", "protection")
