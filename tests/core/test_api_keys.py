@@ -392,7 +392,7 @@ def test_the_admin_lists_keys_and_revokes_them(django_capture_on_commit_callback
 
 
 # Scopes made after core.0003 gave the keys of that time every scope: no key held them before, so none is given them.
-SCOPES_ADDED_SINCE = {Scope.WALLET_REFUND}
+SCOPES_ADDED_SINCE = {Scope.WALLET_REFUND, Scope.PREDICTIONS_READ}
 
 
 def test_the_migration_gives_existing_keys_every_scope():
