@@ -43,7 +43,7 @@ from predictions.features import (
     labels_compute,
 )
 from predictions.models import PlayerPrediction, PredictionModel
-from predictions.reasons import reasons_top
+from predictions.reasons import PathContributions, reasons_top
 from predictions.selectors import model_latest, predictions_for_day
 
 STEP_DAYS = 7  # the training dates are a week apart
@@ -347,13 +347,14 @@ class LoadedModel:
         self.ltv = xgb.Booster()
         self.ltv.load_model(bytearray(bytes(model.ltv_model)))
         self.ltv.set_param({"nthread": THREADS})
+        self.churn_paths = PathContributions(self.churn.dump_model(), len(self.names))
 
     def score(self, values: npt.NDArray[np.float32]) -> Scored:
         raw = self.churn.predict(values, raw_score=True, num_threads=THREADS)
-        churn_contrib = self.churn.predict(values, pred_contrib=True, num_threads=THREADS)
+        churn_contrib = self.churn_paths(np.asarray(self.churn.predict(values, pred_leaf=True, num_threads=THREADS)))
         matrix = xgb.DMatrix(values, missing=np.nan, feature_names=list(self.names), nthread=THREADS)
         ltv = self.ltv.predict(matrix)
-        ltv_contrib = self.ltv.predict(matrix, pred_contribs=True)
+        ltv_contrib = self.ltv.predict(matrix, pred_contribs=True, approx_contribs=True)
         return Scored(
             churn=platt_apply(np.asarray(raw, dtype=np.float64), self.model.churn_calibration),
             ltv=np.asarray(ltv, dtype=np.float64),

@@ -49,3 +49,15 @@ def test_every_feature_has_its_words_and_a_missing_value_reads_as_a_dash(db: Non
         assert reason_text(feature, 3.0, "en") != reason_text(feature, 3.0, "ko")
     assert reason_text("rfm_group", 3.0, "en") == "RFM group: Whale"
     assert reason_text("days_since_app", None, "en") == "- days since the last game"
+
+
+def test_lightgbm_path_contributions_sum_to_its_raw_score(trained: PredictionModel) -> None:
+    from predictions.features import features_compute
+    from predictions.services import LoadedModel
+
+    loaded = LoadedModel(trained)
+    values = features_compute(as_of=population.END).values
+
+    contributions = loaded.churn_paths(loaded.churn.predict(values, pred_leaf=True))
+
+    np.testing.assert_allclose(contributions.sum(axis=1), loaded.churn.predict(values, raw_score=True), atol=1e-6)
