@@ -188,11 +188,18 @@ def _ltv_figures(pred: npt.NDArray[np.float64], actual: npt.NDArray[np.float64])
     top = max(1, math.ceil(len(pred) / 10))
     order = np.argsort(-pred, kind="stable")  # ties in player id order
     rho = spearmanr(pred, actual).statistic if len(pred) > 1 and np.ptp(pred) > 0 and np.ptp(actual) > 0 else None
+    payers = actual > 0  # the ranking among those who paid (the whole population's is mostly ties at zero)
+    rho_payers = (
+        spearmanr(pred[payers], actual[payers]).statistic
+        if payers.sum() > 2 and np.ptp(pred[payers]) > 0 and np.ptp(actual[payers]) > 0
+        else None
+    )
     return {
         "mae": round(float(np.abs(err).mean()), 4),
         "rmse": round(float(np.sqrt((err**2).mean())), 4),
         "spearman": None if rho is None or np.isnan(rho) else round(float(rho), 4),
         "top_decile_capture": round(float(actual[order[:top]].sum()) / total, 4) if total > 0 else None,
+        "spearman_payers": None if rho_payers is None or np.isnan(rho_payers) else round(float(rho_payers), 4),
     }
 
 
