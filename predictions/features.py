@@ -6,8 +6,8 @@ current-state column (``wallets.balance``, ``user_segments.rfm_group`` are "now"
 days [D - 7, D). The players scored are those with any action before ``T``.
 
 Five statements, each one pass over its table grouped by player (the actions first per player and business day, then
-per player), streamed with a server-side cursor on PostgreSQL (``connection.chunked_cursor``) into numpy arrays: no
-query per player. They read other apps' tables (reads only), in one statement each, where one statement is the point
+per player; PostgreSQL runs it as a parallel plan), read in chunks (``fetchmany``) into numpy arrays: no query per
+player. They read other apps' tables (reads only), in one statement each, where one statement is the point
 (docs/ARCHITECTURE.md). The SQL text is built from code constants only (action types from the registry); values are
 parameters.
 
@@ -25,12 +25,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from activity.registry import app_activity_types
 from core.sql import Dialect
 
 FETCH_ROWS = 50_000
+WORK_MEM = "192MB"  # per sort or hash of each of PostgreSQL's parallel workers, for these statements only
 NIGHT_HOURS = (0, 6)  # [00:00, 06:00) on the business clock
 
 # key -> one-line definition (the order is the models' column order).
@@ -222,8 +223,10 @@ ORDER BY u.user_id"""  # noqa: S608 (names from code, values bound)
 
 
 def _stream(statement: str, params: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
-    """The statement's rows in chunks (a server-side cursor on PostgreSQL)."""
-    with connection.chunked_cursor() as cursor:
+    """The statement's rows in chunks of Python objects (``fetchmany``). Not a server-side cursor: PostgreSQL never
+    runs a cursor's query in parallel, and these are one row per player (the driver holds them as text: about 200
+    bytes a player), while the scan behind them is the whole log."""
+    with connection.cursor() as cursor:
         cursor.execute(statement, params)
         while rows := cursor.fetchmany(FETCH_ROWS):
             yield rows
@@ -268,6 +271,14 @@ def features_compute(
 ) -> FeatureFrame:
     """Every feature of ``FEATURES`` for the players with any action before ``as_of`` (business day), or those of
     ``user_ids`` among them; ``sample`` (0-1) keeps a stable hash sample of them (training)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # the player-day aggregate sorts or hashes in memory, not on disk
+                cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        return _features(as_of, user_ids, sample)
+
+
+def _features(as_of: dt.date, user_ids: Sequence[int] | None, sample: float | None) -> FeatureFrame:
     d = Dialect(connection.vendor)
     params = params_for(as_of)
     col = {name: j for j, name in enumerate(NAMES)}
