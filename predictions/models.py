@@ -19,7 +19,9 @@ class PredictionModel(models.Model):
     """One training of both models; the newest is the one scoring uses."""
 
     id = models.BigAutoField(primary_key=True)
-    version = models.CharField(max_length=64, unique=True, help_text="as-of date and training time, e.g. 2026-12-04.T0400")
+    version = models.CharField(
+        max_length=64, unique=True, help_text="as-of date and training time, e.g. 2026-12-04.T0400"
+    )
     as_of = models.DateField(help_text="Trained on history before this business day.")
     churn_horizon_days = models.PositiveSmallIntegerField()
     ltv_horizon_days = models.PositiveSmallIntegerField()
