@@ -120,7 +120,7 @@ SAMPLE_MODULUS = 1_000_003  # a prime: the stable hash sample keeps players whos
 
 
 def sample_clause(column: str) -> str:
-    return f"((({column}) % {SAMPLE_MODULUS}) * 7919 % {SAMPLE_MODULUS})"
+    return f"((({column}) %% {SAMPLE_MODULUS}) * 7919 %% {SAMPLE_MODULUS})"  # %% is the modulo (values bound)
 
 
 def sample_keep(user_ids: npt.NDArray[np.int64], fraction: float) -> npt.NDArray[np.bool_]:

@@ -62,6 +62,8 @@ CHURN_PARAMS: dict[str, Any] = {
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
+    "max_bin": 63,
+    "force_col_wise": True,
     "num_threads": THREADS,
     "seed": 1,
     "deterministic": True,
@@ -77,6 +79,7 @@ LTV_PARAMS: dict[str, Any] = {
     "subsample": 0.8,
     "colsample_bytree": 0.9,
     "tree_method": "hist",
+    "max_bin": 64,
     "nthread": THREADS,
     "seed": 1,
 }
