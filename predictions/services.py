@@ -79,7 +79,6 @@ LTV_PARAMS: dict[str, Any] = {
     "subsample": 0.8,
     "colsample_bytree": 0.9,
     "tree_method": "hist",
-    "max_bin": 64,
     "nthread": THREADS,
     "seed": 1,
 }
