@@ -5,11 +5,10 @@ rows whose own timestamp is before ``T`` (actions, ledger rows, segment history,
 current-state column (``wallets.balance``, ``user_segments.rfm_group`` are "now"). Windows ("7 days") are the business
 days [D - 7, D). The players scored are those with any action before ``T``.
 
-Five statements, each one pass over its table grouped by player (the actions first per player and business day, then
-per player; PostgreSQL runs it as a parallel plan), read in chunks (``fetchmany``) into numpy arrays: no query per
-player. They read other apps' tables (reads only), in one statement each, where one statement is the point
-(docs/ARCHITECTURE.md). The SQL text is built from code constants only (action types from the registry); values are
-parameters.
+Five statements, each one pass over its table grouped by player (PostgreSQL runs the actions' one as a parallel hash
+aggregate), read in chunks (``fetchmany``) into numpy arrays: no query per player. They read other apps' tables
+(reads only), in one statement each, where one statement is the point (docs/ARCHITECTURE.md). The SQL text is built
+from code constants only (action types from the registry); values are parameters.
 
 The labels (``labels_compute``) look the other way: [T, T + horizon).
 """
@@ -257,9 +256,6 @@ def params_for(as_of: dt.date) -> dict[str, Any]:
         "t7": at(7),
         "t30": at(30),
         "t90": at(90),
-        "d7": day(7),
-        "d30": day(30),
-        "d90": day(90),
         "d0": day(0),
         "btz": settings.BUSINESS_TIMEZONE,
     }
