@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from players.models import Player
+from predictions.features import FEATURES
 from texts.registry import (
     LOCALE_CHOICES,
     LOCALES,
@@ -53,6 +54,7 @@ def test_each_apps_messages_are_registered():
         "QUIZ_SCALE_5",
         "QUIZ_YES",
         "QUIZ_NO",
+        *(f"PREDICTION_REASON_{feature.upper()}" for feature in FEATURES),  # a score's reasons, one per feature
     }
 
 
