@@ -26,9 +26,9 @@ SAMPLE = {int: 1234, str: "Whale"}
 
 def test_each_apps_messages_are_registered():
     # given the apps' messages modules (found by TextsConfig.ready)
-    # then every message the code sends is declared: the pushes (missions' included), the reality check, every
-    # recommendation text and the quiz's answer labels
-    assert set(message_keys()) == {
+    # then every message the code sends is declared: the pushes (missions' and predictions' included), the reality
+    # check, every recommendation text, the quiz's answer labels and a reason for each prediction feature
+    assert set(message_keys()) == {f"PREDICTION_REASON_{feature.upper()}" for feature in FEATURES} | {
         "NEW_TOKEN_ARRIVAL",
         "REALITY_CHECK",
         "SEGMENT_UPGRADE",
@@ -47,6 +47,8 @@ def test_each_apps_messages_are_registered():
         "MISSION_REWARD_COMPLETE_PROFILE_QUIZ",
         "MISSION_REWARD_COMPLETE_CORPORATE_QUIZ",
         "MISSION_REWARD_VISIT_CORPORATE_SITE",
+        "CHURN_INVITATION",
+        "VIP_AWARD",
         "QUIZ_SCALE_1",
         "QUIZ_SCALE_2",
         "QUIZ_SCALE_3",
@@ -54,7 +56,6 @@ def test_each_apps_messages_are_registered():
         "QUIZ_SCALE_5",
         "QUIZ_YES",
         "QUIZ_NO",
-        *(f"PREDICTION_REASON_{feature.upper()}" for feature in FEATURES),  # a score's reasons, one per feature
     }
 
 
