@@ -28,9 +28,12 @@ def scored_as_of(*, on_or_before: dt.date) -> dt.date | None:
 def churn_distribution(*, as_of: dt.date) -> list[dict[str, Any]]:
     """Players per churn-probability bin (``CHURN_BINS`` of equal width), every bin present, with the bin's mean
     predicted LTV (None for an empty bin)."""
+    scaled = f"churn_probability * {CHURN_BINS}"
+    # The bin: the scaled probability rounded down (PostgreSQL's CAST to integer rounds 1.5 to 2, SQLite's truncates).
+    bin_of = f"CAST(FLOOR({scaled}) AS integer)" if connection.vendor == "postgresql" else f"CAST({scaled} AS integer)"
     sql = (
         f"SELECT CASE WHEN churn_probability >= 1 THEN {CHURN_BINS - 1} "  # noqa: S608 (constants from code, values bound)
-        f"ELSE CAST(churn_probability * {CHURN_BINS} AS integer) END AS b, count(*), avg(ltv) "
+        f"ELSE {bin_of} END AS b, count(*), avg(ltv) "
         "FROM player_predictions WHERE as_of = %s GROUP BY 1"
     )
     with connection.cursor() as cur:
