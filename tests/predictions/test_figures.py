@@ -85,8 +85,10 @@ def test_top_churn_reasons_count_the_players_at_risk_only_and_which_reason_came_
 
 
 def test_top_ltv_reasons_come_from_the_top_decile_by_predicted_ltv():
-    paid = ["paid_90d", 5000.0, 1.2]
-    rows = [(0.1, 100.0, [], [paid])] + [(0.1, float(k + 1), [], [["balance", 10.0, 0.1]]) for k in range(9)]
+    paid: list[object] = ["paid_90d", 5000.0, 1.2]
+    rows: list[tuple[float, float, list[list[object]], list[list[object]]]] = [(0.1, 100.0, [], [paid])] + [
+        (0.1, float(k + 1), [], [["balance", 10.0, 0.1]]) for k in range(9)
+    ]
     _scores(rows)
 
     assert figures.top_reasons(as_of=AS_OF, kind="ltv") == [{"feature": "paid_90d", "players": 1, "first_reason": 1}]
@@ -113,5 +115,6 @@ def test_the_calibration_bins_are_the_models_and_the_baselines_from_its_validati
         "baseline": [{"predicted": 0.3, "observed": 0.2, "count": 40}],
     }
     assert figures.calibration(bare) == {"model": [], "baseline": []}
-    assert figures.model_latest().id == bare.id  # the newest
+    latest = figures.model_latest()
+    assert latest is not None and latest.id == bare.id  # the newest
     assert PlayerPrediction.objects.count() == 0
