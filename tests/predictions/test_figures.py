@@ -4,6 +4,7 @@ figures counted in Python over the stored rows."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pytest
 from django.test.utils import override_settings
@@ -17,7 +18,10 @@ pytestmark = pytest.mark.django_db
 AS_OF = dt.date(2026, 11, 20)
 
 
-def _scores(rows: list[tuple[float, float, list[list[object]], list[list[object]]]]) -> list[int]:
+Rows = Sequence[tuple[float, float, Sequence[Sequence[object]], Sequence[Sequence[object]]]]
+
+
+def _scores(rows: Rows) -> list[int]:
     """Players scored as of AS_OF: (churn, ltv, churn reasons, ltv reasons) each; their ids."""
     model = factories.prediction_model_make()
     ids = []
@@ -86,9 +90,7 @@ def test_top_churn_reasons_count_the_players_at_risk_only_and_which_reason_came_
 
 def test_top_ltv_reasons_come_from_the_top_decile_by_predicted_ltv():
     paid: list[object] = ["paid_90d", 5000.0, 1.2]
-    rows: list[tuple[float, float, list[list[object]], list[list[object]]]] = [(0.1, 100.0, [], [paid])] + [
-        (0.1, float(k + 1), [], [["balance", 10.0, 0.1]]) for k in range(9)
-    ]
+    rows: Rows = [(0.1, 100.0, [], [paid])] + [(0.1, float(k + 1), [], [["balance", 10.0, 0.1]]) for k in range(9)]
     _scores(rows)
 
     assert figures.top_reasons(as_of=AS_OF, kind="ltv") == [{"feature": "paid_90d", "players": 1, "first_reason": 1}]
