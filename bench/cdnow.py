@@ -44,7 +44,8 @@ from bench.common import ROOT, BenchEnv, emit, load_average, log, target
 
 VENV = ROOT / "var" / "cdnow-venv"
 WORK = ROOT / "var" / "cdnow"
-# lifetimes 0.11.3 with the newest numpy, pandas and scipy it still runs on (Python 3.11 wheels for each).
+# lifetimes 0.11.3 with numpy, pandas and scipy of its own era (Python 3.11 wheels for each), pinned: the fit is
+# reproducible (docs/decisions/0032).
 LIFETIMES_PACKAGES = ("lifetimes==0.11.3", "numpy==1.23.5", "pandas==1.5.3", "scipy==1.10.1", "autograd==1.5")
 CALIBRATION_END = dt.date(1997, 12, 31)
 AS_OF = CALIBRATION_END + dt.timedelta(days=1)
