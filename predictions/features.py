@@ -5,11 +5,10 @@ rows whose own timestamp is before ``T`` (actions, ledger rows, segment history,
 current-state column (``wallets.balance``, ``user_segments.rfm_group`` are "now"). Windows ("7 days") are the business
 days [D - 7, D). The players scored are those with any action before ``T``.
 
-Five statements, each one pass over its table grouped by player (the actions first per player and business day, then
-per player; PostgreSQL runs it as a parallel plan), read in chunks (``fetchmany``) into numpy arrays: no query per
-player. They read other apps' tables (reads only), in one statement each, where one statement is the point
-(docs/ARCHITECTURE.md). The SQL text is built from code constants only (action types from the registry); values are
-parameters.
+Five statements, each one pass over its table grouped by player (PostgreSQL runs the actions' one as a parallel hash
+aggregate), read in chunks (``fetchmany``) into numpy arrays: no query per player. They read other apps' tables
+(reads only), in one statement each, where one statement is the point (docs/ARCHITECTURE.md). The SQL text is built
+from code constants only (action types from the registry); values are parameters.
 
 The labels (``labels_compute``) look the other way: [T, T + horizon).
 """
@@ -120,7 +119,7 @@ SAMPLE_MODULUS = 1_000_003  # a prime: the stable hash sample keeps players whos
 
 
 def sample_clause(column: str) -> str:
-    return f"((({column}) % {SAMPLE_MODULUS}) * 7919 % {SAMPLE_MODULUS})"
+    return f"((({column}) %% {SAMPLE_MODULUS}) * 7919 %% {SAMPLE_MODULUS})"  # %% is the modulo (values bound)
 
 
 def sample_keep(user_ids: npt.NDArray[np.int64], fraction: float) -> npt.NDArray[np.bool_]:
@@ -129,46 +128,44 @@ def sample_keep(user_ids: npt.NDArray[np.int64], fraction: float) -> npt.NDArray
 
 
 def _actions_sql(d: Dialect, users: str) -> str:
+    """One row per player (one GROUP BY player: PostgreSQL hashes the players in parallel, no sort of the log). The
+    business days with app activity in the last 30 days come back as a bit mask (bit k: day D - k), OR-ed by
+    ``BIT_OR`` on PostgreSQL and by ``SUM(DISTINCT)`` of the powers of two on SQLite; numpy counts the bits."""
     app = f"a.action_type IN {_in_list(app_activity_types())}"
     hour = d.local_hour("a.action_timestamp", "%(btz)s")
     corporate_earn = f"a.action_type = 'EARN_CYBER_TOKENS' AND {d.json_text('a.metadata', 'source')} = 'corporate'"
     purchase = "a.action_type = 'PURCHASE_CYBER_TOKENS'"
-    day = d.bdate("a.action_timestamp")
+    ts = "a.action_timestamp"
+    if d.pg:
+        days_back = f"(CAST(%(d0)s AS date) - {d.bdate(ts)})"
+        mask = f"BIT_OR(CASE WHEN {app} AND {ts} >= %(t30)s THEN CAST(1 AS bigint) << {days_back} END)"
+    else:
+        days_back = f"CAST(julianday(%(d0)s) - julianday({d.bdate(ts)}) AS INTEGER)"
+        mask = f"SUM(DISTINCT CASE WHEN {app} AND {ts} >= %(t30)s THEN 1 << {days_back} END)"
 
-    def win(expr: str, days: str) -> str:
-        return _double(f"SUM(CASE WHEN p.day >= {d.date_param(days)} THEN {expr} ELSE 0 END)")
+    def win(then: str, since: str, when: str = "1 = 1") -> str:
+        return _double(f"SUM(CASE WHEN {when} AND {ts} >= %({since})s THEN {then} ELSE 0 END)")
 
-    def days_with(days: str) -> str:
-        return _double(f"SUM(CASE WHEN p.day >= {d.date_param(days)} AND p.app_n > 0 THEN 1 ELSE 0 END)")
-
+    cv = "a.action_type = 'CORPORATE_VISIT'"
+    tokens = d.json_int("a.metadata", "earned_tokens")
+    paid = _double(d.json_text("a.metadata", "amount_paid"))
+    night = f"{app} AND {hour} >= {NIGHT_HOURS[0]} AND {hour} < {NIGHT_HOURS[1]}"
     return f"""
-SELECT p.user_id,
-  {win("p.cv", "d7")}, {win("p.cv", "d30")},
-  {win("p.ct", "d7")}, {win("p.ct", "d30")},
-  {days_with("d7")}, {days_with("d30")},
-  {win("p.app_n", "d7")}, {win("p.app_n", "d30")},
-  {_days_before(d, "MAX(p.last_app)")},
-  {_days_before(d, "MAX(p.last_any)")},
-  {_days_before(d, "MIN(p.first_any)")},
-  {win("p.pn", "d7")}, {win("p.pn", "d30")}, {win("p.pn", "d90")},
-  {win("p.pa", "d7")}, {win("p.pa", "d30")}, {win("p.pa", "d90")},
-  {win("p.night_n", "d30")}
-FROM (
-  SELECT a.user_id, {day} AS day,
-    SUM(CASE WHEN {app} THEN 1 ELSE 0 END) AS app_n,
-    SUM(CASE WHEN {app} AND {hour} >= {NIGHT_HOURS[0]} AND {hour} < {NIGHT_HOURS[1]} THEN 1 ELSE 0 END) AS night_n,
-    SUM(CASE WHEN a.action_type = 'CORPORATE_VISIT' THEN 1 ELSE 0 END) AS cv,
-    SUM(CASE WHEN {corporate_earn} THEN {d.json_int("a.metadata", "earned_tokens")} ELSE 0 END) AS ct,
-    SUM(CASE WHEN {purchase} THEN 1 ELSE 0 END) AS pn,
-    SUM(CASE WHEN {purchase} THEN {_double(d.json_text("a.metadata", "amount_paid"))} ELSE 0 END) AS pa,
-    MIN(a.action_timestamp) AS first_any, MAX(a.action_timestamp) AS last_any,
-    MAX(CASE WHEN {app} THEN a.action_timestamp END) AS last_app
-  FROM user_actions a
-  WHERE a.action_timestamp < %(t)s{users}
-  GROUP BY a.user_id, {day}
-) p
-GROUP BY p.user_id
-ORDER BY p.user_id"""  # noqa: S608 (names from code, values bound)
+SELECT a.user_id,
+  {win("1", "t7", cv)}, {win("1", "t30", cv)},
+  {win(tokens, "t7", corporate_earn)}, {win(tokens, "t30", corporate_earn)},
+  {_double(f"COALESCE({mask}, 0)")},
+  {win("1", "t7", app)}, {win("1", "t30", app)},
+  {_days_before(d, f"MAX(CASE WHEN {app} THEN {ts} END)")},
+  {_days_before(d, f"MAX({ts})")},
+  {_days_before(d, f"MIN({ts})")},
+  {win("1", "t7", purchase)}, {win("1", "t30", purchase)}, {win("1", "t90", purchase)},
+  {win(paid, "t7", purchase)}, {win(paid, "t30", purchase)}, {win(paid, "t90", purchase)},
+  {win("1", "t30", night)}
+FROM user_actions a
+WHERE {ts} < %(t)s{users}
+GROUP BY a.user_id
+ORDER BY a.user_id"""  # noqa: S608 (names from code, values bound)
 
 
 def _ledger_sql(d: Dialect, users: str) -> str:
@@ -259,9 +256,7 @@ def params_for(as_of: dt.date) -> dict[str, Any]:
         "t7": at(7),
         "t30": at(30),
         "t90": at(90),
-        "d7": day(7),
-        "d30": day(30),
-        "d90": day(90),
+        "d0": day(0),
         "btz": settings.BUSINESS_TIMEZONE,
     }
 
@@ -283,18 +278,22 @@ def _features(as_of: dt.date, user_ids: Sequence[int] | None, sample: float | No
     params = params_for(as_of)
     col = {name: j for j, name in enumerate(NAMES)}
 
-    ids, acts = _read(_actions_sql(d, _users_filter("a.user_id", user_ids, sample)), params, 18)
+    ids, acts = _read(_actions_sql(d, _users_filter("a.user_id", user_ids, sample)), params, 17)
     n = len(ids)
     values = np.full((n, len(NAMES)), np.nan, dtype=np.float32)
     order = [
         "corporate_visits_7d", "corporate_visits_30d", "corporate_tokens_7d", "corporate_tokens_30d",
-        "app_days_7d", "app_days_30d", "app_actions_7d", "app_actions_30d",
+        "", "app_actions_7d", "app_actions_30d",
         "days_since_app", "days_since_any", "tenure_days",
         "purchases_7d", "purchases_30d", "purchases_90d", "paid_7d", "paid_30d", "paid_90d",
     ]  # fmt: skip
     for j, name in enumerate(order):
-        values[:, col[name]] = acts[:, j]
-    n7, n30, night = acts[:, 6], acts[:, 7], acts[:, 17]
+        if name:
+            values[:, col[name]] = acts[:, j]
+    days = acts[:, 4].astype(np.int64)  # bit k set: app activity on day D - k (k = 1..30)
+    values[:, col["app_days_7d"]] = _bits(days & 0b1111_1110)
+    values[:, col["app_days_30d"]] = _bits(days)
+    n7, n30, night = acts[:, 5], acts[:, 6], acts[:, 16]
     with np.errstate(divide="ignore", invalid="ignore"):
         values[:, col["app_trend"]] = np.where(n30 > 0, (n7 / 7.0) / (n30 / 30.0), np.nan)
         values[:, col["night_share_30d"]] = np.where(n30 > 0, night / n30, np.nan)
@@ -310,6 +309,12 @@ def _features(as_of: dt.date, user_ids: Sequence[int] | None, sample: float | No
     values[:, col["unlocks"]] = 0.0
     _merge(values, ids, _unlocks_sql(d, _users_filter("u.user_id", user_ids, sample)), params, col, ["unlocks"])
     return FeatureFrame(as_of=as_of, user_ids=ids, values=values, names=NAMES)
+
+
+def _bits(masks: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    """How many bits each mask has set."""
+    as_bytes = masks.astype("<i8").view(np.uint8).reshape(-1, 8)
+    return np.unpackbits(as_bytes, axis=1).sum(axis=1).astype(np.float32)
 
 
 def _merge(

@@ -62,6 +62,8 @@ CHURN_PARAMS: dict[str, Any] = {
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
+    "max_bin": 63,
+    "force_col_wise": True,
     "num_threads": THREADS,
     "seed": 1,
     "deterministic": True,
@@ -357,8 +359,8 @@ class LoadedModel:
         self.churn_paths = PathContributions(self.churn.dump_model(), len(self.names))
 
     def score(self, values: npt.NDArray[np.float32]) -> Scored:
-        raw = self.churn.predict(values, raw_score=True, num_threads=THREADS)
         churn_contrib = self.churn_paths(np.asarray(self.churn.predict(values, pred_leaf=True, num_threads=THREADS)))
+        raw = churn_contrib.sum(axis=1)  # the path contributions and the bias sum to the raw score (tested)
         matrix = xgb.DMatrix(values, missing=np.nan, feature_names=list(self.names), nthread=THREADS)
         ltv = self.ltv.predict(matrix)
         ltv_contrib = self.ltv.predict(matrix, pred_contribs=True, approx_contribs=True)

@@ -39,6 +39,23 @@ def rolled_up(transactional_db: None) -> None:
     """The analytics tests' population, rolled up to its TODAY (2026-11-20), committed for the live server."""
     population.build()
     services.analytics_refresh(now=population.now())
+    # and a scoring of a few players as of the day before, so the predictions' panels have figures to draw
+    model = factories.prediction_model_make(
+        validation={
+            "churn": {"calibration": [{"predicted": p / 10 + 0.05, "observed": p / 10, "count": 5} for p in range(10)]}
+        }
+    )
+    for k in range(20):
+        player = factories.make_player(id=9_000_000 + k)
+        factories.player_prediction_make(
+            user_id=player.id,
+            as_of=dt.date(2026, 11, 19),
+            model=model,
+            churn_probability=k / 20,
+            ltv=float(k),
+            churn_reasons=[["days_since_app", float(k), 0.5]],
+            ltv_reasons=[["paid_90d", 1000.0, 0.4]],
+        )
 
 
 def log_in(page: Any, live_server: Any, username: str, next_path: str) -> None:
@@ -62,7 +79,8 @@ def test_staff_open_the_dashboard_change_range_and_group_and_download_a_csv(page
     assert "2026-10-22 to 2026-11-20" in page.locator("#kpi-summary").inner_text()
     assert page.locator("#site-name").inner_text() == "TokenLoop staff"
     assert "KPI dashboard" in page.locator(".breadcrumbs").inner_text()
-    assert page.locator("canvas[data-chart][data-drawn]").count() == 5
+    assert page.locator("canvas[data-chart][data-drawn]").count() == 7
+    assert "players scored as of 2026-11-19" in page.locator("#panel-predictions").inner_text()
     assert page.locator(".kpi-tile").count() >= 10
 
     # when they change the date range

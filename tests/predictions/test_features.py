@@ -121,3 +121,20 @@ def test_labels_count_app_activity_in_the_churn_horizon_and_cash_paid_in_the_ltv
     assert by_id[stays] == (False, 0.0)
     assert by_id[leaves] == (True, 0.0)
     assert by_id[payer] == (False, 4400.0)  # a purchase is app activity
+
+
+def test_a_training_sample_keeps_the_players_of_its_stable_hash() -> None:
+    from predictions.features import sample_keep
+
+    ids = []
+    for _ in range(40):
+        ids.append(factories.make_player().id)
+        sessions(ids[-1], [at(3)])
+    whole = features_compute(as_of=AS_OF)
+
+    half = features_compute(as_of=AS_OF, sample=0.5)
+
+    expected = whole.user_ids[sample_keep(whole.user_ids, 0.5)]
+    assert 0 < len(half) < len(whole)
+    np.testing.assert_array_equal(half.user_ids, expected)
+    np.testing.assert_array_equal(half.values, whole.values[sample_keep(whole.user_ids, 0.5)])

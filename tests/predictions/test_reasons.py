@@ -58,6 +58,6 @@ def test_lightgbm_path_contributions_sum_to_its_raw_score(trained: PredictionMod
     loaded = LoadedModel(trained)
     values = features_compute(as_of=population.END).values
 
-    contributions = loaded.churn_paths(loaded.churn.predict(values, pred_leaf=True))
+    contributions = loaded.churn_paths(np.asarray(loaded.churn.predict(values, pred_leaf=True)))
 
     np.testing.assert_allclose(contributions.sum(axis=1), loaded.churn.predict(values, raw_score=True), atol=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,16 @@ def test_training_saves_both_models_with_their_figures_beside_the_baselines() ->
     assert sum(b["count"] for b in churn["calibration"]) == churn["rows"]["validation"]
     assert {"mae", "rmse", "spearman", "top_decile_capture"} <= ltv["model"].keys() == ltv["baseline_repeat"].keys()
     assert ltv["model"]["spearman"] > 0.3
+
+
+def test_training_on_a_sample_of_each_dates_players(settings: Any) -> None:
+    population.build(players=200)
+    settings.PREDICTIONS_TRAIN_MAX_PLAYERS_PER_DATE = 120
+
+    result = models_train(as_of=population.END, churn_horizon_days=7, ltv_horizon_days=14)
+
+    assert result.figures["sample_per_date"] == 0.6
+    assert result.figures["churn"]["rows"]["validation"] < 200
 
 
 def test_too_short_a_history_says_how_many_days_there_are_and_how_many_the_horizons_need() -> None:

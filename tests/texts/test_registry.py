@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from players.models import Player
+from predictions.features import FEATURES
 from texts.registry import (
     LOCALE_CHOICES,
     LOCALES,
@@ -26,8 +27,8 @@ SAMPLE = {int: 1234, str: "Whale"}
 def test_each_apps_messages_are_registered():
     # given the apps' messages modules (found by TextsConfig.ready)
     # then every message the code sends is declared: the pushes (missions' and predictions' included), the reality
-    # check, every recommendation text and the quiz's answer labels
-    assert set(message_keys()) == {
+    # check, every recommendation text, the quiz's answer labels and a reason for each prediction feature
+    assert set(message_keys()) == {f"PREDICTION_REASON_{feature.upper()}" for feature in FEATURES} | {
         "NEW_TOKEN_ARRIVAL",
         "REALITY_CHECK",
         "SEGMENT_UPGRADE",
