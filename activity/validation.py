@@ -19,8 +19,11 @@ ACTION_FIELDS = ("event_id", "user_id", "action_type", "action_timestamp", "meta
 # A sane lower bound: nothing in this product happened before it, and it keeps far-off dates (typos,
 # zero values, the ends of the calendar whose UTC conversion overflows) out of the log.
 EARLIEST_TIMESTAMP = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+# An import of history (``import_actions``) may reach further back: another system's log, or a public data set such as
+# CDNOW's 1997-1998 purchases (docs/decisions/0032). Still a bound against zero values (the Unix epoch) and the ends
+# of the calendar.
+EARLIEST_HISTORY_TIMESTAMP = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 _TS_FORMAT = "Must be an ISO 8601 date-time string with a UTC offset."
-_TS_TOO_EARLY = "Is before 2000-01-01T00:00:00Z, the earliest time accepted (a sane lower bound for actions)."
 # PostgreSQL text and jsonb cannot hold U+0000; JSON writes it as this escape (and only so).
 NUL = "\x00"
 NUL_JSON_ESCAPE = b"\\u0000"
@@ -80,8 +83,13 @@ class ParsedAction(NamedTuple):
     metadata: dict[str, Any]
 
 
-def parse_timestamp(value: Any) -> dt.datetime | str:
-    """An aware UTC datetime, or the problem. Times before ``EARLIEST_TIMESTAMP`` are refused."""
+def _too_early(earliest: dt.datetime) -> str:
+    return f"Is before {earliest:%Y-%m-%dT%H:%M:%SZ}, the earliest time accepted (a sane lower bound for actions)."
+
+
+def parse_timestamp(value: Any, *, earliest: dt.datetime = EARLIEST_TIMESTAMP) -> dt.datetime | str:
+    """An aware UTC datetime, or the problem. Times before ``earliest`` (``EARLIEST_TIMESTAMP`` unless the caller
+    imports history) are refused."""
     if type(value) is not str:
         return _TS_FORMAT
     try:
@@ -93,9 +101,9 @@ def parse_timestamp(value: Any) -> dt.datetime | str:
     try:
         ts = ts.astimezone(dt.UTC)
     except OverflowError:  # 0001-01-01T00:00+05:00, 9999-12-31T23:00-05:00: no UTC datetime exists
-        return _TS_TOO_EARLY if ts.year < 2000 else "Is outside the supported date range."
-    if ts < EARLIEST_TIMESTAMP:
-        return _TS_TOO_EARLY
+        return _too_early(earliest) if ts.year <= earliest.year else "Is outside the supported date range."
+    if ts < earliest:
+        return _too_early(earliest)
     return ts
 
 
@@ -126,11 +134,13 @@ def parse_action(
     allow_token_moving: bool,
     check_nul: bool = True,
     limits: MetadataLimits | None = None,
+    earliest: dt.datetime = EARLIEST_TIMESTAMP,
 ) -> tuple[ParsedAction | None, dict[str, str]]:
     """One action. Returns the parsed action, or None and ``{field path: problem}``.
 
     ``limits``: the metadata's size and depth (default: from settings); over either, the problem names
-    ``metadata``.
+    ``metadata``. ``earliest``: the earliest action time accepted (``EARLIEST_HISTORY_TIMESTAMP`` for an import of
+    history).
 
     ``check_nul=False`` skips the search for U+0000: only for a caller that knows the item's serialized
     form holds none (``core.parsers.body_may_contain_nul``).
@@ -147,7 +157,7 @@ def parse_action(
     if type(user_id) is not int or not 0 < user_id <= MAX_USER_ID:
         errors["user_id"] = "Required: a positive integer."
 
-    ts = parse_timestamp(item.get("action_timestamp"))
+    ts = parse_timestamp(item.get("action_timestamp"), earliest=earliest)
     if isinstance(ts, str):
         errors["action_timestamp"] = ("Required. " + ts) if "action_timestamp" not in item else ts
     elif ts > now + max_future:
@@ -201,6 +211,7 @@ def parse_batch(
     prefix: str = "actions",
     check_nul: bool = True,
     limits: MetadataLimits | None = None,
+    earliest: dt.datetime = EARLIEST_TIMESTAMP,
 ) -> tuple[list[ParsedAction], dict[str, list[str]]]:
     """All items, all-or-nothing: the errors name ``actions[i].field`` for every bad item.
 
@@ -221,6 +232,7 @@ def parse_batch(
             allow_token_moving=allow_token_moving,
             check_nul=check_nul,
             limits=limits,
+            earliest=earliest,
         )
         if action is not None:
             parsed.append(action)

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from activity.registry import REGISTRY
 from activity.services import actions_ingest
-from activity.validation import ParsedAction, parse_batch
+from activity.validation import EARLIEST_HISTORY_TIMESTAMP, ParsedAction, parse_batch
 from content.errors import ContentHistoryRefused
 from content.services import content_unlock_record_history
 from core.metrics import ACTIONS_REJECTED
@@ -227,6 +227,7 @@ def validate_chunk(
         max_future=dt.timedelta(seconds=settings.ACTIONS_MAX_FUTURE_SECONDS),
         allow_token_moving=True,
         prefix="line",
+        earliest=EARLIEST_HISTORY_TIMESTAMP,
     )
     for path, texts in errors.items():
         match = _BATCH_PATH.fullmatch(path)

@@ -30,7 +30,7 @@ from core.bulk import bulk_insert, reserve_ids
 from core.exceptions import DomainError, InvalidInput, NotFound
 from core.metrics import LEDGER_ENTRIES, REFUND_UNRECOVERED_TOKENS, REFUNDS
 from players.selectors import player_from_row, player_get, player_with_protection_columns, protection_of
-from players.services import player_ensure_many, player_get_or_create
+from players.services import player_ensure_many
 from wallet.balance_cache import balance_cache_set, balance_cache_set_quietly
 from wallet.errors import (
     IdempotencyKeyReused,
@@ -111,8 +111,8 @@ def _lock_wallet(player_id: int, now: dt.datetime) -> Wallet:
         return wallet
     # SQLite: BEGIN IMMEDIATE (settings) already holds the database's write lock.
     wallet = _locked_wallets().filter(player_id=player_id).first()
-    if wallet is None:
-        player_get_or_create(player_id=player_id)
+    if wallet is None:  # first use, as on PostgreSQL: a player first seen here signs up at the posting's time
+        player_ensure_many(first_seen={player_id: now})
         Wallet.objects.get_or_create(player_id=player_id)
         wallet = _locked_wallets().get(player_id=player_id)
     return wallet

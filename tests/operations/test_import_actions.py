@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from io import StringIO
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.core.management import CommandError, call_command
 from activity.models import UserAction
 from operations.importing import HEAD_BYTES, file_fingerprint
 from operations.models import ImportCheckpoint
+from players.models import Player
 from tests.factories import action, game_play
 from wallet.models import LedgerEntry, Wallet
 from wallet.selectors import wallet_balance
@@ -295,6 +297,77 @@ def test_reimporting_token_history_applies_nothing_twice(tmp_path):
     assert "stored 0, duplicates 2, lines 2" in out
     assert LedgerEntry.objects.filter(player_id=302).count() == 2
     assert Wallet.objects.get(player_id=302).balance == 40
+
+
+def purchase(event_id: str, user_id: int, dollars: float, at: str) -> dict[str, Any]:
+    """A cash purchase as a shop's log holds it: ten tokens a dollar, at least one."""
+    return action(
+        event_id=event_id,
+        user_id=user_id,
+        action_type="PURCHASE_CYBER_TOKENS",
+        at=at,
+        tokens=max(1, round(dollars * 10)),
+        amount_paid=dollars,
+        currency="USD",
+        payment_id=f"pay-{event_id}",
+    )
+
+
+def test_a_log_of_cash_purchases_only_from_1997_creates_its_players_with_their_ledgers(tmp_path):
+    # given a log that holds only cash purchases, in 1997-1998 (CDNOW's years), of three players never seen before:
+    # two purchases of one player on one day, and a $0.00 line (one token)
+    rows = [
+        purchase("p-1", 501, 29.33, "1997-01-01T12:00:00+09:00"),
+        purchase("p-2", 502, 0.0, "1997-01-02T12:00:00+09:00"),
+        purchase("p-3", 501, 14.96, "1997-08-02T12:00:00+09:00"),
+        purchase("p-4", 501, 26.48, "1997-08-02T12:00:00+09:00"),
+        purchase("p-5", 503, 63.34, "1997-12-31T12:00:00+09:00"),
+        purchase("p-6", 502, 11.77, "1998-06-30T12:00:00+09:00"),
+    ]
+    path = write_jsonl(tmp_path / "cash.jsonl", rows)
+    # when it is imported
+    out = run(path)
+    # then every line is stored, each purchase a PURCHASE ledger row from cash of its tokens at its own time
+    assert "stored 6, duplicates 0, lines 6" in out
+    entries = list(LedgerEntry.objects.filter(player_id=501).order_by("id"))
+    assert [(e.kind, e.source, e.amount, e.balance_after) for e in entries] == [
+        ("PURCHASE", "cash", 293, 293),
+        ("PURCHASE", "cash", 150, 443),
+        ("PURCHASE", "cash", 265, 708),
+    ]
+    assert entries[0].created_at == dt.datetime(1997, 1, 1, 3, tzinfo=dt.UTC)
+    # and the players are made on first sight, signed up at their first purchase
+    assert dict(Player.objects.filter(id__in=[501, 502, 503]).values_list("id", "signup_at")) == {
+        501: dt.datetime(1997, 1, 1, 3, tzinfo=dt.UTC),
+        502: dt.datetime(1997, 1, 2, 3, tzinfo=dt.UTC),
+        503: dt.datetime(1997, 12, 31, 3, tzinfo=dt.UTC),
+    }
+    # and each wallet holds the sum of its ledger rows, with the last row's id, as the balance read says too
+    for player_id, balance in ((501, 708), (502, 1 + 118), (503, 633)):
+        wallet = Wallet.objects.get(player_id=player_id)
+        last = LedgerEntry.objects.filter(player_id=player_id).order_by("-id").first()
+        assert last is not None
+        assert (wallet.balance, wallet.last_entry_id) == (balance, last.id)
+        assert wallet_balance(player_id=player_id).balance == balance
+    # and the actions keep the dollars paid, the $0.00 line as 0
+    paid = dict(UserAction.objects.values_list("event_id", "metadata__amount_paid"))
+    assert paid == {"p-1": 29.33, "p-2": 0.0, "p-3": 14.96, "p-4": 26.48, "p-5": 63.34, "p-6": 11.77}
+
+
+def test_history_before_1990_is_refused_naming_the_bound(tmp_path):
+    # given a history whose second line is dated before 1990-01-01 UTC (an import's lower bound)
+    rows = [
+        purchase("old-1", 510, 5.0, "1990-01-01T00:00:00Z"),
+        purchase("old-2", 510, 5.0, "1989-12-31T23:59:59Z"),
+    ]
+    path = write_jsonl(tmp_path / "old.jsonl", rows)
+    # when it is imported
+    with pytest.raises(CommandError) as excinfo:
+        run(path)
+    # then line 2 is refused with the bound named, and nothing of the chunk is stored
+    assert "line 2: action_timestamp: Is before 1990-01-01T00:00:00Z" in str(excinfo.value)
+    assert "line 1:" not in str(excinfo.value)
+    assert stored_ids() == set()
 
 
 def test_bad_json_and_bad_fields_are_all_named(tmp_path):
