@@ -242,7 +242,7 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value] if len(value) <= 50 else f"<{len(value)} items>"
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if hasattr(value, "shape"):  # a numpy array
+    if getattr(value, "shape", ()) != ():  # a numpy array
         return f"<array {tuple(value.shape)}>"
     if hasattr(value, "item"):  # a numpy scalar
         return value.item()

@@ -206,23 +206,25 @@ def plan(*, players: int, actions: int, as_of: dt.date) -> Plan:
     )
 
 
+def load_params(plan: Plan, first: int, last: int) -> dict[str, Any]:
+    """The parameters of ``_ACTIONS_SQL`` / ``_LATE_ACTIONS_SQL`` for the actions numbered first..last."""
+    return {
+        "start": plan.first_start,
+        "step": plan.step,
+        "players": plan.players,
+        "total": plan.total,
+        "first": first,
+        "last": last,
+        "late_start": plan.late_start,
+        "span": plan.late_span,
+        "purchase_share": plan.purchase_share,
+    }
+
+
 def _load(env: BenchEnv, sql: str, first: int, last: int, plan: Plan) -> int:
     with env.connect(autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
-        conn.execute(
-            sql,
-            {
-                "start": plan.first_start,
-                "step": plan.step,
-                "players": plan.players,
-                "total": plan.total,
-                "first": first,
-                "last": last,
-                "late_start": plan.late_start,
-                "span": plan.late_span,
-                "purchase_share": plan.purchase_share,
-            },
-        )
+        conn.execute(sql, load_params(plan, first, last))
     return last - first + 1
 
 
