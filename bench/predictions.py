@@ -16,7 +16,8 @@
    row per spend, earn and purchase action (``action_id`` set), ``balance_after`` the running sum. VACUUM ANALYZE.
    Then the nightly RFM batch (``bench/rfm.py``'s ``run_batch``, a full recompute, rewards not paid) as of every
    ``--rfm-every-days`` (14) days from the log's 30th day to D-1, so that ``user_segments`` and
-   ``user_segment_history`` (the group as of a date, its changes) are what those nights would have left.
+   ``user_segment_history`` (the group as of a date, its changes) are what those nights would have left (each
+   night's history rows dated 03:00 of its day, when that night's run would have written them).
    No quiz submissions or unlocks: those features are empty here (the features without any value are reported).
 3. Measured, each phase in a fresh process of its own (the bench runs itself with ``--phase``), so that each
    phase's peak resident memory (``VmHWM``; it cannot be reset within a process) is its own:
@@ -79,6 +80,7 @@ PURCHASE_SHARE = 0.01
 GRANT_BASE = 1_000
 PHASES = ("train", "features", "score")
 KIB_PER_GIB = 1024 * 1024
+NIGHTLY_RUN_AT = dt.timedelta(hours=3)  # the RFM batch as of D runs at D 03:00 (config/schedule.py)
 
 # The ledger of the generated log: one GRANT per player the day before the log starts (GRANT_BASE plus all the
 # player will spend), then one row per token-moving action, balance_after the running sum in the log's order.
@@ -166,7 +168,16 @@ def rfm_nights(env: BenchEnv, *, as_of: dt.date, days: int, every: int) -> dict[
         nights.append(night)
         night -= dt.timedelta(days=every)
     for night in reversed(nights):
+        with env.connect() as conn:
+            before = conn.execute("SELECT coalesce(max(id), 0) FROM user_segment_history").fetchone()[0]
         run = run_batch(as_of=night, range_size=250_000, workers=1, pay_rewards=False, full=True)
+        # The night's changes dated when that night's run would have written them (03:00 of its day), not now:
+        # the features read the history by the time it was written.
+        with env.connect() as conn:
+            conn.execute(
+                "UPDATE user_segment_history SET created_at = %s WHERE id > %s",
+                [day_start(night) + NIGHTLY_RUN_AT, before],
+            )
         log(f"  RFM as of {night}: {run['players']:,} players, {run['changes']:,} group changes")
     with env.connect(autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE) user_segments")
