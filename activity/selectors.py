@@ -12,7 +12,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import ExtractHour
 
 from activity.models import UserAction
-from activity.registry import SPENDING_TYPES
+from activity.registry import SPENDING_TYPES, app_activity_types
 from core.timezones import zone
 
 
@@ -80,6 +80,24 @@ def hot_metrics_from_log(*, first_id: int, last_id: int) -> dict[int, LogHotMetr
 def action_id(*, event_id: str) -> int | None:
     """The id of the action stored under ``event_id``, or None."""
     return UserAction.objects.filter(event_id=event_id).values_list("id", flat=True).first()
+
+
+def players_active(*, player_ids: Iterable[int], since: dt.datetime, until: dt.datetime) -> set[int]:
+    """Those of ``player_ids`` with app activity (the registry's ``app_activity`` types: docs/metrics.md "Active") in
+    [since, until); one query per 1,000 ids (the ``(user_id, action_timestamp)`` index)."""
+    ids = sorted(set(player_ids))
+    types = app_activity_types()
+    active: set[int] = set()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        active.update(
+            UserAction.objects.filter(
+                user_id__in=chunk, action_timestamp__gte=since, action_timestamp__lt=until, action_type__in=types
+            )
+            .values_list("user_id", flat=True)
+            .distinct()
+        )
+    return active
 
 
 def actions_stream(

@@ -5,8 +5,8 @@ read, their horizons and the validation figures ``train_models`` printed; the sc
 ``PlayerPrediction`` is one player's scores as of a date, with the top three reasons of each (the features that
 pushed the score up most, from the model's own contributions). ``ChurnInvitation`` and ``VipAward`` record what the
 service did with them: the "special invitation" push to players at risk of churning (at most once in
-``PREDICTIONS_INVITATION_EVERY_DAYS``) and the VIP badge and one-time reward of a likely whale. All written only by
-``predictions.services``.
+``PREDICTIONS_INVITATION_EVERY_DAYS``) and the VIP badge and one-time reward of a likely whale. Written only by
+``predictions.services`` (models, scores) and ``predictions.outreach`` (invitations, awards).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ class PredictionModel(models.Model):
     """One training of both models; the newest is the one scoring uses."""
 
     id = models.BigAutoField(primary_key=True)
-    version = models.CharField(max_length=64, unique=True, help_text="as-of date and training time, e.g. 2026-12-04.T0400")
+    version = models.CharField(
+        max_length=64, unique=True, help_text="The as-of date and the training time, e.g. 2026-12-04.T0400."
+    )
     as_of = models.DateField(help_text="Trained on history before this business day.")
     churn_horizon_days = models.PositiveSmallIntegerField()
     ltv_horizon_days = models.PositiveSmallIntegerField()

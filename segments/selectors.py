@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db.models import Count
 
 from segments.models import GROUP_RANK, Group, SegmentHistory, SegmentRun, UserSegment
+
+WHALE: str = Group.WHALE.value  # the top group (spec 2.2): the VIP award leaves its players out
 
 # A group's level (spec 2.3.4's base reward level): Low 0, Medium 1, High Engaged 2, Whale 3. A player without a
 # segment row is Low.
@@ -19,6 +23,16 @@ def segment_level(rfm_group: str | None) -> int:
 def segment_level_of(*, player_id: int) -> int:
     """The player's segment level now (0 without a segment row)."""
     return segment_level(UserSegment.objects.filter(user_id=player_id).values_list("rfm_group", flat=True).first())
+
+
+def players_in_group(*, player_ids: Collection[int], group: str) -> set[int]:
+    """Those of ``player_ids`` whose current RFM group is ``group`` (one query per 1,000 ids)."""
+    ids = sorted(set(player_ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        found.update(UserSegment.objects.filter(user_id__in=chunk, rfm_group=group).values_list("user_id", flat=True))
+    return found
 
 
 def segment_distribution() -> dict[str, int]:

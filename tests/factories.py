@@ -169,3 +169,32 @@ def quiz_completed_body(
 ) -> bytes:
     """Company A's ``quiz.completed`` event: the player finished Company A's quiz."""
     return webhook_body("quiz.completed", {"user_id": user_id, "quiz_id": quiz_id, "completed_at": completed_at})
+
+
+# --- predictions (the ml branch fills them by scoring; tests write them directly) ----------------------------------
+
+
+def prediction_model_make(**fields: Any) -> Any:
+    """A stored training (no real model inside: outreach reads only the scores)."""
+    from predictions.models import PredictionModel
+
+    n = next(_seq)
+    fields.setdefault("version", f"test-model-{n}")
+    fields.setdefault("as_of", dt.date(2026, 11, 20))
+    fields.setdefault("churn_horizon_days", 7)
+    fields.setdefault("ltv_horizon_days", 90)
+    fields.setdefault("feature_names", [])
+    fields.setdefault("churn_model", b"")
+    fields.setdefault("ltv_model", b"")
+    return PredictionModel.objects.create(**fields)
+
+
+def player_prediction_make(*, user_id: int, as_of: dt.date, model: Any = None, **fields: Any) -> Any:
+    """One player's scores as of ``as_of`` (churn 0.1 and LTV 0 unless told); the model made if not given."""
+    from predictions.models import PlayerPrediction
+
+    fields.setdefault("churn_probability", 0.1)
+    fields.setdefault("ltv", 0.0)
+    return PlayerPrediction.objects.create(
+        user_id=user_id, as_of=as_of, model=model or prediction_model_make(), **fields
+    )

@@ -601,9 +601,11 @@ def wallet_grant(
     reason: str,
     actor: str = "",
     on_recorded: OnRecorded | None = None,
+    check: Check | None = None,
 ) -> LedgerResult:
-    """A reward paid by TokenLoop itself (upgrade rewards, missions: ``wallet.missions``). ``on_recorded`` as in
-    ``ledger_post``."""
+    """A reward paid by TokenLoop itself (upgrade rewards, missions: ``wallet.missions``; the VIP award:
+    ``predictions.outreach``). ``on_recorded`` and ``check`` (the payer's rule, under the wallet's lock, with the
+    player and their protection loaded) as in ``ledger_post``."""
     _require_tokens(amount, "amount")
     return ledger_post(
         Posting(
@@ -618,6 +620,7 @@ def wallet_grant(
             actor=actor,
             reason=reason,
         ),
+        check=check,
         on_recorded=on_recorded,
     )
 

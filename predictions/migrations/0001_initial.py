@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name='PredictionModel',
             fields=[
                 ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('version', models.CharField(help_text='as-of date and training time, e.g. 2026-12-04.T0400', max_length=64, unique=True)),
+                ('version', models.CharField(help_text='The as-of date and the training time, e.g. 2026-12-04.T0400.', max_length=64, unique=True)),
                 ('as_of', models.DateField(help_text='Trained on history before this business day.')),
                 ('churn_horizon_days', models.PositiveSmallIntegerField()),
                 ('ltv_horizon_days', models.PositiveSmallIntegerField()),

@@ -25,8 +25,8 @@ SAMPLE = {int: 1234, str: "Whale"}
 
 def test_each_apps_messages_are_registered():
     # given the apps' messages modules (found by TextsConfig.ready)
-    # then every message the code sends is declared: the pushes (missions' included), the reality check, every
-    # recommendation text and the quiz's answer labels
+    # then every message the code sends is declared: the pushes (missions' and predictions' included), the reality
+    # check, every recommendation text and the quiz's answer labels
     assert set(message_keys()) == {
         "NEW_TOKEN_ARRIVAL",
         "REALITY_CHECK",
@@ -46,6 +46,8 @@ def test_each_apps_messages_are_registered():
         "MISSION_REWARD_COMPLETE_PROFILE_QUIZ",
         "MISSION_REWARD_COMPLETE_CORPORATE_QUIZ",
         "MISSION_REWARD_VISIT_CORPORATE_SITE",
+        "CHURN_INVITATION",
+        "VIP_AWARD",
         "QUIZ_SCALE_1",
         "QUIZ_SCALE_2",
         "QUIZ_SCALE_3",
