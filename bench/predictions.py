@@ -537,6 +537,9 @@ def main() -> int:
         "purchase_share": args.purchase_share,
         "rfm_every_days": args.rfm_every_days,
         "cores": os.cpu_count(),
+        # LightGBM's and XGBoost's OpenMP threads spin while they wait unless told otherwise: on a machine that
+        # is busy with other work that costs several times the CPU (the phases inherit this environment)
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
     load_at_start = load_average()
     plan = layout(players=players, actions=actions, days=args.days, as_of=as_of, purchase_share=args.purchase_share)
