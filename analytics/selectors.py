@@ -23,6 +23,7 @@ from analytics.models import (
     TokenFlow,
 )
 from analytics.sql import RETENTION_DAYS
+from core.sql import Dialect
 
 GROUPS = ("Low", "Medium", "High Engaged", "Whale")
 
@@ -98,7 +99,7 @@ def player_counts(
     fields = ("dau", "wau", "active_14d", "mau", "paying_players_30d", "new_players")
     counts: dict[dt.date, list[int]] = {day: list(figures) for day, *figures in days.values_list("day", *fields)}
     if (group or locale) and counts:
-        d = sql.Dialect(connection.vendor)
+        d = Dialect(connection.vendor)
         params = _filter_params(d0, d1, group, locale)
         statement = sql.player_counts_select(d, group=bool(group), locale=bool(locale), low=group == GROUPS[0])
         changes: dict[str, dict[dt.date, int]] = {name: {} for name, _, _ in sql.FILTERED_WINDOWS}
@@ -144,7 +145,7 @@ def retention_cohorts(
     ``group`` / ``locale``, each cohort keeps only its players whose group on day c is ``group`` / whose locale is
     ``locale``."""
     last = rollup_last_day()
-    statement = sql.retention_select(sql.Dialect(connection.vendor), group=bool(group), locale=bool(locale))
+    statement = sql.retention_select(Dialect(connection.vendor), group=bool(group), locale=bool(locale))
     with connection.cursor() as cursor:
         cursor.execute(statement, _filter_params(d0, d1, group, locale))
         rows = cursor.fetchall()
@@ -186,7 +187,7 @@ def churn_figures(*, d0: dt.date, d1: dt.date) -> dict[str, Any]:
         for f in Day.objects.filter(day__gte=d0, day__lte=d1).order_by("day")
     ]
     last = rollup_last_day()
-    d = sql.Dialect(connection.vendor)
+    d = Dialect(connection.vendor)
     ops = connection.ops
     months = []
     month = _month_start(d0)

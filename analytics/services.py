@@ -39,6 +39,7 @@ from analytics.models import (
     RollupState,
     TokenFlow,
 )
+from core.sql import Dialect
 from segments.rfm_sql import Rule
 from segments.selectors import segment_last_run
 
@@ -124,7 +125,7 @@ class RollupReport:
 def rollup_base_range(*, d0: dt.date, d1: dt.date, watermark: int) -> None:
     """Player-days, spans, token flows and hour cells of the business days [d0, d1], recounted from the log (ids up to
     ``watermark``, the state's: a refresh merges the later ones). Callers hold the state lock."""
-    d = sql.Dialect(connection.vendor)
+    d = Dialect(connection.vendor)
     params = _params(d0, d1, wm=watermark)
     between = {"day__gte": d0, "day__lte": d1}
     PlayerDay.objects.filter(**between).delete()
@@ -140,7 +141,7 @@ def rollup_merge_logged(*, lo: int, hi: int, outside: tuple[dt.date, dt.date] | 
     """Merge the actions logged since the last refresh (ids in (lo, hi]; with ``outside``, only those whose day is
     not in that range) into the player-days, spans, token flows and hour cells: the cost follows the new actions, not
     the days they land on. Answers their business days. Callers hold the state lock."""
-    d = sql.Dialect(connection.vendor)
+    d = Dialect(connection.vendor)
     where = sql.LOGGED_SINCE if outside is None else sql.LOGGED_SINCE_OUTSIDE
     params = {**(_params(*outside) if outside else _bt()), "lo": lo, "hi": hi}
     days = {sql.as_date(r[0]) for r in _execute(sql.action_days(d, where), params)}
@@ -154,7 +155,7 @@ def rollup_merge_logged(*, lo: int, hi: int, outside: tuple[dt.date, dt.date] | 
 
 def rollup_figures_range(*, d0: dt.date, d1: dt.date) -> int:
     """The day figures of [d0, d1] from the rollups (and the ledger for the balance): one statement per family."""
-    d = sql.Dialect(connection.vendor)
+    d = Dialect(connection.vendor)
     params = _params(d0, d1)
     now = timezone.now()
     days: dict[dt.date, Day] = {}
@@ -216,7 +217,7 @@ def _corporate_set(f: Day, row: tuple[Any, ...]) -> None:
 def rollup_loop_range(*, d0: dt.date, d1: dt.date) -> None:
     """Only the Company A figures of [d0, d1] (the loop of a day looks 7 days ahead: a spend today moves the loop of
     the week before, and nothing else of those days)."""
-    d = sql.Dialect(connection.vendor)
+    d = Dialect(connection.vendor)
     days = {f.day: f for f in Day.objects.filter(day__gte=d0, day__lte=d1)}
     for f in days.values():
         f.corporate_only_players = f.corporate_players = f.corporate_earners = f.corporate_earners_spent_7d = 0
@@ -233,7 +234,7 @@ def rollup_loop_range(*, d0: dt.date, d1: dt.date) -> None:
 
 def rollup_rfm_range(*, d0: dt.date, d1: dt.date) -> None:
     """The RFM mix and transitions of [d0, d1], from the segment history."""
-    d = sql.Dialect(connection.vendor)
+    d = Dialect(connection.vendor)
     params = _params(d0, d1)
     RfmMix.objects.filter(day__gte=d0, day__lte=d1).delete()
     RfmTransition.objects.filter(day__gte=d0, day__lte=d1).delete()
@@ -242,7 +243,7 @@ def rollup_rfm_range(*, d0: dt.date, d1: dt.date) -> None:
 
 
 def rollup_proposals_range(*, d0: dt.date, d1: dt.date) -> None:
-    d = sql.Dialect(connection.vendor)
+    d = Dialect(connection.vendor)
     ProposalDay.objects.filter(day__gte=d0, day__lte=d1).delete()
     _execute(sql.proposals_insert(d), _params(d0, d1))
 
@@ -250,7 +251,7 @@ def rollup_proposals_range(*, d0: dt.date, d1: dt.date) -> None:
 def rollup_protection_range(*, d0: dt.date, d1: dt.date) -> None:
     """What protection removed on [d0, d1] (proposals held back, live signals, pushes suppressed), recounted from the
     raw tables; the snapshots (state, nightly markers) are left as they are."""
-    d = sql.Dialect(connection.vendor)
+    d = Dialect(connection.vendor)
     params = _params(d0, d1, now=connection.ops.adapt_datetimefield_value(timezone.now()))
     ProtectionDay.objects.filter(day__gte=d0, day__lte=d1, figure__in=ProtectionDay.COUNTED).delete()
     _execute(sql.protection_suppressions_insert(d), params)
@@ -292,7 +293,7 @@ def rollup_coverage_take(*, state: RollupState) -> int | None:
     run = segment_last_run()
     if run is None or run.id == state.coverage_run_id:
         return None
-    d = sql.Dialect(connection.vendor)
+    d = Dialect(connection.vendor)
     rules = [Rule.from_snapshot(r) for r in run.rules]
     params: dict[str, Any] = {"as_of": connection.ops.adapt_datefield_value(run.as_of), "run": run.id}
     statement = sql.coverage_insert(rules, d, params)
@@ -336,7 +337,7 @@ def analytics_refresh(*, now: dt.datetime | None = None, nightly: bool = False) 
     report = RollupReport(mode="refresh")
     with transaction.atomic():
         state = _state_locked()
-        d = sql.Dialect(connection.vendor)
+        d = Dialect(connection.vendor)
         watermark = max(watermark, state.actions_watermark)
         ledger_top = int(_execute(sql.LEDGER_MAX_ID, {})[0][0])
         first_run = state.last_day is None

@@ -18,77 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from activity.registry import SPENDING_TYPES, app_activity_types
+from core.sql import Dialect
 from players.live_harm import LIVE_SIGNALS
 from segments.rfm_sql import Rule
 
 
 def _in_list(values: Sequence[str]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"  # code constants (registry names), not input
-
-
-class Dialect:
-    """The SQL pieces that differ between SQLite and PostgreSQL."""
-
-    def __init__(self, vendor: str) -> None:
-        self.pg = vendor == "postgresql"
-
-    def date_param(self, name: str) -> str:
-        return f"CAST(%({name})s AS date)" if self.pg else f"%({name})s"
-
-    def local_date(self, column: str, tz: str) -> str:
-        """The calendar date of a UTC timestamp column on the clock of time zone ``tz`` (an SQL expression)."""
-        if self.pg:
-            return f"CAST(({column}) AT TIME ZONE {tz} AS date)"
-        return f"django_datetime_cast_date({column}, {tz}, 'UTC')"
-
-    def bdate(self, column: str) -> str:
-        """The business date of a UTC timestamp column (``%(btz)s`` holds BUSINESS_TIMEZONE)."""
-        return self.local_date(column, "%(btz)s")
-
-    def local_hour(self, column: str, tz: str) -> str:
-        if self.pg:
-            return f"CAST(EXTRACT(hour FROM ({column}) AT TIME ZONE {tz}) AS integer)"
-        return f"django_datetime_extract('hour', {column}, {tz}, 'UTC')"
-
-    def local_isodow(self, column: str, tz: str) -> str:
-        if self.pg:
-            return f"CAST(EXTRACT(isodow FROM ({column}) AT TIME ZONE {tz}) AS integer)"
-        return f"django_datetime_extract('iso_week_day', {column}, {tz}, 'UTC')"
-
-    def add_days(self, expr: str, days: int) -> str:
-        if self.pg:
-            return f"CAST(({expr}) + ({int(days)}) AS date)"
-        return f"date({expr}, '{int(days):+d} days')"
-
-    def json_int(self, column: str, key: str) -> str:
-        if self.pg:
-            return f"CAST({column} ->> '{key}' AS bigint)"
-        return f"CAST(json_extract({column}, '$.{key}') AS INTEGER)"
-
-    def json_text(self, column: str, key: str) -> str:
-        if self.pg:
-            return f"({column} ->> '{key}')"
-        return f"CAST(json_extract({column}, '$.{key}') AS TEXT)"
-
-    def json_elements(self, column: str, alias: str) -> str:
-        """A join to the text elements of the JSON array ``column``, one row each, as ``{alias}.value``."""
-        if self.pg:
-            return f"CROSS JOIN LATERAL jsonb_array_elements_text({column}) AS {alias}(value)"
-        return f"JOIN json_each({column}) AS {alias}"
-
-    def least(self, exprs: Sequence[str]) -> str:
-        if len(exprs) == 1:
-            return exprs[0]
-        return f"{'LEAST' if self.pg else 'MIN'}({', '.join(exprs)})"
-
-    def days_cte(self) -> str:
-        """``days(day)``: every date from ``%(d0)s`` to ``%(d1)s``."""
-        if self.pg:
-            return (
-                "days(day) AS (SELECT CAST(%(d0)s AS date) UNION ALL "
-                "SELECT CAST(day + 1 AS date) FROM days WHERE day < CAST(%(d1)s AS date))"
-            )
-        return "days(day) AS (SELECT %(d0)s UNION ALL SELECT date(day, '+1 day') FROM days WHERE day < %(d1)s)"
 
 
 APP = _in_list(app_activity_types())

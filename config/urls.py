@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/", include("quiz.urls")),
     path("api/", include("content.urls")),
     path("api/", include("recommendations.urls")),
+    path("api/", include("predictions.urls")),
     path("api/", include("analytics.urls")),
     path("", include("webclient.urls")),  # /app/ (the player's web client); /dev/players/ only with DEV_PAGES
 ]

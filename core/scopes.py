@@ -22,6 +22,7 @@ class Scope(models.TextChoices):
     QUIZ_SUBMIT = "quiz:submit", "POST /api/quiz/submit: submit a player's answers"
     AGE_VERIFY = "players:verify-age", "POST /api/users/{id}/age-verification: record an age check's result"
     ANALYTICS_READ = "analytics:read", "GET /api/analytics/*: the KPI figures"
+    PREDICTIONS_READ = "predictions:read", "GET /api/users/{id}/predictions: a player's churn and LTV scores"
 
 
 ALL_SCOPES: tuple[str, ...] = tuple(Scope.values)

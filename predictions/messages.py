@@ -1,12 +1,70 @@
-"""The predictions' texts: declared here, registered with ``texts`` (which renders them, with the operators' overrides).
+"""The predictions' texts a player sees: declared here, registered with ``texts`` (which renders them, with the
+operators' overrides, and applies the facts-only check; design brief section 6).
 
-Facts only (design brief section 6): each number is a configured reward; no text names a churn score, a predicted
-spend, odds or a deadline that does not exist.
+The reasons: one message per feature (``predictions.features.FEATURES``), the feature's value filled in as text
+(``predictions.reasons.reason_text`` formats it), stating the fact only. The pushes of ``predictions.outreach``: each
+number is a configured reward; no text names a churn score, a predicted spend, odds or a deadline that does not exist.
 """
 
 from __future__ import annotations
 
 from texts.registry import message_declare
+
+# --- reasons: one per feature (keep this block together) ------------------------------------------------------------
+_VALUE = {"value": str}
+REASON_MESSAGES: dict[str, str] = {}
+
+
+def _reason(feature: str, *, ko: str, en: str) -> None:
+    key = f"PREDICTION_REASON_{feature.upper()}"
+    message_declare(key, ko=ko, en=en, placeholders=_VALUE)
+    REASON_MESSAGES[feature] = key
+
+
+_reason("corporate_visits_7d", ko="최근 7일 Company A 방문 {value}회", en="{value} Company A visits in the last 7 days")
+_reason(
+    "corporate_visits_30d", ko="최근 30일 Company A 방문 {value}회", en="{value} Company A visits in the last 30 days"
+)
+_reason(
+    "corporate_tokens_7d", ko="최근 7일 Company A 적립 토큰 {value}개", en="{value} Company A tokens in the last 7 days"
+)
+_reason(
+    "corporate_tokens_30d",
+    ko="최근 30일 Company A 적립 토큰 {value}개",
+    en="{value} Company A tokens in the last 30 days",
+)
+_reason("app_days_7d", ko="최근 7일 중 앱 이용 {value}일", en="Active in the app on {value} of the last 7 days")
+_reason("app_days_30d", ko="최근 30일 중 앱 이용 {value}일", en="Active in the app on {value} of the last 30 days")
+_reason("app_actions_7d", ko="최근 7일 앱 활동 {value}회", en="{value} app actions in the last 7 days")
+_reason("app_actions_30d", ko="최근 30일 앱 활동 {value}회", en="{value} app actions in the last 30 days")
+_reason(
+    "app_trend",
+    ko="최근 7일 이용 속도가 30일 평균의 {value}배",
+    en="Play in the last 7 days at {value} times the 30-day pace",
+)
+_reason("days_since_app", ko="마지막 게임 후 {value}일", en="{value} days since the last game")
+_reason("days_since_any", ko="마지막 활동 후 {value}일", en="{value} days since the last activity of any kind")
+_reason("tenure_days", ko="첫 활동 후 {value}일", en="{value} days since the first activity")
+_reason("balance", ko="보유 토큰 {value}개", en="{value} tokens in the wallet")
+_reason("spent_7d", ko="최근 7일 사용 토큰 {value}개", en="{value} tokens spent in the last 7 days")
+_reason("spent_30d", ko="최근 30일 사용 토큰 {value}개", en="{value} tokens spent in the last 30 days")
+_reason("spent_90d", ko="최근 90일 사용 토큰 {value}개", en="{value} tokens spent in the last 90 days")
+_reason("purchases_7d", ko="최근 7일 토큰 구매 {value}회", en="{value} token purchases in the last 7 days")
+_reason("purchases_30d", ko="최근 30일 토큰 구매 {value}회", en="{value} token purchases in the last 30 days")
+_reason("purchases_90d", ko="최근 90일 토큰 구매 {value}회", en="{value} token purchases in the last 90 days")
+_reason("paid_7d", ko="최근 7일 결제 금액 {value}", en="{value} paid for tokens in the last 7 days")
+_reason("paid_30d", ko="최근 30일 결제 금액 {value}", en="{value} paid for tokens in the last 30 days")
+_reason("paid_90d", ko="최근 90일 결제 금액 {value}", en="{value} paid for tokens in the last 90 days")
+_reason(
+    "night_share_30d",
+    ko="최근 30일 앱 활동 100회당 {value}회가 밤(00-06시)",
+    en="{value} of every 100 app actions in the last 30 days at night (00:00-06:00)",
+)
+_reason("rfm_group", ko="RFM 그룹: {value}", en="RFM group: {value}")
+_reason("rfm_changes_90d", ko="최근 90일 그룹 변경 {value}회", en="{value} group changes in the last 90 days")
+_reason("risk_profile", ko="퀴즈 위험 성향: {value}", en="Quiz risk profile: {value}")
+_reason("unlocks", ko="열람한 콘텐츠 단계 {value}개", en="{value} content stages unlocked")
+# --- end of the reasons ----------------------------------------------------------------------------------------------
 
 # --- what the service does with the predictions (predictions.outreach; docs/decisions/0031) ---------------------
 # The "special invitation" to a player at risk of churning: Company A's quiz mission and the tokens it really pays

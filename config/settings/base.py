@@ -315,6 +315,8 @@ ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=400)  # t
 PREDICTIONS_CHURN_HORIZON_DAYS = env.int("PREDICTIONS_CHURN_HORIZON_DAYS", default=7)  # churn: no app activity in N days
 PREDICTIONS_LTV_HORIZON_DAYS = env.int("PREDICTIONS_LTV_HORIZON_DAYS", default=90)  # LTV: cash spend in the next H days
 PREDICTIONS_KEEP_DAYS = env.int("PREDICTIONS_KEEP_DAYS", default=35)  # scores older than this are removed by scoring
+# Training reads several past as-of dates; each keeps at most about this many players (a stable hash sample).
+PREDICTIONS_TRAIN_MAX_PLAYERS_PER_DATE = env.int("PREDICTIONS_TRAIN_MAX_PLAYERS_PER_DATE", default=150_000)
 # The "special invitation" push: players active in the last 30 days whose churn probability is at least this,
 # at most once in this many days (marketing: every protection rule of the notifications policy applies).
 PREDICTIONS_INVITATION_THRESHOLD = env.float("PREDICTIONS_INVITATION_THRESHOLD", default=0.6)

@@ -40,6 +40,7 @@ SCOPED = [
     ("get", "/api/quiz?user_id=1", Scope.QUIZ_READ),
     ("post", "/api/quiz/submit", Scope.QUIZ_SUBMIT),
     ("post", "/api/users/1/age-verification", Scope.AGE_VERIFY),
+    ("get", "/api/users/1/predictions", Scope.PREDICTIONS_READ),
     *[
         ("get", f"/api/analytics/{name}?from={TODAY}&to={TODAY}", Scope.ANALYTICS_READ)
         for name in ("daily", "retention", "churn", "tokens", "peak-hours", "rfm", "proposals", "protection")
@@ -391,7 +392,7 @@ def test_the_admin_lists_keys_and_revokes_them(django_capture_on_commit_callback
 
 
 # Scopes made after core.0003 gave the keys of that time every scope: no key held them before, so none is given them.
-SCOPES_ADDED_SINCE = {Scope.WALLET_REFUND}
+SCOPES_ADDED_SINCE = {Scope.WALLET_REFUND, Scope.PREDICTIONS_READ}
 
 
 def test_the_migration_gives_existing_keys_every_scope():

@@ -1,0 +1,392 @@
+"""The players' features as of a business day, set-based (docs/predictions.md lists each with its definition).
+
+As of day D means: the instant ``T`` = 00:00 of D in ``BUSINESS_TIMEZONE`` (``day_start``); every feature reads only
+rows whose own timestamp is before ``T`` (actions, ledger rows, segment history, quiz submissions, unlocks), never a
+current-state column (``wallets.balance``, ``user_segments.rfm_group`` are "now"). Windows ("7 days") are the business
+days [D - 7, D). The players scored are those with any action before ``T``.
+
+Five statements, each one pass over its table grouped by player (the actions first per player and business day, then
+per player; PostgreSQL runs it as a parallel plan), read in chunks (``fetchmany``) into numpy arrays: no query per
+player. They read other apps' tables (reads only), in one statement each, where one statement is the point
+(docs/ARCHITECTURE.md). The SQL text is built from code constants only (action types from the registry); values are
+parameters.
+
+The labels (``labels_compute``) look the other way: [T, T + horizon).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from django.conf import settings
+from django.db import connection, transaction
+
+from activity.registry import app_activity_types
+from core.sql import Dialect
+
+FETCH_ROWS = 50_000
+WORK_MEM = "192MB"  # per sort or hash of each of PostgreSQL's parallel workers, for these statements only
+NIGHT_HOURS = (0, 6)  # [00:00, 06:00) on the business clock
+
+# key -> one-line definition (the order is the models' column order).
+FEATURES: dict[str, str] = {
+    "corporate_visits_7d": "Company A visits (CORPORATE_VISIT) in the last 7 days",
+    "corporate_visits_30d": "Company A visits in the last 30 days",
+    "corporate_tokens_7d": "tokens earned from Company A (EARN_CYBER_TOKENS, source corporate) in the last 7 days",
+    "corporate_tokens_30d": "tokens earned from Company A in the last 30 days",
+    "app_days_7d": "business days with any app-activity action in the last 7 days",
+    "app_days_30d": "business days with any app-activity action in the last 30 days",
+    "app_actions_7d": "app-activity actions in the last 7 days",
+    "app_actions_30d": "app-activity actions in the last 30 days",
+    "app_trend": "the 7-day rate of app actions over the 30-day rate ((n7 / 7) / (n30 / 30)); empty when n30 = 0",
+    "days_since_app": "days from the last app-activity action to the as-of instant; empty when none",
+    "days_since_any": "days from the last action of any type to the as-of instant",
+    "tenure_days": "days from the first action of any type to the as-of instant",
+    "balance": "token balance at the as-of instant: the sum of the player's ledger rows before it",
+    "spent_7d": "tokens spent (SPEND ledger rows: buy-ins and content unlocks) in the last 7 days",
+    "spent_30d": "tokens spent in the last 30 days",
+    "spent_90d": "tokens spent in the last 90 days",
+    "purchases_7d": "cash purchases (PURCHASE_CYBER_TOKENS) in the last 7 days",
+    "purchases_30d": "cash purchases in the last 30 days",
+    "purchases_90d": "cash purchases in the last 90 days",
+    "paid_7d": "cash paid (the purchases' amount_paid) in the last 7 days",
+    "paid_30d": "cash paid in the last 30 days",
+    "paid_90d": "cash paid in the last 90 days",
+    "night_share_30d": "share of the last 30 days' app actions at 00:00-06:00 business time; empty when none",
+    "rfm_group": "RFM group at the as-of instant (latest segment history row before it): Low 0 .. Whale 3",
+    "rfm_changes_90d": "segment history rows (group changes) in the last 90 days",
+    "risk_profile": "the quiz's risk profile of the latest submission before the instant: Low 0, Moderate 1, High 2",
+    "unlocks": "content stages unlocked before the instant",
+}
+NAMES: tuple[str, ...] = tuple(FEATURES)
+
+GROUP_ORDINAL = {"Low": 0, "Medium": 1, "High Engaged": 2, "Whale": 3}
+RISK_ORDINAL = {"Low-Risk": 0, "Moderate-Risk": 1, "High-Risk": 2}
+
+
+@dataclass(frozen=True)
+class FeatureFrame:
+    """Features of players as of a day: ``values[i, j]`` is feature ``names[j]`` of player ``user_ids[i]``."""
+
+    as_of: dt.date
+    user_ids: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float32]
+    names: tuple[str, ...]
+
+    def column(self, name: str) -> npt.NDArray[np.float32]:
+        return self.values[:, self.names.index(name)]
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """00:00 of ``day`` in the business timezone, in UTC (as analytics counts days)."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=zoneinfo.ZoneInfo(settings.BUSINESS_TIMEZONE)).astimezone(dt.UTC)
+
+
+def _in_list(values: Sequence[str]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"  # code constants (registry names), not input
+
+
+def _double(expr: str) -> str:
+    return f"CAST({expr} AS double precision)"
+
+
+def _days_before(d: Dialect, column: str) -> str:
+    """Days (fractional) from ``column`` to the instant ``%(t)s``."""
+    if d.pg:
+        return f"EXTRACT(EPOCH FROM (CAST(%(t)s AS timestamptz) - {column})) / 86400.0"
+    return f"(julianday(%(t)s) - julianday({column}))"
+
+
+def _users_filter(column: str, user_ids: Sequence[int] | None, sample: float | None) -> str:
+    parts = []
+    if user_ids is not None:
+        ids = ", ".join(str(int(u)) for u in user_ids) or "NULL"  # ints, formatted here: no input in the text
+        parts.append(f"{column} IN ({ids})")
+    if sample is not None and sample < 1.0:
+        parts.append(f"{sample_clause(column)} < {int(sample * SAMPLE_MODULUS)}")
+    return "".join(f" AND {p}" for p in parts)
+
+
+SAMPLE_MODULUS = 1_000_003  # a prime: the stable hash sample keeps players whose (id * 7919) mod it is below a cut
+
+
+def sample_clause(column: str) -> str:
+    return f"((({column}) % {SAMPLE_MODULUS}) * 7919 % {SAMPLE_MODULUS})"
+
+
+def sample_keep(user_ids: npt.NDArray[np.int64], fraction: float) -> npt.NDArray[np.bool_]:
+    """The same sample as ``sample_clause`` computed in numpy."""
+    return ((user_ids % SAMPLE_MODULUS) * 7919 % SAMPLE_MODULUS) < int(fraction * SAMPLE_MODULUS)
+
+
+def _actions_sql(d: Dialect, users: str) -> str:
+    app = f"a.action_type IN {_in_list(app_activity_types())}"
+    hour = d.local_hour("a.action_timestamp", "%(btz)s")
+    corporate_earn = f"a.action_type = 'EARN_CYBER_TOKENS' AND {d.json_text('a.metadata', 'source')} = 'corporate'"
+    purchase = "a.action_type = 'PURCHASE_CYBER_TOKENS'"
+    day = d.bdate("a.action_timestamp")
+
+    def win(expr: str, days: str) -> str:
+        return _double(f"SUM(CASE WHEN p.day >= {d.date_param(days)} THEN {expr} ELSE 0 END)")
+
+    def days_with(days: str) -> str:
+        return _double(f"SUM(CASE WHEN p.day >= {d.date_param(days)} AND p.app_n > 0 THEN 1 ELSE 0 END)")
+
+    return f"""
+SELECT p.user_id,
+  {win("p.cv", "d7")}, {win("p.cv", "d30")},
+  {win("p.ct", "d7")}, {win("p.ct", "d30")},
+  {days_with("d7")}, {days_with("d30")},
+  {win("p.app_n", "d7")}, {win("p.app_n", "d30")},
+  {_days_before(d, "MAX(p.last_app)")},
+  {_days_before(d, "MAX(p.last_any)")},
+  {_days_before(d, "MIN(p.first_any)")},
+  {win("p.pn", "d7")}, {win("p.pn", "d30")}, {win("p.pn", "d90")},
+  {win("p.pa", "d7")}, {win("p.pa", "d30")}, {win("p.pa", "d90")},
+  {win("p.night_n", "d30")}
+FROM (
+  SELECT a.user_id, {day} AS day,
+    SUM(CASE WHEN {app} THEN 1 ELSE 0 END) AS app_n,
+    SUM(CASE WHEN {app} AND {hour} >= {NIGHT_HOURS[0]} AND {hour} < {NIGHT_HOURS[1]} THEN 1 ELSE 0 END) AS night_n,
+    SUM(CASE WHEN a.action_type = 'CORPORATE_VISIT' THEN 1 ELSE 0 END) AS cv,
+    SUM(CASE WHEN {corporate_earn} THEN {d.json_int("a.metadata", "earned_tokens")} ELSE 0 END) AS ct,
+    SUM(CASE WHEN {purchase} THEN 1 ELSE 0 END) AS pn,
+    SUM(CASE WHEN {purchase} THEN {_double(d.json_text("a.metadata", "amount_paid"))} ELSE 0 END) AS pa,
+    MIN(a.action_timestamp) AS first_any, MAX(a.action_timestamp) AS last_any,
+    MAX(CASE WHEN {app} THEN a.action_timestamp END) AS last_app
+  FROM user_actions a
+  WHERE a.action_timestamp < %(t)s{users}
+  GROUP BY a.user_id, {day}
+) p
+GROUP BY p.user_id
+ORDER BY p.user_id"""  # noqa: S608 (names from code, values bound)
+
+
+def _ledger_sql(d: Dialect, users: str) -> str:
+    def spent(since: str) -> str:
+        return _double(f"SUM(CASE WHEN l.kind = 'SPEND' AND l.created_at >= %({since})s THEN -l.amount ELSE 0 END)")
+
+    return f"""
+SELECT l.player_id, {_double("SUM(l.amount)")}, {spent("t7")}, {spent("t30")}, {spent("t90")}
+FROM token_ledger l
+WHERE l.created_at < %(t)s{users}
+GROUP BY l.player_id
+ORDER BY l.player_id"""  # noqa: S608 (names from code, values bound)
+
+
+def _segments_sql(d: Dialect, users: str) -> str:
+    ordinal = " ".join(f"WHEN '{g}' THEN {n}" for g, n in GROUP_ORDINAL.items())
+    return f"""
+SELECT h.user_id,
+  {_double(f"MAX(CASE WHEN h.rn = 1 THEN CASE h.to_group {ordinal} END END)")},
+  {_double("SUM(CASE WHEN h.created_at >= %(t90)s THEN 1 ELSE 0 END)")}
+FROM (
+  SELECT s.user_id, s.to_group, s.created_at,
+    ROW_NUMBER() OVER (PARTITION BY s.user_id ORDER BY s.created_at DESC, s.id DESC) AS rn
+  FROM user_segment_history s
+  WHERE s.created_at < %(t)s{users}
+) h
+GROUP BY h.user_id
+ORDER BY h.user_id"""  # noqa: S608 (names from code, values bound)
+
+
+def _quiz_sql(d: Dialect, users: str) -> str:
+    ordinal = " ".join(f"WHEN '{r}' THEN {n}" for r, n in RISK_ORDINAL.items())
+    return f"""
+SELECT q.user_id, {_double(f"MAX(CASE WHEN q.rn = 1 THEN CASE q.risk_profile {ordinal} END END)")}
+FROM (
+  SELECT s.user_id, s.risk_profile,
+    ROW_NUMBER() OVER (PARTITION BY s.user_id ORDER BY s.submitted_at DESC, s.id DESC) AS rn
+  FROM quiz_submissions s
+  WHERE s.submitted_at < %(t)s{users}
+) q
+GROUP BY q.user_id
+ORDER BY q.user_id"""  # noqa: S608 (names from code, values bound)
+
+
+def _unlocks_sql(d: Dialect, users: str) -> str:
+    return f"""
+SELECT u.user_id, {_double("COUNT(*)")}
+FROM content_unlocks u
+WHERE u.unlocked_at < %(t)s{users}
+GROUP BY u.user_id
+ORDER BY u.user_id"""  # noqa: S608 (names from code, values bound)
+
+
+def _stream(statement: str, params: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """The statement's rows in chunks of Python objects (``fetchmany``). Not a server-side cursor: PostgreSQL never
+    runs a cursor's query in parallel, and these are one row per player (the driver holds them as text: about 200
+    bytes a player), while the scan behind them is the whole log."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            yield rows
+
+
+def _read(statement: str, params: dict[str, Any], width: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """(user ids, values (n, width)) of a statement whose rows are (user_id, value, ...) in user id order."""
+    ids: list[npt.NDArray[np.int64]] = []
+    values: list[npt.NDArray[np.float64]] = []
+    for rows in _stream(statement, params):
+        block = np.array(rows, dtype=np.float64).reshape(len(rows), width + 1)
+        ids.append(np.array([r[0] for r in rows], dtype=np.int64))
+        values.append(block[:, 1:])
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, width), dtype=np.float64)
+    return np.concatenate(ids), np.concatenate(values)
+
+
+def params_for(as_of: dt.date) -> dict[str, Any]:
+    ops = connection.ops
+
+    def at(days: int) -> Any:
+        return ops.adapt_datetimefield_value(day_start(as_of - dt.timedelta(days=days)))
+
+    def day(days: int) -> Any:
+        return ops.adapt_datefield_value(as_of - dt.timedelta(days=days))
+
+    return {
+        "t": at(0),
+        "t7": at(7),
+        "t30": at(30),
+        "t90": at(90),
+        "d7": day(7),
+        "d30": day(30),
+        "d90": day(90),
+        "btz": settings.BUSINESS_TIMEZONE,
+    }
+
+
+def features_compute(
+    *, as_of: dt.date, user_ids: Sequence[int] | None = None, sample: float | None = None
+) -> FeatureFrame:
+    """Every feature of ``FEATURES`` for the players with any action before ``as_of`` (business day), or those of
+    ``user_ids`` among them; ``sample`` (0-1) keeps a stable hash sample of them (training)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # the player-day aggregate sorts or hashes in memory, not on disk
+                cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        return _features(as_of, user_ids, sample)
+
+
+def _features(as_of: dt.date, user_ids: Sequence[int] | None, sample: float | None) -> FeatureFrame:
+    d = Dialect(connection.vendor)
+    params = params_for(as_of)
+    col = {name: j for j, name in enumerate(NAMES)}
+
+    ids, acts = _read(_actions_sql(d, _users_filter("a.user_id", user_ids, sample)), params, 18)
+    n = len(ids)
+    values = np.full((n, len(NAMES)), np.nan, dtype=np.float32)
+    order = [
+        "corporate_visits_7d", "corporate_visits_30d", "corporate_tokens_7d", "corporate_tokens_30d",
+        "app_days_7d", "app_days_30d", "app_actions_7d", "app_actions_30d",
+        "days_since_app", "days_since_any", "tenure_days",
+        "purchases_7d", "purchases_30d", "purchases_90d", "paid_7d", "paid_30d", "paid_90d",
+    ]  # fmt: skip
+    for j, name in enumerate(order):
+        values[:, col[name]] = acts[:, j]
+    n7, n30, night = acts[:, 6], acts[:, 7], acts[:, 17]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values[:, col["app_trend"]] = np.where(n30 > 0, (n7 / 7.0) / (n30 / 30.0), np.nan)
+        values[:, col["night_share_30d"]] = np.where(n30 > 0, night / n30, np.nan)
+    # The ledger: balance and spends; a player with no ledger row has a balance of 0 and spent nothing.
+    for name in ("balance", "spent_7d", "spent_30d", "spent_90d"):
+        values[:, col[name]] = 0.0
+    ledger = _ledger_sql(d, _users_filter("l.player_id", user_ids, sample))
+    _merge(values, ids, ledger, params, col, ["balance", "spent_7d", "spent_30d", "spent_90d"])
+    values[:, col["rfm_changes_90d"]] = 0.0
+    segments = _segments_sql(d, _users_filter("s.user_id", user_ids, sample))
+    _merge(values, ids, segments, params, col, ["rfm_group", "rfm_changes_90d"])
+    _merge(values, ids, _quiz_sql(d, _users_filter("s.user_id", user_ids, sample)), params, col, ["risk_profile"])
+    values[:, col["unlocks"]] = 0.0
+    _merge(values, ids, _unlocks_sql(d, _users_filter("u.user_id", user_ids, sample)), params, col, ["unlocks"])
+    return FeatureFrame(as_of=as_of, user_ids=ids, values=values, names=NAMES)
+
+
+def _merge(
+    values: npt.NDArray[np.float32],
+    ids: npt.NDArray[np.int64],
+    statement: str,
+    params: dict[str, Any],
+    col: dict[str, int],
+    names: list[str],
+) -> None:
+    """Write a per-player statement's columns into the rows of the players ``ids`` holds (others are dropped)."""
+    got_ids, got = _read(statement, params, len(names))
+    if not len(ids) or not len(got_ids):
+        return
+    pos = np.searchsorted(ids, got_ids)
+    pos_clipped = np.minimum(pos, len(ids) - 1)
+    known = ids[pos_clipped] == got_ids
+    for j, name in enumerate(names):
+        target = values[:, col[name]]
+        column = got[known, j]
+        keep = ~np.isnan(column)
+        target[pos_clipped[known][keep]] = column[keep]
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What happened after the as-of instant, for the players of a frame (same order)."""
+
+    churned: npt.NDArray[np.bool_]  # no app-activity action in [T, T + churn horizon)
+    spend: npt.NDArray[np.float64]  # sum of amount_paid of PURCHASE_CYBER_TOKENS in [T, T + LTV horizon)
+
+
+def labels_compute(*, as_of: dt.date, user_ids: npt.NDArray[np.int64], churn_days: int, ltv_days: int) -> Labels:
+    """Churn and LTV labels of ``user_ids`` (sorted) as of ``as_of``: one statement over [T, T + the longer horizon)."""
+    d = Dialect(connection.vendor)
+    ops = connection.ops
+    app = f"a.action_type IN {_in_list(app_activity_types())}"
+    paid = _double(d.json_text("a.metadata", "amount_paid"))
+    statement = f"""
+SELECT a.user_id,
+  {_double(f"SUM(CASE WHEN {app} AND a.action_timestamp < %(tn)s THEN 1 ELSE 0 END)")},
+  {_double(f"SUM(CASE WHEN a.action_type = 'PURCHASE_CYBER_TOKENS' AND a.action_timestamp < %(th)s THEN {paid} ELSE 0 END)")}
+FROM user_actions a
+WHERE a.action_timestamp >= %(t)s AND a.action_timestamp < %(te)s
+GROUP BY a.user_id
+ORDER BY a.user_id"""  # noqa: S608, E501 (names from code, values bound)
+    params = {
+        "t": ops.adapt_datetimefield_value(day_start(as_of)),
+        "tn": ops.adapt_datetimefield_value(day_start(as_of + dt.timedelta(days=churn_days))),
+        "th": ops.adapt_datetimefield_value(day_start(as_of + dt.timedelta(days=ltv_days))),
+        "te": ops.adapt_datetimefield_value(day_start(as_of + dt.timedelta(days=max(churn_days, ltv_days)))),
+    }
+    got_ids, got = _read(statement, params, 2)
+    app_actions = np.zeros(len(user_ids), dtype=np.float64)
+    spend = np.zeros(len(user_ids), dtype=np.float64)
+    if len(user_ids) and len(got_ids):
+        pos = np.minimum(np.searchsorted(user_ids, got_ids), len(user_ids) - 1)
+        known = user_ids[pos] == got_ids
+        app_actions[pos[known]] = got[known, 0]
+        spend[pos[known]] = got[known, 1]
+    return Labels(churned=app_actions == 0, spend=spend)
+
+
+def history_span() -> tuple[dt.date, dt.date] | None:
+    """The business days of the first and the last action in the log (None when it is empty)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MIN(action_timestamp), MAX(action_timestamp) FROM user_actions")
+        first, last = cursor.fetchone()
+    if first is None:
+        return None
+    zone = zoneinfo.ZoneInfo(settings.BUSINESS_TIMEZONE)
+
+    def business_day(value: Any) -> dt.date:
+        if isinstance(value, str):  # SQLite's aggregate of a text column
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(zone).date()
+
+    return business_day(first), business_day(last)
