@@ -29,7 +29,9 @@
      times add up; else ``players_score`` computes the features itself and is timed alone.
    Each phase reports its seconds, its CPU seconds, its peak RSS and RSS before the work (Django and the libraries
    loaded). Meanwhile the bench samples the bench database's PostgreSQL backends every half second (their private
-   memory, ``RssAnon``; information only) and counts their CPU.
+   memory, ``RssAnon``; information only) and counts their CPU. The phases inherit the environment: on a machine
+   busy with other work, run with ``OMP_WAIT_POLICY=PASSIVE`` (recorded in the params), or LightGBM's and XGBoost's
+   OpenMP threads spin while they wait for each other (docs/performance.md, "Predictions").
 4. Checks: the features' rows = the rows scored into ``player_predictions`` for D = the players with any action
    before D; every probability in [0, 1], every LTV >= 0, one model version; the model saved with the horizons asked.
 
