@@ -18,6 +18,8 @@ from analytics.selectors import GROUPS
 from analytics.sql import RETENTION_DAYS
 from players.live_harm import LIVE_SIGNALS
 from players.selectors import HARM_MARKER_KINDS
+from predictions import figures
+from predictions.features import FEATURES
 
 DEFAULT_DAYS = 30
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -483,6 +485,67 @@ def _protection(f: Filters, out: Dashboard) -> None:
     out.tables["protection"] = Table("protection", "Player protection per day", PROTECTION_COLUMNS, rows, "all players")
 
 
+def _predictions(f: Filters, out: Dashboard) -> None:
+    """Churn and LTV predictions (issue 17; docs/predictions.md) of the players scored as of the last scoring day up
+    to the range's end: the churn scores' spread, the predicted LTV by decile, the reasons named most often, and the
+    model's calibration on its validation period beside the recency-only baseline's. Every scored player; the group
+    and locale filters do not narrow it."""
+    as_of = figures.scored_as_of(on_or_before=f.d1)
+    scope = f"players scored as of {as_of.isoformat()}" if as_of else "no scoring yet"
+    dist = figures.churn_distribution(as_of=as_of) if as_of else []
+    out.tables["predictions"] = Table(
+        "predictions",
+        "Churn probability: players per bin",
+        ["from", "to", "players", "mean_ltv"],
+        [[b["from"], b["to"], b["players"], b["mean_ltv"]] for b in dist],
+        scope,
+    )
+    deciles = figures.ltv_deciles(as_of=as_of) if as_of else []
+    out.tables["prediction_ltv"] = Table(
+        "prediction_ltv",
+        "Predicted LTV by decile (1: the highest)",
+        ["decile", "players", "min_ltv", "mean_ltv", "mean_churn"],
+        [[d["decile"], d["players"], d["min_ltv"], d["mean_ltv"], d["mean_churn"]] for d in deciles],
+        scope,
+    )
+    rows = []
+    for kind in ("churn", "ltv"):
+        for r in figures.top_reasons(as_of=as_of, kind=kind) if as_of else []:
+            rows.append([kind, r["feature"], FEATURES.get(r["feature"], ""), r["players"], r["first_reason"]])
+    out.tables["prediction_reasons"] = Table(
+        "prediction_reasons",
+        "Reasons named most often (churn: players at risk; ltv: the top decile)",
+        ["score", "feature", "meaning", "players", "first_reason"],
+        rows,
+        scope,
+    )
+    model = figures.model_latest(trained_on_or_before=f.d1)
+    bins = figures.calibration(model) if model else {"model": [], "baseline": []}
+    out.tables["prediction_calibration"] = Table(
+        "prediction_calibration",
+        "Churn calibration on the validation period" + (f" (model {model.version})" if model else ""),
+        ["source", "predicted", "observed", "players"],
+        [
+            [source, b["predicted"], b["observed"], b["count"]]
+            for source, key in (("model", "model"), ("recency-only baseline", "baseline"))
+            for b in bins[key]
+        ],
+        f"validation players of model {model.version}" if model else "no model yet",
+    )
+    out.charts["churn_distribution"] = {
+        "labels": [f"{b['from']:.1f}-{b['to']:.1f}" for b in dist],
+        "series": [{"label": "Players", "data": [b["players"] for b in dist]}],
+    }
+    out.charts["calibration"] = {
+        "labels": [f"{b['predicted']:.2f}" for b in bins["model"]],
+        "ratio": True,
+        "series": [
+            {"label": "Observed churn (model)", "data": [b["observed"] for b in bins["model"]]},
+            {"label": "Predicted (perfect calibration)", "data": [b["predicted"] for b in bins["model"]]},
+        ],
+    }
+
+
 # Each panel: what it builds. ``panel_table`` builds only the one asked for.
 BUILDERS: dict[str, Callable[[Filters, Dashboard], None]] = {
     "kpis": _kpis_and_activity,
@@ -496,6 +559,10 @@ BUILDERS: dict[str, Callable[[Filters, Dashboard], None]] = {
     "token_spends": _tokens,
     "proposals": _proposals,
     "protection": _protection,
+    "predictions": _predictions,
+    "prediction_ltv": _predictions,
+    "prediction_reasons": _predictions,
+    "prediction_calibration": _predictions,
 }
 PANELS = tuple(BUILDERS)
 

@@ -48,6 +48,20 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 3600},
         "nightly": True,
     },
+    # After the RFM run, the harm markers and the play hours: every player scored, then what the service does with the
+    # scores (special invitations, VIP awards: they read the night's segments and markers). docs/predictions.md.
+    "predictions-score-nightly": {
+        "task": "predictions.tasks.score_nightly",
+        "schedule": crontab(hour=3, minute=50),
+        "options": {"expires": 3600},
+        "nightly": True,
+    },
+    # Both models trained again every Monday before the night's jobs, on the history before that day.
+    "predictions-train-weekly": {
+        "task": "predictions.tasks.train_weekly",
+        "schedule": crontab(hour=2, minute=0, day_of_week=1),
+        "options": {"expires": 6 * 3600},
+    },
     "wallet-reconcile": {
         "task": "wallet.tasks.reconcile_balances",
         "schedule": crontab(hour=4, minute=0),

@@ -312,7 +312,7 @@ NIGHTLY_TASKS = nightly_task_names()  # what `manage.py run_nightly` runs, in or
 ANALYTICS_MAX_RANGE_DAYS = env.int("ANALYTICS_MAX_RANGE_DAYS", default=400)  # the analytics API's longest range
 
 # --- Churn and lifetime-value predictions (spec 2.5.3; docs/predictions.md, docs/decisions/0030)
-PREDICTIONS_CHURN_HORIZON_DAYS = env.int("PREDICTIONS_CHURN_HORIZON_DAYS", default=7)  # churn: no app activity in N days
+PREDICTIONS_CHURN_HORIZON_DAYS = env.int("PREDICTIONS_CHURN_HORIZON_DAYS", default=7)  # churn: no app activity in N
 PREDICTIONS_LTV_HORIZON_DAYS = env.int("PREDICTIONS_LTV_HORIZON_DAYS", default=90)  # LTV: cash spend in the next H days
 PREDICTIONS_KEEP_DAYS = env.int("PREDICTIONS_KEEP_DAYS", default=35)  # scores older than this are removed by scoring
 # Training reads several past as-of dates; each keeps at most about this many players (a stable hash sample).

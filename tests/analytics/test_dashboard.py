@@ -5,6 +5,7 @@ the figures the JSON API answers; a page costs the same statements whatever its 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from pathlib import Path
@@ -311,3 +312,42 @@ def test_the_chart_library_is_chart_js_4_with_its_license_beside_it():
     assert re.match(r"/\*!\n \* Chart\.js v4\.\d+\.\d+\n", library)
     assert "Released under the MIT License" in library[:300]
     assert license_text.startswith("The MIT License (MIT)") and "Chart.js Contributors" in license_text
+
+
+def test_the_predictions_panels_show_the_latest_scoring_up_to_the_range_end(rolled_up, staff):
+    # given players scored as of 2026-11-19 by a model with calibration figures, and a later scoring after the range
+    model = factories.prediction_model_make(
+        version="m-1",
+        validation={
+            "churn": {
+                "calibration": [{"predicted": 0.75, "observed": 0.7, "count": 2}],
+                "baseline_calibration": [{"predicted": 0.5, "observed": 0.6, "count": 2}],
+            }
+        },
+    )
+    players = [factories.make_player(id=8_000_000 + k) for k in range(3)]
+    for p, churn in zip(players, (0.95, 0.72, 0.1), strict=True):
+        factories.player_prediction_make(
+            user_id=p.id,
+            as_of=dt.date(2026, 11, 19),
+            model=model,
+            churn_probability=churn,
+            ltv=churn * 10,
+            churn_reasons=[["days_since_app", 12.0, 0.8]],
+        )
+    factories.player_prediction_make(user_id=players[0].id, as_of=dt.date(2026, 11, 25), model=model)
+    # when staff open the page and the panels' CSVs for November
+    html = staff.get(URL, NOVEMBER).content.decode()
+    bins = rows_of(staff.get(f"{URL}predictions.csv", NOVEMBER))
+    reasons = rows_of(staff.get(f"{URL}prediction_reasons.csv", NOVEMBER))
+    calibration = rows_of(staff.get(f"{URL}prediction_calibration.csv", NOVEMBER))
+    # then the page has the panels, and the figures are the 2026-11-19 scoring's (not the later one's)
+    for section in ("predictions", "prediction_calibration"):
+        assert f'id="panel-{section}"' in html, section
+    assert "players scored as of 2026-11-19" in html
+    assert [int(b["players"]) for b in bins] == [0, 1, 0, 0, 0, 0, 0, 1, 0, 1]
+    assert [(r["score"], r["feature"], r["players"], r["first_reason"]) for r in reasons] == [
+        ("churn", "days_since_app", "2", "2")
+    ]
+    assert "days from the last app-activity action" in reasons[0]["meaning"]
+    assert [(r["source"], r["observed"]) for r in calibration] == [("model", "0.7"), ("recency-only baseline", "0.6")]

@@ -11,7 +11,7 @@
     var secondAxis = spec.series.some(function (s) { return s.axis === "y2"; });
     var scales = {
       x: { ticks: { maxTicksLimit: 10, autoSkip: true } },
-      y: { beginAtZero: true, ticks: { precision: 0 } },
+      y: { beginAtZero: true, ticks: spec.ratio ? {} : { precision: 0 } },
     };
     if (secondAxis) {
       scales.y2 = { position: "right", grid: { drawOnChartArea: false }, ticks: { precision: 0 } };
