@@ -69,7 +69,9 @@ STREAK_SHARE = 0.3
 
 # One chunk of actions: g numbers the action in time order over [start, start + 31 days); its player is drawn
 # with a heavy tail (power 3: player 1 plays most) among the players still playing at that time (the highest
-# ids stop first: by the end only 60% play); each type's metadata as the registry requires it.
+# ids stop first: by the end only 60% play); each type's metadata as the registry requires it. A share of
+# ``purchase_share`` of them (none by default; bench/predictions.py asks for some) are cash purchases taken from
+# the games' share: packs of 1,100 to 99,000 KRW (a token for every 10 won), larger for the players who play most.
 _ACTIONS_SQL_TEMPLATE = """
 INSERT INTO user_actions (event_id, user_id, action_type, metadata, action_timestamp)
 SELECT 'bench-' || g, uid, typ, (CASE typ
@@ -84,10 +86,14 @@ SELECT 'bench-' || g, uid, typ, (CASE typ
     WHEN 'VIEW_CONTENT' THEN '{"content_id": ' || (g %% 500) || '}'
     WHEN 'FAIL_GAME' THEN '{"game": "' || game || '"}'
     WHEN 'CLAIM_REWARD' THEN '{"reward_type": "daily_login", "reward_value": 10}'
+    WHEN 'PURCHASE_CYBER_TOKENS' THEN '{"tokens": ' || (110 * (1 + floor(r3 * 90 / power(uid, 0.3))))::bigint
+      || ', "amount_paid": ' || (1100 * (1 + floor(r3 * 90 / power(uid, 0.3))))::bigint
+      || ', "currency": "KRW", "payment_id": "bench-pay-' || g || '"}'
     ELSE '{}' END)::jsonb, ts
 FROM (
   SELECT g, uid, ts, r3, (ARRAY['SlotMachine', 'Roulette', 'RPSGame'])[1 + g %% 3] AS game,
-    CASE WHEN r2 < 0.42 THEN 'GAME_PLAY' WHEN r2 < 0.57 THEN 'SESSION_START' WHEN r2 < 0.67 THEN 'SPEND_CYBER_TOKENS'
+    CASE WHEN r2 < %(purchase_share)s THEN 'PURCHASE_CYBER_TOKENS'
+         WHEN r2 < 0.42 THEN 'GAME_PLAY' WHEN r2 < 0.57 THEN 'SESSION_START' WHEN r2 < 0.67 THEN 'SPEND_CYBER_TOKENS'
          WHEN r2 < 0.71 THEN 'EARN_CYBER_TOKENS' WHEN r2 < 0.76 THEN 'CORPORATE_VISIT'
          WHEN r2 < 0.86 THEN 'VIEW_CONTENT' WHEN r2 < 0.91 THEN 'FAIL_GAME' ELSE 'CLAIM_REWARD' END AS typ
   FROM (
@@ -175,6 +181,7 @@ class Plan:
     late: int
     late_start: dt.datetime
     late_span: dt.timedelta
+    purchase_share: float = 0.0  # of the actions, cash purchases (PURCHASE_CYBER_TOKENS with amount_paid)
 
 
 def plan(*, players: int, actions: int, as_of: dt.date) -> Plan:
@@ -199,22 +206,25 @@ def plan(*, players: int, actions: int, as_of: dt.date) -> Plan:
     )
 
 
+def load_params(plan: Plan, first: int, last: int) -> dict[str, Any]:
+    """The parameters of ``_ACTIONS_SQL`` / ``_LATE_ACTIONS_SQL`` for the actions numbered first..last."""
+    return {
+        "start": plan.first_start,
+        "step": plan.step,
+        "players": plan.players,
+        "total": plan.total,
+        "first": first,
+        "last": last,
+        "late_start": plan.late_start,
+        "span": plan.late_span,
+        "purchase_share": plan.purchase_share,
+    }
+
+
 def _load(env: BenchEnv, sql: str, first: int, last: int, plan: Plan) -> int:
     with env.connect(autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
-        conn.execute(
-            sql,
-            {
-                "start": plan.first_start,
-                "step": plan.step,
-                "players": plan.players,
-                "total": plan.total,
-                "first": first,
-                "last": last,
-                "late_start": plan.late_start,
-                "span": plan.late_span,
-            },
-        )
+        conn.execute(sql, load_params(plan, first, last))
     return last - first + 1
 
 
