@@ -7,6 +7,7 @@ embedded default (SQLite file, local-memory cache, Celery tasks in-process).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -317,6 +318,10 @@ PREDICTIONS_LTV_HORIZON_DAYS = env.int("PREDICTIONS_LTV_HORIZON_DAYS", default=9
 PREDICTIONS_KEEP_DAYS = env.int("PREDICTIONS_KEEP_DAYS", default=35)  # scores older than this are removed by scoring
 # Training reads several past as-of dates; each keeps at most about this many players (a stable hash sample).
 PREDICTIONS_TRAIN_MAX_PLAYERS_PER_DATE = env.int("PREDICTIONS_TRAIN_MAX_PLAYERS_PER_DATE", default=50_000)
+# LightGBM's and XGBoost's OpenMP threads sleep while they wait instead of spinning: on a machine whose other core is
+# busy (a web process, the database), spinning threads cost the training several times its CPU (docs/performance.md,
+# "Predictions"). Read by the OpenMP runtime when it loads, so set before any app imports the libraries.
+os.environ.setdefault("OMP_WAIT_POLICY", env.str("OMP_WAIT_POLICY", default="PASSIVE"))
 # The "special invitation" push: players active in the last 30 days whose churn probability is at least this,
 # at most once in this many days (marketing: every protection rule of the notifications policy applies).
 PREDICTIONS_INVITATION_THRESHOLD = env.float("PREDICTIONS_INVITATION_THRESHOLD", default=0.6)
