@@ -103,6 +103,29 @@ def emit(bench: str, params: dict[str, Any], results: dict[str, Any], targets: d
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def finish(
+    env: Any,
+    *,
+    bench: str,
+    params: dict[str, Any],
+    results: dict[str, Any],
+    targets: dict[str, Any],
+    complete: bool,
+    keep_db: bool,
+) -> None:
+    """A database bench's end: its targets count as met only when its checks held (``complete``); the bench database
+    and Redis DB emptied unless ``keep_db``; the JSON line."""
+    for outcome in targets.values():
+        outcome["ok"] = outcome["ok"] and complete
+    if not keep_db:
+        from django.db import connections
+
+        connections.close_all()
+        env.drop_database()
+        env.flush_redis()
+    emit(bench, params, results, targets)
+
+
 def system_cpu() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     with open("/proc/stat") as f:

@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchEnv, Server, emit, load_average, log, percentile, target, url_shown
+from bench.common import BenchEnv, Server, finish, load_average, log, percentile, target, url_shown
 from bench.rfm import _setup_django, checkpoint, generate, generate_day, plan, run_batch
 
 TARGET_REFRESH_TO_AGGREGATE = 3.0
@@ -208,13 +208,9 @@ def main() -> int:
         "refresh_to_aggregate": target(round(ratio, 3), TARGET_REFRESH_TO_AGGREGATE, "<="),
         **{f"{name}_p95_ms": target(p["p95_ms"], TARGET_PANEL_P95_MS, "<=") for name, p in panels.items()},
     }
-    for outcome in targets.values():
-        outcome["ok"] = outcome["ok"] and complete
-    if not args.keep_db:
-        connections.close_all()
-        env.drop_database()
-        env.flush_redis()
-    emit("dashboard", params, results, targets)
+    finish(
+        env, bench="dashboard", params=params, results=results, targets=targets, complete=complete, keep_db=args.keep_db
+    )
     return 0
 
 

@@ -65,7 +65,7 @@ from bench.common import (
     ROOT,
     BenchEnv,
     CpuMeter,
-    emit,
+    finish,
     load_average,
     log,
     process_memory_kib,
@@ -625,13 +625,15 @@ def main() -> int:
         "training_seconds": target(round(train["seconds"], 2), TARGET_TRAINING_SECONDS, "<="),
         "peak_rss_gib": target(round(peak_gib, 3), TARGET_PEAK_RSS_GIB, "<="),
     }
-    for outcome in targets.values():
-        outcome["ok"] = outcome["ok"] and complete
-    if not args.keep_db:
-        connections.close_all()
-        env.drop_database()
-        env.flush_redis()
-    emit("predictions", params, results, targets)
+    finish(
+        env,
+        bench="predictions",
+        params=params,
+        results=results,
+        targets=targets,
+        complete=complete,
+        keep_db=args.keep_db,
+    )
     return 0
 
 

@@ -60,7 +60,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BenchEnv, emit, log, target, url_shown
+from bench.common import BenchEnv, finish, log, target, url_shown
 
 TARGET_RATIO_TO_AGGREGATE = 1.5
 TARGET_SPEEDUP_VS_PER_PLAYER = 100.0
@@ -633,15 +633,7 @@ def main() -> int:
         "batch_to_aggregate": target(round(ratio, 3), TARGET_RATIO_TO_AGGREGATE, "<="),
         "speedup_vs_per_player": target(round(speedup, 1), TARGET_SPEEDUP_VS_PER_PLAYER, ">="),
     }
-    for outcome in targets.values():
-        outcome["ok"] = outcome["ok"] and complete
-    if not args.keep_db:
-        from django.db import connections
-
-        connections.close_all()
-        env.drop_database()
-        env.flush_redis()
-    emit("rfm", params, results, targets)
+    finish(env, bench="rfm", params=params, results=results, targets=targets, complete=complete, keep_db=args.keep_db)
     return 0
 
 
