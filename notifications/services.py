@@ -21,7 +21,7 @@ from core.sql import insert_fields, param, placeholder
 from notifications.models import Notification
 from notifications.policy import local_day_start, parse_quiet_hours, quiet_hours_end
 from notifications.transports import TransportError, get_transport
-from players.selectors import harm_marker_names, live_harm_signals, protection_of
+from players.selectors import harm_marker_names, live_harm_signals, pause_reason
 from players.services import player_get_or_create, player_lock
 
 if TYPE_CHECKING:
@@ -51,12 +51,9 @@ PLAY_INVITING_TYPES = frozenset({"NEW_TOKEN_ARRIVAL"})
 def _protected(player: Player, now: dt.datetime, *, marketing: bool) -> str | None:
     """Why the push must not go out to this player now, or None. A cool-off or self-exclusion stops marketing and
     play-inviting pushes; a nightly harm marker or a live harm signal (``players.live_harm``) stops marketing too."""
-    protection = protection_of(player)
-    if protection is not None:
-        if protection.is_self_excluded(now):
-            return "self_excluded"
-        if protection.is_cooling_off(now):
-            return "cooling_off"
+    paused = pause_reason(player, now)
+    if paused:
+        return paused
     if marketing:
         if harm_marker_names(player_id=player.id):
             return "harm_marker"

@@ -50,6 +50,19 @@ def protection_of(player: Player) -> PlayerProtection | None:
         return None
 
 
+def pause_reason(player: Player, now: dt.datetime) -> str | None:
+    """``"self_excluded"`` or ``"cooling_off"`` when the player's own pause is in force at ``now`` (a self-exclusion
+    named first), else None."""
+    protection = protection_of(player)
+    if protection is None:
+        return None
+    if protection.is_self_excluded(now):
+        return "self_excluded"
+    if protection.is_cooling_off(now):
+        return "cooling_off"
+    return None
+
+
 def players_paused(*, player_ids: Collection[int], now: dt.datetime) -> set[int]:
     """Those of ``player_ids`` whose cool-off or self-exclusion is in force at ``now``."""
     return {p.player_id for p in PlayerProtection.objects.filter(player_id__in=player_ids) if p.is_paused(now)}

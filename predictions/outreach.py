@@ -34,7 +34,7 @@ from core.exceptions import DomainError
 from core.timezones import zone
 from notifications.services import Kind, Status, notification_create
 from players.age import business_today, is_adult
-from players.selectors import harm_marker_names, live_harm_signals, protection_of
+from players.selectors import harm_marker_names, live_harm_signals, pause_reason
 from players.services import player_lock
 from predictions.messages import CHURN_INVITATION, VIP_AWARD
 from predictions.models import ChurnInvitation, PlayerPrediction, VipAward
@@ -225,12 +225,9 @@ def vip_bar(*, player: Player, now: dt.datetime) -> str | None:
     """Why ``player`` may not have the VIP award at ``now``, or None. A cool-off or self-exclusion; not a verified
     adult on the business calendar (``age_verified`` with a birth date, from an identity provider: the content rule,
     docs/decisions/0014); a nightly or self-reported harm marker; a live harm signal."""
-    protection = protection_of(player)
-    if protection is not None:
-        if protection.is_self_excluded(now):
-            return "self_excluded"
-        if protection.is_cooling_off(now):
-            return "cooling_off"
+    paused = pause_reason(player, now)
+    if paused:
+        return paused
     if not player.age_verified or player.birth_date is None:
         return "age_unverified"
     if not is_adult(player.birth_date, business_today(now)):
