@@ -398,6 +398,19 @@ ORDER BY a.user_id"""  # noqa: S608, E501 (names from code, values bound)
     return Labels(churned=app_actions == 0, spend=spend)
 
 
+def cheapest_purchase(*, before: dt.date) -> float | None:
+    """The smallest positive ``amount_paid`` of a cash purchase before 00:00 of ``before`` (None without one)."""
+    d = Dialect(connection.vendor)
+    paid = _double(d.json_text("a.metadata", "amount_paid"))
+    statement = f"""
+SELECT MIN({paid}) FROM user_actions a
+WHERE a.action_type = 'PURCHASE_CYBER_TOKENS' AND a.action_timestamp < %(t)s AND {paid} > 0"""  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(statement, {"t": connection.ops.adapt_datetimefield_value(day_start(before))})
+        (value,) = cursor.fetchone()
+    return None if value is None else float(value)
+
+
 def history_span() -> tuple[dt.date, dt.date] | None:
     """The business days of the first and the last action in the log (None when it is empty)."""
     with connection.cursor() as cursor:
