@@ -57,6 +57,14 @@ FEATURES: dict[str, str] = {
     "paid_7d": "cash paid (the purchases' amount_paid) in the last 7 days",
     "paid_30d": "cash paid in the last 30 days",
     "paid_90d": "cash paid in the last 90 days",
+    "purchases_ever": "cash purchases before the instant (the player's whole history)",
+    "paid_ever": "cash paid before the instant (the purchases' amount_paid)",
+    "paid_mean": "the mean cash paid per purchase before the instant; empty when none",
+    "days_since_purchase": "days from the last cash purchase to the as-of instant; empty when none",
+    "days_since_first_purchase": "days from the first cash purchase to the as-of instant; empty when none",
+    "purchases_per_30d": "cash purchases ever per 30 days of tenure (30 x purchases_ever / max(tenure_days, 1))",
+    "purchase_recency_share": "days_since_purchase / tenure_days: the share of the tenure since the last purchase; "
+    "empty when none",
     "night_share_30d": "share of the last 30 days' app actions at 00:00-06:00 business time; empty when none",
     "rfm_group": "RFM group at the as-of instant (latest segment history row before it): Low 0 .. Whale 3",
     "rfm_changes_90d": "segment history rows (group changes) in the last 90 days",
@@ -161,7 +169,11 @@ SELECT a.user_id,
   {_days_before(d, f"MIN({ts})")},
   {win("1", "t7", purchase)}, {win("1", "t30", purchase)}, {win("1", "t90", purchase)},
   {win(paid, "t7", purchase)}, {win(paid, "t30", purchase)}, {win(paid, "t90", purchase)},
-  {win("1", "t30", night)}
+  {win("1", "t30", night)},
+  {_double(f"SUM(CASE WHEN {purchase} THEN 1 ELSE 0 END)")},
+  {_double(f"SUM(CASE WHEN {purchase} THEN {paid} ELSE 0 END)")},
+  {_days_before(d, f"MAX(CASE WHEN {purchase} THEN {ts} END)")},
+  {_days_before(d, f"MIN(CASE WHEN {purchase} THEN {ts} END)")}
 FROM user_actions a
 WHERE {ts} < %(t)s{users}
 GROUP BY a.user_id
@@ -278,7 +290,7 @@ def _features(as_of: dt.date, user_ids: Sequence[int] | None, sample: float | No
     params = params_for(as_of)
     col = {name: j for j, name in enumerate(NAMES)}
 
-    ids, acts = _read(_actions_sql(d, _users_filter("a.user_id", user_ids, sample)), params, 17)
+    ids, acts = _read(_actions_sql(d, _users_filter("a.user_id", user_ids, sample)), params, 21)
     n = len(ids)
     values = np.full((n, len(NAMES)), np.nan, dtype=np.float32)
     order = [
@@ -286,6 +298,7 @@ def _features(as_of: dt.date, user_ids: Sequence[int] | None, sample: float | No
         "", "app_actions_7d", "app_actions_30d",
         "days_since_app", "days_since_any", "tenure_days",
         "purchases_7d", "purchases_30d", "purchases_90d", "paid_7d", "paid_30d", "paid_90d",
+        "", "purchases_ever", "paid_ever", "days_since_purchase", "days_since_first_purchase",
     ]  # fmt: skip
     for j, name in enumerate(order):
         if name:
@@ -297,6 +310,13 @@ def _features(as_of: dt.date, user_ids: Sequence[int] | None, sample: float | No
     with np.errstate(divide="ignore", invalid="ignore"):
         values[:, col["app_trend"]] = np.where(n30 > 0, (n7 / 7.0) / (n30 / 30.0), np.nan)
         values[:, col["night_share_30d"]] = np.where(n30 > 0, night / n30, np.nan)
+        bought, paid = acts[:, 17], acts[:, 18]
+        values[:, col["paid_mean"]] = np.where(bought > 0, paid / bought, np.nan)
+        # Rates and shares of the tenure carry over between players of different ages (BG/NBD's x / T and t_x / T):
+        # the training dates see younger players than the scoring date does.
+        tenure = acts[:, 9]
+        values[:, col["purchases_per_30d"]] = 30.0 * bought / np.maximum(tenure, 1.0)
+        values[:, col["purchase_recency_share"]] = np.where(bought > 0, acts[:, 19] / np.maximum(tenure, 1e-9), np.nan)
     # The ledger: balance and spends; a player with no ledger row has a balance of 0 and spent nothing.
     for name in ("balance", "spent_7d", "spent_30d", "spent_90d"):
         values[:, col[name]] = 0.0
@@ -376,6 +396,19 @@ ORDER BY a.user_id"""  # noqa: S608, E501 (names from code, values bound)
         app_actions[pos[known]] = got[known, 0]
         spend[pos[known]] = got[known, 1]
     return Labels(churned=app_actions == 0, spend=spend)
+
+
+def cheapest_purchase(*, before: dt.date) -> float | None:
+    """The smallest positive ``amount_paid`` of a cash purchase before 00:00 of ``before`` (None without one)."""
+    d = Dialect(connection.vendor)
+    paid = _double(d.json_text("a.metadata", "amount_paid"))
+    statement = f"""
+SELECT MIN({paid}) FROM user_actions a
+WHERE a.action_type = 'PURCHASE_CYBER_TOKENS' AND a.action_timestamp < %(t)s AND {paid} > 0"""  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(statement, {"t": connection.ops.adapt_datetimefield_value(day_start(before))})
+        (value,) = cursor.fetchone()
+    return None if value is None else float(value)
 
 
 def history_span() -> tuple[dt.date, dt.date] | None:

@@ -55,6 +55,21 @@ _reason("purchases_90d", ko="최근 90일 토큰 구매 {value}회", en="{value}
 _reason("paid_7d", ko="최근 7일 결제 금액 {value}", en="{value} paid for tokens in the last 7 days")
 _reason("paid_30d", ko="최근 30일 결제 금액 {value}", en="{value} paid for tokens in the last 30 days")
 _reason("paid_90d", ko="최근 90일 결제 금액 {value}", en="{value} paid for tokens in the last 90 days")
+_reason("purchases_ever", ko="지금까지 토큰 구매 {value}회", en="{value} token purchases so far")
+_reason("paid_ever", ko="지금까지 결제 금액 {value}", en="{value} paid for tokens so far")
+_reason("paid_mean", ko="토큰 구매 1회 평균 결제 금액 {value}", en="{value} paid per token purchase on average")
+_reason("days_since_purchase", ko="마지막 토큰 구매 후 {value}일", en="{value} days since the last token purchase")
+_reason("days_since_first_purchase", ko="첫 토큰 구매 후 {value}일", en="{value} days since the first token purchase")
+_reason(
+    "purchases_per_30d",
+    ko="첫 활동 후 30일당 토큰 구매 {value}회",
+    en="{value} token purchases per 30 days since the first activity",
+)
+_reason(
+    "purchase_recency_share",
+    ko="첫 활동 후 지난 기간 100일당 {value}일이 마지막 토큰 구매 이후",
+    en="{value} of every 100 days since the first activity have passed since the last token purchase",
+)
 _reason(
     "night_share_30d",
     ko="최근 30일 앱 활동 100회당 {value}회가 밤(00-06시)",

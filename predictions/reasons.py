@@ -30,8 +30,8 @@ Reason = list[Any]  # [feature, value | None, contribution]
 
 _GROUP_NAMES = {v: k for k, v in GROUP_ORDINAL.items()}
 _RISK_NAMES = {v: k for k, v in RISK_ORDINAL.items()}
-_DECIMAL = {"app_trend"}
-_DAYS = {"days_since_app", "days_since_any", "tenure_days"}
+_DECIMAL = {"app_trend", "purchases_per_30d"}
+_DAYS = {"days_since_app", "days_since_any", "tenure_days", "days_since_purchase", "days_since_first_purchase"}
 
 
 class PathContributions:
@@ -107,7 +107,7 @@ def value_text(feature: str, value: float | None) -> str:
         return _GROUP_NAMES.get(round(value), "-")
     if feature == "risk_profile":
         return _RISK_NAMES.get(round(value), "-")
-    if feature == "night_share_30d":
+    if feature in ("night_share_30d", "purchase_recency_share"):
         return str(round(value * 100))
     if feature in _DECIMAL:
         return f"{value:.1f}"

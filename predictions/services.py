@@ -38,6 +38,7 @@ from players.selectors import player_count
 from predictions.features import (
     NAMES,
     FeatureFrame,
+    cheapest_purchase,
     features_compute,
     history_span,
     labels_compute,
@@ -83,6 +84,21 @@ LTV_PARAMS: dict[str, Any] = {
     "seed": 1,
 }
 LTV_ROUNDS = 300
+# An expected spend below this share of the cheapest purchase seen is shown as 0. Spend is a sum of purchases, so
+# E[spend] >= P(any purchase) x the cheapest purchase: below half of it, P(any purchase) < 1/2 and buying nothing is
+# the likelier outcome (docs/predictions.md).
+LTV_ZERO_BELOW_SHARE = 0.5
+
+
+def ltv_zero_below(*, before: dt.date) -> float:
+    """The expected spend under which the LTV is shown as 0: LTV_ZERO_BELOW_SHARE of the cheapest purchase before
+    ``before`` (0 when there was none)."""
+    cheapest = cheapest_purchase(before=before)
+    return LTV_ZERO_BELOW_SHARE * cheapest if cheapest else 0.0
+
+
+def ltv_floor(pred: npt.NDArray[np.float64], zero_below: float) -> npt.NDArray[np.float64]:
+    return np.where(pred < zero_below, 0.0, pred)
 
 
 class HistoryTooShort(DomainError):
@@ -296,7 +312,9 @@ def models_train(
         xgb.DMatrix(lx_train, label=ltrain.spend, missing=np.nan, feature_names=list(NAMES)),
         num_boost_round=LTV_ROUNDS,
     )
-    pred = ltv_booster.predict(xgb.DMatrix(lval.frame.values, missing=np.nan, feature_names=list(NAMES)))
+    raw_pred = ltv_booster.predict(xgb.DMatrix(lval.frame.values, missing=np.nan, feature_names=list(NAMES)))
+    raw_pred = np.asarray(raw_pred, dtype=np.float64)
+    pred = ltv_floor(raw_pred, ltv_zero_below(before=l_val))  # the prices known on the validation date
     repeat = labels_compute(
         as_of=l_val - dt.timedelta(days=ltv_days), user_ids=lval.frame.user_ids, churn_days=1, ltv_days=ltv_days
     ).spend
@@ -306,7 +324,9 @@ def models_train(
         "training_as_of": [d.isoformat() for d in sorted(l_train)],
         "rows": {"train": len(lx_train), "validation": len(lval.frame)},
         "payers_share": round(float((lval.spend > 0).mean()), 4) if len(lval.frame) else None,
-        "model": _ltv_figures(pred.astype(np.float64), lval.spend),
+        "zero_below": ltv_zero_below(before=as_of),  # the saved model's, applied when scoring
+        "model": _ltv_figures(pred, lval.spend),
+        "model_unfloored": _ltv_figures(raw_pred, lval.spend),
         "baseline_repeat": _ltv_figures(repeat, lval.spend),
     }
     seconds = round(time.monotonic() - started, 2)
@@ -357,6 +377,7 @@ class LoadedModel:
         self.ltv.load_model(bytearray(bytes(model.ltv_model)))
         self.ltv.set_param({"nthread": THREADS})
         self.churn_paths = PathContributions(self.churn.dump_model(), len(self.names))
+        self.ltv_zero_below = float((model.validation or {}).get("ltv", {}).get("zero_below", 0.0))
 
     def score(self, values: npt.NDArray[np.float32]) -> Scored:
         churn_contrib = self.churn_paths(np.asarray(self.churn.predict(values, pred_leaf=True, num_threads=THREADS)))
@@ -366,7 +387,7 @@ class LoadedModel:
         ltv_contrib = self.ltv.predict(matrix, pred_contribs=True, approx_contribs=True)
         return Scored(
             churn=platt_apply(np.asarray(raw, dtype=np.float64), self.model.churn_calibration),
-            ltv=np.asarray(ltv, dtype=np.float64),
+            ltv=ltv_floor(np.asarray(ltv, dtype=np.float64), self.ltv_zero_below),
             churn_reasons=reasons_top(np.asarray(churn_contrib), values, self.names),
             ltv_reasons=reasons_top(np.asarray(ltv_contrib), values, self.names),
         )

@@ -71,6 +71,32 @@ def test_features_hold_each_players_history_before_the_as_of_instant() -> None:
     assert lapsed["days_since_app"] == pytest.approx(43.5)
 
 
+def test_lifetime_purchase_features_cover_the_whole_history_before_the_instant() -> None:
+    loyal, never = factories.make_player().id, factories.make_player().id
+    purchase(loyal, at(300), 2000.0)  # long before any window
+    purchase(loyal, at(120), 1000.0)
+    purchase(loyal, at(10), 3000.0)
+    purchase(loyal, T, 9000.0)  # at the instant: not known yet
+    sessions(never, [at(200), at(3)])
+
+    frame = features_compute(as_of=AS_OF)
+
+    rows = {
+        u: dict(zip(frame.names, v.tolist(), strict=True)) for u, v in zip(frame.user_ids, frame.values, strict=True)
+    }
+    assert rows[loyal]["purchases_90d"] == 1 and rows[loyal]["paid_90d"] == 3000
+    assert rows[loyal]["purchases_ever"] == 3 and rows[loyal]["paid_ever"] == 6000
+    assert rows[loyal]["paid_mean"] == 2000
+    assert rows[loyal]["days_since_purchase"] == pytest.approx(9.5)  # day 10 at 12:00 KST
+    assert rows[loyal]["days_since_first_purchase"] == pytest.approx(299.5)
+    assert rows[loyal]["purchases_per_30d"] == pytest.approx(30 * 3 / 299.5)  # the first action is the purchase
+    assert rows[loyal]["purchase_recency_share"] == pytest.approx(9.5 / 299.5)
+    assert rows[never]["purchases_ever"] == 0 and rows[never]["paid_ever"] == 0
+    assert np.isnan(rows[never]["paid_mean"]) and np.isnan(rows[never]["days_since_purchase"])
+    assert np.isnan(rows[never]["days_since_first_purchase"]) and np.isnan(rows[never]["purchase_recency_share"])
+    assert rows[never]["purchases_per_30d"] == 0
+
+
 def test_rows_dated_at_or_after_the_as_of_instant_change_no_feature() -> None:
     ids = _history()
     before = features_compute(as_of=AS_OF)
@@ -92,6 +118,8 @@ def test_rows_dated_at_or_after_the_as_of_instant_change_no_feature() -> None:
     assert after.names == before.names
     np.testing.assert_array_equal(after.user_ids, before.user_ids)
     np.testing.assert_array_equal(after.values, before.values)  # NaN in the same places, every value the same
+    lifetime = [before.names.index(n) for n in ("purchases_ever", "paid_ever", "paid_mean", "days_since_purchase")]
+    assert before.values[:, lifetime].size and not np.isnan(before.values[:, lifetime[:2]]).any()  # compared above
 
 
 def test_a_frame_for_some_players_matches_their_rows_of_the_whole_frame() -> None:

@@ -35,6 +35,16 @@ def test_scoring_stores_each_player_once_with_both_scores_and_up_to_three_reason
     assert any(r.churn_reasons for r in rows) and any(r.ltv_reasons for r in rows)
 
 
+def test_an_expected_spend_below_half_the_cheapest_purchase_is_stored_as_zero(trained: PredictionModel) -> None:
+    players_score(as_of=population.END)
+
+    zero_below = trained.validation["ltv"]["zero_below"]
+    ltvs = list(PlayerPrediction.objects.filter(as_of=population.END).values_list("ltv", flat=True))
+    assert zero_below == 550.0  # half of 1,100, the population's cheapest purchase
+    assert all(v == 0 or v >= zero_below for v in ltvs)
+    assert any(v == 0 for v in ltvs) and any(v >= zero_below for v in ltvs)
+
+
 def test_scoring_a_day_again_replaces_its_rows_and_drops_rows_past_the_keep_days(trained: PredictionModel) -> None:
     old_day = population.END - dt.timedelta(days=36)
     kept_day = population.END - dt.timedelta(days=35)

@@ -33,6 +33,8 @@ def test_training_saves_both_models_with_their_figures_beside_the_baselines() ->
     assert sum(b["count"] for b in churn["calibration"]) == churn["rows"]["validation"]
     assert {"mae", "rmse", "spearman", "top_decile_capture"} <= ltv["model"].keys() == ltv["baseline_repeat"].keys()
     assert ltv["model"]["spearman"] > 0.3
+    assert ltv["zero_below"] == 0.5 * 1100  # half the cheapest purchase (population: 1,100 x 1..4)
+    assert ltv["model_unfloored"].keys() == ltv["model"].keys()
 
 
 def test_training_on_a_sample_of_each_dates_players(settings: Any) -> None:
