@@ -40,6 +40,7 @@ from analytics.models import (
     TokenFlow,
 )
 from core.sql import Dialect
+from core.timezones import business_day_start as day_start
 from segments.rfm_sql import Rule
 from segments.selectors import segment_last_run
 
@@ -60,11 +61,6 @@ def business_zone() -> zoneinfo.ZoneInfo:
 
 def business_today(now: dt.datetime | None = None) -> dt.date:
     return timezone.localdate(now or timezone.now(), timezone=business_zone())
-
-
-def day_start(day: dt.date) -> dt.datetime:
-    """00:00 of ``day`` in the business timezone, in UTC."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=business_zone()).astimezone(dt.UTC)
 
 
 def day_ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:

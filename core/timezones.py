@@ -15,6 +15,14 @@ def zone(name: str) -> dt.tzinfo:
         return dt.UTC
 
 
+def business_day_start(day: dt.date) -> dt.datetime:
+    """00:00 of ``day`` in ``BUSINESS_TIMEZONE``, in UTC: where a business day begins (analytics' and the predictions'
+    days)."""
+    from django.conf import settings
+
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone(settings.BUSINESS_TIMEZONE)).astimezone(dt.UTC)
+
+
 def night_window(day: dt.date, start_hour: int, end_hour: int, tz: dt.tzinfo) -> tuple[float, float]:
     """The night that starts on local ``day`` at ``start_hour`` and ends at ``end_hour`` (the next day when the hours
     wrap, as 23-05 does), as Unix seconds. Measure overlaps with these, not by subtracting two times of the same zone:

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 
 from activity.registry import app_activity_types
 from core.sql import Dialect
+from core.timezones import business_day_start as day_start
 
 FETCH_ROWS = 50_000
 WORK_MEM = "192MB"  # per sort or hash of each of PostgreSQL's parallel workers, for these statements only
@@ -91,11 +92,6 @@ class FeatureFrame:
 
     def __len__(self) -> int:
         return len(self.user_ids)
-
-
-def day_start(day: dt.date) -> dt.datetime:
-    """00:00 of ``day`` in the business timezone, in UTC (as analytics counts days)."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=zoneinfo.ZoneInfo(settings.BUSINESS_TIMEZONE)).astimezone(dt.UTC)
 
 
 def _in_list(values: Sequence[str]) -> str:

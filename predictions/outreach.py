@@ -31,7 +31,7 @@ from django.utils import timezone
 from activity.selectors import players_active
 from activity.services import reward_record
 from core.exceptions import DomainError
-from core.timezones import zone
+from core.timezones import business_day_start
 from notifications.services import Kind, Status, notification_create
 from players.age import business_today, is_adult
 from players.selectors import harm_marker_names, live_harm_signals, pause_reason
@@ -52,10 +52,6 @@ if TYPE_CHECKING:
 
 ACTIVE_DAYS = 30  # the dashboard's population: app activity in the 30 days before the as-of date (docs/metrics.md)
 VIP_REWARD_TYPE = "vip_award"  # user_rewards.reward_type of the one-time reward
-
-
-def _business_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=zone(settings.BUSINESS_TIMEZONE))
 
 
 # --- the special invitation ---------------------------------------------------------------------------------------
@@ -105,9 +101,9 @@ def invitations_send(*, as_of: dt.date, now: dt.datetime | None = None) -> Invit
             as_of=as_of, churn_probability__gte=settings.PREDICTIONS_INVITATION_THRESHOLD
         ).values_list("user_id", "churn_probability")
     )
-    until = _business_midnight(as_of)
+    until = business_day_start(as_of)
     active = players_active(
-        player_ids=at_risk, since=_business_midnight(as_of - dt.timedelta(days=ACTIVE_DAYS)), until=until
+        player_ids=at_risk, since=business_day_start(as_of - dt.timedelta(days=ACTIVE_DAYS)), until=until
     )
     report.candidates = len(active)
     reward = mission_reward(COMPLETE_CORPORATE_QUIZ)
