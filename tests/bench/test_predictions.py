@@ -24,9 +24,11 @@ pytestmark = pytest.mark.django_db
 D = dt.date(2026, 12, 6)
 
 
-def skip_unless_postgresql() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("the bench's generator is PostgreSQL SQL (generate_series, jsonb); runs in the PostgreSQL pass")
+# The generator's statements are PostgreSQL's own (generate_series, jsonb): those tests run in the PostgreSQL pass.
+postgresql_sql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the bench's generator is PostgreSQL SQL (generate_series, jsonb); runs in the PostgreSQL pass",
+)
 
 
 def write_log(plan: Plan) -> None:
@@ -55,8 +57,8 @@ def test_the_log_spans_the_days_before_d_and_every_action_is_before_d():
     assert plan.purchase_share == 0.01
 
 
+@postgresql_sql
 def test_the_generated_actions_pass_the_registry_and_a_share_are_cash_purchases():
-    skip_unless_postgresql()
     # given 300 players and 6,000 actions over 150 days, 5% of them asked to be cash purchases
     plan = layout(players=300, actions=6_000, days=150, as_of=D, purchase_share=0.05)
     # when the bench's generator writes them
@@ -86,8 +88,8 @@ def test_the_generated_actions_pass_the_registry_and_a_share_are_cash_purchases(
     assert top and rest and np.mean(top) > 2 * np.mean(rest)
 
 
+@postgresql_sql
 def test_without_a_purchase_share_the_generator_writes_no_purchase_as_the_rfm_bench_had_it():
-    skip_unless_postgresql()
     # given rfm's plan as its benches make it (no purchase share named)
     plan = dataclasses.replace(
         layout(players=300, actions=6_000, days=31, as_of=D, purchase_share=0.05), purchase_share=Plan.purchase_share
@@ -100,8 +102,8 @@ def test_without_a_purchase_share_the_generator_writes_no_purchase_as_the_rfm_be
     assert 0.37 < types.count("GAME_PLAY") / len(types) < 0.47
 
 
+@postgresql_sql
 def test_the_ledger_of_the_log_never_goes_below_the_grant_base_and_ends_at_each_players_sum():
-    skip_unless_postgresql()
     # given a generated log with purchases, spends and earns
     plan = layout(players=300, actions=6_000, days=150, as_of=D, purchase_share=0.02)
     write_log(plan)
