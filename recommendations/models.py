@@ -69,6 +69,24 @@ class RecommendationImpression(models.Model):
     reason = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     served_at = models.DateTimeField()
     clicked_at = models.DateTimeField(null=True, blank=True)
+    # What the adaptive loop learns from (spec 2.5.2, docs/metrics.md "Conversions"): which text was shown, to whom.
+    message_key = models.CharField(
+        max_length=50, blank=True, help_text="The message rendered (e.g. CORPORATE_ENGAGE_FIRST for CORPORATE_ENGAGE)."
+    )
+    variant = models.CharField(
+        max_length=40, blank=True, help_text="The message variant shown (texts.MessageVariant.name); empty: the default."
+    )
+    rfm_group = models.CharField(max_length=20, blank=True, help_text="The player's RFM group when served.")
+    locale = models.CharField(max_length=5, blank=True, help_text="The locale the message was rendered in.")
+    holdout = models.BooleanField(
+        default=False,
+        help_text="Withheld: the player is in the standing holdout, so this proposal was not shown (kept to measure "
+        "uplift against).",
+    )
+    learning = models.BooleanField(
+        default=True,
+        help_text="Counted by the bandit. False for a protected or harm-marked player (served the default text).",
+    )
 
     class Meta:
         db_table = "recommendation_impressions"
@@ -110,3 +128,33 @@ class RecommendationSuppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal_type} held back ({self.rule}) from {self.user_id} at {self.served_at:%Y-%m-%d %H:%M}"
+
+
+class VariantPosterior(models.Model):
+    """The bandit's belief about one message variant for one RFM group and locale (spec 2.5.2): written by the
+    nightly "recalculate recommendation weights" job from the impressions counted for learning, read at serve time
+    (Thompson sampling picks the variant). ``alpha`` and ``beta`` are the Beta posterior of the conversion rate:
+    1 + conversions and 1 + impressions - conversions (a fair start for a new variant: Beta(1, 1))."""
+
+    proposal_type = models.CharField(max_length=40)
+    message_key = models.CharField(max_length=50)
+    variant = models.CharField(max_length=40, blank=True, help_text="Empty: the message's default text.")
+    rfm_group = models.CharField(max_length=20, blank=True, help_text="Empty: players without a segment.")
+    locale = models.CharField(max_length=5)
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+    alpha = models.FloatField(default=1.0)
+    beta = models.FloatField(default=1.0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "recommendation_variant_posteriors"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_key", "variant", "rfm_group", "locale"], name="rec_variant_posteriors_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_key}/{self.variant or 'default'} [{self.rfm_group or '-'}, {self.locale}]"

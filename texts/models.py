@@ -49,3 +49,56 @@ class MessageTemplate(models.Model):
         problem = template_problem(self.key, self.text)
         if problem:
             raise ValidationError({"key" if self.key not in message_keys() else "text": problem})
+
+
+class MessageVariant(models.Model):
+    """An operator's alternative wording of one message in one locale, served beside the default (or the override)
+    while the adaptive loop learns which converts best (spec 2.5.2; ``recommendations``' bandit).
+
+    The same check as an override, on every save: a declared message, only its placeholders, facts only. ``state``:
+    ``active`` (in the running), ``stopped`` (never served again) or ``pinned`` (the winner: served to everyone of
+    that message and locale, no more exploring). The name ``default`` is kept for the message's own text.
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        STOPPED = "stopped", "Stopped"
+        PINNED = "pinned", "Pinned (winner)"
+
+    DEFAULT_NAME = "default"
+
+    key = models.CharField(max_length=50, help_text="The message (declared by an app in its messages.py).")
+    locale = models.CharField(max_length=5, choices=LOCALE_CHOICES)
+    name = models.SlugField(max_length=40, help_text="Short name, shown on the dashboard (e.g. 'short-a').")
+    text = models.TextField(help_text="As for an override: the message's placeholders only, facts only.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "message_variants"
+        constraints = [
+            models.UniqueConstraint(fields=["key", "locale", "name"], name="message_variants_key_locale_name_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} [{self.locale}] {self.name} ({self.state})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._check()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        self._check()
+
+    def _check(self) -> None:
+        """Raise ``ValidationError`` on the field at fault: the text as for an override, a known locale, and a name
+        other than ``default``."""
+        problem = template_problem(self.key, self.text)
+        if problem:
+            raise ValidationError({"key" if self.key not in message_keys() else "text": problem})
+        if self.locale not in LOCALES:
+            raise ValidationError({"locale": f"Unknown locale {self.locale!r}; known: {', '.join(LOCALES)}."})
+        if self.name == self.DEFAULT_NAME:
+            raise ValidationError({"name": f"{self.DEFAULT_NAME!r} names the message's own text; choose another."})
