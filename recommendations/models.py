@@ -158,3 +158,117 @@ class VariantPosterior(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_key}/{self.variant or 'default'} [{self.rfm_group or '-'}, {self.locale}]"
+
+
+class ProposalConversion(models.Model):
+    """One action that fulfilled a served proposal (spec 2.5.2; docs/metrics.md "Conversions"), attributed to one
+    impression: the latest one served to the same player at or before the action, within its type's window, of a type
+    the action fulfils (``recommendations.conversions``). Holdout impressions are attributed like the others (what the
+    holdout would have converted). Written by ``recommendations.attribution`` from a watermark on ``user_actions.id``;
+    one row per action at most (``action_id`` unique), so a re-run or a replayed action adds nothing.
+
+    A spend limit set is not an action: its row has no ``action_id`` and is unique on the player and its time.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    action_id = models.BigIntegerField(null=True, blank=True, help_text="The user_actions row; empty: a limit set.")
+    user = models.ForeignKey(
+        "players.Player", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    impression = models.ForeignKey(
+        RecommendationImpression, on_delete=models.DO_NOTHING, db_constraint=False, related_name="conversions"
+    )
+    proposal_type = models.CharField(max_length=40)
+    event = models.CharField(max_length=20, help_text="What fulfilled it (recommendations.conversions.EVENTS).")
+    acted_at = models.DateTimeField(help_text="The action's time (a limit set: the protection row's change).")
+    served_at = models.DateTimeField(help_text="The impression's serve time (the day its figures count on).")
+    click_through = models.BooleanField(help_text="The impression was clicked at or before the action.")
+    attributed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "recommendation_conversions"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action_id"], condition=models.Q(action_id__isnull=False), name="rec_conversions_action_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "acted_at"],
+                condition=models.Q(action_id__isnull=True),
+                name="rec_conversions_limit_set_uniq",
+            ),
+        ]
+        indexes = [models.Index(fields=["served_at"], name="rec_conversions_served")]
+
+    def __str__(self) -> str:
+        return f"{self.event} by {self.user_id} converts {self.proposal_type} at {self.acted_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AttributionState(models.Model):
+    """How far attribution has read (one row, id 1): every action up to ``last_action_id`` is attributed, and limit
+    sets changed up to ``limit_sets_through``."""
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID)
+    last_action_id = models.BigIntegerField(default=0)
+    limit_sets_through = models.DateTimeField(null=True, blank=True)
+    ran_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "recommendation_attribution_state"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="rec_attribution_state_one_row")]
+
+    def __str__(self) -> str:
+        return f"attributed up to action {self.last_action_id}"
+
+
+class ProposalDailyStat(models.Model):
+    """The loop's daily figures (spec 2.5.2): per business day of the serve, proposal type, message, variant, RFM
+    group, locale, holdout and learning flag, the impressions, clicks and converted impressions (click-through and
+    view-through apart). Re-computed nightly for the days late actions can still change (``recommendations.weights``);
+    the dashboard and the posteriors read it, never the impressions."""
+
+    day = models.DateField()
+    proposal_type = models.CharField(max_length=40)
+    message_key = models.CharField(max_length=50, blank=True)
+    variant = models.CharField(max_length=40, blank=True)
+    rfm_group = models.CharField(max_length=20, blank=True)
+    locale = models.CharField(max_length=5, blank=True)
+    holdout = models.BooleanField()
+    learning = models.BooleanField()
+    impressions = models.PositiveIntegerField()
+    clicks = models.PositiveIntegerField()
+    conversions = models.PositiveIntegerField(help_text="Impressions with at least one conversion.")
+    click_conversions = models.PositiveIntegerField(help_text="Of those, clicked at or before a converting action.")
+
+    class Meta:
+        db_table = "recommendation_daily_stats"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "proposal_type", "message_key", "variant", "rfm_group", "locale", "holdout", "learning"],
+                name="rec_daily_stats_uniq",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.proposal_type}/{self.variant or 'default'} [{self.rfm_group}, {self.locale}]"
+
+
+class ProposalUpliftDay(models.Model):
+    """Per business day, proposal type and arm (shown, or the standing holdout), the player-days that had the type
+    served (or withheld) and those of them that converted: the unit of the uplift (docs/metrics.md "Uplift")."""
+
+    day = models.DateField()
+    proposal_type = models.CharField(max_length=40)
+    holdout = models.BooleanField()
+    player_days = models.PositiveIntegerField()
+    converted = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "recommendation_uplift_days"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "proposal_type", "holdout"], name="rec_uplift_days_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.proposal_type} {'holdout' if self.holdout else 'shown'}"

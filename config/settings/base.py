@@ -410,6 +410,15 @@ RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = env.float(
     "RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS",
     default=1.0 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0.0,
 )
+# The adaptive loop (spec 2.5.2; docs/metrics.md "Conversions"): how long after a proposal is served the action that
+# fulfils it counts as its conversion, per proposal type, in hours (recommendations.conversions; a setting given here
+# replaces that type's default: play 24 h, missions, content and limits 72 h).
+RECOMMENDATION_CONVERSION_WINDOW_HOURS = env.json("RECOMMENDATION_CONVERSION_WINDOW_HOURS", default={})
+# Attribution takes only actions stamped at least this long before it runs (the rest wait for the next run): the
+# impressions they may follow are written behind the request (up to a buffer's age, 1 s), so never passed over.
+RECOMMENDATION_ATTRIBUTION_LAG_SECONDS = env.int("RECOMMENDATION_ATTRIBUTION_LAG_SECONDS", default=300)
+# The Beta posteriors count the impressions served in this many business days up to the night's run.
+RECOMMENDATION_LEARNING_WINDOW_DAYS = env.int("RECOMMENDATION_LEARNING_WINDOW_DAYS", default=28)
 # Benchmark-only routes (GET /api/bench/bare, a bare Django JSON view): off unless BENCH_ENDPOINTS is set.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 # Harm-marker thresholds (recommendations.harm.HarmThresholds documents each; player's local days and nights).
