@@ -31,6 +31,14 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 3600},
         "nightly": True,
     },
+    # After the RFM run and the day's rollups: attribution, the loop's daily figures and the bandit's posteriors
+    # (recommendations.weights; docs/metrics.md "Conversions").
+    "recommendations-weights-nightly": {
+        "task": "recommendations.tasks.recalculate_weights",
+        "schedule": crontab(hour=3, minute=20),
+        "options": {"expires": 3600},
+        "nightly": True,
+    },
     "analytics-rollup-refresh": {
         "task": "analytics.tasks.rollup_refresh",
         "schedule": crontab(minute="*/5"),
