@@ -20,6 +20,7 @@ from players.live_harm import LIVE_SIGNALS
 from players.selectors import HARM_MARKER_KINDS
 from predictions import figures
 from predictions.features import FEATURES
+from recommendations import figures as loop
 
 DEFAULT_DAYS = 30
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -546,6 +547,59 @@ def _predictions(f: Filters, out: Dashboard) -> None:
     }
 
 
+def _loop(f: Filters, out: Dashboard) -> None:
+    """The adaptive loop (issue 18 item 5; docs/metrics.md "Conversions", "Uplift"): the bandit's posteriors and each
+    variant's share of its message's impressions over the learning window (the night's figures, narrowed by the
+    group and locale filters), CTR and CVR of the shown proposals per day, each variant's share of the impressions
+    per day, and the uplift against the standing holdout over the range (every player: the filters do not narrow it)."""
+    posteriors = loop.variant_posteriors(group=f.group, locale=f.locale)
+    columns = ["type", "message", "variant", "group", "locale", "impressions", "clicks", "conversions"]
+    columns += ["alpha", "beta", "posterior_mean", "allocation"]
+    keys = ["proposal_type", "message_key", "variant", "rfm_group", "locale", "impressions", "clicks", "conversions"]
+    keys += ["alpha", "beta", "mean", "allocation"]
+    out.tables["loop_variants"] = Table(
+        "loop_variants",
+        "Message variants: Beta posteriors and allocation (the learning window, as of the last night)",
+        columns,
+        [[p[k] for k in keys] for p in posteriors],
+        f.scope,
+    )
+    days = loop.loop_days(d0=f.d0, d1=f.d1, group=f.group, locale=f.locale)
+    columns = ["date", "impressions", "clicks", "ctr", "conversions", "click_through", "view_through", "cvr"]
+    out.tables["loop_rates"] = Table(
+        "loop_rates", "Proposals shown: CTR and CVR per day", columns, [[d[c] for c in columns] for d in days], f.scope
+    )
+    labels = [d["date"] for d in days]
+    out.charts["loop_rates"] = {
+        "labels": labels,
+        "ratio": True,
+        "series": [
+            {"label": "CTR", "data": [d["ctr"] for d in days]},
+            {"label": "CVR", "data": [d["cvr"] for d in days]},
+        ],
+    }
+    allocation = loop.variant_allocation(d0=f.d0, d1=f.d1, group=f.group, locale=f.locale)
+    totals = {day: sum(v.get(day, 0) for v in allocation.values()) for day in labels}
+    out.charts["loop_allocation"] = {
+        "labels": labels,
+        "ratio": True,
+        "series": [
+            {"label": name, "data": [_share(per_day.get(day, 0), totals[day]) for day in labels]}
+            for name, per_day in sorted(allocation.items())
+        ],
+    }
+    columns = ["type", "shown_player_days", "shown_converted", "shown_rate", "holdout_player_days"]
+    columns += ["holdout_converted", "holdout_rate", "uplift", "ci95_low", "ci95_high"]
+    rows = []
+    for u in loop.uplift(d0=f.d0, d1=f.d1):
+        low, high = u.interval or (None, None)
+        arms = [u.shown, u.shown_converted, u.shown_rate, u.holdout, u.holdout_converted, u.holdout_rate]
+        rows.append([u.proposal_type, *arms, u.uplift, low, high])
+    out.tables["loop_uplift"] = Table(
+        "loop_uplift", "Uplift against the holdout (per player-day of a type, 95% interval)", columns, rows, ALL
+    )
+
+
 # Each panel: what it builds. ``panel_table`` builds only the one asked for.
 BUILDERS: dict[str, Callable[[Filters, Dashboard], None]] = {
     "kpis": _kpis_and_activity,
@@ -563,6 +617,9 @@ BUILDERS: dict[str, Callable[[Filters, Dashboard], None]] = {
     "prediction_ltv": _predictions,
     "prediction_reasons": _predictions,
     "prediction_calibration": _predictions,
+    "loop_variants": _loop,
+    "loop_rates": _loop,
+    "loop_uplift": _loop,
 }
 PANELS = tuple(BUILDERS)
 

@@ -6,10 +6,10 @@ the others: that is how the holdout's "would have converted" is counted.
 
 Incremental from a watermark on ``user_actions.id`` (insert order), so an action that arrives late (stamped earlier)
 is attributed on the next run to the impression whose window held its time. The run reads up to activity's
-``actions_watermark`` (every id below it committed: PostgreSQL hands ids out before commit). Impressions are written behind the
-request (``recommendations.impressions``: up to a buffer's age after the serve), so a run takes only actions stamped
-at least ``RECOMMENDATION_ATTRIBUTION_LAG_SECONDS`` before it: an impression such an action can follow was served
-before then and is written. The watermark stops before the first action it left for later, and the actions after
+``actions_watermark`` (every id below it committed: PostgreSQL hands ids out before commit). Impressions are written
+behind the request (``recommendations.impressions``: up to a buffer's age after the serve), so a run takes only actions
+stamped at least ``RECOMMENDATION_ATTRIBUTION_LAG_SECONDS`` before it: an impression such an action can follow was
+served before then and is written. The watermark stops before the first action it left for later, and the actions after
 that one it did take are taken again next run, adding nothing: a conversion is unique on its action (``ON CONFLICT
 DO NOTHING``), which also makes a re-run, or a replayed action (one ``user_actions`` row: ingest dedupes on
 ``event_id``), add nothing.
@@ -46,7 +46,7 @@ _CORPORATE_QUIZ_KEY = "mission:COMPLETE_CORPORATE_QUIZ:%%"  # %% : a LIKE's % in
 def _event_sql(d: Dialect) -> tuple[str, str]:
     """SQL for a ``user_actions`` row ``ua``: the event it is (NULL: none) and what it must match (game, stage)."""
     event = (
-        "CASE WHEN ua.action_type IN ('GAME_PLAY', 'FAIL_GAME') THEN 'GAME_ROUND' "
+        "CASE WHEN ua.action_type IN ('GAME_PLAY', 'FAIL_GAME') THEN 'GAME_ROUND' "  # noqa: S608 (SQL from code)
         "WHEN ua.action_type = 'CORPORATE_VISIT' THEN 'CORPORATE_VISIT' "
         "WHEN ua.action_type = 'UNLOCK_CONTENT' THEN 'UNLOCK' "
         f"WHEN ua.action_type = 'QUIZ_ANSWER' THEN CASE WHEN {d.json_text('ua.metadata', 'submission_id')} IS NOT NULL "
@@ -93,9 +93,9 @@ def _attribute_sql(d: Dialect, candidates: str, unique: str) -> str:
     )
     return (
         # INSERT first (its query starting WITH): SQLite counts the rows only of a statement that starts INSERT.
-        "INSERT INTO recommendation_conversions (action_id, user_id, impression_id, proposal_type, event, acted_at, "
+        "INSERT INTO recommendation_conversions (action_id, user_id, impression_id, proposal_type, event, acted_at, "  # noqa: S608 (SQL from code, values bound)
         "served_at, click_through, attributed_at) "
-        f"WITH {candidates}, {_fulfils_cte()}, "  # noqa: S608 (SQL from code, values bound)
+        f"WITH {candidates}, {_fulfils_cte()}, "
         "c AS (SELECT a.id, a.user_id, a.at, a.event, i.proposal_id, i.proposal_type, i.served_at, "
         "(i.clicked_at IS NOT NULL AND i.clicked_at <= a.at) AS click_through, "
         "ROW_NUMBER() OVER (PARTITION BY a.id, a.user_id, a.at ORDER BY i.served_at DESC, i.proposal_id DESC) AS n "
@@ -120,8 +120,9 @@ def _actions_cte(d: Dialect) -> str:
 
 # A limit set: the protection row changed while it holds a daily or weekly spend limit; its "id" is NULL.
 _LIMIT_SETS_CTE = (
-    f"a AS (SELECT CAST(NULL AS bigint) AS id, player_id AS user_id, updated_at AS at, '{cv.SPEND_LIMIT_SET}' AS event, NULL AS ref "
-    "FROM player_protection WHERE updated_at > %(since)s AND updated_at <= %(cutoff)s "
+    "a AS (SELECT CAST(NULL AS bigint) AS id, player_id AS user_id, updated_at AS at, "  # noqa: S608 (SQL from code)
+    f"'{cv.SPEND_LIMIT_SET}' AS event, NULL AS ref FROM player_protection "
+    "WHERE updated_at > %(since)s AND updated_at <= %(cutoff)s "
     "AND (daily_spend_limit IS NOT NULL OR weekly_spend_limit IS NOT NULL))"
 )
 
@@ -154,11 +155,12 @@ def conversions_attribute(
     now: dt.datetime | None = None,
     chunk_size: int = 1_000_000,
     on_start: Callable[[int], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
 ) -> AttributionReport:
     """Attribute every action (and limit set) not attributed yet and stamped at least the lag before ``now``; move the
-    watermarks. ``on_start`` is told how many action ids the run reads, ``on_progress`` each range's. Each range of ``chunk_size`` action ids is one statement, committed with the watermark it reaches, so
-    a run stopped half way goes on from there."""
+    watermarks. ``on_start`` is told how many action ids the run reads, ``on_progress`` each range's. Each range of
+    ``chunk_size`` action ids is one statement, committed with the watermark it reaches, so a run stopped half way
+    goes on from there."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.RECOMMENDATION_ATTRIBUTION_LAG_SECONDS)
     d = Dialect(connection.vendor)
@@ -199,7 +201,9 @@ def conversions_attribute(
             {"since": since, "cutoff": cutoff},
         )
         first_set = timestamp_read(cur.fetchone()[0])
-        cur.execute(_attribute_sql(d, _LIMIT_SETS_CTE, _LIMIT_SET_UNIQUE), {"since": since, "cutoff": cutoff, "now": now})
+        cur.execute(
+            _attribute_sql(d, _LIMIT_SETS_CTE, _LIMIT_SET_UNIQUE), {"since": since, "cutoff": cutoff, "now": now}
+        )
         limit_sets = max(cur.rowcount, 0)
         AttributionState.objects.filter(id=state.id).update(
             last_action_id=watermark, limit_sets_through=cutoff, ran_at=now

@@ -35,7 +35,9 @@ from recommendations.engine import (
 GAME_ROUND = "GAME_ROUND"  # GAME_PLAY or FAIL_GAME; ``metadata.game`` must be the proposal's game
 CORPORATE_VISIT = "CORPORATE_VISIT"  # a Company A visit (CORPORATE_VISIT)
 CORPORATE_EARN = "CORPORATE_EARN"  # tokens earned at Company A (EARN_CYBER_TOKENS, source corporate)
-CORPORATE_QUIZ = "CORPORATE_QUIZ"  # Company A's quiz: its mission paid (EARN_CYBER_TOKENS of a COMPLETE_CORPORATE_QUIZ key)
+CORPORATE_QUIZ = (
+    "CORPORATE_QUIZ"  # Company A's quiz: its mission paid (EARN_CYBER_TOKENS of a COMPLETE_CORPORATE_QUIZ key)
+)
 PROFILE_QUIZ = "PROFILE_QUIZ"  # the profile quiz submitted: its QUIZ_ANSWER actions (with a ``submission_id``)
 UNLOCK = "UNLOCK"  # UNLOCK_CONTENT; ``metadata.content_id`` must be the proposed stage's (``reason.content_id``)
 SPEND_LIMIT_SET = "SPEND_LIMIT_SET"  # not an action: a protection row changed while it holds a spend limit

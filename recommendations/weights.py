@@ -45,7 +45,7 @@ ACTIVE_VARIANT_STATES = ("active", "pinned")
 def _stats_sql(d: Dialect) -> str:
     day = d.bdate("i.served_at")
     return (
-        "INSERT INTO recommendation_daily_stats (day, proposal_type, message_key, variant, rfm_group, locale, "
+        "INSERT INTO recommendation_daily_stats (day, proposal_type, message_key, variant, rfm_group, locale, "  # noqa: S608 (SQL from code, values bound)
         "holdout, learning, impressions, clicks, conversions, click_conversions) "
         f"SELECT {day}, i.proposal_type, i.message_key, i.variant, i.rfm_group, i.locale, i.holdout, i.learning, "
         "COUNT(*), SUM(CASE WHEN i.clicked_at IS NOT NULL THEN 1 ELSE 0 END), "
@@ -62,7 +62,7 @@ def _stats_sql(d: Dialect) -> str:
 def _uplift_sql(d: Dialect) -> str:
     day = d.bdate("i.served_at")
     return (
-        "INSERT INTO recommendation_uplift_days (day, proposal_type, holdout, player_days, converted) "
+        "INSERT INTO recommendation_uplift_days (day, proposal_type, holdout, player_days, converted) "  # noqa: S608 (SQL from code, values bound)
         "SELECT day, proposal_type, holdout, COUNT(*), SUM(converted) FROM ("
         f"SELECT {day} AS day, i.user_id, i.proposal_type, i.holdout, "
         "MAX(CASE WHEN c.impression_id IS NOT NULL THEN 1 ELSE 0 END) AS converted "
@@ -173,7 +173,7 @@ def weights_recalculate(
     now: dt.datetime | None = None,
     chunk_size: int = 1_000_000,
     on_start: Callable[[int], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
 ) -> WeightsReport:
     """The nightly job (see the module docstring): attribution, the days' figures, the posteriors."""
     now = now or timezone.now()

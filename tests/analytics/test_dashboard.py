@@ -351,3 +351,45 @@ def test_the_predictions_panels_show_the_latest_scoring_up_to_the_range_end(roll
     ]
     assert "days from the last app-activity action" in reasons[0]["meaning"]
     assert [(r["source"], r["observed"]) for r in calibration] == [("model", "0.7"), ("recency-only baseline", "0.6")]
+
+
+def test_the_loop_panels_show_the_nights_posteriors_rates_and_uplift(rolled_up, staff):
+    # given MID_STAKE served on 2026-11-18 to two shown players (one converted, one clicked) with variant short-a and
+    # the default text, and withheld from a holdout player who did not convert; and the night's job run
+    from recommendations.weights import weights_recalculate
+    from tests.recommendations.loop_helpers import play, player, serve
+
+    t = dt.datetime(2026, 11, 18, 3, 0, tzinfo=dt.UTC)
+    for k in (9_100_001, 9_100_002, 9_100_003):
+        player(k)
+    serve(9_100_001, "MID_STAKE", t, game="SlotMachine", variant="short-a")
+    serve(9_100_002, "MID_STAKE", t, game="SlotMachine", clicked_at=t + dt.timedelta(minutes=1))
+    serve(9_100_003, "MID_STAKE", t, game="SlotMachine", holdout=True)
+    play(9_100_001, t + dt.timedelta(hours=1))
+    weights_recalculate(now=dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC))
+    # when staff open the page and the loop panels' CSVs for November
+    html = staff.get(URL, NOVEMBER).content.decode()
+    rates = rows_of(staff.get(f"{URL}loop_rates.csv", NOVEMBER))
+    variants = rows_of(staff.get(f"{URL}loop_variants.csv", NOVEMBER))
+    uplift = rows_of(staff.get(f"{URL}loop_uplift.csv", {"from": "2026-11-18", "to": "2026-11-18"}))
+    # then the page has the panels and their charts
+    for section in ("loop_rates", "loop_variants", "loop_uplift"):
+        assert f'id="panel-{section}"' in html, section
+    assert 'data-chart="loop_rates"' in html and 'data-chart="loop_allocation"' in html
+    # and the day's shown figures: 2 impressions, 1 click, 1 conversion (view-through)
+    day = next(r for r in rates if r["date"] == "2026-11-18")
+    assert (day["impressions"], day["clicks"], day["ctr"], day["conversions"], day["view_through"]) == (
+        "2",
+        "1",
+        "0.5",
+        "1",
+        "1",
+    )
+    # and each variant's posterior and share of its message's impressions
+    mine = {(r["variant"], r["group"]): r for r in variants if r["message"] == "MID_STAKE"}
+    assert (mine[("short-a", "Medium")]["alpha"], mine[("short-a", "Medium")]["allocation"]) == ("2.0", "0.5")
+    assert (mine[("default", "Medium")]["beta"], mine[("default", "Medium")]["allocation"]) == ("2.0", "0.5")
+    # and the uplift of that day: 1 of 2 shown player-days converted against 0 of 1 withheld
+    mid = next(r for r in uplift if r["type"] == "MID_STAKE")
+    assert (mid["shown_rate"], mid["holdout_rate"], mid["uplift"]) == ("0.5", "0.0", "0.5")
+    assert float(mid["ci95_low"]) < 0.5 < float(mid["ci95_high"])

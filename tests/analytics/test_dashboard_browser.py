@@ -79,7 +79,7 @@ def test_staff_open_the_dashboard_change_range_and_group_and_download_a_csv(page
     assert "2026-10-22 to 2026-11-20" in page.locator("#kpi-summary").inner_text()
     assert page.locator("#site-name").inner_text() == "TokenLoop staff"
     assert "KPI dashboard" in page.locator(".breadcrumbs").inner_text()
-    assert page.locator("canvas[data-chart][data-drawn]").count() == 7
+    assert page.locator("canvas[data-chart][data-drawn]").count() == 9
     assert "players scored as of 2026-11-19" in page.locator("#panel-predictions").inner_text()
     assert page.locator(".kpi-tile").count() >= 10
 
