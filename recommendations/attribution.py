@@ -17,7 +17,7 @@ DO NOTHING``), which also makes a re-run, or a replayed action (one ``user_actio
 Limit sets are not actions (``conversions.SPEND_LIMIT_SET``): they are read from ``player_protection``'s change time,
 from a time watermark with the same lag.
 
-One statement per range of action ids, set-based, on SQLite and PostgreSQL.
+One statement per range of action ids, set-based, on SQLite and PostgreSQL; on PostgreSQL two at once.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from activity.selectors import actions_watermark
 from core.sql import Dialect
 from recommendations import conversions as cv
 from recommendations.models import AttributionState
+from recommendations.parallel import jobs_run
 
 WATERMARK_WAIT_SECONDS = 60.0  # how long to wait for the actions being written to commit (activity's watermark)
 # The action types any event is made of (the rest are never read).
@@ -73,11 +74,11 @@ def _fulfils_cte() -> str:
     return f"f(event, proposal_type, match, seconds) AS (VALUES {', '.join(rows)})"
 
 
-def _since(d: Dialect, at: str) -> str:
-    """``at`` minus ``f.seconds`` (the earliest serve an action at ``at`` can convert), exact to the microsecond."""
+def _since(d: Dialect, at: str, seconds: str) -> str:
+    """``at`` minus ``seconds`` (the earliest serve an action at ``at`` can convert), exact to the microsecond."""
     if d.pg:
-        return f"({at} - f.seconds * INTERVAL '1 second')"
-    return f"django_format_dtdelta('-', {at}, f.seconds * 1000000)"
+        return f"({at} - {seconds} * INTERVAL '1 second')"
+    return f"django_format_dtdelta('-', {at}, {seconds} * 1000000)"
 
 
 _ACTION_UNIQUE = "(action_id) WHERE action_id IS NOT NULL"
@@ -88,20 +89,26 @@ def _attribute_sql(d: Dialect, candidates: str, unique: str) -> str:
     """The INSERT of the conversions of ``candidates`` (a CTE ``a(id, user_id, at, event, ref)``), adding nothing
     where the conversion is there already (``unique``: the constraint it would break)."""
     match = (
-        "(f.match = '' OR (f.match = 'game' AND i.game = a.ref) "
-        f"OR (f.match = 'content' AND {d.json_text('i.reason', 'content_id')} = a.ref))"
+        "(f.match = '' OR (f.match = 'game' AND i.game = i.ref) "
+        f"OR (f.match = 'content' AND {d.json_text('i.reason', 'content_id')} = i.ref))"
     )
     return (
         # INSERT first (its query starting WITH): SQLite counts the rows only of a statement that starts INSERT.
         "INSERT INTO recommendation_conversions (action_id, user_id, impression_id, proposal_type, event, acted_at, "  # noqa: S608 (SQL from code, values bound)
         "served_at, click_through, attributed_at) "
         f"WITH {candidates}, {_fulfils_cte()}, "
-        "c AS (SELECT a.id, a.user_id, a.at, a.event, i.proposal_id, i.proposal_type, i.served_at, "
-        "(i.clicked_at IS NOT NULL AND i.clicked_at <= a.at) AS click_through, "
-        "ROW_NUMBER() OVER (PARTITION BY a.id, a.user_id, a.at ORDER BY i.served_at DESC, i.proposal_id DESC) AS n "
-        "FROM a JOIN f ON f.event = a.event "
-        "JOIN recommendation_impressions i ON i.user_id = a.user_id AND i.proposal_type = f.proposal_type "
-        f"AND i.served_at <= a.at AND i.served_at >= {_since(d, 'a.at')} AND {match}) "
+        "w(event, seconds) AS (SELECT event, MAX(seconds) FROM f GROUP BY event), "
+        # One look-up of the player's impressions per action (over its event's longest window; materialized, so the
+        # planner cannot multiply the actions by their proposal types first), then the types each may convert.
+        "ai AS MATERIALIZED (SELECT a.id, a.user_id, a.at, a.event, a.ref, i.proposal_id, i.proposal_type, "
+        "i.served_at, i.clicked_at, i.game, i.reason FROM a JOIN w ON w.event = a.event "
+        "JOIN recommendation_impressions i ON i.user_id = a.user_id "
+        f"AND i.served_at <= a.at AND i.served_at >= {_since(d, 'a.at', 'w.seconds')}), "
+        "c AS (SELECT i.id, i.user_id, i.at, i.event, i.proposal_id, i.proposal_type, i.served_at, "
+        "(i.clicked_at IS NOT NULL AND i.clicked_at <= i.at) AS click_through, "
+        "ROW_NUMBER() OVER (PARTITION BY i.user_id, i.at, i.id ORDER BY i.served_at DESC, i.proposal_id DESC) AS n "
+        "FROM ai i JOIN f ON f.event = i.event AND f.proposal_type = i.proposal_type "
+        f"AND i.served_at >= {_since(d, 'i.at', 'f.seconds')} AND {match}) "
         "SELECT id, user_id, proposal_id, proposal_type, event, at, served_at, click_through, %(now)s FROM c "
         f"WHERE n = 1 ON CONFLICT {unique} DO NOTHING"
     )
@@ -111,7 +118,8 @@ def _actions_cte(d: Dialect) -> str:
     event, ref = _event_sql(d)
     types = ", ".join(f"'{t}'" for t in _ACTION_TYPES)
     return (
-        "a AS (SELECT id, user_id, at, event, ref FROM ("  # noqa: S608 (SQL from code, values bound)
+        # MATERIALIZED: the events computed once, then each looks its impressions up by (user_id, served_at).
+        "a AS MATERIALIZED (SELECT id, user_id, at, event, ref FROM ("  # noqa: S608 (SQL from code, values bound)
         f"SELECT ua.id, ua.user_id, ua.action_timestamp AS at, {event} AS event, {ref} AS ref "
         "FROM user_actions ua WHERE ua.id > %(lo)s AND ua.id <= %(hi)s AND ua.action_timestamp <= %(cutoff)s "
         f"AND ua.action_type IN ({types})) e WHERE event IS NOT NULL)"
@@ -159,8 +167,9 @@ def conversions_attribute(
 ) -> AttributionReport:
     """Attribute every action (and limit set) not attributed yet and stamped at least the lag before ``now``; move the
     watermarks. ``on_start`` is told how many action ids the run reads, ``on_progress`` each range's. Each range of
-    ``chunk_size`` action ids is one statement, committed with the watermark it reaches, so a run stopped half way
-    goes on from there."""
+    ``chunk_size`` action ids is one statement in a transaction of its own, several at once
+    (``recommendations.parallel``); the watermark moves once they all committed, so a run stopped half way does it
+    again (adding nothing for the ranges that were done)."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.RECOMMENDATION_ATTRIBUTION_LAG_SECONDS)
     d = Dialect(connection.vendor)
@@ -182,17 +191,21 @@ def conversions_attribute(
     earliest = timestamp_read(earliest)
     watermark = hi if first_later is None else first_later - 1
     statement = _attribute_sql(d, _actions_cte(d), _ACTION_UNIQUE)
-    added = 0
-    start = lo
-    while start < hi:
-        end = min(start + chunk_size, hi)
-        with transaction.atomic(), connection.cursor() as cur:
-            cur.execute(statement, {"lo": start, "hi": end, "cutoff": cutoff, "now": now})
-            added += max(cur.rowcount, 0)
-            AttributionState.objects.filter(id=state.id).update(last_action_id=min(end, watermark), ran_at=now)
+    ranges = [(start, min(start + chunk_size, hi)) for start in range(lo, hi, chunk_size)]
+
+    def attribute(lo_id: int, hi_id: int) -> Callable[[], int]:
+        def job() -> int:
+            with connection.cursor() as cur:
+                cur.execute(statement, {"lo": lo_id, "hi": hi_id, "cutoff": cutoff, "now": now})
+                return max(cur.rowcount, 0)
+
+        return job
+
+    def done(i: int) -> None:
         if on_progress is not None:
-            on_progress(end - start)
-        start = end
+            on_progress(ranges[i][1] - ranges[i][0])
+
+    added = sum(jobs_run([attribute(a, b) for a, b in ranges], on_done=done))
 
     since = state.limit_sets_through or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     with transaction.atomic(), connection.cursor() as cur:

@@ -199,7 +199,6 @@ class ProposalConversion(models.Model):
                 name="rec_conversions_limit_set_uniq",
             ),
         ]
-        indexes = [models.Index(fields=["served_at"], name="rec_conversions_served")]
 
     def __str__(self) -> str:
         return f"{self.event} by {self.user_id} converts {self.proposal_type} at {self.acted_at:%Y-%m-%d %H:%M:%S}"

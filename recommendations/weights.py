@@ -36,6 +36,7 @@ from recommendations.attribution import AttributionReport, conversions_attribute
 from recommendations.conversions import MESSAGE_PROPOSAL_TYPES, longest_window
 from recommendations.engine import SEGMENTS
 from recommendations.models import ProposalDailyStat, ProposalUpliftDay, RecommendationImpression, VariantPosterior
+from recommendations.parallel import jobs_run
 
 # The RFM groups a posterior is kept for: the four groups, and "" (a player without a segment row yet).
 POSTERIOR_GROUPS = (*SEGMENTS, "")
@@ -88,18 +89,23 @@ def business_date(at: dt.datetime) -> dt.date:
 
 
 def stats_restate(*, d0: dt.date, d1: dt.date) -> int:
-    """Compute the daily figures and the uplift's player-days of business days [d0, d1] again (the rows of those days
-    replaced in one transaction); the number of daily-figure rows written."""
+    """Compute the daily figures and the uplift's player-days of business days [d0, d1] again, each table's rows of
+    those days replaced in one transaction (the two at once: ``recommendations.parallel``); the number of
+    daily-figure rows written."""
     d = Dialect(connection.vendor)
     params = {"t0": business_day_start(d0), "t1": business_day_start(d1 + dt.timedelta(days=1))}
     params["btz"] = settings.BUSINESS_TIMEZONE
-    with transaction.atomic():
-        ProposalDailyStat.objects.filter(day__gte=d0, day__lte=d1).delete()
-        ProposalUpliftDay.objects.filter(day__gte=d0, day__lte=d1).delete()
-        with connection.cursor() as cur:
-            cur.execute(_stats_sql(d), params)
-            rows = max(cur.rowcount, 0)
-            cur.execute(_uplift_sql(d), params)
+
+    def restate(model: type[ProposalDailyStat] | type[ProposalUpliftDay], sql: str) -> Callable[[], int]:
+        def job() -> int:
+            model.objects.filter(day__gte=d0, day__lte=d1).delete()
+            with connection.cursor() as cur:
+                cur.execute(sql, params)
+                return max(cur.rowcount, 0)
+
+        return job
+
+    rows, _ = jobs_run([restate(ProposalDailyStat, _stats_sql(d)), restate(ProposalUpliftDay, _uplift_sql(d))])
     return rows
 
 

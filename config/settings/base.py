@@ -417,6 +417,12 @@ RECOMMENDATION_CONVERSION_WINDOW_HOURS = env.json("RECOMMENDATION_CONVERSION_WIN
 # Attribution takes only actions stamped at least this long before it runs (the rest wait for the next run): the
 # impressions they may follow are written behind the request (up to a buffer's age, 1 s), so never passed over.
 RECOMMENDATION_ATTRIBUTION_LAG_SECONDS = env.int("RECOMMENDATION_ATTRIBUTION_LAG_SECONDS", default=300)
+# The nightly loop job's statements run on this many database connections at once (recommendations.parallel): 2 on
+# PostgreSQL (one statement uses one core), 1 on SQLite (one writer at a time).
+RECOMMENDATION_NIGHTLY_WORKERS = env.int(
+    "RECOMMENDATION_NIGHTLY_WORKERS",
+    default=2 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 1,
+)
 # The Beta posteriors count the impressions served in this many business days up to the night's run.
 RECOMMENDATION_LEARNING_WINDOW_DAYS = env.int("RECOMMENDATION_LEARNING_WINDOW_DAYS", default=28)
 # Benchmark-only routes (GET /api/bench/bare, a bare Django JSON view): off unless BENCH_ENDPOINTS is set.

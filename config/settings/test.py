@@ -19,6 +19,9 @@ THROTTLE_RATES = {"player": None, "service": None}  # no throttling; tests that 
 # revocations once per test (the caches are emptied between tests) and again after each revocation it makes.
 PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS = 3600.0
 RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = 0.0  # each request writes its impressions at once (no thread)
+# The nightly loop job on the test's own connection (another connection cannot see the test's rows); the parallel path
+# has its own test, on committed rows.
+RECOMMENDATION_NIGHTLY_WORKERS = 1
 # Company A's test events carry fixed dates (November 2026); the bounds' own tests set the production numbers.
 CORPORATE_WEBHOOK_EVENT_MAX_AGE_DAYS = 36500
 

@@ -9,8 +9,9 @@ from io import StringIO
 import orjson
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
-from recommendations.models import ProposalDailyStat, VariantPosterior
+from recommendations.models import AttributionState, ProposalConversion, ProposalDailyStat, VariantPosterior
 from recommendations.uplift import OVERALL, Uplift, uplift_figures
 from recommendations.weights import weights_recalculate
 from tests.recommendations.loop_helpers import T0, play, player, serve
@@ -182,3 +183,31 @@ def test_the_uplift_counts_player_days_per_type_and_overall():
     assert figures["CORPORATE_ENGAGE"].interval is None
     overall = figures[OVERALL]
     assert (overall.shown, overall.shown_converted, overall.holdout, overall.holdout_converted) == (3, 1, 1, 1)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the parallel path runs on PostgreSQL (RECOMMENDATION_NIGHTLY_WORKERS is 1 on SQLite); PostgreSQL pass",
+)
+@pytest.mark.django_db(transaction=True)
+def test_several_connections_at_once_find_the_same_figures_as_one(settings):
+    # given the population on committed rows, attributed in ranges of one action id
+    for k in range(1, 9):
+        player(k)
+    for k in range(1, 9):
+        serve(k, "MID_STAKE", T0 + k * dt.timedelta(minutes=1), game="SlotMachine", variant="short-a" if k % 2 else "")
+    for k in (1, 2, 4, 6, 7):
+        play(k, T0 + HOUR)
+    settings.RECOMMENDATION_NIGHTLY_WORKERS = 1
+    one = weights_recalculate(now=NIGHT, chunk_size=1)
+    alone = (stats(), posteriors(), sorted(ProposalConversion.objects.values_list("action_id", "impression_id")))
+    ProposalConversion.objects.all().delete()
+    AttributionState.objects.all().delete()
+    # when the night runs again from the start on three connections at once
+    settings.RECOMMENDATION_NIGHTLY_WORKERS = 3
+    several = weights_recalculate(now=NIGHT + dt.timedelta(minutes=1), chunk_size=1)
+    # then the conversions, the day's figures and the posteriors are the same
+    assert several.attribution.conversions == one.attribution.conversions == 5
+    assert (stats(), posteriors(), sorted(ProposalConversion.objects.values_list("action_id", "impression_id"))) == (
+        alone
+    )
