@@ -8,7 +8,7 @@ from io import StringIO
 
 import orjson
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from recommendations.models import AttributionState, ProposalConversion, ProposalDailyStat, VariantPosterior
@@ -211,3 +211,21 @@ def test_several_connections_at_once_find_the_same_figures_as_one(settings):
     assert (stats(), posteriors(), sorted(ProposalConversion.objects.values_list("action_id", "impression_id"))) == (
         alone
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--as-of", "2026-11-22T12:00:00"], "--as-of needs a UTC offset"),
+        (["--as-of", "yesterday"], "--as-of"),
+        (["--chunk-size", "0"], "--chunk-size must be at least 1"),
+    ],
+    ids=["no-offset", "not-a-time", "no-chunk"],
+)
+def test_the_command_refuses_bad_arguments_and_writes_nothing(population, args, message):
+    # given the population, never attributed
+    # when the command is given a bad argument
+    with pytest.raises(CommandError, match=message):
+        call_command("recalculate_weights", *args, stdout=StringIO())
+    # then nothing was written
+    assert not ProposalConversion.objects.exists() and not AttributionState.objects.exists()
