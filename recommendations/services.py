@@ -153,16 +153,40 @@ def suppression_signals(reason: Reason) -> tuple[str, ...]:
     return (*sorted(str(name) for name in live), *(str(name) for name in markers))
 
 
-_IMPRESSION_FIELDS = ["user", "proposal_type", "rule", "position", "game", "action", "reason", "served_at"]
-_IMPRESSION_COLUMNS = "proposal_id, user_id, proposal_type, rule, position, game, action, reason, served_at"
+_IMPRESSION_FIELDS = [
+    "proposal_id",
+    "user_id",
+    "proposal_type",
+    "rule",
+    "position",
+    "game",
+    "action",
+    "reason",
+    "served_at",
+    "message_key",
+    "variant",
+    "rfm_group",
+    "locale",
+    "holdout",
+    "learning",
+]
+_IMPRESSION_COLUMNS = ", ".join(_IMPRESSION_FIELDS)
+# Every column but the key and clicked_at: a row a click wrote first gets its details and keeps its click.
+_IMPRESSION_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in _IMPRESSION_FIELDS[1:])
 # PostgreSQL: the batch travels as one JSON document (orjson, no model instances), one statement.
 _IMPRESSIONS_INSERT_PG = f"""
 INSERT INTO recommendation_impressions ({_IMPRESSION_COLUMNS})
 SELECT {_IMPRESSION_COLUMNS} FROM jsonb_to_recordset(%s::jsonb) AS r(
   proposal_id uuid, user_id bigint, proposal_type text, rule text, position smallint, game text, action text,
-  reason jsonb, served_at timestamptz)
-ON CONFLICT (proposal_id) DO UPDATE SET
-  {", ".join(f"{c} = EXCLUDED.{c}" for c in _IMPRESSION_COLUMNS.split(", ")[1:])}
+  reason jsonb, served_at timestamptz, message_key text, variant text, rfm_group text, locale text, holdout boolean,
+  learning boolean)
+ON CONFLICT (proposal_id) DO UPDATE SET {_IMPRESSION_UPDATES}
+"""  # noqa: S608 (names from code, values bound)
+# SQLite: one prepared statement run for every row (executemany). Not Django's bulk_create: with 16 columns it splits a
+# batch at SQLite's 999 bound parameters (62 rows), several INSERTs for one buffer.
+_IMPRESSIONS_INSERT_SQLITE = f"""
+INSERT INTO recommendation_impressions ({_IMPRESSION_COLUMNS}) VALUES ({", ".join(["%s"] * len(_IMPRESSION_FIELDS))})
+ON CONFLICT (proposal_id) DO UPDATE SET {_IMPRESSION_UPDATES}
 """  # noqa: S608 (names from code, values bound)
 
 
@@ -233,6 +257,8 @@ def impressions_record(*, rows: Sequence[ServedRow]) -> int:
 
 
 def _impressions_write(rows: Sequence[ImpressionRow]) -> int:
+    """One statement for the batch: ``INSERT ... ON CONFLICT (proposal_id) DO UPDATE`` (PostgreSQL: the rows as one
+    JSON document; SQLite: one prepared statement run for each row, its values adapted by the model's fields)."""
     if connection.vendor == "postgresql":
         document = orjson.dumps(
             [
@@ -246,6 +272,12 @@ def _impressions_write(rows: Sequence[ImpressionRow]) -> int:
                     "action": r.action or "",
                     "reason": r.reason,
                     "served_at": r.served_at,
+                    "message_key": r.message_key,
+                    "variant": r.variant,
+                    "rfm_group": r.rfm_group,
+                    "locale": r.locale,
+                    "holdout": r.holdout,
+                    "learning": r.learning,
                 }
                 for r in rows
             ],
@@ -256,27 +288,38 @@ def _impressions_write(rows: Sequence[ImpressionRow]) -> int:
         with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
             cursor.execute(_IMPRESSIONS_INSERT_PG, [document])
         return len(rows)
-    RecommendationImpression.objects.bulk_create(
+    fields = [RecommendationImpression._meta.get_field(name) for name in _IMPRESSION_FIELDS]
+    params = [
         [
-            RecommendationImpression(
-                proposal_id=r.proposal_id,
-                user_id=r.player_id,
-                proposal_type=r.proposal_type,
-                rule=r.rule,
-                position=r.position,
-                game=r.game or "",
-                action=r.action or "",
-                reason=r.reason,
-                served_at=r.served_at,
-            )
-            for r in rows
-        ],
-        batch_size=len(rows),
-        update_conflicts=True,
-        unique_fields=["proposal_id"],
-        update_fields=_IMPRESSION_FIELDS,
-    )
+            field.get_db_prep_save(value, connection)  # type: ignore[union-attr]
+            for field, value in zip(fields, _impression_values(r), strict=True)
+        ]
+        for r in rows
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_IMPRESSIONS_INSERT_SQLITE, params)
     return len(rows)
+
+
+def _impression_values(r: ImpressionRow) -> tuple[object, ...]:
+    """A row's values in ``_IMPRESSION_FIELDS``' order."""
+    return (
+        r.proposal_id,
+        r.player_id,
+        r.proposal_type,
+        r.rule,
+        r.position,
+        r.game or "",
+        r.action or "",
+        r.reason,
+        r.served_at,
+        r.message_key,
+        r.variant,
+        r.rfm_group,
+        r.locale,
+        r.holdout,
+        r.learning,
+    )
 
 
 def _suppressions_write(rows: Sequence[SuppressionRow]) -> int:
