@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +25,7 @@ from recommendations.engine import recommend
 from recommendations.models import RecommendationImpression, VariantPosterior
 from recommendations.services import recommendation_serve
 from recommendations.templates import templates_build
-from recommendations.variants import DEFAULT, variant_choose
+from recommendations.variants import DEFAULT, draw, variant_choose
 from tests.recommendations import helpers as h
 from tests.recommendations.test_engine import EXAMPLE, TEMPLATES
 from tests.recommendations.test_live_protection import chasing_burst, whale_with_tokens
@@ -28,6 +33,7 @@ from texts.catalog import Variant, text_render
 from texts.models import MessageVariant
 
 PID = 6100
+REPO = Path(__file__).resolve().parents[2]
 DAY = dt.date(2026, 11, 20)
 MID_STAKE = recommend(EXAMPLE, TEMPLATES).proposals[0]  # "토큰이 250개 있어요! ..." (message MID_STAKE)
 
@@ -64,6 +70,25 @@ def test_a_players_wording_is_the_same_all_day_and_varies_across_days_and_player
     # then the day's wording never changes, and across days and across players every candidate is served
     assert len(same_day) == 1
     assert days == players == {DEFAULT, "a", "b"}
+
+
+def test_the_draws_are_the_same_in_another_process_with_another_hash_seed():
+    # given this process's draws for 200 players
+    here = [
+        draw(player_id=PID + n, day=DAY, key="MID_STAKE", locale="ko", variant="a", belief=(3.0, 40.0))
+        for n in range(200)
+    ]
+    # when another Python process with another PYTHONHASHSEED draws them
+    code = (
+        "import json, datetime as dt, django; django.setup(); "
+        "from recommendations.variants import draw; "
+        f"print(json.dumps([draw(player_id={PID} + n, day=dt.date(2026, 11, 20), key='MID_STAKE', locale='ko', "
+        "variant='a', belief=(3.0, 40.0)) for n in range(200)]))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "4321", "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    # then they are exactly the same
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == here
 
 
 def test_a_variant_with_a_much_better_posterior_takes_most_draws():
