@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import orjson
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils.timezone import now as django_now
 
 from activity.selectors import actions_by_local_hour, actions_stream
 from core.timezones import zone
@@ -403,7 +404,7 @@ def variant_admin_figures(
         .values_list("message_key", "locale", "variant", "a", "b", "n")
     ):
         pooled[(key, locale, name)] = (1 + alpha - groups, 1 + beta - groups)
-    since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=VARIANT_SHARE_DAYS)
+    since = (now or django_now()) - dt.timedelta(days=VARIANT_SHARE_DAYS)
     shown: dict[VariantRef, int] = {}
     totals: dict[tuple[str, str], int] = {}
     for key, locale, name, n in (

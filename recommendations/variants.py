@@ -14,8 +14,8 @@ Beta(1, 1), a fair start, and before the first nightly run every candidate has) 
 Stable for a player within a business day: each candidate's draw comes from its own stream of uniforms, BLAKE2b of
 (player id, business date, message key, locale, variant name) and a counter (not Python's ``hash``, which changes per
 process), so every process draws the same for the same player that day, a new day draws again, and adding a variant
-leaves the other candidates' draws as they were. A variant that cannot be rendered with the player's values gives way to the
-default text (recorded as the default: that is what was shown).
+leaves the other candidates' draws as they were. A variant that cannot be rendered with the player's values gives way
+to the default text (recorded as the default: that is what was shown).
 
 Protected players (a cool-off or self-exclusion, a spend limit used up, a nightly harm marker or a live harm signal:
 ``serving_protected``) and holdout players are served the default text and their impressions are not counted

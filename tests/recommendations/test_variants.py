@@ -287,6 +287,10 @@ def test_a_player_with_a_live_harm_signal_sees_no_variant_and_no_stake_raising_p
     assert not [p for p in answer["proposals"] if p["message"].startswith("[pin-")]
     assert {s["type"] for s in answer["suppressed"]} == {"HIGH_STAKE", "RISKY_PLAY"}
     assert all(variant == DEFAULT and not learning for _, _, variant, _, learning in shown_rows(PID))
+    # and at the service, the same moment: exactly the engine's proposals in their default wording
+    now = timezone.now()
+    served = recommendation_serve(player_id=PID, now=now).recommendation
+    assert served.proposals == recommend(h.context(PID, now), templates_build()).proposals
 
 
 @pytest.mark.django_db
