@@ -74,7 +74,9 @@ class RecommendationImpression(models.Model):
         max_length=50, blank=True, help_text="The message rendered (e.g. CORPORATE_ENGAGE_FIRST for CORPORATE_ENGAGE)."
     )
     variant = models.CharField(
-        max_length=40, blank=True, help_text="The message variant shown (texts.MessageVariant.name); empty: the default."
+        max_length=40,
+        blank=True,
+        help_text="The message variant shown (texts.MessageVariant.name); empty: the default.",
     )
     rfm_group = models.CharField(max_length=20, blank=True, help_text="The player's RFM group when served.")
     locale = models.CharField(max_length=5, blank=True, help_text="The locale the message was rendered in.")
