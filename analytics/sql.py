@@ -356,7 +356,7 @@ FROM (
   SELECT {day} AS day, i.proposal_type, {group} AS rfm_group, COALESCE(p.locale, '') AS locale,
     CASE WHEN i.clicked_at IS NULL THEN 0 ELSE 1 END AS clicked
   FROM recommendation_impressions i LEFT JOIN players p ON p.id = i.user_id
-  WHERE i.served_at >= %(s)s AND i.served_at < %(e)s AND i.proposal_type <> ''
+  WHERE i.served_at >= %(s)s AND i.served_at < %(e)s AND i.proposal_type <> '' AND NOT i.holdout
 ) x
 GROUP BY day, proposal_type, rfm_group, locale
 """  # noqa: S608 (names from code, values bound)

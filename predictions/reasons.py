@@ -3,10 +3,12 @@
 Each feature's contribution to the raw score (log-odds for churn, log of the mean for the Tweedie LTV) plus the bias,
 per player, read off the model's own trees along each player's decision paths: every split on a player's path credits
 its feature with the change of the node value it makes (the path, or "Saabas", attribution; they sum to the raw score
-as TreeSHAP's do). XGBoost computes it itself (``pred_contribs=True, approx_contribs=True``); for LightGBM the same
-is computed here from its leaf indices (``pred_leaf=True``) and its trees' node values (``dump_model``):
-``PathContributions``. Exact TreeSHAP (LightGBM ``pred_contrib=True``, XGBoost ``pred_contribs=True``) costs about a
-millisecond a player on two cores with these models, 20-50 times more, past the scoring budget of a million players.
+as TreeSHAP's do). Both models' are computed here the same way (``PathContributions``), from each player's leaves
+(``pred_leaf=True``, the one tree walk scoring needs) and the trees' node values (LightGBM's ``dump_model``; XGBoost's
+JSON dump, whose node means are what XGBoost's own ``pred_contribs=True, approx_contribs=True`` uses, and equal to it,
+tested); the raw scores come from the same leaves. Exact TreeSHAP (LightGBM ``pred_contrib=True``, XGBoost
+``pred_contribs=True``) costs about a millisecond a player on two cores with these models, 20-50 times more, past the
+scoring budget of a million players.
 
 The reasons are the three largest positive contributions, largest first, stored as ``[[feature, value,
 contribution], ...]`` (value None when the feature is missing). Picked with numpy over the whole matrix, and put in
@@ -15,11 +17,15 @@ words per locale through ``texts``.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
+import xgboost as xgb
 
 from predictions.features import GROUP_ORDINAL, RISK_ORDINAL
 from predictions.messages import REASON_MESSAGES
@@ -35,20 +41,43 @@ _DAYS = {"days_since_app", "days_since_any", "tenure_days", "days_since_purchase
 
 
 class PathContributions:
-    """LightGBM's path contributions: per tree a table (leaves, k) of what each feature adds along the path to that
-    leaf, summed over the trees for each player's leaves; the bias is the sum of the trees' root values."""
+    """A tree ensemble's raw scores and path contributions, from each player's leaves (``pred_leaf``).
 
-    def __init__(self, model: dict[str, Any], k: int) -> None:
-        self.tables: list[npt.NDArray[np.float64]] = []
-        self.bias = 0.0
-        for tree in model["tree_info"]:
+    Per tree a table (nodes, k) of what each feature adds along the path to each leaf, and each leaf's value. All
+    trees' tables are stacked, and a player's leaves become one row of a sparse 0/1 matrix (one 1 per tree), so the
+    contributions are one sparse product (``leaves x tables``, in float32: they only rank the reasons) and the raw
+    score another (``leaves x leaf values``, in float64: it is the score). A dense gather of every tree's table per
+    player costs five times more at a million players (docs/performance.md, "Predictions").
+
+    ``lightgbm`` reads LightGBM's node values (``dump_model``: ``internal_value``); ``xgboost`` computes XGBoost's
+    (the cover-weighted mean of the leaves below a node, as XGBoost's own ``approx_contribs`` does) from its JSON
+    dump with statistics. The bias (the trees' root values, and XGBoost's base margin) is what every player starts
+    from; it is no reason.
+    """
+
+    ROWS = 50_000  # players per sparse product
+
+    def __init__(self, tables: list[npt.NDArray[np.float64]], leaf_values: list[npt.NDArray[np.float64]], bias: float):
+        sizes = [len(t) for t in tables]
+        self.offsets = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
+        self.k = tables[0].shape[1] if tables else 0
+        self.table = np.vstack(tables).astype(np.float32) if tables else np.zeros((0, 0), np.float32)
+        self.leaf_value = np.concatenate(leaf_values) if leaf_values else np.zeros(0)
+        self.bias = bias
+
+    @classmethod
+    def lightgbm(cls, booster: lgb.Booster, k: int) -> PathContributions:
+        tables, leaf_values, bias = [], [], 0.0
+        for tree in booster.dump_model()["tree_info"]:
             root = tree["tree_structure"]
-            if "split_feature" not in root:  # a tree of one leaf
-                self.tables.append(np.zeros((1, k)))
-                self.bias += float(root.get("leaf_value", 0.0))
+            if "split_feature" not in root:  # a tree of one leaf: its value is all bias
+                tables.append(np.zeros((1, k)))
+                leaf_values.append(np.zeros(1))
+                bias += float(root.get("leaf_value", 0.0))
                 continue
-            table = np.zeros((int(tree["num_leaves"]), k))
-            self.bias += float(root["internal_value"])
+            table, values = np.zeros((int(tree["num_leaves"]), k)), np.zeros(int(tree["num_leaves"]))
+            root_value = float(root["internal_value"])
+            bias += root_value
             stack: list[tuple[dict[str, Any], npt.NDArray[np.float64]]] = [(root, np.zeros(k))]
             while stack:
                 node, path = stack.pop()
@@ -58,45 +87,101 @@ class PathContributions:
                     step[int(node["split_feature"])] += float(value) - float(node["internal_value"])
                     if "leaf_index" in child:
                         table[int(child["leaf_index"])] = step
+                        values[int(child["leaf_index"])] = float(value) - root_value
                     else:
                         stack.append((child, step))
-            self.tables.append(table)
+            tables.append(table)
+            leaf_values.append(values)
+        return cls(tables, leaf_values, bias)
 
-    def __call__(self, leaves: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.float64]:
-        """(n, k + 1): the features' contributions then the bias, for players whose leaf in tree t is leaves[:, t]."""
-        n, k = len(leaves), self.tables[0].shape[1] if self.tables else 0
-        out = np.zeros((n, k + 1))
-        for t, table in enumerate(self.tables):
-            out[:, :k] += table[leaves[:, t]]
-        out[:, k] = self.bias
-        return out
+    @classmethod
+    def xgboost(cls, booster: xgb.Booster, names: tuple[str, ...]) -> PathContributions:
+        index = {name: i for i, name in enumerate(names)}
+        k = len(names)
+        tables, leaf_values, bias = [], [], 0.0
+        for dumped in booster.get_dump(dump_format="json", with_stats=True):
+            root = json.loads(dumped)
+            nodes: dict[int, dict[str, Any]] = {}
+            stack = [root]
+            while stack:
+                node = stack.pop()
+                nodes[int(node["nodeid"])] = node
+                stack.extend(node.get("children", ()))
+            mean: dict[int, float] = {}
+            for node_id in sorted(nodes, reverse=True):  # children have higher ids than their parent
+                node = nodes[node_id]
+                if "leaf" in node:
+                    mean[node_id] = float(node["leaf"])
+                else:
+                    kids = node["children"]
+                    cover = sum(float(c["cover"]) for c in kids)
+                    mean[node_id] = sum(mean[int(c["nodeid"])] * float(c["cover"]) for c in kids) / cover
+            size = max(nodes) + 1
+            table, values = np.zeros((size, k)), np.zeros(size)
+            root_mean = mean[int(root["nodeid"])]
+            bias += root_mean
+            paths: list[tuple[dict[str, Any], npt.NDArray[np.float64]]] = [(root, np.zeros(k))]
+            while paths:
+                node, path = paths.pop()
+                if "leaf" in node:
+                    table[int(node["nodeid"])] = path
+                    values[int(node["nodeid"])] = mean[int(node["nodeid"])] - root_mean
+                    continue
+                for child in node["children"]:
+                    step = path.copy()
+                    step[index[node["split"]]] += mean[int(child["nodeid"])] - mean[int(node["nodeid"])]
+                    paths.append((child, step))
+            tables.append(table)
+            leaf_values.append(values)
+        paths_of = cls(tables, leaf_values, bias)
+        # The base margin (the Tweedie's log of its base score) is the one part not in the trees: what the booster's
+        # own margin for a player adds to the trees' sum.
+        nothing = xgb.DMatrix(np.full((1, k), np.nan, dtype=np.float32), missing=np.nan, feature_names=list(names))
+        margin = float(booster.predict(nothing, output_margin=True)[0])
+        raw, _ = paths_of(np.asarray(booster.predict(nothing, pred_leaf=True)).reshape(1, -1))
+        paths_of.bias += margin - float(raw[0])
+        return paths_of
+
+    def __call__(self, leaves: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
+        """For players whose leaf in tree t is ``leaves[:, t]``: the raw scores (n,) and the features'
+        contributions (n, k), which with the bias sum to the raw scores (to float32's precision)."""
+        n, trees = leaves.shape
+        raw, contributions = np.empty(n), np.empty((n, self.k), np.float32)
+        for start in range(0, n, self.ROWS):  # bounds the sparse matrix's memory: 16 MB per tree per block
+            block = leaves[start : start + self.ROWS]
+            rows = len(block)
+            columns = (block.astype(np.int32) + self.offsets.astype(np.int32)).ravel()
+            onehot = sp.csr_matrix(
+                (np.ones(rows * trees, np.float32), columns, np.arange(0, rows * trees + 1, trees, dtype=np.int32)),
+                shape=(rows, len(self.table)),
+            )
+            raw[start : start + rows] = self.bias + self.leaf_value[columns].reshape(rows, trees).sum(axis=1)
+            contributions[start : start + rows] = onehot @ self.table
+        return raw, contributions
 
 
 def reasons_top(
     contributions: npt.NDArray[np.floating[Any]], values: npt.NDArray[np.float32], names: tuple[str, ...]
 ) -> list[list[Reason]]:
-    """Per row, up to three ``[feature, value, contribution]`` with positive contributions, largest first.
-    ``contributions`` is (n, k + 1): the k features' then the bias (as both libraries give them)."""
+    """Per row, up to three ``[feature, value, contribution]`` with positive contributions, largest first (value
+    rounded to 4 decimals, None when missing; contribution to 5). ``contributions`` is (n, k), or (n, k + 1) with the
+    bias last (as both libraries give them), which is no reason. Ranked and rounded in numpy; only the lists are
+    built per row."""
     k = len(names)
-    contrib = np.asarray(contributions[:, :k], dtype=np.float64)
+    contrib = np.asarray(contributions[:, :k])
     ranked = np.where(contrib > 0, contrib, -np.inf)
     top = min(TOP, k)
     idx = np.argpartition(-ranked, top - 1, axis=1)[:, :top] if k > top else np.tile(np.arange(k), (len(contrib), 1))
     picked = np.take_along_axis(ranked, idx, axis=1)
     order = np.argsort(-picked, axis=1, kind="stable")
     idx = np.take_along_axis(idx, order, axis=1)
-    picked = np.take_along_axis(picked, order, axis=1)
-    vals = np.take_along_axis(values.astype(np.float64), idx, axis=1)
-    out: list[list[Reason]] = []
-    for row_idx, row_c, row_v in zip(idx.tolist(), picked.tolist(), vals.tolist(), strict=True):
-        out.append(
-            [
-                [names[j], None if math.isnan(v) else round(v, 4), round(c, 5)]
-                for j, c, v in zip(row_idx, row_c, row_v, strict=True)
-                if c != -math.inf
-            ]
-        )
-    return out
+    picked = np.round(np.take_along_axis(picked, order, axis=1).astype(np.float64), 5)
+    vals = np.round(np.take_along_axis(values, idx, axis=1).astype(np.float64), 4)
+    inf = -math.inf
+    return [
+        [[names[j], None if v != v else v, c] for j, c, v in zip(row_idx, row_c, row_v, strict=True) if c != inf]
+        for row_idx, row_c, row_v in zip(idx.tolist(), picked.tolist(), vals.tolist(), strict=True)
+    ]
 
 
 def value_text(feature: str, value: float | None) -> str:

@@ -376,20 +376,23 @@ class LoadedModel:
         self.ltv = xgb.Booster()
         self.ltv.load_model(bytearray(bytes(model.ltv_model)))
         self.ltv.set_param({"nthread": THREADS})
-        self.churn_paths = PathContributions(self.churn.dump_model(), len(self.names))
+        self.churn_paths = PathContributions.lightgbm(self.churn, len(self.names))
+        self.ltv_paths = PathContributions.xgboost(self.ltv, self.names)
         self.ltv_zero_below = float((model.validation or {}).get("ltv", {}).get("zero_below", 0.0))
 
     def score(self, values: npt.NDArray[np.float32]) -> Scored:
-        churn_contrib = self.churn_paths(np.asarray(self.churn.predict(values, pred_leaf=True, num_threads=THREADS)))
-        raw = churn_contrib.sum(axis=1)  # the path contributions and the bias sum to the raw score (tested)
+        """Both scores and their reasons, from each model's leaves: one tree walk per model (``pred_leaf``), the raw
+        scores and the path contributions read off those leaves (``PathContributions``)."""
+        churn_raw, churn_contrib = self.churn_paths(
+            np.asarray(self.churn.predict(values, pred_leaf=True, num_threads=THREADS))
+        )
         matrix = xgb.DMatrix(values, missing=np.nan, feature_names=list(self.names), nthread=THREADS)
-        ltv = self.ltv.predict(matrix)
-        ltv_contrib = self.ltv.predict(matrix, pred_contribs=True, approx_contribs=True)
+        ltv_margin, ltv_contrib = self.ltv_paths(np.asarray(self.ltv.predict(matrix, pred_leaf=True)))
         return Scored(
-            churn=platt_apply(np.asarray(raw, dtype=np.float64), self.model.churn_calibration),
-            ltv=ltv_floor(np.asarray(ltv, dtype=np.float64), self.ltv_zero_below),
-            churn_reasons=reasons_top(np.asarray(churn_contrib), values, self.names),
-            ltv_reasons=reasons_top(np.asarray(ltv_contrib), values, self.names),
+            churn=platt_apply(churn_raw, self.model.churn_calibration),
+            ltv=ltv_floor(np.exp(ltv_margin), self.ltv_zero_below),  # the Tweedie's log link
+            churn_reasons=reasons_top(churn_contrib, values, self.names),
+            ltv_reasons=reasons_top(ltv_contrib, values, self.names),
         )
 
 
@@ -420,15 +423,17 @@ def players_score(*, as_of: dt.date, model: PredictionModel | None = None, progr
             s = loaded.score(frame.values[start : start + SCORE_CHUNK])
             churn_sum += float(s.churn.sum())
             ltv_sum += float(s.ltv.sum())
-            for i, user_id in enumerate(ids.tolist()):
+            for user_id, churn, ltv, churn_reasons, ltv_reasons in zip(
+                ids.tolist(), s.churn.tolist(), s.ltv.tolist(), s.churn_reasons, s.ltv_reasons, strict=True
+            ):
                 yield (
                     user_id,
                     day,
                     model.id,
-                    float(s.churn[i]),
-                    float(s.ltv[i]),
-                    orjson.dumps(s.churn_reasons[i]).decode(),
-                    orjson.dumps(s.ltv_reasons[i]).decode(),
+                    churn,
+                    ltv,
+                    orjson.dumps(churn_reasons).decode(),
+                    orjson.dumps(ltv_reasons).decode(),
                     scored_at,
                 )
             bar.update(len(ids))

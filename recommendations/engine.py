@@ -177,7 +177,10 @@ class Proposal:
     """One card of the player's "today's proposals" (spec 2.3.4 ``proposals[]``).
 
     ``reward_tokens`` is set for a mission action (what the granting code pays for it); ``game`` for a play
-    proposal. The API layer adds the proposal's id.
+    proposal. ``message_key`` names the message ``message`` was rendered from (CORPORATE_ENGAGE_FIRST for a
+    CORPORATE_ENGAGE to a player who never visited, CONTENT_STAGE_SHORT for a balance short of the price) and
+    ``params`` the placeholder values it was rendered with, so that another wording of the same message (a variant,
+    ``recommendations.variants``) states the same facts. The API layer adds the proposal's id.
     """
 
     type: str
@@ -187,6 +190,8 @@ class Proposal:
     action: str | None = None
     reward_tokens: int | None = None
     content_id: int | None = None  # CONTENT_STAGE: the stage to open
+    message_key: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +256,11 @@ class Templates:
 # --- the engine ---------------------------------------------------------------------------------------------
 
 
+def _say(messages: Mapping[str, Render], key: str, **params: Any) -> dict[str, Any]:
+    """A proposal's text fields: message ``key`` rendered with ``params``, and what it was rendered from."""
+    return {"message": messages[key](**params), "message_key": key, "params": params}
+
+
 def recommend(ctx: Context, templates: Templates) -> Recommendation:
     """The recommendation for ``ctx`` (spec 2.3.4, in its order, then protection); see the module docstring."""
     messages = templates.by_locale.get(ctx.locale) or templates.by_locale[templates.fallback_locale]
@@ -276,7 +286,9 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
     # 0. Harm markers and live harm signals lead with a limit-setting suggestion (not during a pause: nothing is
     # offered to bet then).
     if harm is not None and paused is None:
-        proposals.append(Proposal(LIMIT_SUGGESTION, messages[LIMIT_SUGGESTION](), harm, action=SET_SPEND_LIMIT))
+        proposals.append(
+            Proposal(LIMIT_SUGGESTION, reason=harm, action=SET_SPEND_LIMIT, **_say(messages, LIMIT_SUGGESTION))
+        )
 
     # 1. Segment: recommended game and reward level.
     reward_level, segment_game = _SEGMENT_RULE.get(ctx.segment, _LOW_RULE)
@@ -297,17 +309,19 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
         proposals.append(
             Proposal(
                 EARN_MORE,
-                messages[EARN_MORE](token_balance=balance, tokens_needed=MID_STAKE_MIN_BALANCE - balance),
-                balance_reason,
+                reason=balance_reason,
                 action=VISIT_CORPORATE_SITE,
                 reward_tokens=rewards[VISIT_CORPORATE_SITE],
+                **_say(messages, EARN_MORE, token_balance=balance, tokens_needed=MID_STAKE_MIN_BALANCE - balance),
             )
         )
     if kind:
         if kind in blocked:
             suppressed.append(Suppressed(kind, block))
         else:
-            proposals.append(Proposal(kind, messages[kind](token_balance=balance), balance_reason, game=play))
+            proposals.append(
+                Proposal(kind, reason=balance_reason, game=play, **_say(messages, kind, token_balance=balance))
+            )
 
     # 3. Risk profile.
     risk = ctx.risk_profile
@@ -319,9 +333,9 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
             proposals.append(
                 Proposal(
                     kind,
-                    messages[kind](token_balance=balance),
-                    {"rule": "risk_profile", "risk_profile": risk},
+                    reason={"rule": "risk_profile", "risk_profile": risk},
                     game=play,
+                    **_say(messages, kind, token_balance=balance),
                 )
             )
 
@@ -351,12 +365,14 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
             else:
                 facts = {"stage": stage.stage, "stage_name": stage.name, "price": stage.price, "token_balance": balance}
                 text = (
-                    messages[CONTENT_STAGE](**facts)
+                    _say(messages, CONTENT_STAGE, **facts)
                     if short <= 0
-                    else messages[CONTENT_STAGE_SHORT](**facts, tokens_short=short)
+                    else _say(messages, CONTENT_STAGE_SHORT, **facts, tokens_short=short)
                 )
                 proposals.append(
-                    Proposal(CONTENT_STAGE, text, content_reason, action=OPEN_CONTENT, content_id=stage.content_id)
+                    Proposal(
+                        CONTENT_STAGE, reason=content_reason, action=OPEN_CONTENT, content_id=stage.content_id, **text
+                    )
                 )
 
     # 4. Company A.
@@ -365,21 +381,21 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
     if visit is None or ctx.now - visit > CORPORATE_ENGAGE_AFTER:
         reward = rewards[VISIT_CORPORATE_SITE]
         text = (
-            messages[CORPORATE_ENGAGE_FIRST](reward_tokens=reward)
+            _say(messages, CORPORATE_ENGAGE_FIRST, reward_tokens=reward)
             if visit is None
-            else messages[CORPORATE_ENGAGE](days_since_visit=days, reward_tokens=reward)
+            else _say(messages, CORPORATE_ENGAGE, days_since_visit=days, reward_tokens=reward)
         )
         proposals.append(
             Proposal(
                 CORPORATE_ENGAGE,
-                text,
-                {
+                reason={
                     "rule": "corporate_visit",
                     "last_corporate_visit_at": visit,
                     "days_since_visit": days,
                 },
                 action=VISIT_CORPORATE_SITE,
                 reward_tokens=reward,
+                **text,
             )
         )
     elif ctx.corporate_tokens_month < CORPORATE_MISSION_BELOW:
@@ -387,14 +403,16 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
         proposals.append(
             Proposal(
                 CORPORATE_MISSION,
-                messages[CORPORATE_MISSION](corporate_token_count=ctx.corporate_tokens_month, reward_tokens=reward),
-                {
+                reason={
                     "rule": "corporate_tokens_month",
                     "corporate_tokens_month": ctx.corporate_tokens_month,
                     "days_since_visit": days,
                 },
                 action=COMPLETE_CORPORATE_QUIZ,
                 reward_tokens=reward,
+                **_say(
+                    messages, CORPORATE_MISSION, corporate_token_count=ctx.corporate_tokens_month, reward_tokens=reward
+                ),
             )
         )
 
@@ -404,10 +422,10 @@ def recommend(ctx: Context, templates: Templates) -> Recommendation:
         proposals.append(
             Proposal(
                 QUIZ_MISSION,
-                messages[QUIZ_MISSION](reward_tokens=reward),
-                {"rule": "risk_profile_missing", "risk_profile": None, "quiz_taken": False},
+                reason={"rule": "risk_profile_missing", "risk_profile": None, "quiz_taken": False},
                 action=COMPLETE_PROFILE_QUIZ,
                 reward_tokens=reward,
+                **_say(messages, QUIZ_MISSION, reward_tokens=reward),
             )
         )
 

@@ -33,6 +33,11 @@ from core.writebehind import WriteBehind
 
 
 class ImpressionRow(NamedTuple):
+    """A proposal served (or, for a player in the standing holdout, withheld: ``holdout``) and what the adaptive loop
+    learns from: the message rendered (``message_key``), the variant shown (``variant``, "" for the default text),
+    the player's RFM group ("" without a segment) and locale, and whether the bandit counts it (``learning``: False
+    for a protected, harm-marked or holdout player)."""
+
     proposal_id: str
     player_id: int
     proposal_type: str
@@ -42,6 +47,12 @@ class ImpressionRow(NamedTuple):
     action: str | None
     reason: Mapping[str, Any]
     served_at: dt.datetime
+    message_key: str = ""
+    variant: str = ""
+    rfm_group: str = ""
+    locale: str = ""
+    holdout: bool = False
+    learning: bool = True
 
 
 class SuppressionRow(NamedTuple):

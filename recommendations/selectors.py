@@ -1,16 +1,18 @@
-"""Reads for recommendations: a player's recommendation context (one SQL statement and one Redis round trip) and
-what the nightly jobs read (harm markers' action stream, play hours)."""
+"""Reads for recommendations: a player's recommendation context (one SQL statement and one Redis round trip), what
+the nightly jobs read (harm markers' action stream, play hours), and the bandit's posteriors and the variants'
+figures for the admin."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils.timezone import now as django_now
 
 from activity.selectors import actions_by_local_hour, actions_stream
 from core.timezones import zone
@@ -18,6 +20,7 @@ from players.age import business_today, is_verified_adult
 from players.selectors import live_read, protection_columns, protection_from_row
 from recommendations.engine import COOL_OFF, HOURS, SELF_EXCLUSION, Context, NextStage
 from recommendations.harm import NOT_IN_APP, HarmEvent, HarmThresholds
+from texts.figures import VariantFigures, VariantRef
 
 logger = logging.getLogger(__name__)
 
@@ -359,3 +362,66 @@ def served_row_counts(
         return {}
     query = parts[0] if len(parts) == 1 else parts[0].union(parts[1], all=True)
     return {(str(kind), int(user_id)): int(n) for kind, user_id, n in query}
+
+
+# --- message variants: the bandit's posteriors, and the admin's figures ------------------------------------------
+
+PosteriorKey = tuple[str, str, str, str]  # (message_key, variant, rfm_group, locale); variant "" = the default text
+
+
+def variant_posteriors() -> dict[PosteriorKey, tuple[float, float]]:
+    """Every ``VariantPosterior`` as ``{(message_key, variant, rfm_group, locale): (alpha, beta)}``, in one query."""
+    from recommendations.models import VariantPosterior
+
+    rows = VariantPosterior.objects.values_list("message_key", "variant", "rfm_group", "locale", "alpha", "beta")
+    return {(key, variant, group, locale): (alpha, beta) for key, variant, group, locale, alpha, beta in rows}
+
+
+VARIANT_SHARE_DAYS = 7
+
+
+def variant_admin_figures(
+    refs: Iterable[VariantRef], *, now: dt.datetime | None = None
+) -> dict[VariantRef, VariantFigures]:
+    """The admin's figures (``texts.figures.VariantFigures``) of the variants ``refs`` ``(key, locale, name)``: the
+    posterior mean pooled over the RFM groups (``alpha / (alpha + beta)`` of 1 plus the groups' alpha - 1 and beta - 1)
+    and the variant's share of its message's shown impressions in that locale over the last ``VARIANT_SHARE_DAYS``
+    days (holdout rows left out). Two grouped queries for a page; the second reads the impressions of the page's
+    messages since then, by time (an admin page, not a request path)."""
+    from django.db.models import Count, Sum
+
+    from recommendations.models import RecommendationImpression, VariantPosterior
+
+    wanted = set(refs)
+    keys = sorted({key for key, _, _ in wanted})
+    if not keys:
+        return {}
+    pooled: dict[VariantRef, tuple[float, float]] = {}
+    for key, locale, name, alpha, beta, groups in (
+        VariantPosterior.objects.filter(message_key__in=keys)
+        .values("message_key", "locale", "variant")
+        .annotate(a=Sum("alpha"), b=Sum("beta"), n=Count("*"))
+        .values_list("message_key", "locale", "variant", "a", "b", "n")
+    ):
+        pooled[(key, locale, name)] = (1 + alpha - groups, 1 + beta - groups)
+    since = (now or django_now()) - dt.timedelta(days=VARIANT_SHARE_DAYS)
+    shown: dict[VariantRef, int] = {}
+    totals: dict[tuple[str, str], int] = {}
+    for key, locale, name, n in (
+        RecommendationImpression.objects.filter(message_key__in=keys, served_at__gte=since, holdout=False)
+        .values("message_key", "locale", "variant")
+        .annotate(n=Count("*"))
+        .values_list("message_key", "locale", "variant", "n")
+    ):
+        shown[(key, locale, name)] = n
+        totals[(key, locale)] = totals.get((key, locale), 0) + n
+    figures = {}
+    for ref in wanted:
+        key, locale, _ = ref
+        belief = pooled.get(ref)
+        total = totals.get((key, locale), 0)
+        figures[ref] = VariantFigures(
+            posterior_mean=None if belief is None else belief[0] / (belief[0] + belief[1]),
+            share_7d=None if total == 0 else shown.get(ref, 0) / total,
+        )
+    return figures

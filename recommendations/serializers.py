@@ -42,7 +42,10 @@ class ReasonField(serializers.DictField):
 class ProposalOutput(serializers.Serializer):
     id = serializers.UUIDField(help_text="This proposal's id: send it to POST /api/recommendations/{id}/click.")
     type = serializers.ChoiceField(choices=engine.PROPOSAL_TYPES)
-    message = serializers.CharField(help_text="In the player's locale; facts only.")
+    message = serializers.CharField(
+        help_text="In the player's locale; facts only. The message's text, or an operator's variant of it chosen for "
+        "the player (the same all business day; docs/decisions/0034)."
+    )
     game = serializers.CharField(required=False, help_text="Play proposals only: the game to open.")
     action = serializers.CharField(
         required=False,

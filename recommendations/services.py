@@ -9,7 +9,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 from django.conf import settings
@@ -22,8 +22,9 @@ from core.timezones import zone
 from corporate.services import visit_mission_offers_record
 from players.selectors import player_id_ranges, player_timezones
 from players.services import HarmMarkerFound, harm_markers_store, spend_norms_store
-from recommendations.engine import HOURS, VISIT_CORPORATE_SITE, Context, Reason, Recommendation, recommend
+from recommendations.engine import HOURS, VISIT_CORPORATE_SITE, Context, Proposal, Reason, Recommendation, recommend
 from recommendations.harm import HarmThresholds, detect_harm_markers, spend_norm
+from recommendations.holdout import HOLDOUT_SHOWN, holdout_member
 from recommendations.impressions import ImpressionRow, ServedRow, SuppressionRow, impression_buffer
 from recommendations.models import (
     PlayerPlayHours,
@@ -40,6 +41,8 @@ from recommendations.selectors import (
     served_row_counts,
 )
 from recommendations.templates import templates_build
+from recommendations.variants import DEFAULT, Worded, posteriors, serving_protected, variant_choose
+from texts.catalog import variants
 
 logger = logging.getLogger(__name__)
 
@@ -115,16 +118,23 @@ def harm_markers_compute(
 
 @dataclass(frozen=True, slots=True)
 class Served:
-    """A recommendation as served: the engine's answer and each proposal's id (same order)."""
+    """A recommendation as served: what the player is shown (the engine's answer, each proposal in the wording chosen
+    for it, and without the optional proposals for a holdout player) and each shown proposal's id (same order).
+    ``holdout``: the player is in the standing holdout."""
 
     player_id: int
     recommendation: Recommendation
     proposal_ids: tuple[str, ...]
+    holdout: bool = False
 
 
 def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> Served:
     """The recommendation for the player now: context (one SQL statement and one hot-store round trip), the engine,
-    an id per proposal, and the impressions and the proposals protection removed (suppressions) handed to this
+    then what the adaptive loop may change (docs/decisions/0034): a player in the standing holdout
+    (``recommendations.holdout``) is shown only the limit suggestion of the proposals; everyone else not protected
+    gets each proposal in the wording Thompson sampling picks (``recommendations.variants``; the variants and
+    posteriors are kept per process, no query). An id per proposal, and the impressions (the withheld ones with
+    ``holdout``, their ids never answered) and the proposals protection removed (suppressions) handed to this
     process's buffer (written in bulk later, not here, with the offers of the visit mission: ``impressions_record``)."""
     now = now or timezone.now()
     ctx: Context = recommendation_context(player_id=player_id, now=now)
@@ -134,15 +144,78 @@ def recommendation_serve(*, player_id: int, now: dt.datetime | None = None) -> S
         rule = str(removed.reason.get("rule", ""))
         PROPOSALS_SUPPRESSED.labels(removed.type, rule).inc()
         rows.append(SuppressionRow(player_id, removed.type, rule, suppression_signals(removed.reason), now))
+    in_holdout = holdout_member(player_id)
+    learning = not in_holdout and not serving_protected(ctx)
+    group, locale = ctx.segment or "", ctx.locale
+    shown: list[Worded] = []
+    withheld: list[tuple[int, Proposal]] = []  # (place in the engine's list, proposal)
+    in_play, beliefs = variants(), posteriors()  # per-process copies: no query
+    day = now.astimezone(zone(settings.BUSINESS_TIMEZONE)).date()
+    for place, p in enumerate(rec.proposals):
+        if in_holdout and p.type not in HOLDOUT_SHOWN:
+            withheld.append((place, p))
+        elif learning:
+            found = in_play.get((p.message_key, locale), ())
+            shown.append(
+                variant_choose(
+                    proposal=p,
+                    player_id=player_id,
+                    day=day,
+                    locale=locale,
+                    rfm_group=group,
+                    in_play=found,
+                    beliefs=beliefs,
+                )
+            )
+        else:
+            shown.append(Worded(p, DEFAULT))
     served_ms = int(now.timestamp() * 1000)
     ids = proposal_ids_new(player_id, len(rec.proposals), served_ms=served_ms)
+    shown_ids, withheld_ids = ids[: len(shown)], ids[len(shown) :]
     rows += [
-        ImpressionRow(pid, player_id, p.type, str(p.reason.get("rule", "")), i, p.game, p.action, p.reason, now)
-        for i, (pid, p) in enumerate(zip(ids, rec.proposals, strict=True))
+        ImpressionRow(
+            pid,
+            player_id,
+            w.proposal.type,
+            str(w.proposal.reason.get("rule", "")),
+            position,
+            w.proposal.game,
+            w.proposal.action,
+            w.proposal.reason,
+            now,
+            message_key=w.proposal.message_key,
+            variant=w.variant,
+            rfm_group=group,
+            locale=locale,
+            holdout=False,
+            learning=learning,
+        )
+        for position, (pid, w) in enumerate(zip(shown_ids, shown, strict=True))
+    ]
+    rows += [  # withheld from a holdout player: recorded where it would have been, never shown, never learnt from
+        ImpressionRow(
+            pid,
+            player_id,
+            p.type,
+            str(p.reason.get("rule", "")),
+            place,
+            p.game,
+            p.action,
+            p.reason,
+            now,
+            message_key=p.message_key,
+            variant=DEFAULT,
+            rfm_group=group,
+            locale=locale,
+            holdout=True,
+            learning=False,
+        )
+        for pid, (place, p) in zip(withheld_ids, withheld, strict=True)
     ]
     if rows:
         impression_buffer().add(rows)
-    return Served(player_id=player_id, recommendation=rec, proposal_ids=ids)
+    answer = replace(rec, proposals=tuple(w.proposal for w in shown)) if in_holdout or learning else rec
+    return Served(player_id=player_id, recommendation=answer, proposal_ids=shown_ids, holdout=in_holdout)
 
 
 def suppression_signals(reason: Reason) -> tuple[str, ...]:
@@ -153,16 +226,40 @@ def suppression_signals(reason: Reason) -> tuple[str, ...]:
     return (*sorted(str(name) for name in live), *(str(name) for name in markers))
 
 
-_IMPRESSION_FIELDS = ["user", "proposal_type", "rule", "position", "game", "action", "reason", "served_at"]
-_IMPRESSION_COLUMNS = "proposal_id, user_id, proposal_type, rule, position, game, action, reason, served_at"
+_IMPRESSION_FIELDS = [
+    "proposal_id",
+    "user_id",
+    "proposal_type",
+    "rule",
+    "position",
+    "game",
+    "action",
+    "reason",
+    "served_at",
+    "message_key",
+    "variant",
+    "rfm_group",
+    "locale",
+    "holdout",
+    "learning",
+]
+_IMPRESSION_COLUMNS = ", ".join(_IMPRESSION_FIELDS)
+# Every column but the key and clicked_at: a row a click wrote first gets its details and keeps its click.
+_IMPRESSION_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in _IMPRESSION_FIELDS[1:])
 # PostgreSQL: the batch travels as one JSON document (orjson, no model instances), one statement.
 _IMPRESSIONS_INSERT_PG = f"""
 INSERT INTO recommendation_impressions ({_IMPRESSION_COLUMNS})
 SELECT {_IMPRESSION_COLUMNS} FROM jsonb_to_recordset(%s::jsonb) AS r(
   proposal_id uuid, user_id bigint, proposal_type text, rule text, position smallint, game text, action text,
-  reason jsonb, served_at timestamptz)
-ON CONFLICT (proposal_id) DO UPDATE SET
-  {", ".join(f"{c} = EXCLUDED.{c}" for c in _IMPRESSION_COLUMNS.split(", ")[1:])}
+  reason jsonb, served_at timestamptz, message_key text, variant text, rfm_group text, locale text, holdout boolean,
+  learning boolean)
+ON CONFLICT (proposal_id) DO UPDATE SET {_IMPRESSION_UPDATES}
+"""  # noqa: S608 (names from code, values bound)
+# SQLite: one prepared statement run for every row (executemany). Not Django's bulk_create: with 16 columns it splits a
+# batch at SQLite's 999 bound parameters (62 rows), several INSERTs for one buffer.
+_IMPRESSIONS_INSERT_SQLITE = f"""
+INSERT INTO recommendation_impressions ({_IMPRESSION_COLUMNS}) VALUES ({", ".join(["%s"] * len(_IMPRESSION_FIELDS))})
+ON CONFLICT (proposal_id) DO UPDATE SET {_IMPRESSION_UPDATES}
 """  # noqa: S608 (names from code, values bound)
 
 
@@ -213,13 +310,16 @@ def impressions_record(*, rows: Sequence[ServedRow]) -> int:
     a row a click wrote first gets its details and keeps its ``clicked_at``) and the suppressions, when there are
     any, in one more (a plain bulk INSERT: they are append-only and a buffer writes each row once). Rows past a
     player's daily bound are left out (``served_rows_within_daily_cap``). The served proposals with the
-    ``VISIT_CORPORATE_SITE`` mission go to corporate with them, bound or not (``visit_mission_offers_record``: the
+    ``VISIT_CORPORATE_SITE`` mission go to corporate with them, bound or not, but not a holdout row (never shown)
+    (``visit_mission_offers_record``: the
     day's offer, and the mission paid at once for a visit that came before this write; docs/decisions/0015).
     Returns the rows written."""
     if not rows:
         return 0
     offers = [
-        (r.player_id, r.served_at) for r in rows if isinstance(r, ImpressionRow) and r.action == VISIT_CORPORATE_SITE
+        (r.player_id, r.served_at)
+        for r in rows
+        if isinstance(r, ImpressionRow) and r.action == VISIT_CORPORATE_SITE and not r.holdout
     ]
     kept = served_rows_within_daily_cap(rows)
     impressions = [r for r in kept if isinstance(r, ImpressionRow)]
@@ -233,6 +333,8 @@ def impressions_record(*, rows: Sequence[ServedRow]) -> int:
 
 
 def _impressions_write(rows: Sequence[ImpressionRow]) -> int:
+    """One statement for the batch: ``INSERT ... ON CONFLICT (proposal_id) DO UPDATE`` (PostgreSQL: the rows as one
+    JSON document; SQLite: one prepared statement run for each row, its values adapted by the model's fields)."""
     if connection.vendor == "postgresql":
         document = orjson.dumps(
             [
@@ -246,6 +348,12 @@ def _impressions_write(rows: Sequence[ImpressionRow]) -> int:
                     "action": r.action or "",
                     "reason": r.reason,
                     "served_at": r.served_at,
+                    "message_key": r.message_key,
+                    "variant": r.variant,
+                    "rfm_group": r.rfm_group,
+                    "locale": r.locale,
+                    "holdout": r.holdout,
+                    "learning": r.learning,
                 }
                 for r in rows
             ],
@@ -256,27 +364,38 @@ def _impressions_write(rows: Sequence[ImpressionRow]) -> int:
         with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
             cursor.execute(_IMPRESSIONS_INSERT_PG, [document])
         return len(rows)
-    RecommendationImpression.objects.bulk_create(
+    fields = [RecommendationImpression._meta.get_field(name) for name in _IMPRESSION_FIELDS]
+    params = [
         [
-            RecommendationImpression(
-                proposal_id=r.proposal_id,
-                user_id=r.player_id,
-                proposal_type=r.proposal_type,
-                rule=r.rule,
-                position=r.position,
-                game=r.game or "",
-                action=r.action or "",
-                reason=r.reason,
-                served_at=r.served_at,
-            )
-            for r in rows
-        ],
-        batch_size=len(rows),
-        update_conflicts=True,
-        unique_fields=["proposal_id"],
-        update_fields=_IMPRESSION_FIELDS,
-    )
+            field.get_db_prep_save(value, connection)  # type: ignore[union-attr]
+            for field, value in zip(fields, _impression_values(r), strict=True)
+        ]
+        for r in rows
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_IMPRESSIONS_INSERT_SQLITE, params)
     return len(rows)
+
+
+def _impression_values(r: ImpressionRow) -> tuple[object, ...]:
+    """A row's values in ``_IMPRESSION_FIELDS``' order."""
+    return (
+        r.proposal_id,
+        r.player_id,
+        r.proposal_type,
+        r.rule,
+        r.position,
+        r.game or "",
+        r.action or "",
+        r.reason,
+        r.served_at,
+        r.message_key,
+        r.variant,
+        r.rfm_group,
+        r.locale,
+        r.holdout,
+        r.learning,
+    )
 
 
 def _suppressions_write(rows: Sequence[SuppressionRow]) -> int:

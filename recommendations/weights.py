@@ -37,6 +37,7 @@ from recommendations.conversions import MESSAGE_PROPOSAL_TYPES, longest_window
 from recommendations.engine import SEGMENTS
 from recommendations.models import ProposalDailyStat, ProposalUpliftDay, RecommendationImpression, VariantPosterior
 from recommendations.parallel import jobs_run
+from recommendations.variants import posteriors_invalidate
 
 # The RFM groups a posterior is kept for: the four groups, and "" (a player without a segment row yet).
 POSTERIOR_GROUPS = (*SEGMENTS, "")
@@ -151,6 +152,7 @@ def posteriors_compute(*, today: dt.date, now: dt.datetime) -> int:
     with transaction.atomic():
         VariantPosterior.objects.all().delete()
         VariantPosterior.objects.bulk_create(rows.values(), batch_size=2000)
+    posteriors_invalidate()  # this process serves with the new ones at once; the others within their cache's age
     return len(rows)
 
 

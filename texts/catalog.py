@@ -1,4 +1,5 @@
-"""Rendering: every declared message compiled once per process, with the operators' overrides.
+"""Rendering: every declared message compiled once per process, with the operators' overrides; and the message
+variants in play (``variants()``), which the recommender's bandit chooses among.
 
 ``text_render(key, locale, **params)`` is what a service calls (a push's text); ``catalog()`` is the compiled
 whole, for a caller that renders many texts in a pure function (the recommendation engine's ``Templates`` is built
@@ -8,7 +9,8 @@ One cache: the overrides are read from the database once per process and the com
 ``core.caches.LocalCache`` for ``settings.TEXTS_CACHE_SECONDS``. A save or delete of an override drops this
 process's copy at once (the receivers below: every ORM write of ``MessageTemplate`` passes through them, the admin
 included, so no writer has to remember the cache); other processes see it within the time to live. A write that
-sends no signal (a bulk update, another process) is seen within the time to live too.
+sends no signal (a bulk update, another process) is seen within the time to live too. The variants are kept the same
+way, beside the catalog, and dropped on a save or delete of a ``MessageVariant`` (its admin's actions save each row).
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from core.caches import LocalCache
-from texts.models import MessageTemplate
+from texts.models import MessageTemplate, MessageVariant
 from texts.registry import FALLBACK_LOCALE, LOCALES, messages, template_problem
-from texts.selectors import template_overrides
+from texts.selectors import template_overrides, variants_in_play
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,67 @@ def text_render(key: str, locale: str, /, **params: Any) -> str:
 def catalog_invalidate() -> None:
     """Drop this process's compiled catalog (the next text reads the overrides again)."""
     _cache.clear()
+
+
+# --- message variants ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One variant in play of a message in a locale (``texts.models.MessageVariant``, active or pinned)."""
+
+    key: str
+    locale: str
+    name: str
+    text: str
+    pinned: bool
+
+    def render(self, **params: Any) -> str | None:
+        """The text with ``params`` filled in, or None when it cannot be rendered with them (then the message's
+        default is served, as for an override that fails)."""
+        try:
+            return self.text.format(**params)
+        except RENDER_ERRORS:
+            logger.exception("message variant %s [%s] %s cannot be rendered", self.key, self.locale, self.name)
+            return None
+
+
+Variants = Mapping[tuple[str, str], tuple[Variant, ...]]  # {(key, locale): the variants in play, by name}
+
+
+def variants_compile(rows: Iterable[tuple[str, str, str, str, bool]]) -> Variants:
+    """``{(key, locale): variants}`` from ``(key, locale, name, text, pinned)`` rows (no database). A row with a
+    problem (written around the model's check) is skipped and logged, as an override is."""
+    by_message: dict[tuple[str, str], list[Variant]] = {}
+    for key, locale, name, text, pinned in rows:
+        problem = template_problem(key, text) if locale in LOCALES else f"unknown locale {locale!r}"
+        if problem:
+            logger.error("message variant %s [%s] %s ignored: %s", key, locale, name, problem)
+            continue
+        by_message.setdefault((key, locale), []).append(Variant(key, locale, name, text, pinned))
+    return {message: tuple(found) for message, found in by_message.items()}
+
+
+_variants: LocalCache[str, Variants] = LocalCache("texts-variants", max_entries=1)
+
+
+def variants() -> Variants:
+    """The message variants in play: one query per process per ``TEXTS_CACHE_SECONDS``."""
+    return _variants.get_or_set(
+        "variants", lambda: variants_compile(variants_in_play()), ttl=settings.TEXTS_CACHE_SECONDS
+    )
+
+
+def variants_invalidate() -> None:
+    """Drop this process's variants (the next serve reads them again)."""
+    _variants.clear()
+
+
+@receiver(post_save, sender=MessageVariant, dispatch_uid="texts_variant_saved")
+@receiver(post_delete, sender=MessageVariant, dispatch_uid="texts_variant_deleted")
+def _variant_changed(sender: Any, **kwargs: Any) -> None:
+    variants_invalidate()
+    transaction.on_commit(variants_invalidate)
 
 
 @receiver(post_save, sender=MessageTemplate, dispatch_uid="texts_template_saved")

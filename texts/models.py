@@ -78,7 +78,15 @@ class MessageVariant(models.Model):
     class Meta:
         db_table = "message_variants"
         constraints = [
-            models.UniqueConstraint(fields=["key", "locale", "name"], name="message_variants_key_locale_name_uniq")
+            models.UniqueConstraint(fields=["key", "locale", "name"], name="message_variants_key_locale_name_uniq"),
+            # The winner is served to everyone: at most one per message and locale (texts.services.variant_pin).
+            models.UniqueConstraint(
+                fields=["key", "locale"],
+                condition=models.Q(state="pinned"),
+                name="message_variants_one_pinned",
+                violation_error_message="Another variant of this message and locale is pinned; pin this one with "
+                "the 'Pin as winner' action (it un-pins the other).",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -410,6 +410,14 @@ RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = env.float(
     "RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS",
     default=1.0 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0.0,
 )
+# The standing holdout (spec 2.5.2; recommendations.holdout, docs/decisions/0034): this share of players (by a stable
+# hash of their id and the salt) is served no optional proposal, so the proposals' uplift is measured against them.
+# Changing the salt draws another holdout; changing the share grows or shrinks it (a player in at 5% is in at 10%).
+RECOMMENDATION_HOLDOUT_SHARE = env.float("RECOMMENDATION_HOLDOUT_SHARE", default=0.05)
+RECOMMENDATION_HOLDOUT_SALT = env.str("RECOMMENDATION_HOLDOUT_SALT", default="holdout-1")
+# Each process reads the bandit's posteriors (recommendation_variant_posteriors, written once a night) once per this
+# many seconds (recommendations.variants); the variants themselves are kept as the texts are (TEXTS_CACHE_SECONDS).
+RECOMMENDATION_POSTERIORS_CACHE_SECONDS = env.float("RECOMMENDATION_POSTERIORS_CACHE_SECONDS", default=300.0)
 # The adaptive loop (spec 2.5.2; docs/metrics.md "Conversions"): how long after a proposal is served the action that
 # fulfils it counts as its conversion, per proposal type, in hours (recommendations.conversions; a setting given here
 # replaces that type's default: play 24 h, missions, content and limits 72 h).

@@ -19,6 +19,9 @@ THROTTLE_RATES = {"player": None, "service": None}  # no throttling; tests that 
 # revocations once per test (the caches are emptied between tests) and again after each revocation it makes.
 PLAYER_TOKEN_REVOCATIONS_REFRESH_SECONDS = 3600.0
 RECOMMENDATION_IMPRESSIONS_FLUSH_SECONDS = 0.0  # each request writes its impressions at once (no thread)
+# No standing holdout: which test player ids fall in a 5% holdout is an accident of the hash, and a test that serves a
+# recommendation expects its proposals; the holdout's own tests (tests/recommendations/test_holdout.py) set a share.
+RECOMMENDATION_HOLDOUT_SHARE = 0.0
 # The nightly loop job on the test's own connection (another connection cannot see the test's rows); the parallel path
 # has its own test, on committed rows.
 RECOMMENDATION_NIGHTLY_WORKERS = 1

@@ -66,7 +66,7 @@ def _ledger(user_id: int, at: dt.datetime, amount: int, balance_after: int, kind
     )
 
 
-def _impression(user_id: int, at: dt.datetime, proposal_type: str, clicked: bool) -> None:
+def _impression(user_id: int, at: dt.datetime, proposal_type: str, clicked: bool, holdout: bool = False) -> None:
     import uuid
 
     from recommendations.models import RecommendationImpression
@@ -79,6 +79,7 @@ def _impression(user_id: int, at: dt.datetime, proposal_type: str, clicked: bool
         position=0,
         served_at=at,
         clicked_at=at + dt.timedelta(minutes=5) if clicked else None,
+        holdout=holdout,
     )
 
 
@@ -146,6 +147,7 @@ def build() -> Population:
     _impression(w, kst(11, 20, 0, 1), "HIGH_STAKE", clicked=True)
     _impression(i, kst(11, 20, 1), "EARN_MORE", clicked=False)
     _impression(h, kst(11, 19, 8), "EARN_MORE", clicked=True)
+    _impression(h, kst(11, 19, 9), "EARN_MORE", clicked=False, holdout=True)  # withheld, never shown: not counted
     # The nightly RFM runs of 11-19 and 11-20 (history, user_segments, the rules' coverage).
     for as_of in (dt.date(2026, 11, 19), TODAY):
         segment_services.segment_batch_run(as_of=as_of, pay_rewards=False, trigger="test")

@@ -237,7 +237,7 @@ def proposals(a: dt.date, d: dt.date) -> set[tuple[str, str, str, int, int]]:
         "COALESCE((SELECT h.to_group FROM user_segment_history h WHERE h.user_id = i.user_id "
         "AND h.as_of <= BD(i.served_at) ORDER BY h.as_of DESC, h.id DESC LIMIT 1), 'Low') AS g, p.locale, "
         "CASE WHEN i.clicked_at IS NULL THEN 0 ELSE 1 END AS clicked FROM recommendation_impressions i "
-        "JOIN players p ON p.id = i.user_id WHERE BD(i.served_at) BETWEEN :a AND :d) x "
+        "JOIN players p ON p.id = i.user_id WHERE BD(i.served_at) BETWEEN :a AND :d AND NOT i.holdout) x "
         "GROUP BY proposal_type, g, locale",
         a=a,
         d=d,

@@ -51,13 +51,34 @@ def test_every_feature_has_its_words_and_a_missing_value_reads_as_a_dash(db: Non
     assert reason_text("days_since_app", None, "en") == "- days since the last game"
 
 
-def test_lightgbm_path_contributions_sum_to_its_raw_score(trained: PredictionModel) -> None:
+def test_lightgbm_path_contributions_give_its_raw_score_and_sum_to_it(trained: PredictionModel) -> None:
     from predictions.features import features_compute
     from predictions.services import LoadedModel
 
     loaded = LoadedModel(trained)
     values = features_compute(as_of=population.END).values
 
-    contributions = loaded.churn_paths(np.asarray(loaded.churn.predict(values, pred_leaf=True)))
+    raw, contributions = loaded.churn_paths(np.asarray(loaded.churn.predict(values, pred_leaf=True)))
 
-    np.testing.assert_allclose(contributions.sum(axis=1), loaded.churn.predict(values, raw_score=True), atol=1e-6)
+    np.testing.assert_allclose(raw, loaded.churn.predict(values, raw_score=True), atol=1e-9)
+    np.testing.assert_allclose(contributions.sum(axis=1) + loaded.churn_paths.bias, raw, atol=1e-4)  # float32
+
+
+def test_xgboost_path_contributions_are_its_own_approximate_contributions_and_give_its_margin(
+    trained: PredictionModel,
+) -> None:
+    import xgboost as xgb
+
+    from predictions.features import features_compute
+    from predictions.services import LoadedModel
+
+    loaded = LoadedModel(trained)
+    values = features_compute(as_of=population.END).values
+    matrix = xgb.DMatrix(values, missing=np.nan, feature_names=list(loaded.names))
+
+    margin, contributions = loaded.ltv_paths(np.asarray(loaded.ltv.predict(matrix, pred_leaf=True)))
+
+    theirs = loaded.ltv.predict(matrix, pred_contribs=True, approx_contribs=True)
+    np.testing.assert_allclose(margin, loaded.ltv.predict(matrix, output_margin=True), atol=1e-5)
+    np.testing.assert_allclose(contributions, theirs[:, :-1], atol=1e-4)
+    np.testing.assert_allclose(loaded.ltv_paths.bias, theirs[:, -1], atol=1e-4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from typing import Any
 
 from core.hotstore import ActivityUpdate, hot_store
@@ -95,7 +96,10 @@ def written_by(captured: Any) -> list[str]:
     """The statements a ``CaptureQueriesContext`` saw, by verb, without transaction bookkeeping (a savepoint
     inside the test's transaction, BEGIN/COMMIT around a write)."""
     bookkeeping = {"SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"}
-    verbs = [q["sql"].split()[0].upper().lstrip("(") for q in captured.captured_queries]  # "(SELECT": a UNION
+    # One prepared statement run for many rows (``executemany``, SQLite's impressions) is logged once as
+    # "<n> times: <sql>": it is one statement.
+    sqls = [re.sub(r"^\d+ times: ", "", q["sql"]) for q in captured.captured_queries]
+    verbs = [sql.split()[0].upper().lstrip("(") for sql in sqls]  # "(SELECT": a UNION
     return [v for v in verbs if v not in bookkeeping]
 
 

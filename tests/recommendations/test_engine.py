@@ -516,6 +516,34 @@ def test_rewards_come_from_the_templates_configuration():
     assert engage.proposals[-1].reward_tokens == 70
 
 
+def test_each_proposal_names_the_message_it_rendered_and_the_values_it_rendered_it_with():
+    # given a player who never visited Company A, and a verified adult a little short of the next stage
+    never = dataclasses.replace(EXAMPLE, last_corporate_visit_at=None, risk_profile=None)
+    stage = engine.NextStage(content_id=7, stage=2, name="Night", price=300, required_segment_level=0)
+    short = dataclasses.replace(EXAMPLE, verified_adult=True, next_stage=stage, balance=260)
+    # when the engine recommends
+    first = recommend(never, TEMPLATES)
+    content = recommend(short, TEMPLATES)
+    # then each proposal names its message (the specific one where a type has two) and the facts it was rendered
+    # with, and rendering that message with those facts gives its text again
+    assert [(p.type, p.message_key, dict(p.params)) for p in first.proposals] == [
+        ("MID_STAKE", "MID_STAKE", {"token_balance": 250}),
+        ("CORPORATE_ENGAGE", "CORPORATE_ENGAGE_FIRST", {"reward_tokens": 100}),
+        ("QUIZ_MISSION", "QUIZ_MISSION", {"reward_tokens": 200}),
+    ]
+    proposal = next(p for p in content.proposals if p.type == "CONTENT_STAGE")
+    assert proposal.message_key == "CONTENT_STAGE_SHORT"
+    assert dict(proposal.params) == {
+        "stage": 2,
+        "stage_name": "Night",
+        "price": 300,
+        "token_balance": 260,
+        "tokens_short": 40,
+    }
+    for p in (*first.proposals, *content.proposals):
+        assert TEMPLATES.by_locale["ko"][p.message_key](**p.params) == p.message
+
+
 # --- the usage window ---------------------------------------------------------------------------------------
 
 
