@@ -43,8 +43,9 @@ it there if their names change). The bench only plays the players and keeps the 
      a day here, so a player-day is an impression), with its 95% (Wald) interval; whether the interval holds the
      true uplift;
    - checks: the measured arms equal what the simulation did (player-days served and converted, shown and holdout:
-     every round written was attributed to the impression it followed, none lost), and no buffered impression was
-     dropped.
+     every round written was attributed to the impression it followed, none lost); no buffered impression was
+     dropped; the impressions recorded each shown variant as often as the simulation read it from the text; none of
+     them was served to a protected player (``learning`` everywhere: the regret is over the bandit's choices).
 
 Targets (the issue's bar): the bandit's cumulative regret over all seeds <= 30% of uniform's; the best variant holding
 most of the traffic by day 14 in >= 90% of the seeds; the uplift interval holding the true uplift in >= 90% of the
@@ -67,6 +68,7 @@ import subprocess
 import sys
 import time
 import zoneinfo
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -95,7 +97,7 @@ HIDDEN: dict[str, dict[str, float]] = {
     LOW: {DEFAULT: 0.05, "sim-a": 0.12, "sim-b": 0.08},
 }
 ORGANIC = 0.04  # a holdout player's probability of the same round, MID_STAKE withheld
-GROUP_SHARES = ((WHALE, 0.10), (HIGH_ENGAGED, 0.20), (MEDIUM, 0.30), (LOW, 0.40))
+GROUP_SHARES = ((WHALE, 10), (HIGH_ENGAGED, 20), (MEDIUM, 30), (LOW, 40))  # percent of the players
 VISIT_SHARE = 0.2
 MAJORITY_DAY = 14
 NIGHTLY_AT = dt.timedelta(hours=3, minutes=20)  # the nightly job's beat, after the RFM run
@@ -121,11 +123,11 @@ class Config:
 
 def group_of(player_id: int, players: int) -> str:
     """The RFM group of player ``player_id`` (1..players): ``GROUP_SHARES`` in order of id."""
-    position = (player_id - 1) / players
-    bound = 0.0
+    percentile = (player_id - 1) * 100 // players  # integers: the shares are exact
+    bound = 0
     for group, share in GROUP_SHARES:
         bound += share
-        if position < bound:
+        if percentile < bound:
             return group
     return GROUP_SHARES[-1][0]
 
@@ -306,10 +308,10 @@ def variant_by_text(balance: int) -> dict[str, str]:
 
 def seed_run(cfg: Config, *, seed: int, today: dt.date) -> SeedResult:
     """One seed's simulated days on this process's database (the population made): see the module docstring."""
-    from activity.services import actions_ingest
-    from activity.validation import parse_action
     from django.utils import timezone
 
+    from activity.services import actions_ingest
+    from activity.validation import parse_action
     from recommendations.impressions import impression_buffer
     from recommendations.services import recommendation_serve
     from recommendations.variants import posteriors_invalidate
@@ -317,6 +319,7 @@ def seed_run(cfg: Config, *, seed: int, today: dt.date) -> SeedResult:
     rng = random.Random(seed)
     first_day = first_day_of(seed, cfg.days, today)
     result = SeedResult(seed=seed, first_day=first_day.isoformat())
+    served_variants: Counter[str] = Counter()
     texts = variant_by_text(BALANCE)
     groups = {pid: group_of(pid, cfg.players) for pid in range(1, cfg.players + 1)}
     buffer = impression_buffer()
@@ -345,6 +348,7 @@ def seed_run(cfg: Config, *, seed: int, today: dt.date) -> SeedResult:
                 variant = texts.get(proposal.message, DEFAULT)
                 p = hidden[variant]
                 result.shown += 1
+                served_variants[variant] += 1
                 result.regret += regret(hidden, variant)
                 result.uniform_regret += uniform_regret(hidden)
                 result.true_uplift_sum += p - cfg.organic
@@ -394,9 +398,26 @@ def seed_run(cfg: Config, *, seed: int, today: dt.date) -> SeedResult:
         "shown_counted": (measured.shown, measured.shown_converted) == (result.shown, result.shown_converted),
         "holdout_counted": (measured.holdout, measured.holdout_converted) == (result.holdout, result.holdout_converted),
         "no_impression_dropped": buffer.dropped == dropped_before,
+        **impressions_check(served_variants),
     }
     result.seconds = {k: round(v, 1) for k, v in seconds.items()}
     return result
+
+
+def impressions_check(served_variants: Mapping[str, int]) -> dict[str, bool]:
+    """The impressions as written against what the simulation scored: each shown MID_STAKE recorded with the variant
+    read from its text (``variants_as_recorded``), and every one of them learning (``none_protected``: no protection
+    rule fired, so the regret is over what the bandit chose)."""
+    from django.db.models import Count
+
+    from recommendations.models import RecommendationImpression
+
+    shown = RecommendationImpression.objects.filter(proposal_type=MID_STAKE, holdout=False)
+    recorded = {row["variant"]: row["n"] for row in shown.values("variant").annotate(n=Count("proposal_id"))}
+    return {
+        "variants_as_recorded": recorded == {name: n for name, n in served_variants.items() if n},
+        "none_protected": not shown.filter(learning=False).exists(),
+    }
 
 
 # --- the whole run -------------------------------------------------------------------------------------------------
