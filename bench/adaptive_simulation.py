@@ -519,6 +519,8 @@ def run(*, players: int, days: int, seeds: int, visit_share: float, quick: bool,
     t0 = time.monotonic()
     missing = loop_missing()
     if missing:
+        connections.close_all()
+        env.drop_database()
         raise SystemExit(f"cannot simulate the loop: {missing}")
     population_create(cfg)
     connections.close_all()
