@@ -391,7 +391,8 @@ def seed_run(cfg: Config, *, seed: int, today: dt.date) -> SeedResult:
         measured = loop_night(
             now=day_start(day + dt.timedelta(days=1)) + NIGHTLY_AT, first_day=first_day, last_day=last_day
         )
-        posteriors_invalidate()  # this process wrote new posteriors: the next day serves from them
+        # This process wrote new posteriors (the nightly job may drop its copy itself): the next day serves from them.
+        posteriors_invalidate()
         seconds["nightly"] += time.monotonic() - t0
     result.measured = asdict(measured)
     result.checks = {
