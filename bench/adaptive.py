@@ -1,10 +1,13 @@
-"""The adaptive loop (issue 18): the nightly "recalculate recommendation weights" job on PostgreSQL.
+"""The adaptive loop (issue 18) on PostgreSQL: the nightly "recalculate recommendation weights" job at full size, and
+the loop simulated through its real code.
 
-    DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/adaptive.py [--phase nightly] [--quick]
-        [--players N] [--impressions N] [--days N] [--keep-db]
+    DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/adaptive.py [--phase nightly|simulate]
+        [--quick] [--players N] [--impressions N] [--days N] [--seeds N] [--visit-share X] [--keep-db]
 
-Phases (``--phase``): ``nightly`` (the only one yet; the issue's ``simulate`` phase, the bandit through the real serve
-path over simulated days and seeds, is to come beside it and reuse this module's environment and output).
+Phases (``--phase``): ``nightly`` (the default, below) and ``simulate``: the bandit, the attribution and the nightly
+job over simulated days and seeds against players with hidden conversion probabilities
+(``bench/adaptive_simulation.py``, whose docstring says how; ``--players`` default 10,000, ``--days`` 30, ``--seeds``
+10, ``--quick`` 500 players, 10 days, 2 seeds).
 
 ``nightly``:
 1. A dedicated database ``<dbname>_bench`` (dropped, recreated, migrated) and Redis DB 15 or ``BENCH_REDIS_DB``
@@ -49,7 +52,7 @@ from bench.common import BenchEnv, CpuMeter, finish, load_average, log, target, 
 
 TARGET_NIGHTLY_SECONDS = 60.0
 DAYS = 21
-PHASES = ("nightly",)
+PHASES = ("nightly", "simulate")
 CONVERTING_EVERY = 5  # every fifth impression is converted
 
 Execute = Callable[[str, dict[str, Any]], Any]
@@ -293,13 +296,29 @@ def run_nightly(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--phase", choices=PHASES, default="nightly", help="what to measure (nightly)")
-    parser.add_argument("--quick", action="store_true", help="a small run (20,000 players, 200,000 impressions)")
-    parser.add_argument("--players", type=int, help="players (default 1,000,000; quick 20,000)")
-    parser.add_argument("--impressions", type=int, help="impressions (default 10,000,000; quick 200,000)")
-    parser.add_argument("--days", type=int, default=DAYS, help=f"days the impressions cover ({DAYS})")
+    parser.add_argument("--phase", choices=PHASES, default="nightly", help="what to measure (default nightly)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small run (nightly: 20,000 players, 200,000 impressions; simulate: 500)"
+    )
+    parser.add_argument("--players", type=int, help="players (nightly: 1,000,000, quick 20,000; simulate: 10,000)")
+    parser.add_argument("--impressions", type=int, help="nightly: impressions (10,000,000; quick 200,000)")
+    parser.add_argument("--days", type=int, help=f"nightly: days the impressions cover ({DAYS}); simulate: days (30)")
+    parser.add_argument("--seeds", type=int, help="simulate: seeds (10; quick 2)")
+    parser.add_argument("--visit-share", type=float, help="simulate: a player's chance to visit each day (0.2)")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench database and Redis DB afterwards")
     args = parser.parse_args()
+    if args.phase == "simulate":
+        from bench import adaptive_simulation as sim
+
+        return sim.run(
+            players=args.players or (500 if args.quick else 10_000),
+            days=args.days or (10 if args.quick else 30),
+            seeds=args.seeds or (2 if args.quick else 10),
+            visit_share=args.visit_share or sim.VISIT_SHARE,
+            quick=args.quick,
+            keep_db=args.keep_db,
+        )
+    args.days = args.days or DAYS
     return run_nightly(args)
 
 

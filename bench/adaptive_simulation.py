@@ -7,9 +7,9 @@ the nightly job run for real over simulated days, against simulated players whos
 Nothing of the loop is re-implemented here: each serve is ``recommendations.services.recommendation_serve(player_id,
 now=<simulated time>)`` (the engine, the standing holdout, Thompson sampling over ``texts.MessageVariant``, the
 impression buffer); each conversion is a game round stored by ``activity.services.actions_ingest`` (the ingest API's
-path); each night is the nightly job through ``loop_night``, the one adapter to issue 18's attribution, nightly job
-and uplift figures (``recommendations.weights.weights_recalculate``, ``recommendations.uplift.uplift_figures``: fix
-it there if their names change). The bench only plays the players and keeps the score.
+path); each night is the nightly job (``recommendations.weights.weights_recalculate``: attribution, the daily
+figures, the posteriors) and the uplift figures (``recommendations.uplift.uplift_figures``), both in ``loop_night``.
+The bench only plays the players and keeps the score.
 
 1. A dedicated database ``<dbname>_bench`` (dropped, recreated, migrated) and Redis DB 15 or ``BENCH_REDIS_DB``
    (flushed). The population, once: N players (locale ``ko``, Asia/Seoul), each in an RFM group (a ``user_segments``
@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import json
 import math
 import os
@@ -195,7 +194,7 @@ def population_create(cfg: Config) -> None:
         wallet_grant(player_id=pid, amount=BALANCE, idempotency_key=f"sim-fund:{pid}", reason="simulation funds")
 
 
-# --- the adapter to issue 18's nightly code ------------------------------------------------------------------------
+# --- the nightly job and the uplift, as the loop runs them -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -211,15 +210,14 @@ class Measured:
 
 
 def loop_night(*, now: dt.datetime, first_day: dt.date, last_day: dt.date) -> Measured:
-    """The one adapter to issue 18's attribution, nightly job and uplift (fix the names here if they change): the
-    nightly "recalculate recommendation weights" job as of ``now`` (``recommendations.weights.weights_recalculate``:
-    attribution from its watermark, the daily figures and uplift player-days, the Beta posteriors), then MID_STAKE's
-    uplift against the holdout over business days [first_day, last_day] (``recommendations.uplift.uplift_figures``).
-    Imported by name so that this module loads where that code is not there yet (``loop_missing``)."""
-    weights = importlib.import_module("recommendations.weights")
-    uplift = importlib.import_module("recommendations.uplift")
-    weights.weights_recalculate(now=now)
-    for figure in uplift.uplift_figures(d0=first_day, d1=last_day):
+    """The nightly "recalculate recommendation weights" job as of ``now`` (``weights_recalculate``: attribution from
+    its watermark, the daily figures and uplift player-days, the Beta posteriors), then MID_STAKE's uplift against the
+    holdout over business days [first_day, last_day] (``uplift_figures``)."""
+    from recommendations.uplift import uplift_figures
+    from recommendations.weights import weights_recalculate
+
+    weights_recalculate(now=now)
+    for figure in uplift_figures(d0=first_day, d1=last_day):
         if figure.proposal_type == MID_STAKE:
             return Measured(
                 figure.shown,
@@ -230,16 +228,6 @@ def loop_night(*, now: dt.datetime, first_day: dt.date, last_day: dt.date) -> Me
                 figure.interval,
             )
     return Measured(0, 0, 0, 0, None, None)
-
-
-def loop_missing() -> str | None:
-    """Why ``loop_night`` cannot run here (issue 18's nightly code not in this checkout), or None."""
-    for name in ("recommendations.weights", "recommendations.uplift"):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            return f"{name} (issue 18's nightly job and uplift) is not in this checkout"
-    return None
 
 
 # --- one seed ------------------------------------------------------------------------------------------------------
@@ -518,11 +506,6 @@ def run(*, players: int, days: int, seeds: int, visit_share: float, quick: bool,
     }
     load_at_start = load_average()
     t0 = time.monotonic()
-    missing = loop_missing()
-    if missing:
-        connections.close_all()
-        env.drop_database()
-        raise SystemExit(f"cannot simulate the loop: {missing}")
     population_create(cfg)
     connections.close_all()
     population_seconds = time.monotonic() - t0

@@ -1,5 +1,5 @@
 """bench/adaptive_simulation.py: the hidden truth and its scores, the population the engine serves MID_STAKE, and one
-seed at a tiny size through the real serve, ingest and nightly job (when issue 18's nightly code is there)."""
+seed at a tiny size through the real serve, ingest and nightly job."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from bench.adaptive_simulation import (
     best_variant,
     first_day_of,
     group_of,
-    loop_missing,
     population_create,
     regret,
     seed_run,
@@ -32,7 +31,6 @@ from bench.adaptive_simulation import (
 )
 
 TODAY = dt.date(2026, 12, 6)
-LOOP_MISSING = loop_missing()
 
 
 def test_the_best_variant_differs_by_group_and_serving_it_has_no_regret():
@@ -154,7 +152,6 @@ def test_the_population_is_served_mid_stake_and_the_variant_shown_is_read_from_i
 
 
 @pytest.mark.django_db
-@pytest.mark.skipif(LOOP_MISSING is not None, reason=f"needs issue 18's nightly code: {LOOP_MISSING}")
 def test_a_seed_through_the_real_loop_learns_the_best_variant_and_the_nightly_figures_count_what_it_did(settings):
     # given 300 players, a fifth of them in the holdout, and a best variant far ahead in every group
     settings.RECOMMENDATION_HOLDOUT_SHARE = 0.2
