@@ -21,15 +21,22 @@ job over simulated days and seeds against players with hidden conversion probabi
    profile-quiz answer) up to ten hours after it; as many rounds of a game no proposal names (RPSGame: read, never a
    conversion); as many SESSION_START (never read). Two active variants per proposal message. Indexes built after
    the load, then VACUUM ANALYZE.
-3. Measured: ``recommendations.weights.weights_recalculate`` once over all of it (the first night: every action new,
-   every day restated: the worst night), then once more the next night with nothing new (a quiet night: attribution
-   reads nothing, the last longest-window of days restated), each with its wall time and the CPU of this process and
-   of PostgreSQL.
+3. Measured, each run with its wall time and the CPU of this process and of PostgreSQL:
+   - the backfill night: ``recommendations.weights.weights_recalculate`` once over all of it (every action of the
+     three weeks new, every day restated: what the first night after switching the loop on, or after an outage,
+     does);
+   - a quiet night the next night, nothing new (attribution reads nothing, the last longest-window of days restated);
+   - a daily night: the loop's tables emptied, a night a day before the last serve (untimed: it attributes every
+     action stamped up to then), then the next night, as of the last serve (timed): one day of actions new on top of
+     the M impressions, the days they can change restated, the posteriors from the whole learning window. This is what
+     the job does every night at this size.
 4. Checks: the conversions = the converting actions written (each converts exactly one impression); the daily
-   figures' impressions = M; the posteriors' impressions = the shown, learning impressions; the second night adds no
-   conversion.
+   figures' impressions = M; the posteriors' impressions = the shown, learning impressions; the quiet night adds no
+   conversion; after the daily night, the conversions = the converting actions stamped up to its cutoff.
 
-Target: the first night <= 60 s on 2 cores; met only when the checks hold. The last stdout line is the JSON result
+Targets, met only when the checks hold: the daily night <= 60 s on 2 cores (the issue's "nightly job for 1,000,000
+players and 10,000,000 impressions"), and the backfill night <= 60 s as well (the harshest reading of it: a night
+that finds three weeks of actions at once). The last stdout line is the JSON result
 (design brief section 7). ``--quick`` (20,000 players, 200,000 impressions) ends within a minute. The bench database
 and Redis DB are emptied at the end (``--keep-db`` keeps them).
 """
@@ -44,7 +51,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -56,6 +63,7 @@ PHASES = ("nightly", "simulate")
 CONVERTING_EVERY = 5  # every fifth impression is converted
 
 Execute = Callable[[str, dict[str, Any]], Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -203,13 +211,49 @@ def found_counts(query: Callable[[str], Any]) -> dict[str, int]:
     }
 
 
-def checks_of(expected: dict[str, int], found: dict[str, int], second_night_conversions: int) -> dict[str, bool]:
+def checks_of(
+    expected: dict[str, int], found: dict[str, int], second_night_conversions: int, daily: dict[str, int]
+) -> dict[str, bool]:
     return {
         "conversions_equal_converting_actions": found["conversions"] == expected["converting_actions"],
         "daily_figures_hold_every_impression": found["stats_impressions"] == expected["impressions"],
         "posteriors_hold_the_shown_learning_impressions": found["posterior_impressions"]
         == expected["shown_learning_impressions"],
         "second_night_adds_no_conversion": second_night_conversions == 0,
+        "daily_night_conversions_equal_converting_actions_to_its_cutoff": daily["conversions"]
+        == daily["converting_actions"],
+    }
+
+
+_LOOP_TABLES = (
+    "recommendation_conversions, recommendation_attribution_state, recommendation_daily_stats, "
+    "recommendation_uplift_days, recommendation_variant_posteriors"
+)
+
+
+def daily_night(
+    run_night: Callable[[dt.datetime], T], plan: Plan, query: Callable[[str], Any]
+) -> tuple[T, dict[str, int]]:
+    """The loop's tables emptied, an untimed night a day before the last serve (every action stamped up to then
+    attributed), then the next night, as of the last serve, timed: one day of actions new. Its result, and the
+    conversions against the converting actions stamped up to its cutoff."""
+    from django.conf import settings
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(f"TRUNCATE {_LOOP_TABLES}")
+    end = plan.start + plan.step * plan.impressions  # the last serve
+    run_night(end - dt.timedelta(days=1))
+    measured = run_night(end)
+    cutoff = end - dt.timedelta(seconds=settings.RECOMMENDATION_ATTRIBUTION_LAG_SECONDS)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM user_actions WHERE event_id LIKE 'conv-%%' AND action_timestamp <= %s", [cutoff]
+        )
+        converting = int(cur.fetchone()[0])
+    return measured, {
+        "conversions": int(query("SELECT count(*) FROM recommendation_conversions")),
+        "converting_actions": converting,
     }
 
 
@@ -269,13 +313,18 @@ def run_nightly(args: argparse.Namespace) -> int:
     found = found_counts(query)
     second = night(env, now + dt.timedelta(days=1))
     log(f"second night: {second['seconds']} s")
-    checks = checks_of(expected, found, second["report"]["attribution"]["conversions"])
+    daily, daily_counts = daily_night(lambda at: night(env, at), plan, query)
+    log(f"daily night: {daily['seconds']} s, {daily['report']}")
+    checks = checks_of(expected, found, second["report"]["attribution"]["conversions"], daily_counts)
     complete = all(checks.values())
     if not complete:
         log(f"the run is incomplete or inconsistent ({checks}): targets are reported as not met")
     results = {
+        "daily_night_seconds": daily["seconds"],
         "first_night_seconds": first["seconds"],
         "second_night_seconds": second["seconds"],
+        "daily_night": daily,
+        "daily_night_counts": daily_counts,
         "first_night": first,
         "second_night": second,
         "expected": expected,
@@ -286,7 +335,10 @@ def run_nightly(args: argparse.Namespace) -> int:
         "load_average_at_end": load_average(),
         **data,
     }
-    targets = {"first_night_seconds": target(first["seconds"], TARGET_NIGHTLY_SECONDS, "<=")}
+    targets = {
+        "daily_night_seconds": target(daily["seconds"], TARGET_NIGHTLY_SECONDS, "<="),
+        "first_night_seconds": target(first["seconds"], TARGET_NIGHTLY_SECONDS, "<="),
+    }
     connection.close()
     finish(
         env, bench="adaptive", params=params, results=results, targets=targets, complete=complete, keep_db=args.keep_db

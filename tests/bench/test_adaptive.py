@@ -11,7 +11,15 @@ from django.db import connection
 from django.utils import timezone
 
 from activity.registry import REGISTRY
-from bench.adaptive import CONVERTING_EVERY, checks_of, expected_counts, found_counts, generate, layout
+from bench.adaptive import (
+    CONVERTING_EVERY,
+    checks_of,
+    daily_night,
+    expected_counts,
+    found_counts,
+    generate,
+    layout,
+)
 from recommendations.weights import weights_recalculate
 
 pytestmark = pytest.mark.django_db
@@ -55,10 +63,13 @@ def test_the_nights_checks_hold_on_the_generated_data():
     weights_recalculate(now=now)
     found = found_counts(query)
     second = weights_recalculate(now=now + dt.timedelta(days=1))
-    # then every check holds: one conversion per converting action, every impression counted
-    assert checks_of(expected, found, second.attribution.conversions) == dict.fromkeys(
-        checks_of(expected, found, 0), True
-    )
+    # and again from empty tables: a night a day before the last serve, then the daily night
+    daily, daily_counts = daily_night(lambda at: weights_recalculate(now=at), plan, query)
+    # then every check holds: one conversion per converting action, every impression counted, and the daily night
+    # took one day of actions (some, not all) and left none of those up to its cutoff
+    checks = checks_of(expected, found, second.attribution.conversions, daily_counts)
+    assert checks == dict.fromkeys(checks, True)
+    assert 0 < daily.attribution.conversions < daily_counts["conversions"]
     assert expected["converting_actions"] == plan.converting and found["posteriors"] > 0
 
 
