@@ -177,21 +177,23 @@ def conversions_attribute(
     lo = state.last_action_id
     types = ", ".join(f"'{t}'" for t in _ACTION_TYPES)
     hi = actions_watermark(wait_seconds=WATERMARK_WAIT_SECONDS)  # every id up to it committed (PostgreSQL's gaps)
-    if on_start is not None:
-        on_start(max(hi - lo, 0))
     with connection.cursor() as cur:
-        # The first action left for later (stamped after the cutoff) stops the watermark; the earliest time taken.
+        # The first action after the watermark (the ranges start there: none over ids no action has); the first
+        # action left for later (stamped after the cutoff), which stops the watermark; the earliest time taken.
         cur.execute(
-            "SELECT MIN(CASE WHEN action_timestamp > %(cutoff)s THEN id END), "  # noqa: S608 (SQL from code)
+            "SELECT MIN(id), MIN(CASE WHEN action_timestamp > %(cutoff)s THEN id END), "  # noqa: S608 (SQL from code)
             f"MIN(CASE WHEN action_timestamp <= %(cutoff)s AND action_type IN ({types}) THEN action_timestamp END) "
             "FROM user_actions WHERE id > %(lo)s AND id <= %(hi)s",
             {"cutoff": cutoff, "lo": lo, "hi": hi},
         )
-        first_later, earliest = cur.fetchone()
+        first_id, first_later, earliest = cur.fetchone()
     earliest = timestamp_read(earliest)
     watermark = hi if first_later is None else first_later - 1
     statement = _attribute_sql(d, _actions_cte(d), _ACTION_UNIQUE)
-    ranges = [(start, min(start + chunk_size, hi)) for start in range(lo, hi, chunk_size)]
+    start = hi if first_id is None else int(first_id) - 1
+    ranges = [(a, min(a + chunk_size, hi)) for a in range(start, hi, chunk_size)]
+    if on_start is not None:
+        on_start(max(hi - start, 0))
 
     def attribute(lo_id: int, hi_id: int) -> Callable[[], int]:
         def job() -> int:

@@ -83,6 +83,10 @@ def test_the_nightly_job_counts_impressions_clicks_and_conversions_per_variant_g
     }
     assert report.attribution.conversions == 6
     assert report.days_from <= dt.date(2026, 10, 11)  # the first run restates every day served
+    # and the day served 40 days before, six weeks of restatement away (a week per statement), is counted too
+    old = ProposalDailyStat.objects.get(day=DAY - dt.timedelta(days=40), proposal_type="MID_STAKE")
+    assert (old.impressions, old.conversions) == (1, 1)
+    assert ProposalDailyStat.objects.filter(proposal_type="MID_STAKE").count() == len(stats()) + 1
 
 
 def test_the_posteriors_count_shown_learning_impressions_of_the_window_and_give_every_active_variant_a_fair_start(
@@ -183,6 +187,23 @@ def test_the_uplift_counts_player_days_per_type_and_overall():
     assert figures["CORPORATE_ENGAGE"].interval is None
     overall = figures[OVERALL]
     assert (overall.shown, overall.shown_converted, overall.holdout, overall.holdout_converted) == (3, 1, 1, 1)
+
+
+def test_attribution_reads_from_the_first_action_after_its_watermark_not_from_the_first_id(population):
+    # given the population's actions behind ids no action has (a log whose ids start high: a restore, a long-lived
+    # sequence), and the watermark at 0
+    from django.db.models import F
+
+    from activity.models import UserAction
+
+    UserAction.objects.update(id=F("id") + 1_000_000)
+    ids = sorted(UserAction.objects.values_list("id", flat=True))
+    # when the night attributes in ranges of one id
+    read: list[int] = []
+    report = weights_recalculate(now=NIGHT, chunk_size=1, on_start=read.append)
+    # then its ranges span the ids from the first action on: one statement per id there, none for the million before
+    assert read == [ids[-1] - ids[0] + 1]
+    assert report.attribution.conversions == 6 and report.attribution.watermark == ids[-1]
 
 
 @pytest.mark.skipif(
