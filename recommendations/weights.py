@@ -89,43 +89,25 @@ def business_date(at: dt.datetime) -> dt.date:
     return timezone.localdate(at, timezone=zone(settings.BUSINESS_TIMEZONE))
 
 
-RESTATE_SPAN_DAYS = 7  # days per statement of the restatement (a night after an outage restates weeks)
-
-
 def stats_restate(*, d0: dt.date, d1: dt.date) -> int:
-    """Compute the daily figures and the uplift's player-days of business days [d0, d1] again, a week at a time: each
-    table's rows of a week replaced in one transaction, the statements side by side (``recommendations.parallel``),
-    so that a night restating weeks keeps both connections busy; the number of daily-figure rows written. A run
-    stopped half way leaves some weeks restated and the others as they were, and the next run restates them all."""
+    """Compute the daily figures and the uplift's player-days of business days [d0, d1] again, each table's rows of
+    those days replaced in one transaction (the two at once: ``recommendations.parallel``); the number of
+    daily-figure rows written."""
     d = Dialect(connection.vendor)
-    stats, uplift = _stats_sql(d), _uplift_sql(d)
+    params = {"t0": business_day_start(d0), "t1": business_day_start(d1 + dt.timedelta(days=1))}
+    params["btz"] = settings.BUSINESS_TIMEZONE
 
-    def restate(
-        model: type[ProposalDailyStat] | type[ProposalUpliftDay], sql: str, first: dt.date, last: dt.date
-    ) -> Callable[[], int]:
-        params = {
-            "t0": business_day_start(first),
-            "t1": business_day_start(last + dt.timedelta(days=1)),
-            "btz": settings.BUSINESS_TIMEZONE,
-        }
-
+    def restate(model: type[ProposalDailyStat] | type[ProposalUpliftDay], sql: str) -> Callable[[], int]:
         def job() -> int:
-            model.objects.filter(day__gte=first, day__lte=last).delete()
+            model.objects.filter(day__gte=d0, day__lte=d1).delete()
             with connection.cursor() as cur:
                 cur.execute(sql, params)
                 return max(cur.rowcount, 0)
 
         return job
 
-    spans = []
-    first = d0
-    while first <= d1:
-        last = min(first + dt.timedelta(days=RESTATE_SPAN_DAYS - 1), d1)
-        spans.append((first, last))
-        first = last + dt.timedelta(days=1)
-    jobs = [restate(ProposalUpliftDay, uplift, a, b) for a, b in spans]  # the heavier statements first
-    jobs += [restate(ProposalDailyStat, stats, a, b) for a, b in spans]
-    return sum(jobs_run(jobs)[len(spans) :])
+    rows, _ = jobs_run([restate(ProposalDailyStat, _stats_sql(d)), restate(ProposalUpliftDay, _uplift_sql(d))])
+    return rows
 
 
 def posteriors_compute(*, today: dt.date, now: dt.datetime) -> int:

@@ -83,7 +83,7 @@ def test_the_nightly_job_counts_impressions_clicks_and_conversions_per_variant_g
     }
     assert report.attribution.conversions == 6
     assert report.days_from <= dt.date(2026, 10, 11)  # the first run restates every day served
-    # and the day served 40 days before, six weeks of restatement away (a week per statement), is counted too
+    # and the day served 40 days before, six weeks of restatement away, is counted too
     old = ProposalDailyStat.objects.get(day=DAY - dt.timedelta(days=40), proposal_type="MID_STAKE")
     assert (old.impressions, old.conversions) == (1, 1)
     assert ProposalDailyStat.objects.filter(proposal_type="MID_STAKE").count() == len(stats()) + 1
