@@ -71,11 +71,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import PYTHON, BenchEnv, finish, load_average, log, target, url_shown
+from core.timezones import business_day_start
+
+if TYPE_CHECKING:
+    from recommendations.uplift import Uplift
 
 WHALE, HIGH_ENGAGED, MEDIUM, LOW = "Whale", "High Engaged", "Medium", "Low"  # recommendations.engine.SEGMENTS
 MID_STAKE, SLOT_MACHINE = "MID_STAKE", "SlotMachine"  # the proposal simulated, and its game (engine rule 2)
@@ -146,17 +150,6 @@ def uniform_regret(hidden: Mapping[str, float]) -> float:
     return sum(regret(hidden, name) for name in hidden) / len(hidden)
 
 
-def wald_interval(c1: int, n1: int, c0: int, n0: int) -> tuple[float, float]:
-    """The 95% Wald interval of c1/n1 - c0/n0 (what the bench checks the nightly figures' interval against)."""
-    p1, p0 = c1 / n1, c0 / n0
-    half = 1.959963984540054 * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
-    return p1 - p0 - half, p1 - p0 + half
-
-
-def day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=zoneinfo.ZoneInfo(BUSINESS_TIMEZONE))
-
-
 def first_day_of(seed: int, days: int, today: dt.date) -> dt.date:
     """The seed's first simulated business day: its days end ``(seed + 1) x (days + 5)`` days before ``today``."""
     return today - dt.timedelta(days=(seed + 1) * (days + 5) + days)
@@ -175,7 +168,7 @@ def population_create(cfg: Config) -> None:
     from texts.models import MessageVariant
     from wallet.services import wallet_grant
 
-    signup = day_start(dt.date(2000, 1, 3))
+    signup = business_day_start(dt.date(2000, 1, 3))
     with transaction.atomic():
         Player.objects.bulk_create(
             [
@@ -197,37 +190,16 @@ def population_create(cfg: Config) -> None:
 # --- the nightly job and the uplift, as the loop runs them -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Measured:
-    """MID_STAKE's arms as the nightly figures count them (player-days and those converted) and their uplift."""
-
-    shown: int
-    shown_converted: int
-    holdout: int
-    holdout_converted: int
-    uplift: float | None
-    interval: tuple[float, float] | None
-
-
-def loop_night(*, now: dt.datetime, first_day: dt.date, last_day: dt.date) -> Measured:
+def loop_night(*, now: dt.datetime, first_day: dt.date, last_day: dt.date) -> Uplift:
     """The nightly "recalculate recommendation weights" job as of ``now`` (``weights_recalculate``: attribution from
     its watermark, the daily figures and uplift player-days, the Beta posteriors), then MID_STAKE's uplift against the
     holdout over business days [first_day, last_day] (``uplift_figures``)."""
-    from recommendations.uplift import uplift_figures
+    from recommendations.uplift import Uplift, uplift_figures
     from recommendations.weights import weights_recalculate
 
     weights_recalculate(now=now)
-    for figure in uplift_figures(d0=first_day, d1=last_day):
-        if figure.proposal_type == MID_STAKE:
-            return Measured(
-                figure.shown,
-                figure.shown_converted,
-                figure.holdout,
-                figure.holdout_converted,
-                figure.uplift,
-                figure.interval,
-            )
-    return Measured(0, 0, 0, 0, None, None)
+    found = (f for f in uplift_figures(d0=first_day, d1=last_day) if f.proposal_type == MID_STAKE)
+    return next(found, Uplift(MID_STAKE, 0, 0, 0, 0))
 
 
 # --- one seed ------------------------------------------------------------------------------------------------------
@@ -302,6 +274,7 @@ def seed_run(cfg: Config, *, seed: int, today: dt.date) -> SeedResult:
     from activity.validation import parse_action
     from recommendations.impressions import impression_buffer
     from recommendations.services import recommendation_serve
+    from recommendations.uplift import Uplift
     from recommendations.variants import posteriors_invalidate
 
     rng = random.Random(seed)
@@ -314,11 +287,11 @@ def seed_run(cfg: Config, *, seed: int, today: dt.date) -> SeedResult:
     dropped_before = buffer.dropped
     posteriors_invalidate()
     seconds = {"serve": 0.0, "ingest": 0.0, "nightly": 0.0}
-    measured = Measured(0, 0, 0, 0, None, None)
+    measured = Uplift(MID_STAKE, 0, 0, 0, 0)
     last_day = first_day + dt.timedelta(days=cfg.days - 1)
     for offset in range(cfg.days):
         day = first_day + dt.timedelta(days=offset)
-        start = day_start(day)
+        start = business_day_start(day)
         visits = sorted(
             (start + FIRST_VISIT + VISIT_SPAN * rng.random(), pid)
             for pid in range(1, cfg.players + 1)
@@ -377,12 +350,12 @@ def seed_run(cfg: Config, *, seed: int, today: dt.date) -> SeedResult:
         seconds["ingest"] += time.monotonic() - t0
         t0 = time.monotonic()
         measured = loop_night(
-            now=day_start(day + dt.timedelta(days=1)) + NIGHTLY_AT, first_day=first_day, last_day=last_day
+            now=business_day_start(day + dt.timedelta(days=1)) + NIGHTLY_AT, first_day=first_day, last_day=last_day
         )
         # This process wrote new posteriors (the nightly job may drop its copy itself): the next day serves from them.
         posteriors_invalidate()
         seconds["nightly"] += time.monotonic() - t0
-    result.measured = asdict(measured)
+    result.measured = {**asdict(measured), "uplift": measured.uplift, "interval": measured.interval}
     result.checks = {
         "shown_counted": (measured.shown, measured.shown_converted) == (result.shown, result.shown_converted),
         "holdout_counted": (measured.holdout, measured.holdout_converted) == (result.holdout, result.holdout_converted),

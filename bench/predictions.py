@@ -54,7 +54,6 @@ import subprocess
 import sys
 import threading
 import time
-import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +72,7 @@ from bench.common import (
     url_shown,
 )
 from bench.rfm import Plan, _setup_django, checkpoint, generate, run_batch
+from core.timezones import business_day_start
 
 TARGET_FEATURES_AND_SCORING_SECONDS = 120.0
 TARGET_TRAINING_SECONDS = 300.0
@@ -118,17 +118,10 @@ FROM (
 """
 
 
-def day_start(day: dt.date) -> dt.datetime:
-    """The first instant of the business day ``day`` (an as-of date D means: everything before this is known)."""
-    from django.conf import settings
-
-    return dt.datetime.combine(day, dt.time(), tzinfo=zoneinfo.ZoneInfo(settings.BUSINESS_TIMEZONE))
-
-
 def layout(*, players: int, actions: int, days: int, as_of: dt.date, purchase_share: float) -> Plan:
     """bench/rfm.py's plan for ``actions`` in time order over the ``days`` business days before D, all written at
     once (no first night, no late actions)."""
-    start, end = day_start(as_of - dt.timedelta(days=days)), day_start(as_of)
+    start, end = business_day_start(as_of - dt.timedelta(days=days)), business_day_start(as_of)
     return Plan(
         first_start=start,
         step=(end - start) / actions,
@@ -178,7 +171,7 @@ def rfm_nights(env: BenchEnv, *, as_of: dt.date, days: int, every: int) -> dict[
         with env.connect() as conn:
             conn.execute(
                 "UPDATE user_segment_history SET created_at = %s WHERE id > %s",
-                [day_start(night) + NIGHTLY_RUN_AT, before],
+                [business_day_start(night) + NIGHTLY_RUN_AT, before],
             )
         log(f"  RFM as of {night}: {run['players']:,} players, {run['changes']:,} group changes")
     with env.connect(autocommit=True) as conn:
@@ -204,11 +197,11 @@ def data_summary(env: BenchEnv, *, as_of: dt.date) -> dict[str, Any]:
             "coalesce(sum((metadata->>'amount_paid')::numeric) FILTER "
             "(WHERE action_type = 'PURCHASE_CYBER_TOKENS'), 0) "
             "FROM user_actions WHERE action_timestamp < %s",
-            [day_start(as_of)],
+            [business_day_start(as_of)],
         ).fetchone()
         last_week = conn.execute(
             "SELECT count(DISTINCT user_id) FROM user_actions WHERE action_timestamp >= %s AND action_timestamp < %s",
-            [day_start(as_of - dt.timedelta(days=7)), day_start(as_of)],
+            [business_day_start(as_of - dt.timedelta(days=7)), business_day_start(as_of)],
         ).fetchone()[0]
         size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('user_actions'))").fetchone()[0]
     actions, players, first, last, purchases, purchasers, paid = row

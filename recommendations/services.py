@@ -337,26 +337,7 @@ def _impressions_write(rows: Sequence[ImpressionRow]) -> int:
     JSON document; SQLite: one prepared statement run for each row, its values adapted by the model's fields)."""
     if connection.vendor == "postgresql":
         document = orjson.dumps(
-            [
-                {
-                    "proposal_id": r.proposal_id,
-                    "user_id": r.player_id,
-                    "proposal_type": r.proposal_type,
-                    "rule": r.rule,
-                    "position": r.position,
-                    "game": r.game or "",
-                    "action": r.action or "",
-                    "reason": r.reason,
-                    "served_at": r.served_at,
-                    "message_key": r.message_key,
-                    "variant": r.variant,
-                    "rfm_group": r.rfm_group,
-                    "locale": r.locale,
-                    "holdout": r.holdout,
-                    "learning": r.learning,
-                }
-                for r in rows
-            ],
+            [dict(zip(_IMPRESSION_FIELDS, _impression_values(r), strict=True)) for r in rows],
             option=orjson.OPT_UTC_Z,
         ).decode()
         # Inside a caller's transaction (a request on a synchronous setup), a savepoint keeps a failed write from

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from activity.registry import REGISTRY
 from activity.validation import parse_action
-from bench.predictions import _GRANTS_SQL, _MOVES_SQL, GRANT_BASE, _jsonable, day_start, layout
+from bench.predictions import _GRANTS_SQL, _MOVES_SQL, GRANT_BASE, _jsonable, layout
 from bench.rfm import _ACTIONS_SQL, _PLAYERS_SQL, Plan, load_params
+from core.timezones import business_day_start
 
 pytestmark = pytest.mark.django_db
 
@@ -50,10 +51,10 @@ def test_the_log_spans_the_days_before_d_and_every_action_is_before_d():
     # given a log of 1,500 actions over the 150 business days before D
     plan = layout(players=100, actions=1_500, days=150, as_of=D, purchase_share=0.01)
     # then it starts at the first of those days, is written at once, and its last action falls before D's start
-    assert plan.first_start == day_start(D - dt.timedelta(days=150))
+    assert plan.first_start == business_day_start(D - dt.timedelta(days=150))
     assert plan.split == plan.total == 1_500 and plan.late == 0
     last = plan.first_start + (plan.total - 1) * plan.step
-    assert day_start(D) - dt.timedelta(days=1) < last < day_start(D)
+    assert business_day_start(D) - dt.timedelta(days=1) < last < business_day_start(D)
     assert plan.purchase_share == 0.01
 
 
