@@ -27,8 +27,10 @@ from django.utils import timezone
 from activity.selectors import actions_watermark
 from analytics import sql
 from analytics.models import (
+    Cohort,
     Day,
     HourCell,
+    MonthChurn,
     PlayerDay,
     PlayerSpan,
     ProposalDay,
@@ -39,6 +41,7 @@ from analytics.models import (
     RollupState,
     TokenFlow,
 )
+from analytics.selectors import month_start
 from core.sql import Dialect
 from core.timezones import business_day_start as day_start
 from segments.rfm_sql import Rule
@@ -102,6 +105,8 @@ class RollupReport:
     actions_watermark: int = 0
     coverage_run: int | None = None
     dirty: list[str] = field(default_factory=list)  # the recomputed ranges, as text
+    cohorts: int = 0  # cohorts whose retention was recounted
+    months: list[str] = field(default_factory=list)  # months whose churn was recounted
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -112,6 +117,8 @@ class RollupReport:
             "actions_watermark": self.actions_watermark,
             "coverage_run": self.coverage_run,
             "dirty": self.dirty,
+            "cohorts": self.cohorts,
+            "months": self.months,
         }
 
 
@@ -244,6 +251,41 @@ def rollup_proposals_range(*, d0: dt.date, d1: dt.date) -> None:
     _execute(sql.proposals_insert(d), _params(d0, d1))
 
 
+def rollup_cohorts(days: Iterable[dt.date]) -> int:
+    """The retention of the cohorts whose first active day is one of ``days``, recounted (a cohort left with no
+    player is removed). Answers how many cohorts were recounted."""
+    d = Dialect(connection.vendor)
+    days = set(days)
+    for d0, d1 in day_ranges(days):
+        Cohort.objects.filter(day__gte=d0, day__lte=d1).delete()
+        _execute(sql.cohorts_insert(d), _params(d0, d1))
+    return len(days)
+
+
+def cohort_days_logged(*, lo: int, hi: int) -> set[dt.date]:
+    """The cohorts of the players with actions logged in (lo, hi]: read before and after merging them in, these are
+    the cohorts those actions can move (a late action may move a player's first day to an earlier cohort)."""
+    rows = _execute(sql.cohort_days_of(sql.users_logged(sql.LOGGED_SINCE)), {"lo": lo, "hi": hi})
+    return {sql.as_date(r[0]) for r in rows}
+
+
+def rollup_months(days: Iterable[dt.date], *, last: dt.date) -> list[dt.date]:
+    """The monthly churn of the months whose figure ``days`` move (a day's month and the next: the churn of month m
+    reads m-1 and m), up to the month of ``last``; answers the months recounted."""
+    d = Dialect(connection.vendor)
+    months = sorted({m for day in days for m in (month_start(day), month_start(day, 1)) if m <= last})
+    MonthChurn.objects.filter(month__in=months).delete()
+    ops = connection.ops
+    for month in months:
+        params = {
+            "p0": ops.adapt_datefield_value(month_start(month, -1)),
+            "m0": ops.adapt_datefield_value(month),
+            "m1": ops.adapt_datefield_value(month_start(month, 1)),
+        }
+        _execute(sql.month_churn_insert(d), params)
+    return months
+
+
 def rollup_protection_range(*, d0: dt.date, d1: dt.date) -> None:
     """What protection removed on [d0, d1] (proposals held back, live signals, pushes suppressed), recounted from the
     raw tables; the snapshots (state, nightly markers) are left as they are."""
@@ -306,9 +348,10 @@ def _state_locked() -> RollupState:
     RollupState.objects.get_or_create(id=RollupState.SINGLETON_ID)
     state = RollupState.objects.select_for_update().get(id=RollupState.SINGLETON_ID)
     if state.business_timezone != settings.BUSINESS_TIMEZONE:  # days mean other days: start afresh
-        for model in (PlayerDay, Day, TokenFlow, HourCell, RfmMix, RfmTransition, RfmCoverage, ProposalDay):
+        for model in (PlayerDay, Day, TokenFlow, HourCell, RfmMix, RfmTransition, RfmCoverage, ProposalDay, Cohort):
             model.objects.all().delete()
         PlayerSpan.objects.all().delete()
+        MonthChurn.objects.all().delete()
         ProtectionDay.objects.all().delete()  # the snapshots too: they are filed under days that now mean others
         state.actions_watermark = state.ledger_watermark = state.history_watermark = state.coverage_run_id = 0
         state.first_day = state.last_day = state.pending_pushes_from = None
@@ -340,7 +383,14 @@ def analytics_refresh(*, now: dt.datetime | None = None, nightly: bool = False) 
         if first_run:
             state.first_day = _first_day(today)
         assert state.first_day is not None
+        cohorts = cohort_days_logged(lo=state.actions_watermark, hi=watermark)  # before the merge: see there
         dirty = rollup_merge_logged(lo=state.actions_watermark, hi=watermark)
+        if dirty:
+            cohorts |= cohort_days_logged(lo=state.actions_watermark, hi=watermark)
+        report.cohorts = rollup_cohorts(cohorts)
+        # the months of the new actions, and those the calendar entered since the last refresh
+        entered = [today] if state.last_day is None else [state.last_day, today]
+        report.months = [f"{m:%Y-%m}" for m in rollup_months({*dirty, *entered}, last=max([today, *dirty]))]
         report.days_rolled = len(dirty)
         report.dirty = [f"{d0}..{d1}" for d0, d1 in day_ranges(dirty)]
         dirty |= {
@@ -393,6 +443,13 @@ def analytics_refresh(*, now: dt.datetime | None = None, nightly: bool = False) 
     return report
 
 
+def _each_day(d0: dt.date, d1: dt.date) -> Iterable[dt.date]:
+    day = d0
+    while day <= d1:
+        yield day
+        day += dt.timedelta(days=1)
+
+
 def _bt() -> dict[str, str]:
     return {"btz": settings.BUSINESS_TIMEZONE}
 
@@ -438,6 +495,10 @@ def analytics_rebuild(
         figures_from = max(min([d0 - dt.timedelta(days=LOOP_DAYS), *caught]), state.first_day or d0)
         figures_to = max([last, *caught]) if caught else min(last, d1 + dt.timedelta(days=WINDOW_DAYS))
         rollup_figures_range(d0=figures_from, d1=figures_to)
+        # every cohort and month the range's players or days can reach: a rebuild is a repair, so all of them
+        all_days = [state.first_day or d0, last]
+        report.cohorts = rollup_cohorts(sql.as_date(r[0]) for r in _execute(sql.COHORT_DAYS, {}))
+        report.months = [f"{m:%Y-%m}" for m in rollup_months(_each_day(*all_days), last=last)]
         rollup_rfm_range(d0=d0, d1=d1)
         rollup_proposals_range(d0=d0, d1=d1)
         rollup_protection_range(d0=d0, d1=d1)  # not the snapshots: a past day's cannot be taken again

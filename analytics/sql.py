@@ -519,6 +519,25 @@ GROUP BY p.first_active_day
 """  # noqa: S608 (names from code, values bound)
 
 
+COHORT_COLUMNS = ", ".join(
+    ["day", "size", *(f"retained_{n}" for n in RETENTION_DAYS), *(f"on_or_after_{n}" for n in RETENTION_DAYS)]
+)
+
+
+def cohorts_insert(d: Dialect) -> str:
+    """The rollup of the cohorts whose first active day is in [d0, d1] (emptied first): ``retention_select``'s
+    counts, unfiltered."""
+    return f"INSERT INTO analytics_cohorts ({COHORT_COLUMNS})\n{retention_select(d)}"
+
+
+COHORT_DAYS = "SELECT DISTINCT p.first_active_day FROM analytics_players p"
+
+
+def cohort_days_of(users: str) -> str:
+    """The first active days of the players ``users`` (a subquery) selects: the cohorts whose figures they move."""
+    return f"SELECT DISTINCT p.first_active_day FROM analytics_players p WHERE p.user_id IN ({users})"  # noqa: S608 (names from code, values bound)
+
+
 # --- the dashboard's filters (docs/metrics.md, "Filters"): a player's RFM group on the day, their locale -------------
 
 
@@ -621,11 +640,20 @@ GROUP BY s.first_active_day
 """  # noqa: S608 (names from code, values bound)
 
 
+def month_churn_insert(d: Dialect) -> str:
+    """The rollup of month ``m0`` (emptied first): ``monthly_churn_select``'s two counts."""
+    return (
+        "INSERT INTO analytics_month_churn (month, active_previous_month, churned)\n"
+        f"SELECT {d.date_param('m0')}, COALESCE(t.n, 0), COALESCE(t.churned, 0) FROM ("
+        f"{monthly_churn_select(d)}) t"
+    )
+
+
 def monthly_churn_select(d: Dialect) -> str:
     """Players active in [``p0``, ``m0``) (the month before) and of them those not active in [``m0``, ``m1``): the two
     months' distinct players, joined once (no lookup per player)."""
     return f"""
-SELECT COUNT(*), SUM(CASE WHEN c.user_id IS NULL THEN 1 ELSE 0 END)
+SELECT COUNT(*) AS n, SUM(CASE WHEN c.user_id IS NULL THEN 1 ELSE 0 END) AS churned
 FROM (SELECT DISTINCT a.user_id FROM analytics_player_days a
       WHERE a.app_actions > 0 AND a.day >= {d.date_param("p0")} AND a.day < {d.date_param("m0")}) b
 LEFT JOIN (SELECT DISTINCT n.user_id FROM analytics_player_days n

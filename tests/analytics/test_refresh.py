@@ -169,6 +169,30 @@ def test_a_late_spend_moves_the_loop_of_the_week_before_and_nothing_else():
     assert incremental == full
 
 
+def test_a_player_back_after_a_month_moves_the_retention_of_their_cohort_and_the_month_churn():
+    # given a player active on 10-01 only, rolled up on 10-05
+    uid = factories.make_player().id
+    factories.make_actions(user_id=uid, at=[kst(10, 1, 9)], action_type="SESSION_START")
+    services.analytics_refresh(now=kst(10, 5, 10))
+    october = selectors.retention_cohorts(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 10, 1))[0]
+    assert (october["size"], october["retained_on_or_after"]["1"]) == (1, 0)
+    # and on 11-02 with nothing new: November has begun without them
+    services.analytics_refresh(now=kst(11, 2, 10))
+    november = selectors.churn_figures(d0=dt.date(2026, 11, 1), d1=dt.date(2026, 11, 2))["months"][0]
+    assert (november["active_previous_month"], november["churned"]) == (1, 1)
+    # when they come back on 11-20, forty-nine days later, and the refresh runs
+    factories.make_actions(user_id=uid, at=[kst(11, 20, 9)], action_type="SESSION_START")
+    report = services.analytics_refresh(now=NOW)
+    # then the October cohort, whose days saw nothing new, counts them as still around after day 30 (not on day 30),
+    # and November's churn no longer counts them as churned from October
+    october = selectors.retention_cohorts(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 10, 1))[0]
+    assert october["retained_on_or_after"] == {"1": 1, "7": 1, "14": 1, "30": 1}
+    assert october["retained"] == {"1": 0, "7": 0, "14": 0, "30": 0}
+    assert report.cohorts == 1 and report.months == ["2026-11"]
+    november = selectors.churn_figures(d0=dt.date(2026, 11, 1), d1=dt.date(2026, 11, 20))["months"][0]
+    assert (november["active_previous_month"], november["churned"]) == (1, 0)
+
+
 def _rows() -> dict[str, list[tuple]]:
     from analytics.models import HourCell, PlayerSpan, TokenFlow
 
