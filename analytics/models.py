@@ -35,11 +35,16 @@ class PlayerDay(models.Model):
 
 
 class PlayerSpan(models.Model):
-    """A player's first and last active day (app activity): cohorts and the "on or after" retention."""
+    """A player's first and last active day (app activity), and whether they were active on the days retention looks
+    at: their cohort's figures, counted without reading a player-day."""
 
     user_id = models.BigIntegerField(primary_key=True)
     first_active_day = models.DateField()
     last_active_day = models.DateField()
+    active_day_1 = models.PositiveSmallIntegerField(default=0, help_text="1 if active on the day after the first.")
+    active_day_7 = models.PositiveSmallIntegerField(default=0, help_text="1 if active on the first day + 7.")
+    active_day_14 = models.PositiveSmallIntegerField(default=0, help_text="1 if active on the first day + 14.")
+    active_day_30 = models.PositiveSmallIntegerField(default=0, help_text="1 if active on the first day + 30.")
 
     class Meta:
         db_table = "analytics_players"
@@ -86,8 +91,8 @@ class Day(models.Model):
 
 class Cohort(models.Model):
     """A cohort's retention (the players whose first active day is ``day``), kept by every refresh for the cohorts of
-    the players it saw act: the unfiltered retention panel reads these rows instead of joining each player to four
-    of their player-days (seconds at a million players)."""
+    the players it saw act: the unfiltered retention panel reads a row per cohort instead of counting every player of
+    the range (a million rows in bench/dashboard.py)."""
 
     day = models.DateField(primary_key=True, help_text="The cohort's first active day.")
     size = models.IntegerField()

@@ -51,11 +51,6 @@ LOOP_DAYS = 7  # the Company A loop looks this many days past an earn
 WINDOW_DAYS = 30  # MAU, paying players: a day's figures depend on the 29 days before it
 PROPOSAL_DAYS_NIGHTLY = 7  # clicks arrive after the impression: the nightly run recounts the last week's proposals
 EARNED_KEYS = ("corporate", "in_app", "reward", "purchase")
-# Up to this many days, the trailing windows are counted by joining each day to its player-days; beyond, by their
-# spans (``analytics.sql.windows_select``): the join reads 30 days of player-days per day, the spans 58 days plus the
-# range once (on bench/dashboard.py --quick's data, the whole day figures: one day 0.3 s by the join against 1.5 s by
-# the spans; a week 2.2 s against 1.9 s; the windows alone over 31 days 4.3 s against 1.3 s).
-WINDOWS_BY_JOIN_DAYS = 4
 
 
 def business_zone() -> zoneinfo.ZoneInfo:
@@ -168,21 +163,17 @@ def rollup_figures_range(*, d0: dt.date, d1: dt.date) -> int:
         day += dt.timedelta(days=1)
     for day_value, count in _execute(sql.dau_select(d), params):
         days[sql.as_date(day_value)].dau = int(count)
-    if len(days) <= WINDOWS_BY_JOIN_DAYS:  # a few days (the 5-minute refresh, a quiet night): join each to its window
-        for row in _execute(sql.windows_join_select(d), params):
-            f = days[sql.as_date(row[0])]
-            f.wau, f.active_14d, f.mau, f.paying_players_30d = (int(v) for v in row[1:])
-    else:  # a long range (late or imported actions, a rebuild): the windows' spans, read once
-        changes: dict[str, dict[dt.date, int]] = {name: {} for name, _, _ in sql.WINDOWS}
-        for name, day_value, sign, count in _execute(sql.windows_select(d), params):
-            step = changes[name]
-            key = sql.as_date(day_value)
-            step[key] = step.get(key, 0) + int(sign) * int(count)
-        for name, step in changes.items():
-            running = 0
-            for day, f in sorted(days.items()):
-                running += step.get(day, 0)
-                setattr(f, name, running)
+    # the trailing windows, as the days where each changes (``analytics.sql.windows_select``), summed day by day
+    changes: dict[str, dict[dt.date, int]] = {name: {} for name, _, _ in sql.WINDOWS}
+    for name, day_value, sign, count in _execute(sql.windows_select(d), params):
+        step = changes[name]
+        key = sql.as_date(day_value)
+        step[key] = step.get(key, 0) + int(sign) * int(count)
+    for name, step in changes.items():
+        running = 0
+        for day, f in sorted(days.items()):
+            running += step.get(day, 0)
+            setattr(f, name, running)
     for row in _execute(sql.corporate_select(d), params):
         _corporate_set(days[sql.as_date(row[0])], row)
     for first_day, count in _execute(sql.new_players_select(d), params):
@@ -384,12 +375,18 @@ def analytics_refresh(*, now: dt.datetime | None = None, nightly: bool = False) 
             state.first_day = _first_day(today)
         assert state.first_day is not None
         cohorts = cohort_days_logged(lo=state.actions_watermark, hi=watermark)  # before the merge: see there
+        entered = [today] if state.last_day is None else [state.last_day, today]
+        if not first_run and not Cohort.objects.exists() and PlayerSpan.objects.exists():
+            # spans with no cohort: the first refresh since migration 0005 added the cohorts, the months and the
+            # spans' day flags; every span, cohort and month is counted once
+            _execute(sql.player_spans_upsert(d, users=sql.SPAN_USERS), {})
+            cohorts |= {sql.as_date(r[0]) for r in _execute(sql.COHORT_DAYS, {})}
+            entered = list(_each_day(state.first_day, today))
         dirty = rollup_merge_logged(lo=state.actions_watermark, hi=watermark)
         if dirty:
             cohorts |= cohort_days_logged(lo=state.actions_watermark, hi=watermark)
         report.cohorts = rollup_cohorts(cohorts)
         # the months of the new actions, and those the calendar entered since the last refresh
-        entered = [today] if state.last_day is None else [state.last_day, today]
         report.months = [f"{m:%Y-%m}" for m in rollup_months({*dirty, *entered}, last=max([today, *dirty]))]
         report.days_rolled = len(dirty)
         report.dirty = [f"{d0}..{d1}" for d0, d1 in day_ranges(dirty)]

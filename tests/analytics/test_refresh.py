@@ -193,6 +193,28 @@ def test_a_player_back_after_a_month_moves_the_retention_of_their_cohort_and_the
     assert (november["active_previous_month"], november["churned"]) == (1, 0)
 
 
+def test_the_first_refresh_after_the_cohorts_were_added_counts_every_cohort_and_month():
+    # given a log rolled up before migration 0005: spans without their day flags, no cohort and no month
+    from analytics.models import Cohort, MonthChurn, PlayerSpan
+
+    for k in range(3):
+        uid = factories.make_player().id
+        factories.make_actions(user_id=uid, at=[kst(10, 1 + k, 9), kst(10, 2 + k, 9), kst(11, 1 + k, 9)])
+    services.analytics_refresh(now=kst(11, 5, 10))
+    expected = selectors.retention_cohorts(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 10, 3))
+    expected_months = selectors.churn_figures(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 11, 5))["months"]
+    Cohort.objects.all().delete()
+    MonthChurn.objects.all().delete()
+    PlayerSpan.objects.update(active_day_1=0, active_day_7=0, active_day_14=0, active_day_30=0)
+    # when the refresh runs with nothing new
+    report = services.analytics_refresh(now=kst(11, 5, 10, 5))
+    # then every cohort and month has its figures again
+    assert report.cohorts == 3 and report.months == ["2026-10", "2026-11"]
+    assert selectors.retention_cohorts(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 10, 3)) == expected
+    assert [c["retained"]["1"] for c in expected] == [1, 1, 1]
+    assert selectors.churn_figures(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 11, 5))["months"] == expected_months
+
+
 def _rows() -> dict[str, list[tuple]]:
     from analytics.models import HourCell, PlayerSpan, TokenFlow
 
@@ -229,7 +251,7 @@ def test_a_rebuild_between_refreshes_neither_loses_nor_doubles_an_action():
     assert Day.objects.get(day=dt.date(2026, 11, 15)).spent_games == 5
 
 
-def test_the_two_ways_of_counting_the_windows_agree():
+def test_the_windows_counted_over_a_range_equal_those_counted_a_day_at_a_time():
     # given players active on scattered days over seven weeks, some paying, rolled up
     import random
 
@@ -250,7 +272,7 @@ def test_the_two_ways_of_counting_the_windows_agree():
             )
     services.analytics_refresh(now=NOW)
     fields = ["day", "dau", "wau", "active_14d", "mau", "paying_players_30d"]
-    # when the figures are computed over the whole range at once (the spans) and a day at a time (the join)
+    # when the figures are computed over the whole range at once and a day at a time (each range its own edges)
     services.rollup_figures_range(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 11, 20))
     at_once = list(Day.objects.order_by("day").values_list(*fields))
     day = dt.date(2026, 10, 1)
