@@ -5,7 +5,8 @@ the actions logged since its watermark are merged into the player-days, token fl
 the log is append-only, so this equals a recount, and the cost follows the new actions, not the days they land on);
 their business days, and those of new ledger rows, are dirty whatever their timestamp (late and imported actions
 included): the day figures are recomputed from the first dirty day on (windows reach 30 days forward; the Company A
-loop of the week before), the RFM mix and transitions from the earliest segment change or finished run seen,
+loop of the week before), the retention of the cohorts of the players those actions belong to and the monthly churn
+of the months their days touch, the RFM mix and transitions from the earliest segment change or finished run seen,
 today's proposals and what protection removed, and a snapshot of the protection state and the nightly markers in
 force (they cannot be recounted later: docs/metrics.md, "Protection"). ``analytics_rebuild`` recounts any date range
 from the log (``manage.py rollup_analytics``). Each family is one statement per refresh or per range of days
