@@ -35,11 +35,16 @@ class PlayerDay(models.Model):
 
 
 class PlayerSpan(models.Model):
-    """A player's first and last active day (app activity): cohorts and the "on or after" retention."""
+    """A player's first and last active day (app activity), and whether they were active on the days retention looks
+    at: their cohort's figures, counted without reading a player-day."""
 
     user_id = models.BigIntegerField(primary_key=True)
     first_active_day = models.DateField()
     last_active_day = models.DateField()
+    active_day_1 = models.PositiveSmallIntegerField(default=0, help_text="1 if active on the day after the first.")
+    active_day_7 = models.PositiveSmallIntegerField(default=0, help_text="1 if active on the first day + 7.")
+    active_day_14 = models.PositiveSmallIntegerField(default=0, help_text="1 if active on the first day + 14.")
+    active_day_30 = models.PositiveSmallIntegerField(default=0, help_text="1 if active on the first day + 30.")
 
     class Meta:
         db_table = "analytics_players"
@@ -82,6 +87,44 @@ class Day(models.Model):
 
     def __str__(self) -> str:
         return f"figures of {self.day}"
+
+
+class Cohort(models.Model):
+    """A cohort's retention (the players whose first active day is ``day``), kept by every refresh for the cohorts of
+    the players it saw act: the unfiltered retention panel reads a row per cohort instead of counting every player of
+    the range (a million rows in bench/dashboard.py)."""
+
+    day = models.DateField(primary_key=True, help_text="The cohort's first active day.")
+    size = models.IntegerField()
+    retained_1 = models.IntegerField(help_text="Active on the day after the first.")
+    retained_7 = models.IntegerField()
+    retained_14 = models.IntegerField()
+    retained_30 = models.IntegerField()
+    on_or_after_1 = models.IntegerField(help_text="Last active on or after the day after the first.")
+    on_or_after_7 = models.IntegerField()
+    on_or_after_14 = models.IntegerField()
+    on_or_after_30 = models.IntegerField()
+
+    class Meta:
+        db_table = "analytics_cohorts"
+
+    def __str__(self) -> str:
+        return f"cohort of {self.day}: {self.size}"
+
+
+class MonthChurn(models.Model):
+    """Monthly churn of a business calendar month: of the players active in the month before, those not active in
+    it. Kept by every refresh for the months its dirty days touch (a day counts for its month and the next)."""
+
+    month = models.DateField(primary_key=True, help_text="The month's first day.")
+    active_previous_month = models.IntegerField()
+    churned = models.IntegerField()
+
+    class Meta:
+        db_table = "analytics_month_churn"
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}: {self.churned} of {self.active_previous_month}"
 
 
 class TokenFlow(models.Model):

@@ -12,8 +12,10 @@ from django.db.models import Q, Sum
 
 from analytics import sql
 from analytics.models import (
+    Cohort,
     Day,
     HourCell,
+    MonthChurn,
     ProposalDay,
     ProtectionDay,
     RfmCoverage,
@@ -145,10 +147,13 @@ def retention_cohorts(
     ``group`` / ``locale``, each cohort keeps only its players whose group on day c is ``group`` / whose locale is
     ``locale``."""
     last = rollup_last_day()
-    statement = sql.retention_select(Dialect(connection.vendor), group=bool(group), locale=bool(locale))
-    with connection.cursor() as cursor:
-        cursor.execute(statement, _filter_params(d0, d1, group, locale))
-        rows = cursor.fetchall()
+    if group or locale:  # counted here, over the kept players
+        statement = sql.retention_select(Dialect(connection.vendor), group=bool(group), locale=bool(locale))
+        with connection.cursor() as cursor:
+            cursor.execute(statement, _filter_params(d0, d1, group, locale))
+            rows = cursor.fetchall()
+    else:  # everyone: the refresh's rollup (``analytics_cohorts``), the same counts
+        rows = Cohort.objects.filter(day__gte=d0, day__lte=d1).values_list(*sql.COHORT_COLUMNS.split(", "))
     cohorts = []
     k = len(RETENTION_DAYS)
     for row in sorted(rows, key=lambda r: sql.as_date(r[0])):
@@ -168,15 +173,16 @@ def retention_cohorts(
     return cohorts
 
 
-def _month_start(day: dt.date, shift: int = 0) -> dt.date:
+def month_start(day: dt.date, shift: int = 0) -> dt.date:
+    """The first day of ``day``'s calendar month, ``shift`` months on."""
     index = day.year * 12 + day.month - 1 + shift
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def churn_figures(*, d0: dt.date, d1: dt.date) -> dict[str, Any]:
     """Daily churn (of the players active in the 30 days ending the day, those with no activity in its last 14) and
-    monthly churn (of the players active in month m-1, those not active in m) for the months the range touches (one
-    statement per month; a month not over yet is ``complete: false``)."""
+    monthly churn (of the players active in month m-1, those not active in m) for the months the range touches (the
+    refresh's rollup, ``analytics_month_churn``; a month not over yet is ``complete: false``)."""
     days = [
         {
             "date": f.day.isoformat(),
@@ -187,26 +193,18 @@ def churn_figures(*, d0: dt.date, d1: dt.date) -> dict[str, Any]:
         for f in Day.objects.filter(day__gte=d0, day__lte=d1).order_by("day")
     ]
     last = rollup_last_day()
-    d = Dialect(connection.vendor)
-    ops = connection.ops
+    kept = {m.month: m for m in MonthChurn.objects.filter(month__gte=month_start(d0), month__lte=d1)}
     months = []
-    month = _month_start(d0)
+    month = month_start(d0)
     while month <= d1:
-        following = _month_start(month, 1)
-        params = {
-            "p0": ops.adapt_datefield_value(_month_start(month, -1)),
-            "m0": ops.adapt_datefield_value(month),
-            "m1": ops.adapt_datefield_value(following),
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(sql.monthly_churn_select(d), params)
-            base, churned = cursor.fetchone()
+        following = month_start(month, 1)
+        row = kept.get(month) or MonthChurn(month=month, active_previous_month=0, churned=0)  # nobody active yet
         months.append(
             {
                 "month": f"{month:%Y-%m}",
-                "active_previous_month": int(base or 0),
-                "churned": int(churned or 0),
-                "rate": _ratio(int(churned or 0), int(base or 0)),
+                "active_previous_month": row.active_previous_month,
+                "churned": row.churned,
+                "rate": _ratio(row.churned, row.active_previous_month),
                 "complete": last is not None and following <= last,
             }
         )

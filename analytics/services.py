@@ -5,7 +5,8 @@ the actions logged since its watermark are merged into the player-days, token fl
 the log is append-only, so this equals a recount, and the cost follows the new actions, not the days they land on);
 their business days, and those of new ledger rows, are dirty whatever their timestamp (late and imported actions
 included): the day figures are recomputed from the first dirty day on (windows reach 30 days forward; the Company A
-loop of the week before), the RFM mix and transitions from the earliest segment change or finished run seen,
+loop of the week before), the retention of the cohorts of the players those actions belong to and the monthly churn
+of the months their days touch, the RFM mix and transitions from the earliest segment change or finished run seen,
 today's proposals and what protection removed, and a snapshot of the protection state and the nightly markers in
 force (they cannot be recounted later: docs/metrics.md, "Protection"). ``analytics_rebuild`` recounts any date range
 from the log (``manage.py rollup_analytics``). Each family is one statement per refresh or per range of days
@@ -27,8 +28,10 @@ from django.utils import timezone
 from activity.selectors import actions_watermark
 from analytics import sql
 from analytics.models import (
+    Cohort,
     Day,
     HourCell,
+    MonthChurn,
     PlayerDay,
     PlayerSpan,
     ProposalDay,
@@ -39,6 +42,7 @@ from analytics.models import (
     RollupState,
     TokenFlow,
 )
+from analytics.selectors import month_start
 from core.sql import Dialect
 from core.timezones import business_day_start as day_start
 from segments.rfm_sql import Rule
@@ -48,11 +52,6 @@ LOOP_DAYS = 7  # the Company A loop looks this many days past an earn
 WINDOW_DAYS = 30  # MAU, paying players: a day's figures depend on the 29 days before it
 PROPOSAL_DAYS_NIGHTLY = 7  # clicks arrive after the impression: the nightly run recounts the last week's proposals
 EARNED_KEYS = ("corporate", "in_app", "reward", "purchase")
-# Up to this many days, the trailing windows are counted by joining each day to its player-days; beyond, by their
-# spans (``analytics.sql.windows_select``): the join reads 30 days of player-days per day, the spans 58 days plus the
-# range once (on bench/dashboard.py --quick's data, the whole day figures: one day 0.3 s by the join against 1.5 s by
-# the spans; a week 2.2 s against 1.9 s; the windows alone over 31 days 4.3 s against 1.3 s).
-WINDOWS_BY_JOIN_DAYS = 4
 
 
 def business_zone() -> zoneinfo.ZoneInfo:
@@ -102,6 +101,8 @@ class RollupReport:
     actions_watermark: int = 0
     coverage_run: int | None = None
     dirty: list[str] = field(default_factory=list)  # the recomputed ranges, as text
+    cohorts: int = 0  # cohorts whose retention was recounted
+    months: list[str] = field(default_factory=list)  # months whose churn was recounted
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -112,6 +113,8 @@ class RollupReport:
             "actions_watermark": self.actions_watermark,
             "coverage_run": self.coverage_run,
             "dirty": self.dirty,
+            "cohorts": self.cohorts,
+            "months": self.months,
         }
 
 
@@ -161,21 +164,17 @@ def rollup_figures_range(*, d0: dt.date, d1: dt.date) -> int:
         day += dt.timedelta(days=1)
     for day_value, count in _execute(sql.dau_select(d), params):
         days[sql.as_date(day_value)].dau = int(count)
-    if len(days) <= WINDOWS_BY_JOIN_DAYS:  # a few days (the 5-minute refresh, a quiet night): join each to its window
-        for row in _execute(sql.windows_join_select(d), params):
-            f = days[sql.as_date(row[0])]
-            f.wau, f.active_14d, f.mau, f.paying_players_30d = (int(v) for v in row[1:])
-    else:  # a long range (late or imported actions, a rebuild): the windows' spans, read once
-        changes: dict[str, dict[dt.date, int]] = {name: {} for name, _, _ in sql.WINDOWS}
-        for name, day_value, sign, count in _execute(sql.windows_select(d), params):
-            step = changes[name]
-            key = sql.as_date(day_value)
-            step[key] = step.get(key, 0) + int(sign) * int(count)
-        for name, step in changes.items():
-            running = 0
-            for day, f in sorted(days.items()):
-                running += step.get(day, 0)
-                setattr(f, name, running)
+    # the trailing windows, as the days where each changes (``analytics.sql.windows_select``), summed day by day
+    changes: dict[str, dict[dt.date, int]] = {name: {} for name, _, _ in sql.WINDOWS}
+    for name, day_value, sign, count in _execute(sql.windows_select(d), params):
+        step = changes[name]
+        key = sql.as_date(day_value)
+        step[key] = step.get(key, 0) + int(sign) * int(count)
+    for name, step in changes.items():
+        running = 0
+        for day, f in sorted(days.items()):
+            running += step.get(day, 0)
+            setattr(f, name, running)
     for row in _execute(sql.corporate_select(d), params):
         _corporate_set(days[sql.as_date(row[0])], row)
     for first_day, count in _execute(sql.new_players_select(d), params):
@@ -244,6 +243,41 @@ def rollup_proposals_range(*, d0: dt.date, d1: dt.date) -> None:
     _execute(sql.proposals_insert(d), _params(d0, d1))
 
 
+def rollup_cohorts(days: Iterable[dt.date]) -> int:
+    """The retention of the cohorts whose first active day is one of ``days``, recounted (a cohort left with no
+    player is removed). Answers how many cohorts were recounted."""
+    d = Dialect(connection.vendor)
+    days = set(days)
+    for d0, d1 in day_ranges(days):
+        Cohort.objects.filter(day__gte=d0, day__lte=d1).delete()
+        _execute(sql.cohorts_insert(d), _params(d0, d1))
+    return len(days)
+
+
+def cohort_days_logged(*, lo: int, hi: int) -> set[dt.date]:
+    """The cohorts of the players with actions logged in (lo, hi]: read before and after merging them in, these are
+    the cohorts those actions can move (a late action may move a player's first day to an earlier cohort)."""
+    rows = _execute(sql.cohort_days_of(sql.users_logged(sql.LOGGED_SINCE)), {"lo": lo, "hi": hi})
+    return {sql.as_date(r[0]) for r in rows}
+
+
+def rollup_months(days: Iterable[dt.date], *, last: dt.date) -> list[dt.date]:
+    """The monthly churn of the months whose figure ``days`` move (a day's month and the next: the churn of month m
+    reads m-1 and m), up to the month of ``last``; answers the months recounted."""
+    d = Dialect(connection.vendor)
+    months = sorted({m for day in days for m in (month_start(day), month_start(day, 1)) if m <= last})
+    MonthChurn.objects.filter(month__in=months).delete()
+    ops = connection.ops
+    for month in months:
+        params = {
+            "p0": ops.adapt_datefield_value(month_start(month, -1)),
+            "m0": ops.adapt_datefield_value(month),
+            "m1": ops.adapt_datefield_value(month_start(month, 1)),
+        }
+        _execute(sql.month_churn_insert(d), params)
+    return months
+
+
 def rollup_protection_range(*, d0: dt.date, d1: dt.date) -> None:
     """What protection removed on [d0, d1] (proposals held back, live signals, pushes suppressed), recounted from the
     raw tables; the snapshots (state, nightly markers) are left as they are."""
@@ -306,9 +340,10 @@ def _state_locked() -> RollupState:
     RollupState.objects.get_or_create(id=RollupState.SINGLETON_ID)
     state = RollupState.objects.select_for_update().get(id=RollupState.SINGLETON_ID)
     if state.business_timezone != settings.BUSINESS_TIMEZONE:  # days mean other days: start afresh
-        for model in (PlayerDay, Day, TokenFlow, HourCell, RfmMix, RfmTransition, RfmCoverage, ProposalDay):
+        for model in (PlayerDay, Day, TokenFlow, HourCell, RfmMix, RfmTransition, RfmCoverage, ProposalDay, Cohort):
             model.objects.all().delete()
         PlayerSpan.objects.all().delete()
+        MonthChurn.objects.all().delete()
         ProtectionDay.objects.all().delete()  # the snapshots too: they are filed under days that now mean others
         state.actions_watermark = state.ledger_watermark = state.history_watermark = state.coverage_run_id = 0
         state.first_day = state.last_day = state.pending_pushes_from = None
@@ -340,7 +375,20 @@ def analytics_refresh(*, now: dt.datetime | None = None, nightly: bool = False) 
         if first_run:
             state.first_day = _first_day(today)
         assert state.first_day is not None
+        cohorts = cohort_days_logged(lo=state.actions_watermark, hi=watermark)  # before the merge: see there
+        entered = [today] if state.last_day is None else [state.last_day, today]
+        if not first_run and not Cohort.objects.exists() and PlayerSpan.objects.exists():
+            # spans with no cohort: the first refresh since migration 0005 added the cohorts, the months and the
+            # spans' day flags; every span, cohort and month is counted once
+            _execute(sql.player_spans_upsert(d, users=sql.SPAN_USERS), {})
+            cohorts |= {sql.as_date(r[0]) for r in _execute(sql.COHORT_DAYS, {})}
+            entered = list(_each_day(state.first_day, today))
         dirty = rollup_merge_logged(lo=state.actions_watermark, hi=watermark)
+        if dirty:
+            cohorts |= cohort_days_logged(lo=state.actions_watermark, hi=watermark)
+        report.cohorts = rollup_cohorts(cohorts)
+        # the months of the new actions, and those the calendar entered since the last refresh
+        report.months = [f"{m:%Y-%m}" for m in rollup_months({*dirty, *entered}, last=max([today, *dirty]))]
         report.days_rolled = len(dirty)
         report.dirty = [f"{d0}..{d1}" for d0, d1 in day_ranges(dirty)]
         dirty |= {
@@ -393,6 +441,13 @@ def analytics_refresh(*, now: dt.datetime | None = None, nightly: bool = False) 
     return report
 
 
+def _each_day(d0: dt.date, d1: dt.date) -> Iterable[dt.date]:
+    day = d0
+    while day <= d1:
+        yield day
+        day += dt.timedelta(days=1)
+
+
 def _bt() -> dict[str, str]:
     return {"btz": settings.BUSINESS_TIMEZONE}
 
@@ -438,6 +493,10 @@ def analytics_rebuild(
         figures_from = max(min([d0 - dt.timedelta(days=LOOP_DAYS), *caught]), state.first_day or d0)
         figures_to = max([last, *caught]) if caught else min(last, d1 + dt.timedelta(days=WINDOW_DAYS))
         rollup_figures_range(d0=figures_from, d1=figures_to)
+        # every cohort and month the range's players or days can reach: a rebuild is a repair, so all of them
+        all_days = [state.first_day or d0, last]
+        report.cohorts = rollup_cohorts(sql.as_date(r[0]) for r in _execute(sql.COHORT_DAYS, {}))
+        report.months = [f"{m:%Y-%m}" for m in rollup_months(_each_day(*all_days), last=last)]
         rollup_rfm_range(d0=d0, d1=d1)
         rollup_proposals_range(d0=d0, d1=d1)
         rollup_protection_range(d0=d0, d1=d1)  # not the snapshots: a past day's cannot be taken again

@@ -88,14 +88,20 @@ HAVING {app} > 0 OR {corporate} > 0{conflict}
 
 
 def player_spans_upsert(d: Dialect, *, users: str) -> str:
-    """First and last active day, from all their player-days, of the players ``users`` (a subquery) selects."""
+    """First and last active day, and whether active on the first day + N (N in ``RETENTION_DAYS``), from all their
+    player-days, of the players ``users`` (a subquery) selects."""
+    flags = ", ".join(f"active_day_{n}" for n in RETENTION_DAYS)
+    on_day = ", ".join(
+        f"MAX(CASE WHEN x.day = {d.add_days('x.first_day', n)} THEN 1 ELSE 0 END)" for n in RETENTION_DAYS
+    )
+    updates = ", ".join(f"{f} = excluded.{f}" for f in ("first_active_day", "last_active_day", *flags.split(", ")))
     return f"""
-INSERT INTO analytics_players (user_id, first_active_day, last_active_day)
-SELECT pd.user_id, MIN(pd.day), MAX(pd.day) FROM analytics_player_days pd
-WHERE pd.app_actions > 0 AND pd.user_id IN ({users})
-GROUP BY pd.user_id
-ON CONFLICT (user_id) DO UPDATE
-SET first_active_day = excluded.first_active_day, last_active_day = excluded.last_active_day
+INSERT INTO analytics_players (user_id, first_active_day, last_active_day, {flags})
+SELECT x.user_id, MIN(x.day), MAX(x.day), {on_day}
+FROM (SELECT pd.user_id, pd.day, MIN(pd.day) OVER (PARTITION BY pd.user_id) AS first_day FROM analytics_player_days pd
+      WHERE pd.app_actions > 0 AND pd.user_id IN ({users})) x
+GROUP BY x.user_id
+ON CONFLICT (user_id) DO UPDATE SET {updates}
 """  # noqa: S608 (names from code, values bound)
 
 
@@ -202,23 +208,6 @@ GROUP BY day
 """  # noqa: S608 (names from code, values bound)
 
 
-def windows_join_select(d: Dialect) -> str:
-    """The same counts as ``windows_select``, as ``(day, wau, active_14d, mau, paying_players_30d)``, by joining each
-    day to the player-days of its 30 days: cheaper than ``windows_select`` for a range of a few days (it reads 30 days
-    of player-days per day asked; ``windows_select`` reads the range plus 58 days once)."""
-    return f"""
-WITH RECURSIVE {d.days_cte()}
-SELECT d.day,
-  COUNT(DISTINCT CASE WHEN pd.day >= {d.add_days("d.day", -6)} THEN pd.user_id END),
-  COUNT(DISTINCT CASE WHEN pd.day >= {d.add_days("d.day", -13)} THEN pd.user_id END),
-  COUNT(DISTINCT pd.user_id),
-  COUNT(DISTINCT CASE WHEN pd.purchases > 0 THEN pd.user_id END)
-FROM days d JOIN analytics_player_days pd
-  ON pd.day >= {d.add_days("d.day", -29)} AND pd.day <= d.day AND pd.app_actions > 0
-GROUP BY d.day
-"""  # noqa: S608 (names from code, values bound)
-
-
 def windows_select(d: Dialect) -> str:
     """The trailing-window counts (WAU, active in 14 days, MAU, paying in 30 days) of every day in [d0, d1] as changes:
     ``(window, day, change)`` rows, to be summed day by day from d0 (``analytics.services``).
@@ -226,26 +215,31 @@ def windows_select(d: Dialect) -> str:
     A player-day x whose player's previous counted day is p covers the days [x, x+W-1] not covered already by p:
     [max(x, p+W), x+W-1]. These spans are disjoint per player, so the count of day d is the number of spans that hold
     it: +1 where a span starts (from d0 on), -1 the day after it ends. One pass over the player-days of
-    [d0 - WINDOW_REACH, d1] (a day's previous counted day matters only within W days), no lookup per player or day."""
+    [d0 - WINDOW_REACH, d1] per kind of counted day (the three app-activity windows share theirs: a day's previous
+    counted day matters only within W days), no lookup per player or day."""
     d0, d1 = d.date_param("d0"), d.date_param("d1")
     lows = d.add_days(d0, -WINDOW_REACH)
-    ctes, spans = [], []
-    for i, (name, length, counted) in enumerate(WINDOWS):
-        ctes.append(
-            f"r{i} AS (SELECT day, LAG(day) OVER (PARTITION BY user_id ORDER BY day) AS prev "  # noqa: S608 (names from code, values bound)
-            f"FROM analytics_player_days WHERE {counted} AND day >= {lows} AND day <= {d1})"
-        )
+    counted_rows = list(dict.fromkeys(counted for _, _, counted in WINDOWS))  # one pass per kind of player-day
+    ctes = [  # the player-days by (day, previous counted day): a few thousand rows, whatever the players
+        f"r{i} AS (SELECT day, prev, COUNT(*) AS n FROM (SELECT day, "  # noqa: S608 (names from code, values bound)
+        f"LAG(day) OVER (PARTITION BY user_id ORDER BY day) AS prev FROM analytics_player_days "
+        f"WHERE {counted} AND day >= {lows} AND day <= {d1}) x GROUP BY day, prev)"
+        for i, counted in enumerate(counted_rows)
+    ]
+    spans = []
+    for name, length, counted in WINDOWS:
         covered = d.add_days("prev", length)
         start = f"CASE WHEN prev IS NULL OR prev <= {d.add_days('day', -length)} THEN day ELSE {covered} END"
         end = d.add_days("day", length - 1)
-        spans.append(f"SELECT '{name}' AS w, {start} AS s, {end} AS e FROM r{i}")  # noqa: S608 (names from code, values bound)
+        rows = f"r{counted_rows.index(counted)}"
+        spans.append(f"SELECT '{name}' AS w, {start} AS s, {end} AS e, n FROM {rows}")  # noqa: S608 (names from code, values bound)
     return f"""
 WITH {", ".join(ctes)},
 spans AS ({" UNION ALL ".join(spans)})
-SELECT w, CASE WHEN s < {d0} THEN {d0} ELSE s END, 1, COUNT(*) FROM spans WHERE e >= {d0} AND s <= {d1}
+SELECT w, CASE WHEN s < {d0} THEN {d0} ELSE s END, 1, SUM(n) FROM spans WHERE e >= {d0} AND s <= {d1}
 GROUP BY w, CASE WHEN s < {d0} THEN {d0} ELSE s END
 UNION ALL
-SELECT w, {d.add_days("e", 1)}, -1, COUNT(*) FROM spans WHERE e >= {d0} AND e < {d1} AND s <= {d1}
+SELECT w, {d.add_days("e", 1)}, -1, SUM(n) FROM spans WHERE e >= {d0} AND e < {d1} AND s <= {d1}
 GROUP BY w, {d.add_days("e", 1)}
 """  # noqa: S608 (names from code, values bound)
 
@@ -496,15 +490,11 @@ RETENTION_DAYS = (1, 7, 14, 30)
 
 
 def retention_select(d: Dialect, *, group: bool = False, locale: bool = False) -> str:
-    """Per cohort (first active day in [d0, d1]): size, active on day c+N, and last active on or after c+N; with
+    """Per cohort (first active day in [d0, d1]): size, active on day c+N (the spans' ``active_day_N``), and last
+    active on or after c+N; with
     ``group`` / ``locale``, only the players whose group on day c is ``%(group)s`` / whose locale is ``%(locale)s``
     (``players_filter``)."""
-    joins = "\n".join(
-        f"LEFT JOIN analytics_player_days a{n} ON a{n}.user_id = p.user_id "
-        f"AND a{n}.day = {d.add_days('p.first_active_day', n)} AND a{n}.app_actions > 0"
-        for n in RETENTION_DAYS
-    )
-    on_day = ", ".join(f"COUNT(a{n}.user_id)" for n in RETENTION_DAYS)
+    on_day = ", ".join(f"SUM(p.active_day_{n})" for n in RETENTION_DAYS)
     after = ", ".join(
         f"SUM(CASE WHEN p.last_active_day >= {d.add_days('p.first_active_day', n)} THEN 1 ELSE 0 END)"
         for n in RETENTION_DAYS
@@ -513,10 +503,29 @@ def retention_select(d: Dialect, *, group: bool = False, locale: bool = False) -
     return f"""
 {cte}SELECT p.first_active_day, COUNT(*), {on_day}, {after}
 FROM analytics_players p{joined}
-{joins}
 WHERE p.first_active_day >= {d.date_param("d0")} AND p.first_active_day <= {d.date_param("d1")}{where}
 GROUP BY p.first_active_day
 """  # noqa: S608 (names from code, values bound)
+
+
+COHORT_COLUMNS = ", ".join(
+    ["day", "size", *(f"retained_{n}" for n in RETENTION_DAYS), *(f"on_or_after_{n}" for n in RETENTION_DAYS)]
+)
+
+
+def cohorts_insert(d: Dialect) -> str:
+    """The rollup of the cohorts whose first active day is in [d0, d1] (emptied first): ``retention_select``'s
+    counts, unfiltered."""
+    return f"INSERT INTO analytics_cohorts ({COHORT_COLUMNS})\n{retention_select(d)}"
+
+
+COHORT_DAYS = "SELECT DISTINCT p.first_active_day FROM analytics_players p"
+SPAN_USERS = "SELECT s.user_id FROM analytics_players s"
+
+
+def cohort_days_of(users: str) -> str:
+    """The first active days of the players ``users`` (a subquery) selects: the cohorts whose figures they move."""
+    return f"SELECT DISTINCT p.first_active_day FROM analytics_players p WHERE p.user_id IN ({users})"  # noqa: S608 (names from code, values bound)
 
 
 # --- the dashboard's filters (docs/metrics.md, "Filters"): a player's RFM group on the day, their locale -------------
@@ -621,14 +630,23 @@ GROUP BY s.first_active_day
 """  # noqa: S608 (names from code, values bound)
 
 
+def month_churn_insert(d: Dialect) -> str:
+    """The rollup of month ``m0`` (emptied first): ``monthly_churn_select``'s two counts."""
+    return (
+        "INSERT INTO analytics_month_churn (month, active_previous_month, churned)\n"
+        f"SELECT {d.date_param('m0')}, COALESCE(t.n, 0), COALESCE(t.churned, 0) FROM ("
+        f"{monthly_churn_select(d)}) t"
+    )
+
+
 def monthly_churn_select(d: Dialect) -> str:
-    """Players active in [``p0``, ``m0``) (the month before) and of them those not active in [``m0``, ``m1``): the two
-    months' distinct players, joined once (no lookup per player)."""
+    """Players active in [``p0``, ``m0``) (the month before) and of them those not active in [``m0``, ``m1``): the
+    two months' player-days grouped by player once (no lookup per player)."""
     return f"""
-SELECT COUNT(*), SUM(CASE WHEN c.user_id IS NULL THEN 1 ELSE 0 END)
-FROM (SELECT DISTINCT a.user_id FROM analytics_player_days a
-      WHERE a.app_actions > 0 AND a.day >= {d.date_param("p0")} AND a.day < {d.date_param("m0")}) b
-LEFT JOIN (SELECT DISTINCT n.user_id FROM analytics_player_days n
-      WHERE n.app_actions > 0 AND n.day >= {d.date_param("m0")} AND n.day < {d.date_param("m1")}) c
-  ON c.user_id = b.user_id
+SELECT SUM(b.before) AS n, SUM(CASE WHEN b.before = 1 AND b.during = 0 THEN 1 ELSE 0 END) AS churned
+FROM (SELECT a.user_id, MAX(CASE WHEN a.day < {d.date_param("m0")} THEN 1 ELSE 0 END) AS before,
+        MAX(CASE WHEN a.day >= {d.date_param("m0")} THEN 1 ELSE 0 END) AS during
+      FROM analytics_player_days a
+      WHERE a.app_actions > 0 AND a.day >= {d.date_param("p0")} AND a.day < {d.date_param("m1")}
+      GROUP BY a.user_id) b
 """  # noqa: S608 (names from code, values bound)

@@ -13,8 +13,10 @@ from django.core.management import call_command
 
 from analytics import selectors, services
 from analytics.models import (
+    Cohort,
     Day,
     HourCell,
+    MonthChurn,
     PlayerDay,
     PlayerSpan,
     ProposalDay,
@@ -97,17 +99,32 @@ def check_everything() -> None:
     )
 
 
+ROLLUPS = (
+    PlayerDay,
+    PlayerSpan,
+    Day,
+    TokenFlow,
+    HourCell,
+    RfmMix,
+    RfmTransition,
+    RfmCoverage,
+    ProposalDay,
+    Cohort,
+    MonthChurn,
+)
+
+
 def dump() -> dict[str, list[tuple[Any, ...]]]:
     """Every analytics row, without ids and computation times."""
     out: dict[str, list[tuple[Any, ...]]] = {}
-    for model in (PlayerDay, PlayerSpan, Day, TokenFlow, HourCell, RfmMix, RfmTransition, RfmCoverage, ProposalDay):
+    for model in ROLLUPS:
         fields = [f.name for f in model._meta.fields if f.name not in ("id", "computed_at")]
         out[model._meta.db_table] = sorted(model.objects.values_list(*fields))
     return out
 
 
 def wipe() -> None:
-    for model in (PlayerDay, PlayerSpan, Day, TokenFlow, HourCell, RfmMix, RfmTransition, RfmCoverage, ProposalDay):
+    for model in ROLLUPS:
         model.objects.all().delete()
     RollupState.objects.all().delete()
 

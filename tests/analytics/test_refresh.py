@@ -169,6 +169,52 @@ def test_a_late_spend_moves_the_loop_of_the_week_before_and_nothing_else():
     assert incremental == full
 
 
+def test_a_player_back_after_a_month_moves_the_retention_of_their_cohort_and_the_month_churn():
+    # given a player active on 10-01 only, rolled up on 10-05
+    uid = factories.make_player().id
+    factories.make_actions(user_id=uid, at=[kst(10, 1, 9)], action_type="SESSION_START")
+    services.analytics_refresh(now=kst(10, 5, 10))
+    october = selectors.retention_cohorts(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 10, 1))[0]
+    assert (october["size"], october["retained_on_or_after"]["1"]) == (1, 0)
+    # and on 11-02 with nothing new: November has begun without them
+    services.analytics_refresh(now=kst(11, 2, 10))
+    november = selectors.churn_figures(d0=dt.date(2026, 11, 1), d1=dt.date(2026, 11, 2))["months"][0]
+    assert (november["active_previous_month"], november["churned"]) == (1, 1)
+    # when they come back on 11-20, forty-nine days later, and the refresh runs
+    factories.make_actions(user_id=uid, at=[kst(11, 20, 9)], action_type="SESSION_START")
+    report = services.analytics_refresh(now=NOW)
+    # then the October cohort, whose days saw nothing new, counts them as still around after day 30 (not on day 30),
+    # and November's churn no longer counts them as churned from October
+    october = selectors.retention_cohorts(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 10, 1))[0]
+    assert october["retained_on_or_after"] == {"1": 1, "7": 1, "14": 1, "30": 1}
+    assert october["retained"] == {"1": 0, "7": 0, "14": 0, "30": 0}
+    assert report.cohorts == 1 and report.months == ["2026-11"]
+    november = selectors.churn_figures(d0=dt.date(2026, 11, 1), d1=dt.date(2026, 11, 20))["months"][0]
+    assert (november["active_previous_month"], november["churned"]) == (1, 0)
+
+
+def test_the_first_refresh_after_the_cohorts_were_added_counts_every_cohort_and_month():
+    # given a log rolled up before migration 0005: spans without their day flags, no cohort and no month
+    from analytics.models import Cohort, MonthChurn, PlayerSpan
+
+    for k in range(3):
+        uid = factories.make_player().id
+        factories.make_actions(user_id=uid, at=[kst(10, 1 + k, 9), kst(10, 2 + k, 9), kst(11, 1 + k, 9)])
+    services.analytics_refresh(now=kst(11, 5, 10))
+    expected = selectors.retention_cohorts(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 10, 3))
+    expected_months = selectors.churn_figures(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 11, 5))["months"]
+    Cohort.objects.all().delete()
+    MonthChurn.objects.all().delete()
+    PlayerSpan.objects.update(active_day_1=0, active_day_7=0, active_day_14=0, active_day_30=0)
+    # when the refresh runs with nothing new
+    report = services.analytics_refresh(now=kst(11, 5, 10, 5))
+    # then every cohort and month has its figures again
+    assert report.cohorts == 3 and report.months == ["2026-10", "2026-11"]
+    assert selectors.retention_cohorts(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 10, 3)) == expected
+    assert [c["retained"]["1"] for c in expected] == [1, 1, 1]
+    assert selectors.churn_figures(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 11, 5))["months"] == expected_months
+
+
 def _rows() -> dict[str, list[tuple]]:
     from analytics.models import HourCell, PlayerSpan, TokenFlow
 
@@ -205,7 +251,7 @@ def test_a_rebuild_between_refreshes_neither_loses_nor_doubles_an_action():
     assert Day.objects.get(day=dt.date(2026, 11, 15)).spent_games == 5
 
 
-def test_the_two_ways_of_counting_the_windows_agree():
+def test_the_windows_counted_over_a_range_equal_those_counted_a_day_at_a_time():
     # given players active on scattered days over seven weeks, some paying, rolled up
     import random
 
@@ -226,7 +272,7 @@ def test_the_two_ways_of_counting_the_windows_agree():
             )
     services.analytics_refresh(now=NOW)
     fields = ["day", "dau", "wau", "active_14d", "mau", "paying_players_30d"]
-    # when the figures are computed over the whole range at once (the spans) and a day at a time (the join)
+    # when the figures are computed over the whole range at once and a day at a time (each range its own edges)
     services.rollup_figures_range(d0=dt.date(2026, 10, 1), d1=dt.date(2026, 11, 20))
     at_once = list(Day.objects.order_by("day").values_list(*fields))
     day = dt.date(2026, 10, 1)
