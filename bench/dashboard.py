@@ -24,8 +24,9 @@ day's actions, and every panel's API for a 90-day range.
    counts. A screenshot of the last load goes to /tmp/tokenloop-bench-dashboard.png.
 
 Targets: the nightly refresh <= 3x the bare aggregate; each panel's p95 <= 300 ms; the page <= 2 s. They count as
-met only when the check holds. The last stdout line is the JSON result (design brief section 7). ``--quick`` ends within about a minute
-(20,000 players, 600,000 actions). The bench database and Redis DB are emptied at the end (``--keep-db`` keeps them).
+met only when the check holds. The last stdout line is the JSON result (design brief section 7). ``--quick`` ends
+within about a minute (20,000 players, 600,000 actions). The bench database and Redis DB are emptied at the end
+(``--keep-db`` keeps them).
 """
 
 from __future__ import annotations
