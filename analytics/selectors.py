@@ -153,7 +153,7 @@ def retention_cohorts(
             cursor.execute(statement, _filter_params(d0, d1, group, locale))
             rows = cursor.fetchall()
     else:  # everyone: the refresh's rollup (``analytics_cohorts``), the same counts
-        rows = Cohort.objects.filter(day__gte=d0, day__lte=d1).values_list(*sql.COHORT_COLUMNS.split(", "))
+        rows = Cohort.objects.filter(day__gte=d0, day__lte=d1).values_list(*sql.COHORT_FIELDS)
     cohorts = []
     k = len(RETENTION_DAYS)
     for row in sorted(rows, key=lambda r: sql.as_date(r[0])):

@@ -340,10 +340,9 @@ def _state_locked() -> RollupState:
     RollupState.objects.get_or_create(id=RollupState.SINGLETON_ID)
     state = RollupState.objects.select_for_update().get(id=RollupState.SINGLETON_ID)
     if state.business_timezone != settings.BUSINESS_TIMEZONE:  # days mean other days: start afresh
-        for model in (PlayerDay, Day, TokenFlow, HourCell, RfmMix, RfmTransition, RfmCoverage, ProposalDay, Cohort):
+        rollups = (PlayerDay, PlayerSpan, Day, TokenFlow, HourCell, RfmMix, RfmTransition, RfmCoverage, ProposalDay)
+        for model in (*rollups, Cohort, MonthChurn):
             model.objects.all().delete()
-        PlayerSpan.objects.all().delete()
-        MonthChurn.objects.all().delete()
         ProtectionDay.objects.all().delete()  # the snapshots too: they are filed under days that now mean others
         state.actions_watermark = state.ledger_watermark = state.history_watermark = state.coverage_run_id = 0
         state.first_day = state.last_day = state.pending_pushes_from = None
@@ -494,9 +493,8 @@ def analytics_rebuild(
         figures_to = max([last, *caught]) if caught else min(last, d1 + dt.timedelta(days=WINDOW_DAYS))
         rollup_figures_range(d0=figures_from, d1=figures_to)
         # every cohort and month the range's players or days can reach: a rebuild is a repair, so all of them
-        all_days = [state.first_day or d0, last]
         report.cohorts = rollup_cohorts(sql.as_date(r[0]) for r in _execute(sql.COHORT_DAYS, {}))
-        report.months = [f"{m:%Y-%m}" for m in rollup_months(_each_day(*all_days), last=last)]
+        report.months = [f"{m:%Y-%m}" for m in rollup_months(_each_day(state.first_day or d0, last), last=last)]
         rollup_rfm_range(d0=d0, d1=d1)
         rollup_proposals_range(d0=d0, d1=d1)
         rollup_protection_range(d0=d0, d1=d1)  # not the snapshots: a past day's cannot be taken again

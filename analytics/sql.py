@@ -508,9 +508,13 @@ GROUP BY p.first_active_day
 """  # noqa: S608 (names from code, values bound)
 
 
-COHORT_COLUMNS = ", ".join(
-    ["day", "size", *(f"retained_{n}" for n in RETENTION_DAYS), *(f"on_or_after_{n}" for n in RETENTION_DAYS)]
+COHORT_FIELDS = (
+    "day",
+    "size",
+    *(f"retained_{n}" for n in RETENTION_DAYS),
+    *(f"on_or_after_{n}" for n in RETENTION_DAYS),
 )
+COHORT_COLUMNS = ", ".join(COHORT_FIELDS)
 
 
 def cohorts_insert(d: Dialect) -> str:

@@ -120,23 +120,14 @@ def variant_choose(
     key = proposal.message_key
     chosen = next((v for v in in_play if v.pinned), None)
     if chosen is None:
-        best = draw(
-            player_id=player_id,
-            day=day,
-            key=key,
-            locale=locale,
-            variant=DEFAULT,
-            belief=beliefs.get((key, DEFAULT, rfm_group, locale), FAIR_START),
-        )
+
+        def drawn(name: str) -> float:
+            belief = beliefs.get((key, name, rfm_group, locale), FAIR_START)
+            return draw(player_id=player_id, day=day, key=key, locale=locale, variant=name, belief=belief)
+
+        best = drawn(DEFAULT)
         for variant in in_play:
-            value = draw(
-                player_id=player_id,
-                day=day,
-                key=key,
-                locale=locale,
-                variant=variant.name,
-                belief=beliefs.get((key, variant.name, rfm_group, locale), FAIR_START),
-            )
+            value = drawn(variant.name)
             if value > best:
                 chosen, best = variant, value
     if chosen is None:

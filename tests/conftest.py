@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
+from django.test import Client
 from rest_framework.test import APIClient
 
 from core.caches import local_caches_clear
@@ -58,6 +59,14 @@ def service_client(db: None) -> APIClient:
     _, key = factories.make_api_key()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.fixture
+def staff(db: None) -> Client:
+    """A browser-like client logged in as a staff user (the admin and the dashboard); a module may name its own."""
+    client = Client()
+    client.force_login(factories.make_staff_user())
     return client
 
 

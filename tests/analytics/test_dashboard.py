@@ -30,13 +30,6 @@ VENDOR = Path(settings.BASE_DIR) / "analytics" / "static" / "analytics" / "vendo
 
 
 @pytest.fixture
-def staff() -> Client:
-    client = Client()
-    client.force_login(factories.make_staff_user())
-    return client
-
-
-@pytest.fixture
 def rolled_up() -> population.Population:
     pop = population.build()
     services.analytics_refresh(now=population.now())

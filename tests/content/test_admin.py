@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from content.models import AdultContent, ContentUnlock
-from tests import factories
 from tests.content import helpers as h
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff() -> Client:
-    client = Client()
-    client.force_login(factories.make_staff_user())
-    return client
 
 
 def test_staff_add_and_edit_a_stage(staff):

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff() -> Client:
-    client = Client()
-    client.force_login(factories.make_staff_user())
-    return client
-
-
-@pytest.fixture
 def excluded() -> PlayerProtection:
     player = factories.make_player()
     return PlayerProtection.objects.create(player=player, self_excluded_until=timezone.now() + dt.timedelta(days=200))

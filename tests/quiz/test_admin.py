@@ -11,17 +11,9 @@ from django.test import Client
 from quiz.models import QuizQuestion, QuizVersion
 from quiz.selectors import quiz_current_version
 from quiz.services import quiz_submit, quiz_version_problems
-from tests import factories
 from tests.quiz import helpers as h
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff() -> Client:
-    client = Client()
-    client.force_login(factories.make_staff_user())
-    return client
 
 
 def inline(rows: list[dict[str, Any]]) -> dict[str, Any]:

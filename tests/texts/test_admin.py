@@ -28,13 +28,6 @@ LIST_URL = "/admin/texts/messagetemplate/"
 ADD_URL = LIST_URL + "add/"
 
 
-@pytest.fixture
-def staff() -> Client:
-    client = Client()
-    client.force_login(factories.make_staff_user())
-    return client
-
-
 def admin_save(staff: Client, url: str, **fields: str) -> int:
     response = staff.post(url, {"key": KEY, "locale": "ko", **fields, "_save": "Save"})
     return response.status_code

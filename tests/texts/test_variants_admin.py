@@ -16,7 +16,6 @@ from recommendations.impressions import ImpressionRow
 from recommendations.models import VariantPosterior
 from recommendations.proposal_ids import proposal_id_new
 from recommendations.services import impressions_record
-from tests import factories
 from texts.catalog import variants
 from texts.models import MessageVariant
 
@@ -24,13 +23,6 @@ pytestmark = pytest.mark.django_db
 
 LIST_URL = "/admin/texts/messagevariant/"
 ADD_URL = LIST_URL + "add/"
-
-
-@pytest.fixture
-def staff() -> Client:
-    client = Client()
-    client.force_login(factories.make_staff_user())
-    return client
 
 
 def add(staff: Client, **fields: str):

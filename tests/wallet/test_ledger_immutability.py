@@ -8,10 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.test import Client
 
 from core.exceptions import InvalidInput
-from tests import factories
 from tests.wallet.helpers import db_balance, fund, ledger_sum, spend
 from wallet.errors import InsufficientBalance
 from wallet.models import LedgerEntry, Wallet
@@ -136,13 +134,6 @@ def test_the_database_refuses_a_second_row_with_the_same_key(entry):
 
 
 # --- the admin -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def staff() -> Client:
-    client = Client()
-    client.force_login(factories.make_staff_user())
-    return client
 
 
 def test_admin_lists_and_shows_ledger_rows_read_only(staff, entry):
