@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -24,6 +25,13 @@ from core.metrics import dependency_error_record
 logger = logging.getLogger(__name__)
 
 SERVER_ERROR_MESSAGE = "An unexpected error occurred. It has been logged; please retry later."
+DATABASE_UNAVAILABLE_MESSAGE = "The service's database cannot be reached just now; nothing was changed. Please retry."
+
+# PostgreSQL's SQLSTATEs that say the server cannot be used now, not that the statement was wrong: class 08
+# (connection exceptions), too many connections, and the operator's shutdowns (admin, crash, still starting up).
+_UNAVAILABLE_SQLSTATES = frozenset({"53300", "57P01", "57P02", "57P03"})
+# SQLite's: the file is locked by another writer for longer than the timeout, or cannot be opened.
+_UNAVAILABLE_SQLITE_ERRORS = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN"})
 
 
 class DomainError(Exception):
@@ -86,6 +94,38 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
     return body
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (one of Django's database errors) says the database cannot be reached now (a restart or a
+    failover under way, a refused, dropped or timed-out connection, a locked SQLite file) rather than that the request
+    or the code is wrong. Such a request is answered 503 with ``Retry-After``: its transaction never committed, and
+    the same request sent again is safe (every write path is idempotent by its key)."""
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, InterfaceError):  # Django's "connection already closed"
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    sqlite_error = getattr(cause, "sqlite_errorname", None)
+    if sqlite_error is not None:
+        return sqlite_error in _UNAVAILABLE_SQLITE_ERRORS
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is None:  # psycopg: no answer from a server at all (refused, closed, timed out)
+        return True
+    return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+
+
+def database_unavailable_response(exc: BaseException, request: Any) -> Response:
+    """The 503 of ``database_unavailable``: one warning line (no traceback: the cause is outside the code)."""
+    dependency_error_record(exc)
+    logger.warning(
+        "database unavailable in %s %s: %s", getattr(request, "method", "?"), getattr(request, "path", "?"), exc
+    )
+    response = Response(error_body("service_unavailable", DATABASE_UNAVAILABLE_MESSAGE), status=503)
+    response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
@@ -98,6 +138,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, drf_exceptions.ParseError):
         return Response(error_body("parse_error", str(exc.detail), {"body": [str(exc.detail)]}), status=400)
     response = drf_exception_handler(exc, context)
+    if response is None and database_unavailable(exc):
+        set_rollback()
+        return database_unavailable_response(exc, context.get("request"))
     if response is None:
         # Not an error DRF knows (a bug, the database or Redis failing): a JSON 500, the traceback in the log.
         request = context.get("request")

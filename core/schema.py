@@ -119,7 +119,9 @@ def shared_responses(result: dict[str, Any], generator: Any, request: Any, publi
     - 401 and 403 on each secured operation (no or bad credentials; another kind of caller, a missing scope);
     - 404 on each operation with a path parameter (no such object);
     - 413 on each operation that takes a body (issue 13, item 3);
-    - 429 with ``Retry-After`` on each one a service key or a player token calls (the throttled callers).
+    - 429 with ``Retry-After`` on each one a service key or a player token calls (the throttled callers);
+    - 503 with ``Retry-After`` on every operation: the database cannot be reached just now (a restart, a failover);
+      nothing was changed and the same request may be sent again (``core.exceptions.database_unavailable``).
     """
     components = result.setdefault("components", {})
     components.setdefault("schemas", {}).setdefault("Error", _ERROR_SCHEMA)
@@ -139,6 +141,17 @@ def shared_responses(result: dict[str, Any], generator: Any, request: Any, publi
                 "headers": {
                     "Retry-After": {
                         "description": "Seconds until a request is accepted.",
+                        "schema": {"type": "integer"},
+                    }
+                },
+                "content": error,
+            },
+            "ServiceUnavailable": {
+                "description": "The database cannot be reached just now; nothing was changed. Send the same request "
+                "again after Retry-After.",
+                "headers": {
+                    "Retry-After": {
+                        "description": "Seconds to wait before sending the request again.",
                         "schema": {"type": "integer"},
                     }
                 },
@@ -164,4 +177,5 @@ def shared_responses(result: dict[str, Any], generator: Any, request: Any, publi
                 responses.setdefault("413", {"$ref": "#/components/responses/RequestTooLarge"})
             if any(throttled & set(requirement) for requirement in operation.get("security", [])):
                 responses.setdefault("429", {"$ref": "#/components/responses/Throttled"})
+            responses.setdefault("503", {"$ref": "#/components/responses/ServiceUnavailable"})
     return result

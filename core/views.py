@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sys
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-from core.exceptions import SERVER_ERROR_MESSAGE, error_body
+from core.exceptions import (
+    DATABASE_UNAVAILABLE_MESSAGE,
+    SERVER_ERROR_MESSAGE,
+    database_unavailable,
+    error_body,
+)
 from core.hotstore import hot_store
 from core.metrics import DEPENDENCY_UP, render_metrics
 
@@ -66,9 +73,15 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: JSON for API paths (the error body every API answer uses), Django's HTML page elsewhere.
 
     Reached when an exception escapes a view that is not DRF's, or middleware; DRF views answer
-    their own JSON 500 (``core.exceptions.api_exception_handler``). Django has logged the traceback.
+    their own JSON 500 (``core.exceptions.api_exception_handler``). Django has logged the traceback. An API path
+    whose database cannot be reached gets the 503 that DRF views give (``core.exceptions.database_unavailable``).
     """
     if request.path.startswith("/api/"):
+        exc = sys.exc_info()[1]  # Django calls handler500 while it handles the exception
+        if exc is not None and database_unavailable(exc):
+            response = JsonResponse(error_body("service_unavailable", DATABASE_UNAVAILABLE_MESSAGE), status=503)
+            response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS)
+            return response
         return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
     return defaults.server_error(request)
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from activity.selectors import actions_watermark
@@ -215,11 +215,18 @@ def _drop_table(table: str) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+def _last_progress(run: SegmentRun) -> dt.datetime:
+    """The latest of the run's start and its ranges' applied and done times."""
+    ranges = run.ranges.aggregate(applied=Max("applied_at"), done=Max("done_at"))
+    return max(t for t in (run.started_at, ranges["applied"], ranges["done"]) if t is not None)
+
+
 def segment_run_start(
     *, as_of: dt.date, pay_rewards: bool | None = None, trigger: str = "", full: bool = False
 ) -> SegmentRun:
     """Open a run for ``as_of`` with the rules as they are now (read once). Only one run at a time: a run left
-    ``running`` longer than SEGMENTS_RUN_STALE_HOURS (a crashed worker) is failed first; a live one refuses.
+    ``running`` with no progress for SEGMENTS_RUN_STALE_MINUTES (its process killed) is failed first; a live one
+    refuses.
 
     ``pay_rewards`` defaults to "as_of is the business date today": a run for a past date is a backfill and
     records rises without paying them. The run then takes the actions' watermark and chooses its mode: incremental
@@ -227,9 +234,10 @@ def segment_run_start(
     """
     if pay_rewards is None:
         pay_rewards = as_of >= business_today()
-    stale_before = timezone.now() - dt.timedelta(hours=settings.SEGMENTS_RUN_STALE_HOURS)
-    for stale in SegmentRun.objects.filter(status=SegmentRun.Status.RUNNING, started_at__lt=stale_before):
-        segment_run_fail(run_id=stale.id, error="abandoned: still running after the stale limit")
+    stale_minutes = settings.SEGMENTS_RUN_STALE_MINUTES
+    for running in SegmentRun.objects.filter(status=SegmentRun.Status.RUNNING):
+        if _last_progress(running) < timezone.now() - dt.timedelta(minutes=stale_minutes):
+            segment_run_fail(run_id=running.id, error=f"abandoned: no progress for {stale_minutes} minutes")
     rules = segment_rules_snapshot()
     version = SegmentRuleChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
     try:
@@ -244,9 +252,13 @@ def segment_run_start(
                 business_timezone=settings.BUSINESS_TIMEZONE,
             )
     except IntegrityError as exc:
-        running = SegmentRun.objects.filter(status=SegmentRun.Status.RUNNING).first()
+        other = SegmentRun.objects.filter(status=SegmentRun.Status.RUNNING).first()
+        if other is None:
+            raise SegmentRunInProgress("Another RFM run is still running.") from exc
         raise SegmentRunInProgress(
-            f"RFM run {running.id if running else '?'} (as of {running.as_of if running else '?'}) is still running."
+            f"RFM run {other.id} (as of {other.as_of}) is still running: its last progress was at "
+            f"{_last_progress(other):%Y-%m-%d %H:%M:%S %Z}. It counts as abandoned, and a new run fails it and goes "
+            f"ahead, after {stale_minutes} minutes without progress (SEGMENTS_RUN_STALE_MINUTES)."
         ) from exc
     try:
         base, reason = (None, "asked for a full run") if full else _incremental_base(run)
@@ -650,13 +662,17 @@ def _apply_each(range_ids: list[int], workers: int, done: Callable[[int], object
             done(range_id)
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from django.db import connections
 
     connections.close_all()  # a connection must not be shared with the children (redis-py pools reset by pid)
-    with multiprocessing.get_context("fork").Pool(min(workers, len(range_ids))) as pool:
-        for range_id in pool.imap_unordered(_apply_in_child, range_ids):
-            done(range_id)
+    # A process that dies (killed, out of memory) breaks the pool: every range not yet applied raises
+    # BrokenProcessPool here, so the run fails and says so (run_rfm's caller fails it), instead of waiting for ever
+    # for the range the dead process held. A run started again then recomputes, as after any failed run.
+    with ProcessPoolExecutor(min(workers, len(range_ids)), mp_context=multiprocessing.get_context("fork")) as pool:
+        for future in as_completed([pool.submit(_apply_in_child, range_id) for range_id in range_ids]):
+            done(future.result())
 
 
 def _apply_in_child(range_id: int) -> int:

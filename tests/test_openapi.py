@@ -113,3 +113,21 @@ def test_the_limits_are_documented_once_and_referenced(schema):
     assert "413" in webhook and "429" not in webhook
     wallet = schema["paths"]["/api/me/wallet"]["get"]["responses"]
     assert "429" in wallet and "413" not in wallet
+
+
+def test_every_operation_documents_the_503_of_an_unreachable_database(schema):
+    # given the document
+    unavailable = schema["components"]["responses"]["ServiceUnavailable"]
+    # then the 503 is declared once, with Retry-After and the error body
+    assert "Retry-After" in unavailable["headers"]
+    assert unavailable["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    # and every operation refers to it (any of them may find the database restarting)
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict)
+        and "responses" in operation
+        and operation["responses"].get("503") != {"$ref": "#/components/responses/ServiceUnavailable"}
+    ]
+    assert missing == []

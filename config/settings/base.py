@@ -118,8 +118,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
             "prepare_threshold": None if _threshold < 0 else _threshold,
+            # A server that does not answer (a host lost in a failover) fails the connection after this, rather than
+            # holding the request's thread for the operating system's TCP timeout (minutes).
+            "connect_timeout": env.int("DB_CONNECT_TIMEOUT_SECONDS", default=3),
         }
     )
+# While the database cannot be reached (a restart, a failover, a refused connection), API requests answer 503 with
+# this Retry-After, not 500 (core.exceptions.database_unavailable).
+DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and hot metrics: REDIS_URL (Redis), local memory by default.
@@ -366,7 +372,9 @@ QUIET_HOURS = env.str("QUIET_HOURS", default="22:00-08:00")  # player's local ti
 # --- Segments (RFM nightly batch, segments/services.py)
 SEGMENTS_RANGE_SIZE = env.int("SEGMENTS_RANGE_SIZE", default=250_000)  # players per range (one Celery task each)
 SEGMENTS_WORK_MEM = env.str("SEGMENTS_WORK_MEM", default="256MB")  # PostgreSQL work_mem for the batch's statements
-SEGMENTS_RUN_STALE_HOURS = env.int("SEGMENTS_RUN_STALE_HOURS", default=6)  # a run still "running" after this failed
+# A run "running" that has made no progress (its start, a range applied or done) for this long is counted abandoned
+# (its process was killed): the next run fails it and goes ahead. A night's steps take seconds to a few minutes.
+SEGMENTS_RUN_STALE_MINUTES = env.int("SEGMENTS_RUN_STALE_MINUTES", default=30)
 # Nightly runs start from the last run's rows and count only the actions that entered or left the window since
 # (docs/decisions/0008); off: every run recomputes the whole window.
 SEGMENTS_INCREMENTAL = env.bool("SEGMENTS_INCREMENTAL", default=True)

@@ -13,8 +13,9 @@ Then every failed request is sent again as a client retries (the same body and k
 answered rightly, and each request must have been applied exactly once (one ledger row per key), every wallet must
 equal its ledger and Redis' balance its wallet.
 
-Targets: no failure among the requests sent once PostgreSQL was back, every retry answered, each request applied
-once, ledger = wallets = Redis.
+Targets: no failure among the requests sent once PostgreSQL was back, no 500 among those that failed (a request
+that finds the database unreachable is answered 503 with ``Retry-After``: ``core.exceptions.database_unavailable``),
+every retry answered, each request applied once, ledger = wallets = Redis.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python scripts/faults/postgres_restart.py
         [--rate 150] [--seconds 30] [--restart-at 8] [--players 5000]
@@ -174,6 +175,7 @@ def main() -> int:
         phase = "before" if at < down else "during" if at <= up else "after_back"
         phases[phase][f"status_{statuses[i]}"] += 1
     after_back = [offsets[i] for i in failed if offsets[i] > up]
+    server_errors = sum(1 for i in failed if statuses[i] == 500)  # 503 (retry) is the outage's answer
     exact = applied["missing"] == 0 and applied["applied_more_than_once"] == 0
     results = {
         "load_average_at_start": load_at_start,
@@ -219,6 +221,7 @@ def main() -> int:
         results,
         {
             "failed_after_postgres_was_back": target(len(after_back), 0, "<="),
+            "no_500_during_the_outage": target(server_errors, 0, "<="),
             "every_retry_answered": target(retried.get("retried_failed", 0), 0, "<="),
             "each_request_applied_once": target(1.0 if exact else 0.0, 1.0, ">="),
             "ledger_equals_wallets": target(1.0 if ledger_equal(checks) else 0.0, 1.0, ">="),

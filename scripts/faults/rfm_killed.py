@@ -14,12 +14,12 @@ D (today: rises pay their upgrade reward) is started as production's embedded de
   own, and is killed if it does not.
 
 After a kill the command is started again as an operator would: first as it is (a run left ``running`` refuses a new
-one until it is ``SEGMENTS_RUN_STALE_HOURS`` old: reported), then with ``SEGMENTS_RUN_STALE_HOURS=0`` (the killed run
-counted as abandoned now, as it would be after the limit). Each case's result must equal the reference's:
-``user_segments`` (every column but the times and the balance copy, which a reward paid before the re-run moves), the
-``user_segment_history`` rows (user, groups, date, reward state and tokens), the upgrade rewards' ledger rows (one per
-key, none missing), their ``user_rewards`` rows and pushes; and every wallet must equal its ledger and Redis its
-wallet.
+one until it has made no progress for ``SEGMENTS_RUN_STALE_MINUTES``: reported), then with
+``SEGMENTS_RUN_STALE_MINUTES=0`` (the killed run counted as abandoned now, as it would be after the limit). Each
+case's result must equal the reference's: ``user_segments`` (every column but the times and the balance copy, which a
+reward paid before the re-run moves), the ``user_segment_history`` rows (user, groups, date, reward state and tokens),
+the upgrade rewards' ledger rows (one per key, none missing), their ``user_rewards`` rows and pushes; and every wallet
+must equal its ledger and Redis its wallet.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python scripts/faults/rfm_killed.py
         [--players 60000] [--actions 1200000] [--range-size 3000] [--cases apply rewards worker]
@@ -222,9 +222,9 @@ def killed_case(env: BenchEnv, case: str, range_size: int, worker_wait: float) -
     killed["started_again"] = again
     log(f"{case}: started again: {again}")
     if again["exit_code"] != 0:
-        retry = finish(run_rfm(env, ["--range-size", str(range_size)], {"SEGMENTS_RUN_STALE_HOURS": "0"}))
+        retry = finish(run_rfm(env, ["--range-size", str(range_size)], {"SEGMENTS_RUN_STALE_MINUTES": "0"}))
         killed["started_again_with_stale_hours_0"] = retry
-        log(f"{case}: started again with SEGMENTS_RUN_STALE_HOURS=0: {retry}")
+        log(f"{case}: started again with SEGMENTS_RUN_STALE_MINUTES=0: {retry}")
     killed["runs"] = runs_of(env)
     return killed
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -31,9 +31,16 @@ def failing_plain_view(request: HttpRequest) -> HttpResponse:
     raise Boom("the failing plain view failed")
 
 
+def database_reading_plain_view(request: HttpRequest) -> HttpResponse:
+    from players.models import Player
+
+    return JsonResponse({"players": Player.objects.count()})
+
+
 urlpatterns = [
     path("api/test-only/failing-api", FailingApi.as_view()),
     path("api/test-only/failing-plain", failing_plain_view),
+    path("api/test-only/reads-the-database", database_reading_plain_view),
     path("test-only/failing-page", failing_plain_view),
     *project_urls.urlpatterns,
 ]

@@ -274,18 +274,38 @@ def test_a_run_for_an_earlier_date_leaves_newer_rows_alone():
     assert _rows() == before
 
 
-def test_only_one_run_at_a_time_and_a_stale_one_is_failed():
+def test_only_one_run_at_a_time_and_one_without_progress_is_failed():
     # given a run still marked running
     stuck = services.segment_run_start(as_of=D, trigger="test")
-    # when another starts, then it is refused
-    with pytest.raises(SegmentRunInProgress):
+    # when another starts, then it is refused, saying when the first counts as abandoned
+    with pytest.raises(SegmentRunInProgress, match="after 30 minutes without progress"):
         services.segment_run_start(as_of=D)
-    # when the stuck one is older than the stale limit, then the next start fails it and goes ahead
-    SegmentRun.objects.filter(id=stuck.id).update(started_at=timezone.now() - dt.timedelta(hours=7))
+    # when the stuck one has made no progress for longer than the limit, then the next start fails it and goes ahead
+    SegmentRun.objects.filter(id=stuck.id).update(started_at=timezone.now() - dt.timedelta(minutes=31))
     fresh = services.segment_run_start(as_of=D)
     stuck.refresh_from_db()
-    assert stuck.status == SegmentRun.Status.FAILED and "abandoned" in stuck.error
+    assert stuck.status == SegmentRun.Status.FAILED and "abandoned: no progress for 30 minutes" in stuck.error
     assert fresh.status == SegmentRun.Status.RUNNING
+
+
+def test_a_long_run_that_still_makes_progress_is_not_counted_abandoned():
+    # given a run started two hours ago whose last range was applied a minute ago
+    _population(3)
+    long = services.segment_run_start(as_of=D, trigger="test")
+    range_ids = services.segment_run_stage(run_id=long.id)
+    services.segment_range_apply(range_id=range_ids[0])
+    SegmentRun.objects.filter(id=long.id).update(started_at=timezone.now() - dt.timedelta(hours=2))
+    SegmentRunRange.objects.filter(id=range_ids[0]).update(applied_at=timezone.now() - dt.timedelta(minutes=1))
+    # when another run starts, then it is refused and the long one goes on
+    with pytest.raises(SegmentRunInProgress):
+        services.segment_run_start(as_of=D)
+    long.refresh_from_db()
+    assert long.status == SegmentRun.Status.RUNNING
+    # and once that range is also older than the limit, the long one counts as abandoned
+    SegmentRunRange.objects.filter(id=range_ids[0]).update(applied_at=timezone.now() - dt.timedelta(minutes=31))
+    assert services.segment_run_start(as_of=D).status == SegmentRun.Status.RUNNING
+    long.refresh_from_db()
+    assert long.status == SegmentRun.Status.FAILED
 
 
 def test_a_failing_run_is_marked_failed_and_drops_its_scratch_table(monkeypatch):

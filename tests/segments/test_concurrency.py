@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 from django.db import OperationalError, connection, transaction
@@ -13,7 +15,7 @@ from django.test import override_settings
 from activity.models import UserReward
 from activity.selectors import actions_watermark
 from segments import services
-from segments.models import SegmentHistory, SegmentRun, UserSegment
+from segments.models import SegmentHistory, SegmentRun, SegmentRunRange, UserSegment
 from tests import factories
 from tests.concurrency import run_concurrently, skip_unless_postgresql
 from tests.segments.helpers import D, history, kst, player, run
@@ -67,6 +69,51 @@ def test_ranges_on_parallel_workers_give_the_rows_of_a_sequential_run():
     # then every range ran once and the rows are the same
     assert parallel.status == SegmentRun.Status.DONE and parallel.ranges_total == 6
     assert rows == sequential and set(rows) == set(ids)
+
+
+def test_an_apply_process_that_dies_fails_the_run_at_once_and_the_next_run_proceeds(monkeypatch):
+    # given a population in 6 ranges, and apply processes of which the one that takes the third range dies there
+    # (as under SIGKILL or the out-of-memory killer: no exception, no clean-up)
+    for i in range(40):
+        history(player(), r=1 + i % 20, f=1 + (i * 7) % 40, m=(i * 1_337) % 12_000)
+    apply = services.segment_range_apply
+
+    def apply_or_die(*, range_id: int) -> object:
+        third = SegmentRunRange.objects.filter(run__status="running").order_by("id").values_list("id", flat=True)[2]
+        if range_id == third:
+            os._exit(137)
+        return apply(range_id=range_id)
+
+    monkeypatch.setattr(services, "segment_range_apply", apply_or_die)
+    # when the batch runs on 2 processes (on a thread of this test, so that a hang is seen rather than waited out)
+    outcome: list[BaseException | SegmentRun] = []
+
+    def batch() -> None:
+        try:
+            outcome.append(services.segment_batch_run(as_of=D, pay_rewards=False, range_size=7, workers=2))
+        except BaseException as exc:  # noqa: BLE001 - what the run raised is what is asserted
+            outcome.append(exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    runner = threading.Thread(target=batch, daemon=True)
+    runner.start()
+    runner.join(timeout=120)
+    # then the run ends (it does not wait for the dead process's range) with the pool's error, and is failed
+    assert not runner.is_alive(), "the run still waits for the range of its dead process"
+    assert isinstance(outcome[0], BrokenProcessPool)
+    failed = SegmentRun.objects.get()
+    assert failed.status == SegmentRun.Status.FAILED and "BrokenProcessPool" in failed.error
+    # and the next run is not refused: it runs whole and gives the rows of a run nobody killed
+    monkeypatch.setattr(services, "segment_range_apply", apply)
+    again = services.segment_batch_run(as_of=D, pay_rewards=False, range_size=7, workers=2)
+    rows = {s.user_id: (s.rfm_group, s.recency_days, s.frequency, s.monetary) for s in UserSegment.objects.all()}
+    UserSegment.objects.all().delete()
+    SegmentHistory.objects.all().delete()
+    services.segment_batch_run(as_of=D, pay_rewards=False, range_size=7, workers=1, full=True)
+    sequential = {s.user_id: (s.rfm_group, s.recency_days, s.frequency, s.monetary) for s in UserSegment.objects.all()}
+    assert again.status == SegmentRun.Status.DONE
+    assert rows == sequential and len(rows) == 40
 
 
 def test_a_range_delivered_twice_at_once_is_applied_once():

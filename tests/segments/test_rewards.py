@@ -10,7 +10,7 @@ from django.utils import timezone
 from activity.models import UserReward
 from notifications.models import Notification
 from segments import services
-from segments.models import SegmentHistory, SegmentRule, SegmentRun
+from segments.models import SegmentHistory, SegmentRule, SegmentRun, SegmentRunRange
 from segments.services import UserService
 from tests import factories
 from tests.segments.helpers import D, history, kst, player, run, segment
@@ -93,8 +93,11 @@ def test_a_worker_crash_after_the_change_leaves_the_reward_pending_and_the_next_
     for range_id in services.segment_run_stage(run_id=crashed.id):
         services.segment_range_apply(range_id=range_id)
     pending = _paid(uid)
-    # when the crashed run goes stale and the batch runs again for the same date, twice
-    SegmentRun.objects.filter(id=crashed.id).update(started_at=timezone.now() - dt.timedelta(hours=7))
+    # when the crashed run has made no progress for longer than the limit and the batch runs again for the same
+    # date, twice
+    long_ago = timezone.now() - dt.timedelta(hours=7)
+    SegmentRun.objects.filter(id=crashed.id).update(started_at=long_ago)
+    SegmentRunRange.objects.filter(run_id=crashed.id).update(applied_at=long_ago)
     run(as_of=NEXT_DAY, pay_rewards=True)
     run(as_of=NEXT_DAY, pay_rewards=True)
     # then nothing was paid before; the re-run (which changes no row) paid the pending rise, once
