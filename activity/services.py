@@ -18,7 +18,8 @@ from activity.registry import SPENDING_TYPES, game_outcome
 from activity.validation import ParsedAction
 from core.bulk import bulk_insert, reserve_ids
 from core.hotstore import ActivityUpdate, LiveEvent, SessionStep, hot_store
-from core.metrics import ACTIONS_INGESTED, dependency_error_record
+from core.metrics import ACTIONS_INGESTED
+from core.redis_faults import redis_failure_record
 from players.live_harm import live_params
 from players.services import player_ensure_many
 
@@ -163,9 +164,8 @@ def hot_metrics_apply(updates: dict[int, ActivityUpdate]) -> list[SessionStep]:
     starts afresh; the nightly harm markers still hold). Returns the sessions that passed a reality-check step."""
     try:
         steps = hot_store.apply_activity(updates, live_params())
-    except Exception as exc:  # the rows are committed; the nightly repair rebuilds what Redis missed
-        dependency_error_record(exc)
-        logger.exception("hot metrics update failed for %d players", len(updates))
+    except Exception as exc:  # noqa: BLE001 - logged by redis_failure_record
+        redis_failure_record(logger, exc, "hot metrics update failed for %d players", len(updates))
         return []
     if steps:
         try:

@@ -40,6 +40,21 @@ def redis_pause_clear() -> None:
     _paused_until = 0.0
 
 
+def redis_failure_record(log: logging.Logger, exc: BaseException, message: str, *args: Any) -> None:
+    """Count a failed Redis call (``tokenloop_dependency_errors_total``) and log it for the caller, which falls back.
+
+    Redis not answering (down, hung past its timeout, or paused after one of those) is one warning line: the pause's
+    own warning says when the outage began, and a traceback a call would bury the log while it lasts (a request makes
+    several Redis calls). Any other error (a script's, a bug) is an error with its traceback."""
+    from core.metrics import dependency_error_record
+
+    dependency_error_record(exc)
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        log.warning(message + " (%s: %s)", *args, type(exc).__name__, exc)
+    else:
+        log.error(message, *args, exc_info=exc)
+
+
 def _pause(exc: BaseException) -> None:
     global _paused_until
     from django.conf import settings

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from core.auth import PlayerPrincipal, ServicePrincipal
-from core.metrics import dependency_error_record
+from core.redis_faults import redis_failure_record
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,8 @@ class _FixedWindowThrottle(SimpleRateThrottle):
                 count = self.cache.incr(key)
             except ValueError:  # the window's first request
                 count = 1 if self.cache.add(key, 1, timeout=self.duration + 1) else self.cache.incr(key)
-        except Exception as exc:  # Redis down, or hung past its timeout
-            dependency_error_record(exc)
-            logger.warning("throttle %s: the cache failed; the request goes through", self.scope, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - Redis down or hung: logged by redis_failure_record
+            redis_failure_record(logger, exc, "throttle %s: the cache failed; the request goes through", self.scope)
             return True
         if count <= self.num_requests:
             return True

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from core.hotstore import hot_store, key_streak_count
-from core.metrics import dependency_error_record
+from core.redis_faults import redis_failure_record
 from players.live_harm import LiveThresholds, live_signals, live_state_from_store
 from players.models import LIMIT_FIELDS, Player, PlayerHarmMarker, PlayerProtection
 
@@ -212,9 +212,8 @@ def live_read(*, player_id: int, now: dt.datetime, tz: dt.tzinfo) -> tuple[int, 
         streak, values, spends, norm = hot_store.live_read(
             player_id, now_ms=int(now.timestamp() * 1000), window_ms=thresholds.velocity_window_minutes * 60_000
         )
-    except Exception as exc:  # Redis down, or hung past its timeout
-        dependency_error_record(exc)
-        logger.warning("hot store unreachable: no live state for player %s", player_id, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - Redis down or hung: logged by redis_failure_record
+        redis_failure_record(logger, exc, "hot store unreachable: no live state for player %s", player_id)
         return 0, {}
     if not values and not spends:  # most players: no play in the last day
         return streak, {}

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from django.conf import settings
 
 from core.hotstore import hot_script, hot_store
-from core.metrics import dependency_error_record
+from core.redis_faults import redis_failure_record
 
 logger = logging.getLogger(__name__)
 
@@ -136,9 +136,8 @@ def balance_cache_get(player_id: int) -> CachedBalance:
     within ``REDIS_SOCKET_TIMEOUT_SECONDS``: logged and counted)."""
     try:
         return CachedBalance(hot_store.get_many([key_balance(player_id)]).get(key_balance(player_id)), True)
-    except Exception as exc:  # Redis down or hung: the caller falls back to the database
-        dependency_error_record(exc)
-        logger.warning("balance cache unreachable for player %s", player_id, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - Redis down or hung: the database answers; logged by redis_failure_record
+        redis_failure_record(logger, exc, "balance cache unreachable for player %s", player_id)
         return CachedBalance(None, False)
 
 
@@ -148,6 +147,5 @@ def balance_cache_set_quietly(player_id: int, balance: int, seq: int, *, force: 
     write or the nightly reconciliation replaces it first."""
     try:
         balance_cache_set({player_id: (balance, seq)}, force=force)
-    except Exception as exc:
-        dependency_error_record(exc)
-        logger.exception("balance cache update failed for player %s", player_id)
+    except Exception as exc:  # noqa: BLE001 - logged by redis_failure_record
+        redis_failure_record(logger, exc, "balance cache update failed for player %s", player_id)

@@ -26,7 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from config.settings.base import redis_caches
 from core import metrics
 from core.hotstore import hot_store
-from core.redis_faults import FailFastConnectionPool, RedisPaused
+from core.redis_faults import FailFastConnectionPool, RedisPaused, redis_failure_record
 from tests import factories
 from tests.faults import HungRedis
 from tests.wallet.helpers import db_balance, fund
@@ -165,6 +165,41 @@ def test_with_redis_hung_a_balance_is_read_from_the_database_and_no_rebuild_is_t
     assert "balance cache unreachable" in caplog.text
     assert "balance cache update failed" not in caplog.text
     assert redis_errors() - errors_before == 2
+
+
+@pytest.mark.django_db
+def test_an_outage_is_logged_as_one_line_a_call_without_tracebacks(hung_redis, player_client_factory, caplog):
+    # given Redis hung, and a player reading their wallet three times (the first Redis call, the throttle's, times
+    # out and pauses Redis; the calls after it fail at once)
+    factories.make_player(id=PLAYER)
+    fund(PLAYER, 100)
+    client = player_client_factory(PLAYER)
+    # when the requests are served
+    with caplog.at_level(logging.WARNING):
+        statuses = [client.get("/api/me/wallet").status_code for _ in range(3)]
+    # then each is answered, and each failed call is one warning line naming the error, with no traceback
+    assert statuses == [200, 200, 200]
+    failures = [r for r in caplog.records if "balance cache unreachable" in r.getMessage()]
+    assert len(failures) == 3
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in failures)
+    assert all("RedisPaused" in r.getMessage() for r in failures)
+    assert any("(TimeoutError: " in r.getMessage() for r in caplog.records)
+    assert "Traceback" not in caplog.text
+
+
+def test_an_error_that_is_not_redis_silence_keeps_its_traceback(caplog):
+    # given an error that is not Redis failing to answer (a bug in the caller's own code)
+    try:
+        raise KeyError("live")
+    except KeyError as exc:
+        bug = exc
+    # when it is recorded as a failed Redis call
+    with caplog.at_level(logging.WARNING):
+        redis_failure_record(logging.getLogger("tests.faults"), bug, "hot metrics update failed for %d players", 3)
+    # then it is an error with its traceback
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR and record.exc_info is not None
+    assert record.getMessage() == "hot metrics update failed for 3 players"
 
 
 # --- PostgreSQL: a connection the server closed ---------------------------------------------------------------
