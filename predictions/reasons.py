@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
-import xgboost as xgb
 
 from predictions.features import GROUP_ORDINAL, RISK_ORDINAL
 from predictions.messages import REASON_MESSAGES
 from texts.catalog import text_render
+
+if TYPE_CHECKING:  # the model libraries load with a model, not with the API's reasons in words (a web worker's start)
+    import lightgbm as lgb
+    import xgboost as xgb
 
 TOP = 3
 Reason = list[Any]  # [feature, value | None, contribution]
@@ -136,7 +137,9 @@ class PathContributions:
         paths_of = cls(tables, leaf_values, bias)
         # The base margin (the Tweedie's log of its base score) is the one part not in the trees: what the booster's
         # own margin for a player adds to the trees' sum.
-        nothing = xgb.DMatrix(np.full((1, k), np.nan, dtype=np.float32), missing=np.nan, feature_names=list(names))
+        import xgboost
+
+        nothing = xgboost.DMatrix(np.full((1, k), np.nan, dtype=np.float32), missing=np.nan, feature_names=list(names))
         margin = float(booster.predict(nothing, output_margin=True)[0])
         raw, _ = paths_of(np.asarray(booster.predict(nothing, pred_leaf=True)).reshape(1, -1))
         paths_of.bias += margin - float(raw[0])
@@ -145,6 +148,8 @@ class PathContributions:
     def __call__(self, leaves: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
         """For players whose leaf in tree t is ``leaves[:, t]``: the raw scores (n,) and the features'
         contributions (n, k), which with the bias sum to the raw scores (to float32's precision)."""
+        import scipy.sparse as sp
+
         n, trees = leaves.shape
         raw, contributions = np.empty(n), np.empty((n, self.k), np.float32)
         for start in range(0, n, self.ROWS):  # bounds the sparse matrix's memory: 16 MB per tree per block

@@ -317,3 +317,23 @@ def test_no_app_writes_another_apps_table_in_sql(db):
                 offences[str(path.relative_to(ROOT))] = found
     # then no statement writes a table another app owns
     assert offences == {}
+
+
+def test_a_web_worker_loads_no_model_library_with_the_routes():
+    # given a fresh interpreter with the project's settings (as a web worker starts)
+    code = (
+        "import sys, django; django.setup(); import config.urls; "
+        "print(sorted(m for m in ('lightgbm', 'xgboost', 'sklearn', 'scipy') if m in sys.modules))"
+    )
+    # when it imports the URLconf (every route's module, as the first request does)
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # then no model library was loaded: they cost each worker seconds at its first request and 80 MB it never uses
+    # (they load with a model: training and scoring)
+    assert loaded == "[]"
