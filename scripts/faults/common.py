@@ -162,12 +162,16 @@ def retry_failed(
 
 
 def keys_applied(env: BenchEnv, keys: Sequence[str]) -> dict[str, Any]:
-    """How many ledger rows each key has: every key must have exactly one (applied once: not lost, not twice)."""
+    """How many ledger rows each key has: every key must have exactly one (applied once: not lost, not twice).
+
+    ``keys`` as ``ledger_key`` gives them, without the caller's scope: the wallet stores a service key's spends and
+    purchases under ``<namespace>@<api key id>:<key>`` (``wallet.services.caller_key``); the scripts send them all
+    with one key, so the scope is read off."""
     with env.connect() as conn:
         rows = dict(
             conn.execute(
-                "SELECT idempotency_key, count(*) FROM token_ledger WHERE idempotency_key = ANY(%s) "
-                "GROUP BY idempotency_key",
+                "SELECT k, count(*) FROM (SELECT regexp_replace(idempotency_key, '^([a-z_]+)@[0-9]+:', '\\1:') AS k "
+                "FROM token_ledger) scoped WHERE k = ANY(%s) GROUP BY k",
                 [list(keys)],
             ).fetchall()
         )

@@ -11,8 +11,11 @@
    the design allows; a 500 is not).
 2. Back: the same server settings with the real Redis. Redis' copies of the balances that moved while it was down
    are stale (they were filled before); each player's balance is read through ``GET /api/me/wallet``, which takes
-   Redis' copy when there is one: how many of those answers are stale is reported.
-   Issue 13 item 7 asks that a failed Redis balance write never leave a stale balance served for hours: a target.
+   Redis' copy when there is one: how many of those answers are stale is reported. Issue 13 item 7 asks that a
+   failed Redis balance write never leave a stale balance served for hours; a copy lives
+   ``WALLET_BALANCE_CACHE_SECONDS`` from its write (``--cache-seconds`` for the whole run, 60 by default, so that the
+   script need not wait the production five minutes): once that has passed since the copies were filled, the same
+   reads must all answer the ledger's balance (a target), before any reconciliation.
 3. ``manage.py reconcile_balances`` (the nightly job; wallet.reconcile): afterwards Redis must equal the ledger for
    every player, and the reads must answer the ledger's balance. A few more spends and grants, then the ledger must
    equal the wallets and Redis for every player, with each request of the run applied exactly once.
@@ -24,6 +27,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import sys
@@ -129,9 +133,14 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=60, help="requests of each kind while Redis is down")
     parser.add_argument("--players", type=int, default=3_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--cache-seconds", type=float, default=60.0, help="WALLET_BALANCE_CACHE_SECONDS for the run (the copies' life)"
+    )
     args = parser.parse_args()
     load_at_start = load_average()
+    os.environ["WALLET_BALANCE_CACHE_SECONDS"] = str(args.cache_seconds)  # this process's and the servers' settings
     fx = prepare(args.players)
+    copies_expire_at = time.time() + args.cache_seconds  # the copies were filled (create_funded_players) before now
     rng = random.Random(args.seed)
     n = args.requests
     questions = quiz_bench.quiz_questions()
@@ -179,6 +188,11 @@ def main() -> int:
         wallets = wallets_of(fx, moved)
         results["reads_after_redis_is_back"] = stale_reads(server.port, fx.tokens, moved, wallets)
         log(f"Redis back, before reconciling: {results['reads_after_redis_is_back']}")
+        wait = max(0.0, copies_expire_at + 1.0 - time.time())
+        log(f"waiting {wait:.0f} s for the copies' lifetime (WALLET_BALANCE_CACHE_SECONDS {args.cache_seconds:g})")
+        time.sleep(wait)
+        results["reads_after_the_copies_lifetime"] = stale_reads(server.port, fx.tokens, moved, wallets)
+        log(f"once the copies' lifetime had passed: {results['reads_after_the_copies_lifetime']}")
         results["reconcile_balances"] = fx.env.manage("reconcile_balances").strip()
         log(f"reconcile_balances: {results['reconcile_balances']}")
         results["reads_after_reconcile"] = stale_reads(server.port, fx.tokens, moved, wallets)
@@ -208,12 +222,15 @@ def main() -> int:
             "server": server_label("granian", 2, 4),
             "throttles": "production rates",
             "seed": args.seed,
+            "wallet_balance_cache_seconds": args.cache_seconds,
         },
         results,
         {
             "requests_failed_while_down": target(sum(v["errors"] for v in per_kind.values()), 0, "<="),
             # issue 13 item 7: "a failed Redis balance write can never leave a stale balance served for hours"
-            "stale_reads_before_reconcile": target(results["reads_after_redis_is_back"]["stale_answers"], 0, "<="),
+            "stale_reads_once_the_copies_lifetime_passed": target(
+                results["reads_after_the_copies_lifetime"]["stale_answers"], 0, "<="
+            ),
             "stale_reads_after_reconcile": target(results["reads_after_reconcile"]["stale_answers"], 0, "<="),
             "each_request_applied_once": target(1.0 if exact else 0.0, 1.0, ">="),
             "ledger_equals_wallets": target(1.0 if ledger_equal(checks) else 0.0, 1.0, ">="),
