@@ -82,7 +82,7 @@ EARLY_STOPPING_ROUNDS = 30
 FOLDS = 5  # players split by a stable hash of the id; each fold's players are left out of one fit
 # The search's fits read at most this many training rows (a stable sample of whole players); the chosen setting is
 # then fitted once on every row. Bounds the search's cost on a large log (docs/predictions.md, "fit times").
-SEARCH_MAX_ROWS = 60_000
+SEARCH_MAX_ROWS = 30_000
 CHURN_ROUNDS = 400
 LTV_PARAMS: dict[str, Any] = {
     "objective": "reg:tweedie",
