@@ -3,8 +3,11 @@
 Training (``models_train``) reads features and labels at several past as-of dates a week apart, each date's labels
 ending on or before the training's as-of date D (time-based split): churn trains on the older dates, is calibrated
 (Platt) on the next one and validated on the latest; LTV trains on the older dates and is validated on the latest
-date whose 90 days end by D. The baselines are scored on the same validation rows. Scoring (``players_score``) applies
-the newest model to everyone with history before the day, in chunks, and replaces that day's rows set-based.
+date whose 90 days end by D. Players are split into folds too (``model_search``): the churn model's regularisation is
+the one with the lowest loss on the players left out of its fits, and the calibration and validation dates are scored
+by the fits that left each player out (docs/decisions/0035). The baselines are scored on the same validation rows.
+Scoring (``players_score``) applies the newest model to everyone with history before the day, in chunks, and replaces
+that day's rows set-based.
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ CHURN_PARAMS: dict[str, Any] = {
     "verbose": -1,
 }
 # The churn model's regularisation, one of these, chosen by the log loss on players left out of the fit (group k-fold
-# by player over the training dates' rows, ``_search``): from the setting used before (31 leaves) to stumps of four.
+# by player over the training dates' rows, ``model_search``): from the setting used before (31 leaves) to trees of four
+# leaves. Fixed, not tuned on any data set (docs/decisions/0035).
 # Validating on a later date of the same players flatters the larger trees wherever the players are the same at every
 # training date (one cohort, as CDNOW); the players left out are the ones scoring will meet (docs/predictions.md).
 CHURN_CANDIDATES: tuple[dict[str, Any], ...] = (
@@ -283,7 +287,7 @@ class Search:
         for k in np.unique(fold).tolist():
             rows = fold == k
             # a fold without rows in the search: its players are in no fit, any one leaves them out
-            booster = self.boosters.get(k) or next(iter(self.boosters.values()))
+            booster = self.boosters[k] if k in self.boosters else next(iter(self.boosters.values()))
             out[rows] = predict(booster, x[rows])
         return out
 
