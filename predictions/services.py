@@ -3,9 +3,9 @@
 Training (``models_train``) reads features and labels at several past as-of dates a week apart, each date's labels
 ending on or before the training's as-of date D (time-based split): churn trains on the older dates, is calibrated
 (Platt) on the next one and validated on the latest; LTV trains on the older dates and is validated on the latest
-date whose 90 days end by D. Players are split into folds too (``model_search``): the churn model's regularisation is
-the one with the lowest loss on the players left out of its fits, and the calibration and validation dates are scored
-by the fits that left each player out (docs/decisions/0035). The baselines are scored on the same validation rows.
+date whose 90 days end by D. The churn model's regularisation is the one with the lowest loss on players left out
+of its fits (``model_search``, folds of players; docs/decisions/0035), and its figures on those players are kept
+beside the time split's. The baselines are scored on the same validation rows.
 Scoring (``players_score``) applies the newest model to everyone with history before the day, in chunks, and replaces
 that day's rows set-based.
 """
@@ -355,27 +355,6 @@ def _churn_fit(
     return booster, best, float(booster.best_score["valid_0"]["binary_logloss"])
 
 
-def _ltv_fit(
-    params: dict[str, Any],
-    x: npt.NDArray[np.float32],
-    y: npt.NDArray[Any],
-    x_out: npt.NDArray[np.float32],
-    y_out: npt.NDArray[Any],
-) -> tuple[xgb.Booster, int, float]:
-    """XGBoost Tweedie on (x, y), ``LTV_ROUNDS`` trees; the held-out rows' Tweedie negative log likelihood."""
-    evals: dict[str, Any] = {}
-    booster = xgb.train(
-        params,
-        xgb.DMatrix(x, label=y, missing=np.nan, feature_names=list(NAMES)),
-        num_boost_round=LTV_ROUNDS,
-        evals=[(xgb.DMatrix(x_out, label=y_out, missing=np.nan, feature_names=list(NAMES)), "held_out")],
-        evals_result=evals,
-        verbose_eval=False,
-    )
-    (losses,) = evals["held_out"].values()
-    return booster, LTV_ROUNDS, float(losses[-1])
-
-
 def platt_apply(raw: npt.NDArray[np.float64], calibration: dict[str, Any]) -> npt.NDArray[np.float64]:
     """The calibrated probability from LightGBM's raw score (log-odds): 1 / (1 + exp(-(a * raw + b)))."""
     z = float(calibration.get("a", 1.0)) * raw + float(calibration.get("b", 0.0))
@@ -419,9 +398,10 @@ def models_train(
     def users(ds: list[dt.date]) -> npt.NDArray[np.int64]:
         return np.concatenate([periods[d].frame.user_ids for d in ds])
 
-    # Churn: the regularisation chosen on players left out of the older dates' fits; Platt-calibrated on the next
-    # date and validated on the latest, both scored by the fits that left each player out; the model saved is the
-    # chosen setting fitted on every training row.
+    # Churn: the regularisation chosen on players left out of the older dates' fits, the model saved that setting
+    # fitted on every training row; Platt-calibrated on the next date and validated on the latest (the time split).
+    # The validation date's figures scored by the fits that left each player out are kept too: what the model is
+    # worth on players it never saw.
     c_val, c_cal, c_train = churn_dates[0], churn_dates[1], churn_dates[2:]
     x_train, train = stack(c_train)
     if len(x_train) == 0 or train.churned.all() or not train.churned.any():
@@ -439,7 +419,13 @@ def models_train(
     def churn_raw(booster: lgb.Booster, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         return np.asarray(booster.predict(x, num_iteration=booster.best_iteration or None, raw_score=True))
 
-    raw_cal = search.predict(cal.frame.user_ids, cal.frame.values, churn_raw)
+    booster = lgb.train(
+        search.params,
+        lgb.Dataset(x_train, label=train.churned.astype(np.float32), feature_name=list(NAMES)),
+        num_boost_round=search.trees,
+    )
+    best = search.trees
+    raw_cal = churn_raw(booster, cal.frame.values)
     platt = LogisticRegression(C=1e6).fit(raw_cal.reshape(-1, 1), cal.churned)
     calibration = {
         "method": "platt",
@@ -447,13 +433,8 @@ def models_train(
         "b": float(platt.intercept_[0]),
         "fitted_on": c_cal.isoformat(),
     }
-    p_val = platt_apply(search.predict(val.frame.user_ids, val.frame.values, churn_raw), calibration)
-    booster = lgb.train(
-        search.params,
-        lgb.Dataset(x_train, label=train.churned.astype(np.float32), feature_name=list(NAMES)),
-        num_boost_round=search.trees,
-    )
-    best = search.trees
+    p_val = platt_apply(churn_raw(booster, val.frame.values), calibration)
+    p_left_out = platt_apply(search.predict(val.frame.user_ids, val.frame.values, churn_raw), calibration)
     recency = LogisticRegression().fit(np.concatenate([_recency(periods[d].frame) for d in c_train]), train.churned)
     p_base = recency.predict_proba(_recency(val.frame))[:, 1]
     churn_model = _churn_figures(p_val, val.churned)
@@ -468,29 +449,25 @@ def models_train(
         "trees": best,
         "search": search.figures,
         "model": {k: v for k, v in churn_model.items() if k != "calibration"},
+        "model_players_left_out": {
+            k: v for k, v in _churn_figures(p_left_out, val.churned).items() if k != "calibration"
+        },
         "baseline_recency": {k: v for k, v in churn_base.items() if k != "calibration"},
         "calibration": churn_model["calibration"],
         "baseline_calibration": churn_base["calibration"],
     }
 
-    # LTV: train on the older dates, validate on the latest whose horizon ends by as_of, each player scored by the
-    # fit that left them out; the model saved is fitted on every training row.
+    # LTV: train on the older dates, validate on the latest whose horizon ends by as_of.
     l_val, l_train = ltv_dates[0], ltv_dates[1:]
     lx_train, ltrain = stack(l_train)
     lval = periods[l_val]
-    ltv_search = model_search(
-        candidates=({},), base=LTV_PARAMS, fit=_ltv_fit, x=lx_train, y=ltrain.spend, user_ids=users(l_train)
-    )
     ltv_booster = xgb.train(
         LTV_PARAMS,
         xgb.DMatrix(lx_train, label=ltrain.spend, missing=np.nan, feature_names=list(NAMES)),
         num_boost_round=LTV_ROUNDS,
     )
-    raw_pred = ltv_search.predict(
-        lval.frame.user_ids,
-        lval.frame.values,
-        lambda booster, x: booster.predict(xgb.DMatrix(x, missing=np.nan, feature_names=list(NAMES))),
-    )
+    raw_pred = ltv_booster.predict(xgb.DMatrix(lval.frame.values, missing=np.nan, feature_names=list(NAMES)))
+    raw_pred = np.asarray(raw_pred, dtype=np.float64)
     pred = ltv_floor(raw_pred, ltv_zero_below(before=l_val))  # the prices known on the validation date
     repeat = labels_compute(
         as_of=l_val - dt.timedelta(days=ltv_days), user_ids=lval.frame.user_ids, churn_days=1, ltv_days=ltv_days
@@ -501,7 +478,6 @@ def models_train(
         "training_as_of": [d.isoformat() for d in sorted(l_train)],
         "rows": {"train": len(lx_train), "validation": len(lval.frame)},
         "payers_share": round(float((lval.spend > 0).mean()), 4) if len(lval.frame) else None,
-        "search": ltv_search.figures,
         "zero_below": ltv_zero_below(before=as_of),  # the saved model's, applied when scoring
         "model": _ltv_figures(pred, lval.spend),
         "model_unfloored": _ltv_figures(raw_pred, lval.spend),
