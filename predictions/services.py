@@ -3,8 +3,11 @@
 Training (``models_train``) reads features and labels at several past as-of dates a week apart, each date's labels
 ending on or before the training's as-of date D (time-based split): churn trains on the older dates, is calibrated
 (Platt) on the next one and validated on the latest; LTV trains on the older dates and is validated on the latest
-date whose 90 days end by D. The baselines are scored on the same validation rows. Scoring (``players_score``) applies
-the newest model to everyone with history before the day, in chunks, and replaces that day's rows set-based.
+date whose 90 days end by D. The churn model's regularisation is the one with the lowest loss on players left out
+of its fits (``model_search``, folds of players; docs/decisions/0035), and its figures on those players are kept
+beside the time split's. The baselines are scored on the same validation rows.
+Scoring (``players_score``) applies the newest model to everyone with history before the day, in chunks, and replaces
+that day's rows set-based.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import datetime as dt
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ from core.exceptions import DomainError
 from players.selectors import player_count
 from predictions.features import (
     NAMES,
+    SAMPLE_MODULUS,
     FeatureFrame,
     cheapest_purchase,
     features_compute,
@@ -57,12 +61,9 @@ THREADS = 2
 CHURN_PARAMS: dict[str, Any] = {
     "objective": "binary",
     "learning_rate": 0.05,
-    "num_leaves": 31,
-    "min_data_in_leaf": 40,
     "feature_fraction": 0.9,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
-    "lambda_l2": 1.0,
     "max_bin": 63,
     "force_col_wise": True,
     "num_threads": THREADS,
@@ -70,6 +71,22 @@ CHURN_PARAMS: dict[str, Any] = {
     "deterministic": True,
     "verbose": -1,
 }
+# The churn model's regularisation, one of these, chosen by the log loss on players left out of the fit (group k-fold
+# by player over the training dates' rows, ``model_search``): from the setting used before (31 leaves) to trees of four
+# leaves. Fixed, not tuned on any data set (docs/decisions/0035).
+# Validating on a later date of the same players flatters the larger trees wherever the players are the same at every
+# training date (one cohort, as CDNOW); the players left out are the ones scoring will meet (docs/predictions.md).
+CHURN_CANDIDATES: tuple[dict[str, Any], ...] = (
+    {"num_leaves": 31, "min_data_in_leaf": 40, "lambda_l2": 1.0},
+    {"num_leaves": 15, "min_data_in_leaf": 100, "lambda_l2": 10.0},
+    {"num_leaves": 7, "min_data_in_leaf": 200, "lambda_l2": 10.0},
+    {"num_leaves": 4, "min_data_in_leaf": 400, "lambda_l2": 10.0},
+)
+EARLY_STOPPING_ROUNDS = 30
+FOLDS = 5  # players split by a stable hash of the id; each fold's players are left out of one fit
+# The search's fits read at most this many training rows (a stable sample of whole players); the chosen setting is
+# then fitted once on every row. Bounds the search's cost on a large log (docs/predictions.md, "fit times").
+SEARCH_MAX_ROWS = 30_000
 CHURN_ROUNDS = 400
 LTV_PARAMS: dict[str, Any] = {
     "objective": "reg:tweedie",
@@ -221,6 +238,123 @@ def _ltv_figures(pred: npt.NDArray[np.float64], actual: npt.NDArray[np.float64])
     }
 
 
+# --- held-out players: the folds, the search, the fold models' scores -----------------------------------------------
+
+
+def _player_hash(user_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    return (user_ids % SAMPLE_MODULUS) * 7919 % SAMPLE_MODULUS  # the training sample's hash (features.sample_clause)
+
+
+def player_folds(user_ids: npt.NDArray[np.int64], folds: int = FOLDS) -> npt.NDArray[np.int64]:
+    """Each row's fold, 0 .. folds - 1, from a stable hash of its player's id: a player is in the same fold at every
+    date, so a fit without fold k has seen none of fold k's players at any date."""
+    return _player_hash(user_ids) % folds
+
+
+def _search_rows(user_ids: npt.NDArray[np.int64], max_rows: int) -> npt.NDArray[np.bool_]:
+    """The rows of whole players, lowest hash first, until ``max_rows`` (every row when there are no more)."""
+    if len(user_ids) <= max_rows:
+        return np.ones(len(user_ids), dtype=bool)
+    players, counts = np.unique(user_ids, return_counts=True)
+    order = np.argsort(_player_hash(players), kind="stable")
+    keep = int(np.searchsorted(np.cumsum(counts[order]), max_rows, side="right"))
+    return np.isin(user_ids, players[order[: max(keep, FOLDS)]])
+
+
+# fit(params, x_train, y_train, x_held_out, y_held_out) -> (booster, trees, mean held-out loss)
+Fit = Callable[
+    [dict[str, Any], npt.NDArray[np.float32], npt.NDArray[Any], npt.NDArray[np.float32], npt.NDArray[Any]],
+    tuple[Any, int, float],
+]
+
+
+@dataclass(frozen=True)
+class Search:
+    """The setting chosen by the loss on held-out players, and the fits behind it: ``boosters[k]`` never saw a row of
+    a player of fold k."""
+
+    params: dict[str, Any]
+    trees: int
+    boosters: dict[int, Any]
+    figures: dict[str, Any]
+
+    def predict(
+        self, user_ids: npt.NDArray[np.int64], x: npt.NDArray[np.float32], predict: Callable[..., Any]
+    ) -> npt.NDArray[np.float64]:
+        """Each row scored by the fit that left its player out (``predict(booster, rows)``)."""
+        fold = player_folds(user_ids)
+        out = np.empty(len(user_ids), dtype=np.float64)
+        for k in np.unique(fold).tolist():
+            rows = fold == k
+            # a fold without rows in the search: its players are in no fit, any one leaves them out
+            booster = self.boosters[k] if k in self.boosters else next(iter(self.boosters.values()))
+            out[rows] = predict(booster, x[rows])
+        return out
+
+
+def model_search(
+    *,
+    candidates: tuple[dict[str, Any], ...],
+    base: dict[str, Any],
+    fit: Fit,
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[Any],
+    user_ids: npt.NDArray[np.int64],
+) -> Search:
+    """Group k-fold by player over the training rows (at most ``SEARCH_MAX_ROWS``, whole players): each candidate is
+    fitted ``FOLDS`` times, each time without one fold's players, and scored by the loss on those players; the one with
+    the lowest loss over all held-out rows wins, with the mean of its fits' tree counts."""
+    started = time.monotonic()
+    rows = _search_rows(user_ids, SEARCH_MAX_ROWS)
+    x, y, fold = x[rows], y[rows], player_folds(user_ids[rows])
+    folds = [k for k in range(FOLDS) if (fold == k).any() and (fold != k).any()]
+    if not folds:
+        raise HistoryTooShort("The training dates hold fewer than two players: none can be left out to validate on.")
+    held_out_rows = sum(int((fold == k).sum()) for k in folds)
+    tried: list[dict[str, Any]] = []
+    fits: list[tuple[dict[str, Any], int, dict[int, Any]]] = []
+    for candidate in candidates:
+        params = {**base, **candidate}
+        boosters, trees, loss = {}, [], 0.0
+        for k in folds:
+            out = fold == k
+            boosters[k], n, held_out = fit(params, x[~out], y[~out], x[out], y[out])
+            trees.append(n)
+            loss += held_out * int(out.sum()) / held_out_rows
+        fits.append((params, max(1, round(float(np.mean(trees)))), boosters))
+        tried.append({**candidate, "held_out_loss": round(loss, 6), "trees": fits[-1][1]})
+    chosen = min(range(len(tried)), key=lambda i: tried[i]["held_out_loss"])
+    figures = {
+        "folds": len(folds),
+        "rows": int(rows.sum()),
+        "players": len(np.unique(user_ids[rows])),
+        "candidates": tried,
+        "chosen": chosen,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    return Search(*fits[chosen], figures=figures)
+
+
+def _churn_fit(
+    params: dict[str, Any],
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[Any],
+    x_out: npt.NDArray[np.float32],
+    y_out: npt.NDArray[Any],
+) -> tuple[lgb.Booster, int, float]:
+    """LightGBM on (x, y), stopped early on the held-out rows; their log loss at the best iteration."""
+    train = lgb.Dataset(x, label=y.astype(np.float32), feature_name=list(NAMES))
+    booster = lgb.train(
+        params,
+        train,
+        num_boost_round=CHURN_ROUNDS,
+        valid_sets=[lgb.Dataset(x_out, label=y_out.astype(np.float32), reference=train)],
+        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+    )
+    best = booster.best_iteration or CHURN_ROUNDS
+    return booster, best, float(booster.best_score["valid_0"]["binary_logloss"])
+
+
 def platt_apply(raw: npt.NDArray[np.float64], calibration: dict[str, Any]) -> npt.NDArray[np.float64]:
     """The calibrated probability from LightGBM's raw score (log-odds): 1 / (1 + exp(-(a * raw + b)))."""
     z = float(calibration.get("a", 1.0)) * raw + float(calibration.get("b", 0.0))
@@ -261,21 +395,37 @@ def models_train(
             spend=np.concatenate([periods[d].spend for d in ds]),
         )
 
-    # Churn: train on the older dates, calibrate on the next, validate on the latest.
+    def users(ds: list[dt.date]) -> npt.NDArray[np.int64]:
+        return np.concatenate([periods[d].frame.user_ids for d in ds])
+
+    # Churn: the regularisation chosen on players left out of the older dates' fits, the model saved that setting
+    # fitted on every training row; Platt-calibrated on the next date and validated on the latest (the time split).
+    # The validation date's figures scored by the fits that left each player out are kept too: what the model is
+    # worth on players it never saw.
     c_val, c_cal, c_train = churn_dates[0], churn_dates[1], churn_dates[2:]
     x_train, train = stack(c_train)
     if len(x_train) == 0 or train.churned.all() or not train.churned.any():
         raise HistoryTooShort(f"The training dates {c_train[-1]}..{c_train[0]} hold no players of both outcomes.")
     cal, val = periods[c_cal], periods[c_val]
-    booster = lgb.train(
-        CHURN_PARAMS,
-        lgb.Dataset(x_train, label=train.churned.astype(np.float32), feature_name=list(NAMES)),
-        num_boost_round=CHURN_ROUNDS,
-        valid_sets=[lgb.Dataset(cal.frame.values, label=cal.churned.astype(np.float32), feature_name=list(NAMES))],
-        callbacks=[lgb.early_stopping(30, verbose=False)],
+    search = model_search(
+        candidates=CHURN_CANDIDATES,
+        base=CHURN_PARAMS,
+        fit=_churn_fit,
+        x=x_train,
+        y=train.churned,
+        user_ids=users(c_train),
     )
-    best = booster.best_iteration or CHURN_ROUNDS
-    raw_cal = np.asarray(booster.predict(cal.frame.values, num_iteration=best, raw_score=True), dtype=np.float64)
+
+    def churn_raw(booster: lgb.Booster, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        return np.asarray(booster.predict(x, num_iteration=booster.best_iteration or None, raw_score=True))
+
+    booster = lgb.train(
+        search.params,
+        lgb.Dataset(x_train, label=train.churned.astype(np.float32), feature_name=list(NAMES)),
+        num_boost_round=search.trees,
+    )
+    best = search.trees
+    raw_cal = churn_raw(booster, cal.frame.values)
     platt = LogisticRegression(C=1e6).fit(raw_cal.reshape(-1, 1), cal.churned)
     calibration = {
         "method": "platt",
@@ -283,8 +433,8 @@ def models_train(
         "b": float(platt.intercept_[0]),
         "fitted_on": c_cal.isoformat(),
     }
-    raw_val = np.asarray(booster.predict(val.frame.values, num_iteration=best, raw_score=True), dtype=np.float64)
-    p_val = platt_apply(raw_val, calibration)
+    p_val = platt_apply(churn_raw(booster, val.frame.values), calibration)
+    p_left_out = platt_apply(search.predict(val.frame.user_ids, val.frame.values, churn_raw), calibration)
     recency = LogisticRegression().fit(np.concatenate([_recency(periods[d].frame) for d in c_train]), train.churned)
     p_base = recency.predict_proba(_recency(val.frame))[:, 1]
     churn_model = _churn_figures(p_val, val.churned)
@@ -297,7 +447,11 @@ def models_train(
         "rows": {"train": len(x_train), "calibration": len(cal.frame), "validation": len(val.frame)},
         "churned_share": round(float(val.churned.mean()), 4) if len(val.frame) else None,
         "trees": best,
+        "search": search.figures,
         "model": {k: v for k, v in churn_model.items() if k != "calibration"},
+        "model_players_left_out": {
+            k: v for k, v in _churn_figures(p_left_out, val.churned).items() if k != "calibration"
+        },
         "baseline_recency": {k: v for k, v in churn_base.items() if k != "calibration"},
         "calibration": churn_model["calibration"],
         "baseline_calibration": churn_base["calibration"],

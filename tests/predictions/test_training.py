@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import lightgbm as lgb
 import pytest
 
 from predictions.models import PredictionModel
-from predictions.services import HistoryTooShort, models_train
+from predictions.services import CHURN_CANDIDATES, FOLDS, HistoryTooShort, models_train
 from tests.predictions import population
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,27 @@ def test_training_saves_both_models_with_their_figures_beside_the_baselines() ->
     assert ltv["model"]["spearman"] > 0.3
     assert ltv["zero_below"] == 0.5 * 1100  # half the cheapest purchase (population: 1,100 x 1..4)
     assert ltv["model_unfloored"].keys() == ltv["model"].keys()
+
+
+def test_the_churn_setting_is_the_one_with_the_lowest_loss_on_players_left_out_and_is_saved_with_its_trees() -> None:
+    population.build()
+
+    result = models_train(as_of=population.END, churn_horizon_days=7, ltv_horizon_days=14)
+
+    churn, ltv = result.figures["churn"], result.figures["ltv"]
+    search = churn["search"]
+    losses = [c["held_out_loss"] for c in search["candidates"]]
+    assert search["folds"] == FOLDS and len(losses) == len(CHURN_CANDIDATES) and len(set(losses)) > 1
+    assert search["chosen"] == losses.index(min(losses))
+    chosen = {k: v for k, v in search["candidates"][search["chosen"]].items() if k not in ("held_out_loss", "trees")}
+    assert chosen == CHURN_CANDIDATES[search["chosen"]]
+    saved = lgb.Booster(model_str=bytes(result.model.churn_model).decode())
+    assert saved.num_trees() == churn["trees"] == search["candidates"][search["chosen"]]["trees"]
+    assert saved.params["num_leaves"] == chosen["num_leaves"]
+    # and beside the time split's figures, the chosen setting's on the validation date's players scored by the fits
+    # that never saw them
+    assert churn["model_players_left_out"].keys() == churn["model"].keys()
+    assert "search" not in ltv
 
 
 def test_training_on_a_sample_of_each_dates_players(settings: Any) -> None:
