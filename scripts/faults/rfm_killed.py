@@ -223,7 +223,7 @@ def killed_case(env: BenchEnv, case: str, range_size: int, worker_wait: float) -
     log(f"{case}: started again: {again}")
     if again["exit_code"] != 0:
         retry = finish(run_rfm(env, ["--range-size", str(range_size)], {"SEGMENTS_RUN_STALE_MINUTES": "0"}))
-        killed["started_again_with_stale_hours_0"] = retry
+        killed["started_again_with_stale_minutes_0"] = retry
         log(f"{case}: started again with SEGMENTS_RUN_STALE_MINUTES=0: {retry}")
     killed["runs"] = runs_of(env)
     return killed
