@@ -14,6 +14,8 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponseBase, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -99,8 +101,6 @@ def database_unavailable(exc: BaseException) -> bool:
     failover under way, a refused, dropped or timed-out connection, a locked SQLite file) rather than that the request
     or the code is wrong. Such a request is answered 503 with ``Retry-After``: its transaction never committed, and
     the same request sent again is safe (every write path is idempotent by its key)."""
-    from django.db import InterfaceError, OperationalError
-
     if isinstance(exc, InterfaceError):  # Django's "connection already closed"
         return True
     if not isinstance(exc, OperationalError):
@@ -115,18 +115,15 @@ def database_unavailable(exc: BaseException) -> bool:
     return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
 
 
-def database_unavailable_response(exc: BaseException, request: Any) -> Response:
-    """The 503 of ``database_unavailable``: one warning line (no traceback: the cause is outside the code)."""
-    dependency_error_record(exc)
-    logger.warning(
-        "database unavailable in %s %s: %s", getattr(request, "method", "?"), getattr(request, "path", "?"), exc
-    )
-    response = Response(error_body("service_unavailable", DATABASE_UNAVAILABLE_MESSAGE), status=503)
+def database_unavailable_response() -> JsonResponse:
+    """The answer to a request that found the database unreachable (``database_unavailable``): 503, the error body,
+    ``Retry-After``. DRF views' (``api_exception_handler``) and plain API views' (``core.views.server_error``)."""
+    response = JsonResponse(error_body("service_unavailable", DATABASE_UNAVAILABLE_MESSAGE), status=503)
     response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS)
     return response
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBase | None:
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, drf_exceptions.ValidationError):
@@ -139,8 +136,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error_body("parse_error", str(exc.detail), {"body": [str(exc.detail)]}), status=400)
     response = drf_exception_handler(exc, context)
     if response is None and database_unavailable(exc):
+        # one warning line, no traceback: the cause is outside the code
+        request = context.get("request")
+        dependency_error_record(exc)
+        logger.warning(
+            "database unavailable in %s %s: %s", getattr(request, "method", "?"), getattr(request, "path", "?"), exc
+        )
         set_rollback()
-        return database_unavailable_response(exc, context.get("request"))
+        return database_unavailable_response()
     if response is None:
         # Not an error DRF knows (a bug, the database or Redis failing): a JSON 500, the traceback in the log.
         request = context.get("request")

@@ -5,17 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-from core.exceptions import (
-    DATABASE_UNAVAILABLE_MESSAGE,
-    SERVER_ERROR_MESSAGE,
-    database_unavailable,
-    error_body,
-)
+from core.exceptions import SERVER_ERROR_MESSAGE, database_unavailable, database_unavailable_response, error_body
 from core.hotstore import hot_store
 from core.metrics import DEPENDENCY_UP, render_metrics
 
@@ -79,9 +73,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         exc = sys.exc_info()[1]  # Django calls handler500 while it handles the exception
         if exc is not None and database_unavailable(exc):
-            response = JsonResponse(error_body("service_unavailable", DATABASE_UNAVAILABLE_MESSAGE), status=503)
-            response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS)
-            return response
+            return database_unavailable_response()
         return JsonResponse(error_body("server_error", SERVER_ERROR_MESSAGE), status=500)
     return defaults.server_error(request)
 

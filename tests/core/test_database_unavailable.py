@@ -5,7 +5,6 @@ nothing listens on, a real SQLite file that cannot be opened, a real query of a 
 from __future__ import annotations
 
 import contextlib
-import socket
 import sqlite3
 from collections.abc import Iterator
 
@@ -16,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
+from bench.common import free_port  # bound and released: nothing listens there
 from core.exceptions import database_unavailable
 from tests import factories
 from tests.wallet.helpers import db_balance, fund, ledger_sum
@@ -25,13 +25,6 @@ on_postgresql = pytest.mark.skipif(
     reason="needs PostgreSQL (DATABASE_URL): the test database of the SQLite pass lives in memory, which cannot be "
     "made unreachable while the test runs",
 )
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def django_error(driver_error: BaseException) -> BaseException:
@@ -46,7 +39,7 @@ def django_error(driver_error: BaseException) -> BaseException:
 def test_a_refused_postgresql_connection_is_unavailable():
     # given the error psycopg raises when no server listens
     with pytest.raises(psycopg.OperationalError) as refused:
-        psycopg.connect(host="127.0.0.1", port=closed_port(), user="nobody", dbname="nothing", connect_timeout=2)
+        psycopg.connect(host="127.0.0.1", port=free_port(), user="nobody", dbname="nothing", connect_timeout=2)
     # when Django's wrapper has converted it
     error = django_error(refused.value)
     # then it says the database cannot be reached now
@@ -84,7 +77,7 @@ def database_unreachable() -> Iterator[None]:
     restarts); afterwards to the real server again."""
     saved = dict(connection.settings_dict)
     connection.close()
-    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port()))
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(free_port()))
     try:
         yield
     finally:
