@@ -31,7 +31,8 @@
      schedule at an offered 400 a second (Poisson arrivals by default, seeded), whatever the answers, each
      latency counted from the request's scheduled send time: p50 to max, errors, late starts (``open_loop``);
    - impressions: every proposal served in the timed phases must be in ``recommendation_impressions`` once the
-     server has stopped (its workers write their buffers at exit).
+     server has stopped (its workers write their buffers at exit), as shown (the rows of holdout players' withheld
+     proposals, ``holdout``, are in no answer and not counted).
 
 The last stdout line is the JSON result (design brief section 7); progress goes to stderr. ``--quick`` ends
 within about a minute. Exits 0 when the run completed, whether or not the targets were met.
@@ -481,8 +482,10 @@ def _token_repeats(warm_up: list[Request], timed: list[Request]) -> dict[str, An
 
 
 def _impressions(env: BenchEnv) -> int:
+    """The proposals recorded as shown (a holdout player's withheld proposals are recorded too, as ``holdout``: they
+    are in no answer)."""
     with env.connect() as conn:
-        return int(conn.execute("SELECT count(*) FROM recommendation_impressions").fetchone()[0])
+        return int(conn.execute("SELECT count(*) FROM recommendation_impressions WHERE NOT holdout").fetchone()[0])
 
 
 def main() -> int:
