@@ -88,22 +88,26 @@ _LIMIT_SET_UNIQUE = "(user_id, acted_at) WHERE action_id IS NULL"
 def _attribute_sql(d: Dialect, candidates: str, unique: str) -> str:
     """The INSERT of the conversions of ``candidates`` (a CTE ``a(id, user_id, at, event, ref)``), adding nothing
     where the conversion is there already (``unique``: the constraint it would break)."""
-    match = (
-        "(f.match = '' OR (f.match = 'game' AND i.game = i.ref) "
-        f"OR (f.match = 'content' AND {d.json_text('i.reason', 'content_id')} = i.ref))"
-    )
+    match = "(f.match = '' OR (f.match = 'game' AND i.game = i.ref) OR (f.match = 'content' AND i.content_id = i.ref))"
     return (
         # INSERT first (its query starting WITH): SQLite counts the rows only of a statement that starts INSERT.
         "INSERT INTO recommendation_conversions (action_id, user_id, impression_id, proposal_type, event, acted_at, "  # noqa: S608 (SQL from code, values bound)
         "served_at, click_through, attributed_at) "
         f"WITH {candidates}, {_fulfils_cte()}, "
         "w(event, seconds) AS (SELECT event, MAX(seconds) FROM f GROUP BY event), "
-        # One look-up of the player's impressions per action (over its event's longest window; materialized, so the
-        # planner cannot multiply the actions by their proposal types first), then the types each may convert.
+        # Each action with the earliest serve its event's longest window reaches, so that both ends of the look-up
+        # below come from one row: then both are the index's range (with the start from another table, PostgreSQL
+        # read every impression of the player up to the action and filtered the old ones out afterwards).
+        f"aw AS MATERIALIZED (SELECT a.id, a.user_id, a.at, a.event, a.ref, {_since(d, 'a.at', 'w.seconds')} AS since "
+        "FROM a JOIN w ON w.event = a.event), "
+        # One look-up of the player's impressions per action (materialized, so the planner cannot multiply the
+        # actions by their proposal types first), then the types each may convert.
         "ai AS MATERIALIZED (SELECT a.id, a.user_id, a.at, a.event, a.ref, i.proposal_id, i.proposal_type, "
-        "i.served_at, i.clicked_at, i.game, i.reason FROM a JOIN w ON w.event = a.event "
+        "i.served_at, i.clicked_at, i.game, "
+        # only the stage of a content proposal, for an unlock (the whole reason would widen every row)
+        f"CASE WHEN a.event = '{cv.UNLOCK}' THEN {d.json_text('i.reason', 'content_id')} END AS content_id FROM aw a "
         "JOIN recommendation_impressions i ON i.user_id = a.user_id "
-        f"AND i.served_at <= a.at AND i.served_at >= {_since(d, 'a.at', 'w.seconds')}), "
+        "AND i.served_at <= a.at AND i.served_at >= a.since), "
         "c AS (SELECT i.id, i.user_id, i.at, i.event, i.proposal_id, i.proposal_type, i.served_at, "
         "(i.clicked_at IS NOT NULL AND i.clicked_at <= i.at) AS click_through, "
         "ROW_NUMBER() OVER (PARTITION BY i.user_id, i.at, i.id ORDER BY i.served_at DESC, i.proposal_id DESC) AS n "

@@ -19,8 +19,10 @@ from django.db import connection, transaction
 T = TypeVar("T")
 
 # Per transaction on PostgreSQL: no JIT (it compiles each big statement for longer than it saves here) and room to
-# sort an action range's candidates in memory.
-_PG_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'")
+# hash and sort in memory: an action range's candidates, a week's impressions against their conversions, and the
+# uplift's player-days of a week (at 64 MB each of these spilled to disk; docs/performance.md). A node may take this
+# much (a hash twice as much: ``hash_mem_multiplier``), so a connection up to about a gigabyte at the largest size.
+_PG_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '256MB'")
 
 
 def _in_transaction(job: Callable[[], T]) -> T:

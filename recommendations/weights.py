@@ -42,6 +42,7 @@ from recommendations.variants import posteriors_invalidate
 # The RFM groups a posterior is kept for: the four groups, and "" (a player without a segment row yet).
 POSTERIOR_GROUPS = (*SEGMENTS, "")
 ACTIVE_VARIANT_STATES = ("active", "pinned")
+RESTATE_CHUNK_DAYS = 7  # the days' figures are restated a week per statement
 
 
 def _stats_sql(d: Dialect) -> str:
@@ -90,24 +91,43 @@ def business_date(at: dt.datetime) -> dt.date:
 
 
 def stats_restate(*, d0: dt.date, d1: dt.date) -> int:
-    """Compute the daily figures and the uplift's player-days of business days [d0, d1] again, each table's rows of
-    those days replaced in one transaction (the two at once: ``recommendations.parallel``); the number of
-    daily-figure rows written."""
+    """Compute the daily figures and the uplift's player-days of business days [d0, d1] again, a week at a time
+    (``RESTATE_CHUNK_DAYS``): each table's rows of a week replaced in one transaction, two such at once
+    (``recommendations.parallel``; a week's impressions hash in memory where the whole range spilled to disk); the
+    number of daily-figure rows written."""
     d = Dialect(connection.vendor)
-    params = {"t0": business_day_start(d0), "t1": business_day_start(d1 + dt.timedelta(days=1))}
-    params["btz"] = settings.BUSINESS_TIMEZONE
 
-    def restate(model: type[ProposalDailyStat] | type[ProposalUpliftDay], sql: str) -> Callable[[], int]:
+    def restate(
+        model: type[ProposalDailyStat] | type[ProposalUpliftDay], sql: str, c0: dt.date, c1: dt.date
+    ) -> Callable[[], int]:
+        params = {
+            "t0": business_day_start(c0),
+            "t1": business_day_start(c1 + dt.timedelta(days=1)),
+            "btz": settings.BUSINESS_TIMEZONE,
+        }
+
         def job() -> int:
-            model.objects.filter(day__gte=d0, day__lte=d1).delete()
+            model.objects.filter(day__gte=c0, day__lte=c1).delete()
             with connection.cursor() as cur:
                 cur.execute(sql, params)
                 return max(cur.rowcount, 0)
 
         return job
 
-    rows, _ = jobs_run([restate(ProposalDailyStat, _stats_sql(d)), restate(ProposalUpliftDay, _uplift_sql(d))])
-    return rows
+    jobs = []
+    for c0, c1 in day_chunks(d0, d1, RESTATE_CHUNK_DAYS):
+        jobs += [restate(ProposalDailyStat, _stats_sql(d), c0, c1), restate(ProposalUpliftDay, _uplift_sql(d), c0, c1)]
+    return sum(jobs_run(jobs)[0::2])
+
+
+def day_chunks(d0: dt.date, d1: dt.date, days: int) -> list[tuple[dt.date, dt.date]]:
+    """[d0, d1] in consecutive ranges of at most ``days`` days, both ends included."""
+    chunks = []
+    while d0 <= d1:
+        end = min(d0 + dt.timedelta(days=days - 1), d1)
+        chunks.append((d0, end))
+        d0 = end + dt.timedelta(days=1)
+    return chunks
 
 
 def posteriors_compute(*, today: dt.date, now: dt.datetime) -> int:

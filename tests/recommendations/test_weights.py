@@ -11,9 +11,16 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from recommendations.models import AttributionState, ProposalConversion, ProposalDailyStat, VariantPosterior
+from recommendations import weights
+from recommendations.models import (
+    AttributionState,
+    ProposalConversion,
+    ProposalDailyStat,
+    ProposalUpliftDay,
+    VariantPosterior,
+)
 from recommendations.uplift import OVERALL, Uplift, uplift_figures
-from recommendations.weights import weights_recalculate
+from recommendations.weights import day_chunks, weights_recalculate
 from tests.recommendations.loop_helpers import T0, play, player, serve
 from texts.models import MessageVariant
 
@@ -133,6 +140,49 @@ def test_running_the_night_again_gives_the_same_figures(population):
     weights_recalculate(now=NIGHT + dt.timedelta(minutes=10))
     # then the figures are the same
     assert (stats(), posteriors()) == before
+
+
+def test_the_days_are_restated_in_consecutive_weeks_covering_the_range():
+    # given a range of 17 days
+    d0, d1 = dt.date(2026, 11, 1), dt.date(2026, 11, 17)
+    # then its weeks follow one another without a gap or an overlap, the last one shorter
+    assert day_chunks(d0, d1, 7) == [
+        (d0, dt.date(2026, 11, 7)),
+        (dt.date(2026, 11, 8), dt.date(2026, 11, 14)),
+        (dt.date(2026, 11, 15), d1),
+    ]
+    assert day_chunks(d0, d0, 7) == [(d0, d0)]
+    assert day_chunks(d1, d0, 7) == []
+
+
+def _figures() -> tuple[list[tuple], list[tuple]]:
+    daily = sorted(
+        ProposalDailyStat.objects.values_list(
+            "day", "proposal_type", "variant", "holdout", "learning", "impressions", "clicks", "conversions"
+        )
+    )
+    uplift = sorted(
+        ProposalUpliftDay.objects.values_list("day", "proposal_type", "holdout", "player_days", "converted")
+    )
+    return daily, uplift
+
+
+def test_restating_a_day_at_a_time_finds_the_figures_of_one_statement_over_the_range(population, monkeypatch):
+    # given the population's serves on days forty days apart, and a late serve on the night's own day
+    serve(2, "MID_STAKE", NIGHT - HOUR, game="SlotMachine")
+    # when the first night restates every day served so far in one statement per table
+    monkeypatch.setattr(weights, "RESTATE_CHUNK_DAYS", 1000)
+    weights_recalculate(now=NIGHT)
+    whole = _figures()
+    # and again a day per statement (the figures emptied first)
+    ProposalDailyStat.objects.all().delete()
+    ProposalUpliftDay.objects.all().delete()
+    monkeypatch.setattr(weights, "RESTATE_CHUNK_DAYS", 1)
+    weights_recalculate(now=NIGHT + dt.timedelta(minutes=10))
+    # then both find the same rows, the first and the last day included
+    assert _figures() == whole
+    days = {row[0] for row in whole[0]}
+    assert DAY - dt.timedelta(days=40) in days and weights.business_date(NIGHT - HOUR) in days
 
 
 def test_the_command_runs_the_job_and_prints_one_json_line(population):
