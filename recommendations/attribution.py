@@ -95,9 +95,10 @@ def _attribute_sql(d: Dialect, candidates: str, unique: str) -> str:
         "served_at, click_through, attributed_at) "
         f"WITH {candidates}, {_fulfils_cte()}, "
         "w(event, seconds) AS (SELECT event, MAX(seconds) FROM f GROUP BY event), "
-        # Each action with the earliest serve its event's longest window reaches, so that both ends of the look-up
-        # below come from one row: then both are the index's range (with the start from another table, PostgreSQL
-        # read every impression of the player up to the action and filtered the old ones out afterwards).
+        # Each action with the earliest serve its event's longest window reaches (materialized: the events computed
+        # once), so that both ends of the look-up below come from one row: then both are the index's range (with the
+        # start from another table, PostgreSQL read every impression of the player up to the action and filtered the
+        # old ones out afterwards).
         f"aw AS MATERIALIZED (SELECT a.id, a.user_id, a.at, a.event, a.ref, {_since(d, 'a.at', 'w.seconds')} AS since "
         "FROM a JOIN w ON w.event = a.event), "
         # One look-up of the player's impressions per action (materialized, so the planner cannot multiply the
@@ -122,8 +123,8 @@ def _actions_cte(d: Dialect) -> str:
     event, ref = _event_sql(d)
     types = ", ".join(f"'{t}'" for t in _ACTION_TYPES)
     return (
-        # MATERIALIZED: the events computed once, then each looks its impressions up by (user_id, served_at).
-        "a AS MATERIALIZED (SELECT id, user_id, at, event, ref FROM ("  # noqa: S608 (SQL from code, values bound)
+        # Read once, by the materialized ``aw`` of the statement (the events computed once).
+        "a AS (SELECT id, user_id, at, event, ref FROM ("  # noqa: S608 (SQL from code, values bound)
         f"SELECT ua.id, ua.user_id, ua.action_timestamp AS at, {event} AS event, {ref} AS ref "
         "FROM user_actions ua WHERE ua.id > %(lo)s AND ua.id <= %(hi)s AND ua.action_timestamp <= %(cutoff)s "
         f"AND ua.action_type IN ({types})) e WHERE event IS NOT NULL)"

@@ -177,8 +177,12 @@ class ProposalConversion(models.Model):
     user = models.ForeignKey(
         "players.Player", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
-    impression = models.ForeignKey(
-        RecommendationImpression, on_delete=models.DO_NOTHING, db_constraint=False, related_name="conversions"
+    impression = models.ForeignKey(  # no index: nothing reads conversions by impression, and the night writes them
+        RecommendationImpression,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="conversions",
     )
     proposal_type = models.CharField(max_length=40)
     event = models.CharField(max_length=20, help_text="What fulfilled it (recommendations.conversions.EVENTS).")

@@ -66,14 +66,14 @@ def _uplift_sql(d: Dialect) -> str:
     day = d.bdate("i.served_at")
     return (
         "INSERT INTO recommendation_uplift_days (day, proposal_type, holdout, player_days, converted) "  # noqa: S608 (SQL from code, values bound)
-        "SELECT day, proposal_type, holdout, COUNT(*), SUM(converted) FROM ("
-        f"SELECT {day} AS day, i.user_id, i.proposal_type, i.holdout, "
-        "MAX(CASE WHEN c.impression_id IS NOT NULL THEN 1 ELSE 0 END) AS converted "
+        # a player-day of a type: a player served it that day; converted: one of those impressions converted
+        f"SELECT {day}, i.proposal_type, i.holdout, COUNT(DISTINCT i.user_id), "
+        "COUNT(DISTINCT i.user_id) FILTER (WHERE c.impression_id IS NOT NULL) "
         "FROM recommendation_impressions i LEFT JOIN ("
         "SELECT DISTINCT impression_id FROM recommendation_conversions WHERE served_at >= %(t0)s AND served_at < %(t1)s"
         ") c ON c.impression_id = i.proposal_id "
         "WHERE i.served_at >= %(t0)s AND i.served_at < %(t1)s AND i.proposal_type <> '' "
-        "GROUP BY 1, i.user_id, i.proposal_type, i.holdout) t GROUP BY day, proposal_type, holdout"
+        "GROUP BY 1, i.proposal_type, i.holdout"
     )
 
 
