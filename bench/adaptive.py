@@ -165,6 +165,7 @@ def generate_indexed(env: BenchEnv, plan: Plan) -> dict[str, Any]:
         conn.execute("DROP INDEX IF EXISTS user_actions_user_ts")
         conn.execute("DROP INDEX IF EXISTS user_actions_ts_brin")
         conn.execute("DROP INDEX IF EXISTS rec_impressions_user_ts")
+        conn.execute("DROP INDEX IF EXISTS rec_impressions_served_brin")
         generate(lambda sql, p: conn.execute(sql, p), plan)
         log(f"data written in {time.monotonic() - t0:.0f}s; building indexes")
         conn.execute("SET maintenance_work_mem = '1GB'")
@@ -174,6 +175,10 @@ def generate_indexed(env: BenchEnv, plan: Plan) -> dict[str, Any]:
             "WITH (pages_per_range = 32)"
         )
         conn.execute("CREATE INDEX rec_impressions_user_ts ON recommendation_impressions (user_id, served_at)")
+        conn.execute(
+            "CREATE INDEX rec_impressions_served_brin ON recommendation_impressions USING brin (served_at) "
+            "WITH (pages_per_range = 32)"
+        )
         for table in ("user_actions", "recommendation_impressions", "players", "message_variants"):
             conn.execute(f"VACUUM (ANALYZE) {table}")
         sizes = conn.execute(
