@@ -114,10 +114,10 @@ def stats_restate(*, d0: dt.date, d1: dt.date) -> int:
 
         return job
 
-    jobs = []
-    for c0, c1 in day_chunks(d0, d1, RESTATE_CHUNK_DAYS):
-        jobs += [restate(ProposalDailyStat, _stats_sql(d), c0, c1), restate(ProposalUpliftDay, _uplift_sql(d), c0, c1)]
-    return sum(jobs_run(jobs)[0::2])
+    tables = ((ProposalDailyStat, _stats_sql(d)), (ProposalUpliftDay, _uplift_sql(d)))
+    jobs = [restate(model, sql, c0, c1) for c0, c1 in day_chunks(d0, d1, RESTATE_CHUNK_DAYS) for model, sql in tables]
+    rows = jobs_run(jobs)
+    return sum(rows[0::2])  # the daily figures' (each week's first job)
 
 
 def day_chunks(d0: dt.date, d1: dt.date, days: int) -> list[tuple[dt.date, dt.date]]:
