@@ -7,20 +7,9 @@ no BRIN; there the (user_id, action_timestamp) index serves.
 
 from django.db import migrations
 
-
-def create_brin(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "CREATE INDEX IF NOT EXISTS user_actions_ts_brin ON user_actions "
-            "USING brin (action_timestamp) WITH (pages_per_range = 32)"
-        )
-
-
-def drop_brin(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP INDEX IF EXISTS user_actions_ts_brin")
+from core.migration_operations import brin_index
 
 
 class Migration(migrations.Migration):
     dependencies = [("activity", "0001_initial")]
-    operations = [migrations.RunPython(create_brin, drop_brin)]
+    operations = [brin_index(table="user_actions", column="action_timestamp", name="user_actions_ts_brin")]

@@ -7,21 +7,11 @@ kilobytes, where a scan read the whole table. SQLite has no BRIN; there the (use
 
 from django.db import migrations
 
-
-def create_brin(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "CREATE INDEX IF NOT EXISTS rec_impressions_served_brin ON recommendation_impressions "
-            "USING brin (served_at) WITH (pages_per_range = 32)"
-        )
-
-
-def drop_brin(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP INDEX IF EXISTS rec_impressions_served_brin")
+from core.migration_operations import brin_index
 
 
 class Migration(migrations.Migration):
     dependencies = [("recommendations", "0008_conversions_without_impression_index")]
-
-    operations = [migrations.RunPython(create_brin, drop_brin)]
+    operations = [
+        brin_index(table="recommendation_impressions", column="served_at", name="rec_impressions_served_brin")
+    ]
