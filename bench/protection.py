@@ -66,9 +66,12 @@ the code under test:
   ``late_night_minutes`` of elapsed time inside the local night. A session is play: game rounds (GAME_PLAY,
   FAIL_GAME) and accepted spends, each at most ``session_gap_minutes`` after the one before (browsing and session
   starts are not play).
-- reality checks due: per session, one for every full interval of its length (last action minus first) at the
-  player's interval (a multiple of ``REALITY_CHECK_STEP_MINUTES``, so counting in steps changes nothing); sent: the
-  REALITY_CHECK rows in ``notifications``.
+- reality checks due: per session, one at each arrival of its play (an accepted spend when it is made, a batch of
+  rounds when it is posted) after which the play that has arrived (its last time minus the session's start) has
+  passed a multiple of the player's interval (a multiple of ``REALITY_CHECK_STEP_MINUTES``) that it had not passed:
+  one check however many multiples one arrival passes (decision 0013: at most one check per interval; rounds at
+  minutes 89 and 91 of a session posted together after a pause from minute 59 are one check at 91, not two at
+  once); sent: the REALITY_CHECK rows in ``notifications``.
 
 Counted at each probe: a stake-raising proposal (HIGH_STAKE, RISKY_PLAY) served to a player protected or marked
 (target 0); a marketing push not suppressed (pending or sent) to such a player (target 0): a push held for quiet
@@ -125,6 +128,7 @@ LIMITS, COOL_OFF, EXCLUDED, ORDINARY = "spend_limits", "cool_off", "self_exclude
 SHARES = {CHASER: 0.05, VELOCITY: 0.05, LATE_NIGHT: 0.05, LIMITS: 0.05, COOL_OFF: 0.02, EXCLUDED: 0.01}
 # Share of days on which a player of each kind plays (the knob that sizes the run).
 PLAYS = {CHASER: 0.35, VELOCITY: 0.5, LATE_NIGHT: 0.4, LIMITS: 0.2, COOL_OFF: 0.3, EXCLUDED: 0.3, ORDINARY: 0.05}
+PLAY_TYPES = ("GAME_PLAY", "FAIL_GAME")  # the actions that are play (browsing and session starts are not)
 REALITY_CHECK_CHOICES = ((30, 0.10), (90, 0.05))  # (minutes, share); the rest keep the default
 HIGH_RISK_SHARE = 0.3
 GRANT = 100_000
@@ -215,8 +219,10 @@ class Player:
     spends: deque[tuple[int, int]] = field(default_factory=deque)
     daily_spend: dict[dt.date, int] = field(default_factory=lambda: defaultdict(int))
     norm: float | None = None
-    # reality checks
+    # reality checks: due so far; of the session, the intervals passed as its arrived play says, and that play's last
     checks_due: int = 0
+    checks_passed: int = 0
+    arrived_last: int = 0
     sessions: list[tuple[int, int]] = field(default_factory=list)  # (start, last) of the closed sessions
 
     def __post_init__(self) -> None:
@@ -255,11 +261,23 @@ class Player:
             self.spends.popleft()
         self.daily_spend[self.local_date(at)] += tokens
 
+    def arrived(self, last: int) -> None:
+        """The product hears of the session's play up to ``last`` (a spend when it is made, a batch of rounds when it
+        is posted): a reality check is due when the play it has heard of passes a multiple of the player's interval
+        that it had not passed before, one check however many it passes at once (decision 0013)."""
+        if self.session_start is None:
+            return
+        self.arrived_last = max(self.arrived_last, last)
+        passed = (self.arrived_last - self.session_start) // (self.interval * MINUTE)
+        if passed > self.checks_passed:
+            self.checks_due += 1
+            self.checks_passed = passed
+
     def close_session(self) -> None:
         if self.session_start is not None and self.session_last is not None:
             self.sessions.append((self.session_start, self.session_last))
-            self.checks_due += (self.session_last - self.session_start) // (self.interval * MINUTE)
         self.session_start = self.session_last = None
+        self.checks_passed = self.arrived_last = 0
 
     # what should hold
     def local_date(self, at: int) -> dt.date:
@@ -872,6 +890,7 @@ class Simulation:
                 self.tally.spend(p, e.at, e.data, expected, actual)
                 if actual is None:
                     p.spent(e.at, e.data, rules)
+                    p.arrived(e.at)
             elif e.kind == PROTECT:
                 self.product.protect(p.id, e.data, e.at)
                 self.tally.safeguards_during_run += 1
@@ -880,6 +899,13 @@ class Simulation:
         actions = [e for e in events if e.kind == ACTION]
         if actions:
             self.tally.actions += self.product.ingest(actions, tick_end)
+        for i in range(0, len(actions), BATCH):  # each batch as product.ingest posts it: its play, per player
+            play: dict[int, int] = {}
+            for e in actions[i : i + BATCH]:
+                if e.data[0] in PLAY_TYPES:
+                    play[e.player_id] = max(play.get(e.player_id, e.at), e.at)
+            for player_id, last in play.items():
+                by_id[player_id].arrived(last)
         return probes
 
     def run_nightly(self, at: int) -> None:
