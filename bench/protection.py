@@ -604,30 +604,28 @@ class Product:
         for p, changes in safeguards:
             protection_update(player_id=p.id, changes=changes, now=_at(start - HOUR))
 
-    def ingest(self, events: list[Event], now: int) -> int:
+    def ingest(self, batch: list[Event], now: int) -> int:
+        """One batch of actions, as POST /api/actions takes it; the actions stored."""
         from activity.services import actions_ingest
         from activity.validation import parse_batch
 
-        stored = 0
-        for i in range(0, len(events), BATCH):
-            items = []
-            for e in events[i : i + BATCH]:
-                self.event_seq += 1
-                action_type, metadata = e.data
-                items.append(
-                    {
-                        "event_id": f"pb-{e.player_id}-{self.event_seq}",
-                        "user_id": e.player_id,
-                        "action_type": action_type,
-                        "action_timestamp": _at(e.at).isoformat(timespec="milliseconds"),
-                        "metadata": metadata,
-                    }
-                )
-            parsed, errors = parse_batch(items, now=_at(now), max_future=self.max_future, allow_token_moving=False)
-            if errors:
-                raise SystemExit(f"the simulator wrote invalid actions: {list(errors.items())[:3]}")
-            stored += actions_ingest(actions=parsed).stored
-        return stored
+        items = []
+        for e in batch:
+            self.event_seq += 1
+            action_type, metadata = e.data
+            items.append(
+                {
+                    "event_id": f"pb-{e.player_id}-{self.event_seq}",
+                    "user_id": e.player_id,
+                    "action_type": action_type,
+                    "action_timestamp": _at(e.at).isoformat(timespec="milliseconds"),
+                    "metadata": metadata,
+                }
+            )
+        parsed, errors = parse_batch(items, now=_at(now), max_future=self.max_future, allow_token_moving=False)
+        if errors:
+            raise SystemExit(f"the simulator wrote invalid actions: {list(errors.items())[:3]}")
+        return actions_ingest(actions=parsed).stored
 
     def spend(self, player_id: int, tokens: int, at: int) -> str | None:
         """A spend as ``wallet_spend`` makes it, at ``at``; None when accepted, else the refusal's code."""
@@ -882,8 +880,8 @@ class Simulation:
                 action_type, metadata = e.data
                 if action_type == "GAME_PLAY":
                     p.in_app(e.at, rules, bet=metadata["bet"], lost=metadata["result"] == "loss")
-                elif action_type == "FAIL_GAME":
-                    p.in_app(e.at, rules)  # play; other actions (browsing, session starts) are not
+                elif action_type in PLAY_TYPES:  # a failed game: play; browsing and session starts are not
+                    p.in_app(e.at, rules)
             elif e.kind == SPEND:
                 expected = p.expected_refusal(e.at, e.data)
                 actual = self.product.spend(p.id, e.data, e.at)
@@ -897,11 +895,11 @@ class Simulation:
             else:  # a probe: at the tick's end, after every event of the tick
                 probes.add(p.id)
         actions = [e for e in events if e.kind == ACTION]
-        if actions:
-            self.tally.actions += self.product.ingest(actions, tick_end)
-        for i in range(0, len(actions), BATCH):  # each batch as product.ingest posts it: its play, per player
-            play: dict[int, int] = {}
-            for e in actions[i : i + BATCH]:
+        for i in range(0, len(actions), BATCH):
+            batch = actions[i : i + BATCH]
+            self.tally.actions += self.product.ingest(batch, tick_end)
+            play: dict[int, int] = {}  # the batch's play: its last round per player
+            for e in batch:
                 if e.data[0] in PLAY_TYPES:
                     play[e.player_id] = max(play.get(e.player_id, e.at), e.at)
             for player_id, last in play.items():
