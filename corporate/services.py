@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import orjson
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 
 from activity.selectors import action_id as action_id_of
 from activity.services import actions_ingest
@@ -348,9 +349,12 @@ def visit_mission_offers_record(*, offers: Iterable[tuple[int, dt.datetime]]) ->
         )
         players = {p for p, _ in first}
         _mission_lock(players)
+        # Only the unpaid offers some visit came at or after (most offers have none yet): one indexed probe of
+        # site_visits per offer, instead of loading every offer of these players and days.
+        visit_after = SiteVisit.objects.filter(user_id=OuterRef("user_id"), visit_timestamp__gte=OuterRef("offered_at"))
         unpaid = list(
             VisitMissionOffer.objects.filter(
-                user_id__in=players, day__in={d for _, d in first}, paid_entry_id__isnull=True
+                Exists(visit_after), user_id__in=players, day__in={d for _, d in first}, paid_entry_id__isnull=True
             )
         )
         if not unpaid:
