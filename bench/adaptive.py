@@ -56,6 +56,7 @@ from typing import Any, TypeVar
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BenchEnv, CpuMeter, finish, load_average, log, target, url_shown
+from core.migration_operations import brin_index_sql
 
 TARGET_NIGHTLY_SECONDS = 60.0
 DAYS = 21
@@ -170,14 +171,10 @@ def generate_indexed(env: BenchEnv, plan: Plan) -> dict[str, Any]:
         log(f"data written in {time.monotonic() - t0:.0f}s; building indexes")
         conn.execute("SET maintenance_work_mem = '1GB'")
         conn.execute("CREATE INDEX user_actions_user_ts ON user_actions (user_id, action_timestamp)")
-        conn.execute(
-            "CREATE INDEX user_actions_ts_brin ON user_actions USING brin (action_timestamp) "
-            "WITH (pages_per_range = 32)"
-        )
+        conn.execute(brin_index_sql(table="user_actions", column="action_timestamp", name="user_actions_ts_brin"))
         conn.execute("CREATE INDEX rec_impressions_user_ts ON recommendation_impressions (user_id, served_at)")
         conn.execute(
-            "CREATE INDEX rec_impressions_served_brin ON recommendation_impressions USING brin (served_at) "
-            "WITH (pages_per_range = 32)"
+            brin_index_sql(table="recommendation_impressions", column="served_at", name="rec_impressions_served_brin")
         )
         for table in ("user_actions", "recommendation_impressions", "players", "message_variants"):
             conn.execute(f"VACUUM (ANALYZE) {table}")

@@ -61,6 +61,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BenchEnv, finish, log, target, url_shown
+from core.migration_operations import brin_index_sql
 
 TARGET_RATIO_TO_AGGREGATE = 1.5
 TARGET_SPEEDUP_VS_PER_PLAYER = 100.0
@@ -256,10 +257,7 @@ def generate(env: BenchEnv, plan: Plan) -> dict[str, Any]:
         conn.execute("SET maintenance_work_mem = '1GB'")
         conn.execute("ALTER TABLE user_actions ADD CONSTRAINT user_actions_event_id_uniq UNIQUE (event_id)")
         conn.execute("CREATE INDEX user_actions_user_ts ON user_actions (user_id, action_timestamp)")
-        conn.execute(
-            "CREATE INDEX user_actions_ts_brin ON user_actions USING brin (action_timestamp) "
-            "WITH (pages_per_range = 32)"
-        )
+        conn.execute(brin_index_sql(table="user_actions", column="action_timestamp", name="user_actions_ts_brin"))
         conn.execute("VACUUM (ANALYZE) user_actions")
         conn.execute("VACUUM (ANALYZE) players")
         conn.execute("VACUUM (ANALYZE) wallets")
